@@ -1,0 +1,31 @@
+import { bigint, bigserial, index, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { createdAt } from './columns.ts';
+
+/**
+ * The audit trail: metadata and SHA-256 hashes only, never source, prompts or answers.
+ * Rows are chained per organization (`chain`): each row's hash covers the previous row's
+ * hash, so an altered or deleted row breaks the chain.
+ */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** The organization id, or `global` for events with no organization (failed sign-ins). */
+    chain: text('chain').notNull(),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    action: text('action').notNull(),
+    outcome: text('outcome').notNull(),
+    actorId: text('actor_id'),
+    organizationId: text('organization_id'),
+    workspaceId: text('workspace_id'),
+    targetId: text('target_id'),
+    metadata: jsonb('metadata').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('audit_events_chain_seq_key').on(t.chain, t.seq),
+    index('audit_events_org_idx').on(t.organizationId),
+  ],
+);

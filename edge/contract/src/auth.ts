@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { idSchema } from './ids.ts';
+
+export const Role = z.enum(['viewer', 'developer', 'admin', 'super_admin']);
+export type Role = z.infer<typeof Role>;
+
+/** Roles in increasing order of power; a role may grant only roles at or below its own. */
+export const roleRank: Record<Role, number> = { viewer: 0, developer: 1, admin: 2, super_admin: 3 };
+
+export const Email = z
+  .string()
+  .trim()
+  .max(254)
+  .email()
+  .transform((s) => s.toLowerCase());
+
+/** NIST 800-63B: at least 10 characters here, long passphrases welcome, no composition rules. */
+export const Password = z.string().min(10, 'must be at least 10 characters').max(256);
+export const DisplayName = z.string().trim().min(1).max(100);
+
+export const SignupRequest = z.strictObject({
+  email: Email,
+  password: Password,
+  name: DisplayName,
+  organization: DisplayName.optional(),
+  inviteToken: z.string().min(1).max(200).optional(),
+});
+export type SignupRequest = z.infer<typeof SignupRequest>;
+
+export const LoginRequest = z.strictObject({
+  email: Email,
+  password: z.string().min(1).max(256),
+});
+export type LoginRequest = z.infer<typeof LoginRequest>;
+
+/**
+ * The refresh token travels only in an httpOnly cookie, so page scripts never see it.
+ * Non-browser clients read it from Set-Cookie and may send it back in the body instead.
+ */
+export const RefreshRequest = z.strictObject({ refreshToken: z.string().min(1).max(400).optional() });
+export type RefreshRequest = z.infer<typeof RefreshRequest>;
+
+export const User = z.object({
+  id: idSchema('user'),
+  email: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+});
+export type User = z.infer<typeof User>;
+
+export const Organization = z.object({
+  id: idSchema('organization'),
+  name: z.string(),
+  createdAt: z.string(),
+});
+export type Organization = z.infer<typeof Organization>;
+
+export const SignupResponse = z.object({
+  user: User,
+  organization: Organization,
+  role: Role,
+  accessToken: z.string(),
+  csrfToken: z.string(),
+  expiresIn: z.number(),
+});
+export type SignupResponse = z.infer<typeof SignupResponse>;
+
+export const LoginResponse = z.object({
+  user: User,
+  accessToken: z.string(),
+  csrfToken: z.string(),
+  expiresIn: z.number(),
+});
+export type LoginResponse = z.infer<typeof LoginResponse>;
+
+export const RefreshResponse = LoginResponse;
+export type RefreshResponse = LoginResponse;
+
+export const MeResponse = z.object({ user: User, organization: Organization, role: Role });
+export type MeResponse = z.infer<typeof MeResponse>;
+
+export const CreateInvitationRequest = z.strictObject({
+  email: Email.optional(),
+  role: Role.default('developer'),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 24 * 3600)
+    .default(7 * 24 * 3600),
+});
+export type CreateInvitationRequest = z.infer<typeof CreateInvitationRequest>;
+
+export const Invitation = z.object({
+  id: idSchema('invitation'),
+  organizationId: idSchema('organization'),
+  email: z.string().nullable(),
+  role: Role,
+  expiresAt: z.string(),
+  acceptedAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+export type Invitation = z.infer<typeof Invitation>;
+
+export const CreateInvitationResponse = z.object({ invitation: Invitation, token: z.string() });
+export type CreateInvitationResponse = z.infer<typeof CreateInvitationResponse>;
+
+export const ListInvitationsResponse = z.object({ invitations: z.array(Invitation) });
+
+/** Cookie and header names shared by edge and web. */
+export const AUTH_COOKIES = {
+  access: 'keel_session',
+  refresh: 'keel_refresh',
+  csrf: 'keel_csrf',
+} as const;
+export const CSRF_HEADER = 'x-keel-csrf';

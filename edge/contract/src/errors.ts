@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/**
+ * The closed set of error codes the API answers with. Adding a code is a contract change:
+ * add it here and to `errorStatus`, never invent one at a call site.
+ */
+export const ErrorCode = z.enum([
+  'invalid_json',
+  'validation_failed',
+  'unsupported_media_type',
+  'payload_too_large',
+  'unauthorized',
+  'invalid_token',
+  'invalid_credentials',
+  'csrf_failed',
+  'forbidden',
+  'invitation_required',
+  'invitation_invalid',
+  'not_found',
+  'method_not_allowed',
+  'conflict',
+  'email_taken',
+  'rate_limited',
+  'not_ready',
+  'internal_error',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const errorStatus = {
+  invalid_json: 400,
+  validation_failed: 422,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  unauthorized: 401,
+  invalid_token: 401,
+  invalid_credentials: 401,
+  csrf_failed: 403,
+  forbidden: 403,
+  invitation_required: 403,
+  invitation_invalid: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  email_taken: 409,
+  rate_limited: 429,
+  not_ready: 503,
+  internal_error: 500,
+} as const satisfies Record<ErrorCode, number>;
+
+export const ErrorIssue = z.object({ path: z.string(), message: z.string() });
+export type ErrorIssue = z.infer<typeof ErrorIssue>;
+
+/** The one error body every route answers with. */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: ErrorCode,
+    message: z.string(),
+    requestId: z.string(),
+    issues: z.array(ErrorIssue).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

@@ -1,0 +1,19 @@
+import type { Role } from '@keel/contract/auth';
+import type { Services } from './services/services.ts';
+
+/** Who is calling, as established by the auth middleware from a verified token and the database. */
+export interface Principal {
+  userId: string;
+  organizationId: string;
+  role: Role;
+  sessionId: string;
+  via: 'bearer' | 'cookie';
+}
+
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    services: Services;
+    principal: Principal;
+  };
+};

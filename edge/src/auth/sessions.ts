@@ -1,0 +1,134 @@
+import { refreshTokenFamilies, refreshTokens } from '@keel/drizzle/schema';
+import { and, eq, isNull } from 'drizzle-orm';
+import { newId } from '../ids.ts';
+import type { Services } from '../services/services.ts';
+import { randomToken, sha256Hex } from './bytes.ts';
+
+export interface IssuedSession {
+  sessionId: string;
+  refreshToken: string;
+  refreshTtl: number;
+  csrfToken: string;
+}
+
+/** Opens a sign-in session: a refresh-token family with its first token. */
+export async function openSession(
+  services: Services,
+  userId: string,
+  organizationId: string,
+): Promise<IssuedSession> {
+  const { db, clock, config } = services;
+  const now = clock.now();
+  const familyId = newId('tokenFamily');
+  const refreshToken = randomToken('rt');
+  await db.transaction(async (tx) => {
+    await tx.insert(refreshTokenFamilies).values({
+      id: familyId,
+      userId,
+      organizationId,
+      generation: 0,
+      expiresAt: new Date(now.getTime() + config.refreshTokenTtlSeconds * 1000),
+      createdAt: now,
+    });
+    await tx.insert(refreshTokens).values({
+      tokenHash: await sha256Hex(refreshToken),
+      familyId,
+      generation: 0,
+      createdAt: now,
+    });
+  });
+  return {
+    sessionId: familyId,
+    refreshToken,
+    refreshTtl: config.refreshTokenTtlSeconds,
+    csrfToken: randomToken('csrf', 24),
+  };
+}
+
+export type RotateResult =
+  | { kind: 'rotated'; session: IssuedSession; userId: string; organizationId: string }
+  | { kind: 'invalid' }
+  | { kind: 'reused'; sessionId: string; userId: string; organizationId: string };
+
+/**
+ * Exchanges a refresh token for the next one. A token that was already exchanged means a
+ * copy is in someone else's hands: the whole family is revoked and both holders must sign
+ * in again. The conditional update makes two concurrent uses of one token count as reuse.
+ */
+export async function rotateSession(services: Services, presented: string): Promise<RotateResult> {
+  const { db, clock, config } = services;
+  const now = clock.now();
+  const hash = await sha256Hex(presented);
+  const [found] = await db
+    .select({ token: refreshTokens, family: refreshTokenFamilies })
+    .from(refreshTokens)
+    .innerJoin(refreshTokenFamilies, eq(refreshTokenFamilies.id, refreshTokens.familyId))
+    .where(eq(refreshTokens.tokenHash, hash))
+    .limit(1);
+  if (!found) return { kind: 'invalid' };
+  const { token, family } = found;
+  if (family.revokedAt || family.expiresAt <= now) return { kind: 'invalid' };
+
+  const next = randomToken('rt');
+  const outcome = await db.transaction(async (tx) => {
+    const claimed = await tx
+      .update(refreshTokens)
+      .set({ rotatedAt: now })
+      .where(and(eq(refreshTokens.tokenHash, hash), isNull(refreshTokens.rotatedAt)))
+      .returning({ tokenHash: refreshTokens.tokenHash });
+    if (claimed.length === 0) return 'reused' as const;
+    await tx.insert(refreshTokens).values({
+      tokenHash: await sha256Hex(next),
+      familyId: family.id,
+      generation: token.generation + 1,
+      createdAt: now,
+    });
+    await tx
+      .update(refreshTokenFamilies)
+      .set({ generation: token.generation + 1, lastUsedAt: now })
+      .where(eq(refreshTokenFamilies.id, family.id));
+    return 'rotated' as const;
+  });
+
+  if (outcome === 'reused') {
+    await revokeSession(services, family.id, 'refresh token reuse');
+    return {
+      kind: 'reused',
+      sessionId: family.id,
+      userId: family.userId,
+      organizationId: family.organizationId,
+    };
+  }
+  const remaining = Math.max(60, Math.floor((family.expiresAt.getTime() - now.getTime()) / 1000));
+  return {
+    kind: 'rotated',
+    userId: family.userId,
+    organizationId: family.organizationId,
+    session: {
+      sessionId: family.id,
+      refreshToken: next,
+      refreshTtl: Math.min(remaining, config.refreshTokenTtlSeconds),
+      csrfToken: randomToken('csrf', 24),
+    },
+  };
+}
+
+export async function revokeSession(services: Services, sessionId: string, reason: string): Promise<void> {
+  await services.db
+    .update(refreshTokenFamilies)
+    .set({ revokedAt: services.clock.now(), revokedReason: reason })
+    .where(and(eq(refreshTokenFamilies.id, sessionId), isNull(refreshTokenFamilies.revokedAt)));
+}
+
+/** Finds the session a refresh token belongs to (for logout by refresh cookie). */
+export async function sessionOfRefreshToken(
+  services: Services,
+  presented: string,
+): Promise<string | undefined> {
+  const [row] = await services.db
+    .select({ familyId: refreshTokens.familyId })
+    .from(refreshTokens)
+    .where(eq(refreshTokens.tokenHash, await sha256Hex(presented)))
+    .limit(1);
+  return row?.familyId;
+}

@@ -1,0 +1,150 @@
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ServerType, serve } from '@hono/node-server';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { migratePostgresDatabase } from '@keel/drizzle/migrate';
+import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import type { MiddlewareHandler } from 'hono';
+import { z } from 'zod';
+import { type AppOptions, createApp } from './app.ts';
+import type { AppEnv } from './app-env.ts';
+import { newKeyCache } from './auth/signing-keys.ts';
+import { type EdgeConfig, parseEdgeEnv } from './env.ts';
+import { systemClock } from './services/clock.ts';
+import { connectPostgres, type DatabaseHandle } from './services/database.ts';
+import { openPglite } from './services/database-pglite.ts';
+import { buildServices, type ServicesHandle } from './services/services.ts';
+
+/** Settings only the Node entry has: where it listens and where the embedded data lives. */
+const NodeEnv = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  HOST: z.string().default('127.0.0.1'),
+  KEEL_DATA_DIR: z.string().default('.keel'),
+  KEEL_MIGRATE_ON_START: z.enum(['true', 'false', '']).optional(),
+  KEEL_WEB_DIST: z.string().optional(),
+});
+
+const defaultWebDist = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
+export interface NodeEdge {
+  server: ServerType;
+  port: number;
+  services: ServicesHandle;
+  stop(): Promise<void>;
+}
+
+/** Opens the database the configuration names: PostgreSQL, or embedded PGlite under the data folder. */
+export async function openDatabase(
+  config: EdgeConfig,
+  dataDir: string,
+  migrateOnStart: boolean,
+): Promise<DatabaseHandle> {
+  if (config.databaseUrl) {
+    const handle = connectPostgres(config.databaseUrl, { max: 10 });
+    if (migrateOnStart)
+      await migratePostgresDatabase(handle.db as unknown as PostgresJsDatabase<Record<string, unknown>>);
+    return handle;
+  }
+  const dir = resolve(dataDir, 'pglite');
+  mkdirSync(dir, { recursive: true });
+  return openPglite(dir);
+}
+
+export function nodeClientIp(trustProxy: boolean): AppOptions['clientIp'] {
+  return (c) => {
+    if (trustProxy) {
+      const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+      if (forwarded) return forwarded;
+    }
+    try {
+      return getConnInfo(c).remote.address;
+    } catch {
+      return undefined;
+    }
+  };
+}
+
+/** Serves the built web app, and index.html for any other path so client-side routes load. */
+export function serveWebDist(dist: string): MiddlewareHandler<AppEnv> {
+  const files = serveStatic({ root: dist });
+  const indexPath = join(dist, 'index.html');
+  return async function serveWeb(c) {
+    const res = await files(c, async () => {});
+    if (res) return res;
+    if (c.res && c.res.status !== 404 && c.finalized) return;
+    if (!existsSync(indexPath)) {
+      return c.text('The web app is not built: run `npm run build -w @keel/web` (scripts/up does it).', 503);
+    }
+    c.header('Cache-Control', 'no-cache');
+    return c.html(readFileSync(indexPath, 'utf8'));
+  };
+}
+
+export async function startNodeEdge(
+  env: Record<string, string | undefined> = process.env,
+): Promise<NodeEdge> {
+  const config = parseEdgeEnv(env);
+  const nodeEnv = NodeEnv.parse(env);
+  mkdirSync(nodeEnv.KEEL_DATA_DIR, { recursive: true });
+  const database = await openDatabase(
+    config,
+    nodeEnv.KEEL_DATA_DIR,
+    nodeEnv.KEEL_MIGRATE_ON_START === 'true',
+  );
+  const handle = buildServices({
+    config,
+    db: database.db,
+    closeDb: database.close,
+    clock: systemClock,
+    keyCache: newKeyCache(),
+  });
+  const app = createApp({
+    provideServices: async function processServices(c, next) {
+      c.set('services', handle.services);
+      await next();
+    },
+    clientIp: nodeClientIp(config.trustProxy),
+    serveWeb: serveWebDist(nodeEnv.KEEL_WEB_DIST ?? defaultWebDist),
+  });
+  const server = await new Promise<ServerType>((resolveServer) => {
+    const s = serve({ fetch: app.fetch, port: nodeEnv.PORT, hostname: nodeEnv.HOST }, () => resolveServer(s));
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : nodeEnv.PORT;
+  return {
+    server,
+    port,
+    services: handle,
+    async stop() {
+      await new Promise<void>((r) => server.close(() => r()));
+      await handle.close();
+    },
+  };
+}
+
+const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  startNodeEdge().then(
+    (edge) => {
+      console.log(JSON.stringify({ level: 'info', msg: 'keel edge listening', port: edge.port }));
+      let stopping = false;
+      const shutdown = () => {
+        if (stopping) return;
+        stopping = true;
+        edge.stop().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+        setTimeout(() => process.exit(1), 10_000).unref();
+      };
+      process.on('SIGINT', shutdown);
+      process.on('SIGTERM', shutdown);
+    },
+    (err) => {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    },
+  );
+}

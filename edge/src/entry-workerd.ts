@@ -1,0 +1,77 @@
+import type { MiddlewareHandler } from 'hono';
+import { createApp } from './app.ts';
+import type { AppEnv } from './app-env.ts';
+import { newKeyCache } from './auth/signing-keys.ts';
+import { ConfigError, type EdgeConfig, parseEdgeEnv } from './env.ts';
+import { ApiError } from './http/api-error.ts';
+import { systemClock } from './services/clock.ts';
+import { connectPostgres } from './services/database.ts';
+import { buildServices } from './services/services.ts';
+
+interface WorkerBindings {
+  ASSETS?: { fetch(request: Request): Promise<Response> };
+  [name: string]: unknown;
+}
+
+interface WorkerContext {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+/** Plain data may outlive a request in workerd; I/O objects (sockets, clients) may not. */
+const keyCache = newKeyCache();
+let cachedConfig: { source: unknown; config: EdgeConfig } | undefined;
+
+function configFor(env: WorkerBindings): EdgeConfig {
+  if (cachedConfig?.source !== env) cachedConfig = { source: env, config: parseEdgeEnv(env) };
+  return cachedConfig.config;
+}
+
+/** Every request gets its own database and Redis connections, closed once the response is out. */
+const provideServices: MiddlewareHandler<AppEnv & { Bindings: WorkerBindings }> = async (c, next) => {
+  let config: EdgeConfig;
+  try {
+    config = configFor(c.env);
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    throw new ApiError(
+      'not_ready',
+      err instanceof ConfigError ? 'The edge is misconfigured; see its log' : 'Not ready',
+    );
+  }
+  if (!config.databaseUrl) {
+    throw new ApiError('not_ready', 'DATABASE_URL must be set when the edge runs in workerd');
+  }
+  const database = connectPostgres(config.databaseUrl, { max: 1 });
+  const handle = buildServices({
+    config,
+    db: database.db,
+    closeDb: database.close,
+    clock: systemClock,
+    keyCache,
+  });
+  c.set('services', handle.services);
+  try {
+    await next();
+  } finally {
+    c.executionCtx.waitUntil(handle.close());
+  }
+};
+
+const serveWeb: MiddlewareHandler<AppEnv & { Bindings: WorkerBindings }> = async (c) => {
+  if (!c.env.ASSETS) return c.notFound();
+  const res = await c.env.ASSETS.fetch(c.req.raw);
+  // Asset responses have immutable headers; copy so the security headers can be added.
+  return new Response(res.body, res);
+};
+
+const app = createApp({
+  provideServices: provideServices as unknown as MiddlewareHandler<AppEnv>,
+  clientIp: (c) => c.req.header('cf-connecting-ip') ?? undefined,
+  serveWeb: serveWeb as unknown as MiddlewareHandler<AppEnv>,
+});
+
+export default {
+  fetch(request: Request, env: WorkerBindings, ctx: WorkerContext): Response | Promise<Response> {
+    return app.fetch(request, env, ctx as never);
+  },
+};

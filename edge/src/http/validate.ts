@@ -1,0 +1,100 @@
+import type { Context } from 'hono';
+import type { z } from 'zod';
+import type { AppEnv } from '../app-env.ts';
+import { ApiError } from './api-error.ts';
+
+function toIssues(error: z.ZodError) {
+  return error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
+}
+
+/** Reads a JSON body: 415 for another media type, 400 for malformed JSON, 422 for a schema miss. */
+export async function readJson<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {
+  return check(schema, await parseJsonBody(c, false), 'Request body is invalid');
+}
+
+/** A JSON body that may be absent altogether (logout, or refresh from a browser). */
+export async function readOptionalJson<S extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: S,
+): Promise<z.output<S>> {
+  return check(schema, await parseJsonBody(c, true), 'Request body is invalid');
+}
+
+/** Past this, an oversize body is no longer read to the end: the connection is dropped instead. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads the whole body, but keeps at most `maxBytes`. An oversize body is still read to
+ * its end (up to a drain limit) before the 413 goes out: answering while the client is
+ * still sending makes many HTTP clients see a reset instead of the answer.
+ */
+export async function readBodyBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(c.req.header('content-length') ?? 0);
+  const body = c.req.raw.body;
+  if (!body) return new Uint8Array(0);
+  let tooBig = declared > maxBytes;
+  if (tooBig && declared > DRAIN_LIMIT_BYTES) {
+    await body.cancel().catch(() => {});
+    throw tooLarge(maxBytes);
+  }
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) tooBig = true;
+    if (!tooBig) chunks.push(value);
+    if (size > DRAIN_LIMIT_BYTES) {
+      await reader.cancel().catch(() => {});
+      break;
+    }
+  }
+  if (tooBig) throw tooLarge(maxBytes);
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+function tooLarge(maxBytes: number): ApiError {
+  return new ApiError('payload_too_large', `Request body is larger than ${maxBytes} bytes`);
+}
+
+async function parseJsonBody(c: Context<AppEnv>, optional: boolean): Promise<unknown> {
+  const bytes = await readBodyBytes(c, c.get('services').config.maxBodyBytes);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApiError('invalid_json', 'Request body is not valid UTF-8');
+  }
+  if (optional && text.trim() === '') return {};
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/(.+\+)?json\b/i.test(type)) {
+    throw new ApiError('unsupported_media_type', 'Send a JSON body with Content-Type: application/json');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ApiError('invalid_json', 'Request body is not valid JSON');
+  }
+}
+
+export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  return check(schema, c.req.query(), 'Query string is invalid');
+}
+
+export function readParams<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  return check(schema, c.req.param(), 'Path parameters are invalid');
+}
+
+function check<S extends z.ZodType>(schema: S, value: unknown, message: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ApiError('validation_failed', message, toIssues(result.error));
+  return result.data;
+}

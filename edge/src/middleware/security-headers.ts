@@ -1,0 +1,44 @@
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../app-env.ts';
+
+/**
+ * Monaco needs inline styles and blob: workers; nothing needs inline script, eval,
+ * third-party origins or framing.
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "object-src 'none'",
+].join('; ');
+
+export function isHttps(url: string, forwardedProto: string | undefined, trustProxy: boolean): boolean {
+  if (trustProxy && forwardedProto) return forwardedProto.split(',')[0]!.trim() === 'https';
+  return url.startsWith('https:');
+}
+
+export function securityHeaders(options: { trustProxy: () => boolean }): MiddlewareHandler<AppEnv> {
+  return async function securityHeadersMiddleware(c, next) {
+    await next();
+    const h = c.res.headers;
+    h.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+    h.set('X-Content-Type-Options', 'nosniff');
+    h.set('X-Frame-Options', 'DENY');
+    // Not no-referrer: under it browsers send `Origin: null` on same-origin POSTs, which the CSRF check refuses.
+    h.set('Referrer-Policy', 'same-origin');
+    h.set('Cross-Origin-Opener-Policy', 'same-origin');
+    h.set('Cross-Origin-Resource-Policy', 'same-origin');
+    h.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
+    if (isHttps(c.req.url, c.req.header('x-forwarded-proto'), options.trustProxy())) {
+      h.set('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
+    }
+    if (c.req.path.startsWith('/api/')) h.set('Cache-Control', 'no-store');
+  };
+}

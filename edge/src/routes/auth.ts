@@ -1,0 +1,246 @@
+import {
+  AUTH_COOKIES,
+  LoginRequest,
+  type LoginResponse,
+  type MeResponse,
+  RefreshRequest,
+  type RefreshResponse,
+  SignupRequest,
+  type SignupResponse,
+} from '@keel/contract/auth';
+import { memberships, organizations, users } from '@keel/drizzle/schema';
+import { and, eq } from 'drizzle-orm';
+import { type Context, Hono } from 'hono';
+import { getCookie } from 'hono/cookie';
+import { checkPassword } from '../accounts/login.ts';
+import { signup } from '../accounts/signup.ts';
+import { organizationView, userView } from '../accounts/views.ts';
+import type { AppEnv } from '../app-env.ts';
+import { appendAudit } from '../audit/audit-log.ts';
+import { sha256Hex } from '../auth/bytes.ts';
+import { clearSessionCookies, setSessionCookies } from '../auth/cookies.ts';
+import { assertCsrf } from '../auth/csrf.ts';
+import {
+  type IssuedSession,
+  openSession,
+  revokeSession,
+  rotateSession,
+  sessionOfRefreshToken,
+} from '../auth/sessions.ts';
+import { ApiError } from '../http/api-error.ts';
+import { readJson, readOptionalJson } from '../http/validate.ts';
+import { authenticate } from '../middleware/authenticate.ts';
+import { hitRateLimit } from '../services/rate-limit.ts';
+
+export type ClientIp = (c: Context<AppEnv>) => string | undefined;
+
+async function issueTokens(
+  c: Context<AppEnv>,
+  principal: { userId: string; organizationId: string; role: string },
+  session: IssuedSession,
+) {
+  const { token, expiresIn } = await c.get('services').keys.sign({
+    sub: principal.userId,
+    org: principal.organizationId,
+    sid: session.sessionId,
+    role: principal.role,
+  });
+  setSessionCookies(c, {
+    accessToken: token,
+    accessTtl: expiresIn,
+    refreshToken: session.refreshToken,
+    refreshTtl: session.refreshTtl,
+    csrfToken: session.csrfToken,
+  });
+  return { accessToken: token, csrfToken: session.csrfToken, expiresIn };
+}
+
+export function authRoutes(options: { clientIp: ClientIp }) {
+  const app = new Hono<AppEnv>();
+
+  app.post('/signup', async (c) => {
+    const services = c.get('services');
+    const input = await readJson(c, SignupRequest);
+    await limitAttempts(c, options.clientIp, input.email);
+    const result = await signup(services, input);
+    await appendAudit(services.db, services.clock, {
+      action: 'auth.signup',
+      outcome: 'success',
+      actorId: result.user.id,
+      organizationId: result.organization.id,
+      metadata: { via: result.via, role: result.role },
+    });
+    const session = await openSession(services, result.user.id, result.organization.id);
+    const tokens = await issueTokens(
+      c,
+      { userId: result.user.id, organizationId: result.organization.id, role: result.role },
+      session,
+    );
+    const body: SignupResponse = {
+      user: userView(result.user),
+      organization: organizationView(result.organization),
+      role: result.role,
+      ...tokens,
+    };
+    return c.json(body, 201);
+  });
+
+  app.post('/login', async (c) => {
+    const services = c.get('services');
+    const input = await readJson(c, LoginRequest);
+    await limitAttempts(c, options.clientIp, input.email);
+    const found = await checkPassword(services, input.email, input.password);
+    if (!found) {
+      await appendAudit(services.db, services.clock, {
+        action: 'auth.login',
+        outcome: 'failure',
+        // The address is personal data and may be a mistyped password: keep only its hash.
+        metadata: { emailSha256: await sha256Hex(input.email) },
+      });
+      throw new ApiError('invalid_credentials', 'E-mail or password is incorrect');
+    }
+    const session = await openSession(services, found.user.id, found.organizationId);
+    await appendAudit(services.db, services.clock, {
+      action: 'auth.login',
+      outcome: 'success',
+      actorId: found.user.id,
+      organizationId: found.organizationId,
+      targetId: session.sessionId,
+    });
+    const tokens = await issueTokens(
+      c,
+      { userId: found.user.id, organizationId: found.organizationId, role: found.role },
+      session,
+    );
+    const body: LoginResponse = { user: userView(found.user), ...tokens };
+    return c.json(body, 200);
+  });
+
+  app.post('/refresh', async (c) => {
+    const services = c.get('services');
+    const input = await readOptionalJson(c, RefreshRequest);
+    let presented = input.refreshToken;
+    if (!presented) {
+      presented = getCookie(c, AUTH_COOKIES.refresh);
+      if (presented) assertCsrf(c);
+    }
+    if (!presented) throw new ApiError('unauthorized', 'No refresh token: sign in first');
+    const result = await rotateSession(services, presented);
+    if (result.kind === 'invalid') {
+      clearSessionCookies(c);
+      throw new ApiError('invalid_token', 'Refresh token is invalid or expired; sign in again');
+    }
+    if (result.kind === 'reused') {
+      await appendAudit(services.db, services.clock, {
+        action: 'auth.refresh_reuse',
+        outcome: 'denied',
+        actorId: result.userId,
+        organizationId: result.organizationId,
+        targetId: result.sessionId,
+      });
+      clearSessionCookies(c);
+      throw new ApiError(
+        'invalid_token',
+        'This refresh token was already used; the session is revoked for safety',
+      );
+    }
+    const [row] = await services.db
+      .select({ user: users, role: memberships.role })
+      .from(users)
+      .innerJoin(
+        memberships,
+        and(eq(memberships.userId, users.id), eq(memberships.organizationId, result.organizationId)),
+      )
+      .where(eq(users.id, result.userId))
+      .limit(1);
+    if (!row || row.user.disabledAt) {
+      await revokeSession(services, result.session.sessionId, 'account unavailable');
+      clearSessionCookies(c);
+      throw new ApiError('invalid_token', 'This account can no longer sign in');
+    }
+    const tokens = await issueTokens(
+      c,
+      { userId: row.user.id, organizationId: result.organizationId, role: row.role },
+      result.session,
+    );
+    const body: RefreshResponse = { user: userView(row.user), ...tokens };
+    return c.json(body, 200);
+  });
+
+  /**
+   * Ends the session named by the access token, or by the refresh cookie when the access
+   * token has already expired, so "sign out" works however stale the page is.
+   */
+  app.post('/logout', async (c) => {
+    const services = c.get('services');
+    await readOptionalJson(c, RefreshRequest);
+    let sessionId: string | undefined;
+    let actorId: string | undefined;
+    let organizationId: string | undefined;
+    const bearer = c.req.header('authorization')?.replace(/^Bearer /, '');
+    const accessCookie = getCookie(c, AUTH_COOKIES.access);
+    const refreshCookie = getCookie(c, AUTH_COOKIES.refresh);
+    if (!bearer && (accessCookie || refreshCookie)) assertCsrf(c);
+    const access = bearer ?? accessCookie;
+    if (access) {
+      try {
+        const claims = await services.keys.verify(access);
+        sessionId = claims.sid;
+        actorId = claims.sub;
+        organizationId = claims.org;
+      } catch {
+        // Fall through to the refresh cookie.
+      }
+    }
+    if (!sessionId && refreshCookie) sessionId = await sessionOfRefreshToken(services, refreshCookie);
+    if (!sessionId) throw new ApiError('unauthorized', 'No session to sign out of');
+    await revokeSession(services, sessionId, 'logout');
+    await appendAudit(services.db, services.clock, {
+      action: 'auth.logout',
+      outcome: 'success',
+      actorId: actorId ?? null,
+      organizationId: organizationId ?? null,
+      targetId: sessionId,
+    });
+    clearSessionCookies(c);
+    return c.body(null, 204);
+  });
+
+  app.get('/me', authenticate(), async (c) => {
+    const { db } = c.get('services');
+    const p = c.get('principal');
+    const [row] = await db
+      .select({ user: users, organization: organizations })
+      .from(users)
+      .innerJoin(organizations, eq(organizations.id, p.organizationId))
+      .where(eq(users.id, p.userId))
+      .limit(1);
+    if (!row) throw new ApiError('invalid_token', 'Session has ended; sign in again');
+    const body: MeResponse = {
+      user: userView(row.user),
+      organization: organizationView(row.organization),
+      role: p.role,
+    };
+    return c.json(body);
+  });
+
+  return app;
+}
+
+/** Per address and per account, so neither a spray over many accounts nor a focused guess runs free. */
+async function limitAttempts(c: Context<AppEnv>, clientIp: ClientIp, email: string): Promise<void> {
+  const services = c.get('services');
+  const limit = services.config.loginRateLimitPerMinute;
+  const ip = clientIp(c) ?? 'unknown';
+  const redis = services.redis();
+  const prefix = `${services.config.redisPrefix}rl:auth`;
+  const [byIp, byAccount] = await Promise.all([
+    hitRateLimit(redis, `${prefix}:ip:${ip}`, limit * 3, 60),
+    hitRateLimit(redis, `${prefix}:acct:${await sha256Hex(email)}`, limit, 60),
+  ]);
+  const denied = [byIp, byAccount].find((d) => !d.allowed);
+  if (denied) {
+    c.header('Retry-After', String(denied.retryAfterSeconds));
+    throw new ApiError('rate_limited', `Too many attempts; try again in ${denied.retryAfterSeconds} s`);
+  }
+}

@@ -1,0 +1,35 @@
+import { sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import type { AppEnv } from '../app-env.ts';
+import { ApiError } from '../http/api-error.ts';
+import { withTimeout } from '../services/rate-limit.ts';
+
+const CHECK_BUDGET_MS = 2_000;
+
+export function healthRoutes() {
+  const app = new Hono<AppEnv>();
+
+  /** The process answers: nothing else is checked, so a load balancer never flaps on a dependency. */
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  /** Ready to serve: the database and Redis both answer within the budget. */
+  app.get('/readyz', async (c) => {
+    const services = c.get('services');
+    const [database, redis] = await Promise.all([
+      withTimeout(services.db.execute(sql`select 1`), CHECK_BUDGET_MS).then(
+        () => 'ok' as const,
+        () => 'unavailable' as const,
+      ),
+      withTimeout(services.redis().ping(), CHECK_BUDGET_MS).then(
+        () => 'ok' as const,
+        () => 'unavailable' as const,
+      ),
+    ]);
+    if (database !== 'ok' || redis !== 'ok') {
+      throw new ApiError('not_ready', `Not ready: database ${database}, redis ${redis}`);
+    }
+    return c.json({ status: 'ready', checks: { database, redis } });
+  });
+
+  return app;
+}

@@ -1,0 +1,29 @@
+import * as schema from '@keel/drizzle/schema';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle } from 'drizzle-orm/postgres-js';
+import postgres from 'postgres';
+
+export type Schema = typeof schema;
+/** Both drivers (postgres.js and PGlite) give this type; routes never know which. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>;
+
+export interface DatabaseHandle {
+  db: Database;
+  close(): Promise<void>;
+}
+
+/**
+ * postgres.js over TCP. `max` is small in workerd, where a connection lives for one
+ * request; Node keeps a pool for the process.
+ */
+export function connectPostgres(url: string, options: { max: number }): DatabaseHandle {
+  const client = postgres(url, {
+    max: options.max,
+    // The edge asks only short questions; fail fast instead of queueing behind a dead server.
+    connect_timeout: 10,
+    idle_timeout: 30,
+    onnotice: () => {},
+  });
+  const db = drizzle(client, { schema }) as unknown as Database;
+  return { db, close: () => client.end({ timeout: 5 }) };
+}

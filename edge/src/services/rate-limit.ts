@@ -1,0 +1,50 @@
+import type { Redis } from 'ioredis';
+
+/** Redis must answer within this, or the limiter steps aside rather than hang a request. */
+const REDIS_BUDGET_MS = 500;
+
+export interface RateDecision {
+  allowed: boolean;
+  retryAfterSeconds: number;
+}
+
+/**
+ * Fixed-window counters in Redis (`key` carries the install's prefix), shared by every edge instance. If Redis cannot answer
+ * in time the request is let through and the failure logged: an outage of the limiter
+ * must not lock everyone out.
+ */
+export async function hitRateLimit(
+  redis: Redis,
+  key: string,
+  limit: number,
+  windowSeconds: number,
+): Promise<RateDecision> {
+  const windowId = Math.floor(Date.now() / 1000 / windowSeconds);
+  const redisKey = `${key}:${windowId}`;
+  try {
+    const count = await withTimeout(
+      (async () => {
+        const [[, n]] = (await redis.multi().incr(redisKey).expire(redisKey, windowSeconds).exec()) as [
+          [Error | null, number],
+        ];
+        return n;
+      })(),
+      REDIS_BUDGET_MS,
+    );
+    if (count > limit) {
+      const retry = windowSeconds - (Math.floor(Date.now() / 1000) % windowSeconds);
+      return { allowed: false, retryAfterSeconds: retry };
+    }
+  } catch (err) {
+    console.error(JSON.stringify({ level: 'warn', msg: 'rate limiter unavailable', error: String(err) }));
+  }
+  return { allowed: true, retryAfterSeconds: 0 };
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

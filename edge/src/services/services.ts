@@ -1,0 +1,57 @@
+import type { Redis } from 'ioredis';
+import { SecretBox } from '../auth/secret-box.ts';
+import { type KeyCache, SigningKeyStore } from '../auth/signing-keys.ts';
+import type { EdgeConfig } from '../env.ts';
+import type { Clock } from './clock.ts';
+import type { Database } from './database.ts';
+import { JobProducer } from './queue.ts';
+import { closeRedis, connectRedis } from './redis.ts';
+
+/** Everything a handler may touch, read from the Hono context; never imported at module level. */
+export interface Services {
+  config: EdgeConfig;
+  db: Database;
+  /** Connects on first use, so requests that never touch Redis open no connection. */
+  redis(): Redis;
+  queue: JobProducer;
+  clock: Clock;
+  keys: SigningKeyStore;
+  box: SecretBox;
+}
+
+export interface ServicesHandle {
+  services: Services;
+  close(): Promise<void>;
+}
+
+export function buildServices(input: {
+  config: EdgeConfig;
+  db: Database;
+  closeDb: () => Promise<void>;
+  clock: Clock;
+  keyCache: KeyCache;
+  redis?: () => Redis;
+}): ServicesHandle {
+  let redis: Redis | undefined;
+  const getRedis =
+    input.redis ??
+    (() => {
+      redis ??= connectRedis(input.config.redisUrl);
+      return redis;
+    });
+  const box = new SecretBox(input.config.secretKey);
+  const queue = new JobProducer(getRedis);
+  const keys = new SigningKeyStore(input.db, box, input.clock, input.keyCache, {
+    issuer: input.config.issuer,
+    accessTokenTtlSeconds: input.config.accessTokenTtlSeconds,
+    rotateSeconds: input.config.signingKeyRotateSeconds,
+  });
+  return {
+    services: { config: input.config, db: input.db, redis: getRedis, queue, clock: input.clock, keys, box },
+    async close() {
+      await queue.close();
+      if (redis) await closeRedis(redis);
+      await input.closeDb();
+    },
+  };
+}

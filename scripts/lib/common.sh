@@ -1,0 +1,75 @@
+# Shared by scripts/up, scripts/test and scripts/migrate: find or install what Keel needs.
+# Sourced, not run.
+
+keel_root() { cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd; }
+
+keel_say() { printf '\033[1mkeel\033[0m %s\n' "$*" >&2; }
+keel_die() { printf '\033[1;31mkeel\033[0m %s\n' "$*" >&2; exit 1; }
+
+keel_require_node() {
+  command -v node >/dev/null 2>&1 || keel_die "Node.js 20 or newer is required (https://nodejs.org, or your OS packages)."
+  local major
+  major=$(node -p 'process.versions.node.split(".")[0]')
+  [ "$major" -ge 20 ] || keel_die "Node.js 20 or newer is required; found $(node --version)."
+}
+
+# npm ci when node_modules is missing or older than the lock file.
+keel_ensure_node_deps() {
+  keel_require_node
+  local root; root=$(keel_root)
+  if [ ! -f "$root/node_modules/.package-lock.json" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+    keel_say "installing npm dependencies"
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error) || keel_die "npm ci failed"
+  fi
+}
+
+_keel_apt_updated=0
+# keel_apt_install PACKAGE... : installs Debian/Ubuntu packages when apt-get is available.
+keel_apt_install() {
+  if ! command -v apt-get >/dev/null 2>&1; then
+    return 1
+  fi
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || return 1
+    sudo="sudo"
+  fi
+  if [ "$_keel_apt_updated" -eq 0 ]; then
+    $sudo apt-get update -qq >/dev/null || return 1
+    _keel_apt_updated=1
+  fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+keel_brew_install() {
+  command -v brew >/dev/null 2>&1 || return 1
+  brew install "$@"
+}
+
+keel_ensure_redis_server() {
+  command -v redis-server >/dev/null 2>&1 && return 0
+  keel_say "installing redis-server"
+  keel_apt_install redis-server || keel_brew_install redis || keel_die \
+    "redis-server is not installed and could not be installed here. Install it (apt-get install redis-server, brew install redis) or set REDIS_URL to an existing Redis."
+  command -v redis-server >/dev/null 2>&1 || keel_die "redis-server still not found after installing"
+}
+
+keel_postgres_bin() {
+  local d
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -Vr); do
+    [ -x "$d/postgres" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+keel_ensure_postgres_server() {
+  keel_postgres_bin >/dev/null && return 0
+  keel_say "installing postgresql"
+  keel_apt_install postgresql || keel_die "PostgreSQL server is not installed and could not be installed (apt-get install postgresql)."
+  keel_postgres_bin >/dev/null || keel_die "PostgreSQL server binaries not found after installing"
+}
+
+# A free TCP port on loopback, from the kernel.
+keel_free_port() {
+  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}

@@ -1,0 +1,104 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { freePort, waitFor } from './ports.ts';
+
+export interface PostgresServer {
+  /** URL of the maintenance database; use `createDatabase` for one per test. */
+  url: string;
+  createDatabase(name?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function postgresBinDir(): string {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) throw new Error('PostgreSQL server is not installed (apt-get install postgresql)');
+  const versions = readdirSync(base).sort((a, b) => Number(b) - Number(a));
+  for (const v of versions) if (existsSync(join(base, v, 'bin', 'postgres'))) return join(base, v, 'bin');
+  throw new Error('no PostgreSQL server binaries under /usr/lib/postgresql');
+}
+
+/**
+ * A throwaway PostgreSQL cluster on a free port. PostgreSQL refuses to run as root, so as
+ * root it runs as the `postgres` system user the Debian package creates.
+ */
+export async function startPostgresServer(): Promise<PostgresServer> {
+  const bin = postgresBinDir();
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'keel-pg-'));
+  const asRoot = process.getuid?.() === 0;
+  const wrap = (cmd: string, args: string[]): [string, string[]] =>
+    asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+  if (asRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    chownSync(dir, uid, gid);
+  }
+  const data = join(dir, 'data');
+  const [initCmd, initArgs] = wrap(join(bin, 'initdb'), [
+    '-D',
+    data,
+    '-U',
+    'keel',
+    '-A',
+    'trust',
+    '-E',
+    'UTF8',
+    '--no-sync',
+  ]);
+  execFileSync(initCmd, initArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const [cmd, args] = wrap(join(bin, 'postgres'), [
+    '-D',
+    data,
+    '-p',
+    String(port),
+    '-k',
+    dir,
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'fsync=off',
+    '-c',
+    'max_connections=200',
+  ]);
+  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const url = `postgres://keel@127.0.0.1:${port}/postgres`;
+  await waitFor('postgres', async () => {
+    if (child.exitCode !== null) throw new Error(`postgres exited: ${stderr}`);
+    const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+    try {
+      await sql`select 1`;
+      return true;
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+  let counter = 0;
+  return {
+    url,
+    async createDatabase(name) {
+      const db = name ?? `t_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+      const sql = postgres(url, { max: 1, onnotice: () => {} });
+      try {
+        await sql.unsafe(`create database "${db}"`);
+      } finally {
+        await sql.end();
+      }
+      return `postgres://keel@127.0.0.1:${port}/${db}`;
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGINT');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { BrowserClient } from '../harness/browser-client.ts';
+import { freePort, waitFor } from '../harness/ports.ts';
+import { spawnService, waitForHttp } from '../harness/processes.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const PASSWORD = 'correct horse battery staple';
+
+/** True while any process of the group is alive. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function up(dataDir: string) {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), KEEL_DATA_DIR: dataDir, KEEL_SKIP_WEB_BUILD: '1' };
+  delete env.REDIS_URL;
+  delete env.DATABASE_URL;
+  delete env.KEEL_SECRET_KEY;
+  const service = spawnService(join(root, 'scripts/up'), [], env, root);
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/readyz`, service, 120_000);
+  return { base, service, pgid: service.child.pid! };
+}
+
+async function ctrlC(instance: Awaited<ReturnType<typeof up>>) {
+  process.kill(-instance.pgid, 'SIGINT');
+  await waitFor(
+    'every process scripts/up started to stop',
+    async () => (groupAlive(instance.pgid) ? undefined : true),
+    20_000,
+  );
+}
+
+describe('scripts/up', () => {
+  test('two instances side by side on embedded defaults; Ctrl-C stops all; data survives a restart', async () => {
+    const dirA = mkdtempSync(join(tmpdir(), 'keel-up-a-'));
+    const dirB = mkdtempSync(join(tmpdir(), 'keel-up-b-'));
+    try {
+      const [a, b] = await Promise.all([up(dirA), up(dirB)]);
+      for (const inst of [a, b]) {
+        const page = await fetch(inst.base);
+        assert.equal(page.status, 200);
+        assert.match(await page.text(), /<html/i);
+        const c = new BrowserClient((p, init) => fetch(new URL(p, inst.base), init));
+        const res = await c.request('POST', '/api/auth/signup', {
+          email: 'ops@example.com',
+          password: PASSWORD,
+          name: 'Ops',
+        });
+        assert.equal(res.status, 201, `${inst.base}: ${JSON.stringify(res.body)}`);
+        assert.equal(res.body.role, 'super_admin', 'each instance has its own data');
+      }
+      await Promise.all([ctrlC(a), ctrlC(b)]);
+
+      const again = await up(dirA);
+      try {
+        const c = new BrowserClient((p, init) => fetch(new URL(p, again.base), init));
+        const login = await c.request('POST', '/api/auth/login', {
+          email: 'ops@example.com',
+          password: PASSWORD,
+        });
+        assert.equal(login.status, 200, 'the account survived the restart');
+      } finally {
+        await ctrlC(again);
+      }
+    } finally {
+      rmSync(dirA, { recursive: true, force: true });
+      rmSync(dirB, { recursive: true, force: true });
+    }
+  });
+});
