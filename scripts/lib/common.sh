@@ -13,13 +13,15 @@ keel_require_node() {
   [ "$major" -ge 20 ] || keel_die "Node.js 20 or newer is required; found $(node --version)."
 }
 
-# npm ci when node_modules is missing or older than the lock file.
+# Installs npm dependencies when node_modules is missing or older than the lock file.
+# `npm install` rather than `npm ci`: npm 11 writes lock files without other platforms'
+# optional packages and then refuses its own lock in `npm ci`; install honours the lock.
 keel_ensure_node_deps() {
   keel_require_node
   local root; root=$(keel_root)
   if [ ! -f "$root/node_modules/.package-lock.json" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
     keel_say "installing npm dependencies"
-    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error) || keel_die "npm ci failed"
+    (cd "$root" && npm install --no-audit --no-fund --loglevel=error) || keel_die "npm install failed"
   fi
 }
 
