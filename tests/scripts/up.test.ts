@@ -22,7 +22,12 @@ function groupAlive(pgid: number): boolean {
 
 async function up(dataDir: string) {
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), KEEL_DATA_DIR: dataDir, KEEL_SKIP_WEB_BUILD: '1' };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    PORT: String(port),
+    KEEL_DATA_DIR: dataDir,
+    KEEL_SKIP_WEB_BUILD: '1',
+  };
   delete env.REDIS_URL;
   delete env.DATABASE_URL;
   delete env.KEEL_SECRET_KEY;
