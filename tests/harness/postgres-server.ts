@@ -28,42 +28,29 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'keel-pg-'));
-  const asRoot = process.getuid?.() === 0;
-  const wrap = (cmd: string, args: string[]): [string, string[]] =>
-    asRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
-  if (asRoot) {
-    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-    chownSync(dir, uid, gid);
+  // Spawned straight under the postgres user's ids (no runuser in between), so signals
+  // reach the server itself.
+  let ids: { uid: number; gid: number } | undefined;
+  if (process.getuid?.() === 0) {
+    ids = {
+      uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
+      gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
+    };
+    chownSync(dir, ids.uid, ids.gid);
   }
   const data = join(dir, 'data');
-  const [initCmd, initArgs] = wrap(join(bin, 'initdb'), [
-    '-D',
-    data,
-    '-U',
-    'keel',
-    '-A',
-    'trust',
-    '-E',
-    'UTF8',
-    '--no-sync',
-  ]);
-  execFileSync(initCmd, initArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
-  const [cmd, args] = wrap(join(bin, 'postgres'), [
-    '-D',
-    data,
-    '-p',
-    String(port),
-    '-k',
-    dir,
-    '-c',
-    'listen_addresses=127.0.0.1',
-    '-c',
-    'fsync=off',
-    '-c',
-    'max_connections=200',
-  ]);
-  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  execFileSync(join(bin, 'initdb'), ['-D', data, '-U', 'keel', '-A', 'trust', '-E', 'UTF8', '--no-sync'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    cwd: dir,
+    ...ids,
+  });
+  const args = ['-D', data, '-p', String(port), '-k', dir];
+  args.push('-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200');
+  const child: ChildProcess = spawn(join(bin, 'postgres'), args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: dir,
+    ...ids,
+  });
   let stderr = '';
   child.stderr?.on('data', (d) => {
     stderr = (stderr + d.toString()).slice(-4000);

@@ -25,6 +25,7 @@ export async function startRedisServer(
   await waitFor('redis-server', async () => {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
     const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => {});
     try {
       await r.connect();
       return (await r.ping()) === 'PONG' ? true : undefined;
