@@ -15,5 +15,7 @@ export type AppEnv = {
     requestId: string;
     services: Services;
     principal: Principal;
+    /** Set by the runner-credential middleware on runner routes. */
+    runnerId: string;
   };
 };

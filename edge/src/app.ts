@@ -4,8 +4,12 @@ import { notFound, onError } from './http/error-handler.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { authRoutes, type ClientIp } from './routes/auth.ts';
+import { executionRoutes } from './routes/executions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { invitationRoutes } from './routes/invitations.ts';
+import { adminRunnerRoutes, runnerApiRoutes } from './routes/runners.ts';
+import { workspaceFileRoutes } from './routes/workspace-files.ts';
+import { workspaceRoutes } from './routes/workspaces.ts';
 
 export interface AppOptions {
   /** Puts `services` on the context: one object per process on Node, one per request in workerd. */
@@ -30,6 +34,11 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   });
   app.route('/api/auth', authRoutes({ clientIp: options.clientIp }));
   app.route('/api/orgs', invitationRoutes());
+  app.route('/api/admin', adminRunnerRoutes());
+  app.route('/api/runners', runnerApiRoutes());
+  app.route('/api/workspaces', workspaceRoutes());
+  app.route('/api/workspaces', workspaceFileRoutes());
+  app.route('/api/workspaces', executionRoutes());
   app.all('/api/*', notFound);
 
   if (options.serveWeb) app.get('*', options.serveWeb);

@@ -31,9 +31,21 @@ export const EdgeEnv = z.object({
   KEEL_REFRESH_TOKEN_TTL_SECONDS: intFrom(30 * 24 * 3600, 3600, 365 * 24 * 3600),
   KEEL_SIGNING_KEY_ROTATE_SECONDS: intFrom(30 * 24 * 3600, 60, 365 * 24 * 3600),
   KEEL_MAX_BODY_BYTES: intFrom(1024 * 1024, 1024, 64 * 1024 * 1024),
+  /** Largest file read or written through the files API. */
+  KEEL_MAX_FILE_BYTES: intFrom(10 * 1024 * 1024, 1024, 48 * 1024 * 1024),
   /** Trust X-Forwarded-Proto / X-Forwarded-For from a load balancer in front. */
   KEEL_TRUST_PROXY: flag,
   KEEL_LOGIN_RATE_LIMIT_PER_MINUTE: intFrom(10, 1, 10_000),
+  /**
+   * A registration token for shared runners (serving every organization), set by the
+   * operator; `scripts/up` makes one for its local runner. Unset: only admin-made tokens.
+   */
+  KEEL_RUNNER_BOOTSTRAP_TOKEN: z
+    .string()
+    .min(32)
+    .max(200)
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   /** Prefix of every Redis key the edge writes, so several installs can share one Redis. */
   KEEL_REDIS_PREFIX: z
     .string()
@@ -63,9 +75,11 @@ export interface EdgeConfig {
   refreshTokenTtlSeconds: number;
   signingKeyRotateSeconds: number;
   maxBodyBytes: number;
+  maxFileBytes: number;
   trustProxy: boolean;
   loginRateLimitPerMinute: number;
   redisPrefix: string;
+  runnerBootstrapToken: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -93,8 +107,10 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
     refreshTokenTtlSeconds: e.KEEL_REFRESH_TOKEN_TTL_SECONDS,
     signingKeyRotateSeconds: e.KEEL_SIGNING_KEY_ROTATE_SECONDS,
     maxBodyBytes: e.KEEL_MAX_BODY_BYTES,
+    maxFileBytes: e.KEEL_MAX_FILE_BYTES,
     trustProxy: e.KEEL_TRUST_PROXY,
     loginRateLimitPerMinute: e.KEEL_LOGIN_RATE_LIMIT_PER_MINUTE,
     redisPrefix: e.KEEL_REDIS_PREFIX,
+    runnerBootstrapToken: e.KEEL_RUNNER_BOOTSTRAP_TOKEN,
   };
 }

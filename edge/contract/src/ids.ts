@@ -8,7 +8,9 @@ export const idPrefixes = {
   tokenFamily: 'rtf',
   request: 'req',
   signingKey: 'key',
-  runner: 'run',
+  runner: 'rnr',
+  runnerToken: 'rtk',
+  execution: 'exe',
   workspace: 'ws',
   job: 'job',
 } as const;

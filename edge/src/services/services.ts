@@ -1,3 +1,4 @@
+import { bullPrefixOf } from '@keel/contract/keys';
 import type { Redis } from 'ioredis';
 import { SecretBox } from '../auth/secret-box.ts';
 import { type KeyCache, SigningKeyStore } from '../auth/signing-keys.ts';
@@ -40,7 +41,7 @@ export function buildServices(input: {
       return redis;
     });
   const box = new SecretBox(input.config.secretKey);
-  const queue = new JobProducer(getRedis);
+  const queue = new JobProducer(getRedis, bullPrefixOf(input.config.redisPrefix));
   const keys = new SigningKeyStore(input.db, box, input.clock, input.keyCache, {
     issuer: input.config.issuer,
     accessTokenTtlSeconds: input.config.accessTokenTtlSeconds,

@@ -1,0 +1,30 @@
+import { boolean, index, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
+import { organizations, users } from './accounts.ts';
+import { createdAt, tz } from './columns.ts';
+import { runners } from './runners.ts';
+
+export const workspaces = pgTable(
+  'workspaces',
+  {
+    id: text('id').primaryKey(),
+    organizationId: text('organization_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    ownerId: text('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    source: jsonb('source').$type<{ type: 'empty' } | { type: 'git'; url: string; ref?: string }>().notNull(),
+    resources: jsonb('resources').$type<{ cpus: number; memoryMb: number; diskMb?: number }>().notNull(),
+    network: boolean('network').notNull().default(false),
+    runnerId: text('runner_id').references(() => runners.id, { onDelete: 'set null' }),
+    /** The last status the edge saw; the runner's live status in Redis wins when present. */
+    status: text('status').notNull(),
+    statusReason: text('status_reason'),
+    lastActiveAt: tz('last_active_at'),
+    deletedAt: tz('deleted_at'),
+    createdAt: createdAt(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('workspaces_org_idx').on(t.organizationId), index('workspaces_runner_idx').on(t.runnerId)],
+);

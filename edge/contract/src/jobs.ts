@@ -1,0 +1,92 @@
+import { z } from 'zod';
+import { CONTRACT_VERSION } from './version.ts';
+import { WorkspaceSource } from './workspaces.ts';
+
+const v = z.literal(CONTRACT_VERSION);
+const workspaceId = z.string().min(1).max(64);
+
+export const WorkloadSpecPayload = z.object({
+  image: z.string().optional(),
+  cpus: z.number().positive(),
+  memoryMb: z.number().int(),
+  diskMb: z.number().int().optional(),
+  network: z.boolean(),
+  /** An admin-chosen host folder for the workspace's files, or a volume the driver manages. */
+  hostDir: z.string().optional(),
+});
+
+/** Every job a runner pulls from its queue. Jobs carry a version; contracts only grow. */
+export const RunnerJob = z.discriminatedUnion('type', [
+  z.object({ v, type: z.literal('noop') }),
+  z.object({
+    v,
+    type: z.literal('workspace.create'),
+    workspaceId,
+    spec: WorkloadSpecPayload,
+    source: WorkspaceSource,
+  }),
+  z.object({ v, type: z.literal('workspace.start'), workspaceId }),
+  z.object({ v, type: z.literal('workspace.stop'), workspaceId }),
+  z.object({ v, type: z.literal('workspace.restart'), workspaceId }),
+  z.object({ v, type: z.literal('workspace.delete'), workspaceId }),
+  z.object({
+    v,
+    type: z.literal('exec.start'),
+    workspaceId,
+    executionId: z.string(),
+    argv: z.array(z.string()).min(1),
+    cwd: z.string().optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    timeoutMs: z.number().int().positive(),
+  }),
+  z.object({ v, type: z.literal('exec.cancel'), executionId: z.string() }),
+  z.object({ v, type: z.literal('files.tree'), workspaceId, path: z.string() }),
+  z.object({ v, type: z.literal('files.read'), workspaceId, path: z.string(), maxBytes: z.number().int() }),
+  z.object({
+    v,
+    type: z.literal('files.write'),
+    workspaceId,
+    path: z.string(),
+    contentBase64: z.string(),
+    baseSha256: z.string().optional(),
+  }),
+]);
+export type RunnerJob = z.infer<typeof RunnerJob>;
+export type RunnerJobType = RunnerJob['type'];
+
+/** Errors a runner reports as values (not thrown), so BullMQ does not retry what cannot succeed. */
+export const RunnerErrorCode = z.enum([
+  'not_found',
+  'path_outside_workspace',
+  'is_symlink',
+  'not_a_file',
+  'not_a_directory',
+  'too_large',
+  'conflict',
+  'workspace_not_running',
+  'invalid',
+  'internal',
+]);
+export type RunnerErrorCode = z.infer<typeof RunnerErrorCode>;
+
+export const JobOutcome = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), result: z.unknown() }),
+  z.object({ ok: z.literal(false), error: z.object({ code: RunnerErrorCode, message: z.string() }) }),
+]);
+export type JobOutcome = z.infer<typeof JobOutcome>;
+
+export const FilesReadResult = z.object({ contentBase64: z.string(), sha256: z.string(), size: z.number() });
+export const FilesWriteResult = z.object({ sha256: z.string(), size: z.number() });
+export const FilesTreeResult = z.object({
+  entries: z.array(
+    z.object({
+      name: z.string(),
+      path: z.string(),
+      type: z.enum(['file', 'directory', 'symlink', 'other']),
+      size: z.number(),
+    }),
+  ),
+});
+
+/** Fields of one entry in an execution's output stream. */
+export const ExecStreamEntry = z.object({ t: z.enum(['stdout', 'stderr', 'exit']), d: z.string() });

@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { idSchema } from './ids.ts';
+
+export const DriverKind = z.enum(['docker', 'process']);
+export type DriverKind = z.infer<typeof DriverKind>;
+
+const LabelKey = z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,62}$/, 'lower-case letters, digits, . _ / -');
+export const Labels = z.record(LabelKey, z.string().max(128)).refine((l) => Object.keys(l).length <= 32, {
+  message: 'at most 32 labels',
+});
+export type Labels = z.infer<typeof Labels>;
+
+export const RunnerName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, . _ -');
+
+export const CreateRunnerTokenRequest = z.strictObject({
+  name: RunnerName.optional(),
+  labels: Labels.optional(),
+  expiresInSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(365 * 24 * 3600)
+    .default(24 * 3600),
+  maxUses: z.number().int().min(1).max(10_000).default(1),
+});
+export type CreateRunnerTokenRequest = z.infer<typeof CreateRunnerTokenRequest>;
+
+export const RunnerTokenView = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  labels: Labels,
+  expiresAt: z.string(),
+  maxUses: z.number(),
+  uses: z.number(),
+  createdAt: z.string(),
+});
+export const CreateRunnerTokenResponse = z.object({ runnerToken: RunnerTokenView, token: z.string() });
+export type CreateRunnerTokenResponse = z.infer<typeof CreateRunnerTokenResponse>;
+
+export const RunnerCapacity = z.strictObject({
+  workspaces: z.number().int().min(1).max(10_000),
+  cpus: z.number().positive().max(4096),
+  memoryMb: z.number().int().min(64),
+});
+export type RunnerCapacity = z.infer<typeof RunnerCapacity>;
+
+export const RegisterRunnerRequest = z.strictObject({
+  token: z.string().min(1).max(200),
+  name: RunnerName,
+  labels: Labels.default({}),
+  capacity: RunnerCapacity,
+  drivers: z.array(DriverKind).min(1),
+  version: z.string().max(64).default('0.0.0'),
+});
+export type RegisterRunnerRequest = z.infer<typeof RegisterRunnerRequest>;
+
+export const RegisterRunnerResponse = z.object({
+  runnerId: idSchema('runner'),
+  /** Shown once; the runner stores it 0600 and presents it as `Authorization: Bearer`. */
+  credential: z.string(),
+  /** The BullMQ queue this runner consumes, and the key prefix BullMQ and its streams use. */
+  queueName: z.string(),
+  bullPrefix: z.string(),
+  keyPrefix: z.string(),
+});
+export type RegisterRunnerResponse = z.infer<typeof RegisterRunnerResponse>;
+
+export const GpuStats = z.object({
+  index: z.number().int(),
+  name: z.string(),
+  memoryTotalMb: z.number(),
+  memoryUsedMb: z.number(),
+  utilizationPercent: z.number(),
+});
+
+/** Written by the runner into Redis every few seconds with a TTL; absence means offline. */
+export const RunnerHeartbeat = z.object({
+  v: z.literal(1),
+  runnerId: idSchema('runner'),
+  at: z.string(),
+  version: z.string(),
+  driver: DriverKind,
+  cpus: z.number(),
+  load: z.array(z.number()).length(3),
+  memory: z.object({ totalMb: z.number(), freeMb: z.number() }),
+  disk: z.object({ totalMb: z.number(), freeMb: z.number() }),
+  workspacesRunning: z.number().int(),
+  gpus: z.array(GpuStats),
+});
+export type RunnerHeartbeat = z.infer<typeof RunnerHeartbeat>;
+
+export const RunnerStatus = z.enum(['online', 'offline', 'revoked']);
+export const RunnerView = z.object({
+  id: idSchema('runner'),
+  name: z.string(),
+  labels: Labels,
+  drivers: z.array(DriverKind),
+  capacity: RunnerCapacity,
+  status: RunnerStatus,
+  stats: RunnerHeartbeat.nullable(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+});
+export type RunnerView = z.infer<typeof RunnerView>;
+export const ListRunnersResponse = z.object({ runners: z.array(RunnerView) });
+
+/** What the runner learns when it checks in: stop working when revoked. */
+export const RunnerCheckInResponse = z.object({ runnerId: idSchema('runner'), revoked: z.boolean() });
+
+/** Seconds a heartbeat stays in Redis; a runner with none is offline. */
+export const HEARTBEAT_TTL_SECONDS = 15;
+export const HEARTBEAT_INTERVAL_MS = 3_000;
+/** How often a runner confirms over HTTPS that its credential still stands. */
+export const CHECK_IN_INTERVAL_MS = 10_000;

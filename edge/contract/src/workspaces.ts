@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { idSchema } from './ids.ts';
+
+export const WorkspaceStatus = z.enum([
+  'creating',
+  'starting',
+  'running',
+  'stopping',
+  'stopped',
+  'failed',
+  'deleting',
+]);
+export type WorkspaceStatus = z.infer<typeof WorkspaceStatus>;
+
+/** Git over https, ssh or a local path the runner can read; never a shell fragment. */
+const GitUrl = z
+  .string()
+  .min(1)
+  .max(2048)
+  .refine((u) => /^(https?:\/\/|ssh:\/\/|git@[^:\s]+:|file:\/\/|\/)[^\s]*$/.test(u) && !u.startsWith('-'), {
+    message: 'must be an http(s)://, ssh://, git@host:path, file:// URL or an absolute path',
+  });
+const GitRef = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9._/-]+$/, 'letters, digits, . _ / -')
+  .refine((r) => !r.startsWith('-') && !r.includes('..'), { message: 'not a valid ref' });
+
+export const WorkspaceSource = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('empty') }),
+  z.strictObject({ type: z.literal('git'), url: GitUrl, ref: GitRef.optional() }),
+]);
+export type WorkspaceSource = z.infer<typeof WorkspaceSource>;
+
+export const WorkspaceResources = z.strictObject({
+  cpus: z.number().positive().max(64).default(1),
+  memoryMb: z.number().int().min(128).max(262_144).default(1024),
+  diskMb: z.number().int().min(64).max(1_048_576).optional(),
+});
+export type WorkspaceResources = z.infer<typeof WorkspaceResources>;
+
+export const WorkspaceName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'letters, digits, space, . _ -');
+
+export const CreateWorkspaceRequest = z.strictObject({
+  name: WorkspaceName,
+  source: WorkspaceSource.default({ type: 'empty' }),
+  resources: WorkspaceResources.default({ cpus: 1, memoryMb: 1024 }),
+  network: z.boolean().default(false),
+});
+export type CreateWorkspaceRequest = z.infer<typeof CreateWorkspaceRequest>;
+
+export const Workspace = z.object({
+  id: idSchema('workspace'),
+  name: z.string(),
+  organizationId: z.string(),
+  ownerId: z.string(),
+  source: WorkspaceSource,
+  resources: WorkspaceResources,
+  network: z.boolean(),
+  runnerId: z.string().nullable(),
+  status: WorkspaceStatus,
+  statusReason: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Workspace = z.infer<typeof Workspace>;
+
+export const WorkspaceStatusResponse = z.object({
+  status: WorkspaceStatus,
+  reason: z.string().nullable(),
+  updatedAt: z.string(),
+});
+
+export const LogLine = z.object({
+  id: z.string(),
+  at: z.string(),
+  stream: z.enum(['system', 'stdout', 'stderr']),
+  text: z.string(),
+});
+export type LogLine = z.infer<typeof LogLine>;
+
+/** A path inside the workspace, relative to its root; checked again by the runner. */
+export const WorkspacePath = z
+  .string()
+  .max(4096)
+  .refine((p) => !p.includes('\0'), { message: 'must not contain NUL' });
+
+export const FileEncoding = z.enum(['utf8', 'base64']);
+export const WriteFileRequest = z.strictObject({
+  content: z.string(),
+  encoding: FileEncoding.default('utf8'),
+  /** The hash of the content this edit started from; a mismatch is a 409, not an overwrite. */
+  baseSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+});
+export type WriteFileRequest = z.infer<typeof WriteFileRequest>;
+
+export const FileEntry = z.object({
+  name: z.string(),
+  path: z.string(),
+  type: z.enum(['file', 'directory', 'symlink', 'other']),
+  size: z.number(),
+});
+export type FileEntry = z.infer<typeof FileEntry>;
+
+export const ExecuteRequest = z.strictObject({
+  command: z.union([z.array(z.string().max(32_768)).min(1).max(1024), z.string().min(1).max(65_536)]),
+  cwd: WorkspacePath.optional(),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(32_768)).optional(),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(24 * 3600 * 1000)
+    .default(10 * 60 * 1000),
+});
+export type ExecuteRequest = z.infer<typeof ExecuteRequest>;
+
+export const ExitEvent = z.object({
+  exitCode: z.number().nullable(),
+  signal: z.string().optional(),
+  timedOut: z.boolean().optional(),
+  cancelled: z.boolean().optional(),
+  error: z.string().optional(),
+});
+export type ExitEvent = z.infer<typeof ExitEvent>;
+
+export const WorkspaceIdParam = z.object({ id: idSchema('workspace') });

@@ -1,0 +1,212 @@
+import { idSchema } from '@keel/contract/ids';
+import { bullPrefixOf, runnerQueueName } from '@keel/contract/keys';
+import {
+  CreateRunnerTokenRequest,
+  type CreateRunnerTokenResponse,
+  RegisterRunnerRequest,
+  type RegisterRunnerResponse,
+} from '@keel/contract/runners';
+import { runners, runnerTokens } from '@keel/drizzle/schema';
+import { and, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv } from '../app-env.ts';
+import { appendAudit } from '../audit/audit-log.ts';
+import { constantTimeEqual, randomToken, sha256Hex } from '../auth/bytes.ts';
+import { ApiError } from '../http/api-error.ts';
+import { readJson, readParams } from '../http/validate.ts';
+import { newId } from '../ids.ts';
+import { authenticate } from '../middleware/authenticate.ts';
+import { authenticateRunner } from '../middleware/authenticate-runner.ts';
+import { requireRole } from '../middleware/require-role.ts';
+import { heartbeatsOf, runnerView } from '../runners/registry.ts';
+
+/** Admin console: registration tokens, the runner list, revocation. */
+export function adminRunnerRoutes() {
+  const app = new Hono<AppEnv>();
+  app.use('*', authenticate(), requireRole('admin'));
+
+  app.post('/runner-tokens', async (c) => {
+    const services = c.get('services');
+    const principal = c.get('principal');
+    const input = await readJson(c, CreateRunnerTokenRequest);
+    const token = randomToken('rgt');
+    const now = services.clock.now();
+    const [row] = await services.db
+      .insert(runnerTokens)
+      .values({
+        id: newId('runnerToken'),
+        organizationId: principal.organizationId,
+        name: input.name ?? null,
+        labels: input.labels ?? {},
+        tokenHash: await sha256Hex(token),
+        maxUses: input.maxUses,
+        expiresAt: new Date(now.getTime() + input.expiresInSeconds * 1000),
+        createdBy: principal.userId,
+        createdAt: now,
+      })
+      .returning();
+    await appendAudit(services.db, services.clock, {
+      action: 'runner_token.create',
+      outcome: 'success',
+      actorId: principal.userId,
+      organizationId: principal.organizationId,
+      targetId: row!.id,
+      metadata: { maxUses: input.maxUses, expiresInSeconds: input.expiresInSeconds },
+    });
+    const body: CreateRunnerTokenResponse = {
+      token,
+      runnerToken: {
+        id: row!.id,
+        name: row!.name,
+        labels: row!.labels,
+        expiresAt: row!.expiresAt.toISOString(),
+        maxUses: row!.maxUses,
+        uses: row!.uses,
+        createdAt: row!.createdAt.toISOString(),
+      },
+    };
+    return c.json(body, 201);
+  });
+
+  app.get('/runners', async (c) => {
+    const services = c.get('services');
+    const rows = await services.db
+      .select()
+      .from(runners)
+      .where(
+        or(eq(runners.organizationId, c.get('principal').organizationId), isNull(runners.organizationId)),
+      )
+      .orderBy(desc(runners.createdAt))
+      .limit(1000);
+    const beats = await heartbeatsOf(
+      services,
+      rows.filter((r) => !r.revokedAt).map((r) => r.id),
+    );
+    return c.json({ runners: rows.map((r) => runnerView(r, beats.get(r.id))) });
+  });
+
+  app.delete('/runners/:id', async (c) => {
+    const services = c.get('services');
+    const principal = c.get('principal');
+    const { id } = readParams(c, z.object({ id: z.string() }));
+    if (!idSchema('runner').safeParse(id).success) throw new ApiError('not_found', 'No such runner');
+    const revoked = await services.db
+      .update(runners)
+      .set({ revokedAt: services.clock.now() })
+      .where(
+        and(
+          eq(runners.id, id),
+          isNull(runners.revokedAt),
+          // Shared runners serve everyone: only a super_admin may revoke one.
+          principal.role === 'super_admin'
+            ? or(eq(runners.organizationId, principal.organizationId), isNull(runners.organizationId))
+            : eq(runners.organizationId, principal.organizationId),
+        ),
+      )
+      .returning({ id: runners.id });
+    if (revoked.length === 0) throw new ApiError('not_found', 'No such active runner');
+    await appendAudit(services.db, services.clock, {
+      action: 'runner.revoke',
+      outcome: 'success',
+      actorId: principal.userId,
+      organizationId: principal.organizationId,
+      targetId: id,
+    });
+    return c.body(null, 204);
+  });
+
+  return app;
+}
+
+function registrationBody(prefix: string, runnerId: string, credential: string): RegisterRunnerResponse {
+  return {
+    runnerId,
+    credential,
+    queueName: runnerQueueName(runnerId),
+    bullPrefix: bullPrefixOf(prefix),
+    keyPrefix: prefix,
+  };
+}
+
+/** What runners call: registration with a token, then check-ins with their credential. */
+export function runnerApiRoutes() {
+  const app = new Hono<AppEnv>();
+
+  app.post('/register', async (c) => {
+    const services = c.get('services');
+    const input = await readJson(c, RegisterRunnerRequest);
+    const now = services.clock.now();
+    const tokenHash = await sha256Hex(input.token);
+    const credential = randomToken('rnc');
+    const runnerId = newId('runner');
+    const bootstrap = services.config.runnerBootstrapToken;
+    if (
+      bootstrap &&
+      constantTimeEqual(new TextEncoder().encode(bootstrap), new TextEncoder().encode(input.token))
+    ) {
+      await services.db.insert(runners).values({
+        id: runnerId,
+        organizationId: null,
+        name: input.name,
+        labels: input.labels,
+        drivers: input.drivers,
+        capacity: input.capacity,
+        version: input.version,
+        credentialHash: await sha256Hex(credential),
+        createdAt: now,
+      });
+      await appendAudit(services.db, services.clock, {
+        action: 'runner.register',
+        outcome: 'success',
+        targetId: runnerId,
+        metadata: { shared: true, drivers: input.drivers.join(','), version: input.version },
+      });
+      return c.json(registrationBody(services.config.redisPrefix, runnerId, credential), 201);
+    }
+    const registered = await services.db.transaction(async (tx) => {
+      // The conditional increment makes a token's last use a race that only one runner wins.
+      const [token] = await tx
+        .update(runnerTokens)
+        .set({ uses: sql`${runnerTokens.uses} + 1` })
+        .where(
+          and(
+            eq(runnerTokens.tokenHash, tokenHash),
+            isNull(runnerTokens.revokedAt),
+            gt(runnerTokens.expiresAt, now),
+            lt(runnerTokens.uses, runnerTokens.maxUses),
+          ),
+        )
+        .returning();
+      if (!token) return undefined;
+      await tx.insert(runners).values({
+        id: runnerId,
+        organizationId: token.organizationId,
+        name: input.name,
+        labels: { ...token.labels, ...input.labels },
+        drivers: input.drivers,
+        capacity: input.capacity,
+        version: input.version,
+        credentialHash: await sha256Hex(credential),
+        registeredWith: token.id,
+        createdAt: now,
+      });
+      return token;
+    });
+    if (!registered) throw new ApiError('invalid_token', 'Registration token is invalid, used up or expired');
+    await appendAudit(services.db, services.clock, {
+      action: 'runner.register',
+      outcome: 'success',
+      organizationId: registered.organizationId,
+      targetId: runnerId,
+      metadata: { drivers: input.drivers.join(','), version: input.version },
+    });
+    return c.json(registrationBody(services.config.redisPrefix, runnerId, credential), 201);
+  });
+
+  app.post('/check-in', authenticateRunner(), async (c) => {
+    return c.json({ runnerId: c.get('runnerId'), revoked: false });
+  });
+
+  return app;
+}

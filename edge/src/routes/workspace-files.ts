@@ -1,0 +1,139 @@
+import { FilesReadResult, FilesTreeResult, FilesWriteResult } from '@keel/contract/jobs';
+import { CONTRACT_VERSION } from '@keel/contract/version';
+import { WorkspaceIdParam, WorkspacePath, WriteFileRequest } from '@keel/contract/workspaces';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import type { AppEnv } from '../app-env.ts';
+import { appendAudit } from '../audit/audit-log.ts';
+import { fromBase64, sha256Hex, toBase64 } from '../auth/bytes.ts';
+import { ApiError } from '../http/api-error.ts';
+import { readJsonWithin, readParams, readQuery } from '../http/validate.ts';
+import { authenticate } from '../middleware/authenticate.ts';
+import { requireRole } from '../middleware/require-role.ts';
+import { loadWorkspace } from '../workspaces/access.ts';
+import { cached, FILE_TREE_TTL_SECONDS, invalidate, treeScope } from '../workspaces/cache.ts';
+import { callRunner } from '../workspaces/runner-call.ts';
+
+const PathQuery = z.object({ path: WorkspacePath.default('') });
+const RequiredPathQuery = z.object({ path: WorkspacePath.min(1) });
+
+export function workspaceFileRoutes() {
+  const app = new Hono<AppEnv>();
+  app.use('*', authenticate());
+
+  app.get('/:id/files/tree', async (c) => {
+    const services = c.get('services');
+    const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+    const { path } = readQuery(c, PathQuery);
+    const tree = await cached(services, treeScope(row.id), await sha256Hex(path), FILE_TREE_TTL_SECONDS, () =>
+      callRunner(
+        services,
+        row,
+        { v: CONTRACT_VERSION, type: 'files.tree', workspaceId: row.id, path },
+        FilesTreeResult,
+      ),
+    );
+    return c.json({ path, entries: tree.entries });
+  });
+
+  app.get('/:id/files', async (c) => {
+    const services = c.get('services');
+    const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+    const { path } = readQuery(c, RequiredPathQuery);
+    const file = await callRunner(
+      services,
+      row,
+      {
+        v: CONTRACT_VERSION,
+        type: 'files.read',
+        workspaceId: row.id,
+        path,
+        maxBytes: services.config.maxFileBytes,
+      },
+      FilesReadResult,
+    );
+    const bytes = fromBase64(file.contentBase64);
+    let content: string;
+    let encoding: 'utf8' | 'base64' = 'utf8';
+    try {
+      content = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      content = file.contentBase64;
+      encoding = 'base64';
+    }
+    return c.json({ path, content, encoding, sha256: file.sha256, size: file.size });
+  });
+
+  app.get('/:id/files/raw', async (c) => {
+    const services = c.get('services');
+    const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+    const { path } = readQuery(c, RequiredPathQuery);
+    const file = await callRunner(
+      services,
+      row,
+      {
+        v: CONTRACT_VERSION,
+        type: 'files.read',
+        workspaceId: row.id,
+        path,
+        maxBytes: services.config.maxFileBytes,
+      },
+      FilesReadResult,
+    );
+    return c.body(fromBase64(file.contentBase64), 200, {
+      'content-type': 'application/octet-stream',
+      'x-content-sha256': file.sha256,
+      'content-disposition': 'attachment',
+    });
+  });
+
+  app.put('/:id/files', requireRole('developer'), async (c) => {
+    const services = c.get('services');
+    const p = c.get('principal');
+    const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+    const { path } = readQuery(c, RequiredPathQuery);
+    // Base64 makes a file a third larger, and JSON adds a little.
+    const input = await readJsonWithin(
+      c,
+      WriteFileRequest,
+      Math.ceil((services.config.maxFileBytes * 4) / 3) + 65_536,
+    );
+    let contentBase64: string;
+    if (input.encoding === 'base64') {
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(input.content) || input.content.length % 4 !== 0) {
+        throw new ApiError('validation_failed', 'content is not valid base64');
+      }
+      contentBase64 = input.content;
+    } else {
+      contentBase64 = toBase64(new TextEncoder().encode(input.content));
+    }
+    if ((contentBase64.length * 3) / 4 > services.config.maxFileBytes + 2) {
+      throw new ApiError('payload_too_large', `Files are limited to ${services.config.maxFileBytes} bytes`);
+    }
+    const written = await callRunner(
+      services,
+      row,
+      {
+        v: CONTRACT_VERSION,
+        type: 'files.write',
+        workspaceId: row.id,
+        path,
+        contentBase64,
+        ...(input.baseSha256 ? { baseSha256: input.baseSha256 } : {}),
+      },
+      FilesWriteResult,
+    );
+    await invalidate(services, treeScope(row.id));
+    await appendAudit(services.db, services.clock, {
+      action: 'file.write',
+      outcome: 'success',
+      actorId: p.userId,
+      organizationId: p.organizationId,
+      workspaceId: row.id,
+      metadata: { contentSha256: written.sha256, bytes: written.size, pathSha256: await sha256Hex(path) },
+    });
+    return c.json({ path, sha256: written.sha256, size: written.size });
+  });
+
+  return app;
+}

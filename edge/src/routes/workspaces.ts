@@ -1,0 +1,214 @@
+import { runnerKeys, runnerQueueName } from '@keel/contract/keys';
+import { CONTRACT_VERSION } from '@keel/contract/version';
+import {
+  CreateWorkspaceRequest,
+  type LogLine,
+  type Workspace,
+  WorkspaceIdParam,
+} from '@keel/contract/workspaces';
+import { workspaces } from '@keel/drizzle/schema';
+import { and, desc, eq, isNull } from 'drizzle-orm';
+import { type Context, Hono } from 'hono';
+import type { AppEnv } from '../app-env.ts';
+import { appendAudit } from '../audit/audit-log.ts';
+import { ApiError } from '../http/api-error.ts';
+import { readJson, readParams } from '../http/validate.ts';
+import { newId } from '../ids.ts';
+import { authenticate } from '../middleware/authenticate.ts';
+import { requireRole } from '../middleware/require-role.ts';
+import { placeWorkspace } from '../runners/registry.ts';
+import { streamFields } from '../services/stream-fields.ts';
+import {
+  canSeeAll,
+  liveStatuses,
+  loadWorkspace,
+  queueOf,
+  type WorkspaceRow,
+  workspaceView,
+} from '../workspaces/access.ts';
+import { cached, invalidate, listScope, WORKSPACE_LIST_TTL_SECONDS } from '../workspaces/cache.ts';
+
+async function setStoredStatus(
+  c: Context<AppEnv>,
+  row: WorkspaceRow,
+  status: string,
+  reason: string | null = null,
+) {
+  const { db, clock } = c.get('services');
+  await db
+    .update(workspaces)
+    .set({ status, statusReason: reason, updatedAt: clock.now() })
+    .where(eq(workspaces.id, row.id));
+}
+
+async function audit(
+  c: Context<AppEnv>,
+  action: string,
+  workspaceId: string,
+  metadata?: Record<string, string | number | boolean>,
+) {
+  const services = c.get('services');
+  const p = c.get('principal');
+  await appendAudit(services.db, services.clock, {
+    action,
+    outcome: 'success',
+    actorId: p.userId,
+    organizationId: p.organizationId,
+    workspaceId,
+    metadata,
+  });
+}
+
+export function workspaceRoutes() {
+  const app = new Hono<AppEnv>();
+  app.use('*', authenticate());
+
+  app.post('/', requireRole('developer'), async (c) => {
+    const services = c.get('services');
+    const p = c.get('principal');
+    const input = await readJson(c, CreateWorkspaceRequest);
+    const runner = await placeWorkspace(services, p.organizationId);
+    if (!runner) {
+      throw new ApiError(
+        'runner_unavailable',
+        'No runner is online with room for a workspace; ask an admin to add one',
+      );
+    }
+    const id = newId('workspace');
+    const now = services.clock.now();
+    const [row] = await services.db
+      .insert(workspaces)
+      .values({
+        id,
+        organizationId: p.organizationId,
+        ownerId: p.userId,
+        name: input.name,
+        source: input.source,
+        resources: input.resources,
+        network: input.network || input.source.type === 'git',
+        runnerId: runner.id,
+        status: 'creating',
+        createdAt: now,
+        updatedAt: now,
+        lastActiveAt: now,
+      })
+      .returning();
+    await services.queue.enqueue(runnerQueueName(runner.id), {
+      v: CONTRACT_VERSION,
+      type: 'workspace.create',
+      workspaceId: id,
+      spec: {
+        cpus: input.resources.cpus,
+        memoryMb: input.resources.memoryMb,
+        ...(input.resources.diskMb ? { diskMb: input.resources.diskMb } : {}),
+        // Cloning needs the network; afterwards the workspace keeps what it was granted.
+        network: row!.network,
+      },
+      source: input.source,
+    });
+    await invalidate(services, listScope(p.organizationId));
+    await audit(c, 'workspace.create', id, { source: input.source.type, runnerId: runner.id });
+    return c.json(workspaceView(row!), 201);
+  });
+
+  app.get('/', async (c) => {
+    const services = c.get('services');
+    const p = c.get('principal');
+    const all = canSeeAll(p);
+    const views = await cached<Workspace[]>(
+      services,
+      listScope(p.organizationId),
+      all ? 'all' : p.userId,
+      WORKSPACE_LIST_TTL_SECONDS,
+      async () => {
+        const rows = await services.db
+          .select()
+          .from(workspaces)
+          .where(
+            and(
+              eq(workspaces.organizationId, p.organizationId),
+              isNull(workspaces.deletedAt),
+              all ? undefined : eq(workspaces.ownerId, p.userId),
+            ),
+          )
+          .orderBy(desc(workspaces.createdAt))
+          .limit(1000);
+        return rows.map((r) => workspaceView(r));
+      },
+    );
+    const live = await liveStatuses(services, views);
+    return c.json({
+      workspaces: views.map((w) => {
+        const l = live.get(w.id);
+        return l ? { ...w, status: l.status, statusReason: l.reason, updatedAt: l.at } : w;
+      }),
+    });
+  });
+
+  app.get('/:id', async (c) => {
+    const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+    const live = await liveStatuses(c.get('services'), [row]);
+    return c.json(workspaceView(row, live.get(row.id)));
+  });
+
+  app.get('/:id/status', async (c) => {
+    const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+    const view = workspaceView(row, (await liveStatuses(c.get('services'), [row])).get(row.id));
+    return c.json({ status: view.status, reason: view.statusReason, updatedAt: view.updatedAt });
+  });
+
+  app.get('/:id/logs', async (c) => {
+    const services = c.get('services');
+    const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+    if (!row.runnerId) return c.json({ lines: [] });
+    const key = runnerKeys(services.config.redisPrefix, row.runnerId).workspaceLogs(row.id);
+    const entries = await services.redis().xrange(key, '-', '+', 'COUNT', 5000);
+    const lines: LogLine[] = entries.map(([entryId, fields]) => {
+      const f = streamFields(fields);
+      return {
+        id: entryId,
+        at: new Date(Number(entryId.split('-')[0])).toISOString(),
+        stream: (f.s ?? 'system') as LogLine['stream'],
+        text: f.d ?? '',
+      };
+    });
+    return c.json({ lines });
+  });
+
+  for (const action of ['start', 'stop', 'restart'] as const) {
+    app.post(`/:id/${action}`, requireRole('developer'), async (c) => {
+      const services = c.get('services');
+      const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+      await services.queue.enqueue(queueOf(row), {
+        v: CONTRACT_VERSION,
+        type: `workspace.${action}`,
+        workspaceId: row.id,
+      });
+      const pending = action === 'stop' ? 'stopping' : 'starting';
+      await setStoredStatus(c, row, pending);
+      await audit(c, `workspace.${action}`, row.id);
+      return c.json({ id: row.id, status: pending }, 202);
+    });
+  }
+
+  app.delete('/:id', requireRole('developer'), async (c) => {
+    const services = c.get('services');
+    const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+    if (row.runnerId) {
+      await services.queue.enqueue(queueOf(row), {
+        v: CONTRACT_VERSION,
+        type: 'workspace.delete',
+        workspaceId: row.id,
+      });
+    }
+    await services.db
+      .update(workspaces)
+      .set({ status: 'deleting', deletedAt: services.clock.now() })
+      .where(eq(workspaces.id, row.id));
+    await invalidate(services, listScope(row.organizationId));
+    await audit(c, 'workspace.delete', row.id);
+    return c.json({ id: row.id, status: 'deleting' }, 202);
+  });
+
+  return app;
+}

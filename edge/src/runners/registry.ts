@@ -1,0 +1,75 @@
+import { runnerKeys } from '@keel/contract/keys';
+import {
+  type RunnerHeartbeat,
+  RunnerHeartbeat as RunnerHeartbeatSchema,
+  type RunnerView,
+} from '@keel/contract/runners';
+import { runners } from '@keel/drizzle/schema';
+import { and, eq, isNull, or } from 'drizzle-orm';
+import type { Services } from '../services/services.ts';
+
+type RunnerRow = typeof runners.$inferSelect;
+
+/** Latest heartbeats of the given runners, read in one round trip; missing means offline. */
+export async function heartbeatsOf(services: Services, ids: string[]): Promise<Map<string, RunnerHeartbeat>> {
+  const out = new Map<string, RunnerHeartbeat>();
+  if (ids.length === 0) return out;
+  const prefix = services.config.redisPrefix;
+  const raw = await services.redis().mget(...ids.map((id) => runnerKeys(prefix, id).heartbeat));
+  raw.forEach((value, i) => {
+    if (!value) return;
+    try {
+      const parsed = RunnerHeartbeatSchema.safeParse(JSON.parse(value));
+      if (parsed.success) out.set(ids[i]!, parsed.data);
+    } catch {
+      // A malformed heartbeat counts as none.
+    }
+  });
+  return out;
+}
+
+export function runnerView(row: RunnerRow, heartbeat: RunnerHeartbeat | undefined): RunnerView {
+  return {
+    id: row.id,
+    name: row.name,
+    labels: row.labels,
+    drivers: row.drivers as RunnerView['drivers'],
+    capacity: row.capacity,
+    status: row.revokedAt ? 'revoked' : heartbeat ? 'online' : 'offline',
+    stats: heartbeat ?? null,
+    createdAt: row.createdAt.toISOString(),
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * Picks the runner for a new workspace: among the online, unrevoked runners of the
+ * organization and the shared ones, the one with the most free slots for its capacity.
+ */
+export async function placeWorkspace(
+  services: Services,
+  organizationId: string,
+): Promise<RunnerRow | undefined> {
+  const rows = await services.db
+    .select()
+    .from(runners)
+    .where(
+      and(
+        or(eq(runners.organizationId, organizationId), isNull(runners.organizationId)),
+        isNull(runners.revokedAt),
+      ),
+    );
+  const beats = await heartbeatsOf(
+    services,
+    rows.map((r) => r.id),
+  );
+  let best: { row: RunnerRow; load: number } | undefined;
+  for (const row of rows) {
+    const beat = beats.get(row.id);
+    if (!beat) continue;
+    const load = beat.workspacesRunning / Math.max(1, row.capacity.workspaces);
+    if (load >= 1) continue;
+    if (!best || load < best.load) best = { row, load };
+  }
+  return best?.row;
+}

@@ -1,0 +1,93 @@
+import { roleRank } from '@keel/contract/auth';
+import { idSchema } from '@keel/contract/ids';
+import { runnerKeys } from '@keel/contract/keys';
+import { type Workspace, WorkspaceStatus } from '@keel/contract/workspaces';
+import { workspaces } from '@keel/drizzle/schema';
+import { and, eq, isNull } from 'drizzle-orm';
+import type { Context } from 'hono';
+import type { AppEnv, Principal } from '../app-env.ts';
+import { ApiError } from '../http/api-error.ts';
+import type { Services } from '../services/services.ts';
+
+export type WorkspaceRow = typeof workspaces.$inferSelect;
+
+export interface LiveStatus {
+  status: WorkspaceStatus;
+  reason: string | null;
+  at: string;
+}
+
+export function canSeeAll(p: Principal): boolean {
+  return roleRank[p.role] >= roleRank.admin;
+}
+
+/**
+ * The workspace, if this caller may touch it: its owner, or an admin of its organization.
+ * Anyone else, including other organizations, gets the same 404 as for a missing one.
+ */
+export async function loadWorkspace(c: Context<AppEnv>, id: string): Promise<WorkspaceRow> {
+  if (!idSchema('workspace').safeParse(id).success) throw new ApiError('not_found', 'No such workspace');
+  const p = c.get('principal');
+  const [row] = await c
+    .get('services')
+    .db.select()
+    .from(workspaces)
+    .where(
+      and(
+        eq(workspaces.id, id),
+        eq(workspaces.organizationId, p.organizationId),
+        isNull(workspaces.deletedAt),
+      ),
+    )
+    .limit(1);
+  if (!row || (row.ownerId !== p.userId && !canSeeAll(p)))
+    throw new ApiError('not_found', 'No such workspace');
+  return row;
+}
+
+/** Statuses the runners last wrote, read in one round trip. */
+export async function liveStatuses(
+  services: Services,
+  rows: Array<{ id: string; runnerId: string | null }>,
+): Promise<Map<string, LiveStatus>> {
+  const out = new Map<string, LiveStatus>();
+  const placed = rows.filter((r) => r.runnerId);
+  if (placed.length === 0) return out;
+  const prefix = services.config.redisPrefix;
+  const values = await services
+    .redis()
+    .mget(...placed.map((r) => runnerKeys(prefix, r.runnerId!).workspaceStatus(r.id)));
+  values.forEach((v, i) => {
+    if (!v) return;
+    try {
+      const parsed = JSON.parse(v) as LiveStatus;
+      if (WorkspaceStatus.safeParse(parsed.status).success) out.set(placed[i]!.id, parsed);
+    } catch {
+      // Ignore a malformed status; the stored one stands.
+    }
+  });
+  return out;
+}
+
+export function workspaceView(row: WorkspaceRow, live?: LiveStatus): Workspace {
+  return {
+    id: row.id,
+    name: row.name,
+    organizationId: row.organizationId,
+    ownerId: row.ownerId,
+    source: row.source,
+    resources: row.resources,
+    network: row.network,
+    runnerId: row.runnerId,
+    status: (live?.status ?? row.status) as WorkspaceStatus,
+    statusReason: live ? live.reason : row.statusReason,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: (live?.at ? new Date(live.at) : row.updatedAt).toISOString(),
+  };
+}
+
+export function queueOf(row: WorkspaceRow): string {
+  if (!row.runnerId)
+    throw new ApiError('runner_unavailable', 'This workspace has no runner; create it again');
+  return `runner.${row.runnerId}`;
+}

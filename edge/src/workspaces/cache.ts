@@ -1,0 +1,36 @@
+import type { Services } from '../services/services.ts';
+
+/**
+ * Read-through caches in Redis with version keys: a write bumps the version, so every
+ * cached entry of the old version is dead at once without scanning for keys.
+ */
+export const WORKSPACE_LIST_TTL_SECONDS = 300;
+export const FILE_TREE_TTL_SECONDS = 60;
+
+function versionKey(services: Services, scope: string): string {
+  return `${services.config.redisPrefix}cache:v:${scope}`;
+}
+
+export async function cached<T>(
+  services: Services,
+  scope: string,
+  key: string,
+  ttlSeconds: number,
+  load: () => Promise<T>,
+): Promise<T> {
+  const redis = services.redis();
+  const version = (await redis.get(versionKey(services, scope))) ?? '0';
+  const full = `${services.config.redisPrefix}cache:${scope}:${version}:${key}`;
+  const hit = await redis.get(full);
+  if (hit !== null) return JSON.parse(hit) as T;
+  const value = await load();
+  await redis.set(full, JSON.stringify(value), 'EX', ttlSeconds);
+  return value;
+}
+
+export async function invalidate(services: Services, scope: string): Promise<void> {
+  await services.redis().incr(versionKey(services, scope));
+}
+
+export const listScope = (organizationId: string) => `wslist:${organizationId}`;
+export const treeScope = (workspaceId: string) => `tree:${workspaceId}`;

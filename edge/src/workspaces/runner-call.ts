@@ -1,0 +1,40 @@
+import type { RunnerErrorCode, RunnerJob } from '@keel/contract/jobs';
+import type { z } from 'zod';
+import { ApiError } from '../http/api-error.ts';
+import type { Services } from '../services/services.ts';
+import { queueOf, type WorkspaceRow } from './access.ts';
+
+const CALL_TIMEOUT_MS = 15_000;
+
+const codeMap: Record<RunnerErrorCode, ConstructorParameters<typeof ApiError>[0]> = {
+  not_found: 'not_found',
+  path_outside_workspace: 'invalid_path',
+  is_symlink: 'invalid_path',
+  not_a_file: 'invalid_path',
+  not_a_directory: 'invalid_path',
+  too_large: 'payload_too_large',
+  conflict: 'conflict',
+  workspace_not_running: 'workspace_not_running',
+  invalid: 'validation_failed',
+  internal: 'runner_unavailable',
+};
+
+/** Asks the workspace's runner and waits for its answer, turning its errors into API errors. */
+export async function callRunner<S extends z.ZodType>(
+  services: Services,
+  row: WorkspaceRow,
+  job: RunnerJob,
+  resultSchema: S,
+): Promise<z.output<S>> {
+  let outcome: Awaited<ReturnType<Services['queue']['call']>>;
+  try {
+    outcome = await services.queue.call(queueOf(row), job, CALL_TIMEOUT_MS);
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw new ApiError('runner_unavailable', 'The workspace runner did not answer in time');
+  }
+  if (!outcome.ok) throw new ApiError(codeMap[outcome.error.code], outcome.error.message);
+  const parsed = resultSchema.safeParse(outcome.result);
+  if (!parsed.success) throw new ApiError('runner_unavailable', 'The runner answered in an unexpected shape');
+  return parsed.data;
+}

@@ -1,0 +1,65 @@
+import { hostname } from 'node:os';
+import { Labels } from '@keel/contract/runners';
+import { z } from 'zod';
+
+const flag = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+/** The runner's configuration, from the environment (flags map onto the same names). */
+export const RunnerEnv = z.object({
+  /** Where the edge answers, e.g. https://keel.example.com */
+  KEEL_URL: z.url(),
+  /** Needed for the first start only; afterwards the saved credential is used. */
+  KEEL_RUNNER_TOKEN: z.string().min(1).optional(),
+  KEEL_RUNNER_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/)
+    .default(
+      hostname()
+        .replace(/[^A-Za-z0-9._-]/g, '-')
+        .slice(0, 63) || 'runner',
+    ),
+  /** Comma-separated key=value pairs. */
+  KEEL_RUNNER_LABELS: z
+    .string()
+    .default('')
+    .transform((s, ctx) => {
+      const entries = s
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
+        .map((p) => p.split('=', 2) as [string, string]);
+      const parsed = Labels.safeParse(Object.fromEntries(entries.map(([k, v]) => [k, v ?? ''])));
+      if (!parsed.success) {
+        ctx.addIssue({ code: 'custom', message: 'labels must be key=value pairs of lower-case keys' });
+        return z.NEVER;
+      }
+      return parsed.data;
+    }),
+  KEEL_RUNNER_DATA_DIR: z.string().default('/var/lib/keel-runner'),
+  KEEL_RUNNER_DRIVER: z.enum(['auto', 'docker', 'process']).default('auto'),
+  KEEL_RUNNER_ALLOW_UNSANDBOXED: flag,
+  /** Redis the edge uses; the runner reads and writes only under its own prefix. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//),
+  KEEL_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
+  KEEL_RUNNER_CAPACITY_WORKSPACES: z.coerce.number().int().min(1).max(10_000).default(50),
+  /** Stop a workspace after this long without commands or file activity; 0 never. */
+  KEEL_IDLE_STOP_SECONDS: z.coerce.number().int().min(0).default(3600),
+  KEEL_WORKSPACE_IMAGE: z.string().optional(),
+  /** Allow cloning from file:// URLs and absolute paths on this host (tests, air-gapped mirrors). */
+  KEEL_RUNNER_ALLOW_LOCAL_GIT: flag,
+  /** How long a job stays locked without renewal; a killed runner's jobs return to the queue after it. */
+  KEEL_RUNNER_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+});
+export type RunnerConfig = z.infer<typeof RunnerEnv>;
+
+export function parseRunnerEnv(source: Record<string, string | undefined>): RunnerConfig {
+  const parsed = RunnerEnv.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid keel-runner configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,81 @@
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RegisterRunnerResponse, RunnerCheckInResponse } from '@keel/contract/runners';
+import { z } from 'zod';
+import type { RunnerConfig } from './env.ts';
+
+export const VERSION = '0.1.0';
+
+const SavedCredential = RegisterRunnerResponse.extend({ edgeUrl: z.string() });
+export type SavedCredential = z.infer<typeof SavedCredential>;
+
+const credentialPath = (config: RunnerConfig) => join(config.KEEL_RUNNER_DATA_DIR, 'credential.json');
+
+/** The credential from an earlier registration with the same edge, if any. */
+export async function loadCredential(config: RunnerConfig): Promise<SavedCredential | undefined> {
+  try {
+    const saved = SavedCredential.parse(JSON.parse(await readFile(credentialPath(config), 'utf8')));
+    return saved.edgeUrl === config.KEEL_URL ? saved : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written 0600 through a temporary file, so a crash never leaves half a credential. */
+async function saveCredential(config: RunnerConfig, saved: SavedCredential): Promise<void> {
+  await mkdir(config.KEEL_RUNNER_DATA_DIR, { recursive: true, mode: 0o700 });
+  const tmp = `${credentialPath(config)}.tmp`;
+  await writeFile(tmp, JSON.stringify(saved), { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, credentialPath(config));
+}
+
+export async function register(
+  config: RunnerConfig,
+  details: { drivers: string[]; capacity: { workspaces: number; cpus: number; memoryMb: number } },
+): Promise<SavedCredential> {
+  if (!config.KEEL_RUNNER_TOKEN) {
+    throw new Error(
+      'This runner is not registered yet: set KEEL_RUNNER_TOKEN to a registration token from an admin',
+    );
+  }
+  const res = await fetch(new URL('/api/runners/register', config.KEEL_URL), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      token: config.KEEL_RUNNER_TOKEN,
+      name: config.KEEL_RUNNER_NAME,
+      labels: config.KEEL_RUNNER_LABELS,
+      capacity: details.capacity,
+      drivers: details.drivers,
+      version: VERSION,
+    }),
+  });
+  const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+  if (res.status !== 201) {
+    throw new Error(`Registration refused (${res.status}): ${body.error?.message ?? 'no reason given'}`);
+  }
+  const saved = { ...RegisterRunnerResponse.parse(body), edgeUrl: config.KEEL_URL };
+  await saveCredential(config, saved);
+  return saved;
+}
+
+/** 'revoked' when the edge refuses the credential; 'unknown' when the edge cannot be reached. */
+export async function checkIn(
+  config: RunnerConfig,
+  saved: SavedCredential,
+): Promise<'ok' | 'revoked' | 'unknown'> {
+  try {
+    const res = await fetch(new URL('/api/runners/check-in', config.KEEL_URL), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${saved.credential}` },
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (res.status === 401) return 'revoked';
+    if (!res.ok) return 'unknown';
+    RunnerCheckInResponse.parse(await res.json());
+    return 'ok';
+  } catch {
+    return 'unknown';
+  }
+}

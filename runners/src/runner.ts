@@ -1,0 +1,450 @@
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type JobOutcome, type RunnerErrorCode, RunnerJob } from '@keel/contract/jobs';
+import { LOG_MAX_ENTRIES, runnerKeys } from '@keel/contract/keys';
+import { CHECK_IN_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_SECONDS } from '@keel/contract/runners';
+import type { WorkspaceStatus } from '@keel/contract/workspaces';
+import { type Job, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { RunnerConfig } from './env.ts';
+import { ConfinedFs, ConfinedFsError } from './files/confined-fs.ts';
+import { CloneError, gitClone } from './git-clone.ts';
+import { collectHeartbeat, gpuStats } from './heartbeat.ts';
+import { OutputStream } from './output-stream.ts';
+import { checkIn, type SavedCredential } from './registration.ts';
+import { type ExecHandle, type WorkloadDriver, WorkloadError } from './workloads/types.ts';
+
+class JobError extends Error {
+  constructor(
+    readonly code: RunnerErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const fsErrorCodes: Record<string, RunnerErrorCode> = {
+  PATH_OUTSIDE_WORKSPACE: 'path_outside_workspace',
+  INVALID_PATH: 'path_outside_workspace',
+  TOO_DEEP: 'path_outside_workspace',
+  NOT_FOUND: 'not_found',
+  IS_SYMLINK: 'is_symlink',
+  HARD_LINKED: 'is_symlink',
+  NOT_A_DIRECTORY: 'not_a_directory',
+  IS_A_DIRECTORY: 'not_a_file',
+  NOT_A_REGULAR_FILE: 'not_a_file',
+  TOO_LARGE: 'too_large',
+  ALREADY_EXISTS: 'conflict',
+  DIRECTORY_NOT_EMPTY: 'conflict',
+  PERMISSION_DENIED: 'path_outside_workspace',
+};
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+/**
+ * The runner daemon: pulls jobs from its own queue, drives workspaces through one
+ * workload driver, streams output into Redis, and reports heartbeats. `stop()` lets
+ * in-flight jobs finish; unfinished ones return to the queue for the next start.
+ */
+export class Runner {
+  private redis: Redis;
+  private worker: Worker | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private execs = new Map<string, { handle: ExecHandle; workspaceId: string; cancelled: boolean }>();
+  private lastActive = new Map<string, number>();
+  private fileLocks = new Map<string, Promise<unknown>>();
+  private gpus: Awaited<ReturnType<typeof gpuStats>> = [];
+  private readonly keys;
+  onRevoked: () => void = () => {};
+
+  constructor(
+    private readonly config: RunnerConfig,
+    private readonly credential: SavedCredential,
+    private readonly driver: WorkloadDriver,
+  ) {
+    this.redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+    this.redis.on('error', () => {});
+    this.keys = runnerKeys(credential.keyPrefix, credential.runnerId);
+  }
+
+  get runnerId(): string {
+    return this.credential.runnerId;
+  }
+
+  async start(): Promise<void> {
+    await mkdir(this.config.KEEL_RUNNER_DATA_DIR, { recursive: true });
+    this.gpus = await gpuStats();
+    await this.reattach();
+    await this.heartbeat();
+    this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_INTERVAL_MS));
+    this.timers.push(setInterval(() => void this.checkRevocation(), CHECK_IN_INTERVAL_MS));
+    if (this.config.KEEL_IDLE_STOP_SECONDS > 0) {
+      this.timers.push(
+        setInterval(() => void this.stopIdle(), Math.min(30_000, this.config.KEEL_IDLE_STOP_SECONDS * 250)),
+      );
+    }
+    const connection = new Redis(this.config.REDIS_URL, { maxRetriesPerRequest: null });
+    connection.on('error', () => {});
+    this.worker = new Worker(this.credential.queueName, (job) => this.process(job), {
+      connection,
+      prefix: this.credential.bullPrefix,
+      concurrency: this.config.KEEL_RUNNER_CONCURRENCY,
+      // A killed runner's jobs come back to the queue once their lock lapses.
+      lockDuration: this.config.KEEL_RUNNER_LOCK_MS,
+      stalledInterval: Math.max(500, Math.floor(this.config.KEEL_RUNNER_LOCK_MS / 2)),
+      maxStalledCount: 1,
+    });
+    this.worker.on('error', (err) => log('warn', 'worker error', { error: err.message }));
+    await this.worker.waitUntilReady();
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.worker?.close();
+    await this.redis.del(this.keys.heartbeat).catch(() => {});
+    this.redis.disconnect();
+  }
+
+  /** After a restart: publish what each known workspace is doing, and close streams of lost commands. */
+  private async reattach(): Promise<void> {
+    for (const id of await this.driver.list()) {
+      const status = await this.driver.status(id);
+      if (status !== 'missing')
+        await this.setStatus(id, status === 'running' ? 'running' : 'stopped', null, false);
+    }
+    const orphaned = await this.redis.smembers(`${this.keys.base}execs`);
+    for (const executionId of orphaned) {
+      await new OutputStream(this.redis, this.keys.execStream(executionId)).end({
+        exitCode: null,
+        error: 'the runner restarted while this command ran',
+      });
+    }
+    if (orphaned.length) await this.redis.del(`${this.keys.base}execs`);
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      let running = 0;
+      for (const id of await this.driver.list()) if ((await this.driver.status(id)) === 'running') running++;
+      const beat = await collectHeartbeat({
+        runnerId: this.runnerId,
+        driver: this.driver.kind,
+        dataDir: this.config.KEEL_RUNNER_DATA_DIR,
+        workspacesRunning: running,
+        gpus: this.gpus,
+      });
+      await this.redis.set(this.keys.heartbeat, JSON.stringify(beat), 'EX', HEARTBEAT_TTL_SECONDS);
+    } catch (err) {
+      log('warn', 'heartbeat failed', { error: String(err) });
+    }
+  }
+
+  private async checkRevocation(): Promise<void> {
+    if ((await checkIn(this.config, this.credential)) === 'revoked') {
+      log('error', 'this runner was revoked by an admin; stopping', { runnerId: this.runnerId });
+      this.onRevoked();
+    }
+  }
+
+  private async stopIdle(): Promise<void> {
+    const limit = this.config.KEEL_IDLE_STOP_SECONDS * 1000;
+    const busy = new Set([...this.execs.values()].map((e) => e.workspaceId));
+    for (const id of await this.driver.list()) {
+      const last = this.lastActive.get(id) ?? 0;
+      if (busy.has(id) || Date.now() - last < limit) continue;
+      if ((await this.driver.status(id)) !== 'running') continue;
+      await this.driver.stop(id);
+      await this.setStatus(
+        id,
+        'stopped',
+        `stopped after ${this.config.KEEL_IDLE_STOP_SECONDS} s without activity`,
+      );
+    }
+  }
+
+  private touch(workspaceId: string): void {
+    this.lastActive.set(workspaceId, Date.now());
+  }
+
+  private async setStatus(
+    id: string,
+    status: WorkspaceStatus,
+    reason: string | null,
+    logIt = true,
+  ): Promise<void> {
+    await this.redis.set(
+      this.keys.workspaceStatus(id),
+      JSON.stringify({ status, reason, at: new Date().toISOString() }),
+    );
+    if (logIt) await this.log(id, 'system', reason ? `${status}: ${reason}` : status);
+  }
+
+  private async log(id: string, stream: 'system' | 'stdout' | 'stderr', text: string): Promise<void> {
+    await this.redis.xadd(
+      this.keys.workspaceLogs(id),
+      'MAXLEN',
+      '~',
+      LOG_MAX_ENTRIES,
+      '*',
+      's',
+      stream,
+      'd',
+      text,
+    );
+  }
+
+  private async process(job: Job): Promise<JobOutcome> {
+    const parsed = RunnerJob.safeParse(job.data);
+    if (!parsed.success) return { ok: false, error: { code: 'invalid', message: 'unreadable job' } };
+    try {
+      return { ok: true, result: await this.handle(parsed.data) };
+    } catch (err) {
+      if (err instanceof JobError) return { ok: false, error: { code: err.code, message: err.message } };
+      if (err instanceof ConfinedFsError) {
+        return { ok: false, error: { code: fsErrorCodes[err.code] ?? 'invalid', message: err.message } };
+      }
+      if (err instanceof WorkloadError && err.code === 'WORKLOAD_NOT_RUNNING') {
+        return { ok: false, error: { code: 'workspace_not_running', message: err.message } };
+      }
+      if (err instanceof WorkloadError && err.code === 'WORKLOAD_NOT_FOUND') {
+        return { ok: false, error: { code: 'not_found', message: err.message } };
+      }
+      // Unexpected: let BullMQ record and retry it (lifecycle jobs are idempotent).
+      throw err;
+    }
+  }
+
+  private async handle(job: RunnerJob): Promise<unknown> {
+    switch (job.type) {
+      case 'noop':
+        return {};
+      case 'workspace.create':
+        return this.create(job);
+      case 'workspace.start':
+        this.touch(job.workspaceId);
+        await this.setStatus(job.workspaceId, 'starting', null);
+        await this.guarded(job.workspaceId, () => this.driver.start(job.workspaceId));
+        await this.setStatus(job.workspaceId, 'running', null);
+        return {};
+      case 'workspace.stop':
+        await this.setStatus(job.workspaceId, 'stopping', null);
+        await this.guarded(job.workspaceId, () => this.driver.stop(job.workspaceId));
+        await this.setStatus(job.workspaceId, 'stopped', null);
+        return {};
+      case 'workspace.restart':
+        this.touch(job.workspaceId);
+        await this.setStatus(job.workspaceId, 'starting', 'restarting');
+        await this.guarded(job.workspaceId, async () => {
+          await this.driver.stop(job.workspaceId);
+          await this.driver.start(job.workspaceId);
+        });
+        await this.setStatus(job.workspaceId, 'running', null);
+        return {};
+      case 'workspace.delete':
+        await this.setStatus(job.workspaceId, 'deleting', null);
+        await this.driver.remove(job.workspaceId, { keepData: false });
+        await this.redis.del(
+          this.keys.workspaceStatus(job.workspaceId),
+          this.keys.workspaceLogs(job.workspaceId),
+        );
+        this.lastActive.delete(job.workspaceId);
+        return {};
+      case 'exec.start':
+        return this.execStart(job);
+      case 'exec.cancel': {
+        const running = this.execs.get(job.executionId);
+        if (running) {
+          running.cancelled = true;
+          await running.handle.kill();
+        }
+        return { cancelled: Boolean(running) };
+      }
+      case 'files.tree': {
+        this.touch(job.workspaceId);
+        const fs = await this.files(job.workspaceId);
+        const entries = await fs.listDir(job.path);
+        return {
+          entries: entries.map((e) => ({
+            name: e.name,
+            path: job.path ? `${job.path.replace(/\/+$/, '')}/${e.name}` : e.name,
+            type: e.type,
+            size: e.size,
+          })),
+        };
+      }
+      case 'files.read': {
+        this.touch(job.workspaceId);
+        const fs = await this.files(job.workspaceId);
+        const data = await fs.readFile(job.path, { maxBytes: job.maxBytes });
+        return {
+          contentBase64: Buffer.from(data).toString('base64'),
+          sha256: sha256(data),
+          size: data.byteLength,
+        };
+      }
+      case 'files.write': {
+        this.touch(job.workspaceId);
+        const fs = await this.files(job.workspaceId);
+        const data = Buffer.from(job.contentBase64, 'base64');
+        return this.withFileLock(`${job.workspaceId}\0${job.path}`, async () => {
+          if (job.baseSha256) {
+            let current: string | undefined;
+            try {
+              current = sha256(await fs.readFile(job.path));
+            } catch (err) {
+              if (!(err instanceof ConfinedFsError && err.code === 'NOT_FOUND')) throw err;
+            }
+            if (current !== job.baseSha256) {
+              throw new JobError(
+                'conflict',
+                'The file changed since it was read; reload it and apply your edit again',
+              );
+            }
+          }
+          await fs.writeFile(job.path, data, { createParents: true });
+          return { sha256: sha256(data), size: data.byteLength };
+        });
+      }
+    }
+  }
+
+  private async files(workspaceId: string): Promise<ConfinedFs> {
+    if ((await this.driver.status(workspaceId)) === 'missing')
+      throw new JobError('not_found', 'No such workspace');
+    return new ConfinedFs(await this.driver.workspaceRoot(workspaceId), this.driver.fileOwner);
+  }
+
+  /** Writes to one file take turns, so the base-hash check and the write are one step. */
+  private async withFileLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.fileLocks.get(key) ?? Promise.resolve();
+    const next = previous.catch(() => {}).then(fn);
+    this.fileLocks.set(key, next);
+    try {
+      return await next;
+    } finally {
+      if (this.fileLocks.get(key) === next) this.fileLocks.delete(key);
+    }
+  }
+
+  /** A lifecycle step that fails leaves the workspace `failed` with a readable reason. */
+  private async guarded(workspaceId: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      await this.setStatus(workspaceId, 'failed', reason);
+      throw new JobError(
+        err instanceof WorkloadError && err.code === 'WORKLOAD_NOT_FOUND' ? 'not_found' : 'internal',
+        reason,
+      );
+    }
+  }
+
+  private async create(job: Extract<RunnerJob, { type: 'workspace.create' }>): Promise<unknown> {
+    const id = job.workspaceId;
+    this.touch(id);
+    await this.setStatus(id, 'creating', null);
+    await this.guarded(id, async () => {
+      await this.driver.create({
+        workspaceId: id,
+        ...(job.spec.image ? { image: job.spec.image } : {}),
+        cpus: job.spec.cpus,
+        memoryMb: job.spec.memoryMb,
+        network: job.spec.network,
+        storage: job.spec.hostDir ? { kind: 'hostDir', path: job.spec.hostDir } : { kind: 'volume' },
+      });
+      if (job.source.type === 'git') {
+        const source = job.source;
+        await this.log(id, 'system', `cloning ${source.url}${source.ref ? ` at ${source.ref}` : ''}`);
+        let lastLogged = 0;
+        try {
+          await gitClone({
+            url: source.url,
+            ...(source.ref ? { ref: source.ref } : {}),
+            into: await this.driver.workspaceRoot(id),
+            owner: this.driver.fileOwner,
+            allowLocal: this.config.KEEL_RUNNER_ALLOW_LOCAL_GIT,
+            onProgress: (line) => {
+              // Progress lines come many times a second; a few per second reach the log.
+              const now = Date.now();
+              if (now - lastLogged < 250 && !/done|error|fatal/i.test(line)) return;
+              lastLogged = now;
+              void this.log(id, 'stderr', line);
+            },
+          });
+        } catch (err) {
+          throw new Error(err instanceof CloneError ? `clone failed: ${err.message}` : String(err));
+        }
+      }
+      await this.setStatus(id, 'starting', null);
+      await this.driver.start(id);
+    });
+    await this.setStatus(id, 'running', null);
+    return {};
+  }
+
+  private async execStart(job: Extract<RunnerJob, { type: 'exec.start' }>): Promise<unknown> {
+    const out = new OutputStream(this.redis, this.keys.execStream(job.executionId));
+    if ((await this.driver.status(job.workspaceId)) !== 'running') {
+      await out.end({ exitCode: null, error: 'the workspace is not running; start it first' });
+      return { started: false };
+    }
+    this.touch(job.workspaceId);
+    const handle = this.driver.exec(job.workspaceId, {
+      argv: job.argv,
+      ...(job.cwd ? { cwd: job.cwd } : {}),
+      ...(job.env ? { env: job.env } : {}),
+      timeoutMs: job.timeoutMs,
+    });
+    const entry = { handle, workspaceId: job.workspaceId, cancelled: false };
+    this.execs.set(job.executionId, entry);
+    await this.redis.sadd(`${this.keys.base}execs`, job.executionId);
+    const pump = (kind: 'stdout' | 'stderr') =>
+      new Promise<void>((resolve) => {
+        const stream = handle[kind];
+        stream.on('data', (chunk: Buffer) => {
+          out.write(kind, chunk);
+          // Redis is slower than a fast producer: wait for the batch before reading more.
+          stream.pause();
+          void out.flush().then(() => stream.resume());
+        });
+        stream.on('end', resolve);
+        stream.on('error', () => resolve());
+      });
+    void (async () => {
+      const pumps = Promise.all([pump('stdout'), pump('stderr')]);
+      let exit: Parameters<OutputStream['end']>[0];
+      try {
+        const result = await handle.done;
+        exit = {
+          exitCode: result.exitCode,
+          ...(result.signal ? { signal: result.signal } : {}),
+          ...(result.timedOut ? { timedOut: true } : {}),
+          ...(entry.cancelled ? { cancelled: true } : {}),
+        };
+      } catch (err) {
+        exit = { exitCode: null, error: err instanceof Error ? err.message : String(err) };
+      }
+      await Promise.race([pumps, new Promise((r) => setTimeout(r, 2_000))]);
+      await out.end(exit);
+      this.execs.delete(job.executionId);
+      this.touch(job.workspaceId);
+      await this.redis.srem(`${this.keys.base}execs`, job.executionId);
+    })().catch((err) => log('error', 'exec stream failed', { error: String(err) }));
+    return { started: true };
+  }
+}
+
+export function log(
+  level: 'info' | 'warn' | 'error',
+  msg: string,
+  fields: Record<string, unknown> = {},
+): void {
+  const line = JSON.stringify({ level, msg, ...fields, at: new Date().toISOString() });
+  if (level === 'info') console.log(line);
+  else console.error(line);
+}
+
+export const defaultProcessRoot = (config: RunnerConfig) => join(config.KEEL_RUNNER_DATA_DIR, 'workspaces');

@@ -1,0 +1,117 @@
+import { accessSync, constants, existsSync, lstatSync, readlinkSync } from 'node:fs';
+import path from 'node:path';
+
+/** Finds an executable on PATH (or checks an explicit path); undefined when absent. */
+export function findExecutable(name: string): string | undefined {
+  const candidates = name.includes('/')
+    ? [name]
+    : (process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').map((d) => path.join(d, name));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return c;
+    } catch {}
+  }
+  return undefined;
+}
+
+/** Top-level directories that hold executables and libraries on the host. */
+const SYSTEM_DIRS = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+/** Read-only pieces of the host's /etc that programs need (dynamic linker, TLS roots, alternatives). */
+const HOST_ETC = [
+  'alternatives',
+  'ssl',
+  'ca-certificates',
+  'ca-certificates.conf',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'localtime',
+  'nsswitch.conf',
+  'hosts',
+  'gitconfig',
+  'bash.bashrc',
+  'profile',
+];
+
+/** The host's /usr read-only, and /bin, /lib... as the host has them. */
+export function systemArgs(): string[] {
+  const args = ['--ro-bind', '/usr', '/usr'];
+  for (const dir of SYSTEM_DIRS) {
+    const host = `/${dir}`;
+    const st = lstatOrUndefined(host);
+    if (!st) continue;
+    // merged-/usr hosts: recreate the symlinks instead of binding through them.
+    if (st.isSymbolicLink()) args.push('--symlink', readlinkSync(host), host);
+    else if (st.isDirectory()) args.push('--ro-bind', host, host);
+  }
+  return args;
+}
+
+export interface SandboxArgs {
+  workspaceDir: string;
+  /** Generated passwd/group for the sandbox user. */
+  passwdFile: string;
+  groupFile: string;
+  network: boolean;
+  cwd: string;
+  env: Record<string, string>;
+}
+
+/**
+ * bubblewrap arguments: fresh namespaces of every kind (the PID namespace is what makes
+ * killing an exec's tree reliable: when its init dies the kernel kills the rest), the
+ * host's /usr read-only, a private /tmp and home, and only the workspace writable.
+ */
+export function sandboxArgs(a: SandboxArgs): string[] {
+  const args = ['--unshare-all'];
+  if (a.network) args.push('--share-net');
+  args.push('--die-with-parent', '--new-session', '--hostname', 'keel', ...systemArgs());
+  for (const name of HOST_ETC) {
+    const host = `/etc/${name}`;
+    if (existsSync(host)) args.push('--ro-bind', host, host);
+  }
+  if (a.network && existsSync('/etc/resolv.conf'))
+    args.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
+  args.push(
+    '--ro-bind',
+    a.passwdFile,
+    '/etc/passwd',
+    '--ro-bind',
+    a.groupFile,
+    '/etc/group',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
+    '--tmpfs',
+    '/home/keel',
+    '--bind',
+    a.workspaceDir,
+    '/workspace',
+    '--chdir',
+    a.cwd,
+    '--clearenv',
+  );
+  const env: Record<string, string> = {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: '/home/keel',
+    USER: 'keel',
+    LOGNAME: 'keel',
+    LANG: 'C.UTF-8',
+    ...a.env,
+  };
+  for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
+  return args;
+}
+
+function lstatOrUndefined(p: string) {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}

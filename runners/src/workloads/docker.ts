@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import Docker from 'dockerode';
+import { EXEC_USER, startDockerExec } from './docker-exec.ts';
+import { makeExecHandle } from './exec-handle.ts';
+import { ensureHostDir } from './host-dir.ts';
+import {
+  assertWorkspaceId,
+  DEFAULT_PIDS_LIMIT,
+  type ExecHandle,
+  type ExecRequest,
+  type FileOwner,
+  isValidWorkspaceId,
+  validateExec,
+  validateSpec,
+  type WorkloadDriver,
+  WorkloadError,
+  type WorkloadSpec,
+  type WorkloadStatus,
+} from './types.ts';
+
+export const DEFAULT_WORKSPACE_IMAGE = 'keel-workspace:bookworm';
+const LABEL = 'keel.workspace';
+const WORKSPACE_DIR = '/workspace';
+/** Created on demand when the engine has no default bridge (dockerd --bridge=none). */
+const FALLBACK_NETWORK = 'keel-workspaces';
+const WORKSPACE_UID = 1000;
+
+export interface DockerDriverOptions {
+  docker?: Docker;
+  /** Default: $KEEL_WORKSPACE_IMAGE or keel-workspace:bookworm. */
+  defaultImage?: string;
+  /** Network for workspaces with network: true. Default: `bridge`, or keel-workspaces if the engine has none. */
+  networkName?: string;
+  tmpSizeMb?: number;
+}
+
+export const containerName = (id: string) => `keel-ws-${id}`;
+export const volumeName = (id: string) => `keel-ws-${id}`;
+
+function statusCode(err: unknown): number | undefined {
+  return (err as { statusCode?: number } | null)?.statusCode;
+}
+
+async function ignoring<T>(codes: number[], p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (err) {
+    if (codes.includes(statusCode(err) ?? -1)) return undefined;
+    throw err;
+  }
+}
+
+export class DockerDriver implements WorkloadDriver {
+  readonly kind = 'docker' as const;
+  readonly fileOwner: FileOwner = { uid: WORKSPACE_UID, gid: WORKSPACE_UID };
+  readonly docker: Docker;
+  private readonly defaultImage: string;
+  private readonly tmpSizeMb: number;
+  private networkName: string | undefined;
+
+  constructor(opts: DockerDriverOptions = {}) {
+    this.docker = opts.docker ?? new Docker();
+    this.defaultImage = opts.defaultImage ?? process.env.KEEL_WORKSPACE_IMAGE ?? DEFAULT_WORKSPACE_IMAGE;
+    this.tmpSizeMb = opts.tmpSizeMb ?? 512;
+    this.networkName = opts.networkName;
+  }
+
+  async create(spec: WorkloadSpec): Promise<void> {
+    validateSpec(spec);
+    const id = spec.workspaceId;
+    if (await this.inspect(id)) return;
+
+    const image = spec.image ?? this.defaultImage;
+    if (!(await ignoring([404], this.docker.getImage(image).inspect()))) {
+      throw new WorkloadError(
+        'DRIVER_UNAVAILABLE',
+        `image ${image} is not on this engine (build it with scripts/build-workspace-image)`,
+      );
+    }
+
+    const labels: Record<string, string> = { [LABEL]: id, 'keel.storage': spec.storage.kind };
+    let mount: Docker.MountSettings;
+    if (spec.storage.kind === 'volume') {
+      await this.docker.createVolume({ Name: volumeName(id), Labels: { [LABEL]: id } });
+      // Docker copies the image's /workspace (owned by uid 1000) into a new empty volume.
+      mount = { Type: 'volume', Source: volumeName(id), Target: WORKSPACE_DIR };
+    } else {
+      const created = await ensureHostDir(spec.storage.path, this.fileOwner);
+      labels['keel.storage.path'] = spec.storage.path;
+      labels['keel.storage.created'] = created ? '1' : '0';
+      mount = { Type: 'bind', Source: spec.storage.path, Target: WORKSPACE_DIR };
+    }
+
+    const memory = spec.memoryMb * 1024 * 1024;
+    const options: Docker.ContainerCreateOptions = {
+      name: containerName(id),
+      Image: image,
+      Labels: labels,
+      User: EXEC_USER,
+      WorkingDir: WORKSPACE_DIR,
+      Env: ['HOME=/home/keel', 'USER=keel', 'LANG=C.UTF-8'],
+      Cmd: ['sleep', 'infinity'],
+      HostConfig: {
+        Mounts: [mount],
+        Tmpfs: {
+          '/tmp': `rw,nosuid,nodev,size=${this.tmpSizeMb}m,mode=1777`,
+          '/home/keel': `rw,nosuid,nodev,size=64m,uid=${WORKSPACE_UID},gid=${WORKSPACE_UID},mode=0700`,
+        },
+        ReadonlyRootfs: true,
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        Privileged: false,
+        NetworkMode: spec.network ? await this.network() : 'none',
+        NanoCpus: Math.round(spec.cpus * 1e9),
+        Memory: memory,
+        // Equal to Memory: no swap on top of the limit.
+        MemorySwap: memory,
+        PidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+        Init: true,
+        IpcMode: 'private',
+        RestartPolicy: { Name: 'no' },
+      },
+    };
+    try {
+      await this.docker.createContainer(options);
+    } catch (err) {
+      // Another create for the same workspace won the race: same outcome.
+      if (statusCode(err) !== 409) throw err;
+    }
+  }
+
+  async start(id: string): Promise<void> {
+    assertWorkspaceId(id);
+    try {
+      await this.docker.getContainer(containerName(id)).start();
+    } catch (err) {
+      if (statusCode(err) === 304) return;
+      if (statusCode(err) === 404) throw new WorkloadError('WORKLOAD_NOT_FOUND', `no workspace ${id}`);
+      throw err;
+    }
+  }
+
+  async stop(id: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+    assertWorkspaceId(id);
+    const t = Math.max(0, Math.ceil((opts.timeoutMs ?? 10_000) / 1000));
+    await ignoring([304, 404], this.docker.getContainer(containerName(id)).stop({ t }));
+  }
+
+  async remove(id: string, opts: { keepData: boolean }): Promise<void> {
+    assertWorkspaceId(id);
+    const info = await this.inspect(id);
+    if (info) {
+      await ignoring([404], this.docker.getContainer(containerName(id)).remove({ force: true, v: false }));
+    }
+    if (opts.keepData) return;
+    const labels = info?.Config.Labels ?? {};
+    const hostPath = labels['keel.storage.path'];
+    if (labels['keel.storage'] === 'hostDir') {
+      // An admin-provided folder that existed before the workspace is not ours to delete.
+      if (hostPath && labels['keel.storage.created'] === '1')
+        await rm(hostPath, { recursive: true, force: true });
+      return;
+    }
+    await ignoring([404], this.docker.getVolume(volumeName(id)).remove());
+  }
+
+  async status(id: string): Promise<WorkloadStatus> {
+    assertWorkspaceId(id);
+    const info = await this.inspect(id);
+    if (!info) return 'missing';
+    return info.State.Running ? 'running' : 'stopped';
+  }
+
+  exec(id: string, req: ExecRequest): ExecHandle {
+    const execId = randomUUID();
+    return makeExecHandle({
+      id: execId,
+      timeoutMs: req.timeoutMs,
+      start: async (io) => {
+        assertWorkspaceId(id);
+        validateExec(req);
+        const container = this.docker.getContainer(containerName(id));
+        return startDockerExec(
+          container,
+          this.docker.modem,
+          {
+            execId,
+            argv: req.argv,
+            workingDir: path.posix.resolve(WORKSPACE_DIR, req.cwd ?? '.'),
+            env: req.env ?? {},
+          },
+          io,
+        );
+      },
+    });
+  }
+
+  async workspaceRoot(id: string): Promise<string> {
+    assertWorkspaceId(id);
+    const info = await this.inspect(id);
+    const mount = info?.Mounts.find((m) => m.Destination === WORKSPACE_DIR);
+    if (mount?.Source) return mount.Source;
+    // Container gone but data kept: the volume is still addressable.
+    const vol = await ignoring([404], this.docker.getVolume(volumeName(id)).inspect());
+    if (vol?.Mountpoint) return vol.Mountpoint;
+    throw new WorkloadError('WORKLOAD_NOT_FOUND', `no workspace ${id}`);
+  }
+
+  async list(): Promise<string[]> {
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [LABEL] } });
+    return containers
+      .map((c) => c.Labels[LABEL])
+      .filter((v): v is string => typeof v === 'string' && isValidWorkspaceId(v))
+      .sort();
+  }
+
+  private inspect(id: string): Promise<Docker.ContainerInspectInfo | undefined> {
+    return ignoring([404], this.docker.getContainer(containerName(id)).inspect());
+  }
+
+  private async network(): Promise<string> {
+    if (this.networkName) return this.networkName;
+    if (await ignoring([404], this.docker.getNetwork('bridge').inspect())) {
+      this.networkName = 'bridge';
+      return this.networkName;
+    }
+    const existing = await ignoring([404], this.docker.getNetwork(FALLBACK_NETWORK).inspect());
+    if (!existing) {
+      try {
+        await this.docker.createNetwork({
+          Name: FALLBACK_NETWORK,
+          Driver: 'bridge',
+          Labels: { 'keel.network': 'workspaces' },
+          // Workspaces should not talk to each other (enforced only where dockerd manages iptables).
+          Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+        });
+      } catch (err) {
+        if (statusCode(err) !== 409) throw err;
+      }
+    }
+    this.networkName = FALLBACK_NETWORK;
+    return this.networkName;
+  }
+}

@@ -1,0 +1,377 @@
+/*
+ * The no-Docker driver: each workspace is a host folder, each exec a fresh bubblewrap
+ * sandbox that sees only the host's /usr (read-only), private /tmp and home, and the
+ * workspace folder at /workspace. When the runner is root, commands run as an
+ * unprivileged uid (default 1000) and inside a per-workspace cgroup (see cgroups.ts).
+ *
+ * Layout under `root`:  <id>/state.json   <id>/etc/{passwd,group}   <id>/workspace/
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { findExecutable, sandboxArgs, systemArgs } from './bwrap.ts';
+import { createCgroup, type LimitKind, type WorkspaceCgroup } from './cgroups.ts';
+import { makeExecHandle, type RunningExec, waitAtMost } from './exec-handle.ts';
+import { ensureHostDir } from './host-dir.ts';
+import {
+  assertWorkspaceId,
+  DEFAULT_PIDS_LIMIT,
+  type ExecHandle,
+  type ExecRequest,
+  type FileOwner,
+  isValidWorkspaceId,
+  validateExec,
+  validateSpec,
+  type WorkloadDriver,
+  WorkloadError,
+  type WorkloadSpec,
+  type WorkloadStatus,
+} from './types.ts';
+
+export interface ProcessDriverOptions {
+  /** Default: $KEEL_PROCESS_ROOT or /var/lib/keel/workspaces. */
+  root?: string;
+  /** Default: `bwrap` from PATH. */
+  bwrapPath?: string;
+  /** Run commands without any sandbox when bubblewrap is missing. Never the default. */
+  allowUnsandboxed?: boolean;
+  /** uid/gid commands run as when the runner is root. Default 1000. */
+  sandboxUid?: number;
+  sandboxGid?: number;
+  /** Put each workspace in its own cgroup when possible. Default true. */
+  cgroups?: boolean;
+}
+
+interface State {
+  version: 1;
+  spec: WorkloadSpec;
+  workspaceDir: string;
+  /** The storage folder was created by this driver, so `remove` may delete it. */
+  createdDir: boolean;
+  started: boolean;
+}
+
+const STATE_FILE = 'state.json';
+const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/*
+ * Joins the cgroups named by the first arguments, then execs the rest. It runs as root
+ * before privileges are dropped, so the command is inside its limits from its first
+ * instruction: no child can be forked outside them.
+ */
+const CGROUP_JOIN = `n=$1; shift
+while [ "$n" -gt 0 ]; do echo $$ >"$1" || exit 125; shift; n=$((n - 1)); done
+exec "$@"`;
+
+export class ProcessDriver implements WorkloadDriver {
+  readonly kind = 'process' as const;
+  readonly root: string;
+  /** false only when constructed with allowUnsandboxed and no bubblewrap was found. */
+  readonly sandboxed: boolean;
+  readonly fileOwner: FileOwner | undefined;
+  private readonly bwrap: string | undefined;
+  private readonly asRoot = process.getuid?.() === 0;
+  private readonly useCgroups: boolean;
+  private readonly execs = new Map<string, Set<ExecHandle>>();
+  private readonly cgroups = new Map<string, WorkspaceCgroup>();
+
+  constructor(opts: ProcessDriverOptions = {}) {
+    this.root = path.resolve(opts.root ?? process.env.KEEL_PROCESS_ROOT ?? '/var/lib/keel/workspaces');
+    this.bwrap = findExecutable(opts.bwrapPath ?? 'bwrap');
+    if (!this.bwrap && !opts.allowUnsandboxed) {
+      throw new WorkloadError(
+        'DRIVER_UNAVAILABLE',
+        'bubblewrap (bwrap) was not found: install the bubblewrap package, or construct the process ' +
+          'driver with { allowUnsandboxed: true } to run workspace commands without any sandbox',
+      );
+    }
+    this.sandboxed = this.bwrap !== undefined;
+    this.fileOwner = this.asRoot ? { uid: opts.sandboxUid ?? 1000, gid: opts.sandboxGid ?? 1000 } : undefined;
+    this.useCgroups = opts.cgroups ?? true;
+  }
+
+  async create(spec: WorkloadSpec): Promise<void> {
+    validateSpec(spec);
+    const id = spec.workspaceId;
+    if (await this.readState(id)) return;
+    await mkdir(this.root, { recursive: true });
+    // The sandbox user must be able to traverse down to its workspace, and nothing more.
+    if (this.asRoot) await chmod(this.root, 0o711);
+    const home = this.dir(id);
+    await mkdir(home, { recursive: true, mode: 0o711 });
+    let workspaceDir: string;
+    let createdDir: boolean;
+    if (spec.storage.kind === 'hostDir') {
+      workspaceDir = path.resolve(spec.storage.path);
+      createdDir = await ensureHostDir(workspaceDir, this.fileOwner);
+    } else {
+      workspaceDir = path.join(home, 'workspace');
+      createdDir = true;
+      await mkdir(workspaceDir, { recursive: true, mode: 0o755 });
+      if (this.fileOwner) await chown(workspaceDir, this.fileOwner.uid, this.fileOwner.gid);
+    }
+    await this.writeIdentity(id);
+    if (this.fileOwner) await assertTraversable(workspaceDir, this.fileOwner);
+    await this.writeState(id, { version: 1, spec, workspaceDir, createdDir, started: false });
+  }
+
+  async start(id: string): Promise<void> {
+    const state = await this.mustState(id);
+    await this.cgroupFor(id, state.spec);
+    if (!state.started) await this.writeState(id, { ...state, started: true });
+  }
+
+  async stop(id: string, _opts: { timeoutMs?: number } = {}): Promise<void> {
+    assertWorkspaceId(id);
+    const state = await this.readState(id);
+    // Marked stopped first so that no new exec starts while the old ones are killed.
+    if (state?.started) await this.writeState(id, { ...state, started: false });
+    await Promise.all([...(this.execs.get(id) ?? [])].map((h) => h.kill()));
+    // After a runner restart the cgroup is only on disk: re-open it to empty and drop it.
+    const cg = this.cgroups.get(id) ?? (state ? await this.cgroupFor(id, state.spec) : undefined);
+    this.cgroups.delete(id);
+    await cg?.destroy();
+  }
+
+  async remove(id: string, opts: { keepData: boolean }): Promise<void> {
+    assertWorkspaceId(id);
+    const state = await this.readState(id);
+    await this.stop(id);
+    const home = this.dir(id);
+    if (state && !opts.keepData && state.createdDir && state.spec.storage.kind === 'hostDir') {
+      await rm(state.workspaceDir, { recursive: true, force: true });
+    }
+    if (opts.keepData && state?.spec.storage.kind !== 'hostDir') {
+      // Keep <id>/workspace so that a later create with the same id finds the files again.
+      await rm(path.join(home, STATE_FILE), { force: true });
+      await rm(path.join(home, 'etc'), { recursive: true, force: true });
+      return;
+    }
+    await rm(home, { recursive: true, force: true });
+  }
+
+  async status(id: string): Promise<WorkloadStatus> {
+    assertWorkspaceId(id);
+    const state = await this.readState(id);
+    if (!state) return 'missing';
+    return state.started ? 'running' : 'stopped';
+  }
+
+  exec(id: string, req: ExecRequest): ExecHandle {
+    const handle = makeExecHandle({
+      id: randomUUID(),
+      timeoutMs: req.timeoutMs,
+      start: async (io) => {
+        assertWorkspaceId(id);
+        validateExec(req);
+        const state = await this.mustState(id);
+        if (!state.started) throw new WorkloadError('WORKLOAD_NOT_RUNNING', `workspace ${id} is not running`);
+        const cg = await this.cgroupFor(id, state.spec);
+        const child = this.spawnExec(id, state, req, cg);
+        child.stdout?.pipe(io.stdout);
+        child.stderr?.pipe(io.stderr);
+        return watchChild(child);
+      },
+    });
+    let set = this.execs.get(id);
+    if (!set) {
+      set = new Set();
+      this.execs.set(id, set);
+    }
+    set.add(handle);
+    const forget = () => {
+      set.delete(handle);
+      if (set.size === 0 && this.execs.get(id) === set) this.execs.delete(id);
+    };
+    handle.done.then(forget, forget);
+    return handle;
+  }
+
+  async workspaceRoot(id: string): Promise<string> {
+    return (await this.mustState(id)).workspaceDir;
+  }
+
+  async list(): Promise<string[]> {
+    const names = await readdir(this.root).catch(() => [] as string[]);
+    const ids: string[] = [];
+    for (const name of names) {
+      if (isValidWorkspaceId(name) && (await this.readState(name))) ids.push(name);
+    }
+    return ids.sort();
+  }
+
+  /**
+   * Runs a trivial command in a sandbox like the real ones, to learn at runner startup
+   * whether this host allows it (unprivileged user namespaces can be disabled).
+   */
+  async probe(): Promise<void> {
+    if (!this.bwrap) return;
+    const args = [
+      ...this.dropPrivileges(),
+      this.bwrap,
+      '--unshare-all',
+      '--die-with-parent',
+      ...systemArgs(),
+    ];
+    args.push('--proc', '/proc', '--dev', '/dev', '--', '/usr/bin/true');
+    const child = spawn(args[0]!, args.slice(1), {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: HOST_PATH },
+    });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const { exitCode } = await watchChild(child).exited;
+    if (exitCode !== 0) {
+      throw new WorkloadError(
+        'DRIVER_UNAVAILABLE',
+        `bubblewrap cannot create a sandbox here: ${stderr.trim()}`,
+      );
+    }
+  }
+
+  /** Which limits the kernel enforces for this workspace (empty: none). */
+  async enforcedLimits(id: string): Promise<LimitKind[]> {
+    const state = await this.mustState(id);
+    return (await this.cgroupFor(id, state.spec))?.enforced ?? [];
+  }
+
+  private spawnExec(
+    id: string,
+    state: State,
+    req: ExecRequest,
+    cg: WorkspaceCgroup | undefined,
+  ): ChildProcess {
+    const cwdInside = path.posix.resolve('/workspace', req.cwd ?? '.');
+    const prefix = ['/bin/sh', '-c', CGROUP_JOIN, 'keel-cgroup', String(cg?.procsFiles.length ?? 0)];
+    prefix.push(...(cg?.procsFiles ?? []));
+    prefix.push(...this.dropPrivileges());
+
+    if (!this.bwrap) {
+      // Unsandboxed (explicitly allowed): the folder stands in for /workspace.
+      const rel = path.posix.relative('/workspace', cwdInside);
+      return spawn(prefix[0]!, [...prefix.slice(1), ...req.argv], {
+        cwd: path.join(state.workspaceDir, rel),
+        env: { PATH: HOST_PATH, HOME: state.workspaceDir, LANG: 'C.UTF-8', ...req.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+    }
+    const bwrapArgs = sandboxArgs({
+      workspaceDir: state.workspaceDir,
+      passwdFile: path.join(this.dir(id), 'etc', 'passwd'),
+      groupFile: path.join(this.dir(id), 'etc', 'group'),
+      network: state.spec.network,
+      cwd: cwdInside,
+      env: req.env ?? {},
+    });
+    return spawn(prefix[0]!, [...prefix.slice(1), this.bwrap, ...bwrapArgs, '--', ...req.argv], {
+      cwd: '/',
+      env: { PATH: HOST_PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group: kill(-pid) reaches bwrap even before it has set up the sandbox.
+      detached: true,
+    });
+  }
+
+  /** As root, commands run as the sandbox uid with no supplementary groups. */
+  private dropPrivileges(): string[] {
+    const owner = this.fileOwner;
+    if (!owner) return [];
+    return ['setpriv', `--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--clear-groups', '--'];
+  }
+
+  private async cgroupFor(id: string, spec: WorkloadSpec): Promise<WorkspaceCgroup | undefined> {
+    if (!this.useCgroups) return undefined;
+    let cg = this.cgroups.get(id);
+    if (!cg) {
+      cg = await createCgroup(`ws-${id}`, {
+        cpus: spec.cpus,
+        memoryMb: spec.memoryMb,
+        pidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+      });
+      if (cg) this.cgroups.set(id, cg);
+    }
+    return cg;
+  }
+
+  private dir(id: string): string {
+    assertWorkspaceId(id);
+    return path.join(this.root, id);
+  }
+
+  private async writeIdentity(id: string): Promise<void> {
+    const uid = this.fileOwner?.uid ?? process.getuid?.() ?? 1000;
+    const gid = this.fileOwner?.gid ?? process.getgid?.() ?? 1000;
+    const etc = path.join(this.dir(id), 'etc');
+    await mkdir(etc, { recursive: true, mode: 0o755 });
+    await writeFile(path.join(etc, 'passwd'), `keel:x:${uid}:${gid}:Keel workspace:/home/keel:/bin/bash\n`, {
+      mode: 0o644,
+    });
+    await writeFile(path.join(etc, 'group'), `keel:x:${gid}:\n`, { mode: 0o644 });
+  }
+
+  private async readState(id: string): Promise<State | undefined> {
+    try {
+      return JSON.parse(await readFile(path.join(this.dir(id), STATE_FILE), 'utf8')) as State;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  private async mustState(id: string): Promise<State> {
+    const state = await this.readState(id);
+    if (!state) throw new WorkloadError('WORKLOAD_NOT_FOUND', `no workspace ${id}`);
+    return state;
+  }
+
+  private async writeState(id: string, state: State): Promise<void> {
+    const file = path.join(this.dir(id), STATE_FILE);
+    const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
+    await writeFile(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
+    await rename(tmp, file);
+  }
+}
+
+function watchChild(child: ChildProcess): RunningExec {
+  const exited = new Promise<{ exitCode: number | null; signal?: string }>((resolve, reject) => {
+    child.once('error', reject);
+    // 'close' waits for the output pipes too: every process holding them is gone.
+    child.once('close', (code, signal) => resolve(signal ? { exitCode: code, signal } : { exitCode: code }));
+  });
+  exited.catch(() => {});
+  return {
+    exited,
+    async killTree() {
+      if (child.pid === undefined) return;
+      try {
+        // bwrap's children die with it (--die-with-parent), and the kernel then empties
+        // the sandbox's PID namespace. Unsandboxed, only the process group is reachable.
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+      await waitAtMost(exited, 5000);
+    },
+  };
+}
+
+/** bwrap runs as the sandbox user, so it must be able to reach the folder it binds. */
+async function assertTraversable(dir: string, owner: FileOwner): Promise<void> {
+  const parts = path.resolve(dir).split('/').filter(Boolean);
+  for (let i = 0; i <= parts.length; i++) {
+    const p = `/${parts.slice(0, i).join('/')}`;
+    const st = await stat(p);
+    const ok =
+      st.mode & 0o001 ||
+      (st.uid === owner.uid && st.mode & 0o100) ||
+      (st.gid === owner.gid && st.mode & 0o010);
+    if (!ok) {
+      throw new WorkloadError(
+        'INVALID_SPEC',
+        `${p} is not searchable by uid ${owner.uid}, so the sandbox cannot reach ${dir} (chmod o+x ${p})`,
+      );
+    }
+  }
+}

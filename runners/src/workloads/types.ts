@@ -1,0 +1,132 @@
+import type { Readable } from 'node:stream';
+
+/** Where a workspace's files live on the host that runs it. */
+export type WorkspaceStorage =
+  | { kind: 'volume' }
+  /** An admin-chosen host folder (absolute path). */
+  | { kind: 'hostDir'; path: string };
+
+export interface WorkloadSpec {
+  workspaceId: string;
+  /** Image for container drivers; ignored by the process driver. */
+  image?: string;
+  /** CPU share in cores, e.g. 0.5 or 2. */
+  cpus: number;
+  memoryMb: number;
+  /** Maximum number of processes; drivers default to 512. */
+  pidsLimit?: number;
+  /** false: loopback only. */
+  network: boolean;
+  storage: WorkspaceStorage;
+}
+
+export type WorkloadStatus = 'running' | 'stopped' | 'missing';
+
+export interface ExecRequest {
+  argv: string[];
+  /** Relative paths are resolved against /workspace inside the workload. */
+  cwd?: string;
+  env?: Record<string, string>;
+  /** The whole process tree is killed when this elapses. */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  /** null when the process was ended by a signal (kill or timeout). */
+  exitCode: number | null;
+  signal?: string;
+  timedOut?: boolean;
+  /** true when kill() (or a timeout, or stop/remove of the workspace) ended it. */
+  killed?: boolean;
+}
+
+export interface ExecHandle {
+  /** Driver-specific id, unique per exec; useful in logs. */
+  readonly id: string;
+  /** Byte streams; they end when the process's output ends. */
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly done: Promise<ExecResult>;
+  /** Kills every process the command started, then resolves; `done` settles too. */
+  kill(): Promise<void>;
+}
+
+/** Owner given to files the runner creates on the workload's behalf. */
+export interface FileOwner {
+  uid: number;
+  gid: number;
+}
+
+export interface WorkloadDriver {
+  readonly kind: 'docker' | 'process';
+  /** Idempotent: an existing workload with this id is left as it is. */
+  create(spec: WorkloadSpec): Promise<void>;
+  start(id: string): Promise<void>;
+  /** Idempotent; a missing workload is not an error. */
+  stop(id: string, opts?: { timeoutMs?: number }): Promise<void>;
+  /** Idempotent. keepData: false also deletes the storage the driver created. */
+  remove(id: string, opts: { keepData: boolean }): Promise<void>;
+  status(id: string): Promise<WorkloadStatus>;
+  /** Never throws: a missing or stopped workload rejects `done` with a WorkloadError. */
+  exec(id: string, req: ExecRequest): ExecHandle;
+  /** Host path of the workspace's files, for the confined file layer. */
+  workspaceRoot(id: string): Promise<string>;
+  /** uid/gid that files written by the runner should get, so the workload can edit them. */
+  readonly fileOwner: FileOwner | undefined;
+  /** Workspace ids this driver knows, for re-attach after a runner restart. */
+  list(): Promise<string[]>;
+}
+
+export class WorkloadError extends Error {
+  constructor(
+    readonly code: 'WORKLOAD_NOT_FOUND' | 'WORKLOAD_NOT_RUNNING' | 'INVALID_SPEC' | 'DRIVER_UNAVAILABLE',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WorkloadError';
+  }
+}
+
+// Ids end up in container names, volume names and host paths: keep them boring.
+const ID_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
+
+export function isValidWorkspaceId(id: string): boolean {
+  return ID_RE.test(id) && !id.includes('..');
+}
+
+export function assertWorkspaceId(id: string): void {
+  if (!isValidWorkspaceId(id)) {
+    throw new WorkloadError('INVALID_SPEC', `invalid workspace id ${JSON.stringify(id)}`);
+  }
+}
+
+export function validateSpec(spec: WorkloadSpec): void {
+  assertWorkspaceId(spec.workspaceId);
+  if (!(spec.cpus > 0) || !Number.isFinite(spec.cpus)) {
+    throw new WorkloadError('INVALID_SPEC', 'cpus must be a positive number');
+  }
+  if (!Number.isInteger(spec.memoryMb) || spec.memoryMb < 16) {
+    throw new WorkloadError('INVALID_SPEC', 'memoryMb must be an integer >= 16');
+  }
+  if (spec.pidsLimit !== undefined && (!Number.isInteger(spec.pidsLimit) || spec.pidsLimit < 8)) {
+    throw new WorkloadError('INVALID_SPEC', 'pidsLimit must be an integer >= 8');
+  }
+  if (spec.storage.kind === 'hostDir' && !spec.storage.path.startsWith('/')) {
+    throw new WorkloadError('INVALID_SPEC', 'hostDir storage needs an absolute path');
+  }
+}
+
+export function validateExec(req: ExecRequest): void {
+  if (req.argv.length === 0) throw new WorkloadError('INVALID_SPEC', 'argv is empty');
+  const strings = [...req.argv, req.cwd ?? '', ...Object.entries(req.env ?? {}).flat()];
+  if (strings.some((s) => s.includes('\0'))) {
+    throw new WorkloadError('INVALID_SPEC', 'argv, cwd and env must not contain NUL bytes');
+  }
+  for (const key of Object.keys(req.env ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+      throw new WorkloadError('INVALID_SPEC', `invalid environment variable name ${JSON.stringify(key)}`);
+    }
+  }
+}
+
+export const DEFAULT_PIDS_LIMIT = 512;
