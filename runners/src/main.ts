@@ -73,7 +73,7 @@ export async function main(argv: string[]): Promise<void> {
       () => process.exit(code),
       () => process.exit(1),
     );
-    setTimeout(() => process.exit(code || 1), 60_000).unref();
+    setTimeout(() => process.exit(code || 1), 40_000).unref();
   };
   runner.onRevoked = () => shutdown(3);
   process.on('SIGINT', () => shutdown(0));

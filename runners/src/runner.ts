@@ -50,6 +50,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 export class Runner {
   private redis: Redis;
   private worker: Worker | undefined;
+  private workerConnection: Redis | undefined;
   private timers: NodeJS.Timeout[] = [];
   private execs = new Map<string, { handle: ExecHandle; workspaceId: string; cancelled: boolean }>();
   private lastActive = new Map<string, number>();
@@ -86,6 +87,7 @@ export class Runner {
     }
     const connection = new Redis(this.config.REDIS_URL, { maxRetriesPerRequest: null });
     connection.on('error', () => {});
+    this.workerConnection = connection;
     this.worker = new Worker(this.credential.queueName, (job) => this.process(job), {
       connection,
       prefix: this.credential.bullPrefix,
@@ -99,11 +101,16 @@ export class Runner {
     await this.worker.waitUntilReady();
   }
 
+  /**
+   * Lets in-flight jobs finish (bounded), then lets go of Redis. Every step has a time
+   * limit: when Redis itself is gone, there is nothing left to wait for.
+   */
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await this.worker?.close();
-    await this.redis.del(this.keys.heartbeat).catch(() => {});
+    await bounded(this.worker?.close() ?? Promise.resolve(), 30_000);
+    await bounded(this.redis.del(this.keys.heartbeat), 2_000);
+    this.workerConnection?.disconnect();
     this.redis.disconnect();
   }
 
@@ -435,6 +442,19 @@ export class Runner {
     })().catch((err) => log('error', 'exec stream failed', { error: String(err) }));
     return { started: true };
   }
+}
+
+function bounded(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 export function log(

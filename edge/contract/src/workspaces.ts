@@ -133,4 +133,5 @@ export const ExitEvent = z.object({
 });
 export type ExitEvent = z.infer<typeof ExitEvent>;
 
-export const WorkspaceIdParam = z.object({ id: idSchema('workspace') });
+/** Checked loosely here: a malformed id is answered like an unknown one (404), not as bad input. */
+export const WorkspaceIdParam = z.object({ id: z.string().max(128) });
