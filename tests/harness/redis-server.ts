@@ -14,9 +14,9 @@ export interface RedisServer {
 
 /** A private redis-server on a free loopback port, its files in a temporary folder. */
 export async function startRedisServer(
-  options: { appendOnly?: boolean; dir?: string } = {},
+  options: { appendOnly?: boolean; dir?: string; port?: number } = {},
 ): Promise<RedisServer> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'keel-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
   args.push('--appendonly', options.appendOnly ? 'yes' : 'no');

@@ -19,7 +19,8 @@ import { loadWorkspace, queueOf } from '../workspaces/access.ts';
 const ExecutionParams = z.object({ id: z.string(), executionId: z.string() });
 /** Stream entry ids as Redis makes them; anything else in Last-Event-ID is ignored. */
 const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
-const BLOCK_MS = 15_000;
+/** How long one read waits before a keep-alive and a check that the runner is still there. */
+const BLOCK_MS = 5_000;
 
 export function executionRoutes() {
   const app = new Hono<AppEnv>();
@@ -106,6 +107,20 @@ export function executionRoutes() {
           )) as Array<[string, Array<[string, string[]]>]> | null;
           if (!res) {
             await stream.write(': keep-alive\n\n');
+            // A runner that stays gone never writes the exit: write it for it, durably, so
+            // every reader (now or after a reconnect) sees the command end.
+            if (!(await services.redis().exists(keys.heartbeat))) {
+              await services
+                .redis()
+                .xadd(
+                  streamKey,
+                  '*',
+                  't',
+                  'exit',
+                  'd',
+                  JSON.stringify({ exitCode: null, error: 'the runner went offline' }),
+                );
+            }
             continue;
           }
           for (const [, entries] of res) {
