@@ -55,6 +55,7 @@ export class Runner {
   private execs = new Map<string, { handle: ExecHandle; workspaceId: string; cancelled: boolean }>();
   private lastActive = new Map<string, number>();
   private fileLocks = new Map<string, Promise<unknown>>();
+  private roots = new Map<string, ConfinedFs>();
   private gpus: Awaited<ReturnType<typeof gpuStats>> = [];
   private readonly keys;
   onRevoked: () => void = () => {};
@@ -251,6 +252,7 @@ export class Runner {
         return {};
       case 'workspace.delete':
         await this.setStatus(job.workspaceId, 'deleting', null);
+        this.roots.delete(job.workspaceId);
         await this.driver.remove(job.workspaceId, { keepData: false });
         await this.redis.del(
           this.keys.workspaceStatus(job.workspaceId),
@@ -317,10 +319,16 @@ export class Runner {
     }
   }
 
+  /** Roots are looked up once per workspace: file reads are the hottest path a runner has. */
   private async files(workspaceId: string): Promise<ConfinedFs> {
-    if ((await this.driver.status(workspaceId)) === 'missing')
-      throw new JobError('not_found', 'No such workspace');
-    return new ConfinedFs(await this.driver.workspaceRoot(workspaceId), this.driver.fileOwner);
+    let fs = this.roots.get(workspaceId);
+    if (!fs) {
+      if ((await this.driver.status(workspaceId)) === 'missing')
+        throw new JobError('not_found', 'No such workspace');
+      fs = new ConfinedFs(await this.driver.workspaceRoot(workspaceId), this.driver.fileOwner);
+      this.roots.set(workspaceId, fs);
+    }
+    return fs;
   }
 
   /** Writes to one file take turns, so the base-hash check and the write are one step. */

@@ -1,6 +1,7 @@
 import { refreshTokenFamilies, refreshTokens } from '@keel/drizzle/schema';
 import { and, eq, isNull } from 'drizzle-orm';
 import { newId } from '../ids.ts';
+import { REVOKED_MARKER, REVOKED_MARKER_SECONDS, sessionCacheKey } from '../middleware/authenticate.ts';
 import type { Services } from '../services/services.ts';
 import { randomToken, sha256Hex } from './bytes.ts';
 
@@ -118,6 +119,10 @@ export async function revokeSession(services: Services, sessionId: string, reaso
     .update(refreshTokenFamilies)
     .set({ revokedAt: services.clock.now(), revokedReason: reason })
     .where(and(eq(refreshTokenFamilies.id, sessionId), isNull(refreshTokenFamilies.revokedAt)));
+  // After the database: a request that read the old row cannot cache it over this marker.
+  await services
+    .redis()
+    .set(sessionCacheKey(services, sessionId), REVOKED_MARKER, 'EX', REVOKED_MARKER_SECONDS);
 }
 
 /** Finds the session a refresh token belongs to (for logout by refresh cookie). */

@@ -6,6 +6,7 @@ import { getCookie } from 'hono/cookie';
 import type { AppEnv, Principal } from '../app-env.ts';
 import { assertCsrf } from '../auth/csrf.ts';
 import { ApiError } from '../http/api-error.ts';
+import type { Services } from '../services/services.ts';
 
 /**
  * Requires a valid access token (Bearer header, or the session cookie plus CSRF proof),
@@ -36,34 +37,66 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     }
     if (via === 'cookie') assertCsrf(c);
 
-    const now = services.clock.now();
-    const [row] = await services.db
-      .select({ role: memberships.role })
-      .from(users)
-      .innerJoin(
-        memberships,
-        and(eq(memberships.userId, users.id), eq(memberships.organizationId, claims.org)),
-      )
-      .innerJoin(
-        refreshTokenFamilies,
-        and(
-          eq(refreshTokenFamilies.id, claims.sid),
-          eq(refreshTokenFamilies.userId, users.id),
-          isNull(refreshTokenFamilies.revokedAt),
-          gt(refreshTokenFamilies.expiresAt, now),
-        ),
-      )
-      .where(and(eq(users.id, claims.sub), isNull(users.disabledAt)))
-      .limit(1);
-    if (!row) throw new ApiError('invalid_token', 'Session has ended; sign in again');
+    const role = await sessionRole(services, claims);
+    if (!role) throw new ApiError('invalid_token', 'Session has ended; sign in again');
 
     c.set('principal', {
       userId: claims.sub,
       organizationId: claims.org,
-      role: Role.parse(row.role),
+      role,
       sessionId: claims.sid,
       via,
     });
     await next();
   };
+}
+
+/** How long a confirmed session is trusted from Redis before the database is asked again. */
+const SESSION_CACHE_SECONDS = 60;
+/** Outlives any cached confirmation, so a revoked session is never served from the cache. */
+export const REVOKED_MARKER = 'revoked';
+export const REVOKED_MARKER_SECONDS = 3600;
+
+export function sessionCacheKey(services: Services, sessionId: string): string {
+  return `${services.config.redisPrefix}sess:${sessionId}`;
+}
+
+/**
+ * The caller's role, if user, membership and session all still stand. Confirmations are
+ * cached in Redis (shared by every edge instance); revoking a session replaces its entry
+ * with a marker, so revocation still acts at once. Role changes and disabling an account
+ * must do the same (revoke the user's sessions).
+ */
+async function sessionRole(
+  services: Services,
+  claims: { sub: string; org: string; sid: string },
+): Promise<Role | undefined> {
+  const key = sessionCacheKey(services, claims.sid);
+  const cached = await services.redis().get(key);
+  if (cached === REVOKED_MARKER) return undefined;
+  if (cached) {
+    const [userId, orgId, role] = cached.split(' ');
+    if (userId === claims.sub && orgId === claims.org) return Role.parse(role);
+  }
+  const [row] = await services.db
+    .select({ role: memberships.role })
+    .from(users)
+    .innerJoin(memberships, and(eq(memberships.userId, users.id), eq(memberships.organizationId, claims.org)))
+    .innerJoin(
+      refreshTokenFamilies,
+      and(
+        eq(refreshTokenFamilies.id, claims.sid),
+        eq(refreshTokenFamilies.userId, users.id),
+        isNull(refreshTokenFamilies.revokedAt),
+        gt(refreshTokenFamilies.expiresAt, services.clock.now()),
+      ),
+    )
+    .where(and(eq(users.id, claims.sub), isNull(users.disabledAt)))
+    .limit(1);
+  if (!row) return undefined;
+  // NX: never overwrite a revocation that landed while the database was being read.
+  await services
+    .redis()
+    .set(key, `${claims.sub} ${claims.org} ${row.role}`, 'EX', SESSION_CACHE_SECONDS, 'NX');
+  return row.role;
 }

@@ -1,0 +1,29 @@
+# keel-runner, the daemon that runs workspaces on a host, as an image.
+# Build from the repository root:   docker build -f runner.Dockerfile -t keel-runner .
+# Run beside the host's Docker engine:
+#   docker run -d --name keel-runner -v /var/run/docker.sock:/var/run/docker.sock \
+#     -v keel-runner:/var/lib/keel-runner -e KEEL_URL=https://keel.example.com \
+#     -e KEEL_RUNNER_TOKEN=rgt_… -e REDIS_URL=redis://redis.internal:6379 keel-runner
+# It runs as root inside its container because it drives the Docker socket and hands cloned
+# files to the workspace user; the workspaces themselves run unprivileged and hardened.
+FROM node:20-bookworm-slim
+
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends git bubblewrap ca-certificates openssh-client procps \
+  && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /opt/keel
+COPY package.json package-lock.json ./
+COPY edge/contract/package.json edge/contract/
+COPY drizzle/package.json drizzle/
+COPY edge/package.json edge/
+COPY runners/package.json runners/
+COPY web/package.json web/
+RUN npm install --omit=dev --no-audit --no-fund -w @keel/runner -w @keel/contract
+
+COPY edge/contract/src edge/contract/src
+COPY runners runners
+
+ENV KEEL_RUNNER_DATA_DIR=/var/lib/keel-runner
+VOLUME /var/lib/keel-runner
+ENTRYPOINT ["node", "runners/bin/keel-runner.mjs"]

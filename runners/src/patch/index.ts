@@ -1,0 +1,19 @@
+export type {
+  FilePlan,
+  FileSnapshot,
+  HunkConflict,
+  PatchPlan,
+  PlannedWrite,
+  PlanOptions,
+  ReadFile,
+} from './apply.ts';
+export { applyFile, applyToText, planPatch, sha256 } from './apply.ts';
+export type { CommitResult, PatchFs } from './commit.ts';
+export { commitPatch } from './commit.ts';
+export { confinedPatchFs } from './confined.ts';
+export type { DiffOptions, FileChange } from './diff.ts';
+export { multiFileDiff, unifiedDiff } from './diff.ts';
+export * from './errors.ts';
+export { parsePatch } from './parse.ts';
+export { pathProblem } from './paths.ts';
+export * from './types.ts';
