@@ -39,6 +39,8 @@ export const RunnerEnv = z.object({
       return parsed.data;
     }),
   KEEL_RUNNER_DATA_DIR: z.string().default('/var/lib/keel-runner'),
+  /** Process driver only: where workspace folders live (default: see defaultProcessRoot). */
+  KEEL_RUNNER_WORKSPACES_DIR: z.string().optional(),
   KEEL_RUNNER_DRIVER: z.enum(['auto', 'docker', 'process']).default('auto'),
   KEEL_RUNNER_ALLOW_UNSANDBOXED: flag,
   /** Redis the edge uses; the runner reads and writes only under its own prefix. */

@@ -14,6 +14,7 @@ const FLUSH_BYTES = 64 * 1024;
 export class OutputStream {
   private pending: Array<['stdout' | 'stderr', string]> = [];
   private pendingBytes = 0;
+  private inFlightBytes = 0;
   private scheduled = false;
   private flushing: Promise<void> = Promise.resolve();
   private decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
@@ -40,8 +41,10 @@ export class OutputStream {
     this.scheduled = false;
     if (this.pending.length === 0) return this.flushing;
     const batch = this.pending;
+    const batchBytes = this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
+    this.inFlightBytes += batchBytes;
     this.flushing = this.flushing.then(async () => {
       const multi = this.redis.multi();
       // Adjacent chunks of one stream are joined: fewer entries, same bytes, same order.
@@ -57,9 +60,18 @@ export class OutputStream {
       for (const [k, t] of merged)
         multi.xadd(this.key, 'MAXLEN', '~', STREAM_MAX_ENTRIES, '*', 't', k, 'd', t);
       multi.expire(this.key, STREAM_TTL_SECONDS);
-      await multi.exec();
+      try {
+        await multi.exec();
+      } finally {
+        this.inFlightBytes -= batchBytes;
+      }
     });
     return this.flushing;
+  }
+
+  /** Bytes written but not yet acknowledged by Redis. */
+  backlogBytes(): number {
+    return this.pendingBytes + this.inFlightBytes;
   }
 
   async end(exit: ExitEvent): Promise<void> {

@@ -23,7 +23,9 @@ export async function loadCredential(config: RunnerConfig): Promise<SavedCredent
 
 /** Written 0600 through a temporary file, so a crash never leaves half a credential. */
 async function saveCredential(config: RunnerConfig, saved: SavedCredential): Promise<void> {
-  await mkdir(config.KEEL_RUNNER_DATA_DIR, { recursive: true, mode: 0o700 });
+  // 0711: workspace users must be able to pass through to their folders below; only the
+  // credential itself is private.
+  await mkdir(config.KEEL_RUNNER_DATA_DIR, { recursive: true, mode: 0o711 });
   const tmp = `${credentialPath(config)}.tmp`;
   await writeFile(tmp, JSON.stringify(saved), { mode: 0o600 });
   await chmod(tmp, 0o600);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { type JobOutcome, type RunnerErrorCode, RunnerJob } from '@keel/contract/jobs';
 import { LOG_MAX_ENTRIES, runnerKeys } from '@keel/contract/keys';
 import { CHECK_IN_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_SECONDS } from '@keel/contract/runners';
@@ -40,6 +40,9 @@ const fsErrorCodes: Record<string, RunnerErrorCode> = {
   PERMISSION_DENIED: 'path_outside_workspace',
 };
 
+/** Output accepted from a command but not yet in Redis, before the command is paused. */
+const OUTPUT_BACKLOG_BYTES = 4 * 1024 * 1024;
+
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /**
@@ -76,6 +79,8 @@ export class Runner {
 
   async start(): Promise<void> {
     await mkdir(this.config.KEEL_RUNNER_DATA_DIR, { recursive: true });
+    // The sandboxed workspace user walks through here to reach its folder (see registration).
+    await chmod(this.config.KEEL_RUNNER_DATA_DIR, 0o711);
     this.gpus = await gpuStats();
     await this.reattach();
     await this.heartbeat();
@@ -109,7 +114,7 @@ export class Runner {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await bounded(this.worker?.close() ?? Promise.resolve(), 30_000);
+    await bounded(this.worker?.close() ?? Promise.resolve(), 8_000);
     await bounded(this.redis.del(this.keys.heartbeat), 2_000);
     this.workerConnection?.disconnect();
     this.redis.disconnect();
@@ -421,9 +426,11 @@ export class Runner {
         const stream = handle[kind];
         stream.on('data', (chunk: Buffer) => {
           out.write(kind, chunk);
-          // Redis is slower than a fast producer: wait for the batch before reading more.
-          stream.pause();
-          void out.flush().then(() => stream.resume());
+          // Redis may be slower than a fast producer: past a few batches in flight, wait.
+          if (out.backlogBytes() > OUTPUT_BACKLOG_BYTES) {
+            stream.pause();
+            void out.flush().then(() => stream.resume());
+          }
         });
         stream.on('end', resolve);
         stream.on('error', () => resolve());
@@ -475,4 +482,14 @@ export function log(
   else console.error(line);
 }
 
-export const defaultProcessRoot = (config: RunnerConfig) => join(config.KEEL_RUNNER_DATA_DIR, 'workspaces');
+/**
+ * Where the process driver keeps workspace folders. As root, the sandbox user must be able
+ * to walk down to its folder, which a data folder under a private home (e.g. /root) does
+ * not allow; so root runners keep them under /var/lib/keel, one folder per data folder.
+ */
+export function defaultProcessRoot(config: RunnerConfig): string {
+  if (config.KEEL_RUNNER_WORKSPACES_DIR) return config.KEEL_RUNNER_WORKSPACES_DIR;
+  if (process.getuid?.() !== 0) return join(config.KEEL_RUNNER_DATA_DIR, 'workspaces');
+  const tag = createHash('sha256').update(resolve(config.KEEL_RUNNER_DATA_DIR)).digest('hex').slice(0, 12);
+  return join('/var/lib/keel/workspaces', tag);
+}

@@ -20,13 +20,14 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-async function up(dataDir: string) {
+async function up(dataDir: string, extra: Record<string, string> = {}) {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     PORT: String(port),
     KEEL_DATA_DIR: dataDir,
     KEEL_SKIP_WEB_BUILD: '1',
+    ...extra,
   };
   delete env.REDIS_URL;
   delete env.DATABASE_URL;
@@ -51,7 +52,8 @@ describe('scripts/up', () => {
     const dirA = mkdtempSync(join(tmpdir(), 'keel-up-a-'));
     const dirB = mkdtempSync(join(tmpdir(), 'keel-up-b-'));
     try {
-      const [a, b] = await Promise.all([up(dirA), up(dirB)]);
+      // A picks its runner driver itself (Docker here); B is forced onto the bubblewrap sandbox.
+      const [a, b] = await Promise.all([up(dirA), up(dirB, { KEEL_RUNNER_DRIVER: 'process' })]);
       for (const inst of [a, b]) {
         const page = await fetch(inst.base);
         assert.equal(page.status, 200);
@@ -64,6 +66,25 @@ describe('scripts/up', () => {
         });
         assert.equal(res.status, 201, `${inst.base}: ${JSON.stringify(res.body)}`);
         assert.equal(res.body.role, 'super_admin', 'each instance has its own data');
+        // The local runner registered by itself: a workspace runs a command.
+        await waitFor('the local runner', async () => {
+          const r = await c.request('GET', '/api/admin/runners', undefined, { bearer: true });
+          return r.body.runners?.[0]?.status === 'online' ? true : undefined;
+        });
+        const ws = await c.request('POST', '/api/workspaces', { name: 'first' }, { bearer: true });
+        assert.equal(ws.status, 201, JSON.stringify(ws.body));
+        const status = await waitFor(
+          'the workspace',
+          async () => {
+            const r = await c.request('GET', `/api/workspaces/${ws.body.id}/status`, undefined, {
+              bearer: true,
+            });
+            return ['running', 'failed'].includes(r.body.status) ? r.body : undefined;
+          },
+          60_000,
+        );
+        assert.equal(status.status, 'running', JSON.stringify(status));
+        await c.request('DELETE', `/api/workspaces/${ws.body.id}`, undefined, { bearer: true });
       }
       await Promise.all([ctrlC(a), ctrlC(b)]);
 

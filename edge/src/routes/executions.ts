@@ -22,6 +22,11 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 /** How long one read waits before a keep-alive and a check that the runner is still there. */
 const BLOCK_MS = 5_000;
 
+/** An SSE frame; every line break in the data (CR, LF or CRLF) starts another `data:` line. */
+export function sseFrame(id: string, event: string, data: string): string {
+  return `id: ${id}\nevent: ${event}\ndata: ${data.replace(/\r\n|\r|\n/g, '\ndata: ')}\n\n`;
+}
+
 export function executionRoutes() {
   const app = new Hono<AppEnv>();
   app.use('*', authenticate());
@@ -123,17 +128,20 @@ export function executionRoutes() {
             }
             continue;
           }
+          // One write per batch: an SSE frame per entry, built with one pass over the text.
+          let frames = '';
           for (const [, entries] of res) {
             for (const [entryId, fields] of entries) {
               const f = streamFields(fields);
               cursor = entryId;
-              await stream.writeSSE({ id: entryId, event: f.t ?? 'stdout', data: f.d ?? '' });
+              frames += sseFrame(entryId, f.t ?? 'stdout', f.d ?? '');
               if (f.t === 'exit') {
                 open = false;
                 break;
               }
             }
           }
+          await stream.write(frames);
         }
       } catch (err) {
         if (open) throw err;

@@ -1,0 +1,71 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { containerName } from '../runners/src/workloads/docker.ts';
+import { ensureDockerAndImage } from '../tests/runner/docker-helper.ts';
+import type { Figure } from './run.ts';
+import { round } from './stats.ts';
+import { startSystem } from './system.ts';
+
+const MB = 100;
+
+/** 100 MB through `cat` to an SSE client, against `docker exec cat` into a pipe. */
+export async function benchExecThroughput(): Promise<Figure[]> {
+  await ensureDockerAndImage();
+  const sys = await startSystem('docker');
+  try {
+    const id = await sys.workspace('bench');
+    // Text lines, like real command output.
+    execFileSync('docker', [
+      'exec',
+      containerName(id),
+      'sh',
+      '-c',
+      `head -c ${(MB * 1024 * 1024 * 3) / 4} /dev/urandom | base64 -w 76 > /tmp/big.txt`,
+    ]);
+    const size = Number(
+      execFileSync('docker', ['exec', containerName(id), 'stat', '-c', '%s', '/tmp/big.txt']).toString(),
+    );
+
+    let t = performance.now();
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('docker', ['exec', containerName(id), 'cat', '/tmp/big.txt'], {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      child.stdout.on('data', () => {});
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`docker exec exited ${code}`))));
+    });
+    const direct = (performance.now() - t) / 1000;
+
+    t = performance.now();
+    const run = await sys.admin.request(
+      'POST',
+      `/api/workspaces/${id}/execute`,
+      { command: ['cat', '/tmp/big.txt'] },
+      { bearer: true },
+    );
+    const res = await sys.http(`/api/workspaces/${id}/executions/${run.body.executionId}/events`, {
+      headers: { authorization: `Bearer ${sys.admin.accessToken}` },
+    });
+    const reader = res.body!.getReader();
+    let received = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      received += value.byteLength;
+    }
+    const keel = (performance.now() - t) / 1000;
+    if (received < size) throw new Error(`SSE delivered ${received} bytes of ${size}`);
+    const mbps = (x: number) => round(size / 1024 / 1024 / x, 0);
+    return [
+      {
+        name: `exec output throughput (${MB} MB via cat)`,
+        keel: `${mbps(keel)} MB/s`,
+        baseline: `${mbps(direct)} MB/s (docker exec cat)`,
+        ratio: `${round(direct / keel)}×`,
+        target: '≥ 0.5×',
+        pass: direct / keel >= 0.5,
+      },
+    ];
+  } finally {
+    await sys.stop();
+  }
+}

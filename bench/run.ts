@@ -1,0 +1,89 @@
+/**
+ * Keel's benchmarks. Every figure is measured against a baseline taken in the same run on
+ * the same services, and the results are written to docs/PERFORMANCE.md.
+ * Run with `bench/run` (it starts Redis, and Docker when available).
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { startRedisServer } from '../tests/harness/redis-server.ts';
+import { benchExecThroughput } from './exec-throughput.ts';
+import { benchFileRead } from './file-read.ts';
+import { benchJobRoundTrip } from './job-round-trip.ts';
+import { benchMemory } from './memory.ts';
+import { benchWorkspaceStart } from './workspace-start.ts';
+
+export interface Figure {
+  name: string;
+  keel: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  pass: boolean;
+}
+
+const root = new URL('..', import.meta.url).pathname;
+const only = process.argv.slice(2);
+const want = (name: string) => only.length === 0 || only.some((o) => name.includes(o));
+
+const redis = await startRedisServer();
+process.env.KEEL_TEST_REDIS_URL = redis.url;
+const figures: Figure[] = [];
+try {
+  const section = async (name: string, fn: () => Promise<Figure[]>) => {
+    if (!want(name)) return;
+    const t = performance.now();
+    console.error(`bench: ${name}…`);
+    const got = await fn();
+    figures.push(...got);
+    console.error(
+      `bench: ${name} done in ${((performance.now() - t) / 1000).toFixed(1)} s: ${got.map((f) => f.keel).join(', ')}`,
+    );
+  };
+  await section('job', () => benchJobRoundTrip(redis.url));
+  await section('file', benchFileRead);
+  await section('start', benchWorkspaceStart);
+  await section('exec', benchExecThroughput);
+  await section('memory', benchMemory);
+} finally {
+  await redis.stop();
+}
+
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+let docker = 'none';
+try {
+  docker = execFileSync('docker', ['version', '--format', '{{.Server.Version}}']).toString().trim();
+} catch {}
+const rows = figures.map(
+  (f) =>
+    `| ${f.name} | ${f.keel} | ${f.baseline} | ${f.ratio} | ${f.target} | ${f.pass ? 'yes' : '**no**'} |`,
+);
+const table = [
+  '| what | Keel | baseline (same run) | ratio | target | met |',
+  '| --- | --- | --- | --- | --- | --- |',
+  ...rows,
+].join('\n');
+console.log(table);
+if (only.length === 0) {
+  const doc = `# Performance
+
+Measured by \`bench/run\` on ${new Date().toISOString().slice(0, 10)}, on ${machine}; Docker engine ${docker}.
+Every figure is a ratio against a baseline measured in the same run on the same Redis and
+Docker engine. Re-run \`bench/run\` after a change that touches a hot path and commit this file.
+
+${table}
+
+Notes
+- Job round trip: edge \`JobProducer.call\` → BullMQ → runner worker → completed event, vs a
+  bare BullMQ \`Queue.add\` + \`waitUntilFinished\` with a bare worker, same Redis.
+- File read: \`GET /api/workspaces/:id/files\` over HTTP (Node edge, runner, confined read)
+  vs \`fs.readFile\` of the same file on the host.
+- Workspace start: API \`POST /start\` until the status reads \`running\` (polled every 5 ms)
+  vs \`docker start\` of an equivalent stopped container (CLI). Create → first command: API
+  create, wait for running, execute \`true\`, read its SSE to the exit, vs \`docker run --rm\`.
+- Exec throughput: 100 MB of text through \`cat\` to an SSE client, vs \`docker exec cat\` into a pipe.
+- Memory: RSS of an idle runner process; the edge's RSS growth per open SSE output stream.
+`;
+  writeFileSync(`${root}docs/PERFORMANCE.md`, doc);
+}
+process.exit(0);
