@@ -427,7 +427,7 @@ export class Runner {
         stream.on('data', (chunk: Buffer) => {
           out.write(kind, chunk);
           // Redis may be slower than a fast producer: past a few batches in flight, wait.
-          if (out.backlogBytes() > OUTPUT_BACKLOG_BYTES) {
+          if (out.backlogBytes() > OUTPUT_BACKLOG_BYTES && !stream.isPaused()) {
             stream.pause();
             void out.flush().then(() => stream.resume());
           }

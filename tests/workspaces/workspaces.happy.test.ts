@@ -250,6 +250,33 @@ for (const kind of DRIVER_KINDS) {
       assert.deepEqual(rest, all.slice(1));
     });
 
+    test('large output arrives complete and in order', async () => {
+      const c = rig.admin;
+      const ws = await c.request('POST', '/api/workspaces', { name: 'bulk' }, { bearer: true });
+      await rig.waitForStatus(c, ws.body.id, 'running');
+      // 200,000 numbered lines (about 1.3 MB): any loss, reordering or duplication shows.
+      const run = await c.request(
+        'POST',
+        `/api/workspaces/${ws.body.id}/execute`,
+        { command: 'seq 1 200000' },
+        { bearer: true },
+      );
+      const events = await readSse(
+        await rig.http(`/api/workspaces/${ws.body.id}/executions/${run.body.executionId}/events`, {
+          headers: { authorization: `Bearer ${c.accessToken}` },
+        }),
+      );
+      const text = events
+        .filter((e) => e.event === 'stdout')
+        .map((e) => e.data)
+        .join('');
+      const lines = text.split('\n');
+      assert.equal(lines.length, 200_001);
+      assert.equal(lines[0], '1');
+      assert.equal(lines[199_999], '200000');
+      assert.ok(lines.slice(0, -1).every((l, i) => l === String(i + 1)));
+    });
+
     test('cancel kills the whole command', async () => {
       const c = rig.admin;
       const ws = await c.request('POST', '/api/workspaces', { name: 'cancel' }, { bearer: true });

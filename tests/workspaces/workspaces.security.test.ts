@@ -153,13 +153,11 @@ for (const kind of DRIVER_KINDS) {
     test('another organization gets 404 for everything', async () => {
       const db = rig.app.services.db;
       const now = new Date();
-      await db
-        .insert(organizations)
-        .values({
-          id: `org_${kind === 'docker' ? 'd' : 'p'}aaaaaaaaaaaaaaaaaaa`,
-          name: 'Other',
-          createdAt: now,
-        });
+      await db.insert(organizations).values({
+        id: `org_${kind === 'docker' ? 'd' : 'p'}aaaaaaaaaaaaaaaaaaa`,
+        name: 'Other',
+        createdAt: now,
+      });
       const userId = `usr_${kind === 'docker' ? 'd' : 'p'}aaaaaaaaaaaaaaaaaaa`;
       await db.insert(users).values({
         id: userId,
@@ -168,14 +166,12 @@ for (const kind of DRIVER_KINDS) {
         passwordHash: await hashPassword('correct horse battery staple'),
         createdAt: now,
       });
-      await db
-        .insert(memberships)
-        .values({
-          userId,
-          organizationId: `org_${kind === 'docker' ? 'd' : 'p'}aaaaaaaaaaaaaaaaaaa`,
-          role: 'super_admin',
-          createdAt: now,
-        });
+      await db.insert(memberships).values({
+        userId,
+        organizationId: `org_${kind === 'docker' ? 'd' : 'p'}aaaaaaaaaaaaaaaaaaa`,
+        role: 'super_admin',
+        createdAt: now,
+      });
       const other = new BrowserClient(rig.http);
       const login = await other.request('POST', '/api/auth/login', {
         email: `other-${kind}@example.org`,

@@ -23,6 +23,6 @@ export function runnerKeys(keyPrefix: string, runnerId: string) {
 }
 
 /** Output streams are capped and expire: output that matters is read within this window. */
-export const STREAM_MAX_ENTRIES = 100_000;
+export const STREAM_MAX_ENTRIES = 200_000;
 export const STREAM_TTL_SECONDS = 24 * 3600;
 export const LOG_MAX_ENTRIES = 5_000;

@@ -20,6 +20,7 @@ import { placeWorkspace } from '../runners/registry.ts';
 import { streamFields } from '../services/stream-fields.ts';
 import {
   canSeeAll,
+  forgetWorkspaceRow,
   liveStatuses,
   loadWorkspace,
   queueOf,
@@ -34,11 +35,12 @@ async function setStoredStatus(
   status: string,
   reason: string | null = null,
 ) {
-  const { db, clock } = c.get('services');
-  await db
+  const services = c.get('services');
+  await services.db
     .update(workspaces)
-    .set({ status, statusReason: reason, updatedAt: clock.now() })
+    .set({ status, statusReason: reason, updatedAt: services.clock.now() })
     .where(eq(workspaces.id, row.id));
+  await forgetWorkspaceRow(services, row.id);
 }
 
 async function audit(
@@ -205,6 +207,7 @@ export function workspaceRoutes() {
       .update(workspaces)
       .set({ status: 'deleting', deletedAt: services.clock.now() })
       .where(eq(workspaces.id, row.id));
+    await forgetWorkspaceRow(services, row.id);
     await invalidate(services, listScope(row.organizationId));
     await audit(c, 'workspace.delete', row.id);
     return c.json({ id: row.id, status: 'deleting' }, 202);

@@ -28,21 +28,43 @@ export function canSeeAll(p: Principal): boolean {
 export async function loadWorkspace(c: Context<AppEnv>, id: string): Promise<WorkspaceRow> {
   if (!idSchema('workspace').safeParse(id).success) throw new ApiError('not_found', 'No such workspace');
   const p = c.get('principal');
-  const [row] = await c
-    .get('services')
-    .db.select()
-    .from(workspaces)
-    .where(
-      and(
-        eq(workspaces.id, id),
-        eq(workspaces.organizationId, p.organizationId),
-        isNull(workspaces.deletedAt),
-      ),
-    )
-    .limit(1);
-  if (!row || (row.ownerId !== p.userId && !canSeeAll(p)))
+  const row = await workspaceRow(c.get('services'), id);
+  if (!row || row.organizationId !== p.organizationId || (row.ownerId !== p.userId && !canSeeAll(p))) {
     throw new ApiError('not_found', 'No such workspace');
+  }
   return row;
+}
+
+const ROW_CACHE_SECONDS = 300;
+const rowKey = (services: Services, id: string) => `${services.config.redisPrefix}wsrow:${id}`;
+
+/**
+ * A live (not deleted) workspace row, read through a Redis cache: every file and command
+ * request needs it, and it changes only through the routes that call `forgetWorkspaceRow`.
+ */
+async function workspaceRow(services: Services, id: string): Promise<WorkspaceRow | undefined> {
+  const cached = await services.redis().get(rowKey(services, id));
+  if (cached) {
+    const r = JSON.parse(cached) as Record<string, unknown>;
+    return {
+      ...(r as unknown as WorkspaceRow),
+      createdAt: new Date(r.createdAt as string),
+      updatedAt: new Date(r.updatedAt as string),
+      lastActiveAt: r.lastActiveAt ? new Date(r.lastActiveAt as string) : null,
+      deletedAt: null,
+    };
+  }
+  const [row] = await services.db
+    .select()
+    .from(workspaces)
+    .where(and(eq(workspaces.id, id), isNull(workspaces.deletedAt)))
+    .limit(1);
+  if (row) await services.redis().set(rowKey(services, id), JSON.stringify(row), 'EX', ROW_CACHE_SECONDS);
+  return row;
+}
+
+export async function forgetWorkspaceRow(services: Services, id: string): Promise<void> {
+  await services.redis().del(rowKey(services, id));
 }
 
 /** Statuses the runners last wrote, read in one round trip. */
