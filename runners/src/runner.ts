@@ -122,10 +122,13 @@ export class Runner {
 
   /** After a restart: publish what each known workspace is doing, and close streams of lost commands. */
   private async reattach(): Promise<void> {
-    for (const id of await this.driver.list()) {
+    for (const id of await this.ownWorkspaces()) {
       const status = await this.driver.status(id);
-      if (status !== 'missing')
+      if (status !== 'missing') {
         await this.setStatus(id, status === 'running' ? 'running' : 'stopped', null, false);
+      }
+      // A restart is not idleness: the idle clock starts again from now.
+      this.touch(id);
     }
     const orphaned = await this.redis.smembers(`${this.keys.base}execs`);
     for (const executionId of orphaned) {
@@ -140,7 +143,8 @@ export class Runner {
   private async heartbeat(): Promise<void> {
     try {
       let running = 0;
-      for (const id of await this.driver.list()) if ((await this.driver.status(id)) === 'running') running++;
+      for (const id of await this.ownWorkspaces())
+        if ((await this.driver.status(id)) === 'running') running++;
       const beat = await collectHeartbeat({
         runnerId: this.runnerId,
         driver: this.driver.kind,
@@ -164,8 +168,8 @@ export class Runner {
   private async stopIdle(): Promise<void> {
     const limit = this.config.KEEL_IDLE_STOP_SECONDS * 1000;
     const busy = new Set([...this.execs.values()].map((e) => e.workspaceId));
-    for (const id of await this.driver.list()) {
-      const last = this.lastActive.get(id) ?? 0;
+    for (const id of await this.ownWorkspaces()) {
+      const last = this.lastActive.get(id) ?? Date.now();
       if (busy.has(id) || Date.now() - last < limit) continue;
       if ((await this.driver.status(id)) !== 'running') continue;
       await this.driver.stop(id);
@@ -175,6 +179,18 @@ export class Runner {
         `stopped after ${this.config.KEEL_IDLE_STOP_SECONDS} s without activity`,
       );
     }
+  }
+
+  /**
+   * The driver's workspaces that this runner placed: those with a status under its own
+   * prefix. Other runners may share the Docker engine; their workspaces are not ours to
+   * count, re-attach or stop.
+   */
+  private async ownWorkspaces(): Promise<string[]> {
+    const all = await this.driver.list();
+    if (all.length === 0) return [];
+    const statuses = await this.redis.mget(...all.map((id) => this.keys.workspaceStatus(id)));
+    return all.filter((_, i) => statuses[i] !== null);
   }
 
   private touch(workspaceId: string): void {
@@ -450,6 +466,9 @@ export class Runner {
         exit = { exitCode: null, error: err instanceof Error ? err.message : String(err) };
       }
       await Promise.race([pumps, new Promise((r) => setTimeout(r, 2_000))]);
+      // The command may have changed files: trees cached at the edge are stale now. Bumped
+      // before the exit is written, so a client that saw the exit never reads a stale tree.
+      await this.redis.incr(this.keys.workspaceFilesVersion(job.workspaceId));
       await out.end(exit);
       this.execs.delete(job.executionId);
       this.touch(job.workspaceId);

@@ -85,6 +85,23 @@ for (const kind of DRIVER_KINDS) {
       });
       assert.deepEqual(tree2.body.entries.map((e: { name: string }) => e.name).sort(), ['NOTES.md', 'src']);
 
+      // A command that changes files invalidates the cached tree once it ends.
+      const touched = await c.request(
+        'POST',
+        `/api/workspaces/${id}/execute`,
+        { command: 'touch made-by-command' },
+        { bearer: true },
+      );
+      await readSse(
+        await rig.http(`/api/workspaces/${id}/executions/${touched.body.executionId}/events`, {
+          headers: { authorization: `Bearer ${c.accessToken}` },
+        }),
+      );
+      const tree3 = await c.request('GET', `/api/workspaces/${id}/files/tree?path=`, undefined, {
+        bearer: true,
+      });
+      assert.ok(tree3.body.entries.some((e: { name: string }) => e.name === 'made-by-command'));
+
       const binary = Buffer.from([0, 255, 1, 254, 10, 13]).toString('base64');
       await c.request(
         'PUT',

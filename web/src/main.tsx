@@ -1,11 +1,16 @@
+import { createEffect, createRoot } from 'solid-js';
 import { render } from 'solid-js/web';
 import { createAuthApi } from './api/auth-api.ts';
 import { createApiClient } from './api/client.ts';
 import { readCookie } from './api/cookies.ts';
+import { createExecutionsApi } from './api/executions-api.ts';
+import { createFilesApi } from './api/files-api.ts';
 import { withBrowserRefreshLock } from './api/refresh-lock.ts';
+import { createWorkspacesApi } from './api/workspaces-api.ts';
 import { App } from './app.tsx';
 import { createBrowserRouter } from './router/router.ts';
 import { createSessionStore } from './session/session-store.ts';
+import { browserThemeHost, createThemeStore } from './theme/theme-store.ts';
 import './styles.css';
 
 const client = createApiClient({
@@ -16,8 +21,21 @@ const client = createApiClient({
 });
 const session = createSessionStore(createAuthApi(client));
 const router = createBrowserRouter(window);
+const apis = {
+  workspaces: createWorkspacesApi(client),
+  files: createFilesApi(client),
+  executions: createExecutionsApi(client),
+};
+const theme = createRoot(() => {
+  const store = createThemeStore(browserThemeHost(window));
+  // The whole page follows the chosen theme: CSS reads data-theme, and color-scheme styles form controls.
+  createEffect(() => {
+    document.documentElement.dataset.theme = store.theme();
+  });
+  return store;
+});
 
 const root = document.getElementById('app');
 if (root === null) throw new Error('index.html has no #app element');
-render(() => <App session={session} router={router} />, root);
+render(() => <App session={session} router={router} apis={apis} theme={theme} />, root);
 void session.start();

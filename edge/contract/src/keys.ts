@@ -17,6 +17,8 @@ export function runnerKeys(keyPrefix: string, runnerId: string) {
     heartbeat: `${base}heartbeat`,
     workspaceStatus: (workspaceId: string) => `${base}ws:${workspaceId}:status`,
     workspaceLogs: (workspaceId: string) => `${base}ws:${workspaceId}:logs`,
+    /** Bumped whenever the workspace's files may have changed (writes, finished commands). */
+    workspaceFilesVersion: (workspaceId: string) => `${base}ws:${workspaceId}:files-version`,
     execStream: (executionId: string) => `${base}exec:${executionId}`,
     execMeta: (executionId: string) => `${base}exec:${executionId}:meta`,
   };

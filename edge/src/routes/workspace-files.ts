@@ -1,4 +1,5 @@
 import { FilesReadResult, FilesTreeResult, FilesWriteResult } from '@keel/contract/jobs';
+import { runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { WorkspaceIdParam, WorkspacePath, WriteFileRequest } from '@keel/contract/workspaces';
 import { Hono } from 'hono';
@@ -10,9 +11,15 @@ import { ApiError } from '../http/api-error.ts';
 import { readJsonWithin, readParams, readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
-import { loadWorkspace } from '../workspaces/access.ts';
+import type { Services } from '../services/services.ts';
+import { loadWorkspace, type WorkspaceRow } from '../workspaces/access.ts';
 import { cached, FILE_TREE_TTL_SECONDS, invalidate, treeScope } from '../workspaces/cache.ts';
 import { callRunner } from '../workspaces/runner-call.ts';
+
+/** The runner bumps this when a command ends, so trees cached before it are dropped too. */
+function filesVersionKey(services: Services, row: WorkspaceRow): string {
+  return runnerKeys(services.config.redisPrefix, row.runnerId ?? 'none').workspaceFilesVersion(row.id);
+}
 
 const PathQuery = z.object({ path: WorkspacePath.default('') });
 const RequiredPathQuery = z.object({ path: WorkspacePath.min(1) });
@@ -25,13 +32,19 @@ export function workspaceFileRoutes() {
     const services = c.get('services');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const { path } = readQuery(c, PathQuery);
-    const tree = await cached(services, treeScope(row.id), await sha256Hex(path), FILE_TREE_TTL_SECONDS, () =>
-      callRunner(
-        services,
-        row,
-        { v: CONTRACT_VERSION, type: 'files.tree', workspaceId: row.id, path },
-        FilesTreeResult,
-      ),
+    const tree = await cached(
+      services,
+      treeScope(row.id),
+      await sha256Hex(path),
+      FILE_TREE_TTL_SECONDS,
+      () =>
+        callRunner(
+          services,
+          row,
+          { v: CONTRACT_VERSION, type: 'files.tree', workspaceId: row.id, path },
+          FilesTreeResult,
+        ),
+      filesVersionKey(services, row),
     );
     return c.json({ path, entries: tree.entries });
   });
@@ -123,7 +136,7 @@ export function workspaceFileRoutes() {
       },
       FilesWriteResult,
     );
-    await invalidate(services, treeScope(row.id));
+    await invalidate(services, treeScope(row.id), filesVersionKey(services, row));
     await appendAudit(services.db, services.clock, {
       action: 'file.write',
       outcome: 'success',

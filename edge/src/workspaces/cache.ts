@@ -17,9 +17,11 @@ export async function cached<T>(
   key: string,
   ttlSeconds: number,
   load: () => Promise<T>,
+  /** Where the version lives, when someone other than the edge bumps it (the runner). */
+  versionAt: string = versionKey(services, scope),
 ): Promise<T> {
   const redis = services.redis();
-  const version = (await redis.get(versionKey(services, scope))) ?? '0';
+  const version = (await redis.get(versionAt)) ?? '0';
   const full = `${services.config.redisPrefix}cache:${scope}:${version}:${key}`;
   const hit = await redis.get(full);
   if (hit !== null) return JSON.parse(hit) as T;
@@ -28,8 +30,8 @@ export async function cached<T>(
   return value;
 }
 
-export async function invalidate(services: Services, scope: string): Promise<void> {
-  await services.redis().incr(versionKey(services, scope));
+export async function invalidate(services: Services, scope: string, versionAt?: string): Promise<void> {
+  await services.redis().incr(versionAt ?? versionKey(services, scope));
 }
 
 export const listScope = (organizationId: string) => `wslist:${organizationId}`;

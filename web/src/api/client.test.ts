@@ -376,3 +376,47 @@ describe('silent refresh', () => {
     assert.deepEqual(clock.delays(), []);
   });
 });
+
+describe('openStream', () => {
+  test('sends the access token and the caller’s headers, and leaves the body unread', async () => {
+    const { client, calls } = setup([() => new Response('event: stdout\ndata: hi\n\n', { status: 200 })]);
+    client.useGrant(grant('a1'));
+    const abort = new AbortController();
+
+    const response = await client.openStream('/api/stream', {
+      headers: { 'last-event-id': '5-0' },
+      signal: abort.signal,
+    });
+
+    assert.equal(await response.text(), 'event: stdout\ndata: hi\n\n');
+    assert.equal(calls[0]?.method, 'GET');
+    assert.equal(calls[0]?.headers.get('authorization'), 'Bearer a1');
+    assert.equal(calls[0]?.headers.get('last-event-id'), '5-0');
+    assert.equal(calls[0]?.signal, abort.signal);
+  });
+
+  test('a 401 for a stale token refreshes once and reopens with the new token', async () => {
+    const { client, calls } = setup([
+      apiError(401, 'invalid_token'),
+      json(200, grant('a2')),
+      () => new Response('', { status: 200 }),
+    ]);
+    client.useGrant(grant('a1'));
+
+    await client.openStream('/api/stream');
+
+    assert.deepEqual(
+      calls.map((call) => call.path),
+      ['/api/stream', '/api/auth/refresh', '/api/stream'],
+    );
+    assert.equal(calls[2]?.headers.get('authorization'), 'Bearer a2');
+  });
+
+  test('an error answer rejects with the typed ApiError', async () => {
+    const { client } = setup([apiError(404, 'not_found', 'No such execution')]);
+
+    const error = await rejection(client.openStream('/api/stream'));
+
+    assert.equal(error.code, 'not_found');
+  });
+});

@@ -1,5 +1,6 @@
 import { AUTH_COOKIES, CSRF_HEADER, RefreshResponse } from '@keel/contract/auth';
 import { ApiError, errorFromResponse, networkError, unexpectedResponse } from './api-error.ts';
+import { browserTimers } from './browser-timers.ts';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -53,8 +54,19 @@ export interface RequestOptions<T> {
   retryOnUnauthorized?: boolean;
 }
 
+export interface StreamOptions {
+  headers?: Record<string, string>;
+  /** Ends the request (and its body) when aborted; streams have no timeout of their own. */
+  signal?: AbortSignal;
+}
+
 export interface ApiClient {
   request<T>(method: HttpMethod, path: string, options?: RequestOptions<T>): Promise<T>;
+  /**
+   * Opens a long-lived GET, such as an event stream, with the same authentication and refresh-once as
+   * `request`, and hands back the response with its body unread. A non-2xx answer rejects with an ApiError.
+   */
+  openStream(path: string, options?: StreamOptions): Promise<Response>;
   /** Exchanges the refresh cookie for a new access token; concurrent callers share one request. */
   refresh(): Promise<TokenGrant>;
   /** Starts using a grant from login, signup or refresh, and schedules the silent refresh before it expires. */
@@ -74,11 +86,6 @@ const REFRESHABLE_CODES: ReadonlySet<string> = new Set(['invalid_token', 'unauth
 /** setTimeout fires at once for delays above 2^31-1 ms, which would turn a long-lived token into a refresh loop. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MIN_REFRESH_DELAY_MS = 1000;
-
-const browserTimers: Timers = {
-  set: (callback, ms) => globalThis.setTimeout(callback, ms),
-  clear: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
 
 const noLock = <T>(refresh: () => Promise<T>): Promise<T> => refresh();
 
@@ -176,13 +183,35 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     return parsed.data;
   }
 
-  async function request<T>(method: HttpMethod, path: string, init: RequestOptions<T> = {}): Promise<T> {
-    const authenticate = init.authenticate ?? true;
+  async function openOnce(path: string, init: StreamOptions, token: string | undefined): Promise<Response> {
+    const headers: Record<string, string> = { ...init.headers };
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    let response: Response;
+    try {
+      response = await fetchFn(path, {
+        method: 'GET',
+        headers,
+        credentials: 'same-origin',
+        signal: init.signal,
+      });
+    } catch (cause) {
+      throw networkError(cause);
+    }
+    if (!response.ok) throw await errorFromResponse(response);
+    return response;
+  }
+
+  /** Sends once, and on a 401 that a new access token can fix, refreshes and sends exactly once more. */
+  async function withRefreshRetry<T>(
+    attempt: (token: string | undefined) => Promise<T>,
+    authenticate: boolean,
+    retryOnUnauthorized: boolean,
+  ): Promise<T> {
     const tokenUsed = authenticate ? accessToken : undefined;
     try {
-      return await send(method, path, init, tokenUsed);
+      return await attempt(tokenUsed);
     } catch (error) {
-      if (!(init.retryOnUnauthorized ?? true) || !isRefreshable(error)) throw error;
+      if (!retryOnUnauthorized || !isRefreshable(error)) throw error;
       // Another request may already have refreshed while this one was in flight: then just retry.
       const refreshedMeanwhile = authenticate && accessToken !== undefined && accessToken !== tokenUsed;
       if (!refreshedMeanwhile) {
@@ -194,8 +223,20 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
         }
       }
       // Exactly one retry: a second 401 is returned as is, so a server that keeps refusing cannot loop us.
-      return send(method, path, init, authenticate ? accessToken : undefined);
+      return attempt(authenticate ? accessToken : undefined);
     }
+  }
+
+  function request<T>(method: HttpMethod, path: string, init: RequestOptions<T> = {}): Promise<T> {
+    return withRefreshRetry(
+      (token) => send(method, path, init, token),
+      init.authenticate ?? true,
+      init.retryOnUnauthorized ?? true,
+    );
+  }
+
+  function openStream(path: string, init: StreamOptions = {}): Promise<Response> {
+    return withRefreshRetry((token) => openOnce(path, init, token), true, true);
   }
 
   function refresh(): Promise<TokenGrant> {
@@ -220,6 +261,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   return {
     request,
+    openStream,
     refresh,
     useGrant,
     forgetGrant,

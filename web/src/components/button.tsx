@@ -2,11 +2,18 @@ import type { JSX } from 'solid-js';
 
 export interface ButtonProps {
   type?: 'button' | 'submit';
-  variant?: 'primary' | 'secondary';
+  variant?: 'primary' | 'secondary' | 'danger' | 'ghost';
+  size?: 'normal' | 'small';
   pending?: boolean;
   /** What the button says while its action runs, e.g. "Signing in…". */
-  pendingLabel: string;
+  pendingLabel?: string;
+  /** Unavailable, but still focusable and announced (aria-disabled), e.g. "Save" with nothing to save. */
+  disabled?: boolean;
   onClick?: () => void;
+  /** For buttons whose visible text needs context, e.g. "Open" → "Open demo". */
+  ariaLabel?: string;
+  title?: string;
+  class?: string;
   children: JSX.Element;
 }
 
@@ -15,14 +22,17 @@ export interface ButtonProps {
  * disabled), so keyboard focus is not thrown back to the page; the click handler ignores repeats instead.
  */
 export function Button(props: ButtonProps) {
+  const inert = () => props.pending || props.disabled;
   return (
     <button
       type={props.type ?? 'button'}
-      class={`button button-${props.variant ?? 'primary'}`}
-      aria-disabled={props.pending ? 'true' : undefined}
+      class={`button button-${props.variant ?? 'primary'}${props.size === 'small' ? ' button-small' : ''}${props.class ? ` ${props.class}` : ''}`}
+      aria-disabled={inert() ? 'true' : undefined}
       aria-busy={props.pending ? 'true' : undefined}
+      aria-label={props.ariaLabel}
+      title={props.title}
       onClick={(event) => {
-        if (props.pending) {
+        if (inert()) {
           event.preventDefault();
           return;
         }
@@ -32,7 +42,7 @@ export function Button(props: ButtonProps) {
       {props.pending ? (
         <>
           <span class="spinner" aria-hidden="true" />
-          {props.pendingLabel}
+          {props.pendingLabel ?? props.children}
         </>
       ) : (
         props.children

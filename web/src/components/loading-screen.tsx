@@ -1,12 +1,12 @@
 import { Brand } from './brand.tsx';
 
-export function LoadingScreen() {
+export function LoadingScreen(props: { label?: string }) {
   return (
     <main class="loading-screen">
       <Brand />
       <p role="status" class="loading-text">
         <span class="spinner" aria-hidden="true" />
-        Loading…
+        {props.label ?? 'Loading…'}
       </p>
     </main>
   );

@@ -24,6 +24,10 @@ describe('describeError', () => {
       /Could not reach Keel/,
     );
     assert.match(describeError(apiError({ code: 'timeout', status: 0 }), fields).message, /too long/);
+    assert.match(
+      describeError(apiError({ code: 'workspace_not_running', status: 409 }), fields).message,
+      /Start it/,
+    );
   });
 
   test('email_taken points at the email field', () => {

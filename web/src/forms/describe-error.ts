@@ -48,6 +48,8 @@ export function describeError(error: unknown, fieldNames: readonly string[]): Fo
     case 'validation_failed':
     case 'invalid_json':
       return describeValidation(error, fieldNames);
+    case 'workspace_not_running':
+      return { message: 'The workspace is not running. Start it, then try again.', fields: {} };
     case 'not_ready':
       return { message: 'Keel is starting up or under maintenance. Try again in a moment.', fields: {} };
     case 'internal_error':

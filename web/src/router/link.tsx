@@ -4,6 +4,9 @@ import { useRouter } from './router-context.ts';
 export interface LinkProps {
   href: string;
   class?: string;
+  /** Marks the link for the page being shown (aria-current="page"). */
+  current?: boolean;
+  ariaLabel?: string;
   children: JSX.Element;
 }
 
@@ -17,7 +20,13 @@ export function Link(props: LinkProps) {
     router.navigate(props.href);
   };
   return (
-    <a href={props.href} class={props.class} onClick={onClick}>
+    <a
+      href={props.href}
+      class={props.class}
+      aria-current={props.current ? 'page' : undefined}
+      aria-label={props.ariaLabel}
+      onClick={onClick}
+    >
       {props.children}
     </a>
   );

@@ -7,6 +7,7 @@ export interface RecordedCall {
   /** The parsed JSON body, or undefined when none was sent. */
   body: unknown;
   credentials: RequestCredentials | undefined;
+  signal: AbortSignal | undefined;
 }
 
 export type Responder = (call: RecordedCall) => Response | Promise<Response>;
@@ -24,6 +25,7 @@ export function createFakeFetch(...script: Responder[]): { fetch: FetchLike; cal
       headers: new Headers(init.headers),
       body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined,
       credentials: init.credentials,
+      signal: init.signal ?? undefined,
     };
     calls.push(call);
     const responder = script[calls.length - 1];

@@ -1,11 +1,7 @@
 import type { Role } from '@keel/contract/auth';
-import { Brand } from '../../components/brand.tsx';
-import { Button } from '../../components/button.tsx';
-import { FormAlert } from '../../components/form-alert.tsx';
 import { usePageTitle } from '../../components/page-title.ts';
-import { createFormAction } from '../../forms/form-action.ts';
-import { useSession } from '../../session/session-context.ts';
 import type { SignedInState } from '../../session/session-store.ts';
+import { AppHeader } from '../../shell/app-header.tsx';
 
 const ROLE_LABELS: Record<Role, string> = {
   viewer: 'Viewer',
@@ -14,27 +10,17 @@ const ROLE_LABELS: Record<Role, string> = {
   super_admin: 'Super admin',
 };
 
-export function HomePage(props: { signedIn: SignedInState }) {
-  const session = useSession();
-  const signOut = createFormAction(() => session.signOut(), []);
-  usePageTitle('Home');
+export function AccountPage(props: { signedIn: SignedInState }) {
+  usePageTitle('Account');
 
   return (
     <div class="app-shell">
-      <header class="app-header">
-        <Brand />
-        <form onSubmit={signOut.onSubmit} aria-label="Sign out">
-          <Button type="submit" variant="secondary" pending={signOut.pending()} pendingLabel="Signing out…">
-            Sign out
-          </Button>
-        </form>
-      </header>
+      <AppHeader />
       <main class="app-main">
-        <h1 class="page-title">Welcome, {props.signedIn.user.name}</h1>
-        <FormAlert error={signOut.error()} />
+        <h1 class="page-title">Your account</h1>
         <section class="card" aria-labelledby="account-heading">
           <h2 id="account-heading" class="card-title">
-            Your account
+            {props.signedIn.user.name}
           </h2>
           <dl class="facts">
             <div>

@@ -1,0 +1,19 @@
+import { createContext, useContext } from 'solid-js';
+import type { ExecutionsApi } from './executions-api.ts';
+import type { FilesApi } from './files-api.ts';
+import type { WorkspacesApi } from './workspaces-api.ts';
+
+/** The API modules the signed-in pages use, built once in main.tsx over the one shared client. */
+export interface Apis {
+  workspaces: WorkspacesApi;
+  files: FilesApi;
+  executions: ExecutionsApi;
+}
+
+export const ApiContext = createContext<Apis>();
+
+export function useApis(): Apis {
+  const apis = useContext(ApiContext);
+  if (apis === undefined) throw new Error('useApis() needs an <ApiContext.Provider> above it');
+  return apis;
+}

@@ -1,0 +1,52 @@
+import type { Workspace } from '@keel/contract/workspaces';
+import { Brand } from '../components/brand.tsx';
+import { IconButton } from '../components/icon-button.tsx';
+import { BackIcon, CommandIcon, PanelIcon, SidebarIcon } from '../components/icons.tsx';
+import { Link } from '../router/link.tsx';
+import { ThemeToggle } from '../theme/theme-toggle.tsx';
+import { StatusBadge } from '../workspaces/status-badge.tsx';
+
+export interface IdeHeaderProps {
+  workspace: Workspace;
+  paletteKeys: string;
+  sidebarOpen: boolean;
+  panelOpen: boolean;
+  onPalette: () => void;
+  onToggleSidebar: () => void;
+  onTogglePanel: () => void;
+}
+
+/** The IDE's top bar: the way back, which workspace this is and its state, and the view controls. */
+export function IdeHeader(props: IdeHeaderProps) {
+  return (
+    <header class="ide-header">
+      <div class="ide-header-start">
+        {/* The name includes the visible "Keel", so speech users can say what they see. */}
+        <Link href="/" class="ide-back">
+          <BackIcon />
+          <Brand />
+          <span class="visually-hidden">: all workspaces</span>
+        </Link>
+        <span class="ide-divider" aria-hidden="true">
+          /
+        </span>
+        <h1 class="ide-title">{props.workspace.name}</h1>
+        <StatusBadge status={props.workspace.status} />
+      </div>
+      <div class="ide-header-end">
+        <button type="button" class="palette-button" onClick={props.onPalette}>
+          <CommandIcon />
+          <span>Commands</span>
+          <kbd class="shortcut">{props.paletteKeys}</kbd>
+        </button>
+        <IconButton label="Show the file tree" pressed={props.sidebarOpen} onClick={props.onToggleSidebar}>
+          <SidebarIcon />
+        </IconButton>
+        <IconButton label="Show the bottom panel" pressed={props.panelOpen} onClick={props.onTogglePanel}>
+          <PanelIcon />
+        </IconButton>
+        <ThemeToggle />
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,382 @@
+import type { Workspace } from '@keel/contract/workspaces';
+import { createEffect, createSignal, Match, on, onCleanup, Show, Switch } from 'solid-js';
+import { useApis } from '../api/api-context.ts';
+import { Button } from '../components/button.tsx';
+import { ConfirmDialog } from '../components/confirm-dialog.tsx';
+import { EmptyState } from '../components/empty-state.tsx';
+import { ResizeHandle } from '../components/resize-handle.tsx';
+import { errorMessage } from '../forms/error-message.ts';
+import { useRouter } from '../router/router-context.ts';
+import { useTheme } from '../theme/theme-context.ts';
+import { safeLocalStorage } from '../theme/theme-store.ts';
+import type { WorkspaceWatch } from '../workspaces/workspace-watch.ts';
+import { BottomPanel } from './bottom-panel.tsx';
+import { CommandPalette } from './command-palette.tsx';
+import { shortcutLabel } from './commands.ts';
+import { EditorStage } from './editor-stage.tsx';
+import { EditorTabs } from './editor-tabs.tsx';
+import { createEditorTabsStore } from './editor-tabs-store.ts';
+import { createFileActions } from './file-actions.tsx';
+import { createFileOperations } from './file-operations.ts';
+import { FileTree } from './file-tree.tsx';
+import { createFileTreeStore } from './file-tree-store.ts';
+import { ideCommands } from './ide-commands.ts';
+import { IdeHeader } from './ide-header.tsx';
+import { createIdeLayoutStore, LAYOUT_LIMITS } from './ide-layout-store.ts';
+import { RunPanel } from './run/run-panel.tsx';
+import { createRunStore } from './run/run-store.ts';
+import { StatusBar } from './status-bar.tsx';
+import { TerminalPanel } from './terminal/terminal-panel.tsx';
+import { UnsavedChangesDialog } from './unsaved-changes-dialog.tsx';
+import { useShortcuts } from './use-shortcuts.ts';
+import { parentOf } from './workspace-paths.ts';
+
+const MAC =
+  typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
+
+/** What an unsaved-changes question is about: closing one tab, or leaving for another page. */
+type PendingExit = { kind: 'close'; path: string } | { kind: 'leave'; to: string };
+
+export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspace }) {
+  const apis = useApis();
+  const router = useRouter();
+  const theme = useTheme();
+  const id = props.workspace.id;
+  const tree = createFileTreeStore(apis.files, id);
+  const tabs = createEditorTabsStore(apis.files, id);
+  const runs = createRunStore({ executions: apis.executions, workspaceId: id });
+  const layout = createIdeLayoutStore(safeLocalStorage(window));
+  const [paletteOpen, setPaletteOpen] = createSignal(false);
+  const [pendingExit, setPendingExit] = createSignal<PendingExit>();
+  const [confirmAction, setConfirmAction] = createSignal<'stop' | 'restart'>();
+  const [notice, setNotice] = createSignal<string>();
+  let focusEditor: () => void = () => {};
+  let runInput: HTMLInputElement | undefined;
+
+  const openFile = async (path: string, focus = false) => {
+    await tabs.open(path);
+    if (focus) queueMicrotask(() => focusEditor());
+  };
+  const files = createFileActions({
+    tree,
+    tabs,
+    operations: createFileOperations(apis.files, apis.executions, id),
+    openFile: (path) => void openFile(path, true),
+  });
+
+  const status = () => props.workspace.status;
+  const running = () => status() === 'running';
+  const blockedReason = () =>
+    running()
+      ? undefined
+      : status() === 'creating' || status() === 'starting'
+        ? 'The workspace is starting…'
+        : 'The workspace is not running. Start it to run commands.';
+
+  // Files appear once the workspace runs, and are read again after it was restarted.
+  createEffect(
+    on(running, (isRunning, wasRunning) => {
+      if (!isRunning) return;
+      if (wasRunning === false && tree.directory('') !== undefined) void tree.refreshAll();
+      else void tree.expand('');
+    }),
+  );
+  // Saving can create files and folders: show them.
+  onCleanup(tabs.onSaved((path) => void tree.refresh(parentOf(path))));
+  onCleanup(() => runs.dispose());
+
+  createEffect(() => {
+    const dirty = tabs.dirtyPaths().length > 0;
+    document.title = `${dirty ? '● ' : ''}${props.workspace.name} · Keel`;
+  });
+
+  // Unsaved work survives neither a reload nor leaving: ask first, in both cases.
+  const beforeUnload = (event: BeforeUnloadEvent) => {
+    if (tabs.dirtyPaths().length === 0) return;
+    event.preventDefault();
+    event.returnValue = '';
+  };
+  window.addEventListener('beforeunload', beforeUnload);
+  onCleanup(() => window.removeEventListener('beforeunload', beforeUnload));
+  onCleanup(
+    router.addLeaveGuard((to) => {
+      if (tabs.dirtyPaths().length === 0) return true;
+      setPendingExit({ kind: 'leave', to });
+      return false;
+    }),
+  );
+
+  async function save(path: string | undefined): Promise<void> {
+    if (path === undefined) return;
+    setNotice(undefined);
+    try {
+      const outcome = await tabs.save(path);
+      if (outcome === 'conflict') tabs.activate(path);
+    } catch (error) {
+      setNotice(`Could not save ${path}: ${errorMessage(error)}`);
+    }
+  }
+
+  async function saveAll(paths: readonly string[]): Promise<void> {
+    for (const path of paths) {
+      const outcome = await tabs.save(path);
+      if (outcome === 'conflict') {
+        tabs.activate(path);
+        throw new Error(`${path} changed on the server. Choose which version to keep, then try again.`);
+      }
+    }
+  }
+
+  function closeTab(path: string | undefined): void {
+    if (path === undefined) return;
+    if (tabs.close(path) === 'dirty') setPendingExit({ kind: 'close', path });
+  }
+
+  function finishExit(discard: boolean): void {
+    const exit = pendingExit();
+    setPendingExit(undefined);
+    if (exit === undefined) return;
+    if (exit.kind === 'close') tabs.close(exit.path, { force: discard });
+    else router.navigate(exit.to, { force: true });
+  }
+
+  const actions = {
+    save: () => void save(tabs.active()),
+    saveAll: () => void saveAll(tabs.dirtyPaths()).catch((error) => setNotice(errorMessage(error))),
+    closeTab: () => closeTab(tabs.active()),
+    newFile: () => files.actions.newFile(),
+    newFolder: () => files.actions.newFolder(),
+    renameSelected: () => {
+      const path = tree.selected();
+      if (path) files.actions.rename(path);
+    },
+    deleteSelected: () => {
+      const path = tree.selected();
+      if (path) files.actions.remove(path);
+    },
+    refreshFiles: () => void tree.refreshAll(),
+    toggleSidebar: () => layout.set({ sidebarOpen: !layout.layout().sidebarOpen }),
+    togglePanel: () => layout.set({ panelOpen: !layout.layout().panelOpen }),
+    focusRun: () => {
+      layout.set({ panelOpen: true, panelTab: 'run' });
+      queueMicrotask(() => runInput?.focus());
+    },
+    showTerminal: () => {
+      const showing = layout.layout().panelOpen && layout.layout().panelTab === 'terminal';
+      layout.set({ panelOpen: !showing, panelTab: 'terminal' });
+      if (!showing)
+        setTimeout(() => document.querySelector<HTMLElement>('.terminal-host textarea')?.focus(), 50);
+    },
+    cycleTheme: () => theme.cycle(),
+    openPalette: () => setPaletteOpen(true),
+    backToWorkspaces: () => router.navigate('/'),
+    startWorkspace: () => void act('start'),
+    stopWorkspace: () => setConfirmAction('stop'),
+    restartWorkspace: () => setConfirmAction('restart'),
+  };
+  const commands = ideCommands(actions, {
+    hasActiveFile: () => tabs.active() !== undefined,
+    hasDirtyFiles: () => tabs.dirtyPaths().length > 0,
+    hasSelection: () => tree.selected() !== undefined,
+    running,
+    canStart: () => status() === 'stopped' || status() === 'failed',
+  });
+  useShortcuts(
+    () => commands,
+    MAC,
+    () => document.querySelector('dialog[open]') !== null,
+  );
+
+  async function act(action: 'start' | 'stop' | 'restart'): Promise<void> {
+    setNotice(undefined);
+    try {
+      await props.watch.act(action);
+    } catch (error) {
+      setNotice(`Could not ${action} the workspace: ${errorMessage(error)}`);
+    }
+  }
+
+  const paletteKeys = shortcutLabel(['Mod', 'Shift', 'P'], MAC);
+
+  return (
+    <div
+      class="ide"
+      style={{
+        '--sidebar-width': `${layout.layout().sidebarWidth}px`,
+        '--panel-height': `${layout.layout().panelHeight}px`,
+      }}
+    >
+      <IdeHeader
+        workspace={props.workspace}
+        paletteKeys={paletteKeys}
+        sidebarOpen={layout.layout().sidebarOpen}
+        panelOpen={layout.layout().panelOpen}
+        onPalette={actions.openPalette}
+        onToggleSidebar={actions.toggleSidebar}
+        onTogglePanel={actions.togglePanel}
+      />
+      <Show when={!running()}>
+        <div class="ide-banner" role="status">
+          <Switch>
+            <Match when={status() === 'stopped' || status() === 'failed'}>
+              <p>
+                {status() === 'failed'
+                  ? `This workspace failed${props.workspace.statusReason ? `: ${props.workspace.statusReason}` : '.'}`
+                  : 'This workspace is stopped.'}{' '}
+                Start it to browse its files, run commands and open a terminal.
+              </p>
+              <Button
+                size="small"
+                pending={props.watch.pendingAction() === 'start'}
+                pendingLabel="Starting…"
+                onClick={() => void act('start')}
+              >
+                Start workspace
+              </Button>
+            </Match>
+            <Match when={true}>
+              <p>
+                <span class="spinner spinner-small" aria-hidden="true" /> The workspace is {status()}…
+              </p>
+            </Match>
+          </Switch>
+        </div>
+      </Show>
+      <div class="ide-body">
+        <Show when={layout.layout().sidebarOpen}>
+          <aside id="ide-sidebar" class="ide-sidebar" aria-label="Workspace files">
+            <Show
+              when={running() || tree.directory('') !== undefined}
+              fallback={
+                <EmptyState title="Files appear here" class="tree-note">
+                  <p>Start the workspace to browse its files.</p>
+                </EmptyState>
+              }
+            >
+              <FileTree
+                tree={tree}
+                actions={files.actions}
+                isDirty={tabs.isDirty}
+                onOpenFile={(path) => void openFile(path)}
+              />
+            </Show>
+          </aside>
+          <ResizeHandle
+            orientation="vertical"
+            label="Resize the file tree"
+            controls="ide-sidebar"
+            value={layout.layout().sidebarWidth}
+            min={LAYOUT_LIMITS.sidebarWidth.min}
+            max={LAYOUT_LIMITS.sidebarWidth.max}
+            onResize={(sidebarWidth) => layout.set({ sidebarWidth })}
+          />
+        </Show>
+        <main class="ide-main" aria-label="Editor and panels">
+          <section class="ide-editor" aria-label="Editor">
+            <Show when={tabs.paths().length > 0}>
+              <EditorTabs tabs={tabs} onClose={closeTab} />
+            </Show>
+            <Show when={notice()}>
+              {(message) => (
+                <div class="ide-notice alert alert-error" role="alert">
+                  <p>{message()}</p>
+                  <button type="button" class="link-button" onClick={() => setNotice(undefined)}>
+                    Dismiss
+                  </button>
+                </div>
+              )}
+            </Show>
+            <EditorStage
+              tabs={tabs}
+              theme={theme.theme()}
+              newFileKeys={shortcutLabel(['Alt', 'N'], MAC)}
+              paletteKeys={paletteKeys}
+              onEditorReady={(focus) => {
+                focusEditor = focus;
+              }}
+            />
+          </section>
+          <Show when={layout.layout().panelOpen}>
+            <ResizeHandle
+              orientation="horizontal"
+              label="Resize the bottom panel"
+              controls="ide-panel"
+              value={layout.layout().panelHeight}
+              min={LAYOUT_LIMITS.panelHeight.min}
+              max={LAYOUT_LIMITS.panelHeight.max}
+              growsTowardStart
+              onResize={(panelHeight) => layout.set({ panelHeight })}
+            />
+            <section id="ide-panel" class="ide-panel" aria-label="Run and terminal">
+              <BottomPanel
+                tab={layout.layout().panelTab}
+                onTab={(panelTab) => layout.set({ panelTab })}
+                run={
+                  <RunPanel
+                    runs={runs}
+                    blockedReason={blockedReason()}
+                    inputRef={(element) => {
+                      runInput = element;
+                    }}
+                  />
+                }
+                terminal={() => (
+                  <TerminalPanel
+                    workspaceId={id}
+                    theme={theme.theme()}
+                    visible={layout.layout().panelTab === 'terminal'}
+                    blockedReason={blockedReason()}
+                    beforeConnect={() => apis.workspaces.status(id)}
+                  />
+                )}
+              />
+            </section>
+          </Show>
+        </main>
+      </div>
+      <StatusBar workspace={props.workspace} tabs={tabs} paletteKeys={paletteKeys} />
+      <files.Dialogs />
+      <CommandPalette
+        open={paletteOpen()}
+        commands={commands}
+        mac={MAC}
+        onClose={() => setPaletteOpen(false)}
+      />
+      <UnsavedChangesDialog
+        paths={(() => {
+          const exit = pendingExit();
+          if (exit === undefined) return [];
+          return exit.kind === 'close' ? [exit.path] : tabs.dirtyPaths();
+        })()}
+        reason={pendingExit()?.kind === 'close' ? 'closing it' : 'leaving this workspace'}
+        onSave={async () => {
+          const exit = pendingExit();
+          await saveAll(exit?.kind === 'close' ? [exit.path] : tabs.dirtyPaths());
+          finishExit(false);
+        }}
+        onDiscard={() => finishExit(true)}
+        onCancel={() => setPendingExit(undefined)}
+      />
+      <Show when={confirmAction()}>
+        {(action) => (
+          <ConfirmDialog
+            open
+            danger={action() === 'stop'}
+            title={action() === 'stop' ? 'Stop this workspace?' : 'Restart this workspace?'}
+            confirmLabel={action() === 'stop' ? 'Stop workspace' : 'Restart workspace'}
+            pendingLabel={action() === 'stop' ? 'Stopping…' : 'Restarting…'}
+            onConfirm={async () => {
+              await props.watch.act(action());
+              setConfirmAction(undefined);
+            }}
+            onCancel={() => setConfirmAction(undefined)}
+          >
+            <p>
+              Running commands and the terminal end. Files are kept. Unsaved changes in open tabs stay here.
+            </p>
+          </ConfirmDialog>
+        )}
+      </Show>
+    </div>
+  );
+}

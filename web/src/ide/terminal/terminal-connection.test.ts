@@ -1,0 +1,178 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createRoot } from 'solid-js';
+import { createFakeTimers } from '../../testing/fake-timers.ts';
+import { workspaceId } from '../../testing/fixtures.ts';
+import { CANNOT_CONNECT, createTerminalConnection, type SocketLike } from './terminal-connection.ts';
+
+const SESSION = 'trm_abcdefghijklmnopqrst';
+
+class FakeSocket implements SocketLike {
+  readyState = 0;
+  sent: unknown[] = [];
+  closed = false;
+  onopen: SocketLike['onopen'] = null;
+  onmessage: SocketLike['onmessage'] = null;
+  onclose: SocketLike['onclose'] = null;
+  onerror: SocketLike['onerror'] = null;
+  constructor(readonly url: string) {}
+  send(data: string) {
+    this.sent.push(JSON.parse(data));
+  }
+  close() {
+    this.closed = true;
+  }
+  /** The server side: accept, speak, drop. */
+  accept() {
+    this.readyState = 1;
+    this.onopen?.({} as Event);
+  }
+  receive(message: unknown) {
+    this.onmessage?.({ data: JSON.stringify(message) } as MessageEvent);
+  }
+  drop() {
+    this.readyState = 3;
+    this.onclose?.({ code: 1006, reason: '' } as CloseEvent);
+  }
+}
+
+function setup(origin = { protocol: 'http:', host: 'keel.test:8787' }) {
+  const sockets: FakeSocket[] = [];
+  const output: string[] = [];
+  const clock = createFakeTimers();
+  const connection = createRoot(() =>
+    createTerminalConnection({
+      workspaceId,
+      origin,
+      createSocket: (url) => {
+        const socket = new FakeSocket(url);
+        sockets.push(socket);
+        return socket;
+      },
+      onOutput: (data) => output.push(data),
+      timers: clock.timers,
+    }),
+  );
+  const last = () => sockets[sockets.length - 1]!;
+  return { connection, sockets, output, clock, last };
+}
+
+describe('terminal connection', () => {
+  test('connects to the contract URL with the size, and opens on ready', () => {
+    const { connection, last } = setup();
+
+    connection.connect(120, 40);
+    assert.equal(last().url, `ws://keel.test:8787/api/workspaces/${workspaceId}/terminal?cols=120&rows=40`);
+    assert.deepEqual(connection.status(), { state: 'connecting' });
+    last().accept();
+    last().receive({ type: 'ready', session: SESSION });
+
+    assert.deepEqual(connection.status(), { state: 'open' });
+  });
+
+  test('https pages use wss', () => {
+    const { connection, last } = setup({ protocol: 'https:', host: 'keel.example.com' });
+
+    connection.connect(80, 24);
+
+    assert.ok(last().url.startsWith('wss://keel.example.com/'));
+  });
+
+  test('input, resize and pings go out as contract messages; large pastes in pieces', () => {
+    const { connection, last, clock } = setup();
+    connection.connect(80, 24);
+    last().accept();
+    last().receive({ type: 'ready', session: SESSION });
+
+    connection.input('ls\r');
+    connection.resize(100, 30);
+    connection.resize(100, 30);
+    clock.fireAll();
+    connection.input('x'.repeat(40_000));
+
+    const sent = last().sent as Array<{ type: string; data?: string }>;
+    assert.deepEqual(sent.slice(0, 3), [
+      { type: 'input', data: 'ls\r' },
+      { type: 'resize', cols: 100, rows: 30 },
+      { type: 'ping' },
+    ]);
+    assert.deepEqual(
+      sent.slice(3).map((m) => m.data?.length),
+      [16_384, 16_384, 7_232],
+    );
+  });
+
+  test('a socket that closes before ready fails with a clear message and does not retry', () => {
+    const { connection, sockets, last, clock } = setup();
+
+    connection.connect(80, 24);
+    last().drop();
+
+    assert.deepEqual(connection.status(), { state: 'failed', message: CANNOT_CONNECT });
+    assert.deepEqual(clock.delays(), []);
+    assert.equal(sockets.length, 1);
+  });
+
+  test('a dropped session reconnects with session and lastSeq, and skips replayed output', () => {
+    const { connection, sockets, output, clock, last } = setup();
+    connection.connect(80, 24);
+    last().accept();
+    last().receive({ type: 'ready', session: SESSION });
+    last().receive({ type: 'output', data: 'a', seq: '1-0' });
+    last().receive({ type: 'output', data: 'b', seq: '2-0' });
+
+    last().drop();
+    assert.deepEqual(connection.status(), { state: 'reconnecting', attempt: 1 });
+    clock.fireAll();
+    const again = last();
+    again.accept();
+    again.receive({ type: 'ready', session: SESSION });
+    again.receive({ type: 'output', data: 'b', seq: '2-0' });
+    again.receive({ type: 'output', data: 'c', seq: '3-0' });
+
+    assert.equal(sockets.length, 2);
+    const query = new URL(again.url).searchParams;
+    assert.equal(query.get('session'), SESSION);
+    assert.equal(query.get('lastSeq'), '2-0');
+    assert.deepEqual(output, ['a', 'b', 'c']);
+    assert.deepEqual(connection.status(), { state: 'open' });
+  });
+
+  test('exit and server errors end the session without reconnecting', () => {
+    const { connection, last, clock } = setup();
+    connection.connect(80, 24);
+    last().accept();
+    last().receive({ type: 'ready', session: SESSION });
+
+    last().receive({ type: 'exit', exitCode: 0 });
+
+    assert.deepEqual(connection.status(), { state: 'exited', exitCode: 0 });
+    assert.deepEqual(clock.delays(), []);
+
+    connection.connect(80, 24);
+    last().receive({ type: 'error', code: 'workspace_not_running', message: 'The workspace is stopped' });
+    assert.deepEqual(connection.status(), { state: 'failed', message: 'The workspace is stopped' });
+  });
+
+  test('malformed frames are ignored', () => {
+    const { connection, last, output } = setup();
+    connection.connect(80, 24);
+    last().onmessage?.({ data: 'not json' } as MessageEvent);
+    last().receive({ type: 'output', data: 42 });
+
+    assert.deepEqual(output, []);
+    assert.deepEqual(connection.status(), { state: 'connecting' });
+  });
+
+  test('close stops everything quietly', () => {
+    const { connection, last, clock } = setup();
+    connection.connect(80, 24);
+    last().accept();
+    last().receive({ type: 'ready', session: SESSION });
+
+    connection.close();
+
+    assert.equal(last().closed, true);
+    assert.deepEqual(clock.delays(), []);
+  });
+});

@@ -1,0 +1,56 @@
+import type { JSX } from 'solid-js';
+import { Brand } from '../components/brand.tsx';
+import { Button } from '../components/button.tsx';
+import { FormAlert } from '../components/form-alert.tsx';
+import { createFormAction } from '../forms/form-action.ts';
+import { Link } from '../router/link.tsx';
+import { useRouter } from '../router/router-context.ts';
+import { useSession } from '../session/session-context.ts';
+import { ThemeToggle } from '../theme/theme-toggle.tsx';
+
+const NAV: ReadonlyArray<{ href: string; label: string }> = [
+  { href: '/', label: 'Workspaces' },
+  { href: '/account', label: 'Account' },
+];
+
+/** The bar above every signed-in page except the IDE (which has its own, denser one). */
+export function AppHeader(props: { children?: JSX.Element }) {
+  const session = useSession();
+  const router = useRouter();
+  const signOut = createFormAction(() => session.signOut(), []);
+
+  return (
+    <header class="app-header">
+      <div class="app-header-start">
+        <Link href="/" class="brand-link" ariaLabel="Keel: workspaces">
+          <Brand />
+        </Link>
+        <nav aria-label="Main" class="app-nav">
+          {NAV.map((item) => (
+            <Link href={item.href} class="app-nav-link" current={router.location().path === item.href}>
+              {item.label}
+            </Link>
+          ))}
+        </nav>
+      </div>
+      <div class="app-header-end">
+        {props.children}
+        <ThemeToggle />
+        <form onSubmit={signOut.onSubmit} aria-label="Sign out">
+          <Button
+            type="submit"
+            variant="secondary"
+            size="small"
+            pending={signOut.pending()}
+            pendingLabel="Signing out…"
+          >
+            Sign out
+          </Button>
+        </form>
+      </div>
+      <div class="app-header-alert">
+        <FormAlert error={signOut.error()} />
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,24 @@
+import { createApiClient } from '../api/client.ts';
+import { createExecutionsApi } from '../api/executions-api.ts';
+import { createFilesApi } from '../api/files-api.ts';
+import { createWorkspacesApi } from '../api/workspaces-api.ts';
+import { createFakeFetch, type Responder } from './fake-fetch.ts';
+import { createFakeTimers } from './fake-timers.ts';
+
+/** The real client and API modules over a scripted fetch, so stores are tested against the wire format. */
+export function createTestApis(...script: Responder[]) {
+  const { fetch, calls } = createFakeFetch(...script);
+  const client = createApiClient({
+    fetch,
+    readCookie: (name) => (name === 'keel_csrf' ? 'csrf-cookie' : undefined),
+    timers: createFakeTimers().timers,
+  });
+  return {
+    client,
+    calls,
+    paths: () => calls.map((call) => `${call.method} ${call.path}`),
+    workspaces: createWorkspacesApi(client),
+    files: createFilesApi(client),
+    executions: createExecutionsApi(client),
+  };
+}

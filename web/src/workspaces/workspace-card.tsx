@@ -1,0 +1,123 @@
+import type { Workspace } from '@keel/contract/workspaces';
+import { createSignal, For, Show } from 'solid-js';
+import type { WorkspaceAction } from '../api/workspaces-api.ts';
+import { Button } from '../components/button.tsx';
+import { relativeTime } from '../format/relative-time.ts';
+import { Link } from '../router/link.tsx';
+import { useRouter } from '../router/router-context.ts';
+import { StatusBadge } from './status-badge.tsx';
+import type { PendingAction } from './workspace-list-store.ts';
+import { WorkspaceProgress } from './workspace-progress.tsx';
+import { ACTION_LABELS, actionsFor } from './workspace-status.ts';
+
+export interface WorkspaceCardProps {
+  workspace: Workspace;
+  pending: PendingAction | undefined;
+  /** Show the progress log from the start (a workspace just created). */
+  showProgress?: boolean;
+  onAction: (action: WorkspaceAction) => void;
+  onDelete: () => void;
+}
+
+export function WorkspaceCard(props: WorkspaceCardProps) {
+  const router = useRouter();
+  const [progressOpen, setProgressOpen] = createSignal(props.showProgress ?? false);
+  const href = () => `/workspaces/${props.workspace.id}`;
+  const progressId = () => `progress-${props.workspace.id}`;
+  const busy = () => props.pending !== undefined;
+
+  return (
+    <li class="workspace-card" aria-labelledby={`name-${props.workspace.id}`}>
+      <div class="workspace-card-row">
+        <div class="workspace-summary">
+          <h2 class="workspace-name" id={`name-${props.workspace.id}`}>
+            <Link href={href()}>{props.workspace.name}</Link>
+          </h2>
+          <p class="workspace-source">
+            <Show
+              when={props.workspace.source.type === 'git' && props.workspace.source}
+              fallback="Empty workspace"
+            >
+              {(source) => (
+                <>
+                  Cloned from <code>{source().url}</code>
+                  <Show when={source().ref}>
+                    {(ref) => (
+                      <>
+                        {' '}
+                        at <code>{ref()}</code>
+                      </>
+                    )}
+                  </Show>
+                </>
+              )}
+            </Show>
+          </p>
+          <p class="workspace-meta">
+            <StatusBadge status={props.workspace.status} />
+            <span class="muted">
+              Updated{' '}
+              <time datetime={props.workspace.updatedAt}>{relativeTime(props.workspace.updatedAt)}</time>
+            </span>
+          </p>
+          <Show when={props.workspace.status === 'failed' && props.workspace.statusReason}>
+            {(reason) => <p class="workspace-reason">{reason()}</p>}
+          </Show>
+        </div>
+        <div class="workspace-actions">
+          <Button
+            variant={props.workspace.status === 'running' ? 'primary' : 'secondary'}
+            size="small"
+            ariaLabel={`Open ${props.workspace.name}`}
+            disabled={props.workspace.status === 'deleting'}
+            onClick={() => router.navigate(href())}
+          >
+            Open
+          </Button>
+          <For each={actionsFor(props.workspace.status)}>
+            {(action) => (
+              <Button
+                variant="secondary"
+                size="small"
+                ariaLabel={`${ACTION_LABELS[action].label} ${props.workspace.name}`}
+                pending={props.pending === action}
+                pendingLabel={ACTION_LABELS[action].pending}
+                disabled={busy()}
+                onClick={() => props.onAction(action)}
+              >
+                {ACTION_LABELS[action].label}
+              </Button>
+            )}
+          </For>
+          <Button
+            variant="ghost"
+            size="small"
+            ariaLabel={`Delete ${props.workspace.name}`}
+            pending={props.pending === 'delete'}
+            pendingLabel="Deleting…"
+            disabled={busy()}
+            onClick={props.onDelete}
+          >
+            Delete
+          </Button>
+          <button
+            type="button"
+            class="disclosure"
+            aria-expanded={progressOpen() ? 'true' : 'false'}
+            aria-controls={progressId()}
+            onClick={() => setProgressOpen(!progressOpen())}
+          >
+            {progressOpen() ? 'Hide log' : 'Show log'}
+          </button>
+        </div>
+      </div>
+      <Show when={progressOpen()}>
+        <WorkspaceProgress
+          id={progressId()}
+          workspaceId={props.workspace.id}
+          status={props.workspace.status}
+        />
+      </Show>
+    </li>
+  );
+}

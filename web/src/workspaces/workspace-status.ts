@@ -1,0 +1,38 @@
+import type { WorkspaceStatus } from '@keel/contract/workspaces';
+import type { WorkspaceAction } from '../api/workspaces-api.ts';
+
+export const STATUS_LABELS: Record<WorkspaceStatus, string> = {
+  creating: 'Creating',
+  starting: 'Starting',
+  running: 'Running',
+  stopping: 'Stopping',
+  stopped: 'Stopped',
+  failed: 'Failed',
+  deleting: 'Deleting',
+};
+
+const TRANSITIONAL: ReadonlySet<WorkspaceStatus> = new Set(['creating', 'starting', 'stopping', 'deleting']);
+
+/** A status that will change on its own soon, so it is worth asking again. */
+export function isTransitional(status: WorkspaceStatus): boolean {
+  return TRANSITIONAL.has(status);
+}
+
+/** The life-cycle actions that make sense from a status; transitional ones allow none. */
+export function actionsFor(status: WorkspaceStatus): WorkspaceAction[] {
+  switch (status) {
+    case 'running':
+      return ['stop', 'restart'];
+    case 'stopped':
+    case 'failed':
+      return ['start'];
+    default:
+      return [];
+  }
+}
+
+export const ACTION_LABELS: Record<WorkspaceAction, { label: string; pending: string }> = {
+  start: { label: 'Start', pending: 'Starting…' },
+  stop: { label: 'Stop', pending: 'Stopping…' },
+  restart: { label: 'Restart', pending: 'Restarting…' },
+};

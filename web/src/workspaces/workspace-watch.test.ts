@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { createRoot } from 'solid-js';
+import { createTestApis } from '../testing/api-setup.ts';
+import { apiError, json, type Responder } from '../testing/fake-fetch.ts';
+import { createFakeTimers } from '../testing/fake-timers.ts';
+import { workspace, workspaceId } from '../testing/fixtures.ts';
+import { createWorkspaceLogFollower } from './workspace-log-follower.ts';
+import { createWorkspaceWatch } from './workspace-watch.ts';
+
+const until = () => new Promise((resolve) => setTimeout(resolve, 0));
+const statusBody = (status: string) => ({ status, reason: null, updatedAt: '2025-01-01T00:00:01.000Z' });
+
+function setup(...script: Responder[]) {
+  const apis = createTestApis(...script);
+  const clock = createFakeTimers();
+  return { ...apis, clock };
+}
+
+describe('workspace watch', () => {
+  test('a stopped workspace is not polled; starting it polls the status route until running', async () => {
+    const { workspaces, clock, paths } = setup(
+      json(200, workspace({ status: 'stopped' })),
+      json(202, { id: workspaceId, status: 'starting' }),
+      json(200, statusBody('starting')),
+      json(200, statusBody('running')),
+    );
+    const watch = createRoot(() => createWorkspaceWatch(workspaces, workspaceId, { timers: clock.timers }));
+
+    await watch.load();
+    assert.deepEqual(clock.delays(), []);
+    await watch.act('start');
+    assert.equal(watch.workspace()?.status, 'starting');
+    clock.fireAll();
+    await until();
+    clock.fireAll();
+    await until();
+
+    assert.equal(watch.workspace()?.status, 'running');
+    assert.deepEqual(clock.delays(), []);
+    assert.deepEqual(paths().slice(2), [
+      `GET /api/workspaces/${workspaceId}/status`,
+      `GET /api/workspaces/${workspaceId}/status`,
+    ]);
+  });
+
+  test('an unknown workspace records the load error', async () => {
+    const { workspaces } = setup(apiError(404, 'not_found'));
+    const watch = createRoot(() => createWorkspaceWatch(workspaces, workspaceId));
+
+    await watch.load();
+
+    assert.equal(watch.workspace(), undefined);
+    assert.ok(watch.loadError());
+  });
+});
+
+describe('workspace log follower', () => {
+  test('follows by polling the log until stopped', async () => {
+    const line = (id: string, text: string) => ({
+      id,
+      at: '2025-01-01T00:00:00.000Z',
+      stream: 'system',
+      text,
+    });
+    const { workspaces, clock, calls } = setup(
+      json(200, { lines: [line('1-0', 'cloning')] }),
+      json(200, { lines: [line('1-0', 'cloning'), line('2-0', 'running')] }),
+    );
+    const logs = createRoot(() =>
+      createWorkspaceLogFollower(workspaces, workspaceId, { timers: clock.timers }),
+    );
+
+    logs.follow();
+    await until();
+    assert.equal(logs.lines()?.length, 1);
+    clock.fireAll();
+    await until();
+    logs.stop();
+
+    assert.deepEqual(
+      logs.lines()?.map((l) => l.text),
+      ['cloning', 'running'],
+    );
+    assert.deepEqual(clock.delays(), []);
+    assert.equal(calls.length, 2);
+  });
+});

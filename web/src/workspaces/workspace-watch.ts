@@ -1,0 +1,84 @@
+import type { Workspace } from '@keel/contract/workspaces';
+import { type Accessor, createSignal } from 'solid-js';
+import { browserTimers } from '../api/browser-timers.ts';
+import type { Timers } from '../api/client.ts';
+import type { WorkspaceAction, WorkspacesApi } from '../api/workspaces-api.ts';
+import { isTransitional } from './workspace-status.ts';
+
+export interface WorkspaceWatch {
+  /** Undefined until loaded. */
+  workspace: Accessor<Workspace | undefined>;
+  loadError: Accessor<unknown>;
+  pendingAction: Accessor<WorkspaceAction | undefined>;
+  load(): Promise<void>;
+  act(action: WorkspaceAction): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * One workspace, as the IDE sees it. While it is changing state the small status route is polled (not the
+ * whole list), so the IDE notices when a start finishes and can load the files.
+ */
+export function createWorkspaceWatch(
+  api: WorkspacesApi,
+  workspaceId: string,
+  options: { timers?: Timers; pollMs?: number } = {},
+): WorkspaceWatch {
+  const timers = options.timers ?? browserTimers;
+  const pollMs = options.pollMs ?? 2000;
+  const [workspace, setWorkspace] = createSignal<Workspace>();
+  const [loadError, setLoadError] = createSignal<unknown>();
+  const [pendingAction, setPendingAction] = createSignal<WorkspaceAction>();
+  let timer: unknown;
+  let disposed = false;
+
+  function schedule(): void {
+    const current = workspace();
+    if (disposed || timer !== undefined || current === undefined || !isTransitional(current.status)) return;
+    timer = timers.set(async () => {
+      try {
+        const status = await api.status(workspaceId);
+        setWorkspace((w) =>
+          w === undefined
+            ? w
+            : { ...w, status: status.status, statusReason: status.reason, updatedAt: status.updatedAt },
+        );
+      } catch {
+        // A failed poll is retried on the next tick; the page keeps showing the last known status.
+      } finally {
+        timer = undefined;
+        schedule();
+      }
+    }, pollMs);
+  }
+
+  return {
+    workspace,
+    loadError,
+    pendingAction,
+    async load() {
+      try {
+        setWorkspace(await api.get(workspaceId));
+        setLoadError(undefined);
+      } catch (error) {
+        setLoadError(error);
+      }
+      schedule();
+    },
+    async act(action) {
+      setPendingAction(action);
+      try {
+        const status = await api.act(workspaceId, action);
+        setWorkspace((w) => (w === undefined ? w : { ...w, status, statusReason: null }));
+      } finally {
+        setPendingAction(undefined);
+        schedule();
+      }
+    },
+    dispose() {
+      disposed = true;
+      timers.clear(timer);
+      timer = undefined;
+    },
+  };
+}
