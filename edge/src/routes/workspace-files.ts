@@ -2,7 +2,7 @@ import { FilesReadResult, FilesTreeResult, FilesWriteResult } from '@keel/contra
 import { runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { WorkspaceIdParam, WorkspacePath, WriteFileRequest } from '@keel/contract/workspaces';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
@@ -19,6 +19,21 @@ import { callRunner } from '../workspaces/runner-call.ts';
 /** The runner bumps this when a command ends, so trees cached before it are dropped too. */
 function filesVersionKey(services: Services, row: WorkspaceRow): string {
   return runnerKeys(services.config.redisPrefix, row.runnerId ?? 'none').workspaceFilesVersion(row.id);
+}
+
+/** The file named by `?path=`, read by the workspace's runner within the size cap. */
+async function readThroughRunner(c: Context<AppEnv>) {
+  const services = c.get('services');
+  const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+  const { path } = readQuery(c, RequiredPathQuery);
+  const job = {
+    v: CONTRACT_VERSION,
+    type: 'files.read',
+    workspaceId: row.id,
+    path,
+    maxBytes: services.config.maxFileBytes,
+  } as const;
+  return { path, file: await callRunner(services, row, job, FilesReadResult) };
 }
 
 const PathQuery = z.object({ path: WorkspacePath.default('') });
@@ -50,21 +65,7 @@ export function workspaceFileRoutes() {
   });
 
   app.get('/:id/files', async (c) => {
-    const services = c.get('services');
-    const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
-    const { path } = readQuery(c, RequiredPathQuery);
-    const file = await callRunner(
-      services,
-      row,
-      {
-        v: CONTRACT_VERSION,
-        type: 'files.read',
-        workspaceId: row.id,
-        path,
-        maxBytes: services.config.maxFileBytes,
-      },
-      FilesReadResult,
-    );
+    const { path, file } = await readThroughRunner(c);
     const bytes = fromBase64(file.contentBase64);
     let content: string;
     let encoding: 'utf8' | 'base64' = 'utf8';
@@ -78,21 +79,7 @@ export function workspaceFileRoutes() {
   });
 
   app.get('/:id/files/raw', async (c) => {
-    const services = c.get('services');
-    const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
-    const { path } = readQuery(c, RequiredPathQuery);
-    const file = await callRunner(
-      services,
-      row,
-      {
-        v: CONTRACT_VERSION,
-        type: 'files.read',
-        workspaceId: row.id,
-        path,
-        maxBytes: services.config.maxFileBytes,
-      },
-      FilesReadResult,
-    );
+    const { path, file } = await readThroughRunner(c);
     return c.body(fromBase64(file.contentBase64), 200, {
       'content-type': 'application/octet-stream',
       'x-content-sha256': file.sha256,
