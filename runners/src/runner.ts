@@ -186,7 +186,7 @@ export class Runner {
    * prefix. Other runners may share the Docker engine; their workspaces are not ours to
    * count, re-attach or stop.
    */
-  private async ownWorkspaces(): Promise<string[]> {
+  async ownWorkspaces(): Promise<string[]> {
     const all = await this.driver.list();
     if (all.length === 0) return [];
     const statuses = await this.redis.mget(...all.map((id) => this.keys.workspaceStatus(id)));

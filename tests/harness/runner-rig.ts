@@ -131,8 +131,10 @@ export async function startRig(
       return seen;
     },
     async close() {
+      // Only this rig's workspaces: other test files share the Docker engine.
+      const own = await runner.ownWorkspaces();
       await runner.stop();
-      for (const id of await driver.list()) await driver.remove(id, { keepData: false }).catch(() => {});
+      for (const id of own) await driver.remove(id, { keepData: false }).catch(() => {});
       await new Promise<void>((r) => server.close(() => r()));
       await app.close();
       rmSync(dataDir, { recursive: true, force: true });

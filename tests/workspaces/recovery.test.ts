@@ -80,6 +80,7 @@ describe('runner failures', () => {
       });
     let runner = startRunner();
     const ids: string[] = [];
+    let firstId: string | undefined;
     try {
       await online();
       const first = await edge.admin.request(
@@ -146,9 +147,12 @@ describe('runner failures', () => {
       for (const id of [...ids]) {
         await edge.admin.request('DELETE', `/api/workspaces/${id}`, undefined, { bearer: true });
       }
+      // Only this test's workspaces: other test files share the Docker engine.
       const { DockerDriver } = await import('../../runners/src/workloads/docker.ts');
       const driver = new DockerDriver();
-      for (const id of await driver.list()) await driver.remove(id, { keepData: false }).catch(() => {});
+      for (const id of [...ids, ...(firstId ? [firstId] : [])]) {
+        await driver.remove(id, { keepData: false }).catch(() => {});
+      }
       await edge.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
