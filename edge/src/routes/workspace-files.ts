@@ -79,7 +79,7 @@ export function workspaceFileRoutes() {
   });
 
   app.get('/:id/files/raw', async (c) => {
-    const { path, file } = await readThroughRunner(c);
+    const { file } = await readThroughRunner(c);
     return c.body(fromBase64(file.contentBase64), 200, {
       'content-type': 'application/octet-stream',
       'x-content-sha256': file.sha256,
