@@ -46,7 +46,9 @@ const code = await new Promise<number>((resolve) => {
       '--import',
       'tsx',
       '--test',
-      '--test-concurrency=2',
+      // One file at a time: several suites drive the same Docker engine and Chromium, and on two
+      // cores their timing checks should not compete with each other.
+      '--test-concurrency=1',
       '--test-timeout=300000',
       '--test-reporter=spec',
       '--test-reporter-destination=stdout',
