@@ -141,6 +141,33 @@ describe('runner failures', () => {
           headers: { authorization: `Bearer ${edge.admin.accessToken}` },
         }),
       );
+      if (out[0]!.data !== 'alive\n') {
+        const { execFileSync } = await import('node:child_process');
+        console.log(
+          'DBG',
+          execFileSync('docker', [
+            'inspect',
+            '-f',
+            '{{.State.Status}} {{.State.StartedAt}} {{.State.FinishedAt}}',
+            `keel-ws-${first.body.id}`,
+          ]).toString(),
+        );
+        console.log(
+          'DBG',
+          execFileSync('docker', [
+            'events',
+            '--since',
+            '60s',
+            '--until',
+            '0s',
+            '--filter',
+            `container=keel-ws-${first.body.id}`,
+            '--format',
+            '{{.TimeNano}} {{.Action}}',
+          ]).toString(),
+        );
+        console.log('DBG', runner.output().slice(-3000));
+      }
       assert.equal(out[0]!.data, 'alive\n');
     } finally {
       await runner.stop('SIGTERM');
