@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type JobOutcome, type RunnerErrorCode, RunnerJob } from '@keel/contract/jobs';
-import { LOG_MAX_ENTRIES, runnerKeys } from '@keel/contract/keys';
+import { LOG_MAX_ENTRIES, runnerKeys, STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { CHECK_IN_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_SECONDS } from '@keel/contract/runners';
 import type { WorkspaceStatus } from '@keel/contract/workspaces';
 import { type Job, Worker } from 'bullmq';
@@ -422,8 +422,18 @@ export class Runner {
   }
 
   private async execStart(job: Extract<RunnerJob, { type: 'exec.start' }>): Promise<unknown> {
+    // BullMQ delivers a job again when its runner died before marking it done, whatever its
+    // attempts. The first delivery claims the execution and lists it as running in one step,
+    // so a later delivery never runs the command twice, and a restart closes its stream.
+    const [[, claimed]] = (await this.redis
+      .multi()
+      .set(`${this.keys.execMeta(job.executionId)}:claimed`, '1', 'EX', STREAM_TTL_SECONDS, 'NX')
+      .sadd(`${this.keys.base}execs`, job.executionId)
+      .exec()) as [[Error | null, string | null], [Error | null, number]];
+    if (claimed !== 'OK') return { started: false, duplicate: true };
     const out = new OutputStream(this.redis, this.keys.execStream(job.executionId));
     if ((await this.driver.status(job.workspaceId)) !== 'running') {
+      await this.redis.srem(`${this.keys.base}execs`, job.executionId);
       await out.end({ exitCode: null, error: 'the workspace is not running; start it first' });
       return { started: false };
     }
@@ -436,7 +446,6 @@ export class Runner {
     });
     const entry = { handle, workspaceId: job.workspaceId, cancelled: false };
     this.execs.set(job.executionId, entry);
-    await this.redis.sadd(`${this.keys.base}execs`, job.executionId);
     const pump = (kind: 'stdout' | 'stderr') =>
       new Promise<void>((resolve) => {
         const stream = handle[kind];

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CONTRACT_VERSION } from '@keel/contract/version';
 import { DRIVER_KINDS, type Rig, readSse, startRig } from '../harness/runner-rig.ts';
 
 /** A small git repository with two branches, to clone from a file:// URL. */
@@ -292,6 +293,28 @@ for (const kind of DRIVER_KINDS) {
       assert.equal(lines[0], '1');
       assert.equal(lines[199_999], '200000');
       assert.ok(lines.slice(0, -1).every((l, i) => l === String(i + 1)));
+    });
+
+    test('a command delivered twice (a runner died before the job was marked done) runs once', async () => {
+      const c = rig.admin;
+      const ws = await c.request('POST', '/api/workspaces', { name: 'once' }, { bearer: true });
+      await rig.waitForStatus(c, ws.body.id, 'running');
+      const job = {
+        v: CONTRACT_VERSION,
+        type: 'exec.start' as const,
+        workspaceId: ws.body.id as string,
+        executionId: 'exe_twicedeliveredaaaaa',
+        argv: ['sh', '-c', 'echo ran >> runs.txt'],
+        timeoutMs: 10_000,
+      };
+      // No job id: BullMQ treats these as two jobs, as it does a redelivered stalled job.
+      await rig.app.services.queue.enqueue(rig.credential.queueName, job, { attempts: 1 });
+      await rig.app.services.queue.enqueue(rig.credential.queueName, job, { attempts: 1 });
+      await new Promise((r) => setTimeout(r, 1_500));
+      const runs = await c.request('GET', `/api/workspaces/${ws.body.id}/files?path=runs.txt`, undefined, {
+        bearer: true,
+      });
+      assert.equal(runs.body.content, 'ran\n');
     });
 
     test('cancel kills the whole command', async () => {
