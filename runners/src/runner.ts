@@ -341,6 +341,19 @@ export class Runner {
   }
 
   /** Roots are looked up once per workspace: file reads are the hottest path a runner has. */
+  /**
+   * A workspace Keel last reported running whose container stopped behind its back (the
+   * engine, an OOM, a runner crash) is started again before a command runs in it, so the
+   * person sees what the status promised.
+   */
+  private async reviveIfExpected(workspaceId: string): Promise<void> {
+    if ((await this.driver.status(workspaceId)) !== 'stopped') return;
+    const raw = await this.redis.get(this.keys.workspaceStatus(workspaceId));
+    if (!raw || (JSON.parse(raw) as { status?: string }).status !== 'running') return;
+    await this.log(workspaceId, 'system', 'the workspace had stopped unexpectedly; starting it again');
+    await this.driver.start(workspaceId);
+  }
+
   private async files(workspaceId: string): Promise<ConfinedFs> {
     let fs = this.roots.get(workspaceId);
     if (!fs) {
@@ -432,6 +445,7 @@ export class Runner {
       .exec()) as [[Error | null, string | null], [Error | null, number]];
     if (claimed !== 'OK') return { started: false, duplicate: true };
     const out = new OutputStream(this.redis, this.keys.execStream(job.executionId));
+    await this.reviveIfExpected(job.workspaceId);
     if ((await this.driver.status(job.workspaceId)) !== 'running') {
       await this.redis.srem(`${this.keys.base}execs`, job.executionId);
       await out.end({ exitCode: null, error: 'the workspace is not running; start it first' });
