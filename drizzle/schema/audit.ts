@@ -1,5 +1,5 @@
 import { bigint, bigserial, index, jsonb, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
-import { createdAt } from './columns.ts';
+import { createdAt, tz } from './columns.ts';
 
 /**
  * The audit trail: metadata and SHA-256 hashes only, never source, prompts or answers.
@@ -29,3 +29,16 @@ export const auditEvents = pgTable(
     index('audit_events_org_idx').on(t.organizationId),
   ],
 );
+
+/**
+ * The head of each chain, moved in the same transaction as every append and sealed with a MAC
+ * under the server's secret key: a deleted last row (which leaves the rest of the chain intact)
+ * no longer matches the head, and the head cannot be rewritten without the key.
+ */
+export const auditHeads = pgTable('audit_heads', {
+  chain: text('chain').primaryKey(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  hash: text('hash').notNull(),
+  mac: text('mac').notNull(),
+  updatedAt: tz('updated_at').notNull().defaultNow(),
+});

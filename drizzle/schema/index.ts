@@ -2,4 +2,5 @@ export * from './accounts.ts';
 export * from './audit.ts';
 export * from './runners.ts';
 export * from './signing-keys.ts';
+export * from './usage.ts';
 export * from './workspaces.ts';
