@@ -35,7 +35,8 @@ const redis = await startRedisServer();
 const pg = await startPostgresServer();
 const tmp = join(root, '.tmp');
 mkdirSync(tmp, { recursive: true });
-const tapFile = join(tmp, 'tests.tap');
+// One file per run: several partial runs may share a checkout at once.
+const tapFile = join(tmp, `tests-${process.pid}.tap`);
 rmSync(tapFile, { force: true });
 
 const started = Date.now();
@@ -68,6 +69,7 @@ const code = await new Promise<number>((resolve) => {
 await Promise.allSettled([redis.stop(), pg.stop()]);
 
 const tap = readFileSync(tapFile, 'utf8');
+rmSync(tapFile, { force: true });
 const count = (k: string) => Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
 const passed = count('pass');
 const failed = count('fail') + count('cancelled');
