@@ -6,12 +6,15 @@
 #     -e KEEL_RUNNER_TOKEN=rgt_… -e REDIS_URL=redis://redis.internal:6379 keel-runner
 # It runs as root inside its container because it drives the Docker socket and hands cloned
 # files to the workspace user; the workspaces themselves run unprivileged and hardened.
-FROM node:20-bookworm-slim
 
+# Dependencies, with node-pty's native addon (the terminals) compiled: it has no prebuilt binary for
+# Linux. The compiler stays in this stage.
+FROM node:20-bookworm-slim AS deps
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends git bubblewrap ca-certificates openssh-client procps \
+  && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
-
+# The image's own Node headers: node-gyp then downloads nothing.
+ENV npm_config_nodedir=/usr/local
 WORKDIR /opt/keel
 COPY package.json package-lock.json ./
 COPY edge/contract/package.json edge/contract/
@@ -19,8 +22,18 @@ COPY drizzle/package.json drizzle/
 COPY edge/package.json edge/
 COPY runners/package.json runners/
 COPY web/package.json web/
-RUN npm install --omit=dev --no-audit --no-fund -w @keel/runner -w @keel/contract
+RUN npm install --omit=dev --no-audit --no-fund -w @keel/runner -w @keel/contract \
+  && node -e "require('node-pty')"
 
+FROM node:20-bookworm-slim
+
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends git bubblewrap ca-certificates openssh-client procps \
+  && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /opt/keel
+# Manifests and every node_modules (workspaces may have their own), built addon included.
+COPY --from=deps /opt/keel /opt/keel
 COPY edge/contract/src edge/contract/src
 COPY runners runners
 

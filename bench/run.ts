@@ -7,10 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { startRedisServer } from '../tests/harness/redis-server.ts';
+import { benchAiLatency } from './ai-latency.ts';
+import { benchBundleSize } from './bundle-size.ts';
 import { benchExecThroughput } from './exec-throughput.ts';
 import { benchFileRead } from './file-read.ts';
 import { benchJobRoundTrip } from './job-round-trip.ts';
 import { benchMemory } from './memory.ts';
+import { benchTerminalEcho } from './terminal-echo.ts';
 import { benchWorkspaceStart } from './workspace-start.ts';
 
 export interface Figure {
@@ -45,6 +48,9 @@ try {
   await section('start', benchWorkspaceStart);
   await section('exec', benchExecThroughput);
   await section('memory', benchMemory);
+  await section('terminal', benchTerminalEcho);
+  await section('ai', benchAiLatency);
+  await section('bundle', benchBundleSize);
 } finally {
   await redis.stop();
 }
@@ -83,6 +89,13 @@ Notes
   create, wait for running, execute \`true\`, read its SSE to the exit, vs \`docker run --rm\`.
 - Exec throughput: 100 MB of text through \`cat\` to an SSE client, vs \`docker exec cat\` into a pipe.
 - Memory: RSS of an idle runner process; the edge's RSS growth per open SSE output stream.
+- Terminal: one keystroke at a time at a bash prompt, from the WebSocket send until its echo frame
+  (browser socket → Node edge → Redis → process-driver runner → pty, and back), vs the same keystroke
+  to a bash on a pty that the benchmark opens itself with node-pty.
+- AI: \`POST /api/ai/explain\` on a small file until the first \`token\` event (edge → BullMQ → runner:
+  confined read, context, model call → Redis Stream → edge → SSE), vs the same model client calling
+  the model server directly; the model server is the fake OpenAI-compatible test server answering at
+  once, so the difference is Keel's own. Per token: first-to-last token time, Keel minus direct, per token.
 `;
   writeFileSync(`${root}docs/PERFORMANCE.md`, doc);
 }

@@ -23,7 +23,10 @@ export interface BenchSystem {
  * Keel as it is deployed: the Node edge and a runner, each its own process (as they would
  * be on their own hosts), on the benchmark's Redis; the benchmark itself is the client.
  */
-export async function startSystem(driver: 'docker' | 'process'): Promise<BenchSystem> {
+export async function startSystem(
+  driver: 'docker' | 'process',
+  options: { runnerEnv?: Record<string, string>; edgeEnv?: Record<string, string> } = {},
+): Promise<BenchSystem> {
   const dir = mkdtempSync(join(tmpdir(), 'keel-bench-'));
   chmodSync(dir, 0o711);
   const port = await freePort();
@@ -37,7 +40,13 @@ export async function startSystem(driver: 'docker' | 'process'): Promise<BenchSy
   const edge = spawnService(
     process.execPath,
     ['--import', 'tsx', 'edge/src/entry-node.ts'],
-    { ...env, PORT: String(port), KEEL_DATA_DIR: join(dir, 'edge'), KEEL_RUNNER_BOOTSTRAP_TOKEN: bootstrap },
+    {
+      ...env,
+      PORT: String(port),
+      KEEL_DATA_DIR: join(dir, 'edge'),
+      KEEL_RUNNER_BOOTSTRAP_TOKEN: bootstrap,
+      ...options.edgeEnv,
+    },
     root,
   );
   await waitForHttp(`${base}/readyz`, edge);
@@ -51,6 +60,7 @@ export async function startSystem(driver: 'docker' | 'process'): Promise<BenchSy
       KEEL_RUNNER_DATA_DIR: join(dir, 'runner'),
       KEEL_RUNNER_WORKSPACES_DIR: join(dir, 'workspaces'),
       KEEL_RUNNER_DRIVER: driver,
+      ...options.runnerEnv,
     },
     root,
   );

@@ -3,13 +3,21 @@ import type { AppEnv } from './app-env.ts';
 import { notFound, onError } from './http/error-handler.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
+import { aiRoutes } from './routes/ai.ts';
+import { aiReportRoutes } from './routes/ai-reports.ts';
+import { adminUsageRoutes } from './routes/ai-usage.ts';
+import { adminAuditRoutes } from './routes/audit.ts';
 import { authRoutes, type ClientIp } from './routes/auth.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { invitationRoutes } from './routes/invitations.ts';
+import { patchRoutes } from './routes/patch.ts';
 import { adminRunnerRoutes, runnerApiRoutes } from './routes/runners.ts';
+import { terminalRoutes } from './routes/terminal.ts';
+import { workspaceFileOpRoutes } from './routes/workspace-file-ops.ts';
 import { workspaceFileRoutes } from './routes/workspace-files.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
+import type { SocketUpgrade } from './terminal/socket-upgrade.ts';
 
 export interface AppOptions {
   /** Puts `services` on the context: one object per process on Node, one per request in workerd. */
@@ -17,6 +25,8 @@ export interface AppOptions {
   clientIp: ClientIp;
   /** Serves the web app for paths outside the API (static files with an index.html fallback). */
   serveWeb?: MiddlewareHandler<AppEnv>;
+  /** WebSockets of the runtime at hand (the terminal); without it the terminal answers 503. */
+  upgradeWebSocket?: SocketUpgrade;
 }
 
 /** The whole HTTP surface. Both entries (Node and workerd) serve exactly this app. */
@@ -34,11 +44,18 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   });
   app.route('/api/auth', authRoutes({ clientIp: options.clientIp }));
   app.route('/api/orgs', invitationRoutes());
+  app.route('/api/admin/audit', adminAuditRoutes());
   app.route('/api/admin', adminRunnerRoutes());
   app.route('/api/runners', runnerApiRoutes());
+  app.route('/api/runners', aiReportRoutes());
+  app.route('/api/admin/usage', adminUsageRoutes());
+  app.route('/api/ai', aiRoutes());
   app.route('/api/workspaces', workspaceRoutes());
   app.route('/api/workspaces', workspaceFileRoutes());
+  app.route('/api/workspaces', workspaceFileOpRoutes());
   app.route('/api/workspaces', executionRoutes());
+  app.route('/api/workspaces', terminalRoutes({ upgrade: options.upgradeWebSocket }));
+  app.route('/api/patch', patchRoutes());
   app.all('/api/*', notFound);
 
   if (options.serveWeb) app.get('*', options.serveWeb);

@@ -16,6 +16,7 @@ import { systemClock } from './services/clock.ts';
 import { connectPostgres, type DatabaseHandle } from './services/database.ts';
 import { openPglite } from './services/database-pglite.ts';
 import { buildServices, type ServicesHandle } from './services/services.ts';
+import { nodeWebSockets } from './terminal/node-websockets.ts';
 
 /** Settings only the Node entry has: where it listens and where the embedded data lives. */
 const NodeEnv = z.object({
@@ -100,6 +101,7 @@ export async function startNodeEdge(
     clock: systemClock,
     keyCache: newKeyCache(),
   });
+  const sockets = nodeWebSockets();
   const app = createApp({
     provideServices: async function processServices(c, next) {
       c.set('services', handle.services);
@@ -107,9 +109,18 @@ export async function startNodeEdge(
     },
     clientIp: nodeClientIp(config.trustProxy),
     serveWeb: serveWebDist(nodeEnv.KEEL_WEB_DIST ?? defaultWebDist),
+    upgradeWebSocket: sockets.upgrade,
   });
   const server = await new Promise<ServerType>((resolveServer) => {
-    const s = serve({ fetch: app.fetch, port: nodeEnv.PORT, hostname: nodeEnv.HOST }, () => resolveServer(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: nodeEnv.PORT,
+        hostname: nodeEnv.HOST,
+        websocket: { server: sockets.server },
+      },
+      () => resolveServer(s),
+    );
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : nodeEnv.PORT;
@@ -118,6 +129,7 @@ export async function startNodeEdge(
     port,
     services: handle,
     async stop() {
+      sockets.closeAll();
       await new Promise<void>((r) => server.close(() => r()));
       await handle.close();
     },

@@ -7,6 +7,7 @@ import { ApiError } from './http/api-error.ts';
 import { systemClock } from './services/clock.ts';
 import { connectPostgres } from './services/database.ts';
 import { buildServices } from './services/services.ts';
+import { workerdUpgrade } from './terminal/workerd-websockets.ts';
 
 interface WorkerBindings {
   ASSETS?: { fetch(request: Request): Promise<Response> };
@@ -68,6 +69,7 @@ const app = createApp({
   provideServices: provideServices as unknown as MiddlewareHandler<AppEnv>,
   clientIp: (c) => c.req.header('cf-connecting-ip') ?? undefined,
   serveWeb: serveWeb as unknown as MiddlewareHandler<AppEnv>,
+  upgradeWebSocket: workerdUpgrade,
 });
 
 export default {

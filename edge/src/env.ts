@@ -36,6 +36,8 @@ export const EdgeEnv = z.object({
   /** Trust X-Forwarded-Proto / X-Forwarded-For from a load balancer in front. */
   KEEL_TRUST_PROXY: flag,
   KEEL_LOGIN_RATE_LIMIT_PER_MINUTE: intFrom(10, 1, 10_000),
+  /** Model calls (explain, rewrite, chat) one person may start per minute. */
+  KEEL_AI_RATE_LIMIT_PER_MINUTE: intFrom(60, 1, 100_000),
   /**
    * A registration token for shared runners (serving every organization), set by the
    * operator; `scripts/up` makes one for its local runner. Unset: only admin-made tokens.
@@ -78,6 +80,7 @@ export interface EdgeConfig {
   maxFileBytes: number;
   trustProxy: boolean;
   loginRateLimitPerMinute: number;
+  aiRateLimitPerMinute: number;
   redisPrefix: string;
   runnerBootstrapToken: string | undefined;
 }
@@ -110,6 +113,7 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
     maxFileBytes: e.KEEL_MAX_FILE_BYTES,
     trustProxy: e.KEEL_TRUST_PROXY,
     loginRateLimitPerMinute: e.KEEL_LOGIN_RATE_LIMIT_PER_MINUTE,
+    aiRateLimitPerMinute: e.KEEL_AI_RATE_LIMIT_PER_MINUTE,
     redisPrefix: e.KEEL_REDIS_PREFIX,
     runnerBootstrapToken: e.KEEL_RUNNER_BOOTSTRAP_TOKEN,
   };

@@ -54,6 +54,18 @@ export const RunnerEnv = z.object({
   KEEL_RUNNER_ALLOW_LOCAL_GIT: flag,
   /** How long a job stays locked without renewal; a killed runner's jobs return to the queue after it. */
   KEEL_RUNNER_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /** A terminal with no browser attached for this long ends (its shell and what it started). */
+  KEEL_TERMINAL_IDLE_SECONDS: z.coerce.number().int().min(1).default(900),
+  // The model server (vLLM, llama.cpp, Ollama, OpenAI): kept as text here and checked by
+  // parseAiConfig (ai/config.ts), which names the bad variable; unset base URL = no AI.
+  KEEL_AI_BASE_URL: z.string().optional(),
+  KEEL_AI_MODEL: z.string().optional(),
+  KEEL_AI_API_KEY: z.string().optional(),
+  KEEL_AI_MAX_CONCURRENCY: z.string().optional(),
+  KEEL_AI_TIMEOUT_MS: z.string().optional(),
+  KEEL_AI_FIRST_TOKEN_TIMEOUT_MS: z.string().optional(),
+  KEEL_AI_MAX_OUTPUT_TOKENS: z.string().optional(),
+  KEEL_AI_CONTEXT_TOKENS: z.string().optional(),
 });
 export type RunnerConfig = z.infer<typeof RunnerEnv>;
 

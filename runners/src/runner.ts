@@ -7,12 +7,18 @@ import { CHECK_IN_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_SECONDS } fr
 import type { WorkspaceStatus } from '@keel/contract/workspaces';
 import { type Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { parseAiConfig } from './ai/config.ts';
+import { AiJobs } from './ai/jobs.ts';
+import { sendAiReport } from './ai/report.ts';
 import type { RunnerConfig } from './env.ts';
 import { ConfinedFs, ConfinedFsError } from './files/confined-fs.ts';
+import { deleteJob, mkdirJob, renameJob } from './files/jobs.ts';
 import { CloneError, gitClone } from './git-clone.ts';
 import { collectHeartbeat, gpuStats } from './heartbeat.ts';
 import { OutputStream } from './output-stream.ts';
+import { applyPatchJob, validatePatchJob } from './patch/jobs.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
+import { Terminals } from './terminal/terminals.ts';
 import { type ExecHandle, type WorkloadDriver, WorkloadError } from './workloads/types.ts';
 
 class JobError extends Error {
@@ -61,6 +67,8 @@ export class Runner {
   private roots = new Map<string, ConfinedFs>();
   private gpus: Awaited<ReturnType<typeof gpuStats>> = [];
   private readonly keys;
+  private readonly ai: AiJobs;
+  private readonly terminals: Terminals;
   onRevoked: () => void = () => {};
 
   constructor(
@@ -71,6 +79,22 @@ export class Runner {
     this.redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
     this.redis.on('error', () => {});
     this.keys = runnerKeys(credential.keyPrefix, credential.runnerId);
+    this.ai = new AiJobs({
+      redis: this.redis,
+      keys: this.keys,
+      config: parseAiConfig(config),
+      files: (workspaceId) => this.files(workspaceId),
+      touch: (workspaceId) => this.touch(workspaceId),
+      report: (r) => sendAiReport({ edgeUrl: config.KEEL_URL, credential: credential.credential }, r),
+      log,
+    });
+    this.terminals = new Terminals({
+      redis: this.redis,
+      keys: this.keys,
+      driver,
+      idleMs: config.KEEL_TERMINAL_IDLE_SECONDS * 1000,
+      onActivity: (workspaceId) => this.touch(workspaceId),
+    });
   }
 
   get runnerId(): string {
@@ -114,7 +138,9 @@ export class Runner {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    await this.ai.stop();
     await bounded(this.worker?.close() ?? Promise.resolve(), 8_000);
+    await bounded(this.terminals.stop(), 5_000);
     await bounded(this.redis.del(this.keys.heartbeat), 2_000);
     this.workerConnection?.disconnect();
     this.redis.disconnect();
@@ -138,6 +164,8 @@ export class Runner {
       });
     }
     if (orphaned.length) await this.redis.del(`${this.keys.base}execs`);
+    await this.ai.closeOrphans();
+    await this.terminals.endOrphans();
   }
 
   private async heartbeat(): Promise<void> {
@@ -152,7 +180,12 @@ export class Runner {
         workspacesRunning: running,
         gpus: this.gpus,
       });
-      await this.redis.set(this.keys.heartbeat, JSON.stringify(beat), 'EX', HEARTBEAT_TTL_SECONDS);
+      await this.redis.set(
+        this.keys.heartbeat,
+        JSON.stringify({ ...beat, ai: this.ai.status }),
+        'EX',
+        HEARTBEAT_TTL_SECONDS,
+      );
     } catch (err) {
       log('warn', 'heartbeat failed', { error: String(err) });
     }
@@ -168,6 +201,7 @@ export class Runner {
   private async stopIdle(): Promise<void> {
     const limit = this.config.KEEL_IDLE_STOP_SECONDS * 1000;
     const busy = new Set([...this.execs.values()].map((e) => e.workspaceId));
+    for (const id of this.terminals.workspaces()) busy.add(id);
     for (const id of await this.ownWorkspaces()) {
       const last = this.lastActive.get(id) ?? Date.now();
       if (busy.has(id) || Date.now() - last < limit) continue;
@@ -259,12 +293,14 @@ export class Runner {
         return {};
       case 'workspace.stop':
         await this.setStatus(job.workspaceId, 'stopping', null);
+        await this.terminals.endWorkspace(job.workspaceId);
         await this.guarded(job.workspaceId, () => this.driver.stop(job.workspaceId));
         await this.setStatus(job.workspaceId, 'stopped', null);
         return {};
       case 'workspace.restart':
         this.touch(job.workspaceId);
         await this.setStatus(job.workspaceId, 'starting', 'restarting');
+        await this.terminals.endWorkspace(job.workspaceId);
         await this.guarded(job.workspaceId, async () => {
           await this.driver.stop(job.workspaceId);
           await this.driver.start(job.workspaceId);
@@ -273,6 +309,7 @@ export class Runner {
         return {};
       case 'workspace.delete':
         await this.setStatus(job.workspaceId, 'deleting', null);
+        await this.terminals.endWorkspace(job.workspaceId);
         this.roots.delete(job.workspaceId);
         await this.driver.remove(job.workspaceId, { keepData: false });
         await this.redis.del(
@@ -283,6 +320,14 @@ export class Runner {
         return {};
       case 'exec.start':
         return this.execStart(job);
+      case 'terminal.open':
+        return this.terminals.open(job);
+      case 'ai.explain':
+      case 'ai.rewrite':
+      case 'ai.chat':
+        return this.ai.start(job);
+      case 'ai.cancel':
+        return this.ai.cancel(job.streamId);
       case 'exec.cancel': {
         const running = this.execs.get(job.executionId);
         if (running) {
@@ -337,6 +382,21 @@ export class Runner {
           return { sha256: sha256(data), size: data.byteLength };
         });
       }
+      case 'files.rename':
+        this.touch(job.workspaceId);
+        return renameJob(job, this.fileJobContext);
+      case 'files.delete':
+        this.touch(job.workspaceId);
+        return deleteJob(job, this.fileJobContext);
+      case 'files.mkdir':
+        this.touch(job.workspaceId);
+        return mkdirJob(job, this.fileJobContext);
+      case 'patch.validate':
+        this.touch(job.workspaceId);
+        return validatePatchJob(job, this.fileJobContext);
+      case 'patch.apply':
+        this.touch(job.workspaceId);
+        return applyPatchJob(job, this.fileJobContext);
     }
   }
 
@@ -376,6 +436,17 @@ export class Runner {
       if (this.fileLocks.get(key) === next) this.fileLocks.delete(key);
     }
   }
+
+  /** What the file and patch jobs use: the confined roots and the same per-file locks as files.write. */
+  private readonly fileJobContext = {
+    files: (workspaceId: string) => this.files(workspaceId),
+    withFileLocks: <T>(workspaceId: string, paths: string[], fn: () => Promise<T>): Promise<T> => {
+      // Always taken in one order, so two jobs that share paths cannot wait on each other.
+      const keys = [...new Set(paths)].sort().map((p) => `${workspaceId}\0${p}`);
+      const run = keys.reduceRight<() => Promise<T>>((inner, key) => () => this.withFileLock(key, inner), fn);
+      return run();
+    },
+  };
 
   /** A lifecycle step that fails leaves the workspace `failed` with a readable reason. */
   private async guarded(workspaceId: string, fn: () => Promise<void>): Promise<void> {

@@ -6,6 +6,9 @@ keel_root() { cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd; }
 keel_say() { printf '\033[1mkeel\033[0m %s\n' "$*" >&2; }
 keel_die() { printf '\033[1;31mkeel\033[0m %s\n' "$*" >&2; exit 1; }
 
+# shellcheck source=node-pty.sh
+source "$(dirname "${BASH_SOURCE[0]}")/node-pty.sh"
+
 keel_require_node() {
   command -v node >/dev/null 2>&1 || keel_die "Node.js 20 or newer is required (https://nodejs.org, or your OS packages)."
   local major
@@ -23,6 +26,7 @@ keel_ensure_node_deps() {
     keel_say "installing npm dependencies"
     (cd "$root" && npm install --no-audit --no-fund --loglevel=error) || keel_die "npm install failed"
   fi
+  keel_ensure_node_pty
 }
 
 _keel_apt_updated=0

@@ -18,6 +18,7 @@ describe('AI configuration from the environment', () => {
       timeoutMs: 120_000,
       firstTokenTimeoutMs: 30_000,
       maxOutputTokens: 2048,
+      contextTokens: 8192,
     });
   });
 
@@ -30,12 +31,14 @@ describe('AI configuration from the environment', () => {
       KEEL_AI_TIMEOUT_MS: '60000',
       KEEL_AI_FIRST_TOKEN_TIMEOUT_MS: '5000',
       KEEL_AI_MAX_OUTPUT_TOKENS: '4096',
+      KEEL_AI_CONTEXT_TOKENS: '32768',
     });
     assert.equal(c?.apiKey, 'sk-local');
     assert.equal(c?.maxConcurrency, 16);
     assert.equal(c?.timeoutMs, 60_000);
     assert.equal(c?.firstTokenTimeoutMs, 5_000);
     assert.equal(c?.maxOutputTokens, 4096);
+    assert.equal(c?.contextTokens, 32_768);
   });
 
   test('a bad configuration names each bad variable and says what is wrong', () => {
@@ -79,6 +82,15 @@ describe('AI configuration from the environment', () => {
         KEEL_AI_FIRST_TOKEN_TIMEOUT_MS: '20000',
       }),
       /KEEL_AI_FIRST_TOKEN_TIMEOUT_MS: must not exceed KEEL_AI_TIMEOUT_MS/,
+    );
+    assert.match(
+      error({
+        KEEL_AI_BASE_URL: 'http://h/v1',
+        KEEL_AI_MODEL: 'm',
+        KEEL_AI_MAX_OUTPUT_TOKENS: '4096',
+        KEEL_AI_CONTEXT_TOKENS: '4096',
+      }),
+      /KEEL_AI_MAX_OUTPUT_TOKENS: must be smaller than KEEL_AI_CONTEXT_TOKENS/,
     );
   });
 

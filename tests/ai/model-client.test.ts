@@ -34,6 +34,7 @@ function configFor(fake: FakeOpenAi, overrides: Partial<AiConfig> = {}): AiConfi
     timeoutMs: 5_000,
     firstTokenTimeoutMs: 2_000,
     maxOutputTokens: 256,
+    contextTokens: 8192,
     ...overrides,
   };
 }

@@ -185,6 +185,7 @@ describe('prompts through the model client against a fake OpenAI-compatible serv
         timeoutMs: 5_000,
         firstTokenTimeoutMs: 2_000,
         maxOutputTokens: 512,
+        contextTokens: 8192,
       });
       let answer = '';
       for await (const e of client.streamChat({
@@ -219,6 +220,7 @@ describe('prompts through the model client against a fake OpenAI-compatible serv
         timeoutMs: 5_000,
         firstTokenTimeoutMs: 2_000,
         maxOutputTokens: 512,
+        contextTokens: 8192,
       });
       const messages = rewritePrompt({
         path: 'src/a.ts',

@@ -3,18 +3,22 @@ import { describe, test } from 'node:test';
 import { auditEvents } from '@keel/drizzle/schema';
 import { and, eq, sql } from 'drizzle-orm';
 import { appendAudit, verifyAuditChain } from '../../edge/src/audit/audit-log.ts';
+import { AuditHeadSeal } from '../../edge/src/audit/head-seal.ts';
 import { systemClock } from '../../edge/src/services/clock.ts';
 import { DATABASE_KINDS, freshDatabase } from '../harness/test-app.ts';
+
+const secret = () => new Uint8Array(crypto.getRandomValues(new Uint8Array(32)));
 
 for (const kind of DATABASE_KINDS) {
   describe(`audit hash chain (${kind})`, () => {
     test('concurrent appends form one gapless chain; edits and deletions are detected', async () => {
       const { db, close } = await freshDatabase(kind);
+      const services = { db, clock: systemClock, auditSeal: new AuditHeadSeal(secret()) };
       try {
         const org = 'org_aaaaaaaaaaaaaaaaaaaa';
         await Promise.all(
           Array.from({ length: 12 }, (_, i) =>
-            appendAudit(db, systemClock, {
+            appendAudit(services, {
               action: 'file.write',
               outcome: 'success',
               organizationId: org,
@@ -22,21 +26,40 @@ for (const kind of DATABASE_KINDS) {
             }),
           ),
         );
-        const ok = await verifyAuditChain(db, org);
+        const ok = await verifyAuditChain(services, org);
         assert.deepEqual(ok, { ok: true, checked: 12 });
 
         await db
           .update(auditEvents)
           .set({ metadata: { contentSha256: 'f'.repeat(64), bytes: 1 } })
           .where(and(eq(auditEvents.chain, org), eq(auditEvents.seq, 5)));
-        const edited = await verifyAuditChain(db, org);
+        const edited = await verifyAuditChain(services, org);
         assert.equal(edited.ok, false);
-        assert.equal(edited.brokenAt, 5);
+        assert.equal(edited.firstBadSeq, 5);
 
         await db.execute(sql`delete from audit_events where chain = ${org} and seq in (5)`);
-        const deleted = await verifyAuditChain(db, org);
+        const deleted = await verifyAuditChain(services, org);
         assert.equal(deleted.ok, false);
-        assert.equal(deleted.brokenAt, 6);
+        assert.equal(deleted.firstBadSeq, 5);
+      } finally {
+        await close();
+      }
+    });
+
+    test('a removed last row is caught by the sealed head, and a head sealed under another key is refused', async () => {
+      const { db, close } = await freshDatabase(kind);
+      const services = { db, clock: systemClock, auditSeal: new AuditHeadSeal(secret()) };
+      try {
+        const org = 'org_bbbbbbbbbbbbbbbbbbbb';
+        for (let i = 0; i < 3; i++) {
+          await appendAudit(services, { action: 'file.write', outcome: 'success', organizationId: org });
+        }
+        assert.deepEqual(await verifyAuditChain(services, org), { ok: true, checked: 3 });
+        const otherKey = { ...services, auditSeal: new AuditHeadSeal(secret()) };
+        assert.equal((await verifyAuditChain(otherKey, org)).ok, false);
+
+        await db.execute(sql`delete from audit_events where chain = ${org} and seq = 3`);
+        assert.deepEqual(await verifyAuditChain(services, org), { ok: false, checked: 2, firstBadSeq: 3 });
       } finally {
         await close();
       }

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
+import { nodeWebSockets } from '../../edge/src/terminal/node-websockets.ts';
 import { parseRunnerEnv, type RunnerConfig } from '../../runners/src/env.ts';
 import { register, type SavedCredential } from '../../runners/src/registration.ts';
 import { Runner } from '../../runners/src/runner.ts';
@@ -48,10 +49,14 @@ export async function startRig(
 ): Promise<Rig> {
   if (kind === 'docker') await ensureDockerAndImage();
   const infra = await testInfra();
-  const app = await createTestApp({ env: options.edgeEnv ?? {} });
+  const sockets = nodeWebSockets();
+  const app = await createTestApp({ env: options.edgeEnv ?? {}, upgradeWebSocket: sockets.upgrade });
   const port = await freePort();
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.app.fetch, port, hostname: '127.0.0.1' }, () => resolve(s));
+    const s = serve(
+      { fetch: app.app.fetch, port, hostname: '127.0.0.1', websocket: { server: sockets.server } },
+      () => resolve(s),
+    );
   });
   const base = `http://127.0.0.1:${port}`;
   const http = (path: string, init?: RequestInit) => fetch(new URL(path, base), init);
@@ -135,6 +140,7 @@ export async function startRig(
       const own = await runner.ownWorkspaces();
       await runner.stop();
       for (const id of own) await driver.remove(id, { keepData: false }).catch(() => {});
+      sockets.closeAll();
       await new Promise<void>((r) => server.close(() => r()));
       await app.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { type Clock, systemClock } from '../../edge/src/services/clock.ts';
 import { connectPostgres, type DatabaseHandle } from '../../edge/src/services/database.ts';
 import { openPglite } from '../../edge/src/services/database-pglite.ts';
 import { buildServices, type Services } from '../../edge/src/services/services.ts';
+import type { SocketUpgrade } from '../../edge/src/terminal/socket-upgrade.ts';
 import { testInfra } from './infra.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
@@ -40,7 +41,14 @@ export async function freshDatabase(kind: DatabaseKind): Promise<DatabaseHandle>
  * so rate limits in one test do not leak into another.
  */
 export async function createTestApp(
-  options: { database?: DatabaseKind; env?: Record<string, string>; clock?: Clock; clientIp?: string } = {},
+  options: {
+    database?: DatabaseKind;
+    env?: Record<string, string>;
+    clock?: Clock;
+    clientIp?: string;
+    /** For apps served on a real port with WebSockets (see runner-rig). */
+    upgradeWebSocket?: SocketUpgrade;
+  } = {},
 ): Promise<TestApp> {
   const infra = await testInfra();
   const database = await freshDatabase(options.database ?? 'pglite');
@@ -65,6 +73,7 @@ export async function createTestApp(
       await next();
     },
     clientIp: () => ip,
+    ...(options.upgradeWebSocket ? { upgradeWebSocket: options.upgradeWebSocket } : {}),
   });
   return {
     app: app as unknown as Hono<never>,

@@ -1,10 +1,12 @@
 import { createEffect, createRoot } from 'solid-js';
 import { render } from 'solid-js/web';
+import { createAiApi } from './api/ai-api.ts';
 import { createAuthApi } from './api/auth-api.ts';
 import { createApiClient } from './api/client.ts';
 import { readCookie } from './api/cookies.ts';
 import { createExecutionsApi } from './api/executions-api.ts';
 import { createFilesApi } from './api/files-api.ts';
+import { createPatchApi } from './api/patch-api.ts';
 import { withBrowserRefreshLock } from './api/refresh-lock.ts';
 import { createWorkspacesApi } from './api/workspaces-api.ts';
 import { App } from './app.tsx';
@@ -25,6 +27,8 @@ const apis = {
   workspaces: createWorkspacesApi(client),
   files: createFilesApi(client),
   executions: createExecutionsApi(client),
+  ai: createAiApi(client),
+  patch: createPatchApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

@@ -13,6 +13,8 @@ export const idPrefixes = {
   execution: 'exe',
   workspace: 'ws',
   job: 'job',
+  aiStream: 'ais',
+  terminal: 'trm',
 } as const;
 export type IdKind = keyof typeof idPrefixes;
 

@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { AiCancelJob, AiChatJob, AiExplainJob, AiRewriteJob } from './ai-jobs.ts';
+import { FilesDeleteJob, FilesMkdirJob, FilesRenameJob } from './files.ts';
+import { PatchApplyJob, PatchValidateJob } from './patch.ts';
+import { TerminalOpenJob } from './terminal.ts';
 import { CONTRACT_VERSION } from './version.ts';
 import { WorkspaceSource } from './workspaces.ts';
 
@@ -50,6 +54,16 @@ export const RunnerJob = z.discriminatedUnion('type', [
     contentBase64: z.string(),
     baseSha256: z.string().optional(),
   }),
+  AiExplainJob,
+  AiRewriteJob,
+  AiChatJob,
+  AiCancelJob,
+  FilesRenameJob,
+  FilesDeleteJob,
+  FilesMkdirJob,
+  PatchValidateJob,
+  PatchApplyJob,
+  TerminalOpenJob,
 ]);
 export type RunnerJob = z.infer<typeof RunnerJob>;
 export type RunnerJobType = RunnerJob['type'];

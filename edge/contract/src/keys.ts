@@ -21,6 +21,22 @@ export function runnerKeys(keyPrefix: string, runnerId: string) {
     workspaceFilesVersion: (workspaceId: string) => `${base}ws:${workspaceId}:files-version`,
     execStream: (executionId: string) => `${base}exec:${executionId}`,
     execMeta: (executionId: string) => `${base}exec:${executionId}:meta`,
+    /** A terminal session: output (runner → edge), input (edge → runner), and whether a socket is attached. */
+    terminalOutput: (sessionId: string) => `${base}trm:${sessionId}:out`,
+    terminalInput: (sessionId: string) => `${base}trm:${sessionId}:in`,
+    terminalAttached: (sessionId: string) => `${base}trm:${sessionId}:attached`,
+    /** Set by the first delivery of a session's open job, so a redelivery never starts a second shell. */
+    terminalClaimed: (sessionId: string) => `${base}trm:${sessionId}:claimed`,
+    /** Live sessions of a workspace (sorted set by start time), to cap how many it has. */
+    workspaceTerminals: (workspaceId: string) => `${base}ws:${workspaceId}:terminals`,
+    /** Sessions this runner runs (session id → workspace id), so a restarted runner can close them. */
+    terminals: `${base}terminals`,
+    /** An AI answer: `meta` (written by the edge), `token`s, `result`, `done` (see contract/ai). */
+    aiStream: (streamId: string) => `${base}ai:${streamId}`,
+    /** Set by the edge on cancel, so a job that starts after the cancel never calls the model. */
+    aiCancel: (streamId: string) => `${base}ai:${streamId}:cancel`,
+    /** AI calls in flight, so a restarted runner can close the streams it lost. */
+    aiActive: `${base}ai-active`,
   };
 }
 
@@ -28,3 +44,12 @@ export function runnerKeys(keyPrefix: string, runnerId: string) {
 export const STREAM_MAX_ENTRIES = 200_000;
 export const STREAM_TTL_SECONDS = 24 * 3600;
 export const LOG_MAX_ENTRIES = 5_000;
+
+/** The edge's own record of an AI stream (who asked, which runner); runners never read it. */
+export function aiStreamMetaKey(keyPrefix: string, streamId: string): string {
+  return `${keyPrefix}ai:${streamId}`;
+}
+
+/** AI answers hold source code: they are kept for a short while only, enough to resume. */
+export const AI_STREAM_TTL_SECONDS = 3600;
+export const AI_STREAM_MAX_ENTRIES = 50_000;

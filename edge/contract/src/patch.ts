@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONTRACT_VERSION } from './version.ts';
 
 /**
  * Patches are the only way AI changes reach files. A patch is a unified diff (git style:
@@ -50,3 +51,44 @@ export const PatchApplyResponse = z.object({
   ),
 });
 export type PatchApplyResponse = z.infer<typeof PatchApplyResponse>;
+
+/** One finding about a refused patch: the file (or `(patch)`) and what is wrong there. */
+export const PatchIssue = z.object({ path: z.string(), message: z.string() });
+export type PatchIssue = z.infer<typeof PatchIssue>;
+
+/**
+ * What a runner answers for `patch.validate` and `patch.apply`. Refusals are values, not
+ * job errors, so the edge can say which files conflict: `invalid` is the patch's fault
+ * (422), `conflict` the workspace's (409), `failed` an operation that broke mid-commit
+ * (`rolledBack` says whether the workspace is as it was).
+ */
+export const PatchJobResult = z.discriminatedUnion('outcome', [
+  z.object({ outcome: z.literal('checked'), ok: z.boolean(), files: z.array(PatchFileReport) }),
+  z.object({
+    outcome: z.literal('applied'),
+    files: PatchApplyResponse.shape.files,
+    bytesWritten: z.number().int().nonnegative(),
+  }),
+  z.object({ outcome: z.literal('conflict'), message: z.string(), issues: z.array(PatchIssue) }),
+  z.object({ outcome: z.literal('invalid'), message: z.string(), issues: z.array(PatchIssue) }),
+  z.object({ outcome: z.literal('failed'), message: z.string(), rolledBack: z.boolean() }),
+]);
+export type PatchJobResult = z.infer<typeof PatchJobResult>;
+
+const v = z.literal(CONTRACT_VERSION);
+const workspaceId = z.string().min(1).max(64);
+
+export const PatchValidateJob = z.object({
+  v,
+  type: z.literal('patch.validate'),
+  workspaceId,
+  patch: z.string(),
+});
+export const PatchApplyJob = z.object({
+  v,
+  type: z.literal('patch.apply'),
+  workspaceId,
+  patch: z.string(),
+  /** path → the SHA-256 the client saw; checked under the files' locks before anything is written. */
+  expected: z.record(z.string(), z.string()).optional(),
+});

@@ -91,6 +91,11 @@ export const RunnerHeartbeat = z.object({
   disk: z.object({ totalMb: z.number(), freeMb: z.number() }),
   workspacesRunning: z.number().int(),
   gpus: z.array(GpuStats),
+  /**
+   * Whether this runner has a model (KEEL_AI_BASE_URL / KEEL_AI_MODEL) and which, so the edge
+   * can refuse an AI request at once instead of queueing it. Absent from older runners: no AI.
+   */
+  ai: z.object({ configured: z.boolean(), model: z.string().nullable() }).optional(),
 });
 export type RunnerHeartbeat = z.infer<typeof RunnerHeartbeat>;
 

@@ -1,15 +1,24 @@
 import { z } from 'zod';
+import { CONTRACT_VERSION } from './version.ts';
 
 /**
  * The interactive terminal: browser ↔ edge over a WebSocket at
- * `GET /api/workspaces/:id/terminal?session=<sessionId>&cols=<n>&rows=<n>` (Upgrade: websocket).
+ * `GET /api/workspaces/:id/terminal?session=<sessionId>&cols=<n>&rows=<n>&lastSeq=<seq>` (Upgrade: websocket).
  * A session outlives its socket: reconnecting with the same `session` (and `lastSeq`) reattaches
  * and replays what was missed. Every frame is one JSON text message.
+ *
+ * Behind the edge, a session is a shell on a TTY in the workspace, opened by one `terminal.open` job;
+ * keystrokes then travel in an input stream and output in a capped output stream (Redis Streams),
+ * never one job per keystroke.
  */
+
+/** Largest input frame, in characters (the `input` message's own cap). */
+export const TERMINAL_INPUT_MAX_CHARS = 65_536;
+
 export const TerminalSessionId = z.string().regex(/^trm_[a-z2-7]{20}$/);
 
 export const TerminalClientMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('input'), data: z.string().max(65_536) }),
+  z.object({ type: z.literal('input'), data: z.string().max(TERMINAL_INPUT_MAX_CHARS) }),
   z.object({
     type: z.literal('resize'),
     cols: z.number().int().min(2).max(1000),
@@ -29,3 +38,85 @@ export const TerminalServerMessage = z.discriminatedUnion('type', [
   z.object({ type: z.literal('pong') }),
 ]);
 export type TerminalServerMessage = z.infer<typeof TerminalServerMessage>;
+
+/** A Redis Stream entry id: what `seq` carries, and what `lastSeq` hands back. */
+export const TerminalSeq = z.string().regex(/^\d{1,20}-\d{1,20}$/);
+
+/**
+ * The query of the terminal endpoint. Without `session` a new session opens; with it, that session
+ * reattaches and replays what came after `lastSeq` (everything kept, when absent).
+ */
+export const TerminalQuery = z.object({
+  session: TerminalSessionId.optional(),
+  cols: z.coerce.number().int().min(2).max(1000).default(80),
+  rows: z.coerce.number().int().min(2).max(500).default(24),
+  lastSeq: TerminalSeq.optional(),
+});
+export type TerminalQuery = z.infer<typeof TerminalQuery>;
+
+/** Largest client frame on the wire: a full input frame whose every character is JSON-escaped. */
+export const TERMINAL_FRAME_MAX_BYTES = 512 * 1024;
+/** Live sessions one workspace may have; a new one past this is refused. */
+export const TERMINAL_MAX_SESSIONS_PER_WORKSPACE = 8;
+/** Output kept for replay: entries of at most TERMINAL_OUTPUT_ENTRY_CHARS, so about 8 M characters. */
+export const TERMINAL_OUTPUT_MAX_ENTRIES = 2_000;
+export const TERMINAL_OUTPUT_ENTRY_CHARS = 4_096;
+export const TERMINAL_INPUT_MAX_ENTRIES = 1_000;
+/** Streams and the session record expire this long after their last use. */
+export const TERMINAL_STREAM_TTL_SECONDS = 3_600;
+/** Once a session has ended, its output stays this long, so a reconnect still learns how it ended. */
+export const TERMINAL_ENDED_TTL_SECONDS = 600;
+/** A socket marks its session attached for this long and renews it well before it lapses. */
+export const TERMINAL_ATTACH_TTL_SECONDS = 30;
+export const TERMINAL_ATTACH_RENEW_MS = 10_000;
+
+/** The job that opens a session on the workspace's runner; input and output then go through streams. */
+export const TerminalOpenJob = z.object({
+  v: z.literal(CONTRACT_VERSION),
+  type: z.literal('terminal.open'),
+  workspaceId: z.string().min(1).max(64),
+  sessionId: TerminalSessionId,
+  cols: z.number().int().min(2).max(1000),
+  rows: z.number().int().min(2).max(500),
+});
+export type TerminalOpenJob = z.infer<typeof TerminalOpenJob>;
+
+/** Fields of an entry in a session's input stream (edge → runner). */
+export const TerminalInputEntry = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('input'), d: z.string().max(TERMINAL_INPUT_MAX_CHARS) }),
+  z.object({
+    t: z.literal('resize'),
+    cols: z.coerce.number().int().min(2).max(1000),
+    rows: z.coerce.number().int().min(2).max(500),
+  }),
+]);
+export type TerminalInputEntry = z.infer<typeof TerminalInputEntry>;
+
+/** Fields of an entry in a session's output stream (runner → edge); `exit` is always last. */
+export const TerminalOutputEntry = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('output'), d: z.string() }),
+  z.object({ t: z.literal('exit'), d: z.string() }),
+]);
+
+/** The `d` of an `exit` entry: how the shell ended, or why the session could not run. */
+export const TerminalExit = z.object({
+  exitCode: z.number().int().nullable(),
+  signal: z.string().optional(),
+  /** Set when the session ended for a reason other than the shell exiting. */
+  error: z.string().optional(),
+  code: z.enum(['workspace_not_running', 'runner_unavailable', 'idle', 'workspace_stopped']).optional(),
+});
+export type TerminalExit = z.infer<typeof TerminalExit>;
+
+/** The edge's own record of a session: who opened it, where it runs. Runners never read it. */
+export const TerminalSessionRecord = z.object({
+  workspaceId: z.string(),
+  organizationId: z.string(),
+  userId: z.string(),
+  runnerId: z.string(),
+});
+export type TerminalSessionRecord = z.infer<typeof TerminalSessionRecord>;
+
+export function terminalSessionKey(keyPrefix: string, sessionId: string): string {
+  return `${keyPrefix}trm:${sessionId}`;
+}

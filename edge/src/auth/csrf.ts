@@ -14,12 +14,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function assertCsrf(c: Context<AppEnv>): void {
   if (SAFE_METHODS.has(c.req.method)) return;
   const origin = c.req.header('origin');
-  if (origin && origin !== 'null') {
-    const allowed = new Set([new URL(c.req.url).origin]);
-    const publicUrl = c.get('services').config.publicUrl;
-    if (publicUrl) allowed.add(new URL(publicUrl).origin);
-    if (!allowed.has(origin)) throw new ApiError('csrf_failed', 'Cross-origin request refused');
-  } else if (origin === 'null') {
+  if (origin && !isOwnOrigin(c, origin)) {
     throw new ApiError('csrf_failed', 'Cross-origin request refused');
   }
   const cookie = getCookie(c, AUTH_COOKIES.csrf) ?? '';
@@ -28,4 +23,12 @@ export function assertCsrf(c: Context<AppEnv>): void {
   if (!cookie || !header || !constantTimeEqual(enc.encode(cookie), enc.encode(header))) {
     throw new ApiError('csrf_failed', `Cookie-authenticated writes need the ${CSRF_HEADER} header`);
   }
+}
+
+/** Whether an Origin header names this server: the URL it was reached at, or its public URL. */
+export function isOwnOrigin(c: Context<AppEnv>, origin: string): boolean {
+  if (origin === 'null') return false;
+  if (origin === new URL(c.req.url).origin) return true;
+  const publicUrl = c.get('services').config.publicUrl;
+  return publicUrl !== undefined && publicUrl !== '' && origin === new URL(publicUrl).origin;
 }

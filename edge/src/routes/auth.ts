@@ -62,8 +62,22 @@ export function authRoutes(options: { clientIp: ClientIp }) {
     const services = c.get('services');
     const input = await readJson(c, SignupRequest);
     await limitAttempts(c, options.clientIp, input.email);
-    const result = await signup(services, input);
-    await appendAudit(services.db, services.clock, {
+    let result: Awaited<ReturnType<typeof signup>>;
+    try {
+      result = await signup(services, input);
+    } catch (err) {
+      // A refused sign-up (no invitation, a used one, a taken address) is a failed sign-in too.
+      await appendAudit(services, {
+        action: 'auth.signup',
+        outcome: 'failure',
+        metadata: {
+          emailSha256: await sha256Hex(input.email),
+          error: err instanceof ApiError ? err.code : 'internal_error',
+        },
+      });
+      throw err;
+    }
+    await appendAudit(services, {
       action: 'auth.signup',
       outcome: 'success',
       actorId: result.user.id,
@@ -91,7 +105,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
     await limitAttempts(c, options.clientIp, input.email);
     const found = await checkPassword(services, input.email, input.password);
     if (!found) {
-      await appendAudit(services.db, services.clock, {
+      await appendAudit(services, {
         action: 'auth.login',
         outcome: 'failure',
         // The address is personal data and may be a mistyped password: keep only its hash.
@@ -100,7 +114,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       throw new ApiError('invalid_credentials', 'E-mail or password is incorrect');
     }
     const session = await openSession(services, found.user.id, found.organizationId);
-    await appendAudit(services.db, services.clock, {
+    await appendAudit(services, {
       action: 'auth.login',
       outcome: 'success',
       actorId: found.user.id,
@@ -131,7 +145,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       throw new ApiError('invalid_token', 'Refresh token is invalid or expired; sign in again');
     }
     if (result.kind === 'reused') {
-      await appendAudit(services.db, services.clock, {
+      await appendAudit(services, {
         action: 'auth.refresh_reuse',
         outcome: 'denied',
         actorId: result.userId,
@@ -195,7 +209,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
     if (!sessionId && refreshCookie) sessionId = await sessionOfRefreshToken(services, refreshCookie);
     if (!sessionId) throw new ApiError('unauthorized', 'No session to sign out of');
     await revokeSession(services, sessionId, 'logout');
-    await appendAudit(services.db, services.clock, {
+    await appendAudit(services, {
       action: 'auth.logout',
       outcome: 'success',
       actorId: actorId ?? null,

@@ -63,7 +63,7 @@ export function executionRoutes() {
       // A started command must never run twice because a runner died mid-job.
       { jobId: executionId, attempts: 1 },
     );
-    await appendAudit(services.db, services.clock, {
+    await appendAudit(services, {
       action: 'execution.start',
       outcome: 'success',
       actorId: p.userId,
@@ -166,6 +166,15 @@ export function executionRoutes() {
       v: CONTRACT_VERSION,
       type: 'exec.cancel',
       executionId: params.executionId,
+    });
+    const p = c.get('principal');
+    await appendAudit(services, {
+      action: 'execution.cancel',
+      outcome: 'success',
+      actorId: p.userId,
+      organizationId: p.organizationId,
+      workspaceId: row.id,
+      targetId: params.executionId,
     });
     return c.json({ executionId: params.executionId, cancelling: true }, 202);
   });

@@ -68,7 +68,7 @@ export function invitationRoutes() {
         createdAt: now,
       })
       .returning();
-    await appendAudit(services.db, services.clock, {
+    await appendAudit(services, {
       action: 'invitation.create',
       outcome: 'success',
       actorId: principal.userId,
@@ -109,7 +109,7 @@ export function invitationRoutes() {
       )
       .returning({ id: invitations.id });
     if (revoked.length === 0) throw new ApiError('not_found', 'No such open invitation');
-    await appendAudit(services.db, services.clock, {
+    await appendAudit(services, {
       action: 'invitation.revoke',
       outcome: 'success',
       actorId: c.get('principal').userId,

@@ -46,7 +46,7 @@ export function adminRunnerRoutes() {
         createdAt: now,
       })
       .returning();
-    await appendAudit(services.db, services.clock, {
+    await appendAudit(services, {
       action: 'runner_token.create',
       outcome: 'success',
       actorId: principal.userId,
@@ -106,7 +106,7 @@ export function adminRunnerRoutes() {
       )
       .returning({ id: runners.id });
     if (revoked.length === 0) throw new ApiError('not_found', 'No such active runner');
-    await appendAudit(services.db, services.clock, {
+    await appendAudit(services, {
       action: 'runner.revoke',
       outcome: 'success',
       actorId: principal.userId,
@@ -156,7 +156,7 @@ export function runnerApiRoutes() {
         credentialHash: await sha256Hex(credential),
         createdAt: now,
       });
-      await appendAudit(services.db, services.clock, {
+      await appendAudit(services, {
         action: 'runner.register',
         outcome: 'success',
         targetId: runnerId,
@@ -194,7 +194,7 @@ export function runnerApiRoutes() {
       return token;
     });
     if (!registered) throw new ApiError('invalid_token', 'Registration token is invalid, used up or expired');
-    await appendAudit(services.db, services.clock, {
+    await appendAudit(services, {
       action: 'runner.register',
       outcome: 'success',
       organizationId: registered.organizationId,

@@ -1,25 +1,19 @@
 import { FilesReadResult, FilesTreeResult, FilesWriteResult } from '@keel/contract/jobs';
-import { runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { WorkspaceIdParam, WorkspacePath, WriteFileRequest } from '@keel/contract/workspaces';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
-import { appendAudit } from '../audit/audit-log.ts';
+import { auditByCaller, failureOf } from '../audit/audit-request.ts';
 import { fromBase64, sha256Hex, toBase64 } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readJsonWithin, readParams, readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
-import type { Services } from '../services/services.ts';
-import { loadWorkspace, type WorkspaceRow } from '../workspaces/access.ts';
-import { cached, FILE_TREE_TTL_SECONDS, invalidate, treeScope } from '../workspaces/cache.ts';
+import { loadWorkspace } from '../workspaces/access.ts';
+import { cached, FILE_TREE_TTL_SECONDS, treeScope } from '../workspaces/cache.ts';
+import { filesChanged, filesVersionKey } from '../workspaces/files-version.ts';
 import { callRunner } from '../workspaces/runner-call.ts';
-
-/** The runner bumps this when a command ends, so trees cached before it are dropped too. */
-function filesVersionKey(services: Services, row: WorkspaceRow): string {
-  return runnerKeys(services.config.redisPrefix, row.runnerId ?? 'none').workspaceFilesVersion(row.id);
-}
 
 /** The file named by `?path=`, read by the workspace's runner within the size cap. */
 async function readThroughRunner(c: Context<AppEnv>) {
@@ -89,9 +83,9 @@ export function workspaceFileRoutes() {
 
   app.put('/:id/files', requireRole('developer'), async (c) => {
     const services = c.get('services');
-    const p = c.get('principal');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const { path } = readQuery(c, RequiredPathQuery);
+    const pathSha256 = await sha256Hex(path);
     // Base64 makes a file a third larger, and JSON adds a little.
     const input = await readJsonWithin(
       c,
@@ -110,27 +104,37 @@ export function workspaceFileRoutes() {
     if ((contentBase64.length * 3) / 4 > services.config.maxFileBytes + 2) {
       throw new ApiError('payload_too_large', `Files are limited to ${services.config.maxFileBytes} bytes`);
     }
-    const written = await callRunner(
-      services,
-      row,
-      {
-        v: CONTRACT_VERSION,
-        type: 'files.write',
+    let written: { sha256: string; size: number };
+    try {
+      written = await callRunner(
+        services,
+        row,
+        {
+          v: CONTRACT_VERSION,
+          type: 'files.write',
+          workspaceId: row.id,
+          path,
+          contentBase64,
+          ...(input.baseSha256 ? { baseSha256: input.baseSha256 } : {}),
+        },
+        FilesWriteResult,
+      );
+    } catch (err) {
+      const { outcome, error } = failureOf(err);
+      await auditByCaller(c, {
+        action: 'file.write',
+        outcome,
         workspaceId: row.id,
-        path,
-        contentBase64,
-        ...(input.baseSha256 ? { baseSha256: input.baseSha256 } : {}),
-      },
-      FilesWriteResult,
-    );
-    await invalidate(services, treeScope(row.id), filesVersionKey(services, row));
-    await appendAudit(services.db, services.clock, {
+        metadata: { pathSha256, error },
+      });
+      throw err;
+    }
+    await filesChanged(services, row);
+    await auditByCaller(c, {
       action: 'file.write',
       outcome: 'success',
-      actorId: p.userId,
-      organizationId: p.organizationId,
       workspaceId: row.id,
-      metadata: { contentSha256: written.sha256, bytes: written.size, pathSha256: await sha256Hex(path) },
+      metadata: { contentSha256: written.sha256, bytes: written.size, pathSha256 },
     });
     return c.json({ path, sha256: written.sha256, size: written.size });
   });

@@ -51,7 +51,7 @@ async function audit(
 ) {
   const services = c.get('services');
   const p = c.get('principal');
-  await appendAudit(services.db, services.clock, {
+  await appendAudit(services, {
     action,
     outcome: 'success',
     actorId: p.userId,

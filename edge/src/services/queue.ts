@@ -5,6 +5,8 @@ import type { Redis } from 'ioredis';
 export interface EnqueueOptions {
   jobId?: string;
   attempts?: number;
+  /** Drop the job from Redis as soon as it ends: its payload holds what must not linger (prompts). */
+  removeWhenDone?: boolean;
 }
 
 /**
@@ -36,8 +38,8 @@ export class JobProducer {
       ...(options.jobId ? { jobId: options.jobId } : {}),
       attempts: options.attempts ?? 3,
       backoff: { type: 'exponential', delay: 500 },
-      removeOnComplete: { age: 600, count: 1000 },
-      removeOnFail: { age: 24 * 3600 },
+      removeOnComplete: options.removeWhenDone ? true : { age: 600, count: 1000 },
+      removeOnFail: options.removeWhenDone ? true : { age: 24 * 3600 },
     });
     return added.id ?? '';
   }

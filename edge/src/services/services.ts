@@ -1,5 +1,6 @@
 import { bullPrefixOf } from '@keel/contract/keys';
 import type { Redis } from 'ioredis';
+import { AuditHeadSeal } from '../audit/head-seal.ts';
 import { SecretBox } from '../auth/secret-box.ts';
 import { type KeyCache, SigningKeyStore } from '../auth/signing-keys.ts';
 import type { EdgeConfig } from '../env.ts';
@@ -18,6 +19,8 @@ export interface Services {
   clock: Clock;
   keys: SigningKeyStore;
   box: SecretBox;
+  /** Seals audit chain heads, so a deleted last row is detected (see audit-log.ts). */
+  auditSeal: AuditHeadSeal;
 }
 
 export interface ServicesHandle {
@@ -41,6 +44,7 @@ export function buildServices(input: {
       return redis;
     });
   const box = new SecretBox(input.config.secretKey);
+  const auditSeal = new AuditHeadSeal(input.config.secretKey);
   const queue = new JobProducer(getRedis, bullPrefixOf(input.config.redisPrefix));
   const keys = new SigningKeyStore(input.db, box, input.clock, input.keyCache, {
     issuer: input.config.issuer,
@@ -48,7 +52,16 @@ export function buildServices(input: {
     rotateSeconds: input.config.signingKeyRotateSeconds,
   });
   return {
-    services: { config: input.config, db: input.db, redis: getRedis, queue, clock: input.clock, keys, box },
+    services: {
+      config: input.config,
+      db: input.db,
+      redis: getRedis,
+      queue,
+      clock: input.clock,
+      keys,
+      box,
+      auditSeal,
+    },
     async close() {
       await queue.close();
       if (redis) await closeRedis(redis);

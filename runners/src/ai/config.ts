@@ -37,6 +37,7 @@ const AiEnv = z.object({
   KEEL_AI_TIMEOUT_MS: int(1_000, 3_600_000, 120_000),
   KEEL_AI_FIRST_TOKEN_TIMEOUT_MS: int(100, 3_600_000, 30_000),
   KEEL_AI_MAX_OUTPUT_TOKENS: int(1, 1_000_000, 2048),
+  KEEL_AI_CONTEXT_TOKENS: int(512, 10_000_000, 8192),
 });
 
 export interface AiConfig {
@@ -48,6 +49,8 @@ export interface AiConfig {
   timeoutMs: number;
   firstTokenTimeoutMs: number;
   maxOutputTokens: number;
+  /** The model's context window (vLLM's --max-model-len): prompt and answer together must fit. */
+  contextTokens: number;
 }
 
 /**
@@ -55,7 +58,11 @@ export interface AiConfig {
  * optional feature and a runner without a model must still start. Throws `AiConfigError`
  * when the settings are present but unusable, so a typo fails at start-up, not at the first prompt.
  */
-export function parseAiConfig(source: Record<string, string | undefined>): AiConfig | undefined {
+export type AiEnvName = keyof z.input<typeof AiEnv>;
+
+export function parseAiConfig(
+  source: { readonly [K in AiEnvName]?: string | undefined },
+): AiConfig | undefined {
   if (!source.KEEL_AI_BASE_URL?.trim()) return undefined;
   const parsed = AiEnv.safeParse(source);
   const problems = parsed.success
@@ -69,6 +76,11 @@ export function parseAiConfig(source: Record<string, string | undefined>): AiCon
   if (parsed.success && parsed.data.KEEL_AI_FIRST_TOKEN_TIMEOUT_MS > parsed.data.KEEL_AI_TIMEOUT_MS) {
     problems.push('  KEEL_AI_FIRST_TOKEN_TIMEOUT_MS: must not exceed KEEL_AI_TIMEOUT_MS');
   }
+  if (parsed.success && parsed.data.KEEL_AI_MAX_OUTPUT_TOKENS >= parsed.data.KEEL_AI_CONTEXT_TOKENS) {
+    problems.push(
+      '  KEEL_AI_MAX_OUTPUT_TOKENS: must be smaller than KEEL_AI_CONTEXT_TOKENS (the answer shares the context window)',
+    );
+  }
   if (!parsed.success || problems.length > 0) {
     throw new AiConfigError(`Invalid Keel AI configuration:\n${problems.join('\n')}`);
   }
@@ -81,5 +93,6 @@ export function parseAiConfig(source: Record<string, string | undefined>): AiCon
     timeoutMs: e.KEEL_AI_TIMEOUT_MS,
     firstTokenTimeoutMs: e.KEEL_AI_FIRST_TOKEN_TIMEOUT_MS,
     maxOutputTokens: e.KEEL_AI_MAX_OUTPUT_TOKENS,
+    contextTokens: e.KEEL_AI_CONTEXT_TOKENS,
   };
 }

@@ -57,6 +57,12 @@ export interface SandboxArgs {
   network: boolean;
   cwd: string;
   env: Record<string, string>;
+  /**
+   * false keeps the caller's session, so a shell on a pty keeps it as its controlling terminal (job
+   * control, Ctrl-C). A new session is what keeps a command from injecting input into a terminal it
+   * shares with others (TIOCSTI); a pty opened for one sandbox is shared with no one.
+   */
+  newSession?: boolean;
 }
 
 /**
@@ -67,7 +73,9 @@ export interface SandboxArgs {
 export function sandboxArgs(a: SandboxArgs): string[] {
   const args = ['--unshare-all'];
   if (a.network) args.push('--share-net');
-  args.push('--die-with-parent', '--new-session', '--hostname', 'keel', ...systemArgs());
+  args.push('--die-with-parent');
+  if (a.newSession !== false) args.push('--new-session');
+  args.push('--hostname', 'keel', ...systemArgs());
   for (const name of HOST_ETC) {
     const host = `/etc/${name}`;
     if (existsSync(host)) args.push('--ro-bind', host, host);

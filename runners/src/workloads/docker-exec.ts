@@ -13,7 +13,7 @@ const MARK_DIR = '/tmp/.keel-exec';
  * instead of exec'ing so that it can drop the record afterwards: records left on the
  * tmpfs would pile up in the workspace's memory for as long as it runs.
  */
-const WRAPPER = `read -r _ _ _ _ _ s _ </proc/$$/stat
+export const EXEC_WRAPPER = `read -r _ _ _ _ _ s _ </proc/$$/stat
 m=
 if [ "$s" = "$$" ] && mkdir -p ${MARK_DIR} 2>/dev/null && echo "$s" >"${MARK_DIR}/$KEEL_EXEC_ID"; then
   m="${MARK_DIR}/$KEEL_EXEC_ID"
@@ -80,7 +80,7 @@ export async function startDockerExec(
   let exec: Docker.Exec;
   try {
     exec = await container.exec({
-      Cmd: ['sh', '-c', WRAPPER, 'keel-exec', ...req.argv],
+      Cmd: ['sh', '-c', EXEC_WRAPPER, 'keel-exec', ...req.argv],
       Env: env,
       WorkingDir: req.workingDir,
       User: EXEC_USER,
@@ -129,7 +129,7 @@ export async function startDockerExec(
   return { exited, killTree };
 }
 
-async function waitExitCode(exec: Docker.Exec): Promise<{ exitCode: number | null }> {
+export async function waitExitCode(exec: Docker.Exec): Promise<{ exitCode: number | null }> {
   // The stream can end a moment before the engine records the exit code.
   for (let i = 0; i < 50; i++) {
     const info = await exec.inspect();
@@ -139,7 +139,7 @@ async function waitExitCode(exec: Docker.Exec): Promise<{ exitCode: number | nul
   return { exitCode: null };
 }
 
-async function runKiller(container: Docker.Container, execId: string): Promise<void> {
+export async function runKiller(container: Docker.Container, execId: string): Promise<void> {
   let exec: Docker.Exec;
   try {
     exec = await container.exec({

@@ -43,6 +43,13 @@ export interface ProcessDriverOptions {
   cgroups?: boolean;
 }
 
+/** A command as the process that starts it must run it. */
+export interface SandboxCommand {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
 interface State {
   version: 1;
   spec: WorkloadSpec;
@@ -188,6 +195,20 @@ export class ProcessDriver implements WorkloadDriver {
     return handle;
   }
 
+  /**
+   * How to start an interactive program on a pty the caller opens (see runners/src/terminal): the same
+   * cgroup, user and sandbox as `exec`, except that it stays in the pty's session so that the pty is
+   * its controlling terminal. The caller owns the process; `stop` does not track it.
+   */
+  async ttyCommand(id: string, req: ExecRequest): Promise<SandboxCommand> {
+    assertWorkspaceId(id);
+    validateExec(req);
+    const state = await this.mustState(id);
+    if (!state.started) throw new WorkloadError('WORKLOAD_NOT_RUNNING', `workspace ${id} is not running`);
+    const cg = await this.cgroupFor(id, state.spec);
+    return this.commandLine(id, state, req, cg, { newSession: false });
+  }
+
   async workspaceRoot(id: string): Promise<string> {
     return (await this.mustState(id)).workspaceDir;
   }
@@ -244,6 +265,27 @@ export class ProcessDriver implements WorkloadDriver {
     req: ExecRequest,
     cg: WorkspaceCgroup | undefined,
   ): ChildProcess {
+    const line = this.commandLine(id, state, req, cg, { newSession: true });
+    return spawn(line.argv[0]!, line.argv.slice(1), {
+      cwd: line.cwd,
+      env: line.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group: kill(-pid) reaches bwrap even before it has set up the sandbox.
+      detached: true,
+    });
+  }
+
+  /**
+   * What runs a command in the workspace: join its cgroup, drop privileges, enter the sandbox. The
+   * process that starts it must run `argv` in `cwd` with exactly `env`.
+   */
+  private commandLine(
+    id: string,
+    state: State,
+    req: ExecRequest,
+    cg: WorkspaceCgroup | undefined,
+    opts: { newSession: boolean },
+  ): SandboxCommand {
     const cwdInside = path.posix.resolve('/workspace', req.cwd ?? '.');
     const prefix = ['/bin/sh', '-c', CGROUP_JOIN, 'keel-cgroup', String(cg?.procsFiles.length ?? 0)];
     prefix.push(...(cg?.procsFiles ?? []));
@@ -252,12 +294,11 @@ export class ProcessDriver implements WorkloadDriver {
     if (!this.bwrap) {
       // Unsandboxed (explicitly allowed): the folder stands in for /workspace.
       const rel = path.posix.relative('/workspace', cwdInside);
-      return spawn(prefix[0]!, [...prefix.slice(1), ...req.argv], {
+      return {
+        argv: [...prefix, ...req.argv],
         cwd: path.join(state.workspaceDir, rel),
         env: { PATH: HOST_PATH, HOME: state.workspaceDir, LANG: 'C.UTF-8', ...req.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: true,
-      });
+      };
     }
     const bwrapArgs = sandboxArgs({
       workspaceDir: state.workspaceDir,
@@ -266,14 +307,13 @@ export class ProcessDriver implements WorkloadDriver {
       network: state.spec.network,
       cwd: cwdInside,
       env: req.env ?? {},
+      newSession: opts.newSession,
     });
-    return spawn(prefix[0]!, [...prefix.slice(1), this.bwrap, ...bwrapArgs, '--', ...req.argv], {
+    return {
+      argv: [...prefix, this.bwrap, ...bwrapArgs, '--', ...req.argv],
       cwd: '/',
       env: { PATH: HOST_PATH },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Own process group: kill(-pid) reaches bwrap even before it has set up the sandbox.
-      detached: true,
-    });
+    };
   }
 
   /** As root, commands run as the sandbox uid with no supplementary groups. */

@@ -1,6 +1,8 @@
 import { createContext, useContext } from 'solid-js';
+import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
 import type { FilesApi } from './files-api.ts';
+import type { PatchApi } from './patch-api.ts';
 import type { WorkspacesApi } from './workspaces-api.ts';
 
 /** The API modules the signed-in pages use, built once in main.tsx over the one shared client. */
@@ -8,6 +10,8 @@ export interface Apis {
   workspaces: WorkspacesApi;
   files: FilesApi;
   executions: ExecutionsApi;
+  ai: AiApi;
+  patch: PatchApi;
 }
 
 export const ApiContext = createContext<Apis>();

@@ -58,13 +58,18 @@ export interface StreamOptions {
   headers?: Record<string, string>;
   /** Ends the request (and its body) when aborted; streams have no timeout of their own. */
   signal?: AbortSignal;
+  /** POST for routes that start the work and answer with its stream (the AI routes); GET otherwise. */
+  method?: 'GET' | 'POST';
+  /** Sent as JSON with a POST. */
+  body?: unknown;
 }
 
 export interface ApiClient {
   request<T>(method: HttpMethod, path: string, options?: RequestOptions<T>): Promise<T>;
   /**
-   * Opens a long-lived GET, such as an event stream, with the same authentication and refresh-once as
-   * `request`, and hands back the response with its body unread. A non-2xx answer rejects with an ApiError.
+   * Opens a long-lived request, such as an event stream, with the same authentication, CSRF header and
+   * refresh-once as `request`, and hands back the response with its body unread. A non-2xx answer rejects
+   * with an ApiError.
    */
   openStream(path: string, options?: StreamOptions): Promise<Response>;
   /** Exchanges the refresh cookie for a new access token; concurrent callers share one request. */
@@ -184,13 +189,20 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   }
 
   async function openOnce(path: string, init: StreamOptions, token: string | undefined): Promise<Response> {
+    const method = init.method ?? 'GET';
     const headers: Record<string, string> = { ...init.headers };
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    if (method !== 'GET') {
+      headers['content-type'] = 'application/json';
+      const csrf = options.readCookie(AUTH_COOKIES.csrf) ?? csrfFromGrant;
+      if (csrf !== undefined) headers[CSRF_HEADER] = csrf;
+    }
     let response: Response;
     try {
       response = await fetchFn(path, {
-        method: 'GET',
+        method,
         headers,
+        body: method === 'GET' ? undefined : JSON.stringify(init.body ?? {}),
         credentials: 'same-origin',
         signal: init.signal,
       });

@@ -54,3 +54,40 @@ describe('files API', () => {
     );
   });
 });
+
+describe('files API: rename, delete, mkdir', () => {
+  test('rename asks to overwrite only when told to', async () => {
+    const { files, calls } = createTestApis(
+      json(200, { from: 'a', to: 'b' }),
+      json(200, { from: 'a', to: 'b' }),
+    );
+
+    await files.rename(workspaceId, 'a', 'b');
+    await files.rename(workspaceId, 'a', 'b', { overwrite: true });
+
+    assert.deepEqual(calls[0]?.body, { from: 'a', to: 'b' });
+    assert.deepEqual(calls[1]?.body, { from: 'a', to: 'b', overwrite: true });
+  });
+
+  test('remove is a DELETE with the path in the query, recursive only when asked', async () => {
+    const noContent = () => new Response(null, { status: 204 });
+    const { files, paths } = createTestApis(noContent, noContent);
+
+    await files.remove(workspaceId, 'a b.txt');
+    await files.remove(workspaceId, 'dir', { recursive: true });
+
+    assert.deepEqual(paths(), [
+      `DELETE /api/workspaces/${workspaceId}/files?path=a%20b.txt`,
+      `DELETE /api/workspaces/${workspaceId}/files?path=dir&recursive=true`,
+    ]);
+  });
+
+  test('mkdir checks the answer against the contract', async () => {
+    const { files } = createTestApis(json(201, { nope: true }));
+
+    await assert.rejects(
+      files.mkdir(workspaceId, 'x'),
+      (error) => error instanceof ApiError && error.code === 'unexpected_response',
+    );
+  });
+});

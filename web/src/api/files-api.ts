@@ -1,3 +1,4 @@
+import { MakeDirectoryResponse, RenameFileResponse } from '@keel/contract/files';
 import { FileEntry } from '@keel/contract/workspaces';
 import type { ApiClient } from './client.ts';
 import { inField, objectOf } from './response-shapes.ts';
@@ -32,6 +33,12 @@ export interface FilesApi {
   list(workspaceId: string, path: string): Promise<FileEntry[]>;
   read(workspaceId: string, path: string): Promise<FileContent>;
   write(workspaceId: string, path: string, content: string, options?: WriteOptions): Promise<WrittenFile>;
+  /** Moves a file or folder; an existing `to` is a 409 `conflict` unless `overwrite`. */
+  rename(workspaceId: string, from: string, to: string, options?: { overwrite?: boolean }): Promise<void>;
+  /** Deletes a file, a link (never its target), or a folder; a folder with content needs `recursive`. */
+  remove(workspaceId: string, path: string, options?: { recursive?: boolean }): Promise<void>;
+  /** Creates a folder and any missing parents; an existing name is a 409 `conflict`. */
+  mkdir(workspaceId: string, path: string): Promise<void>;
 }
 
 const Entries = inField('entries', FileEntry.array());
@@ -69,5 +76,24 @@ export function createFilesApi(client: ApiClient): FilesApi {
         },
         schema: WrittenShape,
       }),
+
+    async rename(workspaceId, from, to, options = {}) {
+      await client.request('POST', workspacePath(workspaceId, '/files/rename'), {
+        body: { from, to, ...(options.overwrite ? { overwrite: true } : {}) },
+        schema: RenameFileResponse,
+      });
+    },
+
+    async remove(workspaceId, path, options = {}) {
+      const recursive = options.recursive ? '&recursive=true' : '';
+      await client.request('DELETE', `${filesPath(workspaceId, '/files', path)}${recursive}`);
+    },
+
+    async mkdir(workspaceId, path) {
+      await client.request('POST', workspacePath(workspaceId, '/files/mkdir'), {
+        body: { path },
+        schema: MakeDirectoryResponse,
+      });
+    },
   };
 }

@@ -1,4 +1,13 @@
-import { createEffect, createSignal, on, onCleanup, onMount, Show } from 'solid-js';
+import {
+  createContext,
+  createEffect,
+  createSignal,
+  on,
+  onCleanup,
+  onMount,
+  Show,
+  useContext,
+} from 'solid-js';
 import { Button } from '../components/button.tsx';
 import { LoadingIndicator } from '../components/loading-indicator.tsx';
 import { errorMessage } from '../forms/error-message.ts';
@@ -11,6 +20,13 @@ import type { Monaco } from './monaco/monaco-environment.ts';
 type Editor = ReturnType<Monaco['editor']['create']>;
 type Model = ReturnType<Monaco['editor']['createModel']>;
 type ViewState = ReturnType<Editor['saveViewState']>;
+export type CodeEditorInstance = Editor;
+
+/**
+ * Lets the IDE add to the editor once it exists (context-menu actions, for one) without the editor knowing
+ * about each feature. Anything it registers is disposed with the editor.
+ */
+export const EditorSetupContext = createContext<(editor: Editor, monaco: Monaco) => void>();
 
 export interface CodeEditorProps {
   tabs: EditorTabsStore;
@@ -30,6 +46,7 @@ export const MONACO_THEMES: Record<Theme, string> = { light: 'vs', dark: 'vs-dar
 export function CodeEditor(props: CodeEditorProps) {
   const [monaco, setMonaco] = createSignal<Monaco>();
   const [loadError, setLoadError] = createSignal<unknown>();
+  const setup = useContext(EditorSetupContext);
   const models = new Map<string, Model>();
   const viewStates = new Map<string, ViewState>();
   const revisions = new Map<string, number>();
@@ -62,6 +79,7 @@ export function CodeEditor(props: CodeEditorProps) {
         props.tabs.edit(shownPath, model.getValue());
       });
       setMonaco(loaded);
+      setup?.(editor, loaded);
       props.onEditorReady?.(() => editor?.focus());
     } catch (error) {
       setLoadError(error);

@@ -15,6 +15,9 @@ export interface IdeActions {
   focusRun(): void;
   showTerminal(): void;
   cycleTheme(): void;
+  toggleAiPanel(): void;
+  explainSelection(): void;
+  rewriteSelection(): void;
   openPalette(): void;
   backToWorkspaces(): void;
   startWorkspace(): void;
@@ -28,6 +31,8 @@ export interface IdeConditions {
   hasSelection(): boolean;
   running(): boolean;
   canStart(): boolean;
+  /** A text file is open: there is code to explain or rewrite. */
+  canUseSelection(): boolean;
 }
 
 /** The palette's contents, in the order people look for them. Shortcuts use 'Mod' for Ctrl / ⌘. */
@@ -89,6 +94,19 @@ export function ideCommands(actions: IdeActions, when: IdeConditions): Command[]
       keys: ['Ctrl', '`'],
       run: actions.showTerminal,
       inTerminal: true,
+    },
+    { id: 'ai-panel', title: 'AI: Toggle the AI panel', keys: ['Alt', 'A'], run: actions.toggleAiPanel },
+    {
+      id: 'ai-explain',
+      title: 'AI: Explain selection',
+      run: actions.explainSelection,
+      enabled: when.canUseSelection,
+    },
+    {
+      id: 'ai-rewrite',
+      title: 'AI: Rewrite selection…',
+      run: actions.rewriteSelection,
+      enabled: when.canUseSelection,
     },
     { id: 'sidebar', title: 'View: Toggle file tree', keys: ['Mod', 'B'], run: actions.toggleSidebar },
     { id: 'panel', title: 'View: Toggle bottom panel', keys: ['Mod', 'J'], run: actions.togglePanel },

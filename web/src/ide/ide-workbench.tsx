@@ -10,7 +10,9 @@ import { useRouter } from '../router/router-context.ts';
 import { useTheme } from '../theme/theme-context.ts';
 import { safeLocalStorage } from '../theme/theme-store.ts';
 import type { WorkspaceWatch } from '../workspaces/workspace-watch.ts';
+import { createAiFeatures } from './ai/ai-features.tsx';
 import { BottomPanel } from './bottom-panel.tsx';
+import { EditorSetupContext } from './code-editor.tsx';
 import { CommandPalette } from './command-palette.tsx';
 import { shortcutLabel } from './commands.ts';
 import { EditorStage } from './editor-stage.tsx';
@@ -46,6 +48,14 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
   const tabs = createEditorTabsStore(apis.files, id);
   const runs = createRunStore({ executions: apis.executions, workspaceId: id });
   const layout = createIdeLayoutStore(safeLocalStorage(window));
+  const ai = createAiFeatures({
+    apis,
+    workspaceId: id,
+    workspaceName: props.workspace.name,
+    tabs,
+    refreshFolder: (path) => void tree.refresh(path),
+    toggleKeys: shortcutLabel(['Alt', 'A'], MAC),
+  });
   const [paletteOpen, setPaletteOpen] = createSignal(false);
   const [pendingExit, setPendingExit] = createSignal<PendingExit>();
   const [confirmAction, setConfirmAction] = createSignal<'stop' | 'restart'>();
@@ -60,7 +70,7 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
   const files = createFileActions({
     tree,
     tabs,
-    operations: createFileOperations(apis.files, apis.executions, id),
+    operations: createFileOperations(apis.files, id),
     openFile: (path) => void openFile(path, true),
   });
 
@@ -168,6 +178,9 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
         setTimeout(() => document.querySelector<HTMLElement>('.terminal-host textarea')?.focus(), 50);
     },
     cycleTheme: () => theme.cycle(),
+    toggleAiPanel: ai.togglePanel,
+    explainSelection: ai.explainSelection,
+    rewriteSelection: ai.rewriteSelection,
     openPalette: () => setPaletteOpen(true),
     backToWorkspaces: () => router.navigate('/'),
     startWorkspace: () => void act('start'),
@@ -180,6 +193,7 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
     hasSelection: () => tree.selected() !== undefined,
     running,
     canStart: () => status() === 'stopped' || status() === 'failed',
+    canUseSelection: ai.canUseSelection,
   });
   useShortcuts(
     () => commands,
@@ -286,15 +300,18 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
                 </div>
               )}
             </Show>
-            <EditorStage
-              tabs={tabs}
-              theme={theme.theme()}
-              newFileKeys={shortcutLabel(['Alt', 'N'], MAC)}
-              paletteKeys={paletteKeys}
-              onEditorReady={(focus) => {
-                focusEditor = focus;
-              }}
-            />
+            <EditorSetupContext.Provider value={ai.setupEditor}>
+              <EditorStage
+                tabs={tabs}
+                theme={theme.theme()}
+                newFileKeys={shortcutLabel(['Alt', 'N'], MAC)}
+                paletteKeys={paletteKeys}
+                onEditorReady={(focus) => {
+                  focusEditor = focus;
+                }}
+              />
+            </EditorSetupContext.Provider>
+            <ai.Review theme={theme.theme()} />
           </section>
           <Show when={layout.layout().panelOpen}>
             <ResizeHandle
@@ -333,9 +350,11 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
             </section>
           </Show>
         </main>
+        <ai.Sidebar />
       </div>
       <StatusBar workspace={props.workspace} tabs={tabs} paletteKeys={paletteKeys} />
       <files.Dialogs />
+      <ai.Dialogs />
       <CommandPalette
         open={paletteOpen()}
         commands={commands}

@@ -1,6 +1,8 @@
+import { createAiApi } from '../api/ai-api.ts';
 import { createApiClient } from '../api/client.ts';
 import { createExecutionsApi } from '../api/executions-api.ts';
 import { createFilesApi } from '../api/files-api.ts';
+import { createPatchApi } from '../api/patch-api.ts';
 import { createWorkspacesApi } from '../api/workspaces-api.ts';
 import { createFakeFetch, type Responder } from './fake-fetch.ts';
 import { createFakeTimers } from './fake-timers.ts';
@@ -20,5 +22,7 @@ export function createTestApis(...script: Responder[]) {
     workspaces: createWorkspacesApi(client),
     files: createFilesApi(client),
     executions: createExecutionsApi(client),
+    ai: createAiApi(client),
+    patch: createPatchApi(client),
   };
 }

@@ -3,7 +3,13 @@ import { describe, test } from 'node:test';
 import { createRoot } from 'solid-js';
 import { createFakeTimers } from '../../testing/fake-timers.ts';
 import { workspaceId } from '../../testing/fixtures.ts';
-import { CANNOT_CONNECT, createTerminalConnection, type SocketLike } from './terminal-connection.ts';
+import {
+  CANNOT_CONNECT,
+  createTerminalConnection,
+  type SessionMemory,
+  type SocketLike,
+  tabSessionMemory,
+} from './terminal-connection.ts';
 
 const SESSION = 'trm_abcdefghijklmnopqrst';
 
@@ -36,7 +42,18 @@ class FakeSocket implements SocketLike {
   }
 }
 
-function setup(origin = { protocol: 'http:', host: 'keel.test:8787' }) {
+function memoryStore(initial?: string): SessionMemory & { value: string | undefined } {
+  const store = {
+    value: initial,
+    load: () => store.value,
+    save: (session: string | undefined) => {
+      store.value = session;
+    },
+  };
+  return store;
+}
+
+function setup(origin = { protocol: 'http:', host: 'keel.test:8787' }, memory?: SessionMemory) {
   const sockets: FakeSocket[] = [];
   const output: string[] = [];
   const clock = createFakeTimers();
@@ -51,6 +68,7 @@ function setup(origin = { protocol: 'http:', host: 'keel.test:8787' }) {
       },
       onOutput: (data) => output.push(data),
       timers: clock.timers,
+      ...(memory ? { memory } : {}),
     }),
   );
   const last = () => sockets[sockets.length - 1]!;
@@ -174,5 +192,76 @@ describe('terminal connection', () => {
 
     assert.equal(last().closed, true);
     assert.deepEqual(clock.delays(), []);
+  });
+
+  test('a reloaded page reattaches to the remembered session and replays all of it', () => {
+    const memory = memoryStore(SESSION);
+    const { connection, last, output } = setup(undefined, memory);
+
+    connection.connect(80, 24);
+    const query = new URL(last().url).searchParams;
+    assert.equal(query.get('session'), SESSION);
+    assert.equal(query.get('lastSeq'), null);
+    last().accept();
+    last().receive({ type: 'ready', session: SESSION });
+    last().receive({ type: 'output', data: 'before the reload', seq: '1-0' });
+
+    assert.deepEqual(output, ['before the reload']);
+    assert.deepEqual(connection.status(), { state: 'open' });
+  });
+
+  test('a remembered session that is gone gives way to a fresh one, once', () => {
+    const memory = memoryStore(SESSION);
+    const { connection, sockets, last } = setup(undefined, memory);
+
+    connection.connect(80, 24);
+    last().drop();
+
+    assert.equal(sockets.length, 2);
+    assert.equal(new URL(last().url).searchParams.get('session'), null);
+    assert.equal(memory.value, undefined);
+    last().accept();
+    last().receive({ type: 'ready', session: 'trm_bbbbbbbbbbbbbbbbbbbb' });
+    assert.equal(memory.value, 'trm_bbbbbbbbbbbbbbbbbbbb');
+
+    connection.connect(80, 24);
+    last().drop();
+    // Not a remembered session any more: the usual failure, no loop.
+    assert.equal(sockets.length, 4);
+  });
+
+  test('a session that ended is forgotten, so the next load opens a new one', () => {
+    const memory = memoryStore();
+    const { connection, last } = setup(undefined, memory);
+    connection.connect(80, 24);
+    last().accept();
+    last().receive({ type: 'ready', session: SESSION });
+    assert.equal(memory.value, SESSION);
+
+    last().receive({ type: 'exit', exitCode: 0 });
+    assert.equal(memory.value, undefined);
+
+    connection.connect(80, 24);
+    last().accept();
+    last().receive({ type: 'ready', session: SESSION });
+    last().receive({ type: 'error', code: 'idle', message: 'closed after 15 min' });
+    assert.equal(memory.value, undefined);
+  });
+
+  test('the tab memory keeps one session per workspace', () => {
+    const items = new Map<string, string>();
+    const storage = {
+      getItem: (k: string) => items.get(k) ?? null,
+      setItem: (k: string, v: string) => items.set(k, v),
+      removeItem: (k: string) => items.delete(k),
+    } as unknown as Storage;
+    const a = tabSessionMemory(() => storage, 'ws_a');
+    const b = tabSessionMemory(() => storage, 'ws_b');
+    a.save(SESSION);
+
+    assert.equal(a.load(), SESSION);
+    assert.equal(b.load(), undefined);
+    a.save(undefined);
+    assert.equal(a.load(), undefined);
   });
 });

@@ -23,6 +23,12 @@ export interface SocketLike {
   onerror: ((event: Event) => void) | null;
 }
 
+/** Where the session id survives a page reload (the tab's sessionStorage in the browser). */
+export interface SessionMemory {
+  load(): string | undefined;
+  save(session: string | undefined): void;
+}
+
 export interface TerminalConnectionOptions {
   workspaceId: string;
   /** Where the page was loaded from, to build a same-origin ws:// or wss:// URL. */
@@ -33,6 +39,8 @@ export interface TerminalConnectionOptions {
   pingMs?: number;
   retryDelaysMs?: readonly number[];
   maxReconnects?: number;
+  /** Lets a reloaded page reattach to its shell: the whole kept output is replayed onto the new screen. */
+  memory?: SessionMemory;
 }
 
 export interface TerminalConnection {
@@ -70,6 +78,16 @@ export function createTerminalConnection(options: TerminalConnectionOptions): Te
   let pingTimer: unknown;
   let retryTimer: unknown;
   let closedByUs = false;
+  /** Reattaching to a remembered session, which may have ended or expired meanwhile. */
+  let resuming = false;
+
+  function remember(value: string | undefined): void {
+    try {
+      options.memory?.save(value);
+    } catch {
+      // Storage may be full or disabled: the terminal works without surviving a reload.
+    }
+  }
 
   function url(): string {
     const scheme = options.origin.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -122,6 +140,8 @@ export function createTerminalConnection(options: TerminalConnectionOptions): Te
     switch (message.type) {
       case 'ready':
         session = message.session;
+        remember(session);
+        resuming = false;
         attempts = 0;
         setStatus({ state: 'open' });
         timers.clear(pingTimer);
@@ -136,9 +156,12 @@ export function createTerminalConnection(options: TerminalConnectionOptions): Te
         stopTimers();
         detach();
         session = undefined;
+        remember(undefined);
         setStatus({ state: 'exited', exitCode: message.exitCode });
         return;
       case 'error':
+        // The session is over (or was never opened): a reload must not try it again.
+        remember(undefined);
         fail(message.message);
         return;
       case 'pong':
@@ -150,6 +173,15 @@ export function createTerminalConnection(options: TerminalConnectionOptions): Te
     socket = undefined;
     stopTimers();
     if (closedByUs) return;
+    // A remembered session that is gone (expired, or from before a server restart): start a fresh one.
+    if (resuming) {
+      resuming = false;
+      session = undefined;
+      lastSeq = undefined;
+      remember(undefined);
+      open();
+      return;
+    }
     // Never reached `ready` with a session: nothing to reattach to, and retrying blindly would only spin.
     if (session === undefined) {
       setStatus({ state: 'failed', message: CANNOT_CONNECT });
@@ -182,6 +214,14 @@ export function createTerminalConnection(options: TerminalConnectionOptions): Te
     created.onerror = () => {};
   }
 
+  function loadRemembered(): string | undefined {
+    try {
+      return options.memory?.load();
+    } catch {
+      return undefined;
+    }
+  }
+
   return {
     status,
     connect(cols, rows) {
@@ -190,8 +230,9 @@ export function createTerminalConnection(options: TerminalConnectionOptions): Te
       closedByUs = false;
       size = { cols: clamp(cols, 2, 1000), rows: clamp(rows, 2, 500) };
       if (status().state !== 'reconnecting') {
-        session = undefined;
+        session = loadRemembered();
         lastSeq = undefined;
+        resuming = session !== undefined;
       }
       attempts = 0;
       setStatus({ state: 'connecting' });
@@ -213,6 +254,18 @@ export function createTerminalConnection(options: TerminalConnectionOptions): Te
       stopTimers();
       detach();
     },
+  };
+}
+
+/**
+ * The tab's sessionStorage: a reload keeps the session, another tab opens its own. Reached through a
+ * getter because merely touching `window.sessionStorage` throws where storage is blocked.
+ */
+export function tabSessionMemory(storage: () => Storage, workspaceId: string): SessionMemory {
+  const key = `keel.terminal.${workspaceId}`;
+  return {
+    load: () => storage().getItem(key) ?? undefined,
+    save: (session) => (session === undefined ? storage().removeItem(key) : storage().setItem(key, session)),
   };
 }
 

@@ -4,7 +4,7 @@ import { LoadingIndicator } from '../../components/loading-indicator.tsx';
 import { errorMessage } from '../../forms/error-message.ts';
 import type { Theme } from '../../theme/theme-store.ts';
 import { loadXterm } from './load-xterm.ts';
-import { createTerminalConnection } from './terminal-connection.ts';
+import { createTerminalConnection, tabSessionMemory } from './terminal-connection.ts';
 
 export interface TerminalPanelProps {
   workspaceId: string;
@@ -41,6 +41,7 @@ export function TerminalPanel(props: TerminalPanelProps) {
     origin: window.location,
     createSocket: (url) => new WebSocket(url),
     onOutput: (data) => terminal?.write(data),
+    memory: tabSessionMemory(() => window.sessionStorage, props.workspaceId),
   });
 
   async function connect(): Promise<void> {

@@ -1,0 +1,67 @@
+import type { AiCallReport } from '@keel/contract/ai-jobs';
+import { aiUsage } from '@keel/drizzle/schema';
+import { appendAudit } from '../audit/audit-log.ts';
+import type { Database } from '../services/database.ts';
+import type { Services } from '../services/services.ts';
+import type { AiStreamRecord } from './stream-record.ts';
+
+/**
+ * Writes what one finished model call leaves behind: its `ai_usage` row and its audit event,
+ * in one transaction so a retried report can never count a call twice or half. Both hold
+ * values only (ids, counts, timings, SHA-256 hashes and sizes), never the prompt, the code or
+ * the answer. Who and where come from the edge's own record of the stream.
+ */
+export async function recordAiCall(
+  services: Services,
+  record: AiStreamRecord,
+  report: AiCallReport,
+): Promise<void> {
+  await services.db.transaction(async (tx) => {
+    await tx.insert(aiUsage).values({
+      organizationId: record.organizationId,
+      userId: record.userId,
+      workspaceId: record.workspaceId,
+      kind: report.kind,
+      model: report.model,
+      promptTokens: report.promptTokens,
+      completionTokens: report.completionTokens,
+      firstTokenMs: report.firstTokenMs,
+      latencyMs: report.latencyMs,
+      outcome: report.outcome,
+      createdAt: services.clock.now(),
+    });
+    // A nested transaction (a savepoint): the audit append takes its chain lock inside this one.
+    await appendAudit(
+      { db: tx as unknown as Database, clock: services.clock, auditSeal: services.auditSeal },
+      {
+        action: `ai.${report.kind}`,
+        outcome: report.outcome === 'success' ? 'success' : 'failure',
+        actorId: record.userId,
+        organizationId: record.organizationId,
+        workspaceId: record.workspaceId,
+        targetId: report.streamId,
+        metadata: {
+          result: report.outcome,
+          errorCode: report.errorCode ?? null,
+          runnerId: record.runnerId,
+          model: report.model,
+          pathSha256: record.pathSha256,
+          paths: record.paths,
+          promptSha256: report.promptSha256 ?? null,
+          promptBytes: report.promptBytes,
+          answerSha256: report.answerSha256,
+          answerBytes: report.answerBytes,
+          diffSha256: report.diffSha256 ?? null,
+          diffBytes: report.diffBytes ?? null,
+          baseSha256: report.baseSha256 ?? null,
+          contextFiles: report.contextFiles,
+          promptTokens: report.promptTokens,
+          completionTokens: report.completionTokens,
+          tokensEstimated: report.tokensEstimated,
+          firstTokenMs: report.firstTokenMs,
+          latencyMs: report.latencyMs,
+        },
+      },
+    );
+  });
+}

@@ -1,0 +1,122 @@
+import type { AiDone } from '@keel/contract/ai';
+import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { Redis } from 'ioredis';
+import type { AppEnv } from '../app-env.ts';
+import { sseFrame } from '../routes/executions.ts';
+import { streamFields } from '../services/stream-fields.ts';
+
+/** Stream entry ids as Redis makes them; anything else in Last-Event-ID starts from the beginning. */
+const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
+/** How long one read waits before a keep-alive and a check that the runner is still there. */
+const BLOCK_MS = 5_000;
+
+export function cursorFrom(c: Context<AppEnv>): string {
+  const last = c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? '';
+  return ENTRY_ID.test(last) ? last : '0-0';
+}
+
+/** True when stream entry id `a` comes after `b` ("ms-seq", compared as numbers). */
+export function entryAfter(a: string, b: string): boolean {
+  const [am = 0n, as = 0n] = a.split('-').map(BigInt);
+  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt);
+  return am > bm || (am === bm && as > bs);
+}
+
+/**
+ * Where a stream stands for a reader at `cursor`: missing (expired or never made), finished
+ * (its `done` is at or before the cursor: nothing more will come), or open.
+ */
+export async function streamState(
+  redis: Redis,
+  streamKey: string,
+  cursor: string,
+): Promise<'missing' | 'finished' | 'open'> {
+  const [last] = (await redis.xrevrange(streamKey, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+  if (!last) return 'missing';
+  return streamFields(last[1]).t === 'done' && !entryAfter(last[0], cursor) ? 'finished' : 'open';
+}
+
+/**
+ * Relays an AI stream from Redis as SSE, from just after `cursor` to its `done`. Each event's
+ * id is its stream entry id, so a client that reconnects with Last-Event-ID (to this edge
+ * instance or another) gets exactly what it missed. The edge holds no state of its own: when
+ * the runner's heartbeat is gone it writes the `done` itself, durably, so every reader, now or
+ * after a reconnect, sees the call end.
+ */
+export function relayAiStream(
+  c: Context<AppEnv>,
+  input: {
+    streamKey: string;
+    heartbeatKey: string;
+    cursor: string;
+    /** A connection already opened for this stream's blocking reads; one is made otherwise. */
+    reader?: Redis;
+  },
+): Response {
+  const services = c.get('services');
+  // Proxies (nginx) would otherwise buffer the tokens they should pass on at once.
+  c.header('x-accel-buffering', 'no');
+  return streamSSE(c, async (stream) => {
+    // XREAD BLOCK holds its connection: each open stream reads on its own.
+    const reader = input.reader ?? services.redis().duplicate();
+    let open = true;
+    let cursor = input.cursor;
+    stream.onAbort(() => {
+      open = false;
+      reader.disconnect();
+    });
+    try {
+      while (open) {
+        const res = (await reader.xread(
+          'COUNT',
+          512,
+          'BLOCK',
+          BLOCK_MS,
+          'STREAMS',
+          input.streamKey,
+          cursor,
+        )) as Array<[string, Array<[string, string[]]>]> | null;
+        if (!res) {
+          await stream.write(': keep-alive\n\n');
+          if (!(await services.redis().exists(input.heartbeatKey)))
+            await writeOfflineDone(c, input.streamKey);
+          continue;
+        }
+        // One write per batch: an SSE frame per entry.
+        let frames = '';
+        for (const [, entries] of res) {
+          for (const [entryId, fields] of entries) {
+            const f = streamFields(fields);
+            cursor = entryId;
+            frames += sseFrame(entryId, f.t ?? 'token', f.d ?? '');
+            if (f.t === 'done') {
+              open = false;
+              break;
+            }
+          }
+        }
+        await stream.write(frames);
+      }
+    } catch (err) {
+      if (open) throw err;
+    } finally {
+      reader.disconnect();
+    }
+  });
+}
+
+async function writeOfflineDone(c: Context<AppEnv>, streamKey: string): Promise<void> {
+  const done: AiDone = {
+    outcome: 'failure',
+    error: { code: 'runner_offline', message: 'the runner went offline during the call; ask again' },
+  };
+  await c
+    .get('services')
+    .redis()
+    .multi()
+    .xadd(streamKey, '*', 't', 'done', 'd', JSON.stringify(done))
+    .expire(streamKey, AI_STREAM_TTL_SECONDS)
+    .exec();
+}

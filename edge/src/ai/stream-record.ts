@@ -1,0 +1,81 @@
+import { AiKind, AiStreamId } from '@keel/contract/ai';
+import { AI_STREAM_TTL_SECONDS, aiStreamMetaKey, runnerKeys } from '@keel/contract/keys';
+import { z } from 'zod';
+import type { Principal } from '../app-env.ts';
+import { ApiError } from '../http/api-error.ts';
+import type { Services } from '../services/services.ts';
+import { canSeeAll } from '../workspaces/access.ts';
+
+/**
+ * The edge's own record of an AI stream, kept in Redis beside the stream (same lifetime): who
+ * asked, where, and which runner answers. Resume and cancel check ownership against it, and a
+ * runner's usage report is attributed from it, never from what the runner says.
+ */
+export const AiStreamRecord = z.object({
+  streamId: AiStreamId,
+  kind: AiKind,
+  runnerId: z.string(),
+  organizationId: z.string(),
+  userId: z.string(),
+  workspaceId: z.string(),
+  /** SHA-256 of the path asked about (explain, rewrite), for the audit event. */
+  pathSha256: z.string().nullable(),
+  /** How many files a chat named. */
+  paths: z.number().int(),
+  model: z.string(),
+});
+export type AiStreamRecord = z.infer<typeof AiStreamRecord>;
+
+export function streamKeyOf(services: Services, record: Pick<AiStreamRecord, 'runnerId' | 'streamId'>) {
+  return runnerKeys(services.config.redisPrefix, record.runnerId).aiStream(record.streamId);
+}
+
+export function recordKey(services: Services, streamId: string): string {
+  return aiStreamMetaKey(services.config.redisPrefix, streamId);
+}
+
+/** Undefined for an unknown, expired or unreadable record. */
+export async function readStreamRecord(
+  services: Services,
+  streamId: string,
+): Promise<AiStreamRecord | undefined> {
+  if (!AiStreamId.safeParse(streamId).success) return undefined;
+  const raw = await services.redis().get(recordKey(services, streamId));
+  if (!raw) return undefined;
+  try {
+    const parsed = AiStreamRecord.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The caller's own stream (or, for an admin, one of their organization's); anything else is a 404. */
+export async function ownStream(services: Services, p: Principal, streamId: string): Promise<AiStreamRecord> {
+  const record = await readStreamRecord(services, streamId);
+  if (
+    !record ||
+    record.organizationId !== p.organizationId ||
+    (record.userId !== p.userId && !canSeeAll(p))
+  ) {
+    throw new ApiError('not_found', 'No such AI stream');
+  }
+  return record;
+}
+
+/**
+ * Creates the stream with its `meta` event and its expiry, and the record, in one round trip,
+ * before the job is queued: the runner's tokens always come after `meta`, and a client that
+ * reads from the start sees what model answers.
+ */
+export async function openStream(services: Services, record: AiStreamRecord): Promise<void> {
+  const key = streamKeyOf(services, record);
+  const meta = JSON.stringify({ streamId: record.streamId, kind: record.kind, model: record.model });
+  await services
+    .redis()
+    .multi()
+    .xadd(key, '*', 't', 'meta', 'd', meta)
+    .expire(key, AI_STREAM_TTL_SECONDS)
+    .set(recordKey(services, record.streamId), JSON.stringify(record), 'EX', AI_STREAM_TTL_SECONDS)
+    .exec();
+}

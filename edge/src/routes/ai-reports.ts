@@ -1,0 +1,45 @@
+import { AiCallReport } from '@keel/contract/ai-jobs';
+import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
+import { Hono } from 'hono';
+import { recordAiCall } from '../ai/record.ts';
+import { readStreamRecord, recordKey } from '../ai/stream-record.ts';
+import type { AppEnv } from '../app-env.ts';
+import { ApiError } from '../http/api-error.ts';
+import { readJson } from '../http/validate.ts';
+import { authenticateRunner } from '../middleware/authenticate-runner.ts';
+
+/**
+ * `POST /api/runners/ai-reports`: a runner's summary of a finished model call (see AiCallReport).
+ *
+ * Why the runner reports rather than the edge recording what it relays: the edge holds no state
+ * between requests (it also runs in workerd), and nobody may be watching the stream when the call
+ * ends. The runner always sees the end, so it reports, with retries; this route makes a retry
+ * harmless (one claim per stream) and accepts reports only for streams the edge opened on that
+ * very runner, attributing them from its own record.
+ */
+export function aiReportRoutes() {
+  const app = new Hono<AppEnv>();
+
+  app.post('/ai-reports', authenticateRunner(), async (c) => {
+    const services = c.get('services');
+    const report = await readJson(c, AiCallReport);
+    const record = await readStreamRecord(services, report.streamId);
+    if (!record || record.runnerId !== c.get('runnerId'))
+      throw new ApiError('not_found', 'No such AI stream');
+    if (record.kind !== report.kind)
+      throw new ApiError('validation_failed', 'The report is for another kind of call');
+    const claim = `${recordKey(services, report.streamId)}:reported`;
+    const claimed = await services.redis().set(claim, '1', 'EX', AI_STREAM_TTL_SECONDS, 'NX');
+    if (claimed !== 'OK') return c.json({ recorded: false, duplicate: true });
+    try {
+      await recordAiCall(services, record, report);
+    } catch (err) {
+      // Nothing was written (one transaction): let the runner's retry claim it again.
+      await services.redis().del(claim);
+      throw err;
+    }
+    return c.json({ recorded: true });
+  });
+
+  return app;
+}

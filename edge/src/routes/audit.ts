@@ -1,0 +1,62 @@
+import { AuditListQuery, type AuditVerifyResponse } from '@keel/contract/audit';
+import { Hono } from 'hono';
+import type { AppEnv } from '../app-env.ts';
+import { appendAudit, chainOf, verifyAuditChain } from '../audit/audit-log.ts';
+import { auditCsv, listAuditEvents } from '../audit/audit-query.ts';
+import { readQuery } from '../http/validate.ts';
+import { authenticate } from '../middleware/authenticate.ts';
+import { requireRole } from '../middleware/require-role.ts';
+
+/** The audit trail for an organization's admins: their own organization's chain only. */
+export function adminAuditRoutes() {
+  const app = new Hono<AppEnv>();
+  app.use('*', authenticate(), requireRole('admin'));
+
+  app.get('/', async (c) => {
+    const services = c.get('services');
+    const p = c.get('principal');
+    const query = readQuery(c, AuditListQuery);
+    const page = await listAuditEvents(services.db, chainOf(p.organizationId), query);
+    if (!query.format) return c.json(page);
+
+    // A download leaves the system: who took which slice is itself part of the trail.
+    await appendAudit(services, {
+      action: 'audit.export',
+      outcome: 'success',
+      actorId: p.userId,
+      organizationId: p.organizationId,
+      metadata: { format: query.format, rows: page.events.length, filtered: isFiltered(query) },
+    });
+    const stamp = services.clock
+      .now()
+      .toISOString()
+      .replace(/[-:]|\.\d+/g, '');
+    c.header('Content-Disposition', `attachment; filename="keel-audit-${stamp}.${query.format}"`);
+    c.header('Cache-Control', 'no-store');
+    if (page.nextCursor) c.header('X-Next-Cursor', page.nextCursor);
+    if (query.format === 'json') return c.json(page);
+    return c.body(auditCsv(page.events), 200, { 'Content-Type': 'text/csv; charset=utf-8' });
+  });
+
+  app.get('/verify', async (c) => {
+    const services = c.get('services');
+    const p = c.get('principal');
+    const verdict = await verifyAuditChain(services, chainOf(p.organizationId));
+    // Recorded after the check, so the check covers the chain as it was asked about.
+    await appendAudit(services, {
+      action: 'audit.verify',
+      outcome: verdict.ok ? 'success' : 'failure',
+      actorId: p.userId,
+      organizationId: p.organizationId,
+      metadata: { checked: verdict.checked, firstBadSeq: verdict.firstBadSeq ?? null },
+    });
+    const body: AuditVerifyResponse = verdict;
+    return c.json(body);
+  });
+
+  return app;
+}
+
+function isFiltered(q: AuditListQuery): boolean {
+  return Boolean(q.action || q.actorId || q.workspaceId || q.outcome || q.from || q.to || q.cursor);
+}

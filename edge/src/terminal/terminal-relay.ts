@@ -1,0 +1,236 @@
+import {
+  TERMINAL_ATTACH_RENEW_MS,
+  TERMINAL_ATTACH_TTL_SECONDS,
+  TERMINAL_ENDED_TTL_SECONDS,
+  TERMINAL_FRAME_MAX_BYTES,
+  TERMINAL_INPUT_MAX_ENTRIES,
+  TERMINAL_STREAM_TTL_SECONDS,
+  TerminalClientMessage,
+  TerminalExit,
+  TerminalOutputEntry,
+  type TerminalServerMessage,
+} from '@keel/contract/terminal';
+import type { WSContext, WSEvents } from 'hono/ws';
+import type { Redis } from 'ioredis';
+import { closeRedis, connectRedis } from '../services/redis.ts';
+import { streamFields } from '../services/stream-fields.ts';
+
+export interface RelayOptions {
+  redisUrl: string;
+  sessionId: string;
+  keys: {
+    output: string;
+    input: string;
+    attached: string;
+    /** The edge's record of the session, kept alive while a socket uses it. */
+    record: string;
+    runnerHeartbeat: string;
+    /** The caller's sign-in session in the auth cache: a revocation marker there ends the socket. */
+    authSession: string;
+    revokedMarker: string;
+  };
+  /** The last stream entry the client has; '0-0' replays everything kept. */
+  cursor: string;
+  /** Reattaching from a window of another size. */
+  resize?: { cols: number; rows: number };
+}
+
+/** Largest output frame: replays go out in a few large frames, a keystroke's echo in one small one. */
+const FRAME_CHARS = 64 * 1024;
+/** Past this much unsent data on a socket, reading more output waits for the client to catch up. */
+const SOCKET_BACKLOG_BYTES = 4 * 1024 * 1024;
+
+type Ws = WSContext<unknown>;
+
+/**
+ * One socket's side of a session. Its own two Redis connections (one blocks reading output) live
+ * exactly as long as the socket: in workerd the request's services are closed once the handshake is
+ * answered, and the socket outlives that.
+ */
+export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
+  let writer: Redis | undefined;
+  let reader: Redis | undefined;
+  let open = true;
+
+  const stop = () => {
+    if (!open) return;
+    open = false;
+    reader?.disconnect();
+    // Detached now: the runner's idle clock starts at once (another socket on the session renews it).
+    const last = writer;
+    if (last) void last.del(o.keys.attached).finally(() => closeRedis(last));
+  };
+
+  const end = (ws: Ws, message: TerminalServerMessage, code: number) => {
+    send(ws, message);
+    stop();
+    ws.close(code);
+  };
+
+  /** Marks the session attached and keeps its keys alive; false when the sign-in was revoked. */
+  const renew = async (): Promise<boolean> => {
+    const replies = await writer!
+      .multi()
+      .set(o.keys.attached, '1', 'EX', TERMINAL_ATTACH_TTL_SECONDS)
+      .expire(o.keys.record, TERMINAL_STREAM_TTL_SECONDS)
+      .expire(o.keys.input, TERMINAL_STREAM_TTL_SECONDS)
+      .get(o.keys.authSession)
+      .exec();
+    return replies?.[3]?.[1] !== o.keys.revokedMarker;
+  };
+
+  const pump = async (ws: Ws) => {
+    let cursor = o.cursor;
+    let renewedAt = Date.now();
+    while (open) {
+      const res = (await reader!.xread(
+        'COUNT',
+        256,
+        'BLOCK',
+        TERMINAL_ATTACH_RENEW_MS,
+        'STREAMS',
+        o.keys.output,
+        cursor,
+      )) as Array<[string, Array<[string, string[]]>]> | null;
+      if (!open) return;
+      if (!res) {
+        // A runner that stays gone never writes the end: write it for it, so every reader sees it.
+        if (!(await writer!.exists(o.keys.runnerHeartbeat))) {
+          const exit: TerminalExit = {
+            exitCode: null,
+            code: 'runner_unavailable',
+            error: 'The workspace runner went offline.',
+          };
+          await writer!
+            .multi()
+            .xadd(o.keys.output, '*', 't', 'exit', 'd', JSON.stringify(exit))
+            .expire(o.keys.output, TERMINAL_ENDED_TTL_SECONDS)
+            .exec();
+        }
+      }
+      let data = '';
+      let seq = '';
+      const flush = () => {
+        if (data) send(ws, { type: 'output', data, seq });
+        data = '';
+      };
+      for (const [, entries] of res ?? []) {
+        for (const [id, flat] of entries) {
+          cursor = id;
+          const entry = TerminalOutputEntry.safeParse(streamFields(flat));
+          if (!entry.success) continue;
+          if (entry.data.t === 'output') {
+            if (data.length + entry.data.d.length > FRAME_CHARS) flush();
+            data += entry.data.d;
+            seq = id;
+            continue;
+          }
+          flush();
+          const exit = parseExit(entry.data.d);
+          if (exit.error)
+            end(ws, { type: 'error', code: exit.code ?? 'terminal_ended', message: exit.error }, 1000);
+          else end(ws, { type: 'exit', exitCode: exit.exitCode }, 1000);
+          return;
+        }
+      }
+      flush();
+      await drained(ws);
+      if (Date.now() - renewedAt >= TERMINAL_ATTACH_RENEW_MS) {
+        renewedAt = Date.now();
+        if (!(await renew())) {
+          end(ws, { type: 'error', code: 'invalid_token', message: 'You were signed out.' }, 1008);
+          return;
+        }
+      }
+    }
+  };
+
+  return {
+    onOpen(_event, ws) {
+      writer = connectRedis(o.redisUrl);
+      reader = connectRedis(o.redisUrl);
+      send(ws, { type: 'ready', session: o.sessionId });
+      if (o.resize) {
+        void writer.xadd(o.keys.input, '*', 't', 'resize', 'cols', o.resize.cols, 'rows', o.resize.rows);
+      }
+      void renew()
+        .then(() => pump(ws))
+        .catch((err: unknown) => {
+          if (!open) return;
+          console.error(JSON.stringify({ level: 'error', msg: 'terminal relay failed', error: String(err) }));
+          end(
+            ws,
+            { type: 'error', code: 'internal_error', message: 'The terminal connection failed.' },
+            1011,
+          );
+        });
+    },
+    onMessage(event, ws) {
+      if (!open || !writer) return;
+      const raw = event.data;
+      if (typeof raw !== 'string' || raw.length > TERMINAL_FRAME_MAX_BYTES) {
+        end(
+          ws,
+          { type: 'error', code: 'invalid_message', message: 'Frames are JSON text, within the size limit.' },
+          1008,
+        );
+        return;
+      }
+      let parsed: ReturnType<typeof TerminalClientMessage.safeParse>;
+      try {
+        parsed = TerminalClientMessage.safeParse(JSON.parse(raw));
+      } catch {
+        parsed = TerminalClientMessage.safeParse(undefined);
+      }
+      if (!parsed.success) {
+        end(
+          ws,
+          { type: 'error', code: 'invalid_message', message: 'The frame is not a terminal message.' },
+          1008,
+        );
+        return;
+      }
+      const message = parsed.data;
+      // One connection carries every frame of this socket, so keystrokes reach the runner in order.
+      if (message.type === 'input') {
+        void writer.xadd(
+          o.keys.input,
+          'MAXLEN',
+          '~',
+          TERMINAL_INPUT_MAX_ENTRIES,
+          '*',
+          't',
+          'input',
+          'd',
+          message.data,
+        );
+      } else if (message.type === 'resize') {
+        void writer.xadd(o.keys.input, '*', 't', 'resize', 'cols', message.cols, 'rows', message.rows);
+      } else {
+        send(ws, { type: 'pong' });
+      }
+    },
+    onClose: stop,
+    onError: stop,
+  };
+}
+
+function send(ws: Ws, message: TerminalServerMessage): void {
+  if (ws.readyState === 1) ws.send(JSON.stringify(message));
+}
+
+function parseExit(d: string): TerminalExit {
+  try {
+    const parsed = TerminalExit.safeParse(JSON.parse(d));
+    if (parsed.success) return parsed.data;
+  } catch {}
+  return { exitCode: null };
+}
+
+/** Waits while the socket has much unsent (Node's ws says how much; workerd does not). */
+async function drained(ws: Ws): Promise<void> {
+  const raw = ws.raw as { bufferedAmount?: number } | undefined;
+  while (ws.readyState === 1 && (raw?.bufferedAmount ?? 0) > SOCKET_BACKLOG_BYTES) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { AiCallJob, AiCallReport } from '@keel/contract/ai-jobs';
+import { runnerKeys } from '@keel/contract/keys';
+import { CONTRACT_VERSION } from '@keel/contract/version';
+import { Redis } from 'ioredis';
+import { AiJobs } from '../../runners/src/ai/jobs.ts';
+import { ConfinedFs } from '../../runners/src/files/confined-fs.ts';
+import { FAKE_MODEL, type FakeOpenAi, startFakeOpenAi } from '../harness/fake-openai.ts';
+import { testInfra } from '../harness/infra.ts';
+import { eventually } from './ai-rig.ts';
+
+/**
+ * The runner's AI jobs against a real Redis and the fake OpenAI server (standing in for vLLM),
+ * without an edge: claims, cancel markers, stopping mid-call and closing streams a crashed
+ * process left open.
+ */
+describe('runner AI jobs (real Redis; fake OpenAI server standing in for vLLM)', () => {
+  let redis: Redis;
+  let fake: FakeOpenAi;
+  let dir: string;
+  const keys = runnerKeys(`aijobs${process.pid}:`, 'rnr_aaaaaaaaaaaaaaaaaaaa');
+  const reports: AiCallReport[] = [];
+  let n = 0;
+
+  const jobs = () =>
+    new AiJobs({
+      redis,
+      keys,
+      config: {
+        baseUrl: fake.baseUrl,
+        model: FAKE_MODEL,
+        apiKey: undefined,
+        maxConcurrency: 2,
+        timeoutMs: 10_000,
+        firstTokenTimeoutMs: 5_000,
+        maxOutputTokens: 256,
+        contextTokens: 4096,
+      },
+      files: async () => new ConfinedFs(dir),
+      touch: () => {},
+      report: async (r) => {
+        reports.push(r);
+        return 'delivered';
+      },
+      log: () => {},
+    });
+  const job = (): AiCallJob => ({
+    v: CONTRACT_VERSION,
+    type: 'ai.explain',
+    streamId: `ais_${String(n++)
+      .padStart(20, 'a')
+      .replace(/\d/g, (d) => 'bcdefghijk'[Number(d)]!)}`,
+    workspaceId: 'ws_aaaaaaaaaaaaaaaaaaaa',
+    path: 'a.ts',
+  });
+  const entries = async (streamId: string) =>
+    (await redis.xrange(keys.aiStream(streamId), '-', '+')).map(([, f]) => ({ t: f[1], d: f[3] }));
+  const doneOf = async (streamId: string) =>
+    eventually('done', async () => {
+      const last = (await entries(streamId)).at(-1);
+      return last?.t === 'done' ? JSON.parse(last.d!) : undefined;
+    });
+
+  before(async () => {
+    redis = new Redis((await testInfra()).redisUrl);
+    fake = await startFakeOpenAi();
+    dir = await mkdtemp(join(tmpdir(), 'keel-aijobs-'));
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'a.ts'), 'export const a = 1;\n');
+  });
+  after(async () => {
+    redis.disconnect();
+    await fake.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a job delivered twice calls the model once', async () => {
+    const ai = jobs();
+    const j = job();
+    fake.enqueue({ tokens: ['once'] });
+    const before = fake.requests.length;
+    assert.deepEqual(await ai.start(j), { started: true });
+    assert.deepEqual(await ai.start(j), { started: false, duplicate: true });
+    assert.equal((await doneOf(j.streamId)).outcome, 'success');
+    assert.equal(fake.requests.length, before + 1);
+    assert.equal(await redis.sismember(keys.aiActive, j.streamId), 0, 'no longer in flight');
+    const report = reports.find((r) => r.streamId === j.streamId);
+    assert.equal(report?.outcome, 'success');
+    assert.equal(report?.completionTokens, 1);
+  });
+
+  test('a cancel that arrives before the job never reaches the model', async () => {
+    const ai = jobs();
+    const j = job();
+    await redis.set(keys.aiCancel(j.streamId), '1', 'EX', 60);
+    const before = fake.requests.length;
+    await ai.start(j);
+    assert.equal((await doneOf(j.streamId)).outcome, 'cancelled');
+    assert.equal(fake.requests.length, before);
+  });
+
+  test('stopping the runner mid-call closes the model connection and ends the stream', async () => {
+    const ai = jobs();
+    const j = job();
+    fake.enqueue({ tokens: Array.from({ length: 100 }, () => 'x'), tokenDelayMs: 100 });
+    await ai.start(j);
+    await eventually('the first token', async () =>
+      (await entries(j.streamId)).some((e) => e.t === 'token') ? true : undefined,
+    );
+    await ai.stop();
+    const done = await doneOf(j.streamId);
+    assert.deepEqual([done.outcome, done.error.code], ['failure', 'runner_restarted']);
+    await eventually('the model connection to close', async () => (fake.inFlight === 0 ? true : undefined));
+  });
+
+  test('after a crash, the restarted runner closes the streams the old process left open', async () => {
+    const lost = job().streamId;
+    await redis.xadd(keys.aiStream(lost), '*', 't', 'token', 'd', 'half an ans');
+    await redis.sadd(keys.aiActive, lost);
+    await jobs().closeOrphans();
+    const done = await doneOf(lost);
+    assert.equal(done.error.code, 'runner_restarted');
+    assert.ok((await redis.ttl(keys.aiStream(lost))) > 0, 'the stream still expires');
+    assert.equal(await redis.exists(keys.aiActive), 0);
+  });
+
+  test('a runner without a model answers every job with ai_not_configured', async () => {
+    const ai = new AiJobs({
+      redis,
+      keys,
+      config: undefined,
+      files: async () => new ConfinedFs(dir),
+      touch: () => {},
+      report: async () => 'delivered',
+      log: () => {},
+    });
+    assert.deepEqual(ai.status, { configured: false, model: null });
+    const j = job();
+    await ai.start(j);
+    assert.equal((await doneOf(j.streamId)).error.code, 'ai_not_configured');
+  });
+});

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { parseRunnerEnv } from '../../runners/src/env.ts';
+import { register } from '../../runners/src/registration.ts';
+import { Runner } from '../../runners/src/runner.ts';
+import { ProcessDriver } from '../../runners/src/workloads/process.ts';
+import { BrowserClient } from '../harness/browser-client.ts';
+import { testInfra } from '../harness/infra.ts';
+import { freshDatabaseUrl } from '../harness/migrated-postgres.ts';
+import { freePort, waitFor } from '../harness/ports.ts';
+import { spawnService, waitForHttp } from '../harness/processes.ts';
+import { testSecretKey } from '../harness/test-app.ts';
+import { connectTerminal } from './terminal-client.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+describe('terminal through the edge on workerd (wrangler dev)', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+  });
+
+  test('a runner registers through workerd; a shell opens, echoes, reattaches and exits over its WebSocket', async () => {
+    const infra = await testInfra();
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'keel-workerd-trm-'));
+    chmodSync(dir, 0o711);
+    const envFile = join(dir, 'dev.vars');
+    writeFileSync(
+      envFile,
+      [
+        `DATABASE_URL=${await freshDatabaseUrl()}`,
+        `REDIS_URL=${infra.redisUrl}`,
+        `KEEL_SECRET_KEY=${testSecretKey()}`,
+        `KEEL_REDIS_PREFIX=workerd-trm${port}:`,
+      ].join('\n'),
+    );
+    const wrangler = spawnService(
+      join(root, 'node_modules/.bin/wrangler'),
+      [
+        'dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--env-file',
+        envFile,
+        '--persist-to',
+        join(dir, 'state'),
+        '--inspector-port',
+        String(await freePort()),
+        '--show-interactive-dev-session=false',
+        '--log-level',
+        'warn',
+      ],
+      { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },
+      root,
+    );
+    cleanups.push(async () => {
+      await wrangler.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${base}/healthz`, wrangler, 120_000);
+    try {
+      const admin = new BrowserClient((path, init) => fetch(new URL(path, base), init));
+      const signup = await admin.request('POST', '/api/auth/signup', {
+        email: 'w@example.com',
+        password: 'correct horse battery staple',
+        name: 'W',
+      });
+      assert.equal(signup.status, 201, JSON.stringify(signup.body));
+      const token = await admin.request(
+        'POST',
+        '/api/admin/runner-tokens',
+        { name: 'w', maxUses: 1 },
+        { bearer: true },
+      );
+      const config = parseRunnerEnv({
+        KEEL_URL: base,
+        KEEL_RUNNER_TOKEN: token.body.token,
+        KEEL_RUNNER_NAME: 'workerd-rig',
+        KEEL_RUNNER_DATA_DIR: join(dir, 'runner'),
+        KEEL_RUNNER_DRIVER: 'process',
+        KEEL_IDLE_STOP_SECONDS: '0',
+        REDIS_URL: infra.redisUrl,
+      });
+      const driver = new ProcessDriver({ root: join(dir, 'workspaces') });
+      const credential = await register(config, {
+        drivers: ['process'],
+        capacity: { workspaces: 4, cpus: 2, memoryMb: 2048 },
+      });
+      const runner = new Runner(config, credential, driver);
+      await runner.start();
+      cleanups.push(async () => {
+        const own = await runner.ownWorkspaces();
+        await runner.stop();
+        for (const id of own) await driver.remove(id, { keepData: false }).catch(() => {});
+      });
+
+      const created = await admin.request('POST', '/api/workspaces', { name: 'edge' }, { bearer: true });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const ws = created.body.id as string;
+      await waitFor('workspace running', async () => {
+        const r = await admin.request('GET', `/api/workspaces/${ws}/status`, undefined, { bearer: true });
+        return r.body.status === 'running' ? true : undefined;
+      });
+
+      const term = await connectTerminal(base, admin, ws, { query: { cols: 90, rows: 20 } });
+      await term.waitFor('ready', () => term.session);
+      term.type('stty size; echo workerd-$((6*7))\r');
+      await term.waitForOutput('workerd-42');
+      assert.match(term.output(), /20 90/);
+      const session = term.session!;
+      const seen = term.lastSeq()!;
+      term.type('sleep 1; echo while-away-$((6*7))\r');
+      await term.close();
+
+      // Another request, so other I/O objects in workerd: the session and its missed output are still there.
+      const again = await connectTerminal(base, admin, ws, { query: { session, lastSeq: seen } });
+      await again.waitForOutput('while-away-42');
+      assert.equal(again.output().split('while-away-42').length - 1, 1);
+      again.type('exit 3\r');
+      const exit = await again.waitFor('exit', () => again.frames.find((f) => f.type === 'exit'));
+      assert.deepEqual(exit, { type: 'exit', exitCode: 3 });
+    } catch (err) {
+      console.error(wrangler.output());
+      throw err;
+    }
+  });
+});
