@@ -15,7 +15,7 @@ export function aiPanel(page: Page) {
     save: panel.getByRole('button', { name: 'Save the conversation to the workspace…' }),
     clear: panel.getByRole('button', { name: 'Clear the conversation' }),
     /** Shown instead of the conversation when no model is configured. */
-    setUpInstructions: panel.getByText('No model is configured'),
+    setUpInstructions: panel.getByText('No model is configured', { exact: true }),
     turns: panel.locator('.ai-turn'),
     /** The rendered answer of the latest question. */
     lastAnswer: panel.locator('.ai-turn').last().locator('.markdown'),
@@ -74,9 +74,18 @@ export async function editorContextMenu(
     .click({ button: 'right', position: { x: 4, y: 4 } });
   const item = page.getByRole('menuitem', { name: entry, exact: true });
   await item.waitFor();
-  // Monaco ignores a click that lands while its menu is still being laid out: point at the item first.
+  // Monaco listens for clicks on a menu item only 100 ms after drawing the menu (so the right-click's own
+  // mouse-up cannot pick an entry): a click before then is swallowed and the menu stays. Click until it closes.
   await item.hover();
-  await item.click();
+  for (let attempt = 0; ; attempt += 1) {
+    await item.click();
+    try {
+      await item.waitFor({ state: 'detached', timeout: 1_000 });
+      return;
+    } catch (error) {
+      if (attempt >= 4) throw error;
+    }
+  }
 }
 
 /** The rewrite flow over the editor: instruction dialog, progress, review with Accept and Reject. */

@@ -109,6 +109,12 @@ export function followResumableStream(
       try {
         const response = await options.open(lastId, controller.signal);
         if (stopped) break;
+        if (response.status === 204) {
+          // "Nothing more for you": the AI routes answer a resume so once the stream's end was sent (as an
+          // EventSource server does to stop reconnects). Asking again would only get the same answer.
+          handlers.onFailure(new StreamEnded());
+          return;
+        }
         handlers.onStateChange?.('streaming');
         if (await readStream(response)) failures = 0;
       } catch (error) {
@@ -145,6 +151,17 @@ export function followResumableStream(
     lastEventId: () => lastId,
     done,
   };
+}
+
+/**
+ * The server said the stream has nothing more to send (204), though its last event never arrived here: how
+ * it ended is unknown on this side.
+ */
+export class StreamEnded extends Error {
+  override readonly name = 'StreamEnded';
+  constructor() {
+    super('The server has already sent the end of this stream');
+  }
 }
 
 /** Network failures and server-side trouble may pass; a 4xx answer (gone, forbidden) will not. */

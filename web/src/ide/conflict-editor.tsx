@@ -6,6 +6,7 @@ import type { Theme } from '../theme/theme-store.ts';
 import { MONACO_THEMES } from './code-editor.tsx';
 import type { SaveConflict } from './editor-tabs-store.ts';
 import { languageForPath } from './language-for-path.ts';
+import { showDiff } from './monaco/diff-view.ts';
 import { loadMonaco } from './monaco/load-monaco.ts';
 
 export interface ConflictEditorProps {
@@ -38,25 +39,21 @@ export function ConflictEditor(props: ConflictEditorProps) {
     try {
       const monaco = await loadMonaco();
       if (!mounted || container === undefined) return;
-      const language = languageForPath(props.path);
-      const original = monaco.editor.createModel(props.conflict.serverContent, language);
-      const modified = monaco.editor.createModel(props.mine, language);
-      const diff = monaco.editor.createDiffEditor(container, {
-        readOnly: true,
-        originalEditable: false,
-        automaticLayout: true,
-        renderSideBySide: true,
-        theme: MONACO_THEMES[props.theme],
-        ariaLabel: `Differences in ${props.path}`,
-        fontSize: 13,
+      dispose = showDiff(monaco, container, {
+        original: props.conflict.serverContent,
+        modified: props.mine,
+        language: languageForPath(props.path),
+        options: {
+          readOnly: true,
+          originalEditable: false,
+          automaticLayout: true,
+          renderSideBySide: true,
+          theme: MONACO_THEMES[props.theme],
+          ariaLabel: `Differences in ${props.path}`,
+          fontSize: 13,
+        },
       });
-      diff.setModel({ original, modified });
       setReady(true);
-      dispose = () => {
-        diff.dispose();
-        original.dispose();
-        modified.dispose();
-      };
     } catch (failure) {
       setError(failure);
     }

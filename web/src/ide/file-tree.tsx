@@ -16,7 +16,7 @@ import { LoadingIndicator } from '../components/loading-indicator.tsx';
 import { errorMessage } from '../forms/error-message.ts';
 import type { FileActions } from './file-actions.tsx';
 import type { FileTreeStore } from './file-tree-store.ts';
-import { type TreeRow, visibleRows } from './visible-tree.ts';
+import { rootView, type TreeRow, visibleRows } from './visible-tree.ts';
 import { parentOf } from './workspace-paths.ts';
 
 export interface FileTreeProps {
@@ -39,9 +39,10 @@ export function FileTree(props: FileTreeProps) {
   const rowIndex = createMemo(() => new Map(rows().map((row, index) => [row.entry.path, { row, index }])));
   const paths = () => rows().map((row) => row.entry.path);
   const root = () => props.tree.directory('');
+  const view = () => rootView(root());
   const rootFailure = () => {
     const state = root();
-    return state?.status === 'error' && state.entries.length === 0 ? { error: state.error } : undefined;
+    return view() === 'failed' && state?.status === 'error' ? { error: state.error } : undefined;
   };
   const selectedEntry = () => {
     const path = props.tree.selected();
@@ -125,7 +126,13 @@ export function FileTree(props: FileTreeProps) {
   });
 
   const toolbar = (): JSX.Element => (
-    <div class="tree-toolbar" role="toolbar" aria-label="Files" aria-controls="file-tree">
+    <div
+      class="tree-toolbar"
+      role="toolbar"
+      aria-label="Files"
+      // Only while the tree is there: an id that names nothing is an ARIA error.
+      aria-controls={view() === 'tree' ? 'file-tree' : undefined}
+    >
       <IconButton label="New file" onClick={() => props.actions.newFile()}>
         <NewFileIcon />
       </IconButton>
@@ -167,7 +174,7 @@ export function FileTree(props: FileTreeProps) {
         {toolbar()}
       </div>
       <Switch>
-        <Match when={root() === undefined || (root()?.status === 'loading' && root()?.entries.length === 0)}>
+        <Match when={view() === 'loading'}>
           <LoadingIndicator label="Loading files…" class="tree-note" />
         </Match>
         <Match when={rootFailure()}>
@@ -180,7 +187,7 @@ export function FileTree(props: FileTreeProps) {
             </div>
           )}
         </Match>
-        <Match when={root()?.entries.length === 0}>
+        <Match when={view() === 'empty'}>
           <EmptyState title="No files yet" class="tree-note">
             <p>Create a file or folder with the buttons above, or run a command that makes some.</p>
           </EmptyState>

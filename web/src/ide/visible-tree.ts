@@ -1,5 +1,5 @@
 import type { FileEntry } from '@keel/contract/workspaces';
-import type { FileTreeStore } from './file-tree-store.ts';
+import type { DirectoryState, FileTreeStore } from './file-tree-store.ts';
 
 /** One row of the tree as drawn: an entry, its depth and its place among its siblings (for ARIA). */
 export interface TreeRow {
@@ -26,4 +26,15 @@ export function visibleRows(
       rows.push(...visibleRows(tree, entry.path, level + 1));
   });
   return rows;
+}
+
+/**
+ * What the tree's area shows for the root folder's state. The tree element (and so the id the toolbar's
+ * aria-controls names) exists only for 'tree': an empty, loading or failed workspace shows a note instead.
+ */
+export function rootView(root: DirectoryState | undefined): 'loading' | 'failed' | 'empty' | 'tree' {
+  if (root === undefined || (root.status === 'loading' && root.entries.length === 0)) return 'loading';
+  if (root.status === 'error' && root.entries.length === 0) return 'failed';
+  if (root.entries.length === 0) return 'empty';
+  return 'tree';
 }

@@ -138,6 +138,26 @@ describe('conversation store', () => {
     });
   });
 
+  test('a resume answered 204 (the server already sent the end) stops reconnecting and says so', async () => {
+    const { store, calls } = setup([
+      aiStream([meta('1-0'), token('2-0', 'Half an')], 'error'),
+      () => new Response(null, { status: 204 }),
+    ]);
+
+    await store.ask('and then?');
+
+    // One POST, one resume: a 204 is final, not a reason to try the 40 reconnects a drop gets.
+    assert.deepEqual(
+      calls.map((call) => call.method),
+      ['POST', 'GET'],
+    );
+    const [turn] = store.turns();
+    assert.equal(turn?.answer, 'Half an');
+    assert.equal(turn?.state, 'failed');
+    assert.match(turn?.error ?? '', /its last part did not arrive/);
+    assert.equal(store.busy(), false);
+  });
+
   test('a 503 ai_not_configured from a route is the not-configured state, not a retry loop', async () => {
     const { store, calls } = setup([apiError(503, 'ai_not_configured', 'No model is configured')]);
 
@@ -148,13 +168,14 @@ describe('conversation store', () => {
     assert.deepEqual(store.availability(), { status: 'not-configured', hint: 'No model is configured' });
   });
 
-  test('a failed model call shows the server’s message', async () => {
+  test('a failed model call shows the runner’s message as a sentence, with what to do next', async () => {
     const { store } = setup([
       aiStream([
         meta('1-0'),
+        // As the runner writes it (runners/src/ai/errors.ts): a lower-case clause.
         done('2-0', 'failure', {
           code: 'model_unavailable',
-          message: 'The model server could not be reached',
+          message: 'the model server could not be reached',
         }),
       ]),
     ]);
@@ -162,7 +183,10 @@ describe('conversation store', () => {
     await store.ask('why?');
 
     assert.equal(store.turns()[0]?.state, 'failed');
-    assert.equal(store.turns()[0]?.error, 'The model server could not be reached');
+    assert.equal(
+      store.turns()[0]?.error,
+      'The model server could not be reached. Try again in a moment; if it keeps failing, ask an admin to check the model server.',
+    );
   });
 
   test('explain sends the file and lines; a follow-up question carries the conversation and the file', async () => {

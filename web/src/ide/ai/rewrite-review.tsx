@@ -5,6 +5,7 @@ import { errorMessage } from '../../forms/error-message.ts';
 import type { Theme } from '../../theme/theme-store.ts';
 import { MONACO_THEMES } from '../code-editor.tsx';
 import { languageForPath } from '../language-for-path.ts';
+import { showDiff } from '../monaco/diff-view.ts';
 import { loadMonaco } from '../monaco/load-monaco.ts';
 import { describeRewrite, type RewriteState, type RewriteStore } from './rewrite-store.ts';
 
@@ -238,26 +239,22 @@ function RewriteDiff(props: { path: string; original: string; modified: string; 
     try {
       const monaco = await loadMonaco();
       if (!mounted || container === undefined) return;
-      const language = languageForPath(props.path);
-      const original = monaco.editor.createModel(props.original, language);
-      const modified = monaco.editor.createModel(props.modified, language);
-      const diff = monaco.editor.createDiffEditor(container, {
-        readOnly: true,
-        originalEditable: false,
-        automaticLayout: true,
-        renderSideBySide: true,
-        theme: MONACO_THEMES[props.theme],
-        ariaLabel: `Proposed change to ${props.path}`,
-        fontSize: 13,
-        minimap: { enabled: false },
+      dispose = showDiff(monaco, container, {
+        original: props.original,
+        modified: props.modified,
+        language: languageForPath(props.path),
+        options: {
+          readOnly: true,
+          originalEditable: false,
+          automaticLayout: true,
+          renderSideBySide: true,
+          theme: MONACO_THEMES[props.theme],
+          ariaLabel: `Proposed change to ${props.path}`,
+          fontSize: 13,
+          minimap: { enabled: false },
+        },
       });
-      diff.setModel({ original, modified });
       setReady(true);
-      dispose = () => {
-        diff.dispose();
-        original.dispose();
-        modified.dispose();
-      };
     } catch (failure) {
       setError(failure);
     }
