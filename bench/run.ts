@@ -80,14 +80,16 @@ Docker engine. Re-run \`bench/run\` after a change that touches a hot path and c
 ${table}
 
 Notes
-- Job round trip: edge \`JobProducer.call\` → BullMQ → runner worker → completed event, vs a
-  bare BullMQ \`Queue.add\` + \`waitUntilFinished\` with a bare worker, same Redis.
+- Job round trip: edge \`JobProducer.call\` → the runner's call list → runner → published
+  answer (request/response calls skip BullMQ), vs a bare BullMQ \`Queue.add\` +
+  \`waitUntilFinished\` with a bare worker, same Redis.
 - File read: \`GET /api/workspaces/:id/files\` over HTTP (Node edge, runner, confined read)
   vs \`fs.readFile\` of the same file on the host.
 - Workspace start: API \`POST /start\` until the status reads \`running\` (polled every 5 ms)
   vs \`docker start\` of an equivalent stopped container (CLI). Create → first command: API
   create, wait for running, execute \`true\`, read its SSE to the exit, vs \`docker run --rm\`.
-- Exec throughput: 100 MB of text through \`cat\` to an SSE client, vs \`docker exec cat\` into a pipe.
+- Exec throughput: 100 MB of text through \`cat\` to an SSE client, vs \`docker exec cat\` into a
+  pipe; three of each, taken in turns so that both see the same load, medians compared.
 - Memory: RSS of an idle runner process; the edge's RSS growth per open SSE output stream.
 - Terminal: one keystroke at a time at a bash prompt, from the WebSocket send until its echo frame
   (browser socket → Node edge → Redis → process-driver runner → pty, and back), vs the same keystroke

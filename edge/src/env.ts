@@ -48,6 +48,17 @@ export const EdgeEnv = z.object({
     .max(200)
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  /**
+   * Give each runner its own Redis user, confined to its keys and channels (Redis 6+ ACL),
+   * made at registration and removed at revocation. Needs a connection allowed to manage
+   * users: KEEL_REDIS_ADMIN_URL, or REDIS_URL itself.
+   */
+  KEEL_REDIS_RUNNER_ACL: flag,
+  KEEL_REDIS_ADMIN_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   /** Prefix of every Redis key the edge writes, so several installs can share one Redis. */
   KEEL_REDIS_PREFIX: z
     .string()
@@ -83,6 +94,8 @@ export interface EdgeConfig {
   aiRateLimitPerMinute: number;
   redisPrefix: string;
   runnerBootstrapToken: string | undefined;
+  /** Set when each runner gets its own Redis user; `adminUrl` manages them (else redisUrl). */
+  runnerRedisAcl: { adminUrl: string | undefined } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -116,5 +129,6 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
     aiRateLimitPerMinute: e.KEEL_AI_RATE_LIMIT_PER_MINUTE,
     redisPrefix: e.KEEL_REDIS_PREFIX,
     runnerBootstrapToken: e.KEEL_RUNNER_BOOTSTRAP_TOKEN,
+    runnerRedisAcl: e.KEEL_REDIS_RUNNER_ACL ? { adminUrl: e.KEEL_REDIS_ADMIN_URL } : undefined,
   };
 }

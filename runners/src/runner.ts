@@ -5,11 +5,12 @@ import { type JobOutcome, type RunnerErrorCode, RunnerJob } from '@keel/contract
 import { LOG_MAX_ENTRIES, runnerKeys, STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { CHECK_IN_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_SECONDS } from '@keel/contract/runners';
 import type { WorkspaceStatus } from '@keel/contract/workspaces';
-import { type Job, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { parseAiConfig } from './ai/config.ts';
 import { AiJobs } from './ai/jobs.ts';
 import { sendAiReport } from './ai/report.ts';
+import { CallConsumer } from './call-consumer.ts';
 import type { RunnerConfig } from './env.ts';
 import { ConfinedFs, ConfinedFsError } from './files/confined-fs.ts';
 import { deleteJob, mkdirJob, renameJob } from './files/jobs.ts';
@@ -17,9 +18,11 @@ import { CloneError, gitClone } from './git-clone.ts';
 import { collectHeartbeat, gpuStats } from './heartbeat.ts';
 import { OutputStream } from './output-stream.ts';
 import { applyPatchJob, validatePatchJob } from './patch/jobs.ts';
+import { connectRunnerRedis } from './redis-connection.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
 import { Terminals } from './terminal/terminals.ts';
 import { type ExecHandle, type WorkloadDriver, WorkloadError } from './workloads/types.ts';
+import { correction, parseStatus, replaceIfUnchanged } from './workspace-watch.ts';
 
 class JobError extends Error {
   constructor(
@@ -60,9 +63,13 @@ export class Runner {
   private redis: Redis;
   private worker: Worker | undefined;
   private workerConnection: Redis | undefined;
+  private calls: CallConsumer | undefined;
+  private callConnection: Redis | undefined;
   private timers: NodeJS.Timeout[] = [];
   private execs = new Map<string, { handle: ExecHandle; workspaceId: string; cancelled: boolean }>();
   private lastActive = new Map<string, number>();
+  /** Lifecycle jobs in progress per workspace: the heartbeat leaves those workspaces alone. */
+  private lifecycle = new Map<string, number>();
   private fileLocks = new Map<string, Promise<unknown>>();
   private roots = new Map<string, ConfinedFs>();
   private gpus: Awaited<ReturnType<typeof gpuStats>> = [];
@@ -76,8 +83,7 @@ export class Runner {
     private readonly credential: SavedCredential,
     private readonly driver: WorkloadDriver,
   ) {
-    this.redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-    this.redis.on('error', () => {});
+    this.redis = connectRunnerRedis(config, credential);
     this.keys = runnerKeys(credential.keyPrefix, credential.runnerId);
     this.ai = new AiJobs({
       redis: this.redis,
@@ -115,10 +121,9 @@ export class Runner {
         setInterval(() => void this.stopIdle(), Math.min(30_000, this.config.KEEL_IDLE_STOP_SECONDS * 250)),
       );
     }
-    const connection = new Redis(this.config.REDIS_URL, { maxRetriesPerRequest: null });
-    connection.on('error', () => {});
+    const connection = connectRunnerRedis(this.config, this.credential);
     this.workerConnection = connection;
-    this.worker = new Worker(this.credential.queueName, (job) => this.process(job), {
+    this.worker = new Worker(this.credential.queueName, (job) => this.process(job.data), {
       connection,
       prefix: this.credential.bullPrefix,
       concurrency: this.config.KEEL_RUNNER_CONCURRENCY,
@@ -129,6 +134,17 @@ export class Runner {
     });
     this.worker.on('error', (err) => log('warn', 'worker error', { error: err.message }));
     await this.worker.waitUntilReady();
+    // Request/response calls (file reads, writes, trees…) come on a lighter path than BullMQ.
+    this.callConnection = connectRunnerRedis(this.config, this.credential);
+    this.calls = new CallConsumer(
+      this.redis,
+      this.callConnection,
+      this.keys.base,
+      this.config.KEEL_RUNNER_CONCURRENCY,
+      (job) => this.process(job),
+      (err) => log('warn', 'call failed', { error: String(err) }),
+    );
+    this.calls.start();
   }
 
   /**
@@ -139,7 +155,8 @@ export class Runner {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.ai.stop();
-    await bounded(this.worker?.close() ?? Promise.resolve(), 8_000);
+    await Promise.all([this.calls?.stop(8_000), bounded(this.worker?.close() ?? Promise.resolve(), 8_000)]);
+    this.callConnection?.disconnect();
     await bounded(this.terminals.stop(), 5_000);
     await bounded(this.redis.del(this.keys.heartbeat), 2_000);
     this.workerConnection?.disconnect();
@@ -148,7 +165,10 @@ export class Runner {
 
   /** After a restart: publish what each known workspace is doing, and close streams of lost commands. */
   private async reattach(): Promise<void> {
-    for (const id of await this.ownWorkspaces()) {
+    const own = await this.ownWorkspaces();
+    // Workspaces placed before the runner kept its own list join it here.
+    if (own.length) await this.redis.sadd(this.keys.workspaces, ...own);
+    for (const id of own) {
       const status = await this.driver.status(id);
       if (status !== 'missing') {
         await this.setStatus(id, status === 'running' ? 'running' : 'stopped', null, false);
@@ -170,9 +190,7 @@ export class Runner {
 
   private async heartbeat(): Promise<void> {
     try {
-      let running = 0;
-      for (const id of await this.ownWorkspaces())
-        if ((await this.driver.status(id)) === 'running') running++;
+      const running = await this.reconcile();
       const beat = await collectHeartbeat({
         runnerId: this.runnerId,
         driver: this.driver.kind,
@@ -191,6 +209,33 @@ export class Runner {
     }
   }
 
+  /**
+   * One look at the engine for every workspace this runner placed: counts the running
+   * ones, and publishes `stopped` or `failed` with a reason for one that Keel says runs but
+   * whose container stopped or vanished outside Keel. Returns how many run.
+   */
+  private async reconcile(): Promise<number> {
+    const [engine, ids] = await Promise.all([
+      this.driver.states(),
+      this.redis.smembers(this.keys.workspaces),
+    ]);
+    if (ids.length === 0) return 0;
+    const published = await this.redis.mget(...ids.map((id) => this.keys.workspaceStatus(id)));
+    let running = 0;
+    for (const [i, id] of ids.entries()) {
+      if (engine.get(id)?.status === 'running') running++;
+      const raw = published[i];
+      if (!raw || this.lifecycle.has(id)) continue;
+      const fix = correction(parseStatus(raw), engine.get(id));
+      if (!fix) continue;
+      const next = JSON.stringify({ status: fix.status, reason: fix.reason, at: new Date().toISOString() });
+      if (await replaceIfUnchanged(this.redis, this.keys.workspaceStatus(id), raw, next)) {
+        await this.log(id, 'system', `${fix.status}: ${fix.reason}`);
+      }
+    }
+    return running;
+  }
+
   private async checkRevocation(): Promise<void> {
     if ((await checkIn(this.config, this.credential)) === 'revoked') {
       log('error', 'this runner was revoked by an admin; stopping', { runnerId: this.runnerId });
@@ -202,10 +247,11 @@ export class Runner {
     const limit = this.config.KEEL_IDLE_STOP_SECONDS * 1000;
     const busy = new Set([...this.execs.values()].map((e) => e.workspaceId));
     for (const id of this.terminals.workspaces()) busy.add(id);
-    for (const id of await this.ownWorkspaces()) {
+    const engine = await this.driver.states();
+    for (const id of await this.ownWorkspaces(engine)) {
       const last = this.lastActive.get(id) ?? Date.now();
       if (busy.has(id) || Date.now() - last < limit) continue;
-      if ((await this.driver.status(id)) !== 'running') continue;
+      if (engine.get(id)?.status !== 'running') continue;
       await this.driver.stop(id);
       await this.setStatus(
         id,
@@ -220,8 +266,8 @@ export class Runner {
    * prefix. Other runners may share the Docker engine; their workspaces are not ours to
    * count, re-attach or stop.
    */
-  async ownWorkspaces(): Promise<string[]> {
-    const all = await this.driver.list();
+  async ownWorkspaces(engine?: Map<string, unknown>): Promise<string[]> {
+    const all = [...(engine ?? (await this.driver.states())).keys()];
     if (all.length === 0) return [];
     const statuses = await this.redis.mget(...all.map((id) => this.keys.workspaceStatus(id)));
     return all.filter((_, i) => statuses[i] !== null);
@@ -258,11 +304,12 @@ export class Runner {
     );
   }
 
-  private async process(job: Job): Promise<JobOutcome> {
-    const parsed = RunnerJob.safeParse(job.data);
+  /** A BullMQ job, or a request/response call from the call list: the same handlers serve both. */
+  private async process(data: unknown): Promise<JobOutcome> {
+    const parsed = RunnerJob.safeParse(data);
     if (!parsed.success) return { ok: false, error: { code: 'invalid', message: 'unreadable job' } };
     try {
-      return { ok: true, result: await this.handle(parsed.data) };
+      return { ok: true, result: await this.tracked(parsed.data) };
     } catch (err) {
       if (err instanceof JobError) return { ok: false, error: { code: err.code, message: err.message } };
       if (err instanceof ConfinedFsError) {
@@ -276,6 +323,23 @@ export class Runner {
       }
       // Unexpected: let BullMQ record and retry it (lifecycle jobs are idempotent).
       throw err;
+    }
+  }
+
+  /** Runs a job, marking its workspace busy for the heartbeat while a lifecycle job changes it. */
+  private async tracked(job: RunnerJob): Promise<unknown> {
+    if (!job.type.startsWith('workspace.') || !('workspaceId' in job)) return this.handle(job);
+    return this.busyWith(job.workspaceId, () => this.handle(job));
+  }
+
+  private async busyWith<T>(workspaceId: string, fn: () => Promise<T>): Promise<T> {
+    this.lifecycle.set(workspaceId, (this.lifecycle.get(workspaceId) ?? 0) + 1);
+    try {
+      return await fn();
+    } finally {
+      const left = (this.lifecycle.get(workspaceId) ?? 1) - 1;
+      if (left > 0) this.lifecycle.set(workspaceId, left);
+      else this.lifecycle.delete(workspaceId);
     }
   }
 
@@ -316,6 +380,7 @@ export class Runner {
           this.keys.workspaceStatus(job.workspaceId),
           this.keys.workspaceLogs(job.workspaceId),
         );
+        await this.redis.srem(this.keys.workspaces, job.workspaceId);
         this.lastActive.delete(job.workspaceId);
         return {};
       case 'exec.start':
@@ -408,10 +473,14 @@ export class Runner {
    */
   private async reviveIfExpected(workspaceId: string): Promise<void> {
     if ((await this.driver.status(workspaceId)) !== 'stopped') return;
-    const raw = await this.redis.get(this.keys.workspaceStatus(workspaceId));
-    if (!raw || (JSON.parse(raw) as { status?: string }).status !== 'running') return;
-    await this.log(workspaceId, 'system', 'the workspace had stopped unexpectedly; starting it again');
-    await this.driver.start(workspaceId);
+    await this.busyWith(workspaceId, async () => {
+      const raw = await this.redis.get(this.keys.workspaceStatus(workspaceId));
+      if (!raw || (JSON.parse(raw) as { status?: string }).status !== 'running') return;
+      await this.log(workspaceId, 'system', 'the workspace had stopped unexpectedly; starting it again');
+      await this.driver.start(workspaceId);
+      // A heartbeat that looked while it was down may have published `stopped` meanwhile.
+      await this.setStatus(workspaceId, 'running', null, false);
+    });
   }
 
   private async files(workspaceId: string): Promise<ConfinedFs> {
@@ -465,6 +534,8 @@ export class Runner {
   private async create(job: Extract<RunnerJob, { type: 'workspace.create' }>): Promise<unknown> {
     const id = job.workspaceId;
     this.touch(id);
+    // Listed first: a workspace whose create was cut short is still this runner's to report.
+    await this.redis.sadd(this.keys.workspaces, id);
     await this.setStatus(id, 'creating', null);
     await this.guarded(id, async () => {
       await this.driver.create({

@@ -137,7 +137,8 @@ export async function startRig(
     },
     async close() {
       // Only this rig's workspaces: other test files share the Docker engine.
-      const own = await runner.ownWorkspaces();
+      // A runner whose Redis user was revoked cannot list them; its folders go with dataDir.
+      const own = await runner.ownWorkspaces().catch(() => [] as string[]);
       await runner.stop();
       for (const id of own) await driver.remove(id, { keepData: false }).catch(() => {});
       sockets.closeAll();

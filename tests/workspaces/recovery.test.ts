@@ -8,6 +8,7 @@ import { CONTRACT_VERSION } from '@keel/contract/version';
 import { parseRunnerEnv } from '../../runners/src/env.ts';
 import { register } from '../../runners/src/registration.ts';
 import { Runner } from '../../runners/src/runner.ts';
+import { containerName } from '../../runners/src/workloads/docker.ts';
 import { ProcessDriver } from '../../runners/src/workloads/process.ts';
 import { BrowserClient } from '../harness/browser-client.ts';
 import { testInfra } from '../harness/infra.ts';
@@ -16,7 +17,7 @@ import { spawnService } from '../harness/processes.ts';
 import { startRedisServer } from '../harness/redis-server.ts';
 import { readSse, startRig } from '../harness/runner-rig.ts';
 import { createTestApp } from '../harness/test-app.ts';
-import { ensureDockerAndImage } from '../runner/docker-helper.ts';
+import { dockerCli, ensureDockerAndImage } from '../runner/docker-helper.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const PASSWORD = 'correct horse battery staple';
@@ -46,6 +47,26 @@ async function edgeOnPort(env: Record<string, string> = {}) {
     },
   };
 }
+
+/** Whether the workspace's container runs, and since when, as the engine says. */
+const engineStart = (id: string) =>
+  dockerCli('inspect', '-f', '{{.State.Running}} {{.State.StartedAt}}', containerName(id)).then((s) =>
+    s.trim(),
+  );
+
+/** What happened to the container lately, for a failure message. */
+const engineEvents = (id: string) =>
+  dockerCli(
+    'events',
+    '--since',
+    '120s',
+    '--until',
+    '0s',
+    '--filter',
+    `container=${containerName(id)}`,
+    '--format',
+    '{{.TimeNano}} {{.Action}} {{json .Actor.Attributes}}',
+  );
 
 async function status(admin: BrowserClient, id: string): Promise<{ status: string; reason: string | null }> {
   return (await admin.request('GET', `/api/workspaces/${id}/status`, undefined, { bearer: true })).body;
@@ -89,9 +110,11 @@ describe('runner failures', () => {
         { name: 'survivor' },
         { bearer: true },
       );
+      firstId = first.body.id;
       await waitFor('survivor running', async () =>
         (await status(edge.admin, first.body.id)).status === 'running' ? true : undefined,
       );
+      const survivorStart = await engineStart(first.body.id);
       const lost = await edge.admin.request(
         'POST',
         `/api/workspaces/${first.body.id}/execute`,
@@ -126,6 +149,9 @@ describe('runner failures', () => {
         'running',
         're-attached to the running workspace',
       );
+      // A runner's death must not take its workspaces with it: the container ran throughout,
+      // it was not started again behind the status.
+      assert.equal(await engineStart(first.body.id), survivorStart, await engineEvents(first.body.id));
       const events = await lostEvents;
       const exit = JSON.parse(events.at(-1)!.data);
       assert.equal(events.at(-1)!.event, 'exit');
@@ -141,33 +167,6 @@ describe('runner failures', () => {
           headers: { authorization: `Bearer ${edge.admin.accessToken}` },
         }),
       );
-      if (out[0]!.data !== 'alive\n') {
-        const { execFileSync } = await import('node:child_process');
-        console.log(
-          'DBG',
-          execFileSync('docker', [
-            'inspect',
-            '-f',
-            '{{.State.Status}} {{.State.StartedAt}} {{.State.FinishedAt}}',
-            `keel-ws-${first.body.id}`,
-          ]).toString(),
-        );
-        console.log(
-          'DBG',
-          execFileSync('docker', [
-            'events',
-            '--since',
-            '60s',
-            '--until',
-            '0s',
-            '--filter',
-            `container=keel-ws-${first.body.id}`,
-            '--format',
-            '{{.TimeNano}} {{.Action}}',
-          ]).toString(),
-        );
-        console.log('DBG', runner.output().slice(-3000));
-      }
       assert.equal(out[0]!.data, 'alive\n');
     } finally {
       await runner.stop('SIGTERM');

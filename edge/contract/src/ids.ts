@@ -20,9 +20,17 @@ export type IdKind = keyof typeof idPrefixes;
 
 const ID_BODY = /^[a-z2-7]{20}$/;
 
-export function idSchema(kind: IdKind) {
-  const prefix = `${idPrefixes[kind]}_`;
-  return z.string().refine((s) => s.startsWith(prefix) && ID_BODY.test(s.slice(prefix.length)), {
-    message: `must be a ${kind} id (${prefix}…)`,
-  });
+const schemas = new Map<IdKind, z.ZodType<string>>();
+
+/** One schema per kind, made once: routes check ids on every request. */
+export function idSchema(kind: IdKind): z.ZodType<string> {
+  let schema = schemas.get(kind);
+  if (!schema) {
+    const prefix = `${idPrefixes[kind]}_`;
+    schema = z.string().refine((s) => s.startsWith(prefix) && ID_BODY.test(s.slice(prefix.length)), {
+      message: `must be a ${kind} id (${prefix}…)`,
+    });
+    schemas.set(kind, schema);
+  }
+  return schema;
 }

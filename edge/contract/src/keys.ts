@@ -15,6 +15,8 @@ export function runnerKeys(keyPrefix: string, runnerId: string) {
   return {
     base,
     heartbeat: `${base}heartbeat`,
+    /** Workspaces this runner placed (a set), so it notices one whose container vanished. */
+    workspaces: `${base}workspaces`,
     workspaceStatus: (workspaceId: string) => `${base}ws:${workspaceId}:status`,
     workspaceLogs: (workspaceId: string) => `${base}ws:${workspaceId}:logs`,
     /** Bumped whenever the workspace's files may have changed (writes, finished commands). */

@@ -67,6 +67,11 @@ export const RegisterRunnerResponse = z.object({
   queueName: z.string(),
   bullPrefix: z.string(),
   keyPrefix: z.string(),
+  /**
+   * The runner's own Redis user when the edge confines runners (KEEL_REDIS_RUNNER_ACL):
+   * it reaches only this runner's keys and channels. Shown once; Redis holds only its hash.
+   */
+  redis: z.object({ username: z.string(), password: z.string() }).optional(),
 });
 export type RegisterRunnerResponse = z.infer<typeof RegisterRunnerResponse>;
 

@@ -15,6 +15,9 @@ import type { Services } from '../services/services.ts';
  */
 export function authenticate(): MiddlewareHandler<AppEnv> {
   return async function authenticateMiddleware(c, next) {
+    // Several route groups share the /api/workspaces mount, and each one's middleware runs
+    // for every request under it: the first check stands for the whole request.
+    if (c.get('principal')) return next();
     const services = c.get('services');
     const header = c.req.header('authorization');
     let token: string | undefined;

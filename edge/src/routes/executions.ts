@@ -9,11 +9,11 @@ import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
+import { type SseEvent, sseFrames } from '../http/sse-frames.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
-import { streamFields } from '../services/stream-fields.ts';
 import { loadWorkspace, queueOf } from '../workspaces/access.ts';
 
 const ExecutionParams = z.object({ id: z.string(), executionId: z.string() });
@@ -22,10 +22,14 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 /** How long one read waits before a keep-alive and a check that the runner is still there. */
 const BLOCK_MS = 5_000;
 
-/** An SSE frame; every line break in the data (CR, LF or CRLF) starts another `data:` line. */
-export function sseFrame(id: string, event: string, data: string): string {
-  return `id: ${id}\nevent: ${event}\ndata: ${data.replace(/\r\n|\r|\n/g, '\ndata: ')}\n\n`;
-}
+/**
+ * Entries per read: output entries hold up to 256 KB, so one read (and the frames made
+ * of it) stays within a few MB per open stream, however far behind the reader is.
+ */
+const READ_COUNT = 16;
+const NO_DATA = new Uint8Array(0);
+
+export { sseFrame } from '../http/sse-frames.ts';
 
 export function executionRoutes() {
   const app = new Hono<AppEnv>();
@@ -99,18 +103,27 @@ export function executionRoutes() {
         open = false;
         reader.disconnect();
       });
+      // Bytes, not strings: output goes out as it is stored (see sseFrames).
+      const read = (from: string) => {
+        const pending = reader.xreadBuffer(
+          'COUNT',
+          READ_COUNT,
+          'BLOCK',
+          BLOCK_MS,
+          'STREAMS',
+          streamKey,
+          from,
+        ) as Promise<Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null>;
+        // Awaited later, or never when the client leaves first.
+        pending.catch(() => {});
+        return pending;
+      };
       try {
+        let next = read(cursor);
         while (open) {
-          const res = (await reader.xread(
-            'COUNT',
-            512,
-            'BLOCK',
-            BLOCK_MS,
-            'STREAMS',
-            streamKey,
-            cursor,
-          )) as Array<[string, Array<[string, string[]]>]> | null;
+          const res = await next;
           if (!res) {
+            next = read(cursor);
             await stream.write(': keep-alive\n\n');
             // A runner that stays gone never writes the exit: write it for it, durably, so
             // every reader (now or after a reconnect) sees the command end.
@@ -128,20 +141,23 @@ export function executionRoutes() {
             }
             continue;
           }
-          // One write per batch: an SSE frame per entry, built with one pass over the text.
-          let frames = '';
+          // One write per batch: an SSE frame per entry.
+          const events: SseEvent[] = [];
           for (const [, entries] of res) {
             for (const [entryId, fields] of entries) {
-              const f = streamFields(fields);
-              cursor = entryId;
-              frames += sseFrame(entryId, f.t ?? 'stdout', f.d ?? '');
-              if (f.t === 'exit') {
+              const { t, d } = outputFields(fields);
+              cursor = entryId.toString();
+              events.push({ id: cursor, event: t ?? 'stdout', data: d ?? NO_DATA });
+              if (t === 'exit') {
                 open = false;
                 break;
               }
             }
           }
-          await stream.write(frames);
+          // The next batch is on its way while this one is written: Redis and the client
+          // overlap, and no more than two batches per stream are ever in memory.
+          if (open) next = read(cursor);
+          await stream.write(sseFrames(events));
         }
       } catch (err) {
         if (open) throw err;
@@ -180,4 +196,15 @@ export function executionRoutes() {
   });
 
   return app;
+}
+
+/** An output entry's type (as text) and data (as the bytes Redis holds). */
+function outputFields(flat: Buffer[]): { t?: string; d?: Uint8Array } {
+  const out: { t?: string; d?: Uint8Array } = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const key = flat[i]!.toString();
+    if (key === 't') out.t = flat[i + 1]!.toString();
+    else if (key === 'd') out.d = flat[i + 1]!;
+  }
+  return out;
 }

@@ -19,7 +19,9 @@ import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { authenticateRunner } from '../middleware/authenticate-runner.ts';
 import { requireRole } from '../middleware/require-role.ts';
+import { createRunnerRedisUser, removeRunnerRedisUser } from '../runners/redis-acl.ts';
 import { heartbeatsOf, runnerView } from '../runners/registry.ts';
+import type { Services } from '../services/services.ts';
 
 /** Admin console: registration tokens, the runner list, revocation. */
 export function adminRunnerRoutes() {
@@ -106,6 +108,9 @@ export function adminRunnerRoutes() {
       )
       .returning({ id: runners.id });
     if (revoked.length === 0) throw new ApiError('not_found', 'No such active runner');
+    // Its Redis user goes too, with the connections it has open: the runner is cut off at
+    // once instead of at its next check-in.
+    if (services.config.runnerRedisAcl) await removeRunnerRedisUser(services, id);
     await appendAudit(services, {
       action: 'runner.revoke',
       outcome: 'success',
@@ -119,13 +124,36 @@ export function adminRunnerRoutes() {
   return app;
 }
 
-function registrationBody(prefix: string, runnerId: string, credential: string): RegisterRunnerResponse {
+/**
+ * The answer to a registration, with the runner's own Redis user when runners are
+ * confined. A user that cannot be made leaves the runner revoked: it must not start with
+ * more access than it was meant to have.
+ */
+async function registrationBody(
+  services: Services,
+  runnerId: string,
+  credential: string,
+): Promise<RegisterRunnerResponse> {
+  const prefix = services.config.redisPrefix;
+  let redis: RegisterRunnerResponse['redis'];
+  if (services.config.runnerRedisAcl) {
+    try {
+      redis = await createRunnerRedisUser(services, runnerId);
+    } catch (err) {
+      await services.db
+        .update(runners)
+        .set({ revokedAt: services.clock.now() })
+        .where(eq(runners.id, runnerId));
+      throw new ApiError('runner_unavailable', `Could not create the runner's Redis user: ${String(err)}`);
+    }
+  }
   return {
     runnerId,
     credential,
     queueName: runnerQueueName(runnerId),
     bullPrefix: bullPrefixOf(prefix),
     keyPrefix: prefix,
+    ...(redis ? { redis } : {}),
   };
 }
 
@@ -162,7 +190,7 @@ export function runnerApiRoutes() {
         targetId: runnerId,
         metadata: { shared: true, drivers: input.drivers.join(','), version: input.version },
       });
-      return c.json(registrationBody(services.config.redisPrefix, runnerId, credential), 201);
+      return c.json(await registrationBody(services, runnerId, credential), 201);
     }
     const registered = await services.db.transaction(async (tx) => {
       // The conditional increment makes a token's last use a race that only one runner wins.
@@ -201,7 +229,7 @@ export function runnerApiRoutes() {
       targetId: runnerId,
       metadata: { drivers: input.drivers.join(','), version: input.version },
     });
-    return c.json(registrationBody(services.config.redisPrefix, runnerId, credential), 201);
+    return c.json(await registrationBody(services, runnerId, credential), 201);
   });
 
   app.post('/check-in', authenticateRunner(), async (c) => {

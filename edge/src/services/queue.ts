@@ -1,6 +1,15 @@
-import { type JobOutcome, JobOutcome as JobOutcomeSchema, type RunnerJob } from '@keel/contract/jobs';
-import { Queue, QueueEvents } from 'bullmq';
+import {
+  type CallRequest,
+  callId,
+  callListKey,
+  callReplyKey,
+  UNHEARD_REPLY_TTL_MS,
+} from '@keel/contract/calls';
+import type { JobOutcome, RunnerJob } from '@keel/contract/jobs';
+import { bullPrefixOf } from '@keel/contract/keys';
+import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { CallReplies } from './call-replies.ts';
 
 export interface EnqueueOptions {
   jobId?: string;
@@ -11,18 +20,22 @@ export interface EnqueueOptions {
 
 /**
  * Enqueues jobs for runners and, for request/response jobs, waits for their outcome.
- * Queue and QueueEvents objects are made per queue name and closed with the services
- * that own them (per process on Node, per request in workerd).
+ * Queue objects are made per queue name and closed with the services that own them (per
+ * process on Node, per request in workerd), like the one subscriber that hears answers.
  */
 export class JobProducer {
   private queues = new Map<string, Queue>();
-  private events = new Map<string, Promise<QueueEvents>>();
-  private blockingConnections: Redis[] = [];
+  private replies: CallReplies | undefined;
+  private subscriber: Redis | undefined;
+  private sequence = 0;
+  private readonly bullPrefix: string;
 
   constructor(
     private readonly connection: () => Redis,
-    private readonly bullPrefix: string,
-  ) {}
+    private readonly keyPrefix: string,
+  ) {
+    this.bullPrefix = bullPrefixOf(keyPrefix);
+  }
 
   private queue(name: string): Queue {
     let queue = this.queues.get(name);
@@ -44,41 +57,55 @@ export class JobProducer {
     return added.id ?? '';
   }
 
-  /** Enqueues and waits for the runner's answer; a runner that does not answer in time is an error. */
+  /**
+   * Sends a request/response call to the runner that consumes `queueName` and waits for
+   * its answer; a runner that does not answer in time is an error. Calls skip BullMQ
+   * (see contract/calls): one list push out, one published message back.
+   */
   async call(queueName: string, job: RunnerJob, timeoutMs: number): Promise<JobOutcome> {
-    const events = await this.queueEvents(queueName);
-    const added = await this.queue(queueName).add(job.type, job, {
-      // Request/response jobs are not retried: the caller is waiting and will retry itself.
-      attempts: 1,
-      removeOnComplete: { age: 60, count: 1000 },
-      removeOnFail: { age: 3600 },
-    });
-    const value = await added.waitUntilFinished(events, timeoutMs);
-    return JobOutcomeSchema.parse(value);
+    const replies = this.callReplies();
+    await replies.whenReady();
+    const redis = this.connection();
+    const base = `${this.keyPrefix}${queueName}:`;
+    const id = callId(replies.instance, ++this.sequence);
+    const answer = replies.wait(id, timeoutMs, () => redis.get(callReplyKey(base, id)));
+    const request: CallRequest = { id, deadline: Date.now() + timeoutMs, job };
+    const list = callListKey(base);
+    try {
+      await redis
+        .multi()
+        .rpush(list, JSON.stringify(request))
+        // Calls nobody takes (a runner that is gone) vanish with their list.
+        .pexpire(list, timeoutMs + UNHEARD_REPLY_TTL_MS)
+        .exec();
+    } catch (err) {
+      answer.catch(() => {});
+      throw err;
+    }
+    const value = await answer;
+    if ('failed' in value) throw new Error(value.failed);
+    return value.outcome;
   }
 
-  private queueEvents(name: string): Promise<QueueEvents> {
-    let pending = this.events.get(name);
-    if (!pending) {
-      // QueueEvents blocks on its own connection; it must not share the command connection.
-      const blocking = this.connection().duplicate();
-      this.blockingConnections.push(blocking);
-      const events = new QueueEvents(name, { connection: blocking, prefix: this.bullPrefix });
-      pending = events.waitUntilReady().then(() => events);
-      this.events.set(name, pending);
+  private callReplies(): CallReplies {
+    if (!this.replies) {
+      // Subscribed connections take no other commands: this one is the listener's own.
+      this.subscriber = this.connection().duplicate();
+      this.replies = new CallReplies(this.subscriber, this.keyPrefix, instanceId());
     }
-    return pending;
+    return this.replies;
   }
 
   async close(): Promise<void> {
-    const events = await Promise.allSettled([...this.events.values()]);
-    await Promise.allSettled([
-      ...[...this.queues.values()].map((q) => q.close()),
-      ...events.flatMap((e) => (e.status === 'fulfilled' ? [e.value.close()] : [])),
-    ]);
-    for (const c of this.blockingConnections) c.disconnect();
-    this.blockingConnections = [];
+    await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
+    this.subscriber?.disconnect();
+    this.subscriber = undefined;
+    this.replies = undefined;
     this.queues.clear();
-    this.events.clear();
   }
+}
+
+function instanceId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return Array.from(bytes, (b) => 'abcdefghijklmnopqrstuvwxyz0123456789'[b % 36]).join('');
 }

@@ -1,4 +1,3 @@
-import { bullPrefixOf } from '@keel/contract/keys';
 import type { Redis } from 'ioredis';
 import { AuditHeadSeal } from '../audit/head-seal.ts';
 import { SecretBox } from '../auth/secret-box.ts';
@@ -45,7 +44,7 @@ export function buildServices(input: {
     });
   const box = new SecretBox(input.config.secretKey);
   const auditSeal = new AuditHeadSeal(input.config.secretKey);
-  const queue = new JobProducer(getRedis, bullPrefixOf(input.config.redisPrefix));
+  const queue = new JobProducer(getRedis, input.config.redisPrefix);
   const keys = new SigningKeyStore(input.db, box, input.clock, input.keyCache, {
     issuer: input.config.issuer,
     accessTokenTtlSeconds: input.config.accessTokenTtlSeconds,

@@ -114,7 +114,7 @@ export async function readFile(root: string, rel: string, opts: { maxBytes?: num
       // Re-opening through the O_PATH fd reaches exactly the inode that was checked.
       const file = await open(at(handle), O_RDONLY);
       try {
-        return await readCapped(file, max, rel);
+        return await readCapped(file, max, rel, st.size);
       } finally {
         await file.close();
       }
@@ -124,19 +124,24 @@ export async function readFile(root: string, rel: string, opts: { maxBytes?: num
   });
 }
 
-async function readCapped(file: FileHandle, max: number, rel: string): Promise<Buffer> {
+async function readCapped(file: FileHandle, max: number, rel: string, expected: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
+  // The first read asks for one byte more than fstat saw: a file that did not change since
+  // then is read in one call, and the short read says it ended.
+  let want = Math.min(expected + 1, max + 1);
   for (;;) {
-    const buf = Buffer.allocUnsafe(Math.min(64 * 1024, max + 1 - total));
+    const buf = Buffer.allocUnsafe(want);
     const { bytesRead } = await file.read(buf, 0, buf.length, null);
     if (bytesRead === 0) break;
     total += bytesRead;
     // The file can grow between fstat and read.
     if (total > max) throw new TooLarge(rel, max);
     chunks.push(buf.subarray(0, bytesRead));
+    if (bytesRead < buf.length && total === expected) break;
+    want = Math.min(64 * 1024, max + 1 - total);
   }
-  return Buffer.concat(chunks, total);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
 
 export interface WriteOptions {

@@ -119,6 +119,9 @@ export async function withParent<T>(
   const name = names.at(-1);
   if (name === undefined) throw new InvalidPath(rel, 'names the workspace root');
   return withRoot(root, async (rootDir) => {
+    // A name directly under the root needs no second handle on the root: reads of such
+    // files are the most frequent request, and every open and close is a thread-pool trip.
+    if (names.length === 1) return fn(rootDir, name, names);
     const parent = await walkDirs(rootDir, names.slice(0, -1), rel);
     try {
       return await fn(parent, name, names);

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { demuxDockerStream } from './docker-demux.ts';
 import { type ExecIo, type RunningExec, waitAtMost } from './exec-handle.ts';
 import { WorkloadError } from './types.ts';
 
@@ -71,7 +72,6 @@ function statusOf(err: unknown): number | undefined {
 
 export async function startDockerExec(
   container: Docker.Container,
-  modem: { demuxStream: Docker['modem']['demuxStream'] },
   req: DockerExecRequest,
   io: ExecIo,
 ): Promise<RunningExec> {
@@ -96,7 +96,7 @@ export async function startDockerExec(
     throw err;
   }
   const stream = await exec.start({ hijack: true, stdin: false });
-  modem.demuxStream(stream, io.stdout, io.stderr);
+  demuxDockerStream(stream, io.stdout, io.stderr);
 
   const streamOver = new Promise<void>((resolve) => {
     let settled = false;

@@ -17,6 +17,7 @@ import {
   type WorkloadDriver,
   WorkloadError,
   type WorkloadSpec,
+  type WorkloadState,
   type WorkloadStatus,
 } from './types.ts';
 
@@ -184,7 +185,6 @@ export class DockerDriver implements WorkloadDriver {
         const container = this.docker.getContainer(containerName(id));
         return startDockerExec(
           container,
-          this.docker.modem,
           {
             execId,
             argv: req.argv,
@@ -214,6 +214,17 @@ export class DockerDriver implements WorkloadDriver {
       .map((c) => c.Labels[LABEL])
       .filter((v): v is string => typeof v === 'string' && isValidWorkspaceId(v))
       .sort();
+  }
+
+  async states(): Promise<Map<string, WorkloadState>> {
+    const containers = await this.docker.listContainers({ all: true, filters: { label: [LABEL] } });
+    const out = new Map<string, WorkloadState>();
+    for (const c of containers) {
+      const id = c.Labels[LABEL];
+      if (typeof id !== 'string' || !isValidWorkspaceId(id)) continue;
+      out.set(id, c.State === 'running' ? { status: 'running' } : { status: 'stopped', detail: c.Status });
+    }
+    return out;
   }
 
   private inspect(id: string): Promise<Docker.ContainerInspectInfo | undefined> {

@@ -26,6 +26,7 @@ import {
   type WorkloadDriver,
   WorkloadError,
   type WorkloadSpec,
+  type WorkloadState,
   type WorkloadStatus,
 } from './types.ts';
 
@@ -213,13 +214,18 @@ export class ProcessDriver implements WorkloadDriver {
     return (await this.mustState(id)).workspaceDir;
   }
 
-  async list(): Promise<string[]> {
+  async states(): Promise<Map<string, WorkloadState>> {
     const names = await readdir(this.root).catch(() => [] as string[]);
-    const ids: string[] = [];
-    for (const name of names) {
-      if (isValidWorkspaceId(name) && (await this.readState(name))) ids.push(name);
+    const out = new Map<string, WorkloadState>();
+    for (const name of names.sort()) {
+      const state = isValidWorkspaceId(name) ? await this.readState(name) : undefined;
+      if (state) out.set(name, { status: state.started ? 'running' : 'stopped' });
     }
-    return ids.sort();
+    return out;
+  }
+
+  async list(): Promise<string[]> {
+    return [...(await this.states()).keys()];
   }
 
   /**

@@ -22,6 +22,13 @@ export interface WorkloadSpec {
 
 export type WorkloadStatus = 'running' | 'stopped' | 'missing';
 
+/** A workload as the engine reports it, for the heartbeat's one look at all of them. */
+export interface WorkloadState {
+  status: 'running' | 'stopped';
+  /** How the engine describes a stopped one (e.g. "Exited (137) 2 seconds ago"). */
+  detail?: string;
+}
+
 export interface ExecRequest {
   argv: string[];
   /** Relative paths are resolved against /workspace inside the workload. */
@@ -75,6 +82,11 @@ export interface WorkloadDriver {
   readonly fileOwner: FileOwner | undefined;
   /** Workspace ids this driver knows, for re-attach after a runner restart. */
   list(): Promise<string[]>;
+  /**
+   * Every workload this driver knows with its state, in one request to the engine (a
+   * heartbeat reads it every few seconds); workloads absent from the map are gone.
+   */
+  states(): Promise<Map<string, WorkloadState>>;
 }
 
 export class WorkloadError extends Error {

@@ -1,0 +1,65 @@
+/**
+ * Request/response work (file reads, trees, writes, patches…): the edge waits for the
+ * runner's answer. Such a call does not go through BullMQ: its bookkeeping (several Lua
+ * scripts and stream events per job on both sides) cost more than the work itself. The
+ * edge appends the call to the runner's own list, the runner pops it, and publishes the
+ * answer on a channel under its own key prefix that the waiting edge instance listens to.
+ *
+ * A call is attempted once. One that waited past its deadline is dropped unanswered
+ * (its caller has given up), so a write never lands long after the person saw it fail.
+ * When no edge hears the answer (its connection was down), the runner leaves it in a key
+ * for a minute, where the edge looks when it has waited a while.
+ */
+import { z } from 'zod';
+import { JobOutcome } from './jobs.ts';
+
+/** `c-<edge instance>-<sequence>` */
+const CALL_ID = /^c-([a-z0-9]{12})-(\d{1,15})$/;
+export const EDGE_INSTANCE = /^[a-z0-9]{12}$/;
+
+export function callId(edgeInstance: string, sequence: number): string {
+  return `c-${edgeInstance}-${sequence}`;
+}
+
+/** The edge instance waiting for this call. */
+export function callerOf(id: string): string | undefined {
+  return CALL_ID.exec(id)?.[1];
+}
+
+/** The runner's list of calls waiting to be taken; `runnerBase` is `runnerKeys(…).base`. */
+export function callListKey(runnerBase: string): string {
+  return `${runnerBase}calls`;
+}
+
+/** Where the runner publishes answers for one edge instance. */
+export function callReplyChannel(runnerBase: string, edgeInstance: string): string {
+  return `${runnerBase}reply:${edgeInstance}`;
+}
+
+/** What an edge instance subscribes to: the answers of every runner, for itself only. */
+export function callReplyPattern(keyPrefix: string, edgeInstance: string): string {
+  return `${keyPrefix}runner.*:reply:${edgeInstance}`;
+}
+
+/** An answer nobody heard when it was published, kept for the edge to pick up. */
+export function callReplyKey(runnerBase: string, id: string): string {
+  return `${runnerBase}reply:${id}`;
+}
+
+export const UNHEARD_REPLY_TTL_MS = 60_000;
+
+/** One call in the runner's list; `job` is a RunnerJob, checked by the runner. */
+export const CallRequest = z.object({
+  id: z.string().regex(CALL_ID),
+  /** Epoch milliseconds after which the caller no longer waits. */
+  deadline: z.number(),
+  job: z.unknown(),
+});
+export type CallRequest = z.infer<typeof CallRequest>;
+
+/** One answer: the outcome the runner returned, or why the call failed outright. */
+export const CallReply = z.union([
+  z.object({ id: z.string(), outcome: JobOutcome }),
+  z.object({ id: z.string(), failed: z.string() }),
+]);
+export type CallReply = z.infer<typeof CallReply>;

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+/*
+ * Builds runners/dist/keel-runner.mjs: the runner and its dependencies in one ES module,
+ * so a runner starts without the TypeScript loader and keeps less code in memory.
+ * Native addons stay outside (node-pty, ssh2's optional ones), and so do the parts of
+ * dockerode that it loads eagerly but the runner never uses (see `deferred`).
+ *   node runners/bundle.mjs
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { build } from 'esbuild';
+
+const root = new URL('..', import.meta.url).pathname;
+
+/**
+ * Modules that dockerode loads at start but needs only for features the runner does not
+ * use: ssh:// engines (docker-modem's agent, and ssh2 with it) and BuildKit sessions
+ * (gRPC and protobuf). Each is replaced by a stub that loads the real one on first call.
+ */
+const deferred = [
+  { importer: '/docker-modem/lib/', request: './ssh', real: 'docker-modem/lib/ssh.js' },
+  { importer: '/dockerode/lib/', request: './session', real: 'dockerode/lib/session.js' },
+];
+
+const deferLoading = {
+  name: 'defer-loading',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/(ssh|session)$/ }, (args) => {
+      const hit = deferred.find((d) => d.request === args.path && args.importer.includes(d.importer));
+      return hit ? { path: hit.real, namespace: 'keel-deferred' } : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'keel-deferred' }, (args) => ({
+      contents: `module.exports = (...args) => require(${JSON.stringify(args.path)})(...args);`,
+      loader: 'js',
+    }));
+  },
+};
+
+const result = await build({
+  absWorkingDir: root,
+  entryPoints: { 'keel-runner': 'runners/src/main.ts' },
+  outdir: 'runners/dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  write: false,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  external: ['node-pty', 'cpu-features', ...deferred.map((d) => d.real)],
+  // Bundled CommonJS dependencies call require(); an ES module has none of its own.
+  banner: {
+    js: "import { createRequire as keelCreateRequire } from 'node:module'; const require = keelCreateRequire(import.meta.url);",
+  },
+  plugins: [deferLoading],
+  logLevel: 'warning',
+});
+
+// Written beside and renamed over: a runner starting meanwhile reads the old file or the new
+// one, never half of one.
+for (const file of result.outputFiles) {
+  mkdirSync(dirname(file.path), { recursive: true });
+  writeFileSync(`${file.path}.${process.pid}`, file.contents);
+  renameSync(`${file.path}.${process.pid}`, file.path);
+}
