@@ -1,13 +1,10 @@
-import { createSignal, onCleanup, onMount, Show } from 'solid-js';
+import { createSignal, Show } from 'solid-js';
 import { Button } from '../components/button.tsx';
 import { LoadingIndicator } from '../components/loading-indicator.tsx';
 import { errorMessage } from '../forms/error-message.ts';
 import type { Theme } from '../theme/theme-store.ts';
-import { MONACO_THEMES } from './code-editor.tsx';
 import type { SaveConflict } from './editor-tabs-store.ts';
-import { languageForPath } from './language-for-path.ts';
-import { showDiff } from './monaco/diff-view.ts';
-import { loadMonaco } from './monaco/load-monaco.ts';
+import { mountReadOnlyDiff } from './monaco/read-only-diff.ts';
 
 export interface ConflictEditorProps {
   path: string;
@@ -23,40 +20,13 @@ export interface ConflictEditorProps {
  * version beside this one, and the two ways out. Nothing is overwritten until the person says so.
  */
 export function ConflictEditor(props: ConflictEditorProps) {
-  const [ready, setReady] = createSignal(false);
   const [pending, setPending] = createSignal<'overwrite' | 'reload'>();
-  const [error, setError] = createSignal<unknown>();
-  let container: HTMLDivElement | undefined;
-  // Registered now: a cleanup registered after an await would have no owner and never run.
-  let dispose: (() => void) | undefined;
-  let mounted = true;
-  onCleanup(() => {
-    mounted = false;
-    dispose?.();
-  });
-
-  onMount(async () => {
-    try {
-      const monaco = await loadMonaco();
-      if (!mounted || container === undefined) return;
-      dispose = showDiff(monaco, container, {
-        original: props.conflict.serverContent,
-        modified: props.mine,
-        language: languageForPath(props.path),
-        options: {
-          readOnly: true,
-          originalEditable: false,
-          automaticLayout: true,
-          renderSideBySide: true,
-          theme: MONACO_THEMES[props.theme],
-          ariaLabel: `Differences in ${props.path}`,
-          fontSize: 13,
-        },
-      });
-      setReady(true);
-    } catch (failure) {
-      setError(failure);
-    }
+  const { ref, ready, error, setError } = mountReadOnlyDiff({
+    path: props.path,
+    original: props.conflict.serverContent,
+    modified: props.mine,
+    theme: props.theme,
+    ariaLabel: `Differences in ${props.path}`,
   });
 
   async function choose(choice: 'overwrite' | 'reload'): Promise<void> {
@@ -120,7 +90,7 @@ export function ConflictEditor(props: ConflictEditorProps) {
       <Show when={!ready() && !error()}>
         <LoadingIndicator label="Comparing versions…" />
       </Show>
-      <div ref={container} class="conflict-diff" />
+      <div ref={ref} class="conflict-diff" />
     </section>
   );
 }

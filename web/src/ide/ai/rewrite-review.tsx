@@ -1,12 +1,9 @@
-import { createEffect, createSignal, Match, on, onCleanup, onMount, Show, Switch } from 'solid-js';
+import { createEffect, Match, on, Show, Switch } from 'solid-js';
 import { Button } from '../../components/button.tsx';
 import { LoadingIndicator } from '../../components/loading-indicator.tsx';
 import { errorMessage } from '../../forms/error-message.ts';
 import type { Theme } from '../../theme/theme-store.ts';
-import { MONACO_THEMES } from '../code-editor.tsx';
-import { languageForPath } from '../language-for-path.ts';
-import { showDiff } from '../monaco/diff-view.ts';
-import { loadMonaco } from '../monaco/load-monaco.ts';
+import { mountReadOnlyDiff } from '../monaco/read-only-diff.ts';
 import { describeRewrite, type RewriteState, type RewriteStore } from './rewrite-store.ts';
 
 export interface RewriteReviewProps {
@@ -224,40 +221,13 @@ function ProgressView(props: { text: string; reconnecting: boolean }) {
 
 /** Monaco's diff editor, read-only: the file as it is on the left, with the change on the right. */
 function RewriteDiff(props: { path: string; original: string; modified: string; theme: Theme }) {
-  const [ready, setReady] = createSignal(false);
-  const [error, setError] = createSignal<unknown>();
-  let container: HTMLDivElement | undefined;
-  // Registered now: a cleanup registered after an await would have no owner and never run.
-  let dispose: (() => void) | undefined;
-  let mounted = true;
-  onCleanup(() => {
-    mounted = false;
-    dispose?.();
-  });
-
-  onMount(async () => {
-    try {
-      const monaco = await loadMonaco();
-      if (!mounted || container === undefined) return;
-      dispose = showDiff(monaco, container, {
-        original: props.original,
-        modified: props.modified,
-        language: languageForPath(props.path),
-        options: {
-          readOnly: true,
-          originalEditable: false,
-          automaticLayout: true,
-          renderSideBySide: true,
-          theme: MONACO_THEMES[props.theme],
-          ariaLabel: `Proposed change to ${props.path}`,
-          fontSize: 13,
-          minimap: { enabled: false },
-        },
-      });
-      setReady(true);
-    } catch (failure) {
-      setError(failure);
-    }
+  const { ref, ready, error } = mountReadOnlyDiff({
+    path: props.path,
+    original: props.original,
+    modified: props.modified,
+    theme: props.theme,
+    ariaLabel: `Proposed change to ${props.path}`,
+    options: { minimap: { enabled: false } },
   });
 
   return (
@@ -272,7 +242,7 @@ function RewriteDiff(props: { path: string; original: string; modified: string; 
       <Show when={!ready() && !error()}>
         <LoadingIndicator label="Comparing versions…" class="ai-review-wait" />
       </Show>
-      <div ref={container} class="conflict-diff ai-review-diff" />
+      <div ref={ref} class="conflict-diff ai-review-diff" />
     </>
   );
 }
