@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parseRunnerEnv } from '../../runners/src/env.ts';
@@ -10,12 +8,9 @@ import { ProcessDriver } from '../../runners/src/workloads/process.ts';
 import { BrowserClient } from '../harness/browser-client.ts';
 import { testInfra } from '../harness/infra.ts';
 import { freshDatabaseUrl } from '../harness/migrated-postgres.ts';
-import { freePort, waitFor } from '../harness/ports.ts';
-import { spawnService, waitForHttp } from '../harness/processes.ts';
-import { testSecretKey } from '../harness/test-app.ts';
+import { waitFor } from '../harness/ports.ts';
+import { startWorkerdEdge } from '../harness/workerd-edge.ts';
 import { connectTerminal } from './terminal-client.ts';
-
-const root = new URL('../..', import.meta.url).pathname;
 
 describe('terminal through the edge on workerd (wrangler dev)', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -25,46 +20,13 @@ describe('terminal through the edge on workerd (wrangler dev)', () => {
 
   test('a runner registers through workerd; a shell opens, echoes, reattaches and exits over its WebSocket', async () => {
     const infra = await testInfra();
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'keel-workerd-trm-'));
-    chmodSync(dir, 0o711);
-    const envFile = join(dir, 'dev.vars');
-    writeFileSync(
-      envFile,
-      [
-        `DATABASE_URL=${await freshDatabaseUrl()}`,
-        `REDIS_URL=${infra.redisUrl}`,
-        `KEEL_SECRET_KEY=${testSecretKey()}`,
-        `KEEL_REDIS_PREFIX=workerd-trm${port}:`,
-      ].join('\n'),
-    );
-    const wrangler = spawnService(
-      join(root, 'node_modules/.bin/wrangler'),
-      [
-        'dev',
-        '--ip',
-        '127.0.0.1',
-        '--port',
-        String(port),
-        '--env-file',
-        envFile,
-        '--persist-to',
-        join(dir, 'state'),
-        '--inspector-port',
-        String(await freePort()),
-        '--show-interactive-dev-session=false',
-        '--log-level',
-        'warn',
-      ],
-      { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },
-      root,
-    );
-    cleanups.push(async () => {
-      await wrangler.stop();
-      rmSync(dir, { recursive: true, force: true });
+    const edge = await startWorkerdEdge({
+      redisUrl: infra.redisUrl,
+      databaseUrl: await freshDatabaseUrl(),
+      redisPrefix: `workerd-trm${process.pid}:`,
     });
-    const base = `http://127.0.0.1:${port}`;
-    await waitForHttp(`${base}/healthz`, wrangler, 120_000);
+    cleanups.push(edge.stop);
+    const { base, dir } = edge;
     try {
       const admin = new BrowserClient((path, init) => fetch(new URL(path, base), init));
       const signup = await admin.request('POST', '/api/auth/signup', {
@@ -127,7 +89,7 @@ describe('terminal through the edge on workerd (wrangler dev)', () => {
       const exit = await again.waitFor('exit', () => again.frames.find((f) => f.type === 'exit'));
       assert.deepEqual(exit, { type: 'exit', exitCode: 3 });
     } catch (err) {
-      console.error(wrangler.output());
+      console.error(edge.output());
       throw err;
     }
   });
