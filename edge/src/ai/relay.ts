@@ -1,5 +1,6 @@
 import type { AiDone } from '@keel/contract/ai';
 import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
+import { compareStreamIds } from '@keel/contract/stream-ids';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Redis } from 'ioredis';
@@ -17,13 +18,6 @@ export function cursorFrom(c: Context<AppEnv>): string {
   return ENTRY_ID.test(last) ? last : '0-0';
 }
 
-/** True when stream entry id `a` comes after `b` ("ms-seq", compared as numbers). */
-export function entryAfter(a: string, b: string): boolean {
-  const [am = 0n, as = 0n] = a.split('-').map(BigInt);
-  const [bm = 0n, bs = 0n] = b.split('-').map(BigInt);
-  return am > bm || (am === bm && as > bs);
-}
-
 /**
  * Where a stream stands for a reader at `cursor`: missing (expired or never made), finished
  * (its `done` is at or before the cursor: nothing more will come), or open.
@@ -35,7 +29,7 @@ export async function streamState(
 ): Promise<'missing' | 'finished' | 'open'> {
   const [last] = (await redis.xrevrange(streamKey, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
   if (!last) return 'missing';
-  return streamFields(last[1]).t === 'done' && !entryAfter(last[0], cursor) ? 'finished' : 'open';
+  return streamFields(last[1]).t === 'done' && compareStreamIds(last[0], cursor) <= 0 ? 'finished' : 'open';
 }
 
 /**

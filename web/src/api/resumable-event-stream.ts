@@ -1,8 +1,8 @@
+import { compareStreamIds } from '@keel/contract/stream-ids';
 import { ApiError } from './api-error.ts';
 import { browserTimers } from './browser-timers.ts';
 import type { Timers } from './client.ts';
 import { createSseParser, type ServerSentEvent } from './sse-parser.ts';
-import { compareStreamIds } from './stream-ids.ts';
 
 export type FollowState = 'connecting' | 'streaming' | 'reconnecting';
 

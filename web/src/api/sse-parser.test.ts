@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { compareStreamIds } from '@keel/contract/stream-ids';
 import { createSseParser, type ServerSentEvent } from './sse-parser.ts';
-import { compareStreamIds } from './stream-ids.ts';
 
 function parse(...chunks: string[]): ServerSentEvent[] {
   const events: ServerSentEvent[] = [];
