@@ -15,7 +15,6 @@ import { JobOutcome } from './jobs.ts';
 
 /** `c-<edge instance>-<sequence>` */
 const CALL_ID = /^c-([a-z0-9]{12})-(\d{1,15})$/;
-export const EDGE_INSTANCE = /^[a-z0-9]{12}$/;
 
 export function callId(edgeInstance: string, sequence: number): string {
   return `c-${edgeInstance}-${sequence}`;

@@ -69,16 +69,6 @@ export const CloseIcon = () => (
     <path d="M4 4l8 8M12 4l-8 8" />
   </Icon>
 );
-export const PlayIcon = () => (
-  <Icon>
-    <path d="M4.5 2.5l9 5.5-9 5.5z" />
-  </Icon>
-);
-export const StopIcon = () => (
-  <Icon>
-    <rect x="3.5" y="3.5" width="9" height="9" rx="1" />
-  </Icon>
-);
 export const SunIcon = () => (
   <Icon>
     <circle cx="8" cy="8" r="3" />
