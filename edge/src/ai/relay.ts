@@ -5,7 +5,7 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Redis } from 'ioredis';
 import type { AppEnv } from '../app-env.ts';
-import { sseFrame } from '../routes/executions.ts';
+import { sseFrame } from '../http/sse-frames.ts';
 import { streamFields } from '../services/stream-fields.ts';
 
 /** Stream entry ids as Redis makes them; anything else in Last-Event-ID starts from the beginning. */

@@ -29,8 +29,6 @@ const BLOCK_MS = 5_000;
 const READ_COUNT = 16;
 const NO_DATA = new Uint8Array(0);
 
-export { sseFrame } from '../http/sse-frames.ts';
-
 export function executionRoutes() {
   const app = new Hono<AppEnv>();
   app.use('*', authenticate());
