@@ -14,6 +14,8 @@ import type { Redis } from 'ioredis';
 const POP_BLOCK_SECONDS = 2;
 
 export type CallHandler = (job: unknown) => Promise<JobOutcome>;
+/** A one-way call taken after its deadline: the work never starts, and this says so. */
+export type ExpiredHandler = (job: unknown) => Promise<void>;
 
 /**
  * Takes request/response calls from this runner's list (see contract/calls), runs up to
@@ -33,6 +35,7 @@ export class CallConsumer {
     private readonly concurrency: number,
     private readonly handle: CallHandler,
     private readonly onError: (err: unknown) => void = () => {},
+    private readonly onExpired: ExpiredHandler = async () => {},
   ) {
     this.list = callListKey(runnerBase);
   }
@@ -89,7 +92,15 @@ export class CallConsumer {
       return;
     }
     // The caller gave up: doing the work now (a write, say) would surprise the person.
-    if (Date.now() > request.deadline) return;
+    if (Date.now() > request.deadline) {
+      if (request.reply === false) await this.onExpired(request.job);
+      return;
+    }
+    if (request.reply === false) {
+      // Its outcome goes nowhere; a failure to start is the handler's to make visible.
+      await this.handle(request.job);
+      return;
+    }
     let reply: CallReply;
     try {
       reply = { id: request.id, outcome: await this.handle(request.job) };

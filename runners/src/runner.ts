@@ -143,6 +143,7 @@ export class Runner {
       this.config.KEEL_RUNNER_CONCURRENCY,
       (job) => this.process(job),
       (err) => log('warn', 'call failed', { error: String(err) }),
+      (job) => this.expired(job),
     );
     this.calls.start();
   }
@@ -305,6 +306,15 @@ export class Runner {
   }
 
   /** A BullMQ job, or a request/response call from the call list: the same handlers serve both. */
+  /** A one-way call taken too late: it does not start, and whoever watches it is told. */
+  private async expired(data: unknown): Promise<void> {
+    const parsed = RunnerJob.safeParse(data);
+    if (!parsed.success) return;
+    const job = parsed.data;
+    if (job.type === 'ai.explain' || job.type === 'ai.rewrite' || job.type === 'ai.chat')
+      await this.ai.expired(job);
+  }
+
   private async process(data: unknown): Promise<JobOutcome> {
     const parsed = RunnerJob.safeParse(data);
     if (!parsed.success) return { ok: false, error: { code: 'invalid', message: 'unreadable job' } };

@@ -14,7 +14,7 @@ import { testInfra } from '../harness/infra.ts';
 
 const NOOP = { v: CONTRACT_VERSION, type: 'noop' } as const;
 
-async function setup(handle: (job: unknown) => Promise<unknown>) {
+async function setup(handle: (job: unknown) => Promise<unknown>, expired: unknown[] = []) {
   const url = (await testInfra()).redisUrl;
   const prefix = `tc${process.hrtime.bigint()}:`;
   const runnerId = 'rnr_callsaaaaaaaaaaaaaaa';
@@ -24,10 +24,20 @@ async function setup(handle: (job: unknown) => Promise<unknown>) {
   const blocking = new Redis(url, { maxRetriesPerRequest: null });
   const producer = new JobProducer(() => edge, prefix);
   const handled: unknown[] = [];
-  const consumer = new CallConsumer(runner, blocking, base, 4, async (job) => {
-    handled.push(job);
-    return { ok: true, result: await handle(job) };
-  });
+  const consumer = new CallConsumer(
+    runner,
+    blocking,
+    base,
+    4,
+    async (job) => {
+      handled.push(job);
+      return { ok: true, result: await handle(job) };
+    },
+    () => {},
+    async (job) => {
+      expired.push(job);
+    },
+  );
   return {
     base,
     edge,
@@ -83,6 +93,38 @@ describe('calls (real Redis)', () => {
       // A later call is answered; the expired one before it never ran.
       await s.producer.call(s.queue, NOOP, 5_000);
       assert.equal(s.handled.length, 1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a one-way call leaves with the caller’s own writes and runs without an answer', async () => {
+    const s = await setup(async () => ({ started: true }));
+    try {
+      s.consumer.start();
+      const mark = `${s.base}mark`;
+      await s.producer.oneWay(s.edge.multi().set(mark, '1'), s.queue, NOOP, 5_000).exec();
+      for (let i = 0; i < 100 && s.handled.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(s.handled, [NOOP]);
+      assert.equal(await s.edge.get(mark), '1', 'the caller’s own command ran in the same transaction');
+      // Nothing is published or kept for a caller that does not wait.
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(await s.edge.keys(`${s.base}reply:*`), []);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a one-way call taken after its deadline does not run; the expired handler hears of it', async () => {
+    const expired: unknown[] = [];
+    const s = await setup(async () => ({}), expired);
+    try {
+      await s.producer.oneWay(s.edge.multi(), s.queue, NOOP, 50).exec();
+      await new Promise((r) => setTimeout(r, 120));
+      s.consumer.start();
+      await s.producer.call(s.queue, NOOP, 5_000);
+      assert.equal(s.handled.length, 1, 'only the later request/response call ran');
+      assert.deepEqual(expired, [NOOP]);
     } finally {
       await s.close();
     }

@@ -76,6 +76,8 @@ export const AiFailureCode = z.enum([
   'runner_offline',
   /** The runner restarted while the model call ran. */
   'runner_restarted',
+  /** The runner did not get to the call in time (every slot busy, or it was down). */
+  'runner_busy',
   'internal',
 ]);
 export type AiFailureCode = z.infer<typeof AiFailureCode>;

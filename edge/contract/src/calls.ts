@@ -5,6 +5,11 @@
  * edge appends the call to the runner's own list, the runner pops it, and publishes the
  * answer on a channel under its own key prefix that the waiting edge instance listens to.
  *
+ * A one-way call (`reply: false`) starts work whose answer travels elsewhere: an AI call's
+ * answer is its own stream. Nobody waits for it, so nothing is published back; one the
+ * runner takes after its deadline is not run but handed to the runner's `expired` handler,
+ * which tells whoever watches the work that it never started.
+ *
  * A call is attempted once. One that waited past its deadline is dropped unanswered
  * (its caller has given up), so a write never lands long after the person saw it fail.
  * When no edge hears the answer (its connection was down), the runner leaves it in a key
@@ -53,6 +58,8 @@ export const CallRequest = z.object({
   /** Epoch milliseconds after which the caller no longer waits. */
   deadline: z.number(),
   job: z.unknown(),
+  /** false: a one-way call, nobody waits for an answer. */
+  reply: z.literal(false).optional(),
 });
 export type CallRequest = z.infer<typeof CallRequest>;
 

@@ -1,9 +1,17 @@
 import { AiKind, AiStreamId } from '@keel/contract/ai';
+import type { RunnerJob } from '@keel/contract/jobs';
 import { AI_STREAM_TTL_SECONDS, aiStreamMetaKey, runnerKeys } from '@keel/contract/keys';
 import { z } from 'zod';
 import type { Principal } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import type { Services } from '../services/services.ts';
+
+/**
+ * How long a call may wait for its runner to take it. Past this the runner does not start it
+ * but ends the stream (`runner_busy`), so nobody waits on an answer that will never come.
+ */
+export const AI_START_WAIT_MS = 60_000;
+
 import { canSeeAll } from '../workspaces/access.ts';
 
 /**
@@ -64,18 +72,18 @@ export async function ownStream(services: Services, p: Principal, streamId: stri
 }
 
 /**
- * Creates the stream with its `meta` event and its expiry, and the record, in one round trip,
- * before the job is queued: the runner's tokens always come after `meta`, and a client that
- * reads from the start sees what model answers.
+ * Creates the stream with its `meta` event and its expiry, and the record, then sends the
+ * runner its job, all in one transaction (one round trip): the runner's tokens always come
+ * after `meta`, and a client that reads from the start sees what model answers.
  */
-export async function openStream(services: Services, record: AiStreamRecord): Promise<void> {
+export async function openStream(services: Services, record: AiStreamRecord, job: RunnerJob): Promise<void> {
   const key = streamKeyOf(services, record);
   const meta = JSON.stringify({ streamId: record.streamId, kind: record.kind, model: record.model });
-  await services
+  const multi = services
     .redis()
     .multi()
     .xadd(key, '*', 't', 'meta', 'd', meta)
     .expire(key, AI_STREAM_TTL_SECONDS)
-    .set(recordKey(services, record.streamId), JSON.stringify(record), 'EX', AI_STREAM_TTL_SECONDS)
-    .exec();
+    .set(recordKey(services, record.streamId), JSON.stringify(record), 'EX', AI_STREAM_TTL_SECONDS);
+  await services.queue.oneWay(multi, `runner.${record.runnerId}`, job, AI_START_WAIT_MS).exec();
 }

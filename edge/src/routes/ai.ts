@@ -146,18 +146,11 @@ async function checkAndStart(
     pathSha256: await pathSha256,
     paths: details.paths,
   };
-  // Sent together, in this order, over the one connection JobProducer shares with BullMQ, so
-  // Redis has made the stream (with `meta`) before the job exists; one round trip saved.
-  // attempts 1: a model call is never repeated behind the caller's back. The job holds the
-  // question or the chat, so it leaves Redis as soon as the runner has taken it.
-  await Promise.all([
-    openStream(services, record),
-    services.queue.enqueue(`runner.${row.runnerId}`, job(streamId), {
-      jobId: streamId,
-      attempts: 1,
-      removeWhenDone: true,
-    }),
-  ]);
+  // A one-way call, not a BullMQ job: what a person waits for is the first token, and a
+  // job's bookkeeping on both sides cost more than the rest of the start. The call is taken
+  // once (a model call is never repeated behind the caller's back), and the question or the
+  // chat leaves Redis as soon as the runner has popped it.
+  await openStream(services, record, job(streamId));
   c.header('x-keel-stream-id', streamId);
   return relayAiStream(c, {
     streamKey: streamKeyOf(services, record),

@@ -8,7 +8,7 @@ import {
 import type { JobOutcome, RunnerJob } from '@keel/contract/jobs';
 import { bullPrefixOf } from '@keel/contract/keys';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { CallReplies } from './call-replies.ts';
 
 export interface EnqueueOptions {
@@ -29,6 +29,8 @@ export class JobProducer {
   private subscriber: Redis | undefined;
   private sequence = 0;
   private readonly bullPrefix: string;
+  /** Names this edge instance in call ids, so answers come back to it. */
+  private readonly instance = instanceId();
 
   constructor(
     private readonly connection: () => Redis,
@@ -67,7 +69,7 @@ export class JobProducer {
     await replies.whenReady();
     const redis = this.connection();
     const base = `${this.keyPrefix}${queueName}:`;
-    const id = callId(replies.instance, ++this.sequence);
+    const id = callId(this.instance, ++this.sequence);
     const answer = replies.wait(id, timeoutMs, () => redis.get(callReplyKey(base, id)));
     const request: CallRequest = { id, deadline: Date.now() + timeoutMs, job };
     const list = callListKey(base);
@@ -87,11 +89,27 @@ export class JobProducer {
     return value.outcome;
   }
 
+  /**
+   * A one-way call (see contract/calls) for the runner that consumes `queueName`, as the two
+   * commands that send it, to add to a transaction of the caller's own: the call then leaves
+   * in the same round trip as the caller's writes, and after them.
+   */
+  oneWay(multi: ChainableCommander, queueName: string, job: RunnerJob, waitMs: number): ChainableCommander {
+    const request: CallRequest = {
+      id: callId(this.instance, ++this.sequence),
+      deadline: Date.now() + waitMs,
+      job,
+      reply: false,
+    };
+    const list = callListKey(`${this.keyPrefix}${queueName}:`);
+    return multi.rpush(list, JSON.stringify(request)).pexpire(list, waitMs + UNHEARD_REPLY_TTL_MS);
+  }
+
   private callReplies(): CallReplies {
     if (!this.replies) {
       // Subscribed connections take no other commands: this one is the listener's own.
       this.subscriber = this.connection().duplicate();
-      this.replies = new CallReplies(this.subscriber, this.keyPrefix, instanceId());
+      this.replies = new CallReplies(this.subscriber, this.keyPrefix, this.instance);
     }
     return this.replies;
   }

@@ -105,25 +105,20 @@ export class AiJobs {
   async start(job: AiCallJob): Promise<{ started: boolean; duplicate?: boolean }> {
     const started = performance.now();
     const { redis, keys } = this.#deps;
-    // Reading the files and building the prompt touch nothing, so they overlap the claim:
-    // time to first token is what a person waits for.
+    if (this.#calls.has(job.streamId)) return { started: false, duplicate: true };
+    // Time to first token is what a person waits for: reading the files, building the prompt
+    // and even sending it to the model overlap the claim. Nothing reaches the stream before
+    // the claim holds; a call that loses it (delivered twice) is dropped without a word.
     const preparing = this.#prepare(job).then(
       (prepared) => ({ prepared }),
       (error: unknown) => ({ error }),
     );
-    const state = (await redis.eval(
-      CLAIM,
-      3,
-      `${keys.aiStream(job.streamId)}:claimed`,
-      keys.aiActive,
-      keys.aiCancel(job.streamId),
-      AI_STREAM_TTL_SECONDS,
-      job.streamId,
-    )) as number;
-    if (state === -1) return { started: false, duplicate: true };
     const abort = new AbortController();
-    if (state === 1) abort.abort();
-    const finished = this.#run(job, abort, preparing, started)
+    let settle!: (claimed: boolean) => void;
+    const claimed = new Promise<boolean>((r) => {
+      settle = r;
+    });
+    const finished = this.#run(job, abort, preparing, started, claimed)
       .catch((err) =>
         this.#deps.log('error', 'AI stream could not be closed', {
           streamId: job.streamId,
@@ -132,7 +127,39 @@ export class AiJobs {
       )
       .finally(() => this.#calls.delete(job.streamId));
     this.#calls.set(job.streamId, { abort, finished });
+    let state: number;
+    try {
+      state = (await redis.eval(
+        CLAIM,
+        3,
+        `${keys.aiStream(job.streamId)}:claimed`,
+        keys.aiActive,
+        keys.aiCancel(job.streamId),
+        AI_STREAM_TTL_SECONDS,
+        job.streamId,
+      )) as number;
+    } catch (err) {
+      abort.abort();
+      settle(false);
+      throw err;
+    }
+    if (state === -1) {
+      abort.abort();
+      settle(false);
+      return { started: false, duplicate: true };
+    }
+    if (state === 1) abort.abort();
+    settle(true);
     return { started: true };
+  }
+
+  /** A call that waited past its deadline for this runner: its stream ends without an answer. */
+  async expired(job: AiCallJob): Promise<void> {
+    const { redis, keys } = this.#deps;
+    await new AnswerStream(redis, keys.aiStream(job.streamId)).end(
+      undefined,
+      fail('runner_busy', 'the runner could not take the call in time; ask again'),
+    );
   }
 
   cancel(streamId: string): { cancelled: boolean } {
@@ -173,6 +200,8 @@ export class AiJobs {
     preparing: Promise<{ prepared: Prepared } | { error: unknown }>,
     /** When the runner took the job: first-token and total times count from here. */
     started: number,
+    /** Whether this delivery of the call is the one that runs it. */
+    claimed: Promise<boolean>,
   ): Promise<void> {
     const { redis, keys, config } = this.#deps;
     const out = new AnswerStream(redis, keys.aiStream(job.streamId));
@@ -198,6 +227,7 @@ export class AiJobs {
         signal: abort.signal,
       })) {
         if (event.type === 'token') {
+          if (firstTokenMs === null && !(await claimed)) break;
           firstTokenMs ??= Math.round(performance.now() - started);
           answer += event.text;
           chunks++;
@@ -218,6 +248,7 @@ export class AiJobs {
     } catch (err) {
       done = this.#failure(job, err);
     }
+    if (!(await claimed)) return;
     if (out.lostTokens && done.outcome === 'success') {
       done = fail('internal', 'part of the answer could not be stored; ask again');
     }
