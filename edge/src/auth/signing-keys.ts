@@ -11,6 +11,8 @@ export const ACCESS_TOKEN_AUDIENCE = 'keel-api';
 const SEAL_PURPOSE = 'signing-key';
 /** How long the key list may be served from memory before another instance's rotation shows. */
 const CACHE_MS = 60_000;
+/** Verified tokens remembered at once; past this the oldest is forgotten first. */
+const MAX_VERIFIED = 10_000;
 
 interface LoadedKey {
   kid: string;
@@ -26,8 +28,15 @@ export interface KeyCache {
   keys?: LoadedKey[];
   loadedAt?: number;
   privateKeys: Map<string, CryptoKey>;
+  /**
+   * Tokens already verified, each until it expires: a client sends the same token with every
+   * request for 15 minutes, and checking its signature again each time is most of the cost of
+   * authenticating it. A token's claims cannot change, and keys outlive the tokens they signed.
+   * Revocation does not depend on this: the session is checked on every request.
+   */
+  verified: Map<string, { payload: AccessClaims & JWTPayload; untilMs: number }>;
 }
-export const newKeyCache = (): KeyCache => ({ privateKeys: new Map() });
+export const newKeyCache = (): KeyCache => ({ privateKeys: new Map(), verified: new Map() });
 
 export interface AccessClaims {
   sub: string;
@@ -74,6 +83,10 @@ export class SigningKeyStore {
 
   /** Throws on any defect: wrong algorithm, unknown key, bad signature, issuer, audience or expiry. */
   async verify(token: string): Promise<AccessClaims & JWTPayload> {
+    const nowMs = this.clock.now().getTime();
+    const known = this.cache.verified.get(token);
+    if (known && known.untilMs > nowMs) return known.payload;
+    if (known) this.cache.verified.delete(token);
     const { payload } = await jwtVerify(
       token,
       async (header) => {
@@ -102,6 +115,16 @@ export class SigningKeyStore {
     ) {
       throw new Error('token is missing claims');
     }
+    // Valid until the earlier of its expiry and the age limit above.
+    const untilMs = Math.min(
+      (payload.exp ?? 0) * 1000,
+      ((payload.iat ?? 0) + this.options.accessTokenTtlSeconds + 5) * 1000,
+    );
+    if (this.cache.verified.size >= MAX_VERIFIED) {
+      const oldest = this.cache.verified.keys().next().value;
+      if (oldest !== undefined) this.cache.verified.delete(oldest);
+    }
+    this.cache.verified.set(token, { payload: payload as AccessClaims & JWTPayload, untilMs });
     return payload as AccessClaims & JWTPayload;
   }
 
