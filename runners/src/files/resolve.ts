@@ -6,7 +6,7 @@
  * stay inside the workspace even if they are renamed afterwards, because the workload
  * cannot move anything across its own mount boundary.
  */
-import { constants, type Stats } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, type Stats } from 'node:fs';
 import { type FileHandle, lstat, open } from 'node:fs/promises';
 import {
   fromErrno,
@@ -129,6 +129,52 @@ export async function withParent<T>(
       await parent.close();
     }
   });
+}
+
+/**
+ * `withParent` in blocking calls, for work that takes microseconds on a local disk: the same
+ * walk, fd by fd with O_NOFOLLOW, the same errors. `fn` gets the parent's fd and must not
+ * keep it; every fd opened here is closed before this returns.
+ */
+export function withParentSync<T>(root: string, rel: string, fn: (parent: number, name: string) => T): T {
+  const names = splitPath(rel);
+  const name = names.at(-1);
+  if (name === undefined) throw new InvalidPath(rel, 'names the workspace root');
+  let cur: number;
+  try {
+    cur = openSync(root, O_RDONLY | O_DIRECTORY);
+  } catch (err) {
+    throw fromErrno(err, '.');
+  }
+  try {
+    for (const dir of names.slice(0, -1)) {
+      const next = openDirAtSync(cur, dir, rel);
+      closeSync(cur);
+      cur = next;
+    }
+    return fn(cur, name);
+  } finally {
+    closeSync(cur);
+  }
+}
+
+function openDirAtSync(dir: number, name: string, rel: string): number {
+  const path = `/proc/self/fd/${dir}/${name}`;
+  try {
+    return openSync(path, DIR_FLAGS);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR' || code === 'ELOOP') {
+      let st: Stats;
+      try {
+        st = lstatSync(path);
+      } catch {
+        throw new NotFound(rel);
+      }
+      throw st.isSymbolicLink() ? new IsSymlink(rel) : new NotADirectory(rel);
+    }
+    throw fromErrno(err, rel);
+  }
 }
 
 /** Runs `fn` with a handle on the directory `rel` itself (the root when empty). */
