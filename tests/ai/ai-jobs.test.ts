@@ -141,6 +141,16 @@ describe('runner AI jobs (real Redis; fake OpenAI server standing in for vLLM)',
     assert.equal(await redis.exists(keys.aiActive), 0);
   });
 
+  test('a call taken past its deadline never reaches the model; its stream ends with runner_busy', async () => {
+    const ai = jobs();
+    const j = job();
+    const before = fake.requests.length;
+    await ai.expired(j);
+    const done = await doneOf(j.streamId);
+    assert.deepEqual([done.outcome, done.error.code], ['failure', 'runner_busy']);
+    assert.equal(fake.requests.length, before);
+  });
+
   test('a runner without a model answers every job with ai_not_configured', async () => {
     const ai = new AiJobs({
       redis,
