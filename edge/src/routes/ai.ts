@@ -105,21 +105,33 @@ async function checkAndStart(
   // Started now, needed only for the record: the digest runs while Redis answers.
   const pathSha256 = details.path === null ? Promise.resolve(null) : sha256Hex(details.path);
   pathSha256.catch(() => {});
+  const redis = services.redis();
+  const checks = (runnerId: string) =>
+    Promise.all([
+      redis.mget(
+        runnerKeys(services.config.redisPrefix, runnerId).heartbeat,
+        runnerKeys(services.config.redisPrefix, runnerId).workspaceStatus(workspaceId),
+      ),
+      // Per person: a GPU is shared, and a loop in one client should not hog it.
+      hitRateLimit(
+        redis,
+        `${services.config.redisPrefix}rl:ai:${p.userId}`,
+        services.config.aiRateLimitPerMinute,
+        60,
+      ),
+    ]);
+  // A workspace keeps the runner it was placed on, so the runner's state can be asked for in
+  // the same round trip as the workspace row, not after it. Nothing is decided on it before
+  // the row (and the caller's right to it) is confirmed.
+  const known = runnerOfWorkspace.get(workspaceId);
+  const early = known ? checks(known) : undefined;
+  early?.catch(() => {});
   const row = await loadWorkspace(c, workspaceId);
   if (!row.runnerId)
     throw new ApiError('runner_unavailable', 'This workspace has no runner; create it again');
+  rememberRunner(workspaceId, row.runnerId);
   const keys = runnerKeys(services.config.redisPrefix, row.runnerId);
-  const redis = services.redis();
-  const [[beatRaw, statusRaw], rate] = await Promise.all([
-    redis.mget(keys.heartbeat, keys.workspaceStatus(row.id)),
-    // Per person: a GPU is shared, and a loop in one client should not hog it.
-    hitRateLimit(
-      redis,
-      `${services.config.redisPrefix}rl:ai:${p.userId}`,
-      services.config.aiRateLimitPerMinute,
-      60,
-    ),
-  ]);
+  const [[beatRaw, statusRaw], rate] = await (early && known === row.runnerId ? early : checks(row.runnerId));
   const beat = parseHeartbeat(beatRaw);
   if (!beat) throw new ApiError('runner_unavailable', 'The workspace’s runner is offline; try again shortly');
   if (!beat.ai?.configured || !beat.ai.model) throw new ApiError('ai_not_configured', NOT_CONFIGURED_HINT);
@@ -158,6 +170,19 @@ async function checkAndStart(
     cursor: '0-0',
     reader,
   });
+}
+
+/** Workspace → the runner it was placed on (which never changes), for the checks above. */
+const runnerOfWorkspace = new Map<string, string>();
+const REMEMBERED_WORKSPACES = 10_000;
+
+function rememberRunner(workspaceId: string, runnerId: string): void {
+  if (runnerOfWorkspace.get(workspaceId) === runnerId) return;
+  if (runnerOfWorkspace.size >= REMEMBERED_WORKSPACES) {
+    const oldest = runnerOfWorkspace.keys().next().value;
+    if (oldest !== undefined) runnerOfWorkspace.delete(oldest);
+  }
+  runnerOfWorkspace.set(workspaceId, runnerId);
 }
 
 /** Whether any runner this caller may use has a model (or the given workspace's runner). */
