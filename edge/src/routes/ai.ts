@@ -17,7 +17,13 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { workspaceRelative } from '../ai/paths.ts';
 import { cursorFrom, relayAiStream, streamState } from '../ai/relay.ts';
-import { type AiStreamRecord, openStream, ownStream, streamKeyOf } from '../ai/stream-record.ts';
+import {
+  AI_START_WAIT_MS,
+  type AiStreamRecord,
+  openStream,
+  ownStream,
+  streamKeyOf,
+} from '../ai/stream-record.ts';
 import type { AppEnv } from '../app-env.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -278,13 +284,16 @@ export function aiRoutes() {
     const services = c.get('services');
     const record = await ownStream(services, c.get('principal'), readParams(c, StreamParams).streamId);
     const keys = runnerKeys(services.config.redisPrefix, record.runnerId);
-    // The marker stops a job the runner has not started yet; the job stops one in flight.
-    await services.redis().set(keys.aiCancel(record.streamId), '1', 'EX', AI_STREAM_TTL_SECONDS);
-    await services.queue.enqueue(`runner.${record.runnerId}`, {
-      v: CONTRACT_VERSION,
-      type: 'ai.cancel',
-      streamId: record.streamId,
-    });
+    // The marker stops a call the runner has not started yet; the one-way call stops one in
+    // flight. Both leave in one round trip.
+    await services.queue
+      .oneWay(
+        services.redis().multi().set(keys.aiCancel(record.streamId), '1', 'EX', AI_STREAM_TTL_SECONDS),
+        `runner.${record.runnerId}`,
+        { v: CONTRACT_VERSION, type: 'ai.cancel', streamId: record.streamId },
+        AI_START_WAIT_MS,
+      )
+      .exec();
     return c.json({ streamId: record.streamId, cancelling: true }, 202);
   });
 
