@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { STREAM_MAX_ENTRIES, STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import type { ExitEvent } from '@keel/contract/workspaces';
 import type { Redis } from 'ioredis';
+import { RespConnectionError, writerBeside } from './resp-writer.ts';
 
 /** Largest output in one stream entry. */
 const ENTRY_BYTES = 256 * 1024;
@@ -18,6 +19,12 @@ type Kind = 'stdout' | 'stderr';
  * entry is valid UTF-8 that ends on a character boundary: a character cut between two
  * chunks waits for its end, and bytes that are not UTF-8 become U+FFFD, as a text decoder
  * would make them.
+ *
+ * Entries go out through a RespWriter beside the ioredis client (see resp-writer.ts): the
+ * chunks as they came from the workload, with no copy into an entry and none into a
+ * command buffer. A batch whose connection failed is sent again through ioredis, which
+ * waits for Redis to come back (an entry may then be stored twice, as when ioredis
+ * resends a command after a reconnect).
  */
 export class OutputStream {
   private pending: Array<[Kind, Buffer]> = [];
@@ -26,10 +33,15 @@ export class OutputStream {
   private writing: Promise<void> | undefined;
   private tails: Record<Kind, Buffer | undefined> = { stdout: undefined, stderr: undefined };
 
+  /** The key as the RespWriter sends it: with the client's key prefix, as ioredis would add it. */
+  private readonly prefixedKey: string;
+
   constructor(
     private readonly redis: Redis,
     readonly key: string,
-  ) {}
+  ) {
+    this.prefixedKey = (redis.options?.keyPrefix ?? '') + key;
+  }
 
   write(kind: Kind, chunk: Buffer): void {
     const tail = this.tails[kind];
@@ -69,12 +81,37 @@ export class OutputStream {
         this.pendingBytes = 0;
         // Plain commands, not MULTI: one connection keeps them in order, and a transaction
         // would copy every entry once more into one buffer before sending it.
-        const sent: Array<Promise<unknown>> = [];
-        for (const [kind, data] of merge(batch)) {
-          sent.push(this.redis.xadd(this.key, 'MAXLEN', '~', STREAM_MAX_ENTRIES, '*', 't', kind, 'd', data));
+        const entries = merge(batch);
+        try {
+          await Promise.all(
+            writerBeside(this.redis).send([
+              ...entries.map(([kind, parts]) => [
+                'XADD',
+                this.prefixedKey,
+                'MAXLEN',
+                '~',
+                String(STREAM_MAX_ENTRIES),
+                '*',
+                't',
+                kind,
+                'd',
+                parts,
+              ]),
+              ['EXPIRE', this.prefixedKey, String(STREAM_TTL_SECONDS)],
+            ]),
+          );
+        } catch (err) {
+          if (!(err instanceof RespConnectionError)) throw err;
+          const sent: Array<Promise<unknown>> = [];
+          for (const [kind, parts] of entries) {
+            const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+            sent.push(
+              this.redis.xadd(this.key, 'MAXLEN', '~', STREAM_MAX_ENTRIES, '*', 't', kind, 'd', data),
+            );
+          }
+          sent.push(this.redis.expire(this.key, STREAM_TTL_SECONDS));
+          await Promise.all(sent);
         }
-        sent.push(this.redis.expire(this.key, STREAM_TTL_SECONDS));
-        await Promise.all(sent);
         this.inFlightBytes = 0;
       }
     } finally {
@@ -116,15 +153,16 @@ export function completeLength(bytes: Uint8Array): number {
 
 /**
  * Adjacent chunks of one stream become one entry (up to ENTRY_BYTES): same bytes, same
- * order. Chunks are never cut, so each entry ends where a chunk did: on a character.
+ * order. Chunks are never cut, so each entry ends where a chunk did: on a character. An
+ * entry is the list of its chunks, sent as they are (no copy into one buffer).
  */
-function merge(batch: Array<[Kind, Buffer]>): Array<[Kind, Buffer]> {
-  const out: Array<[Kind, Buffer]> = [];
+function merge(batch: Array<[Kind, Buffer]>): Array<[Kind, Buffer[]]> {
+  const out: Array<[Kind, Buffer[]]> = [];
   let kind: Kind | undefined;
   let parts: Buffer[] = [];
   let size = 0;
   const close = () => {
-    if (kind && parts.length) out.push([kind, parts.length === 1 ? parts[0]! : Buffer.concat(parts, size)]);
+    if (kind && parts.length) out.push([kind, parts]);
     parts = [];
     size = 0;
   };
