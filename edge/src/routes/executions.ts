@@ -15,6 +15,7 @@ import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import { loadWorkspace, queueOf } from '../workspaces/access.ts';
+import { outputReader } from '../workspaces/output-reader.ts';
 
 const ExecutionParams = z.object({ id: z.string(), executionId: z.string() });
 /** Stream entry ids as Redis makes them; anything else in Last-Event-ID is ignored. */
@@ -95,23 +96,16 @@ export function executionRoutes() {
 
     return streamSSE(c, async (stream) => {
       // XREAD BLOCK holds its connection: each open stream reads on its own.
-      const reader = services.redis().duplicate();
+      const reader = outputReader(services.redis());
       let open = true;
       stream.onAbort(() => {
         open = false;
-        reader.disconnect();
+        reader.close();
       });
-      // Bytes, not strings: output goes out as it is stored (see sseFrames).
+      // Bytes, not strings: output goes out as it is stored (see sseFrames). An entry's data
+      // may be a view of the reader's buffer, good until the next read: frames are made first.
       const read = (from: string) => {
-        const pending = reader.xreadBuffer(
-          'COUNT',
-          READ_COUNT,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          streamKey,
-          from,
-        ) as Promise<Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null>;
+        const pending = reader.read(streamKey, from, READ_COUNT, BLOCK_MS);
         // Awaited later, or never when the client leaves first.
         pending.catch(() => {});
         return pending;
@@ -141,26 +135,24 @@ export function executionRoutes() {
           }
           // One write per batch: an SSE frame per entry.
           const events: SseEvent[] = [];
-          for (const [, entries] of res) {
-            for (const [entryId, fields] of entries) {
-              const { t, d } = outputFields(fields);
-              cursor = entryId.toString();
-              events.push({ id: cursor, event: t ?? 'stdout', data: d ?? NO_DATA });
-              if (t === 'exit') {
-                open = false;
-                break;
-              }
+          for (const { id, t, d } of res) {
+            cursor = id;
+            events.push({ id, event: t ?? 'stdout', data: d ?? NO_DATA });
+            if (t === 'exit') {
+              open = false;
+              break;
             }
           }
+          const frames = sseFrames(events);
           // The next batch is on its way while this one is written: Redis and the client
           // overlap, and no more than two batches per stream are ever in memory.
           if (open) next = read(cursor);
-          await stream.write(sseFrames(events));
+          await stream.write(frames);
         }
       } catch (err) {
         if (open) throw err;
       } finally {
-        reader.disconnect();
+        reader.close();
       }
     });
   });
@@ -194,15 +186,4 @@ export function executionRoutes() {
   });
 
   return app;
-}
-
-/** An output entry's type (as text) and data (as the bytes Redis holds). */
-function outputFields(flat: Buffer[]): { t?: string; d?: Uint8Array } {
-  const out: { t?: string; d?: Uint8Array } = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const key = flat[i]!.toString();
-    if (key === 't') out.t = flat[i + 1]!.toString();
-    else if (key === 'd') out.d = flat[i + 1]!;
-  }
-  return out;
 }

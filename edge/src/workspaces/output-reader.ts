@@ -1,0 +1,302 @@
+import { connect, type Socket } from 'node:net';
+import type { Redis } from 'ioredis';
+
+/** One output entry: its id, type and data (the bytes Redis holds). */
+export interface OutputEntry {
+  id: string;
+  t: string | undefined;
+  d: Uint8Array | undefined;
+}
+
+/**
+ * Reads an execution's output stream with XREAD BLOCK on a connection of its own. An
+ * entry's data may be a view of the reader's buffer: valid until the next `read` call.
+ */
+export interface OutputReader {
+  read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null>;
+  close(): void;
+}
+
+/** The reader for one stream: a lean one on Node over plain TCP, else ioredis. */
+export function outputReader(redis: Redis): OutputReader {
+  const o = redis.options;
+  const lean =
+    typeof process !== 'undefined' &&
+    typeof process.versions?.node === 'string' &&
+    (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent !== 'Cloudflare-Workers' &&
+    !o.tls &&
+    !o.path;
+  return lean ? new FallbackReader(redis, new LeanReader(o)) : new IoredisReader(redis);
+}
+
+/** ioredis: every read allocates its socket chunks and a copy of each entry. */
+class IoredisReader implements OutputReader {
+  private readonly conn: Redis;
+  constructor(redis: Redis) {
+    this.conn = redis.duplicate();
+  }
+  async read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
+    const res = (await this.conn.xreadBuffer(
+      'COUNT',
+      count,
+      'BLOCK',
+      blockMs,
+      'STREAMS',
+      key,
+      from,
+    )) as Array<[Buffer, Array<[Buffer, Buffer[]]>]> | null;
+    if (!res) return null;
+    const out: OutputEntry[] = [];
+    for (const [, entries] of res) {
+      for (const [id, fields] of entries) out.push(entryOf(id.toString(), fields));
+    }
+    return out;
+  }
+  close(): void {
+    this.conn.disconnect();
+  }
+}
+
+function entryOf(id: string, flat: readonly Buffer[] | null): OutputEntry {
+  const e: OutputEntry = { id, t: undefined, d: undefined };
+  if (!flat) return e;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const k = flat[i]!;
+    if (k.length !== 1) continue;
+    if (k[0] === 0x74 /* t */) e.t = flat[i + 1]!.toString();
+    else if (k[0] === 0x64 /* d */) e.d = flat[i + 1]!;
+  }
+  return e;
+}
+
+class ConnectionLost extends Error {}
+
+/**
+ * The lean reader, and ioredis once its connection failed: ioredis reconnects and waits
+ * for Redis to come back, so a stream outlives a Redis restart as it always did.
+ */
+class FallbackReader implements OutputReader {
+  private lean: LeanReader | undefined;
+  private slow: IoredisReader | undefined;
+  private closed = false;
+  constructor(
+    private readonly redis: Redis,
+    lean: LeanReader,
+  ) {
+    this.lean = lean;
+  }
+  async read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
+    if (this.lean) {
+      try {
+        return await this.lean.read(key, from, count, blockMs);
+      } catch (err) {
+        if (!(err instanceof ConnectionLost) || this.closed) throw err;
+        this.lean.close();
+        this.lean = undefined;
+      }
+    }
+    this.slow ??= new IoredisReader(this.redis);
+    return this.slow.read(key, from, count, blockMs);
+  }
+  close(): void {
+    this.closed = true;
+    this.lean?.close();
+    this.slow?.close();
+  }
+}
+
+const INITIAL_BYTES = 64 * 1024;
+const CR = 0x0d;
+/**
+ * Where every lean reader's socket reads land before they join their reply: one buffer for
+ * the process, since each read is copied out before the next one is made.
+ */
+const landing = Buffer.allocUnsafe(64 * 1024);
+
+type Value = Buffer | number | null | Error | Value[];
+
+/**
+ * XREAD on a socket that reads into a buffer of the process (Node's `onread`) and appends
+ * each read to the reply being assembled: no buffer per socket read and no copy per entry
+ * that spans reads, which is what ioredis costs per byte. Replies are parsed where they lie
+ * and entries handed out as views, valid until the next read, after which the next reply
+ * is assembled from the start of the same buffer. It grows to hold the largest reply and
+ * shrinks again when replies are small.
+ */
+class LeanReader {
+  private readonly socket: Socket;
+  private buf = Buffer.allocUnsafe(INITIAL_BYTES);
+  /** Unparsed bytes are buf[start, end). */
+  private start = 0;
+  private end = 0;
+  /** Views of buf[0, start) may be in use: set when a reply is handed out, cleared by the next read. */
+  private lent = false;
+  private lastReply = 0;
+  private waiting: Array<{ resolve(v: Value): void; reject(e: Error): void }> = [];
+  private error: Error | undefined;
+  private readonly prefix: string;
+
+  constructor(o: Redis['options']) {
+    this.prefix = o.keyPrefix ?? '';
+    this.socket = connect({
+      host: o.host ?? '127.0.0.1',
+      port: o.port ?? 6379,
+      ...(o.family ? { family: o.family } : {}),
+      onread: {
+        buffer: landing,
+        callback: (n: number, data: Uint8Array) => {
+          this.received(data, n);
+          return true;
+        },
+      },
+    });
+    this.socket.setNoDelay(true);
+    this.socket.setKeepAlive(true);
+    const timer = setTimeout(
+      () => this.socket.destroy(new Error('connect timed out')),
+      o.connectTimeout ?? 10_000,
+    );
+    this.socket.once('connect', () => clearTimeout(timer));
+    this.socket.on('error', (err) => {
+      this.error ??= err;
+    });
+    this.socket.on('close', () => {
+      clearTimeout(timer);
+      const waiting = this.waiting;
+      this.waiting = [];
+      const why = this.error ? `: ${this.error.message}` : '';
+      for (const w of waiting) w.reject(new ConnectionLost(`the Redis connection closed${why}`));
+    });
+    const setup: string[][] = [];
+    if (o.password) setup.push(o.username ? ['AUTH', o.username, o.password] : ['AUTH', o.password]);
+    if (o.db) setup.push(['SELECT', String(o.db)]);
+    for (const args of setup) {
+      this.send(args).then(
+        (v) => {
+          if (v instanceof Error) this.socket.destroy(v);
+        },
+        () => {},
+      );
+    }
+  }
+
+  async read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
+    // The caller is done with the last reply's views.
+    this.lent = false;
+    if (this.start === this.end) {
+      this.start = 0;
+      this.end = 0;
+      // A buffer grown for a burst of output is let go once replies are small again.
+      if (this.buf.length > 4 * INITIAL_BYTES && this.lastReply * 8 < this.buf.length) {
+        this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
+      }
+    }
+    const reply = await this.send([
+      'XREAD',
+      'COUNT',
+      String(count),
+      'BLOCK',
+      String(blockMs),
+      'STREAMS',
+      this.prefix + key,
+      from,
+    ]);
+    if (reply instanceof Error) throw reply;
+    if (reply === null) return null;
+    if (!Array.isArray(reply)) throw new Error('unexpected XREAD reply');
+    const out: OutputEntry[] = [];
+    for (const stream of reply) {
+      const entries = (stream as Value[])[1] as Value[];
+      for (const entry of entries) {
+        const [id, fields] = entry as [Buffer, Buffer[] | null];
+        out.push(entryOf(id.toString('latin1'), fields));
+      }
+    }
+    return out;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private send(args: string[]): Promise<Value> {
+    if (this.socket.destroyed) return Promise.reject(new ConnectionLost('the Redis connection closed'));
+    let cmd = `*${args.length}\r\n`;
+    for (const a of args) cmd += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+    this.socket.write(cmd);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  private received(data: Uint8Array, n: number): void {
+    if (this.buf.length - this.end < n) {
+      const keep = this.end - this.start;
+      if (!this.lent && keep + n <= this.buf.length) {
+        this.buf.copyWithin(0, this.start, this.end);
+      } else {
+        // A new buffer, never this one written over: views of the last reply may be in use.
+        const grown = Buffer.allocUnsafe(Math.max(2 * (keep + n), INITIAL_BYTES));
+        this.buf.copy(grown, 0, this.start, this.end);
+        this.buf = grown;
+      }
+      this.start = 0;
+      this.end = keep;
+    }
+    this.buf.set(n === data.length ? data : data.subarray(0, n), this.end);
+    this.end += n;
+    try {
+      while (this.waiting.length > 0 && this.start < this.end) {
+        const parsed = parse(this.buf, this.start, this.end);
+        if (!parsed) break;
+        this.lastReply = parsed[1] - this.start;
+        this.start = parsed[1];
+        this.lent = true;
+        this.waiting.shift()!.resolve(parsed[0]);
+      }
+      if (this.waiting.length === 0 && this.start < this.end) throw new Error('a reply to no command');
+    } catch (err) {
+      this.socket.destroy(err as Error);
+    }
+  }
+}
+
+/** One RESP2 value at `at`, bulk strings as views; undefined while it is incomplete. */
+function parse(buf: Buffer, at: number, end: number): [Value, number] | undefined {
+  // Headers are short: a loop that stops at `end` rather than a search through the rest of the buffer.
+  let cr = at;
+  while (cr < end && buf[cr] !== CR) cr++;
+  if (cr + 1 >= end) return undefined;
+  const type = buf[at];
+  const line = buf.toString('latin1', at + 1, cr);
+  const next = cr + 2;
+  switch (type) {
+    case 0x2b /* + */:
+      return [Buffer.from(line, 'latin1'), next];
+    case 0x2d /* - */:
+      return [new Error(line), next];
+    case 0x3a /* : */:
+      return [Number(line), next];
+    case 0x24 /* $ */:
+      {
+        const len = Number(line);
+        if (len < 0) return [null, next];
+        if (next + len + 2 > end) return undefined;
+        return [buf.subarray(next, next + len), next + len + 2];
+      }
+    case 0x2a /* * */:
+      {
+        const len = Number(line);
+        if (len < 0) return [null, next];
+        const items: Value[] = [];
+        let pos = next;
+        for (let i = 0; i < len; i++) {
+          const item = parse(buf, pos, end);
+          if (!item) return undefined;
+          items.push(item[0]);
+          pos = item[1];
+        }
+        return [items, pos];
+      }
+    default:
+      throw new Error(`unexpected reply type ${type}`);
+  }
+}

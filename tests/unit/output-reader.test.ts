@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { outputReader } from '../../edge/src/workspaces/output-reader.ts';
+import { testInfra } from '../harness/infra.ts';
+
+async function readAll(redis: Redis, key: string, from = '0-0') {
+  const reader = outputReader(redis);
+  const got: Array<{ id: string; t?: string; d: Buffer }> = [];
+  try {
+    let cursor = from;
+    for (;;) {
+      const batch = await reader.read(key, cursor, 16, 200);
+      if (!batch) break;
+      // Views are good until the next read: copied here.
+      for (const e of batch) got.push({ id: e.id, t: e.t, d: Buffer.from(e.d ?? []) });
+      cursor = batch.at(-1)!.id;
+      if (batch.at(-1)!.t === 'exit') break;
+    }
+  } finally {
+    reader.close();
+  }
+  return got;
+}
+
+describe('outputReader (real Redis)', () => {
+  test('reads entries of every size in order, from a cursor, and times out with null', async () => {
+    const redis = new Redis((await testInfra()).redisUrl);
+    const key = `test:reader:${process.pid}:${Date.now()}`;
+    try {
+      const sizes = [1, 300_000, 0, 70_000, 5, 262_144, 1_000_000, 3];
+      const ids: string[] = [];
+      for (const [i, n] of sizes.entries()) {
+        ids.push(
+          (await redis.xadd(key, '*', 't', i % 2 ? 'stderr' : 'stdout', 'd', Buffer.alloc(n, 97 + i)))!,
+        );
+      }
+      for (let i = 0; i < 40; i++) ids.push((await redis.xadd(key, '*', 't', 'stdout', 'd', `line ${i}\n`))!);
+      ids.push((await redis.xadd(key, '*', 't', 'exit', 'd', '{"exitCode":0}'))!);
+      const got = await readAll(redis, key);
+      assert.deepEqual(
+        got.map((e) => e.id),
+        ids,
+      );
+      for (const [i, n] of sizes.entries()) {
+        assert.equal(got[i]!.t, i % 2 ? 'stderr' : 'stdout');
+        assert.deepEqual(got[i]!.d, Buffer.alloc(n, 97 + i));
+      }
+      assert.equal(got.at(-2)!.d.toString(), 'line 39\n');
+      assert.equal(got.at(-1)!.d.toString(), '{"exitCode":0}');
+      const resumed = await readAll(redis, key, ids[5]!);
+      assert.deepEqual(
+        resumed.map((e) => e.id),
+        ids.slice(6),
+      );
+      const empty = outputReader(redis);
+      assert.equal(await empty.read(`${key}:none`, '0-0', 16, 50), null);
+      empty.close();
+    } finally {
+      await redis.del(key);
+      redis.disconnect();
+    }
+  });
+
+  test('logs in as the client does, and a dropped connection goes on through ioredis', async () => {
+    const url = (await testInfra()).redisUrl;
+    const admin = new Redis(url);
+    const user = `reader-${process.pid}-${Date.now()}`;
+    const key = `test:reader-acl:${process.pid}:${Date.now()}`;
+    await admin.acl('SETUSER', user, 'on', '>p4ss-word', `~${key}*`, '+xread', '+client|id', '+ping');
+    const u = new URL(url);
+    const redis = new Redis({
+      host: u.hostname,
+      port: Number(u.port),
+      username: user,
+      password: 'p4ss-word',
+    });
+    const reader = outputReader(redis);
+    try {
+      await admin.xadd(key, '*', 't', 'stdout', 'd', 'one');
+      const first = await reader.read(key, '0-0', 16, 100);
+      assert.equal(Buffer.from(first![0]!.d!).toString(), 'one');
+      await assert.rejects(reader.read(`${key.replace('test:', 'other:')}`, '0-0', 16, 100), /NOPERM/);
+      // Kill the reader's own connection (not the ioredis one) while it blocks.
+      const pending = reader.read(key, first![0]!.id, 16, 2_000);
+      await new Promise((r) => setTimeout(r, 100));
+      let killed = 0;
+      for (const line of String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal')).split('\n')) {
+        if (line.includes(`user=${user}`) && line.includes('cmd=xread')) {
+          await admin.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+          killed++;
+        }
+      }
+      assert.equal(killed, 1, "the reader's own connection, not an ioredis one");
+      await admin.xadd(key, '*', 't', 'exit', 'd', '{}');
+      const rest = await pending;
+      assert.equal(rest![0]!.t, 'exit');
+    } finally {
+      reader.close();
+      redis.disconnect();
+      await admin.del(key);
+      await admin.acl('DELUSER', user);
+      admin.disconnect();
+    }
+  });
+});
