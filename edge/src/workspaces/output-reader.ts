@@ -105,7 +105,11 @@ class FallbackReader implements OutputReader {
   }
 }
 
-const INITIAL_BYTES = 64 * 1024;
+/** The smallest buffer a reader takes once replies arrive; an idle stream holds none. */
+const MIN_BYTES = 4 * 1024;
+/** A grown buffer is let go when replies are small again, above this size. */
+const KEEP_BYTES = 256 * 1024;
+const NO_BYTES = Buffer.alloc(0);
 const CR = 0x0d;
 /**
  * Where every lean reader's socket reads land before they join their reply: one buffer for
@@ -125,7 +129,8 @@ type Value = Buffer | number | null | Error | Value[];
  */
 class LeanReader {
   private readonly socket: Socket;
-  private buf = Buffer.allocUnsafe(INITIAL_BYTES);
+  // Allocated when replies come: a thousand open streams waiting on quiet commands hold none.
+  private buf = NO_BYTES;
   /** Unparsed bytes are buf[start, end). */
   private start = 0;
   private end = 0;
@@ -187,9 +192,7 @@ class LeanReader {
       this.start = 0;
       this.end = 0;
       // A buffer grown for a burst of output is let go once replies are small again.
-      if (this.buf.length > 4 * INITIAL_BYTES && this.lastReply * 8 < this.buf.length) {
-        this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
-      }
+      if (this.buf.length > KEEP_BYTES && this.lastReply * 8 < this.buf.length) this.buf = NO_BYTES;
     }
     const reply = await this.send([
       'XREAD',
@@ -234,7 +237,7 @@ class LeanReader {
         this.buf.copyWithin(0, this.start, this.end);
       } else {
         // A new buffer, never this one written over: views of the last reply may be in use.
-        const grown = Buffer.allocUnsafe(Math.max(2 * (keep + n), INITIAL_BYTES));
+        const grown = Buffer.allocUnsafe(Math.max(2 * (keep + n), MIN_BYTES));
         this.buf.copy(grown, 0, this.start, this.end);
         this.buf = grown;
       }
