@@ -88,14 +88,18 @@ Notes
 - Workspace start: API \`POST /start\` until the status reads \`running\` (polled every 5 ms)
   vs \`docker start\` of an equivalent stopped container (CLI). Create → first command: API
   create, wait for running, execute \`true\`, read its SSE to the exit, vs \`docker run --rm\`.
-- Exec throughput: 100 MB of text through \`cat\` to an SSE client, vs \`docker exec cat\` into a
-  pipe; three of each, taken in turns so that both see the same load, medians compared.
+  Keel and docker are taken in turns, so that both see the same load.
+- Exec throughput: 100 MB of text (base64 lines) through \`cat\` to an SSE client reading with
+  \`node:http\`, vs \`docker exec cat\` into a pipe; three of each, taken in turns so that both
+  see the same load, medians compared. The machine is saturated during the run, so the figure
+  follows the CPU each byte costs all processes together (edge, runner, Redis, Docker).
 - Memory: RSS of an idle runner process; the edge's RSS growth per open SSE output stream.
 - Terminal: one keystroke at a time at a bash prompt, from the WebSocket send until its echo frame
   (browser socket → Node edge → Redis → process-driver runner → pty, and back), vs the same keystroke
   to a bash on a pty that the benchmark opens itself with node-pty.
-- AI: \`POST /api/ai/explain\` on a small file until the first \`token\` event (edge → BullMQ → runner:
-  confined read, context, model call → Redis Stream → edge → SSE), vs the same model client calling
+- AI: \`POST /api/ai/explain\` on a small file until the first \`token\` event (edge → one-way call on
+  the runner's list → runner: confined read, context, model call → Redis Stream → edge → SSE), vs
+  the same model client calling
   the model server directly; the model server is the fake OpenAI-compatible test server answering at
   once, so the difference is Keel's own. Per token: first-to-last token time, Keel minus direct, per token.
 `;
