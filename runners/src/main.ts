@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
@@ -30,7 +31,10 @@ async function chooseDriver(config: RunnerConfig): Promise<WorkloadDriver> {
         () => true,
         () => false,
       );
-    if (usable) return new DockerDriver({ docker, defaultImage: image });
+    if (usable) {
+      await assertVolumesVisible(docker);
+      return new DockerDriver({ docker, defaultImage: image });
+    }
     if (config.KEEL_RUNNER_DRIVER === 'docker') {
       throw new Error(
         `No Docker engine with the image ${image} is reachable (scripts/build-workspace-image builds it)`,
@@ -41,6 +45,22 @@ async function chooseDriver(config: RunnerConfig): Promise<WorkloadDriver> {
     root: defaultProcessRoot(config),
     allowUnsandboxed: config.KEEL_RUNNER_ALLOW_UNSANDBOXED,
   });
+}
+
+/**
+ * Workspace files are read and written on the host, under each volume's mount point: a runner
+ * that cannot see the engine's volumes folder (one in a container without it mounted) would
+ * answer every file request with "not found". Better to refuse to start, saying what to mount.
+ */
+async function assertVolumesVisible(docker: Docker): Promise<void> {
+  const { DockerRootDir } = (await docker.info()) as { DockerRootDir?: string };
+  if (!DockerRootDir) return;
+  const volumes = `${DockerRootDir}/volumes`;
+  if (!existsSync(volumes)) {
+    throw new Error(
+      `The runner cannot see ${volumes}, where the Docker engine keeps workspace files; a runner in a container needs it mounted at the same path (-v ${volumes}:${volumes})`,
+    );
+  }
 }
 
 export async function main(argv: string[]): Promise<void> {
