@@ -127,6 +127,26 @@ describe('confined fs', () => {
     await assert.rejects(cfs.readFile(root, 'README.md/x'), isCode('NOT_A_DIRECTORY'));
   });
 
+  it('reads files of every size exactly, both below and above the blocking-read size', async () => {
+    // Small files are read in blocking calls, larger ones without blocking: the same bytes
+    // either way, at the edges of both paths (empty, one byte, 256 KB ± 1, several MB).
+    for (const size of [0, 1, 4096, 256 * 1024 - 1, 256 * 1024, 256 * 1024 + 1, 3 * 1024 * 1024 + 17]) {
+      const bytes = Buffer.alloc(size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 31 + size) & 0xff;
+      mkdirSync(path.join(root, 'sizes'), { recursive: true });
+      writeFileSync(path.join(root, 'sizes', `f${size}`), bytes);
+      const got = await cfs.readFile(root, `sizes/f${size}`);
+      assert.equal(Buffer.compare(got, bytes), 0, `a file of ${size} bytes`);
+    }
+    // The cap holds on both paths.
+    await assert.rejects(cfs.readFile(root, 'sizes/f4096', { maxBytes: 4095 }), isCode('TOO_LARGE'));
+    await assert.rejects(
+      cfs.readFile(root, `sizes/f${256 * 1024 + 1}`, { maxBytes: 256 * 1024 }),
+      isCode('TOO_LARGE'),
+    );
+    assert.equal((await cfs.readFile(root, 'sizes/f4096', { maxBytes: 4096 })).length, 4096);
+  });
+
   it('builds a bounded tree that lists symlinks without descending into them', async () => {
     const { entries, truncated } = await cfs.tree(root);
     const paths = entries.map((e) => e.path);
