@@ -130,6 +130,19 @@ describe('calls (real Redis)', () => {
     }
   });
 
+  test('a short call pushed after a long one never cuts the list’s expiry short', async () => {
+    const s = await setup(async () => ({}));
+    try {
+      await s.producer.oneWay(s.edge.multi(), s.queue, NOOP, 30_000).exec();
+      const long = await s.edge.pttl(callListKey(s.base));
+      await assert.rejects(s.producer.call(s.queue, NOOP, 200), /no answer/);
+      const after = await s.edge.pttl(callListKey(s.base));
+      assert.ok(after > long - 1_000, `the list expires in ${after} ms, no sooner than the long call needs`);
+    } finally {
+      await s.close();
+    }
+  });
+
   test('an answer nobody heard is kept, and the waiting edge finds it', async () => {
     const s = await setup(async () => ({ late: true }));
     try {

@@ -68,18 +68,16 @@ export class JobProducer {
     const replies = this.callReplies();
     await replies.whenReady();
     const redis = this.connection();
-    const base = `${this.keyPrefix}${queueName}:`;
     const id = callId(this.instance, ++this.sequence);
-    const answer = replies.wait(id, timeoutMs, () => redis.get(callReplyKey(base, id)));
-    const request: CallRequest = { id, deadline: Date.now() + timeoutMs, job };
-    const list = callListKey(base);
+    const replyKey = callReplyKey(`${this.keyPrefix}${queueName}:`, id);
+    const answer = replies.wait(id, timeoutMs, () => redis.get(replyKey));
     try {
-      await redis
-        .multi()
-        .rpush(list, JSON.stringify(request))
-        // Calls nobody takes (a runner that is gone) vanish with their list.
-        .pexpire(list, timeoutMs + UNHEARD_REPLY_TTL_MS)
-        .exec();
+      await this.push(
+        redis.multi(),
+        queueName,
+        { id, deadline: Date.now() + timeoutMs, job },
+        timeoutMs,
+      ).exec();
     } catch (err) {
       answer.catch(() => {});
       throw err;
@@ -95,14 +93,20 @@ export class JobProducer {
    * in the same round trip as the caller's writes, and after them.
    */
   oneWay(multi: ChainableCommander, queueName: string, job: RunnerJob, waitMs: number): ChainableCommander {
-    const request: CallRequest = {
-      id: callId(this.instance, ++this.sequence),
-      deadline: Date.now() + waitMs,
-      job,
-      reply: false,
-    };
+    const id = callId(this.instance, ++this.sequence);
+    return this.push(multi, queueName, { id, deadline: Date.now() + waitMs, job, reply: false }, waitMs);
+  }
+
+  /**
+   * Appends a call to the runner's list. Calls nobody takes (a runner that is gone) vanish with
+   * their list, but never before their own deadline: the list's expiry is only ever set on a
+   * new list (NX) or moved later (GT), so a short call pushed after a long one cannot cut the
+   * long one's wait short.
+   */
+  private push(multi: ChainableCommander, queueName: string, request: CallRequest, waitMs: number) {
     const list = callListKey(`${this.keyPrefix}${queueName}:`);
-    return multi.rpush(list, JSON.stringify(request)).pexpire(list, waitMs + UNHEARD_REPLY_TTL_MS);
+    const ttl = waitMs + UNHEARD_REPLY_TTL_MS;
+    return multi.rpush(list, JSON.stringify(request)).pexpire(list, ttl, 'NX').pexpire(list, ttl, 'GT');
   }
 
   private callReplies(): CallReplies {
