@@ -305,7 +305,6 @@ export class Runner {
     );
   }
 
-  /** A BullMQ job, or a request/response call from the call list: the same handlers serve both. */
   /** A one-way call taken too late: it does not start, and whoever watches it is told. */
   private async expired(data: unknown): Promise<void> {
     const parsed = RunnerJob.safeParse(data);
@@ -315,6 +314,7 @@ export class Runner {
       await this.ai.expired(job);
   }
 
+  /** A BullMQ job, or a call from the call list: the same handlers serve both. */
   private async process(data: unknown): Promise<JobOutcome> {
     const parsed = RunnerJob.safeParse(data);
     if (!parsed.success) return { ok: false, error: { code: 'invalid', message: 'unreadable job' } };
@@ -484,8 +484,8 @@ export class Runner {
   private async reviveIfExpected(workspaceId: string): Promise<void> {
     if ((await this.driver.status(workspaceId)) !== 'stopped') return;
     await this.busyWith(workspaceId, async () => {
-      const raw = await this.redis.get(this.keys.workspaceStatus(workspaceId));
-      if (!raw || (JSON.parse(raw) as { status?: string }).status !== 'running') return;
+      if (parseStatus(await this.redis.get(this.keys.workspaceStatus(workspaceId)))?.status !== 'running')
+        return;
       await this.log(workspaceId, 'system', 'the workspace had stopped unexpectedly; starting it again');
       await this.driver.start(workspaceId);
       // A heartbeat that looked while it was down may have published `stopped` meanwhile.
