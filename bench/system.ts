@@ -19,6 +19,79 @@ export interface BenchSystem {
   stop(): Promise<void>;
 }
 
+/** A Node edge as its own process on its own port and data folder, with a signed-up admin. */
+export interface EdgeProcess {
+  base: string;
+  dir: string;
+  edge: Spawned;
+  admin: BrowserClient;
+  /** What a runner registers with (the edge's bootstrap token). */
+  bootstrap: string;
+  http(path: string, init?: RequestInit): Promise<Response>;
+}
+
+export async function startEdgeProcess(options: {
+  redisUrl: string;
+  env?: Record<string, string>;
+}): Promise<EdgeProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-bench-'));
+  chmodSync(dir, 0o711);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const bootstrap = `rbt_${'b'.repeat(40)}`;
+  const edge = spawnService(
+    process.execPath,
+    ['--import', 'tsx', 'edge/src/entry-node.ts'],
+    {
+      ...process.env,
+      REDIS_URL: options.redisUrl,
+      KEEL_SECRET_KEY: testSecretKey(),
+      PORT: String(port),
+      KEEL_DATA_DIR: join(dir, 'edge'),
+      KEEL_RUNNER_BOOTSTRAP_TOKEN: bootstrap,
+      ...options.env,
+    },
+    root,
+  );
+  await waitForHttp(`${base}/readyz`, edge);
+  const http = (p: string, init?: RequestInit) => fetch(new URL(p, base), init);
+  const admin = new BrowserClient(http);
+  await admin.request('POST', '/api/auth/signup', {
+    email: 'b@example.com',
+    password: 'correct horse battery',
+    name: 'B',
+  });
+  return { base, dir, edge, admin, bootstrap, http };
+}
+
+export async function waitForRunnerOnline(admin: BrowserClient, timeoutMs?: number): Promise<void> {
+  await waitFor(
+    'runner online',
+    async () => {
+      const r = await admin.request('GET', '/api/admin/runners', undefined, { bearer: true });
+      return r.body.runners[0]?.status === 'online' ? true : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** Creates a workspace and waits until it runs; a failed one throws its reason. */
+export async function createRunningWorkspace(admin: BrowserClient, name: string): Promise<string> {
+  const ws = await admin.request('POST', '/api/workspaces', { name }, { bearer: true });
+  await waitFor(
+    'workspace running',
+    async () => {
+      const r = await admin.request('GET', `/api/workspaces/${ws.body.id}/status`, undefined, {
+        bearer: true,
+      });
+      if (r.body.status === 'failed') throw new Error(r.body.reason);
+      return r.body.status === 'running' ? true : undefined;
+    },
+    60_000,
+  );
+  return ws.body.id as string;
+}
+
 /**
  * Keel as it is deployed: the Node edge and a runner, each its own process (as they would
  * be on their own hosts), on the benchmark's Redis; the benchmark itself is the client.
@@ -27,34 +100,18 @@ export async function startSystem(
   driver: 'docker' | 'process',
   options: { runnerEnv?: Record<string, string>; edgeEnv?: Record<string, string> } = {},
 ): Promise<BenchSystem> {
-  const dir = mkdtempSync(join(tmpdir(), 'keel-bench-'));
-  chmodSync(dir, 0o711);
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const bootstrap = `rbt_${'b'.repeat(40)}`;
-  const env = {
-    ...process.env,
-    REDIS_URL: process.env.KEEL_TEST_REDIS_URL!,
-    KEEL_SECRET_KEY: testSecretKey(),
-  };
-  const edge = spawnService(
-    process.execPath,
-    ['--import', 'tsx', 'edge/src/entry-node.ts'],
-    {
-      ...env,
-      PORT: String(port),
-      KEEL_DATA_DIR: join(dir, 'edge'),
-      KEEL_RUNNER_BOOTSTRAP_TOKEN: bootstrap,
-      ...options.edgeEnv,
-    },
-    root,
-  );
-  await waitForHttp(`${base}/readyz`, edge);
+  const redisUrl = process.env.KEEL_TEST_REDIS_URL!;
+  const { base, dir, edge, admin, bootstrap, http } = await startEdgeProcess({
+    redisUrl,
+    ...(options.edgeEnv ? { env: options.edgeEnv } : {}),
+  });
   const runner = spawnService(
     process.execPath,
     [join(root, 'runners/bin/keel-runner.mjs')],
     {
-      ...env,
+      ...process.env,
+      REDIS_URL: redisUrl,
+      KEEL_SECRET_KEY: testSecretKey(),
       KEEL_URL: base,
       KEEL_RUNNER_TOKEN: bootstrap,
       KEEL_RUNNER_DATA_DIR: join(dir, 'runner'),
@@ -64,17 +121,7 @@ export async function startSystem(
     },
     root,
   );
-  const http = (p: string, init?: RequestInit) => fetch(new URL(p, base), init);
-  const admin = new BrowserClient(http);
-  await admin.request('POST', '/api/auth/signup', {
-    email: 'b@example.com',
-    password: 'correct horse battery',
-    name: 'B',
-  });
-  await waitFor('runner online', async () => {
-    const r = await admin.request('GET', '/api/admin/runners', undefined, { bearer: true });
-    return r.body.runners[0]?.status === 'online' ? true : undefined;
-  });
+  await waitForRunnerOnline(admin);
   const created: string[] = [];
   return {
     base,
@@ -84,20 +131,9 @@ export async function startSystem(
     admin,
     http,
     async workspace(name) {
-      const ws = await admin.request('POST', '/api/workspaces', { name }, { bearer: true });
-      created.push(ws.body.id);
-      await waitFor(
-        'workspace running',
-        async () => {
-          const r = await admin.request('GET', `/api/workspaces/${ws.body.id}/status`, undefined, {
-            bearer: true,
-          });
-          if (r.body.status === 'failed') throw new Error(r.body.reason);
-          return r.body.status === 'running' ? true : undefined;
-        },
-        60_000,
-      );
-      return ws.body.id as string;
+      const id = await createRunningWorkspace(admin, name);
+      created.push(id);
+      return id;
     },
     async stop() {
       for (const id of created)
