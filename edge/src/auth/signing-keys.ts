@@ -2,6 +2,7 @@ import { signingKeys } from '@keel/drizzle/schema';
 import { desc, gt } from 'drizzle-orm';
 import { exportJWK, generateKeyPair, importJWK, type JWK, type JWTPayload, jwtVerify, SignJWT } from 'jose';
 import { newId } from '../ids.ts';
+import { setBounded } from '../services/bounded-map.ts';
 import type { Clock } from '../services/clock.ts';
 import type { Database } from '../services/database.ts';
 import type { SecretBox } from './secret-box.ts';
@@ -120,11 +121,12 @@ export class SigningKeyStore {
       (payload.exp ?? 0) * 1000,
       ((payload.iat ?? 0) + this.options.accessTokenTtlSeconds + 5) * 1000,
     );
-    if (this.cache.verified.size >= MAX_VERIFIED) {
-      const oldest = this.cache.verified.keys().next().value;
-      if (oldest !== undefined) this.cache.verified.delete(oldest);
-    }
-    this.cache.verified.set(token, { payload: payload as AccessClaims & JWTPayload, untilMs });
+    setBounded(
+      this.cache.verified,
+      token,
+      { payload: payload as AccessClaims & JWTPayload, untilMs },
+      MAX_VERIFIED,
+    );
     return payload as AccessClaims & JWTPayload;
   }
 

@@ -32,6 +32,7 @@ import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import { heartbeatsOf } from '../runners/registry.ts';
+import { setBounded } from '../services/bounded-map.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
 import type { Services } from '../services/services.ts';
 import { loadWorkspace, type WorkspaceRow } from '../workspaces/access.ts';
@@ -135,7 +136,7 @@ async function checkAndStart(
   const row = await loadWorkspace(c, workspaceId);
   if (!row.runnerId)
     throw new ApiError('runner_unavailable', 'This workspace has no runner; create it again');
-  rememberRunner(workspaceId, row.runnerId);
+  setBounded(runnerOfWorkspace, workspaceId, row.runnerId, REMEMBERED_WORKSPACES);
   const keys = runnerKeys(services.config.redisPrefix, row.runnerId);
   const [[beatRaw, statusRaw], rate] = await (early && known === row.runnerId ? early : checks(row.runnerId));
   const beat = parseHeartbeat(beatRaw);
@@ -181,15 +182,6 @@ async function checkAndStart(
 /** Workspace → the runner it was placed on (which never changes), for the checks above. */
 const runnerOfWorkspace = new Map<string, string>();
 const REMEMBERED_WORKSPACES = 10_000;
-
-function rememberRunner(workspaceId: string, runnerId: string): void {
-  if (runnerOfWorkspace.get(workspaceId) === runnerId) return;
-  if (runnerOfWorkspace.size >= REMEMBERED_WORKSPACES) {
-    const oldest = runnerOfWorkspace.keys().next().value;
-    if (oldest !== undefined) runnerOfWorkspace.delete(oldest);
-  }
-  runnerOfWorkspace.set(workspaceId, runnerId);
-}
 
 /** Whether any runner this caller may use has a model (or the given workspace's runner). */
 async function aiConfig(c: Context<AppEnv>, services: Services): Promise<AiConfigResponse> {
