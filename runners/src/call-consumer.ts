@@ -79,6 +79,9 @@ export class CallConsumer {
       const task = this.run(popped[1]).catch(this.onError);
       this.running.add(task);
       void task.finally(() => this.running.delete(task));
+      // The call's first steps (an AI call reads its files and sends the prompt) go before the
+      // next pop's write: on a busy host, waking Redis can cost this process its CPU.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

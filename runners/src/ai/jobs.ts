@@ -5,6 +5,7 @@ import type { runnerKeys } from '@keel/contract/keys';
 import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import type { Redis } from 'ioredis';
+
 import { type ConfinedFs, ConfinedFsError } from '../files/confined-fs.ts';
 import { AnswerStream } from './answer-stream.ts';
 import type { AiConfig } from './config.ts';
@@ -107,8 +108,9 @@ export class AiJobs {
     const { redis, keys } = this.#deps;
     if (this.#calls.has(job.streamId)) return { started: false, duplicate: true };
     // Time to first token is what a person waits for: reading the files, building the prompt
-    // and even sending it to the model overlap the claim. Nothing reaches the stream before
-    // the claim holds; a call that loses it (delivered twice) is dropped without a word.
+    // and sending it to the model come before the claim, which is then on its way while the
+    // model works. Nothing reaches the stream before the claim holds; a call that loses it
+    // (delivered twice) is dropped without a word.
     const preparing = this.#prepare(job).then(
       (prepared) => ({ prepared }),
       (error: unknown) => ({ error }),
@@ -118,7 +120,11 @@ export class AiJobs {
     const claimed = new Promise<boolean>((r) => {
       settle = r;
     });
-    const finished = this.#run(job, abort, preparing, started, claimed)
+    let sent!: () => void;
+    const requestSent = new Promise<void>((r) => {
+      sent = r;
+    });
+    const finished = this.#run(job, abort, preparing, started, claimed, sent)
       .catch((err) =>
         this.#deps.log('error', 'AI stream could not be closed', {
           streamId: job.streamId,
@@ -127,6 +133,7 @@ export class AiJobs {
       )
       .finally(() => this.#calls.delete(job.streamId));
     this.#calls.set(job.streamId, { abort, finished });
+    await requestSent;
     let state: number;
     try {
       state = (await redis.eval(
@@ -202,6 +209,8 @@ export class AiJobs {
     started: number,
     /** Whether this delivery of the call is the one that runs it. */
     claimed: Promise<boolean>,
+    /** Called once the model request is on its way (or will not be made): the claim may go. */
+    sent: () => void,
   ): Promise<void> {
     const { redis, keys, config } = this.#deps;
     const out = new AnswerStream(redis, keys.aiStream(job.streamId));
@@ -221,6 +230,9 @@ export class AiJobs {
       contextFiles = prepared.contextFiles;
       prompt = JSON.stringify(prepared.messages);
       if (abort.signal.aborted) throw new AiCancelled();
+      // The SDK builds and sends the request within this turn of the event loop: the claim's
+      // round trip then does not delay it (on a busy host, waking Redis can cost the runner its CPU).
+      setImmediate(sent);
       let finishReason = '';
       for await (const event of this.#client.streamChat({
         messages: prepared.messages,
@@ -248,6 +260,7 @@ export class AiJobs {
     } catch (err) {
       done = this.#failure(job, err);
     }
+    sent();
     if (!(await claimed)) return;
     if (out.lostTokens && done.outcome === 'success') {
       done = fail('internal', 'part of the answer could not be stored; ask again');
