@@ -298,6 +298,39 @@ describe('AI routes refuse and fail cleanly (process runner; fake OpenAI server 
     assert.match(res.headers.get('retry-after') ?? '', /^\d+$/);
   });
 
+  test('after a call was let through, a repeat call meets every check again: the rate, then a session ended since', async () => {
+    // A repeat call of the same session on the same workspace starts in one Redis round trip
+    // (edge/src/ai/warm-start.ts); it must refuse what the first call's full checks would.
+    const member = await ai.rig.member('admin', 'repeat@example.com');
+    const ask = (token: string) =>
+      ai.rig.http('/api/ai/explain', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ workspaceId: ws, path: 'src/a.ts' }),
+      });
+    const token = member.accessToken!;
+    for (let i = 0; i < 2; i++) {
+      ai.fake.enqueue({ tokens: ['ok'] });
+      assert.equal(doneOf(await sseEvents(await ask(token))).outcome, 'success');
+    }
+    const me = await member.request('GET', '/api/auth/me', undefined, { bearer: true });
+    const services = ai.rig.app.services;
+    await withinOneRateWindow(20);
+    const window = Math.floor(Date.now() / 1000 / 60);
+    const rateKey = `${services.config.redisPrefix}rl:ai:${me.body.user.id}:${window}`;
+    await services.redis().set(rateKey, String(services.config.aiRateLimitPerMinute), 'EX', 60);
+    const calls = ai.fake.requests.length;
+    const limited = await ask(token);
+    assert.equal((await errorOf(limited)).code, 'rate_limited');
+    assert.match(limited.headers.get('retry-after') ?? '', /^\d+$/);
+    await services.redis().del(rateKey);
+
+    assert.equal((await member.request('POST', '/api/auth/logout', undefined, { bearer: true })).status, 204);
+    const ended = await errorOf(await ask(token));
+    assert.deepEqual([ended.status, ended.code], [401, 'invalid_token']);
+    assert.equal(ai.fake.requests.length, calls, 'no model call after the refusals');
+  });
+
   test('usage reports: only with the runner credential, only for its own streams, once per stream', async () => {
     ai.fake.enqueue({ tokens: ['fine'] });
     const res = await ai.post('/api/ai/explain', { workspaceId: ws, path: 'src/a.ts' });

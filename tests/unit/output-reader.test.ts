@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { outputReader } from '../../edge/src/workspaces/output-reader.ts';
+import { outputReader, ReaderPool } from '../../edge/src/workspaces/output-reader.ts';
 import { testInfra } from '../harness/infra.ts';
 
 async function readAll(redis: Redis, key: string, from = '0-0') {
@@ -21,6 +21,21 @@ async function readAll(redis: Redis, key: string, from = '0-0') {
     reader.close();
   }
   return got;
+}
+
+/**
+ * A Redis user that may only read `key…` (and an admin connection): its connections are this
+ * test's own, so the test can find and cut them.
+ */
+async function readerUser(name: string) {
+  const url = (await testInfra()).redisUrl;
+  const admin = new Redis(url);
+  const user = `${name}-${process.pid}-${Date.now()}`;
+  const key = `test:${name}:${process.pid}:${Date.now()}`;
+  await admin.acl('SETUSER', user, 'on', '>p4ss-word', `~${key}*`, '+xread', '+client|id', '+ping');
+  const u = new URL(url);
+  const redis = new Redis({ host: u.hostname, port: Number(u.port), username: user, password: 'p4ss-word' });
+  return { admin, user, key, redis };
 }
 
 describe('outputReader (real Redis)', () => {
@@ -63,18 +78,7 @@ describe('outputReader (real Redis)', () => {
   });
 
   test('logs in as the client does, and a dropped connection goes on through ioredis', async () => {
-    const url = (await testInfra()).redisUrl;
-    const admin = new Redis(url);
-    const user = `reader-${process.pid}-${Date.now()}`;
-    const key = `test:reader-acl:${process.pid}:${Date.now()}`;
-    await admin.acl('SETUSER', user, 'on', '>p4ss-word', `~${key}*`, '+xread', '+client|id', '+ping');
-    const u = new URL(url);
-    const redis = new Redis({
-      host: u.hostname,
-      port: Number(u.port),
-      username: user,
-      password: 'p4ss-word',
-    });
+    const { admin, user, key, redis } = await readerUser('reader');
     const reader = outputReader(redis);
     try {
       await admin.xadd(key, '*', 't', 'stdout', 'd', 'one');
@@ -99,6 +103,57 @@ describe('outputReader (real Redis)', () => {
       reader.close();
       redis.disconnect();
       await admin.del(key);
+      await admin.acl('DELUSER', user);
+      admin.disconnect();
+    }
+  });
+
+  test('a pool hands a reader that read to its end to the next stream, and never one still waiting or cut off', async () => {
+    // A user of its own, so that only this test's connections are cut below.
+    const { admin, user, key, redis } = await readerUser('pool');
+    const pool = new ReaderPool(() => redis, 2);
+    try {
+      await admin.xadd(key, '*', 't', 'exit', 'd', '{}');
+      const first = pool.take();
+      assert.equal((await first.read(key, '0-0', 16, 100))![0]!.t, 'exit');
+      assert.ok(first.idle, 'nothing waiting after its last read');
+      pool.give(first);
+      const again = pool.take();
+      assert.equal(again, first, 'the same reader, its connection reused');
+      assert.equal((await again.read(key, '0-0', 16, 100))![0]!.t, 'exit', 'and it reads');
+
+      // One still blocked in XREAD is closed, not kept: its reply would reach the next stream.
+      const waiting = again.read(`${key}:quiet`, '0-0', 16, 5_000);
+      waiting.catch(() => {});
+      assert.equal(again.idle, false);
+      pool.give(again);
+      await assert.rejects(waiting);
+      assert.notEqual(pool.take(), again);
+
+      // One whose connection closed while it sat in the pool is not handed out.
+      const kept = pool.take();
+      await kept.read(key, '0-0', 16, 100);
+      pool.give(kept);
+      for (const line of String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal')).split('\n')) {
+        if (line.includes(`user=${user}`) && line.includes('cmd=xread'))
+          await admin.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      const fresh = pool.take();
+      assert.notEqual(fresh, kept);
+      assert.equal((await fresh.read(key, '0-0', 16, 100))![0]!.t, 'exit');
+      fresh.close();
+
+      // Once the pool is closed, what comes back is closed too.
+      pool.close();
+      const late = outputReader(redis);
+      await late.read(key, '0-0', 16, 100);
+      pool.give(late);
+      assert.equal(late.idle, false);
+    } finally {
+      pool.close();
+      await admin.del(key);
+      redis.disconnect();
       await admin.acl('DELUSER', user);
       admin.disconnect();
     }

@@ -2,16 +2,19 @@ import type { AiDone } from '@keel/contract/ai';
 import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { compareStreamIds } from '@keel/contract/stream-ids';
 import type { Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import type { Redis } from 'ioredis';
 import type { AppEnv } from '../app-env.ts';
 import { sseFrame } from '../http/sse-frames.ts';
+import { sseResponse } from '../http/sse-response.ts';
 import { streamFields } from '../services/stream-fields.ts';
+import type { OutputEntry, OutputReader } from '../workspaces/output-reader.ts';
 
 /** Stream entry ids as Redis makes them; anything else in Last-Event-ID starts from the beginning. */
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 /** How long one read waits before a keep-alive and a check that the runner is still there. */
 const BLOCK_MS = 5_000;
+/** Entries one read may return. */
+const READ_COUNT = 512;
 
 export function cursorFrom(c: Context<AppEnv>): string {
   const last = c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? '';
@@ -45,58 +48,63 @@ export function relayAiStream(
     streamKey: string;
     heartbeatKey: string;
     cursor: string;
-    /** A connection already opened for this stream's blocking reads; one is made otherwise. */
-    reader?: Redis;
+    /** A reader already taken for this stream's blocking reads; one is taken otherwise. */
+    reader?: OutputReader;
+    /**
+     * The entry at `cursor` when the caller just wrote it (a new stream's `meta`): sent at
+     * once, without a read that would only give it back.
+     */
+    written?: { event: string; data: string };
   },
 ): Response {
   const services = c.get('services');
   // Proxies (nginx) would otherwise buffer the tokens they should pass on at once.
   c.header('x-accel-buffering', 'no');
-  return streamSSE(c, async (stream) => {
+  return sseResponse(c, async (stream) => {
     // XREAD BLOCK holds its connection: each open stream reads on its own.
-    const reader = input.reader ?? services.redis().duplicate();
+    const reader = input.reader ?? services.readers.take();
+    const text = new TextDecoder();
     let open = true;
+    let finished = false;
     let cursor = input.cursor;
     stream.onAbort(() => {
       open = false;
-      reader.disconnect();
+      reader.close();
     });
+    // An SSE frame per entry, up to and with `done`. An entry's data is a view of the reader's
+    // buffer, good until the next read: it is decoded at once.
+    const framesOf = (entries: OutputEntry[]) => {
+      let frames = '';
+      for (const { id, t, d } of entries) {
+        cursor = id;
+        frames += sseFrame(id, t ?? 'token', d ? text.decode(d) : '');
+        if (t === 'done') {
+          open = false;
+          finished = true;
+          break;
+        }
+      }
+      return frames;
+    };
     try {
+      if (input.written) await stream.write(sseFrame(cursor, input.written.event, input.written.data));
       while (open) {
-        const res = (await reader.xread(
-          'COUNT',
-          512,
-          'BLOCK',
-          BLOCK_MS,
-          'STREAMS',
-          input.streamKey,
-          cursor,
-        )) as Array<[string, Array<[string, string[]]>]> | null;
+        const res = await reader.read(input.streamKey, cursor, READ_COUNT, BLOCK_MS);
         if (!res) {
           await stream.write(': keep-alive\n\n');
           if (!(await services.redis().exists(input.heartbeatKey)))
             await writeOfflineDone(c, input.streamKey);
           continue;
         }
-        // One write per batch: an SSE frame per entry.
-        let frames = '';
-        for (const [, entries] of res) {
-          for (const [entryId, fields] of entries) {
-            const f = streamFields(fields);
-            cursor = entryId;
-            frames += sseFrame(entryId, f.t ?? 'token', f.d ?? '');
-            if (f.t === 'done') {
-              open = false;
-              break;
-            }
-          }
-        }
-        await stream.write(frames);
+        // One write per batch.
+        await stream.write(framesOf(res));
       }
     } catch (err) {
       if (open) throw err;
     } finally {
-      reader.disconnect();
+      // Read to its end, the reader waits on nothing and can serve the next stream.
+      if (finished) services.readers.give(reader);
+      else reader.close();
     }
   });
 }

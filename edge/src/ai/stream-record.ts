@@ -71,19 +71,33 @@ export async function ownStream(services: Services, p: Principal, streamId: stri
   return record;
 }
 
+/** The data of a stream's first event, `meta`: which call, and which model answers. */
+export function metaOf(record: AiStreamRecord): string {
+  return JSON.stringify({ streamId: record.streamId, kind: record.kind, model: record.model });
+}
+
 /**
  * Creates the stream with its `meta` event and its expiry, and the record, then sends the
  * runner its job, all in one transaction (one round trip): the runner's tokens always come
- * after `meta`, and a client that reads from the start sees what model answers.
+ * after `meta`, and a client that reads from the start sees what model answers. Returns the
+ * `meta` entry's id.
  */
-export async function openStream(services: Services, record: AiStreamRecord, job: RunnerJob): Promise<void> {
+export async function openStream(
+  services: Services,
+  record: AiStreamRecord,
+  job: RunnerJob,
+): Promise<string> {
   const key = streamKeyOf(services, record);
-  const meta = JSON.stringify({ streamId: record.streamId, kind: record.kind, model: record.model });
   const multi = services
     .redis()
     .multi()
-    .xadd(key, '*', 't', 'meta', 'd', meta)
+    .xadd(key, '*', 't', 'meta', 'd', metaOf(record))
     .expire(key, AI_STREAM_TTL_SECONDS)
     .set(recordKey(services, record.streamId), JSON.stringify(record), 'EX', AI_STREAM_TTL_SECONDS);
-  await services.queue.oneWay(multi, `runner.${record.runnerId}`, job, AI_START_WAIT_MS).exec();
+  const results = await services.queue
+    .oneWay(multi, `runner.${record.runnerId}`, job, AI_START_WAIT_MS)
+    .exec();
+  const [err, id] = results?.[0] ?? [new Error('the stream was not opened'), null];
+  if (err || typeof id !== 'string') throw err ?? new Error('the stream was not opened');
+  return id;
 }

@@ -38,7 +38,13 @@ const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
  * still sending makes many HTTP clients see a reset instead of the answer.
  */
 export async function readBodyBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(c.req.header('content-length') ?? 0);
+  const length = c.req.header('content-length');
+  const declared = Number(length ?? 0);
+  // A declared length within the cap bounds the body (HTTP framing ends it there): read it
+  // whole. On Node that skips the web stream the adapter would otherwise build around it.
+  if (length !== undefined && declared <= maxBytes && c.req.header('transfer-encoding') === undefined) {
+    return new Uint8Array(await c.req.raw.arrayBuffer());
+  }
   const body = c.req.raw.body;
   if (!body) return new Uint8Array(0);
   let tooBig = declared > maxBytes;

@@ -1,7 +1,7 @@
 import { AUTH_COOKIES, Role } from '@keel/contract/auth';
 import { memberships, refreshTokenFamilies, users } from '@keel/drizzle/schema';
 import { and, eq, gt, isNull } from 'drizzle-orm';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppEnv, Principal } from '../app-env.ts';
 import { assertCsrf } from '../auth/csrf.ts';
@@ -18,40 +18,61 @@ export function authenticate(): MiddlewareHandler<AppEnv> {
     // Several route groups share the /api/workspaces mount, and each one's middleware runs
     // for every request under it: the first check stands for the whole request.
     if (c.get('principal')) return next();
-    const services = c.get('services');
-    const header = c.req.header('authorization');
-    let token: string | undefined;
-    let via: Principal['via'] = 'bearer';
-    if (header !== undefined) {
-      const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
-      if (!m) throw new ApiError('invalid_token', 'Authorization header must be "Bearer <token>"');
-      token = m[1];
-    } else {
-      token = getCookie(c, AUTH_COOKIES.access);
-      via = 'cookie';
-    }
-    if (!token) throw new ApiError('unauthorized', 'Sign in first');
-
-    let claims: Awaited<ReturnType<typeof services.keys.verify>>;
-    try {
-      claims = await services.keys.verify(token);
-    } catch {
-      throw new ApiError('invalid_token', 'Access token is invalid or expired');
-    }
-    if (via === 'cookie') assertCsrf(c);
-
-    const role = await sessionRole(services, claims);
-    if (!role) throw new ApiError('invalid_token', 'Session has ended; sign in again');
-
-    c.set('principal', {
-      userId: claims.sub,
-      organizationId: claims.org,
-      role,
-      sessionId: claims.sid,
-      via,
-    });
+    await confirmSession(c, await verifyCaller(c));
     await next();
   };
+}
+
+/** A caller whose access token is valid; whether its session still stands is not yet known. */
+export interface VerifiedCaller {
+  userId: string;
+  organizationId: string;
+  sessionId: string;
+  via: Principal['via'];
+}
+
+/** The first half of `authenticate`: the token's signature and expiry, and CSRF proof for a cookie. */
+export async function verifyCaller(c: Context<AppEnv>): Promise<VerifiedCaller> {
+  const services = c.get('services');
+  const header = c.req.header('authorization');
+  let token: string | undefined;
+  let via: Principal['via'] = 'bearer';
+  if (header !== undefined) {
+    const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+    if (!m) throw new ApiError('invalid_token', 'Authorization header must be "Bearer <token>"');
+    token = m[1];
+  } else {
+    token = getCookie(c, AUTH_COOKIES.access);
+    via = 'cookie';
+  }
+  if (!token) throw new ApiError('unauthorized', 'Sign in first');
+
+  let claims: Awaited<ReturnType<typeof services.keys.verify>>;
+  try {
+    claims = await services.keys.verify(token);
+  } catch {
+    throw new ApiError('invalid_token', 'Access token is invalid or expired');
+  }
+  if (via === 'cookie') assertCsrf(c);
+  return { userId: claims.sub, organizationId: claims.org, sessionId: claims.sid, via };
+}
+
+/**
+ * The second half: the session, user and membership still stand. Sets the principal, and
+ * returns the session's entry in Redis as it now reads, for callers that check later that
+ * nothing changed since (see ai/warm-start).
+ */
+export async function confirmSession(c: Context<AppEnv>, caller: VerifiedCaller): Promise<string> {
+  const confirmed = await sessionRole(c.get('services'), caller);
+  if (!confirmed) throw new ApiError('invalid_token', 'Session has ended; sign in again');
+  c.set('principal', {
+    userId: caller.userId,
+    organizationId: caller.organizationId,
+    role: confirmed.role,
+    sessionId: caller.sessionId,
+    via: caller.via,
+  });
+  return confirmed.entry;
 }
 
 /** How long a confirmed session is trusted from Redis before the database is asked again. */
@@ -72,34 +93,37 @@ export function sessionCacheKey(services: Services, sessionId: string): string {
  */
 async function sessionRole(
   services: Services,
-  claims: { sub: string; org: string; sid: string },
-): Promise<Role | undefined> {
-  const key = sessionCacheKey(services, claims.sid);
+  caller: VerifiedCaller,
+): Promise<{ role: Role; entry: string } | undefined> {
+  const key = sessionCacheKey(services, caller.sessionId);
   const cached = await services.redis().get(key);
   if (cached === REVOKED_MARKER) return undefined;
   if (cached) {
     const [userId, orgId, role] = cached.split(' ');
-    if (userId === claims.sub && orgId === claims.org) return Role.parse(role);
+    if (userId === caller.userId && orgId === caller.organizationId)
+      return { role: Role.parse(role), entry: cached };
   }
   const [row] = await services.db
     .select({ role: memberships.role })
     .from(users)
-    .innerJoin(memberships, and(eq(memberships.userId, users.id), eq(memberships.organizationId, claims.org)))
+    .innerJoin(
+      memberships,
+      and(eq(memberships.userId, users.id), eq(memberships.organizationId, caller.organizationId)),
+    )
     .innerJoin(
       refreshTokenFamilies,
       and(
-        eq(refreshTokenFamilies.id, claims.sid),
+        eq(refreshTokenFamilies.id, caller.sessionId),
         eq(refreshTokenFamilies.userId, users.id),
         isNull(refreshTokenFamilies.revokedAt),
         gt(refreshTokenFamilies.expiresAt, services.clock.now()),
       ),
     )
-    .where(and(eq(users.id, claims.sub), isNull(users.disabledAt)))
+    .where(and(eq(users.id, caller.userId), isNull(users.disabledAt)))
     .limit(1);
   if (!row) return undefined;
+  const entry = `${caller.userId} ${caller.organizationId} ${row.role}`;
   // NX: never overwrite a revocation that landed while the database was being read.
-  await services
-    .redis()
-    .set(key, `${claims.sub} ${claims.org} ${row.role}`, 'EX', SESSION_CACHE_SECONDS, 'NX');
-  return row.role;
+  await services.redis().set(key, entry, 'EX', SESSION_CACHE_SECONDS, 'NX');
+  return { role: row.role, entry };
 }

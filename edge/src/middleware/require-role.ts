@@ -1,5 +1,5 @@
 import { type Role, roleRank } from '@keel/contract/auth';
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -11,17 +11,21 @@ import { ApiError } from '../http/api-error.ts';
  */
 export function requireRole(minimum: Role): MiddlewareHandler<AppEnv> {
   return async function requireRoleMiddleware(c, next) {
-    const p = c.get('principal');
-    if (roleRank[p.role] < roleRank[minimum]) {
-      await appendAudit(c.get('services'), {
-        action: 'access.denied',
-        outcome: 'denied',
-        actorId: p.userId,
-        organizationId: p.organizationId,
-        metadata: { method: c.req.method, route: c.req.routePath, required: minimum, role: p.role },
-      });
-      throw new ApiError('forbidden', `This needs the ${minimum} role or higher`);
-    }
+    await assertRole(c, minimum);
     await next();
   };
+}
+
+/** What `requireRole` does, for a handler that learns the caller's role itself. */
+export async function assertRole(c: Context<AppEnv>, minimum: Role): Promise<void> {
+  const p = c.get('principal');
+  if (roleRank[p.role] >= roleRank[minimum]) return;
+  await appendAudit(c.get('services'), {
+    action: 'access.denied',
+    outcome: 'denied',
+    actorId: p.userId,
+    organizationId: p.organizationId,
+    metadata: { method: c.req.method, route: c.req.routePath, required: minimum, role: p.role },
+  });
+  throw new ApiError('forbidden', `This needs the ${minimum} role or higher`);
 }

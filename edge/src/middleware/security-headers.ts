@@ -26,19 +26,25 @@ export function isHttps(url: string, forwardedProto: string | undefined, trustPr
 
 export function securityHeaders(options: { trustProxy: () => boolean }): MiddlewareHandler<AppEnv> {
   return async function securityHeadersMiddleware(c, next) {
+    const headers: Array<[string, string]> = [
+      ['Content-Security-Policy', CONTENT_SECURITY_POLICY],
+      ['X-Content-Type-Options', 'nosniff'],
+      ['X-Frame-Options', 'DENY'],
+      // Not no-referrer: under it browsers send `Origin: null` on same-origin POSTs, which the CSRF check refuses.
+      ['Referrer-Policy', 'same-origin'],
+      ['Cross-Origin-Opener-Policy', 'same-origin'],
+      ['Cross-Origin-Resource-Policy', 'same-origin'],
+      ['Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()'],
+    ];
+    if (isHttps(c.req.url, c.req.header('x-forwarded-proto'), options.trustProxy())) {
+      headers.push(['Strict-Transport-Security', 'max-age=63072000; includeSubDomains']);
+    }
+    if (c.req.path.startsWith('/api/')) headers.push(['Cache-Control', 'no-store']);
+    // Before the handler too: one that answers on the socket itself (sse-response.ts) sends
+    // the headers set so far.
+    for (const [name, value] of headers) c.header(name, value);
     await next();
     const h = c.res.headers;
-    h.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    h.set('X-Content-Type-Options', 'nosniff');
-    h.set('X-Frame-Options', 'DENY');
-    // Not no-referrer: under it browsers send `Origin: null` on same-origin POSTs, which the CSRF check refuses.
-    h.set('Referrer-Policy', 'same-origin');
-    h.set('Cross-Origin-Opener-Policy', 'same-origin');
-    h.set('Cross-Origin-Resource-Policy', 'same-origin');
-    h.set('Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()');
-    if (isHttps(c.req.url, c.req.header('x-forwarded-proto'), options.trustProxy())) {
-      h.set('Strict-Transport-Security', 'max-age=63072000; includeSubDomains');
-    }
-    if (c.req.path.startsWith('/api/')) h.set('Cache-Control', 'no-store');
+    for (const [name, value] of headers) h.set(name, value);
   };
 }

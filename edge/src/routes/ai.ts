@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import {
   type AiConfigResponse,
   type AiKind,
   ChatRequest,
   ExplainRequest,
+  type LineRange,
   RewriteRequest,
 } from '@keel/contract/ai';
+import { roleRank } from '@keel/contract/auth';
 import type { RunnerJob } from '@keel/contract/jobs';
 import { AI_STREAM_TTL_SECONDS, runnerKeys } from '@keel/contract/keys';
 import { type RunnerHeartbeat, RunnerHeartbeat as RunnerHeartbeatSchema } from '@keel/contract/runners';
@@ -13,29 +16,35 @@ import { WorkspaceStatus } from '@keel/contract/workspaces';
 import { runners } from '@keel/drizzle/schema';
 import { and, eq, isNull, or } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { workspaceRelative } from '../ai/paths.ts';
 import { cursorFrom, relayAiStream, streamState } from '../ai/relay.ts';
 import {
   AI_START_WAIT_MS,
   type AiStreamRecord,
+  metaOf,
   openStream,
   ownStream,
   streamKeyOf,
 } from '../ai/stream-record.ts';
+import { type Approval, approvalFor, rememberApproval, warmStart } from '../ai/warm-start.ts';
 import type { AppEnv } from '../app-env.ts';
-import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readJson, readParams, readQuery } from '../http/validate.ts';
 import { newId } from '../ids.ts';
-import { authenticate } from '../middleware/authenticate.ts';
-import { requireRole } from '../middleware/require-role.ts';
+import {
+  authenticate,
+  confirmSession,
+  type VerifiedCaller,
+  verifyCaller,
+} from '../middleware/authenticate.ts';
+import { assertRole, requireRole } from '../middleware/require-role.ts';
 import { heartbeatsOf } from '../runners/registry.ts';
 import { setBounded } from '../services/bounded-map.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
 import type { Services } from '../services/services.ts';
-import { loadWorkspace, type WorkspaceRow } from '../workspaces/access.ts';
+import { loadWorkspace, loadWorkspaceEntry, type WorkspaceRow } from '../workspaces/access.ts';
+import type { OutputReader } from '../workspaces/output-reader.ts';
 
 export const NOT_CONFIGURED_HINT =
   'No model is configured for this workspace’s runner: set KEEL_AI_BASE_URL (an OpenAI-compatible API such as vLLM, e.g. http://gpu-host:8000/v1) and KEEL_AI_MODEL on the runner, then restart it';
@@ -73,28 +82,152 @@ function liveStatus(raw: string | null | undefined, row: WorkspaceRow): string {
   return row.status;
 }
 
+/** What a start route asks for: the workspace, what the audit event says, and the call itself. */
+interface CallRequestOf {
+  workspaceId: string;
+  details: CallDetails;
+  job: (streamId: string) => RunnerJob;
+}
+
 /**
- * Everything a model call needs before its stream opens, each failure a 4xx/5xx JSON error:
- * the workspace (404 unless the caller's), its runner online (503), a model on that runner
- * (503 ai_not_configured, without queueing anything), the workspace running (409), the
- * caller's rate (429). Then the stream and its record are made, the job is queued, and the
- * answer is relayed as SSE on this same response.
+ * Starts a model call and answers with its SSE stream. Authentication happens here, not in
+ * middleware: a caller whose session already had a call approved on this workspace is
+ * admitted in one Redis round trip that also opens the stream (ai/warm-start), and anything
+ * that differs sends the request the full way, which checks and answers as before. The
+ * token, then the session and role, then the body: errors come in the middleware's order.
+ */
+async function startRoute<S extends z.ZodType>(
+  c: Context<AppEnv>,
+  kind: AiKind,
+  schema: S,
+  toCall: (input: z.output<S>) => CallRequestOf,
+): Promise<Response> {
+  const caller = await verifyCaller(c);
+  // A body that fails (schema, or a path outside the workspace) is refused after the session check.
+  const body = await readJson(c, schema)
+    .then((input) => ({ call: toCall(input) }))
+    .catch((error: unknown) => ({ error }));
+  if ('call' in body) {
+    const approval = approvalFor(caller, body.call.workspaceId);
+    if (approval) {
+      const warm = await startWarm(c, kind, caller, approval, body.call);
+      if (warm) return warm;
+    }
+  }
+  const sessionEntry = await confirmSession(c, caller);
+  await assertRole(c, 'developer');
+  if ('error' in body) throw body.error;
+  return startCall(c, kind, body.call, sessionEntry);
+}
+
+/** The one-round-trip start (see ai/warm-start); undefined when the full path must decide. */
+async function startWarm(
+  c: Context<AppEnv>,
+  kind: AiKind,
+  caller: VerifiedCaller,
+  approval: Approval,
+  call: CallRequestOf,
+): Promise<Response | undefined> {
+  if (roleRank[approval.role] < roleRank.developer) return undefined;
+  const services = c.get('services');
+  const reader = openReader(services);
+  const record = newRecord(kind, call, caller, approval.runnerId, approval.model);
+  const streamId = record.streamId;
+  let metaId: string | null;
+  try {
+    metaId = await warmStart(services, {
+      caller,
+      approval,
+      record,
+      job: call.job(streamId),
+      rateKey: aiRateKey(services, caller.userId),
+      ratePerMinute: services.config.aiRateLimitPerMinute,
+    });
+  } catch (err) {
+    // Not the full path: had the script run before its answer was lost, the call would go twice.
+    services.readers.give(reader);
+    throw err;
+  }
+  if (metaId === null) {
+    services.readers.give(reader);
+    return undefined;
+  }
+  c.set('principal', {
+    userId: caller.userId,
+    organizationId: caller.organizationId,
+    role: approval.role,
+    sessionId: caller.sessionId,
+    via: caller.via,
+  });
+  c.header('x-keel-stream-id', streamId);
+  return relayAiStream(c, {
+    streamKey: streamKeyOf(services, record),
+    heartbeatKey: runnerKeys(services.config.redisPrefix, approval.runnerId).heartbeat,
+    cursor: metaId,
+    written: { event: 'meta', data: metaOf(record) },
+    reader,
+  });
+}
+
+/**
+ * The reader for the stream's blocking reads, taken (or connecting) while the checks run, not
+ * after: time to first token is what a person waits for.
+ */
+function openReader(services: Services): OutputReader {
+  return services.readers.take();
+}
+
+/** The edge's record of a new stream (see stream-record.ts). */
+function newRecord(
+  kind: AiKind,
+  call: CallRequestOf,
+  who: { userId: string; organizationId: string },
+  runnerId: string,
+  model: string,
+): AiStreamRecord {
+  return {
+    streamId: newId('aiStream'),
+    kind,
+    runnerId,
+    organizationId: who.organizationId,
+    userId: who.userId,
+    workspaceId: call.workspaceId,
+    model,
+    pathSha256: pathDigest(call.details.path),
+    paths: call.details.paths,
+  };
+}
+
+/**
+ * SHA-256 of the path asked about, for the audit event. Synchronous: Web Crypto's digest is a
+ * trip through the thread pool, as long as the rest of a warm start. (Redis's client already
+ * brings node:crypto to workerd too.)
+ */
+function pathDigest(path: string | null): string | null {
+  return path === null ? null : createHash('sha256').update(path).digest('hex');
+}
+
+const aiRateKey = (services: Services, userId: string) => `${services.config.redisPrefix}rl:ai:${userId}`;
+
+/**
+ * The full path: everything a model call needs before its stream opens, each failure a
+ * 4xx/5xx JSON error: the workspace (404 unless the caller's), its runner online (503), a
+ * model on that runner (503 ai_not_configured, without queueing anything), the workspace
+ * running (409), the caller's rate (429). Then the stream and its record are made, the call
+ * is sent, and the answer is relayed as SSE on this same response. What it approved is
+ * remembered for the next call's one-round-trip start.
  */
 async function startCall(
   c: Context<AppEnv>,
   kind: AiKind,
-  workspaceId: string,
-  details: CallDetails,
-  job: (streamId: string) => RunnerJob,
+  call: CallRequestOf,
+  sessionEntry: string,
 ): Promise<Response> {
-  const services = c.get('services');
-  // The connection for the stream's blocking reads connects while the checks run, not after:
-  // time to first token is what a person waits for. (No ready check: its INFO is one more round trip.)
-  const reader = services.redis().duplicate({ enableReadyCheck: false });
+  const reader = openReader(c.get('services'));
   try {
-    return await checkAndStart(c, kind, workspaceId, details, job, reader);
+    return await checkAndStart(c, kind, call, sessionEntry, reader);
   } catch (err) {
-    reader.disconnect();
+    c.get('services').readers.give(reader);
     throw err;
   }
 }
@@ -102,16 +235,13 @@ async function startCall(
 async function checkAndStart(
   c: Context<AppEnv>,
   kind: AiKind,
-  workspaceId: string,
-  details: CallDetails,
-  job: (streamId: string) => RunnerJob,
-  reader: Redis,
+  call: CallRequestOf,
+  sessionEntry: string,
+  reader: OutputReader,
 ): Promise<Response> {
   const services = c.get('services');
   const p = c.get('principal');
-  // Started now, needed only for the record: the digest runs while Redis answers.
-  const pathSha256 = details.path === null ? Promise.resolve(null) : sha256Hex(details.path);
-  pathSha256.catch(() => {});
+  const { workspaceId } = call;
   const redis = services.redis();
   const checks = (runnerId: string) =>
     Promise.all([
@@ -120,12 +250,7 @@ async function checkAndStart(
         runnerKeys(services.config.redisPrefix, runnerId).workspaceStatus(workspaceId),
       ),
       // Per person: a GPU is shared, and a loop in one client should not hog it.
-      hitRateLimit(
-        redis,
-        `${services.config.redisPrefix}rl:ai:${p.userId}`,
-        services.config.aiRateLimitPerMinute,
-        60,
-      ),
+      hitRateLimit(redis, aiRateKey(services, p.userId), services.config.aiRateLimitPerMinute, 60),
     ]);
   // A workspace keeps the runner it was placed on, so the runner's state can be asked for in
   // the same round trip as the workspace row, not after it. Nothing is decided on it before
@@ -133,7 +258,7 @@ async function checkAndStart(
   const known = runnerOfWorkspace.get(workspaceId);
   const early = known ? checks(known) : undefined;
   early?.catch(() => {});
-  const row = await loadWorkspace(c, workspaceId);
+  const { row, entry: rowEntry } = await loadWorkspaceEntry(c, workspaceId);
   if (!row.runnerId)
     throw new ApiError('runner_unavailable', 'This workspace has no runner; create it again');
   setBounded(runnerOfWorkspace, workspaceId, row.runnerId, REMEMBERED_WORKSPACES);
@@ -153,28 +278,28 @@ async function checkAndStart(
     );
   }
 
-  const streamId = newId('aiStream');
-  const record: AiStreamRecord = {
-    streamId,
-    kind,
-    runnerId: row.runnerId,
-    organizationId: p.organizationId,
-    userId: p.userId,
-    workspaceId: row.id,
-    model: beat.ai.model,
-    pathSha256: await pathSha256,
-    paths: details.paths,
-  };
+  const record = newRecord(kind, call, p, row.runnerId, beat.ai.model);
+  const streamId = record.streamId;
   // A one-way call, not a BullMQ job: what a person waits for is the first token, and a
   // job's bookkeeping on both sides cost more than the rest of the start. The call is taken
   // once (a model call is never repeated behind the caller's back), and the question or the
   // chat leaves Redis as soon as the runner has popped it.
-  await openStream(services, record, job(streamId));
+  const metaId = await openStream(services, record, call.job(streamId));
+  rememberApproval(p.sessionId, row.id, {
+    sessionEntry,
+    rowEntry,
+    userId: p.userId,
+    organizationId: p.organizationId,
+    role: p.role,
+    runnerId: row.runnerId,
+    model: beat.ai.model,
+  });
   c.header('x-keel-stream-id', streamId);
   return relayAiStream(c, {
     streamKey: streamKeyOf(services, record),
     heartbeatKey: keys.heartbeat,
-    cursor: '0-0',
+    cursor: metaId,
+    written: { event: 'meta', data: metaOf(record) },
     reader,
   });
 }
@@ -208,52 +333,76 @@ async function aiConfig(c: Context<AppEnv>, services: Services): Promise<AiConfi
   return { configured: model !== null, model, hint: model === null ? NOT_CONFIGURED_HINT : null };
 }
 
+/** The fields every call about one file carries, and what its start needs. */
+interface FileCallBase {
+  v: typeof CONTRACT_VERSION;
+  streamId: string;
+  workspaceId: string;
+  path: string;
+  range?: LineRange;
+}
+
+/** A call about one file (explain, rewrite), its path made workspace-relative first. */
+function aboutFile(
+  input: { workspaceId: string; path: string; range?: LineRange | undefined },
+  job: (base: FileCallBase) => RunnerJob,
+): CallRequestOf {
+  const path = workspaceRelative(input.path);
+  return {
+    workspaceId: input.workspaceId,
+    details: { path, paths: 1 },
+    job: (streamId) =>
+      job({
+        v: CONTRACT_VERSION,
+        streamId,
+        workspaceId: input.workspaceId,
+        path,
+        ...(input.range ? { range: input.range } : {}),
+      }),
+  };
+}
+
 export function aiRoutes() {
   const app = new Hono<AppEnv>();
+  // The three starts authenticate in their handler (see startRoute), so they come before the
+  // middleware that authenticates every other route here: a handler that answers ends the chain.
+  app.post('/explain', (c) =>
+    startRoute(c, 'explain', ExplainRequest, (input) =>
+      aboutFile(input, (base) => ({
+        ...base,
+        type: 'ai.explain',
+        ...(input.question ? { question: input.question } : {}),
+      })),
+    ),
+  );
+
+  app.post('/rewrite', (c) =>
+    startRoute(c, 'rewrite', RewriteRequest, (input) =>
+      aboutFile(input, (base) => ({ ...base, type: 'ai.rewrite', instruction: input.instruction })),
+    ),
+  );
+
+  app.post('/chat', (c) =>
+    startRoute(c, 'chat', ChatRequest, (input) => {
+      const paths = input.paths?.map(workspaceRelative);
+      return {
+        workspaceId: input.workspaceId,
+        details: { path: null, paths: paths?.length ?? 0 },
+        job: (streamId) => ({
+          v: CONTRACT_VERSION,
+          type: 'ai.chat',
+          streamId,
+          workspaceId: input.workspaceId,
+          messages: input.messages,
+          ...(paths?.length ? { paths } : {}),
+        }),
+      };
+    }),
+  );
+
   app.use('*', authenticate());
 
   app.get('/config', async (c) => c.json(await aiConfig(c, c.get('services'))));
-
-  app.post('/explain', requireRole('developer'), async (c) => {
-    const input = await readJson(c, ExplainRequest);
-    const path = workspaceRelative(input.path);
-    return startCall(c, 'explain', input.workspaceId, { path, paths: 1 }, (streamId) => ({
-      v: CONTRACT_VERSION,
-      type: 'ai.explain',
-      streamId,
-      workspaceId: input.workspaceId,
-      path,
-      ...(input.range ? { range: input.range } : {}),
-      ...(input.question ? { question: input.question } : {}),
-    }));
-  });
-
-  app.post('/rewrite', requireRole('developer'), async (c) => {
-    const input = await readJson(c, RewriteRequest);
-    const path = workspaceRelative(input.path);
-    return startCall(c, 'rewrite', input.workspaceId, { path, paths: 1 }, (streamId) => ({
-      v: CONTRACT_VERSION,
-      type: 'ai.rewrite',
-      streamId,
-      workspaceId: input.workspaceId,
-      path,
-      ...(input.range ? { range: input.range } : {}),
-      instruction: input.instruction,
-    }));
-  });
-
-  app.post('/chat', requireRole('developer'), async (c) => {
-    const input = await readJson(c, ChatRequest);
-    const paths = input.paths?.map(workspaceRelative);
-    return startCall(c, 'chat', input.workspaceId, { path: null, paths: paths?.length ?? 0 }, (streamId) => ({
-      v: CONTRACT_VERSION,
-      type: 'ai.chat',
-      streamId,
-      workspaceId: input.workspaceId,
-      messages: input.messages,
-      ...(paths?.length ? { paths } : {}),
-    }));
-  });
 
   app.get('/streams/:streamId/events', async (c) => {
     const services = c.get('services');

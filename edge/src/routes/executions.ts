@@ -15,7 +15,6 @@ import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import { loadWorkspace, queueOf } from '../workspaces/access.ts';
-import { outputReader } from '../workspaces/output-reader.ts';
 
 const ExecutionParams = z.object({ id: z.string(), executionId: z.string() });
 /** Stream entry ids as Redis makes them; anything else in Last-Event-ID is ignored. */
@@ -96,8 +95,9 @@ export function executionRoutes() {
 
     return streamSSE(c, async (stream) => {
       // XREAD BLOCK holds its connection: each open stream reads on its own.
-      const reader = outputReader(services.redis());
+      const reader = services.readers.take();
       let open = true;
+      let exited = false;
       stream.onAbort(() => {
         open = false;
         reader.close();
@@ -140,6 +140,7 @@ export function executionRoutes() {
             events.push({ id, event: t ?? 'stdout', data: d ?? NO_DATA });
             if (t === 'exit') {
               open = false;
+              exited = true;
               break;
             }
           }
@@ -152,7 +153,9 @@ export function executionRoutes() {
       } catch (err) {
         if (open) throw err;
       } finally {
-        reader.close();
+        // Read to the exit, the reader waits on nothing and can serve the next stream.
+        if (exited) services.readers.give(reader);
+        else reader.close();
       }
     });
   });

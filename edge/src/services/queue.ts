@@ -11,6 +11,13 @@ import { Queue } from 'bullmq';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { CallReplies } from './call-replies.ts';
 
+/** A call ready to be pushed: its runner's list, the call as stored, and the list's expiry. */
+export interface OutgoingCall {
+  list: string;
+  payload: string;
+  ttlMs: number;
+}
+
 export interface EnqueueOptions {
   jobId?: string;
   attempts?: number;
@@ -74,9 +81,7 @@ export class JobProducer {
     try {
       await this.push(
         redis.multi(),
-        queueName,
-        { id, deadline: Date.now() + timeoutMs, job },
-        timeoutMs,
+        this.outgoing(queueName, { id, deadline: Date.now() + timeoutMs, job }, timeoutMs),
       ).exec();
     } catch (err) {
       answer.catch(() => {});
@@ -93,8 +98,24 @@ export class JobProducer {
    * in the same round trip as the caller's writes, and after them.
    */
   oneWay(multi: ChainableCommander, queueName: string, job: RunnerJob, waitMs: number): ChainableCommander {
+    return this.push(multi, this.oneWayCall(queueName, job, waitMs));
+  }
+
+  /**
+   * A one-way call as what `oneWay` writes: the list, the call, and the list's expiry, for a
+   * script that pushes it itself (`RPUSH`, then `PEXPIRE … NX` and `PEXPIRE … GT`).
+   */
+  oneWayCall(queueName: string, job: RunnerJob, waitMs: number): OutgoingCall {
     const id = callId(this.instance, ++this.sequence);
-    return this.push(multi, queueName, { id, deadline: Date.now() + waitMs, job, reply: false }, waitMs);
+    return this.outgoing(queueName, { id, deadline: Date.now() + waitMs, job, reply: false }, waitMs);
+  }
+
+  private outgoing(queueName: string, request: CallRequest, waitMs: number): OutgoingCall {
+    return {
+      list: callListKey(`${this.keyPrefix}${queueName}:`),
+      payload: JSON.stringify(request),
+      ttlMs: waitMs + UNHEARD_REPLY_TTL_MS,
+    };
   }
 
   /**
@@ -103,10 +124,9 @@ export class JobProducer {
    * new list (NX) or moved later (GT), so a short call pushed after a long one cannot cut the
    * long one's wait short.
    */
-  private push(multi: ChainableCommander, queueName: string, request: CallRequest, waitMs: number) {
-    const list = callListKey(`${this.keyPrefix}${queueName}:`);
-    const ttl = waitMs + UNHEARD_REPLY_TTL_MS;
-    return multi.rpush(list, JSON.stringify(request)).pexpire(list, ttl, 'NX').pexpire(list, ttl, 'GT');
+  private push(multi: ChainableCommander, call: OutgoingCall) {
+    const { list, payload, ttlMs } = call;
+    return multi.rpush(list, payload).pexpire(list, ttlMs, 'NX').pexpire(list, ttlMs, 'GT');
   }
 
   private callReplies(): CallReplies {

@@ -19,8 +19,7 @@ export async function hitRateLimit(
   limit: number,
   windowSeconds: number,
 ): Promise<RateDecision> {
-  const windowId = Math.floor(Date.now() / 1000 / windowSeconds);
-  const redisKey = `${key}:${windowId}`;
+  const redisKey = rateWindowKey(key, windowSeconds);
   try {
     const count = await withTimeout(
       (async () => {
@@ -39,6 +38,11 @@ export async function hitRateLimit(
     console.error(JSON.stringify({ level: 'warn', msg: 'rate limiter unavailable', error: String(err) }));
   }
   return { allowed: true, retryAfterSeconds: 0 };
+}
+
+/** The counter of the current window for `key`. */
+export function rateWindowKey(key: string, windowSeconds: number): string {
+  return `${key}:${Math.floor(Date.now() / 1000 / windowSeconds)}`;
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

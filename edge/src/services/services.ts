@@ -3,6 +3,7 @@ import { AuditHeadSeal } from '../audit/head-seal.ts';
 import { SecretBox } from '../auth/secret-box.ts';
 import { type KeyCache, SigningKeyStore } from '../auth/signing-keys.ts';
 import type { EdgeConfig } from '../env.ts';
+import { ReaderPool } from '../workspaces/output-reader.ts';
 import type { Clock } from './clock.ts';
 import type { Database } from './database.ts';
 import { JobProducer } from './queue.ts';
@@ -15,6 +16,8 @@ export interface Services {
   /** Connects on first use, so requests that never touch Redis open no connection. */
   redis(): Redis;
   queue: JobProducer;
+  /** Connections for streams' blocking reads (XREAD BLOCK holds one per open stream). */
+  readers: ReaderPool;
   clock: Clock;
   keys: SigningKeyStore;
   box: SecretBox;
@@ -45,6 +48,7 @@ export function buildServices(input: {
   const box = new SecretBox(input.config.secretKey);
   const auditSeal = new AuditHeadSeal(input.config.secretKey);
   const queue = new JobProducer(getRedis, input.config.redisPrefix);
+  const readers = new ReaderPool(getRedis);
   const keys = new SigningKeyStore(input.db, box, input.clock, input.keyCache, {
     issuer: input.config.issuer,
     accessTokenTtlSeconds: input.config.accessTokenTtlSeconds,
@@ -56,6 +60,7 @@ export function buildServices(input: {
       db: input.db,
       redis: getRedis,
       queue,
+      readers,
       clock: input.clock,
       keys,
       box,
@@ -63,6 +68,7 @@ export function buildServices(input: {
     },
     async close() {
       await queue.close();
+      readers.close();
       if (redis) await closeRedis(redis);
       await input.closeDb();
     },

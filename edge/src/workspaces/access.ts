@@ -26,41 +26,59 @@ export function canSeeAll(p: Principal): boolean {
  * Anyone else, including other organizations, gets the same 404 as for a missing one.
  */
 export async function loadWorkspace(c: Context<AppEnv>, id: string): Promise<WorkspaceRow> {
+  return (await loadWorkspaceEntry(c, id)).row;
+}
+
+/**
+ * `loadWorkspace`, with the row's cache entry as it reads in Redis now, for callers that
+ * check later that it did not change since (see ai/warm-start).
+ */
+export async function loadWorkspaceEntry(
+  c: Context<AppEnv>,
+  id: string,
+): Promise<{ row: WorkspaceRow; entry: string }> {
   if (!idSchema('workspace').safeParse(id).success) throw new ApiError('not_found', 'No such workspace');
   const p = c.get('principal');
-  const row = await workspaceRow(c.get('services'), id);
+  const found = await workspaceRow(c.get('services'), id);
+  const row = found?.row;
   if (!row || row.organizationId !== p.organizationId || (row.ownerId !== p.userId && !canSeeAll(p))) {
     throw new ApiError('not_found', 'No such workspace');
   }
-  return row;
+  return { row, entry: found.entry };
 }
 
 const ROW_CACHE_SECONDS = 300;
-const rowKey = (services: Services, id: string) => `${services.config.redisPrefix}wsrow:${id}`;
+export const rowKey = (services: Services, id: string) => `${services.config.redisPrefix}wsrow:${id}`;
 
 /**
  * A live (not deleted) workspace row, read through a Redis cache: every file and command
  * request needs it, and it changes only through the routes that call `forgetWorkspaceRow`.
  */
-async function workspaceRow(services: Services, id: string): Promise<WorkspaceRow | undefined> {
+async function workspaceRow(
+  services: Services,
+  id: string,
+): Promise<{ row: WorkspaceRow; entry: string } | undefined> {
   const cached = await services.redis().get(rowKey(services, id));
   if (cached) {
     const r = JSON.parse(cached) as Record<string, unknown>;
-    return {
+    const row: WorkspaceRow = {
       ...(r as unknown as WorkspaceRow),
       createdAt: new Date(r.createdAt as string),
       updatedAt: new Date(r.updatedAt as string),
       lastActiveAt: r.lastActiveAt ? new Date(r.lastActiveAt as string) : null,
       deletedAt: null,
     };
+    return { row, entry: cached };
   }
   const [row] = await services.db
     .select()
     .from(workspaces)
     .where(and(eq(workspaces.id, id), isNull(workspaces.deletedAt)))
     .limit(1);
-  if (row) await services.redis().set(rowKey(services, id), JSON.stringify(row), 'EX', ROW_CACHE_SECONDS);
-  return row;
+  if (!row) return undefined;
+  const entry = JSON.stringify(row);
+  await services.redis().set(rowKey(services, id), entry, 'EX', ROW_CACHE_SECONDS);
+  return { row, entry };
 }
 
 export async function forgetWorkspaceRow(services: Services, id: string): Promise<void> {

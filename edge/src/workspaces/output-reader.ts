@@ -15,6 +15,47 @@ export interface OutputEntry {
 export interface OutputReader {
   read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null>;
   close(): void;
+  /** Connected, with no command waiting: it may serve another stream (see ReaderPool). */
+  readonly idle: boolean;
+}
+
+/**
+ * Readers whose stream ended, kept for the next one: a reader that read its stream to the end
+ * sits between commands, and taking it back costs nothing, where a new one costs a connection
+ * handshake on both ends just as a stream starts. Only lean readers are kept (Node, plain TCP).
+ */
+export class ReaderPool {
+  #idle: OutputReader[] = [];
+  #closed = false;
+
+  constructor(
+    private readonly redis: () => Redis,
+    private readonly max = 32,
+  ) {}
+
+  take(): OutputReader {
+    for (;;) {
+      const reader = this.#idle.pop();
+      if (!reader) return outputReader(this.redis());
+      // Its connection may have closed while it waited (Redis restarted).
+      if (reader.idle) return reader;
+      reader.close();
+    }
+  }
+
+  /** A reader whose stream is over; it is closed unless it can be kept. */
+  give(reader: OutputReader): void {
+    if (!this.#closed && reader.idle && reader instanceof FallbackReader && this.#idle.length < this.max) {
+      this.#idle.push(reader);
+    } else {
+      reader.close();
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const reader of this.#idle.splice(0)) reader.close();
+  }
 }
 
 /** The reader for one stream: a lean one on Node over plain TCP, else ioredis. */
@@ -55,6 +96,8 @@ class IoredisReader implements OutputReader {
   close(): void {
     this.conn.disconnect();
   }
+  // ioredis does not say whether a command is waiting: never handed on.
+  readonly idle = false;
 }
 
 function entryOf(id: string, flat: readonly Buffer[] | null): OutputEntry {
@@ -102,6 +145,9 @@ class FallbackReader implements OutputReader {
     this.closed = true;
     this.lean?.close();
     this.slow?.close();
+  }
+  get idle(): boolean {
+    return !this.closed && this.lean !== undefined && this.lean.idle;
   }
 }
 
@@ -220,6 +266,10 @@ class LeanReader {
 
   close(): void {
     this.socket.destroy();
+  }
+
+  get idle(): boolean {
+    return !this.socket.destroyed && this.waiting.length === 0 && this.error === undefined;
   }
 
   private send(args: string[]): Promise<Value> {

@@ -1,0 +1,132 @@
+import type { Role } from '@keel/contract/auth';
+import type { RunnerJob } from '@keel/contract/jobs';
+import { AI_STREAM_TTL_SECONDS, runnerKeys } from '@keel/contract/keys';
+import type { Redis } from 'ioredis';
+import type { VerifiedCaller } from '../middleware/authenticate.ts';
+import { sessionCacheKey } from '../middleware/authenticate.ts';
+import { setBounded } from '../services/bounded-map.ts';
+import { rateWindowKey } from '../services/rate-limit.ts';
+import type { Services } from '../services/services.ts';
+import { rowKey } from '../workspaces/access.ts';
+import { AI_START_WAIT_MS, type AiStreamRecord, metaOf, recordKey, streamKeyOf } from './stream-record.ts';
+
+/**
+ * What the full path approved for one session on one workspace: the session's and the row's
+ * cache entries as they read then, the caller's role (as the session entry says), the
+ * workspace's runner and that runner's model.
+ */
+export interface Approval {
+  sessionEntry: string;
+  rowEntry: string;
+  userId: string;
+  organizationId: string;
+  role: Role;
+  runnerId: string;
+  model: string;
+}
+
+/**
+ * Checks, inside Redis, that nothing the full path decided on has changed, and only then
+ * opens the stream and sends the call, exactly as the full path does; otherwise it does
+ * nothing at all (nil).
+ * KEYS: session entry, workspace row entry, heartbeat, workspace status, rate counter,
+ *       stream, stream record, the runner's call list.
+ * ARGV: session entry, row entry, runner id, model, rate limit, rate window (s),
+ *       stream lifetime (s), meta, record, call, call list lifetime (ms).
+ */
+const WARM_START = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
+if redis.call('GET', KEYS[2]) ~= ARGV[2] then return false end
+local beat = redis.call('GET', KEYS[3])
+if not beat then return false end
+local ok, hb = pcall(cjson.decode, beat)
+if not ok or type(hb) ~= 'table' or hb.runnerId ~= ARGV[3] or type(hb.ai) ~= 'table'
+  or hb.ai.configured ~= true or hb.ai.model ~= ARGV[4] then return false end
+local status = redis.call('GET', KEYS[4])
+if not status then return false end
+local ok2, st = pcall(cjson.decode, status)
+if not ok2 or type(st) ~= 'table' or st.status ~= 'running' then return false end
+local used = tonumber(redis.call('GET', KEYS[5]) or '0')
+if used == nil or used >= tonumber(ARGV[5]) then return false end
+redis.call('INCR', KEYS[5])
+redis.call('EXPIRE', KEYS[5], ARGV[6])
+local id = redis.call('XADD', KEYS[6], '*', 't', 'meta', 'd', ARGV[8])
+redis.call('EXPIRE', KEYS[6], ARGV[7])
+redis.call('SET', KEYS[7], ARGV[9], 'EX', ARGV[7])
+redis.call('RPUSH', KEYS[8], ARGV[10])
+redis.call('PEXPIRE', KEYS[8], ARGV[11], 'NX')
+redis.call('PEXPIRE', KEYS[8], ARGV[11], 'GT')
+return id`;
+
+interface WarmStartRedis {
+  keelAiWarmStart(...keysAndArgs: Array<string | number>): Promise<string | null>;
+}
+
+const withScript = new WeakSet<Redis>();
+function scripted(redis: Redis): Redis & WarmStartRedis {
+  // EVALSHA, and the script itself once after Redis lost it (restart, SCRIPT FLUSH).
+  if (!withScript.has(redis)) {
+    redis.defineCommand('keelAiWarmStart', { numberOfKeys: 8, lua: WARM_START });
+    withScript.add(redis);
+  }
+  return redis as Redis & WarmStartRedis;
+}
+
+/** Session and workspace → what the full path approved; only ever a hint, re-checked in Redis. */
+const approvals = new Map<string, Approval>();
+const REMEMBERED_APPROVALS = 10_000;
+const approvalKey = (sessionId: string, workspaceId: string) => `${sessionId} ${workspaceId}`;
+
+export function rememberApproval(sessionId: string, workspaceId: string, approval: Approval): void {
+  setBounded(approvals, approvalKey(sessionId, workspaceId), approval, REMEMBERED_APPROVALS);
+}
+
+export function approvalFor(caller: VerifiedCaller, workspaceId: string): Approval | undefined {
+  const a = approvals.get(approvalKey(caller.sessionId, workspaceId));
+  return a && a.userId === caller.userId && a.organizationId === caller.organizationId ? a : undefined;
+}
+
+/**
+ * A repeat call's start in one round trip: what a person waits for is the first token, and
+ * the full path's reads (session, row, runner, rate) and its writes cost three. The stream's
+ * `meta` entry id when the call went out; null when anything differed from the approval, and
+ * then nothing was written and the full path must decide.
+ */
+export async function warmStart(
+  services: Services,
+  input: {
+    caller: VerifiedCaller;
+    approval: Approval;
+    record: AiStreamRecord;
+    job: RunnerJob;
+    rateKey: string;
+    ratePerMinute: number;
+  },
+): Promise<string | null> {
+  const { caller, approval, record } = input;
+  const prefix = services.config.redisPrefix;
+  const keys = runnerKeys(prefix, approval.runnerId);
+  const call = services.queue.oneWayCall(`runner.${approval.runnerId}`, input.job, AI_START_WAIT_MS);
+  const r = scripted(services.redis()).keelAiWarmStart(
+    sessionCacheKey(services, caller.sessionId),
+    rowKey(services, record.workspaceId),
+    keys.heartbeat,
+    keys.workspaceStatus(record.workspaceId),
+    rateWindowKey(input.rateKey, 60),
+    streamKeyOf(services, record),
+    recordKey(services, record.streamId),
+    call.list,
+    approval.sessionEntry,
+    approval.rowEntry,
+    approval.runnerId,
+    approval.model,
+    input.ratePerMinute,
+    60,
+    AI_STREAM_TTL_SECONDS,
+    metaOf(record),
+    JSON.stringify(record),
+    call.payload,
+    call.ttlMs,
+  );
+  return r;
+}
