@@ -64,6 +64,12 @@ describe('AI routes end to end (process runner; fake OpenAI server standing in f
     });
     const streamId = res.headers.get('x-keel-stream-id') ?? '';
     assert.match(streamId, /^ais_[a-z2-7]{20}$/);
+    // The stream is written to the socket directly on Node: the headers every response has are there too.
+    assert.equal(res.headers.get('content-type'), 'text/event-stream');
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    assert.ok(res.headers.get('x-request-id'));
+    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     const events = await sseEvents(res);
     assertIdsIncrease(events);
     assert.equal(events[0]?.event, 'meta');

@@ -63,18 +63,20 @@ describe('scripts/up with KEEL_AI_* (fake OpenAI server standing in for vLLM)', 
       );
 
       const ws = await client.request('POST', '/api/workspaces', { name: 'up' }, { bearer: true });
-      await client.request(
-        'PUT',
-        `/api/workspaces/${ws.body.id}/files?path=a.txt`,
-        { content: 'a\n' },
-        { bearer: true },
-      );
       await waitFor('the workspace', async () => {
         const r = await client.request('GET', `/api/workspaces/${ws.body.id}/status`, undefined, {
           bearer: true,
         });
         return r.body.status === 'running' ? true : undefined;
       });
+      // Once it runs: a write while it is still being made may find no workspace yet.
+      const put = await client.request(
+        'PUT',
+        `/api/workspaces/${ws.body.id}/files?path=a.txt`,
+        { content: 'a\n' },
+        { bearer: true },
+      );
+      assert.equal(put.status, 200, JSON.stringify(put.body));
       const res = await fetch(`${base}/api/ai/explain`, {
         method: 'POST',
         headers: { authorization: `Bearer ${client.accessToken}`, 'content-type': 'application/json' },

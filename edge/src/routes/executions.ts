@@ -3,13 +3,13 @@ import { runnerKeys, STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { ExecuteRequest, WorkspaceIdParam } from '@keel/contract/workspaces';
 import { Hono } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { type SseEvent, sseFrames } from '../http/sse-frames.ts';
+import { sseResponse } from '../http/sse-response.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
@@ -93,7 +93,7 @@ export function executionRoutes() {
     let cursor = STREAM_ID.test(lastEventId) ? lastEventId : '0-0';
     const streamKey = keys.execStream(params.executionId);
 
-    return streamSSE(c, async (stream) => {
+    return sseResponse(c, async (stream) => {
       // XREAD BLOCK holds its connection: each open stream reads on its own.
       const reader = services.readers.take();
       let open = true;
