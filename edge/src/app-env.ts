@@ -17,5 +17,7 @@ export type AppEnv = {
     principal: Principal;
     /** Set by the runner-credential middleware on runner routes. */
     runnerId: string;
+    /** What the security-headers middleware puts on every response, as name/value pairs. */
+    securityHeaders: Array<[string, string]>;
   };
 };

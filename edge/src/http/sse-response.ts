@@ -19,8 +19,8 @@ const ALREADY_SENT = 'x-hono-already-sent';
  * come: a token relayed is one write, where Hono's stream hands it through a TransformStream
  * and the adapter's reader first (about half a millisecond per event on a busy host, and
  * time to first token is what a person waits for). Elsewhere (workerd) it is Hono's stream.
- * Headers set on the context so far are sent, security headers included (their middleware
- * sets them before the handler runs as well as after).
+ * Headers set on the context so far are sent, and the security headers (their middleware
+ * adds them only once the handler is done, to what it returned).
  */
 export function sseResponse(c: Context<AppEnv>, run: (sink: SseSink) => Promise<void>): Response {
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
@@ -39,6 +39,7 @@ export function sseResponse(c: Context<AppEnv>, run: (sink: SseSink) => Promise<
   c.res.headers.forEach((value, name) => {
     headers[name] = value;
   });
+  for (const [name, value] of c.get('securityHeaders') ?? []) headers[name.toLowerCase()] = value;
   headers['content-type'] = 'text/event-stream';
   headers['cache-control'] = 'no-store';
   // Sent with the first frames, in the same write.

@@ -40,9 +40,8 @@ export function securityHeaders(options: { trustProxy: () => boolean }): Middlew
       headers.push(['Strict-Transport-Security', 'max-age=63072000; includeSubDomains']);
     }
     if (c.req.path.startsWith('/api/')) headers.push(['Cache-Control', 'no-store']);
-    // Before the handler too: one that answers on the socket itself (sse-response.ts) sends
-    // the headers set so far.
-    for (const [name, value] of headers) c.header(name, value);
+    // A handler that answers on the socket itself (http/sse-response.ts) sends these too.
+    c.set('securityHeaders', headers);
     await next();
     const h = c.res.headers;
     for (const [name, value] of headers) h.set(name, value);

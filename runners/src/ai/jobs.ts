@@ -45,6 +45,16 @@ if not redis.call('SET', KEYS[1], '1', 'EX', ARGV[1], 'NX') then return -1 end
 redis.call('SADD', KEYS[2], ARGV[2])
 return redis.call('EXISTS', KEYS[3])`;
 
+interface ClaimCommand {
+  keelAiClaim(
+    claimed: string,
+    active: string,
+    cancel: string,
+    ttl: number,
+    streamId: string,
+  ): Promise<number>;
+}
+
 /** A refusal of the request itself, with one of the contract's codes and fixed text. */
 class AiJobFailure extends Error {
   constructor(
@@ -96,6 +106,8 @@ export class AiJobs {
   constructor(deps: AiJobsDeps) {
     this.#deps = deps;
     this.#client = deps.client ?? createModelClient(deps.config);
+    // EVALSHA: the script's text goes to Redis once, not with every call.
+    deps.redis.defineCommand('keelAiClaim', { numberOfKeys: 3, lua: CLAIM });
   }
 
   /** What the heartbeat advertises, so the edge can refuse requests to a runner without a model. */
@@ -136,15 +148,13 @@ export class AiJobs {
     await requestSent;
     let state: number;
     try {
-      state = (await redis.eval(
-        CLAIM,
-        3,
+      state = await (redis as Redis & ClaimCommand).keelAiClaim(
         `${keys.aiStream(job.streamId)}:claimed`,
         keys.aiActive,
         keys.aiCancel(job.streamId),
         AI_STREAM_TTL_SECONDS,
         job.streamId,
-      )) as number;
+      );
     } catch (err) {
       abort.abort();
       settle(false);
