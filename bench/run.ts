@@ -95,6 +95,8 @@ Notes
   see the same load, medians compared. The machine is saturated during the run, so the figure
   follows the CPU each byte costs all processes together (edge, runner, Redis, Docker).
 - Memory: RSS of an idle runner process; the edge's RSS growth per open SSE output stream.
+  RSS moves with the edge's garbage collection: a collection while the streams open can make
+  the growth come out below zero, which says only that it is small.
 - Terminal: one keystroke at a time at a bash prompt, from the WebSocket send until its echo frame
   (browser socket → Node edge → Redis → process-driver runner → pty, and back), vs the same keystroke
   to a bash on a pty that the benchmark opens itself with node-pty.
