@@ -64,9 +64,13 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
       workspaceId,
       path: 'a.ts',
     };
-    return warmStart(services, { caller, approval: a, record, job, rateKey, ratePerMinute: limit }).then(
-      (id) => ({ id, record }),
-    );
+    return warmStart(services, {
+      caller,
+      approval: a,
+      record,
+      job,
+      rate: { key: rateKey, limit, windowSeconds: 60 },
+    }).then((id) => ({ id, record }));
   };
   const nothingWritten = async (record: AiStreamRecord, rateBefore: string | null) => {
     assert.equal(await redis.exists(streamKeyOf(services, record)), 0, 'no stream');

@@ -13,7 +13,8 @@ import { AI_START_WAIT_MS, type AiStreamRecord, metaOf, recordKey, streamKeyOf }
 /**
  * What the full path approved for one session on one workspace: the session's and the row's
  * cache entries as they read then, the caller's role (as the session entry says), the
- * workspace's runner and that runner's model.
+ * workspace's runner and that runner's model. Made only once the full path has confirmed the
+ * session and the role a call needs; a role that changes changes the session entry too.
  */
 export interface Approval {
   sessionEntry: string;
@@ -99,8 +100,8 @@ export async function warmStart(
     approval: Approval;
     record: AiStreamRecord;
     job: RunnerJob;
-    rateKey: string;
-    ratePerMinute: number;
+    /** The caller's rate counter, as the full path counts it (see rate-limit.ts). */
+    rate: { key: string; limit: number; windowSeconds: number };
   },
 ): Promise<string | null> {
   const { caller, approval, record } = input;
@@ -112,7 +113,7 @@ export async function warmStart(
     rowKey(services, record.workspaceId),
     keys.heartbeat,
     keys.workspaceStatus(record.workspaceId),
-    rateWindowKey(input.rateKey, 60),
+    rateWindowKey(input.rate.key, input.rate.windowSeconds),
     streamKeyOf(services, record),
     recordKey(services, record.streamId),
     call.list,
@@ -120,8 +121,8 @@ export async function warmStart(
     approval.rowEntry,
     approval.runnerId,
     approval.model,
-    input.ratePerMinute,
-    60,
+    input.rate.limit,
+    input.rate.windowSeconds,
     AI_STREAM_TTL_SECONDS,
     metaOf(record),
     JSON.stringify(record),

@@ -7,7 +7,6 @@ import {
   type LineRange,
   RewriteRequest,
 } from '@keel/contract/ai';
-import { roleRank } from '@keel/contract/auth';
 import type { RunnerJob } from '@keel/contract/jobs';
 import { AI_STREAM_TTL_SECONDS, runnerKeys } from '@keel/contract/keys';
 import { type RunnerHeartbeat, RunnerHeartbeat as RunnerHeartbeatSchema } from '@keel/contract/runners';
@@ -128,20 +127,17 @@ async function startWarm(
   approval: Approval,
   call: CallRequestOf,
 ): Promise<Response | undefined> {
-  if (roleRank[approval.role] < roleRank.developer) return undefined;
   const services = c.get('services');
-  const reader = openReader(services);
+  const reader = services.readers.take();
   const record = newRecord(kind, call, caller, approval.runnerId, approval.model);
-  const streamId = record.streamId;
   let metaId: string | null;
   try {
     metaId = await warmStart(services, {
       caller,
       approval,
       record,
-      job: call.job(streamId),
-      rateKey: aiRateKey(services, caller.userId),
-      ratePerMinute: services.config.aiRateLimitPerMinute,
+      job: call.job(record.streamId),
+      rate: aiRate(services, caller.userId),
     });
   } catch (err) {
     // Not the full path: had the script run before its answer was lost, the call would go twice.
@@ -159,22 +155,20 @@ async function startWarm(
     sessionId: caller.sessionId,
     via: caller.via,
   });
-  c.header('x-keel-stream-id', streamId);
+  return relayNewStream(c, record, metaId, reader);
+}
+
+/** The answer to a start: the stream just opened, from its `meta` entry (written, not read back). */
+function relayNewStream(c: Context<AppEnv>, record: AiStreamRecord, metaId: string, reader: OutputReader) {
+  const services = c.get('services');
+  c.header('x-keel-stream-id', record.streamId);
   return relayAiStream(c, {
     streamKey: streamKeyOf(services, record),
-    heartbeatKey: runnerKeys(services.config.redisPrefix, approval.runnerId).heartbeat,
+    heartbeatKey: runnerKeys(services.config.redisPrefix, record.runnerId).heartbeat,
     cursor: metaId,
     written: { event: 'meta', data: metaOf(record) },
     reader,
   });
-}
-
-/**
- * The reader for the stream's blocking reads, taken (or connecting) while the checks run, not
- * after: time to first token is what a person waits for.
- */
-function openReader(services: Services): OutputReader {
-  return services.readers.take();
 }
 
 /** The edge's record of a new stream (see stream-record.ts). */
@@ -207,7 +201,14 @@ function pathDigest(path: string | null): string | null {
   return path === null ? null : createHash('sha256').update(path).digest('hex');
 }
 
-const aiRateKey = (services: Services, userId: string) => `${services.config.redisPrefix}rl:ai:${userId}`;
+/** Per person: a GPU is shared, and a loop in one client should not hog it. */
+function aiRate(services: Services, userId: string) {
+  return {
+    key: `${services.config.redisPrefix}rl:ai:${userId}`,
+    limit: services.config.aiRateLimitPerMinute,
+    windowSeconds: 60,
+  };
+}
 
 /**
  * The full path: everything a model call needs before its stream opens, each failure a
@@ -223,7 +224,8 @@ async function startCall(
   call: CallRequestOf,
   sessionEntry: string,
 ): Promise<Response> {
-  const reader = openReader(c.get('services'));
+  // Taken (or connecting) while the checks run, not after: time to first token is what a person waits for.
+  const reader = c.get('services').readers.take();
   try {
     return await checkAndStart(c, kind, call, sessionEntry, reader);
   } catch (err) {
@@ -243,14 +245,14 @@ async function checkAndStart(
   const p = c.get('principal');
   const { workspaceId } = call;
   const redis = services.redis();
+  const rate = aiRate(services, p.userId);
   const checks = (runnerId: string) =>
     Promise.all([
       redis.mget(
         runnerKeys(services.config.redisPrefix, runnerId).heartbeat,
         runnerKeys(services.config.redisPrefix, runnerId).workspaceStatus(workspaceId),
       ),
-      // Per person: a GPU is shared, and a loop in one client should not hog it.
-      hitRateLimit(redis, aiRateKey(services, p.userId), services.config.aiRateLimitPerMinute, 60),
+      hitRateLimit(redis, rate.key, rate.limit, rate.windowSeconds),
     ]);
   // A workspace keeps the runner it was placed on, so the runner's state can be asked for in
   // the same round trip as the workspace row, not after it. Nothing is decided on it before
@@ -262,29 +264,29 @@ async function checkAndStart(
   if (!row.runnerId)
     throw new ApiError('runner_unavailable', 'This workspace has no runner; create it again');
   setBounded(runnerOfWorkspace, workspaceId, row.runnerId, REMEMBERED_WORKSPACES);
-  const keys = runnerKeys(services.config.redisPrefix, row.runnerId);
-  const [[beatRaw, statusRaw], rate] = await (early && known === row.runnerId ? early : checks(row.runnerId));
+  const [[beatRaw, statusRaw], allowed] = await (early && known === row.runnerId
+    ? early
+    : checks(row.runnerId));
   const beat = parseHeartbeat(beatRaw);
   if (!beat) throw new ApiError('runner_unavailable', 'The workspace’s runner is offline; try again shortly');
   if (!beat.ai?.configured || !beat.ai.model) throw new ApiError('ai_not_configured', NOT_CONFIGURED_HINT);
   if (liveStatus(statusRaw, row) !== 'running') {
     throw new ApiError('workspace_not_running', 'The workspace is not running; start it first');
   }
-  if (!rate.allowed) {
-    c.header('Retry-After', String(rate.retryAfterSeconds));
+  if (!allowed.allowed) {
+    c.header('Retry-After', String(allowed.retryAfterSeconds));
     throw new ApiError(
       'rate_limited',
-      `At most ${services.config.aiRateLimitPerMinute} AI requests a minute; try again in ${rate.retryAfterSeconds} s`,
+      `At most ${rate.limit} AI requests a minute; try again in ${allowed.retryAfterSeconds} s`,
     );
   }
 
   const record = newRecord(kind, call, p, row.runnerId, beat.ai.model);
-  const streamId = record.streamId;
   // A one-way call, not a BullMQ job: what a person waits for is the first token, and a
   // job's bookkeeping on both sides cost more than the rest of the start. The call is taken
   // once (a model call is never repeated behind the caller's back), and the question or the
   // chat leaves Redis as soon as the runner has popped it.
-  const metaId = await openStream(services, record, call.job(streamId));
+  const metaId = await openStream(services, record, call.job(record.streamId));
   rememberApproval(p.sessionId, row.id, {
     sessionEntry,
     rowEntry,
@@ -294,14 +296,7 @@ async function checkAndStart(
     runnerId: row.runnerId,
     model: beat.ai.model,
   });
-  c.header('x-keel-stream-id', streamId);
-  return relayAiStream(c, {
-    streamKey: streamKeyOf(services, record),
-    heartbeatKey: keys.heartbeat,
-    cursor: metaId,
-    written: { event: 'meta', data: metaOf(record) },
-    reader,
-  });
+  return relayNewStream(c, record, metaId, reader);
 }
 
 /** Workspace → the runner it was placed on (which never changes), for the checks above. */

@@ -45,7 +45,8 @@ export class ReaderPool {
 
   /** A reader whose stream is over; it is closed unless it can be kept. */
   give(reader: OutputReader): void {
-    if (!this.#closed && reader.idle && reader instanceof FallbackReader && this.#idle.length < this.max) {
+    // Only a lean reader is ever idle: ioredis does not say whether a command is waiting.
+    if (!this.#closed && reader.idle && this.#idle.length < this.max) {
       this.#idle.push(reader);
     } else {
       reader.close();
