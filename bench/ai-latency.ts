@@ -4,10 +4,12 @@ import { createModelClient } from '../runners/src/ai/model-client.ts';
 import { FAKE_MODEL, type FakeReply } from '../tests/harness/fake-openai.ts';
 import type { Figure } from './run.ts';
 import { round, summarize } from './stats.ts';
-import { startSystem } from './system.ts';
+import { BENCH_ADMIN, startSystem } from './system.ts';
 
 const N_FIRST = 200;
 const N_COLD = 20;
+/** A short answer: the first-token figures time its first token. */
+const FIRST_REPLY = { tokens: ['Adds', ' two', ' numbers', '.'] };
 const N_STREAM = 15;
 const PACED_TOKENS = 300;
 const BURST_TOKENS = 2_000;
@@ -99,7 +101,7 @@ export async function benchAiLatency(): Promise<Figure[]> {
     };
     const keel = () => keelAs(sys.admin.accessToken!);
 
-    await fake.reply({ tokens: ['Adds', ' two', ' numbers', '.'] });
+    await fake.reply(FIRST_REPLY);
     const firstTurns = await inTurns(N_FIRST, direct, keel, (t) => t.firstMs);
     const firstDirect = summarize(firstTurns.direct);
     const firstKeel = summarize(firstTurns.keel);
@@ -119,7 +121,7 @@ export async function benchAiLatency(): Promise<Figure[]> {
 
     // A session's first call on a workspace takes the full path (session, row, runner and
     // rate read and decided, then the stream opened); later ones start in one round trip.
-    await fake.reply({ tokens: ['Adds', ' two', ' numbers', '.'] });
+    await fake.reply(FIRST_REPLY);
     const cold = { direct: [] as number[], keel: [] as number[] };
     for (let i = 0; i < N_COLD; i++) {
       const token = await signIn(sys.http);
@@ -260,7 +262,7 @@ async function signIn(http: (p: string, init?: RequestInit) => Promise<Response>
   const res = await http('/api/auth/login', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email: 'b@example.com', password: 'correct horse battery' }),
+    body: JSON.stringify(BENCH_ADMIN),
   });
   if (res.status !== 200) throw new Error(`sign-in answered ${res.status}`);
   return ((await res.json()) as { accessToken: string }).accessToken;

@@ -19,6 +19,9 @@ export interface BenchSystem {
   stop(): Promise<void>;
 }
 
+/** The admin every benchmark edge signs up, for benchmarks that sign in again. */
+export const BENCH_ADMIN = { email: 'b@example.com', password: 'correct horse battery' };
+
 /** A Node edge as its own process on its own port and data folder, with a signed-up admin. */
 export interface EdgeProcess {
   base: string;
@@ -56,11 +59,7 @@ export async function startEdgeProcess(options: {
   await waitForHttp(`${base}/readyz`, edge);
   const http = (p: string, init?: RequestInit) => fetch(new URL(p, base), init);
   const admin = new BrowserClient(http);
-  await admin.request('POST', '/api/auth/signup', {
-    email: 'b@example.com',
-    password: 'correct horse battery',
-    name: 'B',
-  });
+  await admin.request('POST', '/api/auth/signup', { ...BENCH_ADMIN, name: 'B' });
   return { base, dir, edge, admin, bootstrap, http };
 }
 
