@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
@@ -29,6 +30,9 @@ export async function readOptionalJson<S extends z.ZodType>(
   return check(schema, await parseJsonBody(c, true), 'Request body is invalid');
 }
 
+/** Stateless between calls (no `stream` option), so one serves every request. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Past this, an oversize body is no longer read to the end: the connection is dropped instead. */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 
@@ -43,7 +47,7 @@ export async function readBodyBytes(c: Context, maxBytes: number): Promise<Uint8
   // A declared length within the cap bounds the body (HTTP framing ends it there): read it
   // whole. On Node that skips the web stream the adapter would otherwise build around it.
   if (length !== undefined && declared <= maxBytes && c.req.header('transfer-encoding') === undefined) {
-    return new Uint8Array(await c.req.raw.arrayBuffer());
+    return receivedBody(c, declared) || new Uint8Array(await c.req.raw.arrayBuffer());
   }
   const body = c.req.raw.body;
   if (!body) return new Uint8Array(0);
@@ -76,6 +80,29 @@ export async function readBodyBytes(c: Context, maxBytes: number): Promise<Uint8
   return out;
 }
 
+/**
+ * On Node, a body the server already holds whole (a small request arrives with its headers,
+ * and the parser has taken all the bytes its Content-Length declares, which is all the body
+ * there is): taken from the request as it lies, where the adapter would wait on stream events
+ * for it and copy it once more. Undefined when it is not all there yet.
+ */
+function receivedBody(c: Context, declared: number): Uint8Array | undefined {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  if (
+    !incoming ||
+    typeof incoming.read !== 'function' ||
+    incoming.readableDidRead ||
+    incoming.readableLength !== declared
+  ) {
+    return undefined;
+  }
+  const body = declared === 0 ? Buffer.alloc(0) : (incoming.read() as Buffer | null);
+  if (!body || body.length !== declared) return undefined;
+  // Flowing with nothing left, the request reaches its end as Node's own drain would take it.
+  incoming.resume();
+  return body;
+}
+
 function tooLarge(maxBytes: number): ApiError {
   return new ApiError('payload_too_large', `Request body is larger than ${maxBytes} bytes`);
 }
@@ -84,7 +111,7 @@ async function parseJsonBody(c: Context<AppEnv>, optional: boolean, maxBytes?: n
   const bytes = await readBodyBytes(c, maxBytes ?? c.get('services').config.maxBodyBytes);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = strictUtf8.decode(bytes);
   } catch {
     throw new ApiError('invalid_json', 'Request body is not valid UTF-8');
   }
