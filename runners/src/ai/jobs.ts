@@ -225,7 +225,7 @@ export class AiJobs {
     const { redis, keys, config } = this.#deps;
     const out = new AnswerStream(redis, keys.aiStream(job.streamId));
     let model = config?.model ?? 'none';
-    let prompt: string | undefined;
+    let messages: ChatMessage[] | undefined;
     let answer = '';
     let chunks = 0;
     let contextFiles = 0;
@@ -238,7 +238,7 @@ export class AiJobs {
       if ('error' in ready) throw ready.error;
       const { prepared } = ready;
       contextFiles = prepared.contextFiles;
-      prompt = JSON.stringify(prepared.messages);
+      messages = prepared.messages;
       if (abort.signal.aborted) throw new AiCancelled();
       // The SDK builds and sends the request within this turn of the event loop: the claim's
       // round trip then does not delay it (on a busy host, waking Redis can cost the runner its CPU).
@@ -276,6 +276,8 @@ export class AiJobs {
       done = fail('internal', 'part of the answer could not be stored; ask again');
     }
 
+    // Serialised for its hash and size only now: a long prompt's copy would delay the first token.
+    const prompt = messages === undefined ? undefined : JSON.stringify(messages);
     const report: AiCallReport = {
       v: CONTRACT_VERSION,
       streamId: job.streamId,
