@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import { callListKey } from '@keel/contract/calls';
 import { runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { Redis } from 'ioredis';
-import { type AiStreamRecord, recordKey, streamKeyOf } from '../../edge/src/ai/stream-record.ts';
+import {
+  AI_META_ENTRY_ID,
+  type AiStreamRecord,
+  recordKey,
+  streamKeyOf,
+} from '../../edge/src/ai/stream-record.ts';
 import { type Approval, warmStart } from '../../edge/src/ai/warm-start.ts';
 import { newId } from '../../edge/src/ids.ts';
 import { sessionCacheKey } from '../../edge/src/middleware/authenticate.ts';
@@ -12,6 +17,7 @@ import { JobProducer } from '../../edge/src/services/queue.ts';
 import { rateWindowKey } from '../../edge/src/services/rate-limit.ts';
 import type { Services } from '../../edge/src/services/services.ts';
 import { rowKey } from '../../edge/src/workspaces/access.ts';
+import { type OutputReader, outputReader } from '../../edge/src/workspaces/output-reader.ts';
 import { testInfra } from '../harness/infra.ts';
 
 /**
@@ -45,6 +51,8 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
   };
   const rateKey = `${prefix}rl:ai:${userId}`;
 
+  let scriptOnly = false;
+  const readers: OutputReader[] = [];
   const start = (limit = 10, a: Approval = approval) => {
     const record: AiStreamRecord = {
       streamId: newId('aiStream'),
@@ -64,14 +72,21 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
       workspaceId,
       path: 'a.ts',
     };
-    return warmStart(services, {
-      caller,
-      approval: a,
-      record,
-      job,
-      rate: { key: rateKey, limit, windowSeconds: 60 },
-    }).then((id) => ({ id, record }));
+    const reader = scriptOnly ? scriptOnlyReader() : outputReader(redis);
+    readers.push(reader);
+    return warmStart(
+      services,
+      { caller, approval: a, record, job, rate: { key: rateKey, limit, windowSeconds: 60 } },
+      reader,
+    ).then((started) => ({ started, record, reader }));
   };
+  /** A reader that cannot pipeline (as ioredis's): the script then runs on the command connection. */
+  const scriptOnlyReader = (): OutputReader => ({
+    read: () => Promise.resolve(null),
+    evalThenRead: () => undefined,
+    close: () => {},
+    idle: true,
+  });
   const nothingWritten = async (record: AiStreamRecord, rateBefore: string | null) => {
     assert.equal(await redis.exists(streamKeyOf(services, record)), 0, 'no stream');
     assert.equal(await redis.exists(recordKey(services, record.streamId)), 0, 'no record');
@@ -95,21 +110,22 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
     await redis.set(keys.heartbeat, heartbeat({ configured: true, model: 'm-1' }));
     await redis.set(keys.workspaceStatus(workspaceId), JSON.stringify({ status: 'running' }));
   });
+  afterEach(() => {
+    for (const reader of readers.splice(0)) reader.close();
+  });
   after(async () => {
     const old = await redis.keys(`${prefix}*`);
     if (old.length > 0) await redis.del(...old);
     redis.disconnect();
   });
 
-  test('with everything as approved it opens the stream, records it, sends the call and counts the rate', async () => {
-    const { id, record } = await start();
-    assert.match(id ?? '', /^\d+-\d+$/);
+  const opened = async (record: AiStreamRecord) => {
     const entries = (await redis.xrange(streamKeyOf(services, record), '-', '+')) as Array<
       [string, string[]]
     >;
     assert.equal(entries.length, 1);
     const [entryId, fields] = entries[0]!;
-    assert.equal(entryId, id);
+    assert.equal(entryId, AI_META_ENTRY_ID);
     assert.deepEqual(fields.slice(0, 2), ['t', 'meta']);
     assert.equal(JSON.parse(fields[3]!).model, 'm-1');
     assert.ok((await redis.ttl(streamKeyOf(services, record))) > 0, 'the stream expires');
@@ -119,6 +135,39 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
     assert.equal(JSON.parse(call!).reply, false);
     assert.ok((await redis.pttl(callListKey(keys.base))) > 0, 'the call list expires');
     assert.equal(await redis.get(rateWindowKey(rateKey, 60)), '1');
+  };
+
+  test('with everything as approved it opens the stream, records it, sends the call and counts the rate', async () => {
+    const { started, record } = await start();
+    assert.ok(started);
+    await opened(record);
+  });
+
+  test('the stream’s first read goes with the script: the first token after meta comes without another command', async () => {
+    const { started, record, reader } = await start();
+    assert.ok(started?.firstRead, 'a lean reader pipelines the read');
+    const token = await redis.xadd(streamKeyOf(services, record), '*', 't', 'token', 'd', 'Adds');
+    const entries = (await started.firstRead)!;
+    assert.deepEqual(
+      entries.map((e) => [e.id, e.t, Buffer.from(e.d!).toString()]),
+      [[token, 'token', 'Adds']],
+    );
+    assert.equal(reader.idle, true, 'the reader serves the next read');
+  });
+
+  test('a reader that cannot pipeline: the script runs on its own, with the same writes', async () => {
+    scriptOnly = true;
+    try {
+      const { started, record } = await start();
+      assert.deepEqual(started, { firstRead: undefined });
+      await opened(record);
+      await redis.del(keys.heartbeat, callListKey(keys.base));
+      const refused = await start();
+      assert.equal(refused.started, null);
+      await nothingWritten(refused.record, '1');
+    } finally {
+      scriptOnly = false;
+    }
   });
 
   const refusals: Array<[string, () => Promise<unknown>]> = [
@@ -156,26 +205,57 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
   for (const [what, change] of refusals) {
     test(`${what}: nothing is written`, async () => {
       await change();
-      const { id, record } = await start();
-      assert.equal(id, null);
+      const { started, record, reader } = await start();
+      assert.equal(started, null);
       await nothingWritten(record, null);
+      // Its read waits on a stream that never came: given back, the pool closes it.
+      assert.equal(reader.idle, false);
     });
   }
 
   test('at the rate limit: nothing is written and the count stays', async () => {
-    for (let i = 0; i < 3; i++) assert.notEqual((await start(3)).id, null);
-    const { id, record } = await start(3);
-    assert.equal(id, null);
+    for (let i = 0; i < 3; i++) assert.notEqual((await start(3)).started, null);
+    const { started, record } = await start(3);
+    assert.equal(started, null);
     await redis.del(callListKey(keys.base));
     await nothingWritten(record, '3');
   });
 
   test('an approval that does not match what Redis holds (another session entry) writes nothing', async () => {
-    const { id, record } = await start(10, {
+    const { started, record } = await start(10, {
       ...approval,
       sessionEntry: `${userId} ${organizationId} admin`,
     });
-    assert.equal(id, null);
+    assert.equal(started, null);
     await nothingWritten(record, null);
+  });
+
+  test('a stream that already exists is not written over: the script fails before any write', async () => {
+    const { record } = await start();
+    await redis.del(callListKey(keys.base), rateWindowKey(rateKey, 60), recordKey(services, record.streamId));
+    const reader = outputReader(redis);
+    readers.push(reader);
+    await assert.rejects(
+      warmStart(
+        services,
+        {
+          caller,
+          approval,
+          record,
+          job: {
+            v: CONTRACT_VERSION,
+            type: 'ai.explain',
+            streamId: record.streamId,
+            workspaceId,
+            path: 'a.ts',
+          },
+          rate: { key: rateKey, limit: 10, windowSeconds: 60 },
+        },
+        reader,
+      ),
+    );
+    assert.equal(await redis.exists(recordKey(services, record.streamId)), 0, 'no record');
+    assert.equal(await redis.llen(callListKey(keys.base)), 0, 'no call');
+    assert.equal(await redis.get(rateWindowKey(rateKey, 60)), null, 'the rate untouched');
   });
 });

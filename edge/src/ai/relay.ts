@@ -11,10 +11,11 @@ import type { OutputEntry, OutputReader } from '../workspaces/output-reader.ts';
 
 /** Stream entry ids as Redis makes them; anything else in Last-Event-ID starts from the beginning. */
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
-/** How long one read waits before a keep-alive and a check that the runner is still there. */
-const BLOCK_MS = 5_000;
-/** Entries one read may return. */
-const READ_COUNT = 512;
+/**
+ * Each read of a stream: at most `count` entries, waiting up to `blockMs` before a keep-alive
+ * and a check that the runner is still there.
+ */
+export const AI_READ = { count: 512, blockMs: 5_000 } as const;
 
 export function cursorFrom(c: Context<AppEnv>): string {
   const last = c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? '';
@@ -55,6 +56,8 @@ export function relayAiStream(
      * once, without a read that would only give it back.
      */
     written?: { event: string; data: string };
+    /** The read after `cursor`, already sent (see warm-start.ts). */
+    firstRead?: Promise<OutputEntry[] | null>;
   },
 ): Response {
   const services = c.get('services');
@@ -67,6 +70,7 @@ export function relayAiStream(
     let open = true;
     let finished = false;
     let cursor = input.cursor;
+    let firstRead = input.firstRead;
     stream.onAbort(() => {
       open = false;
       reader.close();
@@ -89,7 +93,8 @@ export function relayAiStream(
     try {
       if (input.written) await stream.write(sseFrame(cursor, input.written.event, input.written.data));
       while (open) {
-        const res = await reader.read(input.streamKey, cursor, READ_COUNT, BLOCK_MS);
+        const res = await (firstRead ?? reader.read(input.streamKey, cursor, AI_READ.count, AI_READ.blockMs));
+        firstRead = undefined;
         if (!res) {
           await stream.write(': keep-alive\n\n');
           if (!(await services.redis().exists(input.heartbeatKey)))

@@ -71,6 +71,14 @@ export async function ownStream(services: Services, p: Principal, streamId: stri
   return record;
 }
 
+/**
+ * The `meta` entry's id, the same in every stream (each is new, so any id above 0-0 is free):
+ * whoever opens a stream knows where its answer starts before Redis says so, and can ask for
+ * what comes after it in the same write that opens it (see warm-start.ts). The runner's
+ * entries get Redis's own time-based ids, which all come after it.
+ */
+export const AI_META_ENTRY_ID = '0-1';
+
 /** The data of a stream's first event, `meta`: which call, and which model answers. */
 export function metaOf(record: AiStreamRecord): string {
   return JSON.stringify({ streamId: record.streamId, kind: record.kind, model: record.model });
@@ -79,25 +87,20 @@ export function metaOf(record: AiStreamRecord): string {
 /**
  * Creates the stream with its `meta` event and its expiry, and the record, then sends the
  * runner its job, all in one transaction (one round trip): the runner's tokens always come
- * after `meta`, and a client that reads from the start sees what model answers. Returns the
- * `meta` entry's id.
+ * after `meta` (at AI_META_ENTRY_ID), and a client that reads from the start sees what model
+ * answers.
  */
-export async function openStream(
-  services: Services,
-  record: AiStreamRecord,
-  job: RunnerJob,
-): Promise<string> {
+export async function openStream(services: Services, record: AiStreamRecord, job: RunnerJob): Promise<void> {
   const key = streamKeyOf(services, record);
   const multi = services
     .redis()
     .multi()
-    .xadd(key, '*', 't', 'meta', 'd', metaOf(record))
+    .xadd(key, AI_META_ENTRY_ID, 't', 'meta', 'd', metaOf(record))
     .expire(key, AI_STREAM_TTL_SECONDS)
     .set(recordKey(services, record.streamId), JSON.stringify(record), 'EX', AI_STREAM_TTL_SECONDS);
   const results = await services.queue
     .oneWay(multi, `runner.${record.runnerId}`, job, AI_START_WAIT_MS)
     .exec();
   const [err, id] = results?.[0] ?? [new Error('the stream was not opened'), null];
-  if (err || typeof id !== 'string') throw err ?? new Error('the stream was not opened');
-  return id;
+  if (err || id !== AI_META_ENTRY_ID) throw err ?? new Error('the stream was not opened');
 }

@@ -8,7 +8,16 @@ import { setBounded } from '../services/bounded-map.ts';
 import { rateWindowKey } from '../services/rate-limit.ts';
 import type { Services } from '../services/services.ts';
 import { rowKey } from '../workspaces/access.ts';
-import { AI_START_WAIT_MS, type AiStreamRecord, metaOf, recordKey, streamKeyOf } from './stream-record.ts';
+import type { OutputEntry, OutputReader } from '../workspaces/output-reader.ts';
+import { AI_READ } from './relay.ts';
+import {
+  AI_META_ENTRY_ID,
+  AI_START_WAIT_MS,
+  type AiStreamRecord,
+  metaOf,
+  recordKey,
+  streamKeyOf,
+} from './stream-record.ts';
 
 /**
  * What the full path approved for one session on one workspace: the session's and the row's
@@ -33,7 +42,9 @@ export interface Approval {
  * KEYS: session entry, workspace row entry, heartbeat, workspace status, rate counter,
  *       stream, stream record, the runner's call list.
  * ARGV: session entry, row entry, runner id, model, rate limit, rate window (s),
- *       stream lifetime (s), meta, record, call, call list lifetime (ms).
+ *       stream lifetime (s), meta, record, call, call list lifetime (ms), meta's entry id.
+ * The stream is written first: an XADD that fails (a stream that already exists) leaves
+ * nothing else written.
  */
 const WARM_START = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
@@ -49,18 +60,18 @@ local ok2, st = pcall(cjson.decode, status)
 if not ok2 or type(st) ~= 'table' or st.status ~= 'running' then return false end
 local used = tonumber(redis.call('GET', KEYS[5]) or '0')
 if used == nil or used >= tonumber(ARGV[5]) then return false end
+redis.call('XADD', KEYS[6], ARGV[12], 't', 'meta', 'd', ARGV[8])
+redis.call('EXPIRE', KEYS[6], ARGV[7])
 redis.call('INCR', KEYS[5])
 redis.call('EXPIRE', KEYS[5], ARGV[6])
-local id = redis.call('XADD', KEYS[6], '*', 't', 'meta', 'd', ARGV[8])
-redis.call('EXPIRE', KEYS[6], ARGV[7])
 redis.call('SET', KEYS[7], ARGV[9], 'EX', ARGV[7])
 redis.call('RPUSH', KEYS[8], ARGV[10])
 redis.call('PEXPIRE', KEYS[8], ARGV[11], 'NX')
 redis.call('PEXPIRE', KEYS[8], ARGV[11], 'GT')
-return id`;
+return 1`;
 
 interface WarmStartRedis {
-  keelAiWarmStart(...keysAndArgs: Array<string | number>): Promise<string | null>;
+  keelAiWarmStart(...keysAndArgs: Array<string | number>): Promise<number | null>;
 }
 
 const withScript = new WeakSet<Redis>();
@@ -87,11 +98,22 @@ export function approvalFor(caller: VerifiedCaller, workspaceId: string): Approv
   return a && a.userId === caller.userId && a.organizationId === caller.organizationId ? a : undefined;
 }
 
+export interface WarmStarted {
+  /**
+   * The stream's first read after `meta` (see AI_META_ENTRY_ID), sent with the script where
+   * the reader can; undefined where the caller reads as usual.
+   */
+  firstRead: Promise<OutputEntry[] | null> | undefined;
+}
+
 /**
  * A repeat call's start in one round trip: what a person waits for is the first token, and
- * the full path's reads (session, row, runner, rate) and its writes cost three. The stream's
- * `meta` entry id when the call went out; null when anything differed from the approval, and
- * then nothing was written and the full path must decide.
+ * the full path's reads (session, row, runner, rate) and its writes cost three. With a lean
+ * reader the script goes on the reader's own connection, followed in the same write by the
+ * stream's first XREAD, which Redis takes up once the script is done: no second round trip
+ * before the read waits for the first token. Null when anything differed from the approval:
+ * then nothing was written, the reader must be given back (a read waiting on a stream that
+ * never came makes the pool close it), and the full path must decide.
  */
 export async function warmStart(
   services: Services,
@@ -103,20 +125,24 @@ export async function warmStart(
     /** The caller's rate counter, as the full path counts it (see rate-limit.ts). */
     rate: { key: string; limit: number; windowSeconds: number };
   },
-): Promise<string | null> {
+  reader: OutputReader,
+): Promise<WarmStarted | null> {
   const { caller, approval, record } = input;
   const prefix = services.config.redisPrefix;
   const keys = runnerKeys(prefix, approval.runnerId);
   const call = services.queue.oneWayCall(`runner.${approval.runnerId}`, input.job, AI_START_WAIT_MS);
-  const r = scripted(services.redis()).keelAiWarmStart(
+  const streamKey = streamKeyOf(services, record);
+  const scriptKeys = [
     sessionCacheKey(services, caller.sessionId),
     rowKey(services, record.workspaceId),
     keys.heartbeat,
     keys.workspaceStatus(record.workspaceId),
     rateWindowKey(input.rate.key, input.rate.windowSeconds),
-    streamKeyOf(services, record),
+    streamKey,
     recordKey(services, record.streamId),
     call.list,
+  ];
+  const args = [
     approval.sessionEntry,
     approval.rowEntry,
     approval.runnerId,
@@ -128,6 +154,18 @@ export async function warmStart(
     JSON.stringify(record),
     call.payload,
     call.ttlMs,
-  );
-  return r;
+    AI_META_ENTRY_ID,
+  ];
+  const pipelined = reader.evalThenRead(WARM_START, scriptKeys, args, {
+    key: streamKey,
+    from: AI_META_ENTRY_ID,
+    ...AI_READ,
+  });
+  if (!pipelined) {
+    const done = await scripted(services.redis()).keelAiWarmStart(...scriptKeys, ...args);
+    return done === 1 ? { firstRead: undefined } : null;
+  }
+  // Settled here too: when the script refuses or fails, the reader is closed under it.
+  pipelined.entries.catch(() => {});
+  return (await pipelined.result) === 1 ? { firstRead: pipelined.entries } : null;
 }

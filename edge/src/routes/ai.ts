@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { workspaceRelative } from '../ai/paths.ts';
 import { cursorFrom, relayAiStream, streamState } from '../ai/relay.ts';
 import {
+  AI_META_ENTRY_ID,
   AI_START_WAIT_MS,
   type AiStreamRecord,
   metaOf,
@@ -26,7 +27,13 @@ import {
   ownStream,
   streamKeyOf,
 } from '../ai/stream-record.ts';
-import { type Approval, approvalFor, rememberApproval, warmStart } from '../ai/warm-start.ts';
+import {
+  type Approval,
+  approvalFor,
+  rememberApproval,
+  type WarmStarted,
+  warmStart,
+} from '../ai/warm-start.ts';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readJson, readParams, readQuery } from '../http/validate.ts';
@@ -43,7 +50,7 @@ import { setBounded } from '../services/bounded-map.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
 import type { Services } from '../services/services.ts';
 import { loadWorkspace, loadWorkspaceEntry, type WorkspaceRow } from '../workspaces/access.ts';
-import type { OutputReader } from '../workspaces/output-reader.ts';
+import type { OutputEntry, OutputReader } from '../workspaces/output-reader.ts';
 
 export const NOT_CONFIGURED_HINT =
   'No model is configured for this workspace’s runner: set KEEL_AI_BASE_URL (an OpenAI-compatible API such as vLLM, e.g. http://gpu-host:8000/v1) and KEEL_AI_MODEL on the runner, then restart it';
@@ -130,21 +137,25 @@ async function startWarm(
   const services = c.get('services');
   const reader = services.readers.take();
   const record = newRecord(kind, call, caller, approval.runnerId, approval.model);
-  let metaId: string | null;
+  let started: WarmStarted | null;
   try {
-    metaId = await warmStart(services, {
-      caller,
-      approval,
-      record,
-      job: call.job(record.streamId),
-      rate: aiRate(services, caller.userId),
-    });
+    started = await warmStart(
+      services,
+      {
+        caller,
+        approval,
+        record,
+        job: call.job(record.streamId),
+        rate: aiRate(services, caller.userId),
+      },
+      reader,
+    );
   } catch (err) {
     // Not the full path: had the script run before its answer was lost, the call would go twice.
     services.readers.give(reader);
     throw err;
   }
-  if (metaId === null) {
+  if (started === null) {
     services.readers.give(reader);
     return undefined;
   }
@@ -155,19 +166,25 @@ async function startWarm(
     sessionId: caller.sessionId,
     via: caller.via,
   });
-  return relayNewStream(c, record, metaId, reader);
+  return relayNewStream(c, record, reader, started.firstRead);
 }
 
 /** The answer to a start: the stream just opened, from its `meta` entry (written, not read back). */
-function relayNewStream(c: Context<AppEnv>, record: AiStreamRecord, metaId: string, reader: OutputReader) {
+function relayNewStream(
+  c: Context<AppEnv>,
+  record: AiStreamRecord,
+  reader: OutputReader,
+  firstRead?: Promise<OutputEntry[] | null>,
+) {
   const services = c.get('services');
   c.header('x-keel-stream-id', record.streamId);
   return relayAiStream(c, {
     streamKey: streamKeyOf(services, record),
     heartbeatKey: runnerKeys(services.config.redisPrefix, record.runnerId).heartbeat,
-    cursor: metaId,
+    cursor: AI_META_ENTRY_ID,
     written: { event: 'meta', data: metaOf(record) },
     reader,
+    ...(firstRead ? { firstRead } : {}),
   });
 }
 
@@ -286,7 +303,7 @@ async function checkAndStart(
   // job's bookkeeping on both sides cost more than the rest of the start. The call is taken
   // once (a model call is never repeated behind the caller's back), and the question or the
   // chat leaves Redis as soon as the runner has popped it.
-  const metaId = await openStream(services, record, call.job(record.streamId));
+  await openStream(services, record, call.job(record.streamId));
   rememberApproval(p.sessionId, row.id, {
     sessionEntry,
     rowEntry,
@@ -296,7 +313,7 @@ async function checkAndStart(
     runnerId: row.runnerId,
     model: beat.ai.model,
   });
-  return relayNewStream(c, record, metaId, reader);
+  return relayNewStream(c, record, reader);
 }
 
 /** Workspace → the runner it was placed on (which never changes), for the checks above. */

@@ -14,9 +14,37 @@ export interface OutputEntry {
  */
 export interface OutputReader {
   read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null>;
+  /**
+   * Runs a Lua script and, in the same write, the first read of a stream the script makes:
+   * Redis takes the read up as soon as the script is done, so the stream's first entries come
+   * without a round trip after the script's answer. While the script's answer is not 1 the
+   * read waits on a stream that may never come: give the reader back (it is closed then).
+   * Undefined where the reader cannot (ioredis); the caller then runs the script itself.
+   */
+  evalThenRead(
+    script: string,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    read: StreamRead,
+  ): EvalThenRead | undefined;
   close(): void;
   /** Connected, with no command waiting: it may serve another stream (see ReaderPool). */
   readonly idle: boolean;
+}
+
+/** One XREAD: from just after `from`, at most `count` entries, waiting up to `blockMs`. */
+export interface StreamRead {
+  key: string;
+  from: string;
+  count: number;
+  blockMs: number;
+}
+
+export interface EvalThenRead {
+  /** The script's answer (a Redis error reply rejects). */
+  result: Promise<unknown>;
+  /** The read's entries, as `read` gives them. */
+  entries: Promise<OutputEntry[] | null>;
 }
 
 /**
@@ -94,6 +122,9 @@ class IoredisReader implements OutputReader {
     }
     return out;
   }
+  evalThenRead(): undefined {
+    return undefined;
+  }
   close(): void {
     this.conn.disconnect();
   }
@@ -141,6 +172,14 @@ class FallbackReader implements OutputReader {
     }
     this.slow ??= new IoredisReader(this.redis);
     return this.slow.read(key, from, count, blockMs);
+  }
+  evalThenRead(
+    script: string,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    read: StreamRead,
+  ): EvalThenRead | undefined {
+    return this.lean?.evalThenRead(script, keys, args, read);
   }
   close(): void {
     this.closed = true;
@@ -223,7 +262,7 @@ class LeanReader {
     if (o.password) setup.push(o.username ? ['AUTH', o.username, o.password] : ['AUTH', o.password]);
     if (o.db) setup.push(['SELECT', String(o.db)]);
     for (const args of setup) {
-      this.send(args).then(
+      this.send([args])[0]!.then(
         (v) => {
           if (v instanceof Error) this.socket.destroy(v);
         },
@@ -232,8 +271,33 @@ class LeanReader {
     }
   }
 
-  async read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
-    // The caller is done with the last reply's views.
+  read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
+    this.release();
+    const [reply] = this.send([this.xread({ key, from, count, blockMs })]);
+    return reply!.then(entriesOf);
+  }
+
+  evalThenRead(
+    script: string,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    read: StreamRead,
+  ): EvalThenRead {
+    this.release();
+    const evalArgs = ['EVAL', script, String(keys.length), ...keys.map((k) => this.prefix + k)];
+    for (const a of args) evalArgs.push(String(a));
+    const [result, entries] = this.send([evalArgs, this.xread(read)]);
+    return {
+      result: result!.then((v) => {
+        if (v instanceof Error) throw v;
+        return v;
+      }),
+      entries: entries!.then(entriesOf),
+    };
+  }
+
+  /** The caller is done with the last reply's views. */
+  private release(): void {
     this.lent = false;
     if (this.start === this.end) {
       this.start = 0;
@@ -241,28 +305,10 @@ class LeanReader {
       // A buffer grown for a burst of output is let go once replies are small again.
       if (this.buf.length > KEEP_BYTES && this.lastReply * 8 < this.buf.length) this.buf = NO_BYTES;
     }
-    const reply = await this.send([
-      'XREAD',
-      'COUNT',
-      String(count),
-      'BLOCK',
-      String(blockMs),
-      'STREAMS',
-      this.prefix + key,
-      from,
-    ]);
-    if (reply instanceof Error) throw reply;
-    if (reply === null) return null;
-    if (!Array.isArray(reply)) throw new Error('unexpected XREAD reply');
-    const out: OutputEntry[] = [];
-    for (const stream of reply) {
-      const entries = (stream as Value[])[1] as Value[];
-      for (const entry of entries) {
-        const [id, fields] = entry as [Buffer, Buffer[] | null];
-        out.push(entryOf(id.toString('latin1'), fields));
-      }
-    }
-    return out;
+  }
+
+  private xread({ key, from, count, blockMs }: StreamRead): string[] {
+    return ['XREAD', 'COUNT', String(count), 'BLOCK', String(blockMs), 'STREAMS', this.prefix + key, from];
   }
 
   close(): void {
@@ -273,12 +319,20 @@ class LeanReader {
     return !this.socket.destroyed && this.waiting.length === 0 && this.error === undefined;
   }
 
-  private send(args: string[]): Promise<Value> {
-    if (this.socket.destroyed) return Promise.reject(new ConnectionLost('the Redis connection closed'));
-    let cmd = `*${args.length}\r\n`;
-    for (const a of args) cmd += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
-    this.socket.write(cmd);
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  /** Sends commands in one write; a promise of each one's reply, in order. */
+  private send(commands: readonly (readonly string[])[]): Array<Promise<Value>> {
+    if (this.socket.destroyed) {
+      return commands.map(() => Promise.reject(new ConnectionLost('the Redis connection closed')));
+    }
+    let out = '';
+    for (const args of commands) {
+      out += `*${args.length}\r\n`;
+      for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+    }
+    this.socket.write(out);
+    return commands.map(
+      () => new Promise<Value>((resolve, reject) => this.waiting.push({ resolve, reject })),
+    );
   }
 
   private received(data: Uint8Array, n: number): void {
@@ -311,6 +365,22 @@ class LeanReader {
       this.socket.destroy(err as Error);
     }
   }
+}
+
+/** An XREAD reply as entries (views of the reader's buffer); null when the read timed out. */
+function entriesOf(reply: Value): OutputEntry[] | null {
+  if (reply instanceof Error) throw reply;
+  if (reply === null) return null;
+  if (!Array.isArray(reply)) throw new Error('unexpected XREAD reply');
+  const out: OutputEntry[] = [];
+  for (const stream of reply) {
+    const entries = (stream as Value[])[1] as Value[];
+    for (const entry of entries) {
+      const [id, fields] = entry as [Buffer, Buffer[] | null];
+      out.push(entryOf(id.toString('latin1'), fields));
+    }
+  }
+  return out;
 }
 
 /** One RESP2 value at `at`, bulk strings as views; undefined while it is incomplete. */
