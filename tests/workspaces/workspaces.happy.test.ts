@@ -328,7 +328,15 @@ for (const kind of DRIVER_KINDS) {
         { bearer: true },
       );
       const url = `/api/workspaces/${ws.body.id}/executions/${run.body.executionId}/events`;
-      const events = readSse(await rig.http(url, { headers: { authorization: `Bearer ${c.accessToken}` } }));
+      // The command says nothing until it ends: its stream still opens at once, well before
+      // the first keep-alive (5 s), so a browser shows it running.
+      const opened = await Promise.race([
+        rig.http(url, { headers: { authorization: `Bearer ${c.accessToken}` } }),
+        new Promise<'not yet'>((r) => setTimeout(() => r('not yet'), 2_500)),
+      ]);
+      assert.notEqual(opened, 'not yet', 'the stream opened before any output');
+      assert.equal((opened as Response).headers.get('content-type'), 'text/event-stream');
+      const events = readSse(opened as Response);
       await new Promise((r) => setTimeout(r, 500));
       const cancel = await c.request(
         'POST',

@@ -42,11 +42,14 @@ export function sseResponse(c: Context<AppEnv>, run: (sink: SseSink) => Promise<
   for (const [name, value] of c.get('securityHeaders') ?? []) headers[name.toLowerCase()] = value;
   headers['content-type'] = 'text/event-stream';
   headers['cache-control'] = 'no-store';
-  // Sent with the first frames, in the same write.
+  // Sent with the first frames when `run` writes at once (an AI stream's `meta`), in the same
+  // write; otherwise on their own below, so a stream with nothing to say yet (a quiet command)
+  // still opens at once.
   outgoing.writeHead(200, headers);
 
   const aborts: Array<() => void> = [];
   let finished = false;
+  let wrote = false;
   outgoing.once('close', () => {
     if (finished) return;
     finished = true;
@@ -54,6 +57,7 @@ export function sseResponse(c: Context<AppEnv>, run: (sink: SseSink) => Promise<
   });
   const sink: SseSink = {
     write(frames) {
+      wrote = true;
       if (outgoing.destroyed) return Promise.resolve();
       if (outgoing.write(frames)) return Promise.resolve();
       return new Promise((resolve) => {
@@ -70,7 +74,10 @@ export function sseResponse(c: Context<AppEnv>, run: (sink: SseSink) => Promise<
       aborts.push(listener);
     },
   };
-  void run(sink)
+  const running = run(sink);
+  // (`headersSent` is already true here: it only says writeHead ran.)
+  if (!wrote) outgoing.flushHeaders();
+  void running
     .catch((err: unknown) => {
       // The headers are out: the stream just ends. The name only (a message could quote data).
       console.error(
