@@ -13,7 +13,16 @@ function rssKb(pid: number): number {
 
 /** An idle runner's RSS, and the edge's RSS growth per open SSE output stream. */
 export async function benchMemory(): Promise<Figure[]> {
-  const sys = await startSystem('process');
+  // The edge collects its garbage when asked (bench/collect-on-signal.mjs): its RSS is read
+  // without whatever garbage happened to be there, which otherwise swamps 1,000 streams' worth.
+  const sys = await startSystem('process', {
+    edgeNodeArgs: ['--expose-gc', '--import', new URL('./collect-on-signal.mjs', import.meta.url).href],
+  });
+  const edgeRssKb = async () => {
+    process.kill(sys.edge.child.pid!, 'SIGUSR2');
+    await new Promise((r) => setTimeout(r, 1_000));
+    return rssKb(sys.edge.child.pid!);
+  };
   const bare = spawnService(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], process.env);
   const streams: AbortController[] = [];
   try {
@@ -43,10 +52,10 @@ export async function benchMemory(): Promise<Figure[]> {
     };
     await open();
     await new Promise((r) => setTimeout(r, 1_000));
-    const before = rssKb(sys.edge.child.pid!);
+    const before = await edgeRssKb();
     for (let i = 0; i < STREAMS; i++) await open();
     await new Promise((r) => setTimeout(r, 3_000));
-    const after = rssKb(sys.edge.child.pid!);
+    const after = await edgeRssKb();
     const perStream = (after - before) / STREAMS;
     return [
       {

@@ -94,9 +94,9 @@ Notes
   \`node:http\`, vs \`docker exec cat\` into a pipe; three of each, taken in turns so that both
   see the same load, medians compared. The machine is saturated during the run, so the figure
   follows the CPU each byte costs all processes together (edge, runner, Redis, Docker).
-- Memory: RSS of an idle runner process; the edge's RSS growth per open SSE output stream.
-  RSS moves with the edge's garbage collection: a collection while the streams open can make
-  the growth come out below zero, which says only that it is small.
+- Memory: RSS of an idle runner process; the edge's RSS growth per open SSE output stream
+  (1,000 streams on a silent command), each RSS read after a full garbage collection in the
+  edge, so garbage does not pass for (or hide) what the streams hold.
 - Terminal: one keystroke at a time at a bash prompt, from the WebSocket send until its echo frame
   (browser socket → Node edge → Redis → process-driver runner → pty, and back), vs the same keystroke
   to a bash on a pty that the benchmark opens itself with node-pty.

@@ -36,6 +36,8 @@ export interface EdgeProcess {
 export async function startEdgeProcess(options: {
   redisUrl: string;
   env?: Record<string, string>;
+  /** Node options for the edge process, before its entry module. */
+  nodeArgs?: string[];
 }): Promise<EdgeProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'keel-bench-'));
   chmodSync(dir, 0o711);
@@ -44,7 +46,7 @@ export async function startEdgeProcess(options: {
   const bootstrap = `rbt_${'b'.repeat(40)}`;
   const edge = spawnService(
     process.execPath,
-    ['--import', 'tsx', 'edge/src/entry-node.ts'],
+    [...(options.nodeArgs ?? []), '--import', 'tsx', 'edge/src/entry-node.ts'],
     {
       ...process.env,
       REDIS_URL: options.redisUrl,
@@ -97,12 +99,17 @@ export async function createRunningWorkspace(admin: BrowserClient, name: string)
  */
 export async function startSystem(
   driver: 'docker' | 'process',
-  options: { runnerEnv?: Record<string, string>; edgeEnv?: Record<string, string> } = {},
+  options: {
+    runnerEnv?: Record<string, string>;
+    edgeEnv?: Record<string, string>;
+    edgeNodeArgs?: string[];
+  } = {},
 ): Promise<BenchSystem> {
   const redisUrl = process.env.KEEL_TEST_REDIS_URL!;
   const { base, dir, edge, admin, bootstrap, http } = await startEdgeProcess({
     redisUrl,
     ...(options.edgeEnv ? { env: options.edgeEnv } : {}),
+    ...(options.edgeNodeArgs ? { nodeArgs: options.edgeNodeArgs } : {}),
   });
   const runner = spawnService(
     process.execPath,
