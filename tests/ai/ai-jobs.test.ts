@@ -87,7 +87,11 @@ describe('runner AI jobs (real Redis; fake OpenAI server standing in for vLLM)',
     assert.deepEqual(await ai.start(j), { started: false, duplicate: true });
     assert.equal((await doneOf(j.streamId)).outcome, 'success');
     assert.equal(fake.requests.length, before + 1);
-    assert.equal(await redis.sismember(keys.aiActive, j.streamId), 0, 'no longer in flight');
+    assert.deepEqual(
+      (await redis.smembers(keys.aiActive)).filter((m) => m.startsWith(j.streamId)),
+      [],
+      'no longer in flight',
+    );
     const report = reports.find((r) => r.streamId === j.streamId);
     assert.equal(report?.outcome, 'success');
     assert.equal(report?.completionTokens, 1);
@@ -130,15 +134,40 @@ describe('runner AI jobs (real Redis; fake OpenAI server standing in for vLLM)',
     await eventually('the model connection to close', async () => (fake.inFlight === 0 ? true : undefined));
   });
 
-  test('after a crash, the restarted runner closes the streams the old process left open', async () => {
+  test('a call in flight is listed with its kind while it runs', async () => {
+    const ai = jobs();
+    const j = job();
+    fake.enqueue({ tokens: ['slow'], firstTokenDelayMs: 300 });
+    await ai.start(j);
+    assert.equal(await redis.sismember(keys.aiActive, `${j.streamId} explain`), 1);
+    assert.equal((await doneOf(j.streamId)).outcome, 'success');
+    await eventually('the call to leave the list', async () =>
+      (await redis.sismember(keys.aiActive, `${j.streamId} explain`)) === 0 ? true : undefined,
+    );
+  });
+
+  test('after a crash, the restarted runner reports and closes the calls the old process left open', async () => {
     const lost = job().streamId;
+    const older = job().streamId;
     await redis.xadd(keys.aiStream(lost), '*', 't', 'token', 'd', 'half an ans');
-    await redis.sadd(keys.aiActive, lost);
+    await redis.sadd(keys.aiActive, `${lost} rewrite`);
+    // Listed by an older runner, without its kind: closed, but it cannot be reported.
+    await redis.sadd(keys.aiActive, older);
     await jobs().closeOrphans();
-    const done = await doneOf(lost);
-    assert.equal(done.error.code, 'runner_restarted');
-    assert.ok((await redis.ttl(keys.aiStream(lost))) > 0, 'the stream still expires');
+    for (const id of [lost, older]) {
+      assert.equal((await doneOf(id)).error.code, 'runner_restarted');
+      assert.ok((await redis.ttl(keys.aiStream(id))) > 0, 'the stream still expires');
+    }
     assert.equal(await redis.exists(keys.aiActive), 0);
+    const report = reports.find((r) => r.streamId === lost);
+    assert.deepEqual(
+      [report?.kind, report?.outcome, report?.errorCode, report?.completionTokens, report?.firstTokenMs],
+      ['rewrite', 'failure', 'runner_restarted', 0, null],
+    );
+    assert.equal(
+      reports.some((r) => r.streamId === older),
+      false,
+    );
   });
 
   test('a call taken past its deadline never reaches the model; its stream ends with runner_busy', async () => {
@@ -149,6 +178,12 @@ describe('runner AI jobs (real Redis; fake OpenAI server standing in for vLLM)',
     const done = await doneOf(j.streamId);
     assert.deepEqual([done.outcome, done.error.code], ['failure', 'runner_busy']);
     assert.equal(fake.requests.length, before);
+    // Still a call for usage and audit: reported as failed, nothing sent or answered.
+    const report = reports.find((r) => r.streamId === j.streamId);
+    assert.deepEqual(
+      [report?.kind, report?.outcome, report?.errorCode, report?.promptBytes, report?.model],
+      ['explain', 'failure', 'runner_busy', 0, FAKE_MODEL],
+    );
   });
 
   test('a runner without a model answers every job with ai_not_configured', async () => {

@@ -3,10 +3,13 @@ import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CONTRACT_VERSION } from '@keel/contract/version';
-import { aiUsage, memberships, organizations, users } from '@keel/drizzle/schema';
+import { aiUsage, auditEvents, memberships, organizations, users } from '@keel/drizzle/schema';
 import { eq } from 'drizzle-orm';
+import { readStreamRecord, recordKey } from '../../edge/src/ai/stream-record.ts';
 import { hashPassword } from '../../edge/src/auth/password.ts';
+import { unansweredReport } from '../../runners/src/ai/jobs.ts';
 import { BrowserClient } from '../harness/browser-client.ts';
+import { FAKE_MODEL } from '../harness/fake-openai.ts';
 import { withinOneRateWindow } from '../harness/rate-window.ts';
 import { type AiRig, doneOf, eventually, sseEvents, startAiRig, tokensOf } from './ai-rig.ts';
 
@@ -375,6 +378,32 @@ describe('AI routes refuse and fail cleanly (process runner; fake OpenAI server 
     const bad = await send({ ...report, promptSha256: 'the prompt text' }, runnerAuth);
     assert.equal(bad.status, 422);
     assert.equal(await rowsFor(), before);
+
+    // A call that ended unanswered (taken too late, or cut off by a runner restart) is
+    // reported as the runner reports it, and counted and audited as a failed call.
+    const services = ai.rig.app.services;
+    const lost = 'ais_dddddddddddddddddddd';
+    const record = (await readStreamRecord(services, streamId))!;
+    await services
+      .redis()
+      .set(
+        recordKey(services, lost),
+        JSON.stringify({ ...record, streamId: lost, kind: 'rewrite' }),
+        'EX',
+        60,
+      );
+    const unanswered = await send(
+      unansweredReport(lost, 'rewrite', FAKE_MODEL, 'runner_restarted'),
+      runnerAuth,
+    );
+    assert.deepEqual(await unanswered.json(), { recorded: true });
+    assert.equal(await rowsFor(), before + 1);
+    const [event] = await db.select().from(auditEvents).where(eq(auditEvents.targetId, lost));
+    assert.ok(event, 'an audit event for the unanswered call');
+    assert.deepEqual(
+      [event.action, event.outcome, (event.metadata as { errorCode?: string }).errorCode],
+      ['ai.rewrite', 'failure', 'runner_restarted'],
+    );
   });
 });
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { AiDone, AiKind, LineRange, RewriteResult } from '@keel/contract/ai';
+import { type AiDone, AiKind, type LineRange, type RewriteResult } from '@keel/contract/ai';
 import type { AiCallJob, AiCallReport, AiFailureCode } from '@keel/contract/ai-jobs';
 import type { runnerKeys } from '@keel/contract/keys';
 import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
@@ -83,6 +83,37 @@ const fail = (code: AiFailureCode, message: string): AiDone => ({
 });
 const kindOf = (job: AiCallJob): AiKind =>
   job.type === 'ai.explain' ? 'explain' : job.type === 'ai.rewrite' ? 'rewrite' : 'chat';
+/**
+ * A call's entry in the in-flight set: its stream and its kind, so that after a crash the
+ * restarted runner can report each call it closes (a report names the kind).
+ */
+const inFlight = (job: AiCallJob) => `${job.streamId} ${kindOf(job)}`;
+
+/** The report of a call that ended before the model was asked: nothing sent, nothing answered. */
+export function unansweredReport(
+  streamId: string,
+  kind: AiKind,
+  model: string,
+  code: AiFailureCode,
+): AiCallReport {
+  return {
+    v: CONTRACT_VERSION,
+    streamId,
+    kind,
+    outcome: 'failure',
+    errorCode: code,
+    model,
+    promptBytes: 0,
+    answerSha256: sha256(''),
+    answerBytes: 0,
+    contextFiles: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    tokensEstimated: true,
+    firstTokenMs: null,
+    latencyMs: 0,
+  };
+}
 
 /**
  * Explain, rewrite and chat on a runner: read the file(s) through the confined file layer,
@@ -108,6 +139,11 @@ export class AiJobs {
     this.#client = deps.client ?? createModelClient(deps.config);
     // EVALSHA: the script's text goes to Redis once, not with every call.
     deps.redis.defineCommand('keelAiClaim', { numberOfKeys: 3, lua: CLAIM });
+  }
+
+  /** The configured model, as reports name it when none answered. */
+  get #model(): string {
+    return this.#deps.config?.model ?? 'none';
   }
 
   /** What the heartbeat advertises, so the edge can refuse requests to a runner without a model. */
@@ -153,7 +189,7 @@ export class AiJobs {
         keys.aiActive,
         keys.aiCancel(job.streamId),
         AI_STREAM_TTL_SECONDS,
-        job.streamId,
+        inFlight(job),
       );
     } catch (err) {
       abort.abort();
@@ -170,9 +206,13 @@ export class AiJobs {
     return { started: true };
   }
 
-  /** A call that waited past its deadline for this runner: its stream ends without an answer. */
+  /**
+   * A call that waited past its deadline for this runner: its stream ends without an answer,
+   * and its report says so (usage and audit count it as a failed call).
+   */
   async expired(job: AiCallJob): Promise<void> {
     const { redis, keys } = this.#deps;
+    await this.#deliver(unansweredReport(job.streamId, kindOf(job), this.#model, 'runner_busy'), 0);
     await new AnswerStream(redis, keys.aiStream(job.streamId)).end(
       undefined,
       fail('runner_busy', 'the runner could not take the call in time; ask again'),
@@ -185,11 +225,20 @@ export class AiJobs {
     return { cancelled: call !== undefined };
   }
 
-  /** After a restart: the calls the last process was running are gone; close their streams. */
+  /**
+   * After a restart: the calls the last process was running are gone; each is reported as a
+   * failure and its stream closed. What they had streamed is not known any more: the report
+   * counts only that the call ended.
+   */
   async closeOrphans(): Promise<void> {
     const { redis, keys } = this.#deps;
     const lost = await redis.smembers(keys.aiActive);
-    for (const streamId of lost) {
+    for (const member of lost) {
+      const [streamId = member, kind] = member.split(' ');
+      const known = AiKind.safeParse(kind);
+      if (known.success) {
+        await this.#deliver(unansweredReport(streamId, known.data, this.#model, 'runner_restarted'), 0);
+      }
       await new AnswerStream(redis, keys.aiStream(streamId)).end(
         undefined,
         fail('runner_restarted', 'the runner restarted during the call; ask again'),
@@ -222,9 +271,9 @@ export class AiJobs {
     /** Called once the model request is on its way (or will not be made): the claim may go. */
     sent: () => void,
   ): Promise<void> {
-    const { redis, keys, config } = this.#deps;
+    const { redis, keys } = this.#deps;
     const out = new AnswerStream(redis, keys.aiStream(job.streamId));
-    let model = config?.model ?? 'none';
+    let model = this.#model;
     let messages: ChatMessage[] | undefined;
     let answer = '';
     let chunks = 0;
@@ -305,7 +354,7 @@ export class AiJobs {
     };
     await this.#deliver(report, 0);
     await out.end(result, done);
-    await redis.srem(keys.aiActive, job.streamId);
+    await redis.srem(keys.aiActive, inFlight(job));
     this.#deps.touch(job.workspaceId);
   }
 
