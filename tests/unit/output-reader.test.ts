@@ -27,12 +27,12 @@ async function readAll(redis: Redis, key: string, from = '0-0') {
  * A Redis user that may only read `key…` (and an admin connection): its connections are this
  * test's own, so the test can find and cut them.
  */
-async function readerUser(name: string) {
+async function readerUser(name: string, also: string[] = []) {
   const url = (await testInfra()).redisUrl;
   const admin = new Redis(url);
   const user = `${name}-${process.pid}-${Date.now()}`;
   const key = `test:${name}:${process.pid}:${Date.now()}`;
-  await admin.acl('SETUSER', user, 'on', '>p4ss-word', `~${key}*`, '+xread', '+client|id', '+ping');
+  await admin.acl('SETUSER', user, 'on', '>p4ss-word', `~${key}*`, '+xread', '+client|id', '+ping', ...also);
   const u = new URL(url);
   const redis = new Redis({ host: u.hostname, port: Number(u.port), username: user, password: 'p4ss-word' });
   return { admin, user, key, redis };
@@ -99,6 +99,52 @@ describe('outputReader (real Redis)', () => {
       await admin.xadd(key, '*', 't', 'exit', 'd', '{}');
       const rest = await pending;
       assert.equal(rest![0]!.t, 'exit');
+    } finally {
+      reader.close();
+      redis.disconnect();
+      await admin.del(key);
+      await admin.acl('DELUSER', user);
+      admin.disconnect();
+    }
+  });
+
+  test('a script and the first read in one write: the read waits for what the script made, and goes on through ioredis when cut', async () => {
+    const { admin, user, key, redis } = await readerUser('pipelined', ['+eval', '+xadd']);
+    const script = "redis.call('XADD', KEYS[1], ARGV[1], 't', 'meta', 'd', 'm') return 1";
+    const reader = outputReader(redis);
+    try {
+      const started = reader.evalThenRead(script, [key], ['0-1'], {
+        key,
+        from: '0-1',
+        count: 16,
+        blockMs: 2_000,
+      });
+      assert.ok(started, 'a lean reader pipelines');
+      assert.equal(await started.result, 1);
+      assert.equal((await admin.xrange(key, '-', '+'))[0]?.[0], '0-1', 'the script ran first');
+      // Cut the reader's own connection while its read blocks: the read goes on elsewhere.
+      await new Promise((r) => setTimeout(r, 100));
+      for (const line of String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal')).split('\n')) {
+        if (line.includes(`user=${user}`) && line.includes('cmd=xread'))
+          await admin.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+      }
+      const token = await admin.xadd(key, '*', 't', 'token', 'd', 'first');
+      const entries = await started.entries;
+      assert.deepEqual(
+        entries?.map((e) => [e.id, e.t, Buffer.from(e.d ?? []).toString()]),
+        [[token, 'token', 'first']],
+      );
+      // A script error is the result's; nothing is read after it.
+      const failing = outputReader(redis);
+      const refused = failing.evalThenRead('return redis.call("NOSUCHCOMMAND")', [key], [], {
+        key: `${key}:none`,
+        from: '0-0',
+        count: 16,
+        blockMs: 2_000,
+      });
+      refused!.entries.catch(() => {});
+      await assert.rejects(refused!.result);
+      failing.close();
     } finally {
       reader.close();
       redis.disconnect();

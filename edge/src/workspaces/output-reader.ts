@@ -179,7 +179,19 @@ class FallbackReader implements OutputReader {
     args: readonly (string | number)[],
     read: StreamRead,
   ): EvalThenRead | undefined {
-    return this.lean?.evalThenRead(script, keys, args, read);
+    const lean = this.lean?.evalThenRead(script, keys, args, read);
+    if (!lean) return undefined;
+    return {
+      result: lean.result,
+      // Like `read`: a read whose connection failed goes on through ioredis.
+      entries: lean.entries.catch((err: unknown) => {
+        if (!(err instanceof ConnectionLost) || this.closed) throw err;
+        this.lean?.close();
+        this.lean = undefined;
+        this.slow ??= new IoredisReader(this.redis);
+        return this.slow.read(read.key, read.from, read.count, read.blockMs);
+      }),
+    };
   }
   close(): void {
     this.closed = true;
