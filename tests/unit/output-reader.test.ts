@@ -35,7 +35,29 @@ async function readerUser(name: string, also: string[] = []) {
   await admin.acl('SETUSER', user, 'on', '>p4ss-word', `~${key}*`, '+xread', '+client|id', '+ping', ...also);
   const u = new URL(url);
   const redis = new Redis({ host: u.hostname, port: Number(u.port), username: user, password: 'p4ss-word' });
-  return { admin, user, key, redis };
+  return {
+    admin,
+    user,
+    key,
+    redis,
+    /** Cuts this user's connections that block in XREAD (the lean readers'); how many. */
+    async cutReads(): Promise<number> {
+      let cut = 0;
+      for (const line of String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal')).split('\n')) {
+        if (line.includes(`user=${user}`) && line.includes('cmd=xread')) {
+          await admin.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
+          cut++;
+        }
+      }
+      return cut;
+    },
+    async cleanUp(): Promise<void> {
+      redis.disconnect();
+      await admin.del(key);
+      await admin.acl('DELUSER', user);
+      admin.disconnect();
+    },
+  };
 }
 
 describe('outputReader (real Redis)', () => {
@@ -78,7 +100,7 @@ describe('outputReader (real Redis)', () => {
   });
 
   test('logs in as the client does, and a dropped connection goes on through ioredis', async () => {
-    const { admin, user, key, redis } = await readerUser('reader');
+    const { admin, key, redis, cutReads, cleanUp } = await readerUser('reader');
     const reader = outputReader(redis);
     try {
       await admin.xadd(key, '*', 't', 'stdout', 'd', 'one');
@@ -88,28 +110,18 @@ describe('outputReader (real Redis)', () => {
       // Kill the reader's own connection (not the ioredis one) while it blocks.
       const pending = reader.read(key, first![0]!.id, 16, 2_000);
       await new Promise((r) => setTimeout(r, 100));
-      let killed = 0;
-      for (const line of String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal')).split('\n')) {
-        if (line.includes(`user=${user}`) && line.includes('cmd=xread')) {
-          await admin.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
-          killed++;
-        }
-      }
-      assert.equal(killed, 1, "the reader's own connection, not an ioredis one");
+      assert.equal(await cutReads(), 1, "the reader's own connection, not an ioredis one");
       await admin.xadd(key, '*', 't', 'exit', 'd', '{}');
       const rest = await pending;
       assert.equal(rest![0]!.t, 'exit');
     } finally {
       reader.close();
-      redis.disconnect();
-      await admin.del(key);
-      await admin.acl('DELUSER', user);
-      admin.disconnect();
+      await cleanUp();
     }
   });
 
   test('a script and the first read in one write: the read waits for what the script made, and goes on through ioredis when cut', async () => {
-    const { admin, user, key, redis } = await readerUser('pipelined', ['+eval', '+xadd']);
+    const { admin, key, redis, cutReads, cleanUp } = await readerUser('pipelined', ['+eval', '+xadd']);
     const script = "redis.call('XADD', KEYS[1], ARGV[1], 't', 'meta', 'd', 'm') return 1";
     const reader = outputReader(redis);
     try {
@@ -124,10 +136,7 @@ describe('outputReader (real Redis)', () => {
       assert.equal((await admin.xrange(key, '-', '+'))[0]?.[0], '0-1', 'the script ran first');
       // Cut the reader's own connection while its read blocks: the read goes on elsewhere.
       await new Promise((r) => setTimeout(r, 100));
-      for (const line of String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal')).split('\n')) {
-        if (line.includes(`user=${user}`) && line.includes('cmd=xread'))
-          await admin.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
-      }
+      assert.equal(await cutReads(), 1);
       const token = await admin.xadd(key, '*', 't', 'token', 'd', 'first');
       const entries = await started.entries;
       assert.deepEqual(
@@ -147,16 +156,13 @@ describe('outputReader (real Redis)', () => {
       failing.close();
     } finally {
       reader.close();
-      redis.disconnect();
-      await admin.del(key);
-      await admin.acl('DELUSER', user);
-      admin.disconnect();
+      await cleanUp();
     }
   });
 
   test('a pool hands a reader that read to its end to the next stream, and never one still waiting or cut off', async () => {
     // A user of its own, so that only this test's connections are cut below.
-    const { admin, user, key, redis } = await readerUser('pool');
+    const { admin, key, redis, cutReads, cleanUp } = await readerUser('pool');
     const pool = new ReaderPool(() => redis, 2);
     try {
       await admin.xadd(key, '*', 't', 'exit', 'd', '{}');
@@ -180,10 +186,7 @@ describe('outputReader (real Redis)', () => {
       const kept = pool.take();
       await kept.read(key, '0-0', 16, 100);
       pool.give(kept);
-      for (const line of String(await admin.call('CLIENT', 'LIST', 'TYPE', 'normal')).split('\n')) {
-        if (line.includes(`user=${user}`) && line.includes('cmd=xread'))
-          await admin.client('KILL', 'ID', /id=(\d+)/.exec(line)![1]!);
-      }
+      await cutReads();
       await new Promise((r) => setTimeout(r, 100));
       const fresh = pool.take();
       assert.notEqual(fresh, kept);
@@ -198,10 +201,7 @@ describe('outputReader (real Redis)', () => {
       assert.equal(late.idle, false);
     } finally {
       pool.close();
-      await admin.del(key);
-      redis.disconnect();
-      await admin.acl('DELUSER', user);
-      admin.disconnect();
+      await cleanUp();
     }
   });
 });
