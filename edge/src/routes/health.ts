@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
-import { withTimeout } from '../services/rate-limit.ts';
+import { withTimeout } from '../services/with-timeout.ts';
 
 const CHECK_BUDGET_MS = 2_000;
 

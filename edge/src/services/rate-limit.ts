@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { withTimeout } from './with-timeout.ts';
 
 /** Redis must answer within this, or the limiter steps aside rather than hang a request. */
 const REDIS_BUDGET_MS = 500;
@@ -43,12 +44,4 @@ export async function hitRateLimit(
 /** The counter of the current window for `key`. */
 export function rateWindowKey(key: string, windowSeconds: number): string {
   return `${key}:${Math.floor(Date.now() / 1000 / windowSeconds)}`;
-}
-
-export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
