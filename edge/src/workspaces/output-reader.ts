@@ -160,18 +160,11 @@ class FallbackReader implements OutputReader {
   ) {
     this.lean = lean;
   }
-  async read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
-    if (this.lean) {
-      try {
-        return await this.lean.read(key, from, count, blockMs);
-      } catch (err) {
-        if (!(err instanceof ConnectionLost) || this.closed) throw err;
-        this.lean.close();
-        this.lean = undefined;
-      }
-    }
-    this.slow ??= new IoredisReader(this.redis);
-    return this.slow.read(key, from, count, blockMs);
+  read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
+    const read = { key, from, count, blockMs };
+    return this.lean
+      ? this.orElsewhere(this.lean.read(key, from, count, blockMs), read)
+      : this.elsewhere(read);
   }
   evalThenRead(
     script: string,
@@ -180,18 +173,20 @@ class FallbackReader implements OutputReader {
     read: StreamRead,
   ): EvalThenRead | undefined {
     const lean = this.lean?.evalThenRead(script, keys, args, read);
-    if (!lean) return undefined;
-    return {
-      result: lean.result,
-      // Like `read`: a read whose connection failed goes on through ioredis.
-      entries: lean.entries.catch((err: unknown) => {
-        if (!(err instanceof ConnectionLost) || this.closed) throw err;
-        this.lean?.close();
-        this.lean = undefined;
-        this.slow ??= new IoredisReader(this.redis);
-        return this.slow.read(read.key, read.from, read.count, read.blockMs);
-      }),
-    };
+    return lean && { result: lean.result, entries: this.orElsewhere(lean.entries, read) };
+  }
+  /** A lean read, or, when its connection failed, the same read through ioredis from then on. */
+  private orElsewhere(lean: Promise<OutputEntry[] | null>, read: StreamRead): Promise<OutputEntry[] | null> {
+    return lean.catch((err: unknown) => {
+      if (!(err instanceof ConnectionLost) || this.closed) throw err;
+      this.lean?.close();
+      this.lean = undefined;
+      return this.elsewhere(read);
+    });
+  }
+  private elsewhere({ key, from, count, blockMs }: StreamRead): Promise<OutputEntry[] | null> {
+    this.slow ??= new IoredisReader(this.redis);
+    return this.slow.read(key, from, count, blockMs);
   }
   close(): void {
     this.closed = true;
