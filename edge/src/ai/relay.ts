@@ -68,7 +68,6 @@ export function relayAiStream(
     const reader = input.reader ?? services.readers.take();
     const text = new TextDecoder();
     let open = true;
-    let finished = false;
     let cursor = input.cursor;
     let firstRead = input.firstRead;
     stream.onAbort(() => {
@@ -84,7 +83,6 @@ export function relayAiStream(
         frames += sseFrame(id, t ?? 'token', d ? text.decode(d) : '');
         if (t === 'done') {
           open = false;
-          finished = true;
           break;
         }
       }
@@ -107,9 +105,8 @@ export function relayAiStream(
     } catch (err) {
       if (open) throw err;
     } finally {
-      // Read to its end, the reader waits on nothing and can serve the next stream.
-      if (finished) services.readers.give(reader);
-      else reader.close();
+      // The pool keeps it only when it waits on nothing (read to its end, not cut off).
+      services.readers.give(reader);
     }
   });
 }

@@ -97,7 +97,6 @@ export function executionRoutes() {
       // XREAD BLOCK holds its connection: each open stream reads on its own.
       const reader = services.readers.take();
       let open = true;
-      let exited = false;
       stream.onAbort(() => {
         open = false;
         reader.close();
@@ -140,7 +139,6 @@ export function executionRoutes() {
             events.push({ id, event: t ?? 'stdout', data: d ?? NO_DATA });
             if (t === 'exit') {
               open = false;
-              exited = true;
               break;
             }
           }
@@ -153,9 +151,8 @@ export function executionRoutes() {
       } catch (err) {
         if (open) throw err;
       } finally {
-        // Read to the exit, the reader waits on nothing and can serve the next stream.
-        if (exited) services.readers.give(reader);
-        else reader.close();
+        // The pool keeps it only when it waits on nothing (read to the exit, not cut off).
+        services.readers.give(reader);
       }
     });
   });
