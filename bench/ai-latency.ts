@@ -1,7 +1,9 @@
 import { fork } from 'node:child_process';
 import { Agent, type IncomingMessage, request } from 'node:http';
 import { createModelClient } from '../runners/src/ai/model-client.ts';
+import { BrowserClient, type FetchLike } from '../tests/harness/browser-client.ts';
 import { FAKE_MODEL, type FakeReply } from '../tests/harness/fake-openai.ts';
+import { waitFor } from '../tests/harness/ports.ts';
 import type { Figure } from './run.ts';
 import { round, summarize } from './stats.ts';
 import { BENCH_ADMIN, startSystem } from './system.ts';
@@ -45,7 +47,10 @@ export async function benchAiLatency(): Promise<Figure[]> {
       { content: file },
       { bearer: true },
     );
-    await waitForAi(sys.admin.accessToken!, sys.http);
+    await waitFor('the runner to advertise its model', async () => {
+      const res = await sys.admin.request('GET', '/api/ai/config', undefined, { bearer: true });
+      return res.body?.configured ? true : undefined;
+    });
     const client = createModelClient({
       baseUrl: fake.baseUrl,
       model: FAKE_MODEL,
@@ -258,21 +263,9 @@ async function startModelProcess(): Promise<{
 }
 
 /** A new session of the benchmark's admin (see bench/system.ts). */
-async function signIn(http: (p: string, init?: RequestInit) => Promise<Response>): Promise<string> {
-  const res = await http('/api/auth/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(BENCH_ADMIN),
-  });
-  if (res.status !== 200) throw new Error(`sign-in answered ${res.status}`);
-  return ((await res.json()) as { accessToken: string }).accessToken;
-}
-
-async function waitForAi(token: string, http: (p: string, init?: RequestInit) => Promise<Response>) {
-  for (let i = 0; i < 100; i++) {
-    const res = await http('/api/ai/config', { headers: { authorization: `Bearer ${token}` } });
-    if (((await res.json()) as { configured: boolean }).configured) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('the runner never advertised its model');
+async function signIn(http: FetchLike): Promise<string> {
+  const client = new BrowserClient(http);
+  const res = await client.request('POST', '/api/auth/login', BENCH_ADMIN);
+  if (res.status !== 200 || !client.accessToken) throw new Error(`sign-in answered ${res.status}`);
+  return client.accessToken;
 }
