@@ -51,7 +51,8 @@ interface ClaimCommand {
     active: string,
     cancel: string,
     ttl: number,
-    streamId: string,
+    /** The call's entry in the in-flight set (see `inFlight`). */
+    member: string,
   ): Promise<number>;
 }
 
