@@ -18,6 +18,6 @@ export type AppEnv = {
     /** Set by the runner-credential middleware on runner routes. */
     runnerId: string;
     /** What the security-headers middleware puts on every response, as name/value pairs. */
-    securityHeaders: Array<[string, string]>;
+    securityHeaders: ReadonlyArray<readonly [string, string]>;
   };
 };

@@ -24,22 +24,29 @@ export function isHttps(url: string, forwardedProto: string | undefined, trustPr
   return url.startsWith('https:');
 }
 
+type HeaderList = ReadonlyArray<readonly [string, string]>;
+
+const ALWAYS: HeaderList = [
+  ['Content-Security-Policy', CONTENT_SECURITY_POLICY],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-Frame-Options', 'DENY'],
+  // Not no-referrer: under it browsers send `Origin: null` on same-origin POSTs, which the CSRF check refuses.
+  ['Referrer-Policy', 'same-origin'],
+  ['Cross-Origin-Opener-Policy', 'same-origin'],
+  ['Cross-Origin-Resource-Policy', 'same-origin'],
+  ['Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()'],
+];
+const HSTS = ['Strict-Transport-Security', 'max-age=63072000; includeSubDomains'] as const;
+const NO_STORE = ['Cache-Control', 'no-store'] as const;
+/** The four lists a response can get (over HTTPS or not, under /api/ or not), made once. */
+const LISTS: HeaderList[][] = [false, true].map((https) =>
+  [false, true].map((api) => [...ALWAYS, ...(https ? [HSTS] : []), ...(api ? [NO_STORE] : [])]),
+);
+
 export function securityHeaders(options: { trustProxy: () => boolean }): MiddlewareHandler<AppEnv> {
   return async function securityHeadersMiddleware(c, next) {
-    const headers: Array<[string, string]> = [
-      ['Content-Security-Policy', CONTENT_SECURITY_POLICY],
-      ['X-Content-Type-Options', 'nosniff'],
-      ['X-Frame-Options', 'DENY'],
-      // Not no-referrer: under it browsers send `Origin: null` on same-origin POSTs, which the CSRF check refuses.
-      ['Referrer-Policy', 'same-origin'],
-      ['Cross-Origin-Opener-Policy', 'same-origin'],
-      ['Cross-Origin-Resource-Policy', 'same-origin'],
-      ['Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()'],
-    ];
-    if (isHttps(c.req.url, c.req.header('x-forwarded-proto'), options.trustProxy())) {
-      headers.push(['Strict-Transport-Security', 'max-age=63072000; includeSubDomains']);
-    }
-    if (c.req.path.startsWith('/api/')) headers.push(['Cache-Control', 'no-store']);
+    const https = isHttps(c.req.url, c.req.header('x-forwarded-proto'), options.trustProxy());
+    const headers = LISTS[https ? 1 : 0]![c.req.path.startsWith('/api/') ? 1 : 0]!;
     // A handler that answers on the socket itself (http/sse-response.ts) sends these too.
     c.set('securityHeaders', headers);
     await next();
