@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -183,6 +184,11 @@ describe('runner AI jobs (real Redis; fake OpenAI server standing in for vLLM)',
     assert.deepEqual(
       [report?.kind, report?.outcome, report?.errorCode, report?.promptBytes, report?.model],
       ['explain', 'failure', 'runner_busy', 0, FAKE_MODEL],
+    );
+    assert.equal(
+      report?.answerSha256,
+      createHash('sha256').update('').digest('hex'),
+      'the hash of no answer',
     );
   });
 

@@ -2,12 +2,19 @@ import assert from 'node:assert/strict';
 import { symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { EMPTY_SHA256, unansweredReport } from '@keel/contract/ai-jobs';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { aiUsage, auditEvents, memberships, organizations, users } from '@keel/drizzle/schema';
 import { eq } from 'drizzle-orm';
-import { readStreamRecord, recordKey } from '../../edge/src/ai/stream-record.ts';
+import { recordAiCallOnce } from '../../edge/src/ai/record.ts';
+import {
+  AI_META_ENTRY_ID,
+  metaOf,
+  readStreamRecord,
+  recordKey,
+  streamKeyOf,
+} from '../../edge/src/ai/stream-record.ts';
 import { hashPassword } from '../../edge/src/auth/password.ts';
-import { unansweredReport } from '../../runners/src/ai/jobs.ts';
 import { BrowserClient } from '../harness/browser-client.ts';
 import { FAKE_MODEL } from '../harness/fake-openai.ts';
 import { withinOneRateWindow } from '../harness/rate-window.ts';
@@ -404,6 +411,45 @@ describe('AI routes refuse and fail cleanly (process runner; fake OpenAI server 
       [event.action, event.outcome, (event.metadata as { errorCode?: string }).errorCode],
       ['ai.rewrite', 'failure', 'runner_restarted'],
     );
+  });
+
+  test('a call whose runner goes offline ends with runner_offline, and is counted and audited once', async () => {
+    const services = ai.rig.app.services;
+    await ai.writeFile('gone.ts', 'export const gone = 1;\n');
+    const res = await ai.post('/api/ai/explain', { workspaceId: ws, path: 'gone.ts' });
+    const real = (await readStreamRecord(services, res.headers.get('x-keel-stream-id')!))!;
+    await sseEvents(res);
+    // A stream of a runner that has no heartbeat any more, its call still unanswered.
+    const gone = 'ais_eeeeeeeeeeeeeeeeeeee';
+    const record = { ...real, streamId: gone, runnerId: 'run_gone' };
+    await services.redis().set(recordKey(services, gone), JSON.stringify(record), 'EX', 60);
+    await services
+      .redis()
+      .xadd(streamKeyOf(services, record), AI_META_ENTRY_ID, 't', 'meta', 'd', metaOf(record));
+    const db = services.db;
+    const rowsFor = async () => (await db.select().from(aiUsage).where(eq(aiUsage.workspaceId, ws))).length;
+    const before = await rowsFor();
+
+    // The relay waits one read (5 s) for the runner, then finds its heartbeat gone.
+    const events = await sseEvents(await ai.get(`/api/ai/streams/${gone}/events`));
+    const done = doneOf(events);
+    assert.deepEqual([done.outcome, done.error?.code], ['failure', 'runner_offline']);
+    assert.equal(await rowsFor(), before + 1, 'a usage row for the call');
+    const [event] = await db.select().from(auditEvents).where(eq(auditEvents.targetId, gone));
+    assert.ok(event, 'an audit event for the call');
+    const metadata = event.metadata as Record<string, unknown>;
+    assert.deepEqual(
+      [event.action, event.outcome, metadata.errorCode, metadata.answerSha256, metadata.answerBytes],
+      ['ai.explain', 'failure', 'runner_offline', EMPTY_SHA256, 0],
+    );
+
+    // Read again from its `done`, the stream is over (204); a report that comes later counts
+    // nothing more.
+    const after = await ai.get(`/api/ai/streams/${gone}/events`, { 'last-event-id': events.at(-1)!.id! });
+    assert.equal(after.status, 204);
+    const late = unansweredReport(gone, 'explain', FAKE_MODEL, 'runner_restarted');
+    assert.equal(await recordAiCallOnce(services, record, late), false);
+    assert.equal(await rowsFor(), before + 1);
   });
 });
 

@@ -118,6 +118,39 @@ export const AiCallReport = z.strictObject({
 });
 export type AiCallReport = z.infer<typeof AiCallReport>;
 
+/** SHA-256 of no bytes: the answer hash of a call that got none. */
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/**
+ * The report of a call that ended before any answer: nothing sent (or nothing known of it),
+ * nothing answered. Made by the runner for a call it could not take in time or lost in a
+ * restart, and by the edge for a call whose runner went offline.
+ */
+export function unansweredReport(
+  streamId: string,
+  kind: AiKind,
+  model: string,
+  code: AiFailureCode,
+): AiCallReport {
+  return {
+    v: CONTRACT_VERSION,
+    streamId,
+    kind,
+    outcome: 'failure',
+    errorCode: code,
+    model,
+    promptBytes: 0,
+    answerSha256: EMPTY_SHA256,
+    answerBytes: 0,
+    contextFiles: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+    tokensEstimated: true,
+    firstTokenMs: null,
+    latencyMs: 0,
+  };
+}
+
 /** `GET /api/admin/usage?since=&until=` (admins): AI use of the caller's organization in a window. */
 export const AiUsageQuery = z.strictObject({
   /** ISO 8601; default 30 days before `until`. */

@@ -1,9 +1,33 @@
 import type { AiCallReport } from '@keel/contract/ai-jobs';
+import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { aiUsage } from '@keel/drizzle/schema';
 import { appendAudit } from '../audit/audit-log.ts';
 import type { Database } from '../services/database.ts';
 import type { Services } from '../services/services.ts';
-import type { AiStreamRecord } from './stream-record.ts';
+import { type AiStreamRecord, recordKey } from './stream-record.ts';
+
+/**
+ * Records a call's report unless one was recorded already: one claim per stream, so a runner's
+ * retry, or a runner that reports after the edge closed its stream as offline, never counts a
+ * call twice. False when the stream was already recorded.
+ */
+export async function recordAiCallOnce(
+  services: Services,
+  record: AiStreamRecord,
+  report: AiCallReport,
+): Promise<boolean> {
+  const claim = `${recordKey(services, report.streamId)}:reported`;
+  const claimed = await services.redis().set(claim, '1', 'EX', AI_STREAM_TTL_SECONDS, 'NX');
+  if (claimed !== 'OK') return false;
+  try {
+    await recordAiCall(services, record, report);
+  } catch (err) {
+    // Nothing was written (one transaction): a retry may claim it again.
+    await services.redis().del(claim);
+    throw err;
+  }
+  return true;
+}
 
 /**
  * Writes what one finished model call leaves behind: its `ai_usage` row and its audit event,

@@ -1,5 +1,6 @@
 import type { AiDone } from '@keel/contract/ai';
-import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
+import { unansweredReport } from '@keel/contract/ai-jobs';
+import { AI_STREAM_TTL_SECONDS, runnerKeys } from '@keel/contract/keys';
 import { compareStreamIds } from '@keel/contract/stream-ids';
 import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
@@ -8,6 +9,8 @@ import { sseFrame } from '../http/sse-frames.ts';
 import { sseResponse } from '../http/sse-response.ts';
 import { streamFields } from '../services/stream-fields.ts';
 import type { OutputEntry, OutputReader } from '../workspaces/output-reader.ts';
+import { recordAiCallOnce } from './record.ts';
+import { type AiStreamRecord, streamKeyOf } from './stream-record.ts';
 
 /** Stream entry ids as Redis makes them; anything else in Last-Event-ID starts from the beginning. */
 const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
@@ -46,8 +49,8 @@ export async function streamState(
 export function relayAiStream(
   c: Context<AppEnv>,
   input: {
-    streamKey: string;
-    heartbeatKey: string;
+    /** The edge's record of the stream: where it is, whose it is, and which runner answers. */
+    record: AiStreamRecord;
     cursor: string;
     /** A reader already taken for this stream's blocking reads; one is taken otherwise. */
     reader?: OutputReader;
@@ -61,6 +64,9 @@ export function relayAiStream(
   },
 ): Response {
   const services = c.get('services');
+  const { record } = input;
+  const streamKey = streamKeyOf(services, record);
+  const heartbeatKey = runnerKeys(services.config.redisPrefix, record.runnerId).heartbeat;
   // Proxies (nginx) would otherwise buffer the tokens they should pass on at once.
   c.header('x-accel-buffering', 'no');
   return sseResponse(c, async (stream) => {
@@ -91,12 +97,11 @@ export function relayAiStream(
     try {
       if (input.written) await stream.write(sseFrame(cursor, input.written.event, input.written.data));
       while (open) {
-        const res = await (firstRead ?? reader.read(input.streamKey, cursor, AI_READ.count, AI_READ.blockMs));
+        const res = await (firstRead ?? reader.read(streamKey, cursor, AI_READ.count, AI_READ.blockMs));
         firstRead = undefined;
         if (!res) {
           await stream.write(': keep-alive\n\n');
-          if (!(await services.redis().exists(input.heartbeatKey)))
-            await writeOfflineDone(c, input.streamKey);
+          if (!(await services.redis().exists(heartbeatKey))) await closeOffline(c, record, streamKey);
           continue;
         }
         // One write per batch.
@@ -111,16 +116,32 @@ export function relayAiStream(
   });
 }
 
-async function writeOfflineDone(c: Context<AppEnv>, streamKey: string): Promise<void> {
+/**
+ * The runner is gone: the stream gets its `done` from the edge, durably, and the call its usage
+ * row and audit event (a failed call, nothing known of what was sent or answered). A runner
+ * that comes back and reports the call finds it recorded (one claim per stream).
+ */
+async function closeOffline(c: Context<AppEnv>, record: AiStreamRecord, streamKey: string): Promise<void> {
+  const services = c.get('services');
   const done: AiDone = {
     outcome: 'failure',
     error: { code: 'runner_offline', message: 'the runner went offline during the call; ask again' },
   };
-  await c
-    .get('services')
+  await services
     .redis()
     .multi()
     .xadd(streamKey, '*', 't', 'done', 'd', JSON.stringify(done))
     .expire(streamKey, AI_STREAM_TTL_SECONDS)
     .exec();
+  const report = unansweredReport(record.streamId, record.kind, record.model, 'runner_offline');
+  await recordAiCallOnce(services, record, report).catch((err: unknown) =>
+    // The client still gets its `done`; the failure to count the call is the operator's to see.
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        msg: 'AI call of an offline runner not recorded',
+        error: String(err),
+      }),
+    ),
+  );
 }

@@ -1,8 +1,7 @@
 import { AiCallReport } from '@keel/contract/ai-jobs';
-import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { Hono } from 'hono';
-import { recordAiCall } from '../ai/record.ts';
-import { readStreamRecord, recordKey } from '../ai/stream-record.ts';
+import { recordAiCallOnce } from '../ai/record.ts';
+import { readStreamRecord } from '../ai/stream-record.ts';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readJson } from '../http/validate.ts';
@@ -28,15 +27,8 @@ export function aiReportRoutes() {
       throw new ApiError('not_found', 'No such AI stream');
     if (record.kind !== report.kind)
       throw new ApiError('validation_failed', 'The report is for another kind of call');
-    const claim = `${recordKey(services, report.streamId)}:reported`;
-    const claimed = await services.redis().set(claim, '1', 'EX', AI_STREAM_TTL_SECONDS, 'NX');
-    if (claimed !== 'OK') return c.json({ recorded: false, duplicate: true });
-    try {
-      await recordAiCall(services, record, report);
-    } catch (err) {
-      // Nothing was written (one transaction): let the runner's retry claim it again.
-      await services.redis().del(claim);
-      throw err;
+    if (!(await recordAiCallOnce(services, record, report))) {
+      return c.json({ recorded: false, duplicate: true });
     }
     return c.json({ recorded: true });
   });

@@ -176,11 +176,9 @@ function relayNewStream(
   reader: OutputReader,
   firstRead?: Promise<OutputEntry[] | null>,
 ) {
-  const services = c.get('services');
   c.header('x-keel-stream-id', record.streamId);
   return relayAiStream(c, {
-    streamKey: streamKeyOf(services, record),
-    heartbeatKey: runnerKeys(services.config.redisPrefix, record.runnerId).heartbeat,
+    record,
     cursor: AI_META_ENTRY_ID,
     written: { event: 'meta', data: metaOf(record) },
     reader,
@@ -426,11 +424,7 @@ export function aiRoutes() {
     // The client already has the `done`: 204 tells an EventSource to stop reconnecting.
     if (state === 'finished') return c.body(null, 204);
     c.header('x-keel-stream-id', record.streamId);
-    return relayAiStream(c, {
-      streamKey,
-      heartbeatKey: runnerKeys(services.config.redisPrefix, record.runnerId).heartbeat,
-      cursor,
-    });
+    return relayAiStream(c, { record, cursor });
   });
 
   app.post('/streams/:streamId/cancel', requireRole('developer'), async (c) => {

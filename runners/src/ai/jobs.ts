@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { type AiDone, AiKind, type LineRange, type RewriteResult } from '@keel/contract/ai';
-import type { AiCallJob, AiCallReport, AiFailureCode } from '@keel/contract/ai-jobs';
+import {
+  type AiCallJob,
+  type AiCallReport,
+  type AiFailureCode,
+  unansweredReport,
+} from '@keel/contract/ai-jobs';
 import type { runnerKeys } from '@keel/contract/keys';
 import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
@@ -89,32 +94,6 @@ const kindOf = (job: AiCallJob): AiKind =>
  * restarted runner can report each call it closes (a report names the kind).
  */
 const inFlight = (job: AiCallJob) => `${job.streamId} ${kindOf(job)}`;
-
-/** The report of a call that ended before the model was asked: nothing sent, nothing answered. */
-export function unansweredReport(
-  streamId: string,
-  kind: AiKind,
-  model: string,
-  code: AiFailureCode,
-): AiCallReport {
-  return {
-    v: CONTRACT_VERSION,
-    streamId,
-    kind,
-    outcome: 'failure',
-    errorCode: code,
-    model,
-    promptBytes: 0,
-    answerSha256: sha256(''),
-    answerBytes: 0,
-    contextFiles: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-    tokensEstimated: true,
-    firstTokenMs: null,
-    latencyMs: 0,
-  };
-}
 
 /**
  * Explain, rewrite and chat on a runner: read the file(s) through the confined file layer,
