@@ -135,6 +135,7 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
     assert.equal(JSON.parse(call!).reply, false);
     assert.ok((await redis.pttl(callListKey(keys.base))) > 0, 'the call list expires');
     assert.equal(await redis.get(rateWindowKey(rateKey, 60)), '1');
+    assert.ok((await redis.ttl(rateWindowKey(rateKey, 60))) > 0, 'the rate window expires');
   };
 
   test('with everything as approved it opens the stream, records it, sends the call and counts the rate', async () => {

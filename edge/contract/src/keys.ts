@@ -10,7 +10,27 @@ export function runnerQueueName(runnerId: string): string {
   return `runner.${runnerId}`;
 }
 
-export function runnerKeys(keyPrefix: string, runnerId: string) {
+/**
+ * The names of one runner's keys. Made once per runner and kept (a few hundred runners at
+ * most are remembered): an AI call's start looks them up several times, and each call of a
+ * factory of fifteen names costs more than the lookup.
+ */
+export function runnerKeys(keyPrefix: string, runnerId: string): RunnerKeys {
+  const id = `${keyPrefix}\0${runnerId}`;
+  let keys = knownRunnerKeys.get(id);
+  if (keys === undefined) {
+    keys = Object.freeze(makeRunnerKeys(keyPrefix, runnerId));
+    if (knownRunnerKeys.size >= REMEMBERED_RUNNER_KEYS) knownRunnerKeys.clear();
+    knownRunnerKeys.set(id, keys);
+  }
+  return keys;
+}
+
+export type RunnerKeys = Readonly<ReturnType<typeof makeRunnerKeys>>;
+const knownRunnerKeys = new Map<string, RunnerKeys>();
+const REMEMBERED_RUNNER_KEYS = 1_024;
+
+function makeRunnerKeys(keyPrefix: string, runnerId: string) {
   const base = `${keyPrefix}runner.${runnerId}:`;
   return {
     base,

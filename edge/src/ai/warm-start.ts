@@ -44,7 +44,8 @@ export interface Approval {
  * ARGV: session entry, row entry, runner id, model, rate limit, rate window (s),
  *       stream lifetime (s), meta, record, call, call list lifetime (ms), meta's entry id.
  * The stream is written first: an XADD that fails (a stream that already exists) leaves
- * nothing else written.
+ * nothing else written. The rate counter's key names its window, so its expiry is set once,
+ * by the call that made it.
  */
 const WARM_START = `
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end
@@ -62,8 +63,7 @@ local used = tonumber(redis.call('GET', KEYS[5]) or '0')
 if used == nil or used >= tonumber(ARGV[5]) then return false end
 redis.call('XADD', KEYS[6], ARGV[12], 't', 'meta', 'd', ARGV[8])
 redis.call('EXPIRE', KEYS[6], ARGV[7])
-redis.call('INCR', KEYS[5])
-redis.call('EXPIRE', KEYS[5], ARGV[6])
+if redis.call('INCR', KEYS[5]) == 1 then redis.call('EXPIRE', KEYS[5], ARGV[6]) end
 redis.call('SET', KEYS[7], ARGV[9], 'EX', ARGV[7])
 redis.call('RPUSH', KEYS[8], ARGV[10])
 redis.call('PEXPIRE', KEYS[8], ARGV[11], 'NX')

@@ -375,10 +375,12 @@ export class AiJobs {
         contextFiles: filesIn(context),
       };
     }
+    const { bytes, ...rewrite } = target;
     return {
       messages: rewritePrompt({ path: target.path, context, instruction: job.instruction, ...selection }),
       contextFiles: filesIn(context),
-      rewrite: target,
+      // Hashed only for a rewrite, whose diff names its base; explain needs no hash.
+      rewrite: { ...rewrite, baseSha256: sha256(bytes) },
     };
   }
 
@@ -450,7 +452,7 @@ async function readTarget(
   fs: ConfinedFs,
   rawPath: string,
   range: LineRange | undefined,
-): Promise<RewriteTarget & { baseSha256: string }> {
+): Promise<RewriteTarget & { bytes: Buffer }> {
   const path = normalizeWorkspacePath(rawPath);
   if (path === undefined) {
     throw new AiJobFailure('invalid_path', 'the path must be relative and inside the workspace');
@@ -466,7 +468,7 @@ async function readTarget(
       );
     }
   }
-  return { path, content, baseSha256: sha256(bytes), ...(range ? { range } : {}) };
+  return { path, content, bytes, ...(range ? { range } : {}) };
 }
 
 function rewriteResult(

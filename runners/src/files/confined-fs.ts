@@ -164,6 +164,9 @@ function readSmallFile(root: string, rel: string, max: number): Buffer | undefin
             if (total > max) throw new TooLarge(rel, max);
             return undefined;
           }
+          // Short of the byte asked for beyond fstat's size: it ended there, as readCapped
+          // also concludes, without one more call to hear it.
+          if (total === st.size) break;
         }
         return buf.subarray(0, total);
       } finally {
