@@ -13,6 +13,7 @@ import { sendAiReport } from './ai/report.ts';
 import { CallConsumer } from './call-consumer.ts';
 import type { RunnerConfig } from './env.ts';
 import { ConfinedFs, ConfinedFsError } from './files/confined-fs.ts';
+import { FileLocks } from './files/file-locks.ts';
 import { deleteJob, mkdirJob, renameJob } from './files/jobs.ts';
 import { CloneError, gitClone } from './git-clone.ts';
 import { collectHeartbeat, gpuStats } from './heartbeat.ts';
@@ -70,7 +71,7 @@ export class Runner {
   private lastActive = new Map<string, number>();
   /** Lifecycle jobs in progress per workspace: the heartbeat leaves those workspaces alone. */
   private lifecycle = new Map<string, number>();
-  private fileLocks = new Map<string, Promise<unknown>>();
+  private readonly fileLocks = new FileLocks();
   private roots = new Map<string, ConfinedFs>();
   private gpus: Awaited<ReturnType<typeof gpuStats>> = [];
   private readonly keys;
@@ -438,7 +439,7 @@ export class Runner {
         this.touch(job.workspaceId);
         const fs = await this.files(job.workspaceId);
         const data = Buffer.from(job.contentBase64, 'base64');
-        return this.withFileLock(`${job.workspaceId}\0${job.path}`, async () => {
+        return this.fileLocks.run(job.workspaceId, [job.path], async () => {
           if (job.baseSha256) {
             let current: string | undefined;
             try {
@@ -504,27 +505,11 @@ export class Runner {
     return fs;
   }
 
-  /** Writes to one file take turns, so the base-hash check and the write are one step. */
-  private async withFileLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.fileLocks.get(key) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(fn);
-    this.fileLocks.set(key, next);
-    try {
-      return await next;
-    } finally {
-      if (this.fileLocks.get(key) === next) this.fileLocks.delete(key);
-    }
-  }
-
   /** What the file and patch jobs use: the confined roots and the same per-file locks as files.write. */
   private readonly fileJobContext = {
     files: (workspaceId: string) => this.files(workspaceId),
-    withFileLocks: <T>(workspaceId: string, paths: string[], fn: () => Promise<T>): Promise<T> => {
-      // Always taken in one order, so two jobs that share paths cannot wait on each other.
-      const keys = [...new Set(paths)].sort().map((p) => `${workspaceId}\0${p}`);
-      const run = keys.reduceRight<() => Promise<T>>((inner, key) => () => this.withFileLock(key, inner), fn);
-      return run();
-    },
+    withFileLocks: <T>(workspaceId: string, paths: string[], fn: () => Promise<T>): Promise<T> =>
+      this.fileLocks.run(workspaceId, paths, fn),
   };
 
   /** A lifecycle step that fails leaves the workspace `failed` with a readable reason. */
