@@ -149,6 +149,36 @@ describe('process driver (real bubblewrap)', () => {
     assert.match(pids.stderr, /fork/i);
   });
 
+  it('stop kills a process that left the command’s process group, instead of waiting on it', async (t) => {
+    // Unsandboxed, nothing but the workspace's cgroup follows a process into a session of its own.
+    const loose = new ProcessDriver({
+      root: `${base}/loose`,
+      allowUnsandboxed: true,
+      bwrapPath: '/nonexistent',
+    });
+    await loose.create(spec({ workspaceId: 'pw3' }));
+    await loose.start('pw3');
+    try {
+      if (!isRoot || !(await loose.enforcedLimits('pw3')).includes('pids')) {
+        t.skip('no cgroup for the workspace here');
+        return;
+      }
+      const h = loose.exec('pw3', { argv: ['sh', '-c', 'setsid sleep 3017 & echo started'] });
+      await waitForOutput(h, 'started');
+      const stopped = loose.stop('pw3').then(() => 'stopped');
+      const limit = new Promise((r) => setTimeout(() => r('still waiting'), 10_000).unref());
+      assert.equal(await Promise.race([stopped, limit]), 'stopped');
+      assert.equal((await h.done).killed, true);
+      assert.equal(hostProcesses('sleep 3017'), '');
+    } finally {
+      // Should the stop have left it, the test must still end.
+      try {
+        execFileSync('pkill', ['-f', 'sleep 3017']);
+      } catch {}
+      await loose.remove('pw3', { keepData: false });
+    }
+  });
+
   it('keeps files across stop/start; remove deletes only what it created', async () => {
     await collect(driver.exec(id, { argv: ['sh', '-c', 'echo persisted > keep.txt'] }));
     const running = driver.exec(id, { argv: ['sleep', '3015'] });

@@ -135,9 +135,12 @@ export class ProcessDriver implements WorkloadDriver {
     const state = await this.readState(id);
     // Marked stopped first so that no new exec starts while the old ones are killed.
     if (state?.started) await this.writeState(id, { ...state, started: false });
-    await Promise.all([...(this.execs.get(id) ?? [])].map((h) => h.kill()));
     // After a runner restart the cgroup is only on disk: re-open it to empty and drop it.
     const cg = this.cgroups.get(id) ?? (state ? await this.cgroupFor(id, state.spec) : undefined);
+    // Each command's tree and, at the same time, everything in the workspace's cgroup: a
+    // command's end waits for every process holding its output, and one that left the
+    // command's process group would otherwise hold it (and this stop) forever.
+    await Promise.all([...[...(this.execs.get(id) ?? [])].map((h) => h.kill()), cg?.killAll()]);
     this.cgroups.delete(id);
     await cg?.destroy();
   }
