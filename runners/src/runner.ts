@@ -67,7 +67,7 @@ export class Runner {
   private calls: CallConsumer | undefined;
   private callConnection: Redis | undefined;
   private timers: NodeJS.Timeout[] = [];
-  private execs = new Map<string, { handle: ExecHandle; workspaceId: string; cancelled: boolean }>();
+  private execs = new Map<string, RunningExecution>();
   private lastActive = new Map<string, number>();
   /** Lifecycle jobs in progress per workspace: the heartbeat leaves those workspaces alone. */
   private lifecycle = new Map<string, number>();
@@ -387,10 +387,7 @@ export class Runner {
         await this.terminals.endWorkspace(job.workspaceId);
         this.roots.delete(job.workspaceId);
         await this.driver.remove(job.workspaceId, { keepData: false });
-        await this.redis.del(
-          this.keys.workspaceStatus(job.workspaceId),
-          this.keys.workspaceLogs(job.workspaceId),
-        );
+        await this.forgetOutput(job.workspaceId);
         await this.redis.srem(this.keys.workspaces, job.workspaceId);
         this.lastActive.delete(job.workspaceId);
         return {};
@@ -571,6 +568,31 @@ export class Runner {
     return {};
   }
 
+  /**
+   * What a deleted workspace leaves in Redis goes with it: its status, its logs, its files
+   * version, and the output of every command it ran (which may hold anything the commands
+   * printed), rather than lingering until the streams expire. Commands still ending (the
+   * driver just killed them) write their exit first, so no stream comes back after this.
+   */
+  private async forgetOutput(workspaceId: string): Promise<void> {
+    const ending = [...this.execs.values()].filter((e) => e.workspaceId === workspaceId);
+    await bounded(Promise.all(ending.map((e) => e.finished)), 5_000);
+    const set = this.keys.workspaceExecs(workspaceId);
+    const executions = await this.redis.smembers(set);
+    const keys = [
+      this.keys.workspaceStatus(workspaceId),
+      this.keys.workspaceLogs(workspaceId),
+      this.keys.workspaceFilesVersion(workspaceId),
+      set,
+      ...executions.flatMap((e) => [
+        this.keys.execStream(e),
+        this.keys.execMeta(e),
+        `${this.keys.execMeta(e)}:claimed`,
+      ]),
+    ];
+    for (let i = 0; i < keys.length; i += 500) await this.redis.del(...keys.slice(i, i + 500));
+  }
+
   private async execStart(job: Extract<RunnerJob, { type: 'exec.start' }>): Promise<unknown> {
     // BullMQ delivers a job again when its runner died before marking it done, whatever its
     // attempts. The first delivery claims the execution and lists it as running in one step,
@@ -579,7 +601,9 @@ export class Runner {
       .multi()
       .set(`${this.keys.execMeta(job.executionId)}:claimed`, '1', 'EX', STREAM_TTL_SECONDS, 'NX')
       .sadd(`${this.keys.base}execs`, job.executionId)
-      .exec()) as [[Error | null, string | null], [Error | null, number]];
+      .sadd(this.keys.workspaceExecs(job.workspaceId), job.executionId)
+      .expire(this.keys.workspaceExecs(job.workspaceId), STREAM_TTL_SECONDS)
+      .exec()) as [[Error | null, string | null], ...unknown[]];
     if (claimed !== 'OK') return { started: false, duplicate: true };
     const out = new OutputStream(this.redis, this.keys.execStream(job.executionId));
     await this.reviveIfExpected(job.workspaceId);
@@ -595,7 +619,7 @@ export class Runner {
       ...(job.env ? { env: job.env } : {}),
       timeoutMs: job.timeoutMs,
     });
-    const entry = { handle, workspaceId: job.workspaceId, cancelled: false };
+    const entry: RunningExecution = { handle, workspaceId: job.workspaceId, cancelled: false };
     this.execs.set(job.executionId, entry);
     const pump = (kind: 'stdout' | 'stderr') =>
       new Promise<void>((resolve) => {
@@ -611,7 +635,7 @@ export class Runner {
         stream.on('end', resolve);
         stream.on('error', () => resolve());
       });
-    void (async () => {
+    entry.finished = (async () => {
       const pumps = Promise.all([pump('stdout'), pump('stderr')]);
       let exit: Parameters<OutputStream['end']>[0];
       try {
@@ -636,6 +660,14 @@ export class Runner {
     })().catch((err) => log('error', 'exec stream failed', { error: String(err) }));
     return { started: true };
   }
+}
+
+interface RunningExecution {
+  handle: ExecHandle;
+  workspaceId: string;
+  cancelled: boolean;
+  /** Settles once the exit is written and the execution is forgotten. */
+  finished?: Promise<void>;
 }
 
 function bounded(p: Promise<unknown>, ms: number): Promise<void> {

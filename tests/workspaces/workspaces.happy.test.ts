@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { DRIVER_KINDS, type Rig, readSse, startRig } from '../harness/runner-rig.ts';
 
@@ -169,6 +170,47 @@ for (const kind of DRIVER_KINDS) {
         'the cached list was invalidated',
       );
       await waitGone(rig, id);
+    });
+
+    test('deleting a workspace deletes what it left in Redis: command output, status, logs', async () => {
+      const c = rig.admin;
+      const ws = await c.request('POST', '/api/workspaces', { name: 'forget' }, { bearer: true });
+      const id = ws.body.id as string;
+      await rig.waitForStatus(c, id, 'running');
+      const run = await c.request(
+        'POST',
+        `/api/workspaces/${id}/execute`,
+        { command: 'echo printed-by-a-command' },
+        { bearer: true },
+      );
+      await readSse(
+        await rig.http(`/api/workspaces/${id}/executions/${run.body.executionId}/events`, {
+          headers: { authorization: `Bearer ${c.accessToken}` },
+        }),
+      );
+      const redis = rig.app.services.redis();
+      const keys = runnerKeys(rig.app.services.config.redisPrefix, rig.runner.runnerId);
+      const left = [
+        keys.execStream(run.body.executionId),
+        keys.execMeta(run.body.executionId),
+        keys.workspaceExecs(id),
+        keys.workspaceStatus(id),
+        keys.workspaceLogs(id),
+        keys.workspaceFilesVersion(id),
+      ];
+      assert.equal(await redis.exists(...left), left.length, 'the command left its output and more');
+      assert.equal(
+        (await c.request('DELETE', `/api/workspaces/${id}`, undefined, { bearer: true })).status,
+        202,
+      );
+      await waitGone(rig, id);
+      const deadline = Date.now() + 10_000;
+      while ((await redis.exists(...left)) > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const still = [];
+      for (const k of left) if (await redis.exists(k)) still.push(k);
+      assert.deepEqual(still, [], 'nothing of the workspace is left in Redis');
     });
 
     test('clone from git: default branch, a named ref, progress in the logs', async () => {
