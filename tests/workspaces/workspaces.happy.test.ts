@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
+import type { BrowserClient } from '../harness/browser-client.ts';
 import { DRIVER_KINDS, type Rig, readSse, startRig } from '../harness/runner-rig.ts';
 
 /** A small git repository with two branches, to clone from a file:// URL. */
@@ -88,17 +89,7 @@ for (const kind of DRIVER_KINDS) {
       assert.deepEqual(tree2.body.entries.map((e: { name: string }) => e.name).sort(), ['NOTES.md', 'src']);
 
       // A command that changes files invalidates the cached tree once it ends.
-      const touched = await c.request(
-        'POST',
-        `/api/workspaces/${id}/execute`,
-        { command: 'touch made-by-command' },
-        { bearer: true },
-      );
-      await readSse(
-        await rig.http(`/api/workspaces/${id}/executions/${touched.body.executionId}/events`, {
-          headers: { authorization: `Bearer ${c.accessToken}` },
-        }),
-      );
+      await runToEnd(rig, c, id, 'touch made-by-command');
       const tree3 = await c.request('GET', `/api/workspaces/${id}/files/tree?path=`, undefined, {
         bearer: true,
       });
@@ -177,22 +168,12 @@ for (const kind of DRIVER_KINDS) {
       const ws = await c.request('POST', '/api/workspaces', { name: 'forget' }, { bearer: true });
       const id = ws.body.id as string;
       await rig.waitForStatus(c, id, 'running');
-      const run = await c.request(
-        'POST',
-        `/api/workspaces/${id}/execute`,
-        { command: 'echo printed-by-a-command' },
-        { bearer: true },
-      );
-      await readSse(
-        await rig.http(`/api/workspaces/${id}/executions/${run.body.executionId}/events`, {
-          headers: { authorization: `Bearer ${c.accessToken}` },
-        }),
-      );
+      const executionId = await runToEnd(rig, c, id, 'echo printed-by-a-command');
       const redis = rig.app.services.redis();
       const keys = runnerKeys(rig.app.services.config.redisPrefix, rig.runner.runnerId);
       const left = [
-        keys.execStream(run.body.executionId),
-        keys.execMeta(run.body.executionId),
+        keys.execStream(executionId),
+        keys.execMeta(executionId),
         keys.workspaceExecs(id),
         keys.workspaceStatus(id),
         keys.workspaceLogs(id),
@@ -436,6 +417,17 @@ for (const kind of DRIVER_KINDS) {
       assert.equal(JSON.parse(got.at(-1)!.data).timedOut, true);
     });
   });
+}
+
+/** Runs `command` in the workspace and reads its output to the exit; its execution id. */
+async function runToEnd(rig: Rig, c: BrowserClient, id: string, command: string): Promise<string> {
+  const run = await c.request('POST', `/api/workspaces/${id}/execute`, { command }, { bearer: true });
+  await readSse(
+    await rig.http(`/api/workspaces/${id}/executions/${run.body.executionId}/events`, {
+      headers: { authorization: `Bearer ${c.accessToken}` },
+    }),
+  );
+  return run.body.executionId;
 }
 
 async function waitGone(rig: Rig, id: string) {
