@@ -168,9 +168,12 @@ for (const kind of DRIVER_KINDS) {
       const ws = await c.request('POST', '/api/workspaces', { name: 'forget' }, { bearer: true });
       const id = ws.body.id as string;
       await rig.waitForStatus(c, id, 'running');
-      const executionId = await runToEnd(rig, c, id, 'echo printed-by-a-command');
       const redis = rig.app.services.redis();
       const keys = runnerKeys(rig.app.services.config.redisPrefix, rig.runner.runnerId);
+      // An execution from long before, whose output has expired: the next start drops it.
+      await redis.zadd(keys.workspaceExecs(id), 1, 'exe_long_ago');
+      const executionId = await runToEnd(rig, c, id, 'echo printed-by-a-command');
+      assert.deepEqual(await redis.zrange(keys.workspaceExecs(id), 0, -1), [executionId]);
       const left = [
         keys.execStream(executionId),
         keys.execMeta(executionId),

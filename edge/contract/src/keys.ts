@@ -41,7 +41,10 @@ function makeRunnerKeys(keyPrefix: string, runnerId: string) {
     workspaceLogs: (workspaceId: string) => `${base}ws:${workspaceId}:logs`,
     /** Bumped whenever the workspace's files may have changed (writes, finished commands). */
     workspaceFilesVersion: (workspaceId: string) => `${base}ws:${workspaceId}:files-version`,
-    /** The workspace's executions (a set), so that deleting the workspace deletes their output. */
+    /**
+     * The workspace's executions by start time (a sorted set, as far back as output lives), so
+     * that deleting the workspace deletes their output.
+     */
     workspaceExecs: (workspaceId: string) => `${base}ws:${workspaceId}:execs`,
     execStream: (executionId: string) => `${base}exec:${executionId}`,
     execMeta: (executionId: string) => `${base}exec:${executionId}:meta`,
