@@ -577,13 +577,13 @@ export class Runner {
   private async forgetOutput(workspaceId: string): Promise<void> {
     const ending = [...this.execs.values()].filter((e) => e.workspaceId === workspaceId);
     await bounded(Promise.all(ending.map((e) => e.finished)), 5_000);
-    const set = this.keys.workspaceExecs(workspaceId);
-    const executions = await this.redis.zrange(set, 0, -1);
+    const listed = this.keys.workspaceExecs(workspaceId);
+    const executions = await this.redis.zrange(listed, 0, -1);
     const keys = [
       this.keys.workspaceStatus(workspaceId),
       this.keys.workspaceLogs(workspaceId),
       this.keys.workspaceFilesVersion(workspaceId),
-      set,
+      listed,
       ...executions.flatMap((e) => [
         this.keys.execStream(e),
         this.keys.execMeta(e),
@@ -598,14 +598,15 @@ export class Runner {
     // attempts. The first delivery claims the execution and lists it as running in one step,
     // so a later delivery never runs the command twice, and a restart closes its stream.
     const now = Date.now();
+    const listed = this.keys.workspaceExecs(job.workspaceId);
     const [[, claimed]] = (await this.redis
       .multi()
       .set(`${this.keys.execMeta(job.executionId)}:claimed`, '1', 'EX', STREAM_TTL_SECONDS, 'NX')
       .sadd(`${this.keys.base}execs`, job.executionId)
       // By start time, and only as far back as output lives: a busy workspace's list stays short.
-      .zadd(this.keys.workspaceExecs(job.workspaceId), now, job.executionId)
-      .zremrangebyscore(this.keys.workspaceExecs(job.workspaceId), '-inf', now - STREAM_TTL_SECONDS * 1000)
-      .expire(this.keys.workspaceExecs(job.workspaceId), STREAM_TTL_SECONDS)
+      .zadd(listed, now, job.executionId)
+      .zremrangebyscore(listed, '-inf', now - STREAM_TTL_SECONDS * 1000)
+      .expire(listed, STREAM_TTL_SECONDS)
       .exec()) as [[Error | null, string | null], ...unknown[]];
     if (claimed !== 'OK') return { started: false, duplicate: true };
     const out = new OutputStream(this.redis, this.keys.execStream(job.executionId));

@@ -140,7 +140,8 @@ export class ProcessDriver implements WorkloadDriver {
     // Each command's tree and, at the same time, everything in the workspace's cgroup: a
     // command's end waits for every process holding its output, and one that left the
     // command's process group would otherwise hold it (and this stop) forever.
-    await Promise.all([...[...(this.execs.get(id) ?? [])].map((h) => h.kill()), cg?.killAll()]);
+    const commands = [...(this.execs.get(id) ?? [])];
+    await Promise.all([...commands.map((h) => h.kill()), cg?.killAll()]);
     this.cgroups.delete(id);
     await cg?.destroy();
   }
