@@ -24,9 +24,10 @@ export async function hitRateLimit(
   try {
     const count = await withTimeout(
       (async () => {
-        const [[, n]] = (await redis.multi().incr(redisKey).expire(redisKey, windowSeconds).exec()) as [
-          [Error | null, number],
-        ];
+        // The key names its window, so its expiry is set once, by the hit that made it (as the
+        // AI warm start's script counts too).
+        const multi = redis.multi().incr(redisKey).expire(redisKey, windowSeconds, 'NX');
+        const [[, n]] = (await multi.exec()) as [[Error | null, number]];
         return n;
       })(),
       REDIS_BUDGET_MS,
