@@ -1,4 +1,4 @@
-import { index, integer, pgEnum, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, pgEnum, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { createdAt, tz } from './columns.ts';
 
 export const roleEnum = pgEnum('role', ['viewer', 'developer', 'admin', 'super_admin']);
@@ -18,6 +18,11 @@ export const users = pgTable(
     name: text('name').notNull(),
     /** PHC string: `$argon2id$v=19$m=…,t=…,p=…$salt$hash`, so parameters can be raised later. */
     passwordHash: text('password_hash').notNull(),
+    /**
+     * An install administrator: manages what every organization shares (shared runners, install
+     * settings, the install audit chain). Distinct from any organization's super_admin.
+     */
+    installAdmin: boolean('install_admin').notNull().default(false),
     disabledAt: tz('disabled_at'),
     createdAt: createdAt(),
   },

@@ -17,6 +17,12 @@ export const workspaces = pgTable(
     source: jsonb('source').$type<{ type: 'empty' } | { type: 'git'; url: string; ref?: string }>().notNull(),
     resources: jsonb('resources').$type<{ cpus: number; memoryMb: number; diskMb?: number }>().notNull(),
     network: boolean('network').notNull().default(false),
+    /**
+     * The driver the workspace was created on (`docker`, `process`, …), chosen once; a runner
+     * that cannot serve it reports the workspace unavailable instead of re-reading it. null only
+     * for rows made before the column existed.
+     */
+    driver: text('driver'),
     runnerId: text('runner_id').references(() => runners.id, { onDelete: 'set null' }),
     /** The last status the edge saw; the runner's live status in Redis wins when present. */
     status: text('status').notNull(),
