@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
@@ -12,6 +13,7 @@ import { type AppOptions, createApp } from './app.ts';
 import type { AppEnv } from './app-env.ts';
 import { newKeyCache } from './auth/signing-keys.ts';
 import { type EdgeConfig, parseEdgeEnv } from './env.ts';
+import { answerClientErrors } from './http/node-client-errors.ts';
 import { systemClock } from './services/clock.ts';
 import { connectPostgres, type DatabaseHandle } from './services/database.ts';
 import { openPglite } from './services/database-pglite.ts';
@@ -122,6 +124,7 @@ export async function startNodeEdge(
       () => resolveServer(s),
     );
   });
+  answerClientErrors(server as Server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : nodeEnv.PORT;
   return {

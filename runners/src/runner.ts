@@ -339,7 +339,8 @@ export class Runner {
 
   /** Runs a job, marking its workspace busy for the heartbeat while a lifecycle job changes it. */
   private async tracked(job: RunnerJob): Promise<unknown> {
-    if (!job.type.startsWith('workspace.') || !('workspaceId' in job)) return this.handle(job);
+    if (!job.type.startsWith('workspace.') || !('workspaceId' in job) || !job.workspaceId)
+      return this.handle(job);
     return this.busyWith(job.workspaceId, () => this.handle(job));
   }
 
@@ -402,7 +403,8 @@ export class Runner {
       case 'ai.cancel':
         return this.ai.cancel(job.streamId);
       case 'exec.cancel': {
-        const running = this.execs.get(job.executionId);
+        const found = this.execs.get(job.executionId);
+        const running = job.workspaceId && found?.workspaceId !== job.workspaceId ? undefined : found;
         if (running) {
           running.cancelled = true;
           await running.handle.kill();
@@ -412,7 +414,7 @@ export class Runner {
       case 'files.tree': {
         this.touch(job.workspaceId);
         const fs = await this.files(job.workspaceId);
-        const entries = await fs.listDir(job.path);
+        const { entries, truncated } = await fs.listDirBounded(job.path);
         return {
           entries: entries.map((e) => ({
             name: e.name,
@@ -420,6 +422,7 @@ export class Runner {
             type: e.type,
             size: e.size,
           })),
+          truncated,
         };
       }
       case 'files.read': {

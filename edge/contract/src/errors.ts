@@ -5,10 +5,13 @@ import { z } from 'zod';
  * add it here and to `errorStatus`, never invent one at a call site.
  */
 export const ErrorCode = z.enum([
+  'bad_request',
   'invalid_json',
   'validation_failed',
   'unsupported_media_type',
   'payload_too_large',
+  'headers_too_large',
+  'request_timeout',
   'unauthorized',
   'invalid_token',
   'invalid_credentials',
@@ -34,10 +37,13 @@ export const ErrorCode = z.enum([
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
 export const errorStatus = {
+  bad_request: 400,
   invalid_json: 400,
   validation_failed: 422,
   unsupported_media_type: 415,
   payload_too_large: 413,
+  headers_too_large: 431,
+  request_timeout: 408,
   unauthorized: 401,
   invalid_token: 401,
   invalid_credentials: 401,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CONTRACT_VERSION } from './version.ts';
-import { WorkspacePath } from './workspaces.ts';
+import { FileEntry, WorkspacePath } from './workspaces.ts';
 
 /**
  * Renaming, deleting and creating folders in a workspace. Paths are workspace-relative;
@@ -8,6 +8,14 @@ import { WorkspacePath } from './workspaces.ts';
  * paths and symlinks are refused there, 400 `invalid_path`), so the edge only bounds them.
  */
 const EntryPath = WorkspacePath.min(1);
+
+/** `GET …/files/tree`: one directory's entries, the first 10,000 by name; `truncated` when there were more. */
+export const FileTreeResponse = z.object({
+  path: z.string(),
+  entries: z.array(FileEntry),
+  truncated: z.boolean(),
+});
+export type FileTreeResponse = z.infer<typeof FileTreeResponse>;
 
 export const RenameFileRequest = z.strictObject({
   from: EntryPath,

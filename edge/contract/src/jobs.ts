@@ -43,7 +43,13 @@ export const RunnerJob = z.discriminatedUnion('type', [
     env: z.record(z.string(), z.string()).optional(),
     timeoutMs: z.number().int().positive(),
   }),
-  z.object({ v, type: z.literal('exec.cancel'), executionId: z.string() }),
+  z.object({
+    v,
+    type: z.literal('exec.cancel'),
+    executionId: z.string(),
+    /** The workspace the edge found the execution in; a runner cancels nothing of another one. */
+    workspaceId: workspaceId.optional(),
+  }),
   z.object({ v, type: z.literal('files.tree'), workspaceId, path: z.string() }),
   z.object({ v, type: z.literal('files.read'), workspaceId, path: z.string(), maxBytes: z.number().int() }),
   z.object({
@@ -100,6 +106,8 @@ export const FilesTreeResult = z.object({
       size: z.number(),
     }),
   ),
+  /** The directory held more entries than a listing carries; absent from runners that never said. */
+  truncated: z.boolean().optional(),
 });
 
 /** Fields of one entry in an execution's output stream. */

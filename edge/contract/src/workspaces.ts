@@ -91,6 +91,18 @@ export const WorkspacePath = z
   .max(4096)
   .refine((p) => !p.includes('\0'), { message: 'must not contain NUL' });
 
+/** A file's path: a trailing slash names a folder, never the file it would otherwise create. */
+export const WorkspaceFilePath = WorkspacePath.min(1).refine((p) => !p.endsWith('/'), {
+  message: 'names a folder (ends with /); a file path must not',
+});
+
+/** NUL ends a C string: an argument or variable holding one would reach the command cut short. */
+const noNul = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !s.includes('\0'), { message: 'must not contain NUL' });
+
 export const FileEncoding = z.enum(['utf8', 'base64']);
 export const WriteFileRequest = z.strictObject({
   content: z.string(),
@@ -112,9 +124,9 @@ export const FileEntry = z.object({
 export type FileEntry = z.infer<typeof FileEntry>;
 
 export const ExecuteRequest = z.strictObject({
-  command: z.union([z.array(z.string().max(32_768)).min(1).max(1024), z.string().min(1).max(65_536)]),
+  command: z.union([z.array(noNul(32_768)).min(1).max(1024), noNul(65_536).min(1)]),
   cwd: WorkspacePath.optional(),
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(32_768)).optional(),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), noNul(32_768)).optional(),
   timeoutMs: z
     .number()
     .int()

@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from './api-error.ts';
+import { BodyAborted } from './validate.ts';
 
 export function errorJson(c: Context<AppEnv>, err: ApiError): Response {
   const body: ErrorBody = {
@@ -23,6 +24,18 @@ export function errorJson(c: Context<AppEnv>, err: ApiError): Response {
  */
 export function onError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof ApiError) return errorJson(c, err);
+  if (err instanceof BodyAborted) {
+    console.info(
+      JSON.stringify({
+        level: 'info',
+        msg: 'upload aborted by the client',
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        path: c.req.path,
+      }),
+    );
+    return errorJson(c, new ApiError('bad_request', err.message));
+  }
   if (err instanceof HTTPException) {
     if (err.status === 413)
       return errorJson(c, new ApiError('payload_too_large', 'Request body is too large'));

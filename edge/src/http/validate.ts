@@ -42,6 +42,24 @@ const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
  * still sending makes many HTTP clients see a reset instead of the answer.
  */
 export async function readBodyBytes(c: Context, maxBytes: number): Promise<Uint8Array> {
+  try {
+    return await readBodyBytesOrFail(c, maxBytes);
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    // A request body fails to arrive only when its connection does: the client left mid-upload.
+    throw new BodyAborted(err);
+  }
+}
+
+/** The client went away before its body arrived whole: nobody to answer, nothing wrong here. */
+export class BodyAborted extends Error {
+  constructor(cause: unknown) {
+    super(`The request body ended early: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'BodyAborted';
+  }
+}
+
+async function readBodyBytesOrFail(c: Context, maxBytes: number): Promise<Uint8Array> {
   const length = c.req.header('content-length');
   const declared = Number(length ?? 0);
   // A declared length within the cap bounds the body (HTTP framing ends it there): read it
@@ -128,7 +146,30 @@ async function parseJsonBody(c: Context<AppEnv>, optional: boolean, maxBytes?: n
 }
 
 export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  assertUtf8Query(c.req.url);
   return check(schema, c.req.query(), 'Query string is invalid');
+}
+
+/**
+ * Hono keeps a percent-escape that does not decode to UTF-8 as its literal text, so `%FF`
+ * would become a file named "%FF": such a query is refused instead, as unreadable input.
+ */
+function assertUtf8Query(url: string): void {
+  const start = url.indexOf('?');
+  if (start < 0 || !url.includes('%', start)) return;
+  for (const part of url.slice(start + 1).split('&')) {
+    try {
+      decodeURIComponent(part.replace(/\+/g, ' '));
+    } catch {
+      const name = part.split('=', 1)[0] ?? '';
+      throw new ApiError('validation_failed', 'Query string is invalid', [
+        {
+          path: /^[A-Za-z0-9_]{1,64}$/.test(name) ? name : '(query)',
+          message: 'is not valid UTF-8 after percent-decoding',
+        },
+      ]);
+    }
+  }
 }
 
 export function readParams<S extends z.ZodType>(c: Context, schema: S): z.output<S> {

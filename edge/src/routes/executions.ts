@@ -14,7 +14,8 @@ import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
-import { loadWorkspace, queueOf } from '../workspaces/access.ts';
+import type { Services } from '../services/services.ts';
+import { loadWorkspace, queueOf, type WorkspaceRow } from '../workspaces/access.ts';
 
 const ExecutionParams = z.object({ id: z.string(), executionId: z.string() });
 /** Stream entry ids as Redis makes them; anything else in Last-Event-ID is ignored. */
@@ -85,10 +86,7 @@ export function executionRoutes() {
       throw new ApiError('not_found', 'No such execution');
     }
     const keys = runnerKeys(services.config.redisPrefix, row.runnerId);
-    const meta = await services.redis().get(keys.execMeta(params.executionId));
-    if (!meta || (JSON.parse(meta) as { workspaceId: string }).workspaceId !== row.id) {
-      throw new ApiError('not_found', 'No such execution');
-    }
+    await ownExecution(services, keys, row, params.executionId);
     const lastEventId = c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? '';
     let cursor = STREAM_ID.test(lastEventId) ? lastEventId : '0-0';
     const streamKey = keys.execStream(params.executionId);
@@ -165,13 +163,12 @@ export function executionRoutes() {
       throw new ApiError('not_found', 'No such execution');
     }
     const keys = runnerKeys(services.config.redisPrefix, row.runnerId);
-    if (!(await services.redis().exists(keys.execMeta(params.executionId)))) {
-      throw new ApiError('not_found', 'No such execution');
-    }
+    await ownExecution(services, keys, row, params.executionId);
     await services.queue.enqueue(queueOf(row), {
       v: CONTRACT_VERSION,
       type: 'exec.cancel',
       executionId: params.executionId,
+      workspaceId: row.id,
     });
     const p = c.get('principal');
     await appendAudit(services, {
@@ -186,4 +183,27 @@ export function executionRoutes() {
   });
 
   return app;
+}
+
+/**
+ * The execution, if it was started in this workspace: a runner serves many workspaces (of
+ * many organizations, when shared), and an execution id names a command on the runner, so
+ * its record is what ties it to the workspace in the path. Anything else is not found.
+ */
+async function ownExecution(
+  services: Services,
+  keys: ReturnType<typeof runnerKeys>,
+  row: WorkspaceRow,
+  executionId: string,
+): Promise<void> {
+  const raw = await services.redis().get(keys.execMeta(executionId));
+  let meta: { workspaceId?: unknown; organizationId?: unknown } | undefined;
+  try {
+    meta = raw ? JSON.parse(raw) : undefined;
+  } catch {
+    // Unreadable: as good as absent.
+  }
+  if (!meta || meta.workspaceId !== row.id || meta.organizationId !== row.organizationId) {
+    throw new ApiError('not_found', 'No such execution');
+  }
 }

@@ -1,6 +1,12 @@
+import type { FileTreeResponse } from '@keel/contract/files';
 import { FilesReadResult, FilesTreeResult, FilesWriteResult } from '@keel/contract/jobs';
 import { CONTRACT_VERSION } from '@keel/contract/version';
-import { WorkspaceIdParam, WorkspacePath, WriteFileRequest } from '@keel/contract/workspaces';
+import {
+  WorkspaceFilePath,
+  WorkspaceIdParam,
+  WorkspacePath,
+  WriteFileRequest,
+} from '@keel/contract/workspaces';
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
@@ -31,7 +37,7 @@ async function readThroughRunner(c: Context<AppEnv>) {
 }
 
 const PathQuery = z.object({ path: WorkspacePath.default('') });
-const RequiredPathQuery = z.object({ path: WorkspacePath.min(1) });
+const RequiredPathQuery = z.object({ path: WorkspaceFilePath });
 
 export function workspaceFileRoutes() {
   const app = new Hono<AppEnv>();
@@ -55,7 +61,8 @@ export function workspaceFileRoutes() {
         ),
       filesVersionKey(services, row),
     );
-    return c.json({ path, entries: tree.entries });
+    const body: FileTreeResponse = { path, entries: tree.entries, truncated: tree.truncated ?? false };
+    return c.json(body);
   });
 
   app.get('/:id/files', async (c) => {

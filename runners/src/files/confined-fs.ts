@@ -274,10 +274,23 @@ export async function listDir(
   rel: string,
   opts: { maxEntries?: number } = {},
 ): Promise<DirEntry[]> {
+  return (await listDirBounded(root, rel, opts)).entries;
+}
+
+/** `listDir`, saying whether the directory held more than `maxEntries` (the first ones by name are kept). */
+export async function listDirBounded(
+  root: string,
+  rel: string,
+  opts: { maxEntries?: number } = {},
+): Promise<{ entries: DirEntry[]; truncated: boolean }> {
   return withDir(root, rel, (dir) => readEntries(dir, rel, opts.maxEntries ?? 10_000));
 }
 
-async function readEntries(dir: FileHandle, rel: string, max: number): Promise<DirEntry[]> {
+async function readEntries(
+  dir: FileHandle,
+  rel: string,
+  max: number,
+): Promise<{ entries: DirEntry[]; truncated: boolean }> {
   const names = (await readdir(at(dir))).sort();
   const out: DirEntry[] = [];
   for (const name of names.slice(0, max)) {
@@ -285,7 +298,7 @@ async function readEntries(dir: FileHandle, rel: string, max: number): Promise<D
     const st = await lstatAt(dir, name, rel ? `${rel}/${name}` : name);
     if (st) out.push({ name, ...toStat(st) });
   }
-  return out;
+  return { entries: out, truncated: names.length > max };
 }
 
 export interface TreeOptions {
@@ -333,7 +346,7 @@ export async function tree(
     }
 
     async function listInto({ dir, path }: { dir: FileHandle; path: string }, depth: number) {
-      const items = await readEntries(dir, path, maxEntries - entries.length + 1);
+      const { entries: items } = await readEntries(dir, path, maxEntries - entries.length + 1);
       for (const { name, ...st } of items) {
         if (full()) {
           truncated = true;
@@ -496,6 +509,9 @@ export class ConfinedFs {
   }
   listDir(rel: string, opts?: { maxEntries?: number }) {
     return listDir(this.root, rel, opts);
+  }
+  listDirBounded(rel: string, opts?: { maxEntries?: number }) {
+    return listDirBounded(this.root, rel, opts);
   }
   tree(rel = '', opts?: TreeOptions) {
     return tree(this.root, rel, opts);
