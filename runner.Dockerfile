@@ -37,6 +37,7 @@ FROM ${NODE_IMAGE}
 
 RUN apt-get update \
   && apt-get install -y --no-install-recommends git bubblewrap ca-certificates openssh-client procps \
+     slirp4netns nftables iproute2 util-linux \
   && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/keel
