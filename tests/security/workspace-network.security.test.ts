@@ -3,7 +3,7 @@
  * listener behind it, so a rule that stopped working would let the connection through.
  *
  * The "internet" is a test host in a network namespace this file makes (a veth pair; addresses in
- * TEST-NET-3 and one private /30), and 169.254.169.254 is routed into that same namespace: no
+ * TEST-NET-2 and one private /30), and 169.254.169.254 is routed into that same namespace: no
  * probe can leave this machine, whatever the rules do.
  */
 import assert from 'node:assert/strict';
@@ -23,9 +23,9 @@ const tag = String(process.pid % 100000);
 const TEST_NS = `keel-nettest-${tag}`;
 const VETH_HOST = `knt${tag}h`;
 const VETH_NS = `knt${tag}n`;
-// More specific than any /24 a host may already route, so the test host wins.
-const HOST_SIDE = '203.0.113.201';
-const INTERNET = '203.0.113.202';
+// /30s: narrow routes, more specific than any wider one the host may already have.
+const HOST_SIDE = '198.51.100.201';
+const INTERNET = '198.51.100.202';
 const PRIVATE_HOST_SIDE = '10.213.77.1';
 const PRIVATE = '10.213.77.2';
 const METADATA = '169.254.169.254';
