@@ -9,7 +9,9 @@
 # It runs as root inside its container because it drives the Docker socket and hands cloned
 # files to the workspace user; the workspaces themselves run unprivileged and hardened. It reads
 # and writes workspace files where the engine keeps them, so the engine's volumes folder is
-# mounted at the same path (it refuses to start otherwise).
+# mounted at the same path (it refuses to start otherwise). Workspaces with network get
+# slirp4netns and egress rules in the container's namespace, which needs the host's processes
+# and the right to enter their namespaces: add --pid=host --privileged for those.
 
 # scripts/build-runner-image builds it, also on a host with no registry (see there).
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -37,6 +39,7 @@ FROM ${NODE_IMAGE}
 
 RUN apt-get update \
   && apt-get install -y --no-install-recommends git bubblewrap ca-certificates openssh-client procps \
+     slirp4netns nftables iproute2 util-linux \
   && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /opt/keel

@@ -539,6 +539,7 @@ export class Runner {
         cpus: job.spec.cpus,
         memoryMb: job.spec.memoryMb,
         network: job.spec.network,
+        ...(job.spec.egressAllow ? { egressAllow: job.spec.egressAllow } : {}),
         storage: job.spec.hostDir ? { kind: 'hostDir', path: job.spec.hostDir } : { kind: 'volume' },
       });
       if (job.source.type === 'git') {

@@ -157,14 +157,16 @@ describe('docker driver (real engine)', () => {
     assert.ok((await driver.list()).includes(id));
   });
 
-  it('create is idempotent, and a network workspace joins a real network', async () => {
+  it('create is idempotent, and a network workspace joins no engine network (its own namespace instead)', async () => {
     await driver.create(spec());
     const netId = `${id}-net`;
-    await driver.create(spec({ workspaceId: netId, network: true }));
+    await driver.create(spec({ workspaceId: netId, network: true, egressAllow: ['10.9.0.0/16:443'] }));
     created.push(netId);
     const [info] = JSON.parse(await dockerCli('inspect', `keel-ws-${netId}`));
-    assert.notEqual(info.HostConfig.NetworkMode, 'none');
-    assert.notEqual(info.HostConfig.NetworkMode, 'host');
+    assert.equal(info.HostConfig.NetworkMode, 'none');
+    assert.deepEqual(info.HostConfig.Dns, ['10.0.2.3']);
+    assert.equal(info.Config.Labels['keel.network'], '1');
+    assert.equal(info.Config.Labels['keel.egressAllow'], '10.9.0.0/16:443');
   });
 
   it('binds an admin-chosen host folder and removes only what it created', async () => {

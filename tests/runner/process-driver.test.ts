@@ -1,6 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { readFile } from '../../runners/src/files/confined-fs.ts';
 import { ProcessDriver } from '../../runners/src/workloads/process.ts';
@@ -74,24 +83,75 @@ describe('process driver (real bubblewrap)', () => {
   });
 
   it('sandboxes commands: unprivileged, no network, read-only system, only /workspace writable', async () => {
+    // A folder the sandbox user could read on the host: only the sandbox's own view hides it.
+    const secret = `${base}/host-secret`;
+    mkdirSync(secret, { mode: 0o755 });
+    writeFileSync(`${secret}/data`, 'host data\n', { mode: 0o644 });
+    if (isRoot) execFileSync('chown', ['-R', '1000:1000', secret]);
     const r = await collect(
       driver.exec(id, {
         argv: [
           'sh',
           '-c',
           'id -u; echo "$PWD $HOME"; ls /proc/net/ >/dev/null; grep -c : /proc/net/dev; ' +
+            `cat ${secret}/data 2>/dev/null || echo secret-hidden; ` +
+            'awk \'$5 == "/usr" { print $6 }\' /proc/self/mountinfo; ' +
             'touch /usr/x 2>/dev/null && echo usr-writable; ls /root 2>/dev/null && echo root-visible; ' +
             'test -e /var/lib && echo var-visible; touch /workspace/ok && echo ws-ok',
         ],
       }),
     );
     assert.equal(r.exitCode, 0, r.stderr);
-    const [uid, dirs, ifaces, ...rest] = r.stdout.trim().split('\n');
+    const [uid, dirs, ifaces, hidden, usrOptions, ...rest] = r.stdout.trim().split('\n');
     assert.equal(uid, isRoot ? '1000' : String(process.getuid?.()));
     assert.equal(dirs, '/workspace /home/keel');
     assert.equal(ifaces, '1', 'only the loopback interface');
+    assert.equal(hidden, 'secret-hidden', 'a host folder the user may read is not in the sandbox');
+    assert.match(usrOptions ?? '', /^ro,/, '/usr is mounted read-only');
     assert.deepEqual(rest, ['ws-ok']);
     if (isRoot) assert.equal(statSync(`${await driver.workspaceRoot(id)}/ok`).uid, 1000);
+  });
+
+  it('refuses nested user namespaces and the syscalls Docker’s default profile refuses', async () => {
+    const python = `import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def call(name, nr, *args):
+    r = libc.syscall(nr, *[ctypes.c_long(a) for a in args])
+    print(name, 'ok' if r >= 0 else os.strerror(ctypes.get_errno()))
+call('mount', 165, 0, 0, 0, 0, 0)
+call('io_uring_setup', 425, 0, 0)
+call('keyctl', 250, 0, -3, 0)
+call('personality', 135, 0x0040000)
+call('clone3', 435, 0, 0)
+call('unshare', 272, 0x10000000)
+call('getpid', 39)`;
+    const r = await collect(
+      driver.exec(id, {
+        argv: [
+          'bash',
+          '-c',
+          'unshare -r id >/dev/null 2>&1 && echo userns-made; grep "^Seccomp:" /proc/self/status; ' +
+            'git --version >/dev/null && echo git-ok; ls / >/dev/null && echo ls-ok; ' +
+            "(command -v node >/dev/null && node -e \"require('fs').readdirSync('/'); console.log('node-ok')\") || echo node-ok; " +
+            'command -v python3 >/dev/null && python3 -c "$0"',
+          python,
+        ],
+      }),
+    );
+    assert.equal(r.exitCode, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.deepEqual(lines.slice(0, 4), ['Seccomp:\t2', 'git-ok', 'ls-ok', 'node-ok']);
+    if (lines.length > 4) {
+      assert.deepEqual(lines.slice(4), [
+        'mount Operation not permitted',
+        'io_uring_setup Operation not permitted',
+        'keyctl Operation not permitted',
+        'personality Operation not permitted',
+        'clone3 Function not implemented',
+        'unshare Operation not permitted',
+        'getpid ok',
+      ]);
+    }
   });
 
   it('streams stdout and stderr live and reports exit codes and env', async () => {
@@ -196,5 +256,93 @@ describe('process driver (real bubblewrap)', () => {
     await driver.remove('pw2', { keepData: false });
     assert.equal(existsSync(hostDir), false);
     assert.equal(await driver.status('pw2'), 'missing');
+  });
+});
+
+describe('process driver: a workspace network’s life (real namespaces, slirp4netns)', {
+  skip: !isRoot && 'needs root',
+}, () => {
+  let base: string;
+  const nid = 'pwnet';
+  const spec: WorkloadSpec = {
+    workspaceId: nid,
+    cpus: 0.5,
+    memoryMb: 96,
+    network: true,
+    storage: { kind: 'volume' },
+  };
+  const namespaces = () => readdirSync('/run/netns').filter((n) => n.endsWith(`-${nid}`));
+
+  before(() => {
+    base = mkdtempSync('/tmp/keel-procnet-');
+    chmodSync(base, 0o711);
+  });
+
+  after(async () => {
+    await new ProcessDriver({ root: `${base}/root` }).remove(nid, { keepData: false }).catch(() => {});
+    rmSync(base, { recursive: true, force: true });
+  });
+
+  it('a runner restart finds the namespace and its slirp4netns again; stop removes both', async () => {
+    const first = new ProcessDriver({ root: `${base}/root` });
+    await first.create(spec);
+    await first.start(nid);
+    const [name] = namespaces();
+    assert.ok(name, 'a named namespace for the workspace');
+    const slirp = hostProcesses(`slirp4netns .*/run/netns/${name} tap0`);
+    assert.match(slirp, /slirp4netns/);
+
+    // What a restarted runner has: the same root, nothing in memory.
+    const second = new ProcessDriver({ root: `${base}/root` });
+    const r = await collect(
+      second.exec(nid, { argv: ['sh', '-c', 'grep -c : /proc/net/dev; cat /etc/resolv.conf'] }),
+    );
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal(r.stdout, '2\nnameserver 10.0.2.3\n', 'loopback and tap0; slirp’s resolver');
+    assert.equal(
+      hostProcesses(`slirp4netns .*/run/netns/${name} tap0`),
+      slirp,
+      'the same slirp4netns, not a second one',
+    );
+    await second.start(nid);
+    assert.equal(hostProcesses(`slirp4netns .*/run/netns/${name} tap0`), slirp);
+
+    await second.stop(nid);
+    assert.deepEqual(namespaces(), []);
+    assert.equal(hostProcesses(`slirp4netns .*/run/netns/${name} tap0`), '');
+    await second.start(nid);
+    assert.equal(namespaces().length, 1, 'start makes it again');
+    await second.remove(nid, { keepData: false });
+    assert.deepEqual(namespaces(), []);
+  });
+
+  it('a runner that is not root refuses a workspace with network, and makes nothing', () => {
+    const root = `${base}/nonroot`;
+    const script = `import { ProcessDriver } from ${JSON.stringify(new URL('../../runners/src/workloads/process.ts', import.meta.url).pathname)};
+const d = new ProcessDriver({ root: ${JSON.stringify(root)}, cgroups: false });
+const spec = ${JSON.stringify({ ...spec, workspaceId: 'pwnr' })};
+await d.create({ ...spec, network: false, workspaceId: 'pwok' });
+try { await d.create(spec); console.log('created'); } catch (e) { console.log(e.code, e.message); }`;
+    mkdirSync(root, { mode: 0o777 });
+    chmodSync(root, 0o777);
+    const out = execFileSync(
+      'setpriv',
+      [
+        '--reuid=1000',
+        '--regid=1000',
+        '--clear-groups',
+        '--',
+        process.execPath,
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        script,
+      ],
+      { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' },
+    );
+    assert.match(out, /^DRIVER_UNAVAILABLE workspaces with network need a runner running as root/);
+    assert.equal(existsSync(`${root}/pwok/state.json`), true, 'a workspace without network is fine');
+    assert.equal(existsSync(`${root}/pwnr`), false);
   });
 });

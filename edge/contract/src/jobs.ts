@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AiCancelJob, AiChatJob, AiExplainJob, AiRewriteJob } from './ai-jobs.ts';
+import { EgressAllow } from './egress.ts';
 import { FilesDeleteJob, FilesMkdirJob, FilesRenameJob } from './files.ts';
 import { PatchApplyJob, PatchValidateJob } from './patch.ts';
 import { TerminalOpenJob } from './terminal.ts';
@@ -15,6 +16,8 @@ export const WorkloadSpecPayload = z.object({
   memoryMb: z.number().int(),
   diskMb: z.number().int().optional(),
   network: z.boolean(),
+  /** With network: private or otherwise closed destinations the install's admin opened. */
+  egressAllow: EgressAllow.optional(),
   /** An admin-chosen host folder for the workspace's files, or a volume the driver manages. */
   hostDir: z.string().optional(),
 });

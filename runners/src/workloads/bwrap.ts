@@ -54,7 +54,15 @@ export interface SandboxArgs {
   /** Generated passwd/group for the sandbox user. */
   passwdFile: string;
   groupFile: string;
+  /**
+   * true: keep the network namespace bubblewrap starts in, which the runner made for the
+   * workspace (see workspace-network.ts); false: a new one with only loopback.
+   */
   network: boolean;
+  /** With network: the resolv.conf that names the workspace network's resolver. */
+  resolvConf?: string;
+  /** An open descriptor, in bubblewrap, of the seccomp program to load (see seccomp.ts). */
+  seccompFd?: number;
   cwd: string;
   env: Record<string, string>;
   /**
@@ -66,13 +74,20 @@ export interface SandboxArgs {
 }
 
 /**
- * bubblewrap arguments: fresh namespaces of every kind (the PID namespace is what makes
- * killing an exec's tree reliable: when its init dies the kernel kills the rest), the
- * host's /usr read-only, a private /tmp and home, and only the workspace writable.
+ * Namespaces for every sandbox: all of them new (the PID namespace is what makes killing an
+ * exec's tree reliable: when its init dies the kernel kills the rest), and no further user
+ * namespace may be made inside (nested ones reach kernel code unprivileged users otherwise cannot).
+ */
+export const NAMESPACE_ARGS = ['--unshare-all', '--unshare-user', '--disable-userns'];
+
+/**
+ * bubblewrap arguments: fresh namespaces, the seccomp filter, the host's /usr read-only, a
+ * private /tmp and home, and only the workspace writable.
  */
 export function sandboxArgs(a: SandboxArgs): string[] {
-  const args = ['--unshare-all'];
+  const args = [...NAMESPACE_ARGS];
   if (a.network) args.push('--share-net');
+  if (a.seccompFd !== undefined) args.push('--seccomp', String(a.seccompFd));
   args.push('--die-with-parent');
   if (a.newSession !== false) args.push('--new-session');
   args.push('--hostname', 'keel', ...systemArgs());
@@ -80,8 +95,7 @@ export function sandboxArgs(a: SandboxArgs): string[] {
     const host = `/etc/${name}`;
     if (existsSync(host)) args.push('--ro-bind', host, host);
   }
-  if (a.network && existsSync('/etc/resolv.conf'))
-    args.push('--ro-bind', '/etc/resolv.conf', '/etc/resolv.conf');
+  if (a.network && a.resolvConf) args.push('--ro-bind', a.resolvConf, '/etc/resolv.conf');
   args.push(
     '--ro-bind',
     a.passwdFile,

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { EXEC_USER, startDockerExec } from './docker-exec.ts';
+import { SLIRP_DNS } from './egress-rules.ts';
 import { makeExecHandle } from './exec-handle.ts';
 import { ensureHostDir } from './host-dir.ts';
 import {
@@ -20,21 +21,23 @@ import {
   type WorkloadState,
   type WorkloadStatus,
 } from './types.ts';
+import { assertNetworkSupported, bringUpNetwork, stopSlirp } from './workspace-network.ts';
 
 export const DEFAULT_WORKSPACE_IMAGE = 'keel-workspace:bookworm';
 const LABEL = 'keel.workspace';
 const WORKSPACE_DIR = '/workspace';
-/** Created on demand when the engine has no default bridge (dockerd --bridge=none). */
-const FALLBACK_NETWORK = 'keel-workspaces';
+/** Labels that carry a workspace's network choice from create to every start. */
+const NETWORK_LABEL = 'keel.network';
+const EGRESS_LABEL = 'keel.egressAllow';
 const WORKSPACE_UID = 1000;
 
 export interface DockerDriverOptions {
   docker?: Docker;
   /** Default: $KEEL_WORKSPACE_IMAGE or keel-workspace:bookworm. */
   defaultImage?: string;
-  /** Network for workspaces with network: true. Default: `bridge`, or keel-workspaces if the engine has none. */
-  networkName?: string;
   tmpSizeMb?: number;
+  /** slirp4netns pid files of running workspaces. Default: /run/keel/workspace-net. */
+  networkStateDir?: string;
 }
 
 export const containerName = (id: string) => `keel-ws-${id}`;
@@ -59,17 +62,20 @@ export class DockerDriver implements WorkloadDriver {
   readonly docker: Docker;
   private readonly defaultImage: string;
   private readonly tmpSizeMb: number;
-  private networkName: string | undefined;
+  private readonly networkStateDir: string;
+  /** Workspaces whose network this runner has seen up; the first exec after a restart checks. */
+  private readonly networks = new Map<string, Promise<void>>();
 
   constructor(opts: DockerDriverOptions = {}) {
     this.docker = opts.docker ?? new Docker();
     this.defaultImage = opts.defaultImage ?? process.env.KEEL_WORKSPACE_IMAGE ?? DEFAULT_WORKSPACE_IMAGE;
     this.tmpSizeMb = opts.tmpSizeMb ?? 512;
-    this.networkName = opts.networkName;
+    this.networkStateDir = opts.networkStateDir ?? '/run/keel/workspace-net';
   }
 
   async create(spec: WorkloadSpec): Promise<void> {
     validateSpec(spec);
+    if (spec.network) assertNetworkSupported();
     const id = spec.workspaceId;
     if (await this.inspect(id)) return;
 
@@ -81,7 +87,12 @@ export class DockerDriver implements WorkloadDriver {
       );
     }
 
-    const labels: Record<string, string> = { [LABEL]: id, 'keel.storage': spec.storage.kind };
+    const labels: Record<string, string> = {
+      [LABEL]: id,
+      'keel.storage': spec.storage.kind,
+      [NETWORK_LABEL]: spec.network ? '1' : '0',
+    };
+    if (spec.network && spec.egressAllow?.length) labels[EGRESS_LABEL] = spec.egressAllow.join(',');
     let mount: Docker.MountSettings;
     if (spec.storage.kind === 'volume') {
       await this.docker.createVolume({ Name: volumeName(id), Labels: { [LABEL]: id } });
@@ -113,7 +124,10 @@ export class DockerDriver implements WorkloadDriver {
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
         Privileged: false,
-        NetworkMode: spec.network ? await this.network() : 'none',
+        // Never an engine network: a workspace with network gets slirp4netns and egress rules
+        // in its own namespace at each start, so no bridge exposes the host's services to it.
+        NetworkMode: 'none',
+        ...(spec.network ? { Dns: [SLIRP_DNS] } : {}),
         NanoCpus: Math.round(spec.cpus * 1e9),
         Memory: memory,
         // Equal to Memory: no swap on top of the limit.
@@ -137,20 +151,23 @@ export class DockerDriver implements WorkloadDriver {
     try {
       await this.docker.getContainer(containerName(id)).start();
     } catch (err) {
-      if (statusCode(err) === 304) return;
       if (statusCode(err) === 404) throw new WorkloadError('WORKLOAD_NOT_FOUND', `no workspace ${id}`);
-      throw err;
+      if (statusCode(err) !== 304) throw err;
     }
+    // Each start re-makes the rules: the host's addresses may have changed since.
+    await this.networkFor(id, { refresh: true });
   }
 
   async stop(id: string, opts: { timeoutMs?: number } = {}): Promise<void> {
     assertWorkspaceId(id);
     const t = Math.max(0, Math.ceil((opts.timeoutMs ?? 10_000) / 1000));
     await ignoring([304, 404], this.docker.getContainer(containerName(id)).stop({ t }));
+    await this.networkDown(id);
   }
 
   async remove(id: string, opts: { keepData: boolean }): Promise<void> {
     assertWorkspaceId(id);
+    await this.networkDown(id);
     const info = await this.inspect(id);
     if (info) {
       await ignoring([404], this.docker.getContainer(containerName(id)).remove({ force: true, v: false }));
@@ -182,6 +199,7 @@ export class DockerDriver implements WorkloadDriver {
       start: async (io) => {
         assertWorkspaceId(id);
         validateExec(req);
+        await this.networkFor(id);
         const container = this.docker.getContainer(containerName(id));
         return startDockerExec(
           container,
@@ -231,27 +249,41 @@ export class DockerDriver implements WorkloadDriver {
     return ignoring([404], this.docker.getContainer(containerName(id)).inspect());
   }
 
-  private async network(): Promise<string> {
-    if (this.networkName) return this.networkName;
-    if (await ignoring([404], this.docker.getNetwork('bridge').inspect())) {
-      this.networkName = 'bridge';
-      return this.networkName;
-    }
-    const existing = await ignoring([404], this.docker.getNetwork(FALLBACK_NETWORK).inspect());
-    if (!existing) {
-      try {
-        await this.docker.createNetwork({
-          Name: FALLBACK_NETWORK,
-          Driver: 'bridge',
-          Labels: { 'keel.network': 'workspaces' },
-          // Workspaces should not talk to each other (enforced only where dockerd manages iptables).
-          Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+  /**
+   * Connects a running network workspace's container (slirp4netns on its first process, rules in
+   * its namespace) unless this runner has already: the first call after a runner restart finds
+   * the slirp4netns still serving it from its pid file, or replaces one left from an earlier start.
+   */
+  private networkFor(id: string, opts: { refresh?: boolean } = {}): Promise<void> {
+    let up = this.networks.get(id);
+    if (!up || opts.refresh) {
+      up = (async () => {
+        const info = await this.inspect(id);
+        const labels = info?.Config.Labels ?? {};
+        if (!info?.State.Running || labels[NETWORK_LABEL] !== '1') return;
+        assertNetworkSupported();
+        await bringUpNetwork({
+          target: { kind: 'pid', pid: info.State.Pid },
+          pidFile: this.slirpPidFile(id),
+          allow: labels[EGRESS_LABEL] ? labels[EGRESS_LABEL].split(',') : [],
         });
-      } catch (err) {
-        if (statusCode(err) !== 409) throw err;
-      }
+      })();
+      this.networks.set(id, up);
+      up.catch(() => {
+        if (this.networks.get(id) === up) this.networks.delete(id);
+      });
     }
-    this.networkName = FALLBACK_NETWORK;
-    return this.networkName;
+    return up;
+  }
+
+  private async networkDown(id: string): Promise<void> {
+    this.networks.delete(id);
+    const pidFile = this.slirpPidFile(id);
+    await stopSlirp(pidFile);
+    await rm(`${pidFile}.log`, { force: true });
+  }
+
+  private slirpPidFile(id: string): string {
+    return path.join(this.networkStateDir, `${id}.pid`);
   }
 }

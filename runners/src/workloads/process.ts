@@ -4,16 +4,23 @@
  * workspace folder at /workspace. When the runner is root, commands run as an
  * unprivileged uid (default 1000) and inside a per-workspace cgroup (see cgroups.ts).
  *
- * Layout under `root`:  <id>/state.json   <id>/etc/{passwd,group}   <id>/workspace/
+ * A workspace with network gets a network namespace of its own for as long as it runs
+ * (workspace-network.ts); every command enters it before bubblewrap starts.
+ *
+ * Layout under `root`:  .seccomp.bpf   <id>/state.json   <id>/etc/{passwd,group,resolv.conf}
+ *                       <id>/net/slirp.pid(.log)   <id>/workspace/
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { closeSync, openSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { findExecutable, sandboxArgs, systemArgs } from './bwrap.ts';
+import { findExecutable, NAMESPACE_ARGS, sandboxArgs, systemArgs } from './bwrap.ts';
 import { createCgroup, type LimitKind, type WorkspaceCgroup } from './cgroups.ts';
+import { SLIRP_DNS } from './egress-rules.ts';
 import { makeExecHandle, type RunningExec, waitAtMost } from './exec-handle.ts';
 import { ensureHostDir } from './host-dir.ts';
+import { seccompFilter } from './seccomp.ts';
 import {
   assertWorkspaceId,
   DEFAULT_PIDS_LIMIT,
@@ -29,6 +36,14 @@ import {
   type WorkloadState,
   type WorkloadStatus,
 } from './types.ts';
+import {
+  assertNetworkSupported,
+  bringUpNetwork,
+  deleteNamedNetns,
+  ensureNamedNetns,
+  nsenterArgs,
+  stopSlirp,
+} from './workspace-network.ts';
 
 export interface ProcessDriverOptions {
   /** Default: $KEEL_PROCESS_ROOT or /var/lib/keel/workspaces. */
@@ -61,16 +76,21 @@ interface State {
 }
 
 const STATE_FILE = 'state.json';
+const SECCOMP_FILE = '.seccomp.bpf';
+/** The descriptor bubblewrap reads the seccomp program from (opened by CGROUP_JOIN). */
+const SECCOMP_FD = 3;
 const HOST_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /*
- * Joins the cgroups named by the first arguments, then execs the rest. It runs as root
- * before privileges are dropped, so the command is inside its limits from its first
- * instruction: no child can be forked outside them.
+ * Joins the cgroups named after the count, then execs the rest with the seccomp program (the
+ * first argument, or "-" for none) open on descriptor 3. It runs as root before privileges are
+ * dropped, so the command is inside its limits from its first instruction: no child can be
+ * forked outside them. A file rather than a pipe: a terminal's pty spawner passes no extra fds.
  */
-const CGROUP_JOIN = `n=$1; shift
+const CGROUP_JOIN = `s=$1; n=$2; shift 2
 while [ "$n" -gt 0 ]; do echo $$ >"$1" || exit 125; shift; n=$((n - 1)); done
-exec "$@"`;
+[ "$s" = - ] && exec "$@"
+exec "$@" 3<"$s"`;
 
 export class ProcessDriver implements WorkloadDriver {
   readonly kind = 'process' as const;
@@ -83,6 +103,11 @@ export class ProcessDriver implements WorkloadDriver {
   private readonly useCgroups: boolean;
   private readonly execs = new Map<string, Set<ExecHandle>>();
   private readonly cgroups = new Map<string, WorkspaceCgroup>();
+  /** Networks known to be up since this runner started; the first use after a restart checks. */
+  private readonly networks = new Map<string, Promise<string>>();
+  private seccompFile: Promise<string> | undefined;
+  /** Namespace names are host-wide: two drivers with other roots must not share one. */
+  private readonly netnsTag: string;
 
   constructor(opts: ProcessDriverOptions = {}) {
     this.root = path.resolve(opts.root ?? process.env.KEEL_PROCESS_ROOT ?? '/var/lib/keel/workspaces');
@@ -97,10 +122,12 @@ export class ProcessDriver implements WorkloadDriver {
     this.sandboxed = this.bwrap !== undefined;
     this.fileOwner = this.asRoot ? { uid: opts.sandboxUid ?? 1000, gid: opts.sandboxGid ?? 1000 } : undefined;
     this.useCgroups = opts.cgroups ?? true;
+    this.netnsTag = createHash('sha256').update(this.root).digest('hex').slice(0, 8);
   }
 
   async create(spec: WorkloadSpec): Promise<void> {
     validateSpec(spec);
+    if (spec.network) assertNetworkSupported();
     const id = spec.workspaceId;
     if (await this.readState(id)) return;
     await mkdir(this.root, { recursive: true });
@@ -127,6 +154,8 @@ export class ProcessDriver implements WorkloadDriver {
   async start(id: string): Promise<void> {
     const state = await this.mustState(id);
     await this.cgroupFor(id, state.spec);
+    // Each start re-makes the rules: the host's addresses may have changed since.
+    if (state.spec.network) await this.networkFor(id, state.spec, { refresh: true });
     if (!state.started) await this.writeState(id, { ...state, started: true });
   }
 
@@ -144,6 +173,7 @@ export class ProcessDriver implements WorkloadDriver {
     await Promise.all([...commands.map((h) => h.kill()), cg?.killAll()]);
     this.cgroups.delete(id);
     await cg?.destroy();
+    if (state?.spec.network) await this.networkDown(id);
   }
 
   async remove(id: string, opts: { keepData: boolean }): Promise<void> {
@@ -180,7 +210,8 @@ export class ProcessDriver implements WorkloadDriver {
         const state = await this.mustState(id);
         if (!state.started) throw new WorkloadError('WORKLOAD_NOT_RUNNING', `workspace ${id} is not running`);
         const cg = await this.cgroupFor(id, state.spec);
-        const child = this.spawnExec(id, state, req, cg);
+        const netns = state.spec.network ? await this.networkFor(id, state.spec) : undefined;
+        const child = this.spawnExec(id, state, req, cg, netns, await this.seccomp());
         child.stdout?.pipe(io.stdout);
         child.stderr?.pipe(io.stderr);
         return watchChild(child);
@@ -211,7 +242,8 @@ export class ProcessDriver implements WorkloadDriver {
     const state = await this.mustState(id);
     if (!state.started) throw new WorkloadError('WORKLOAD_NOT_RUNNING', `workspace ${id} is not running`);
     const cg = await this.cgroupFor(id, state.spec);
-    return this.commandLine(id, state, req, cg, { newSession: false });
+    const netns = state.spec.network ? await this.networkFor(id, state.spec) : undefined;
+    return this.commandLine(id, state, req, cg, { newSession: false, netns, seccomp: await this.seccomp() });
   }
 
   async workspaceRoot(id: string): Promise<string> {
@@ -241,15 +273,23 @@ export class ProcessDriver implements WorkloadDriver {
     const args = [
       ...this.dropPrivileges(),
       this.bwrap,
-      '--unshare-all',
+      ...NAMESPACE_ARGS,
+      '--seccomp',
+      String(SECCOMP_FD),
       '--die-with-parent',
       ...systemArgs(),
     ];
     args.push('--proc', '/proc', '--dev', '/dev', '--', '/usr/bin/true');
-    const child = spawn(args[0]!, args.slice(1), {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { PATH: HOST_PATH },
-    });
+    const fd = openSync(await this.seccomp(), 'r');
+    let child: ChildProcess;
+    try {
+      child = spawn(args[0]!, args.slice(1), {
+        stdio: ['ignore', 'ignore', 'pipe', fd],
+        env: { PATH: HOST_PATH },
+      });
+    } finally {
+      closeSync(fd);
+    }
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => {
       stderr += c.toString();
@@ -274,8 +314,10 @@ export class ProcessDriver implements WorkloadDriver {
     state: State,
     req: ExecRequest,
     cg: WorkspaceCgroup | undefined,
+    netns: string | undefined,
+    seccomp: string,
   ): ChildProcess {
-    const line = this.commandLine(id, state, req, cg, { newSession: true });
+    const line = this.commandLine(id, state, req, cg, { newSession: true, netns, seccomp });
     return spawn(line.argv[0]!, line.argv.slice(1), {
       cwd: line.cwd,
       env: line.env,
@@ -294,10 +336,13 @@ export class ProcessDriver implements WorkloadDriver {
     state: State,
     req: ExecRequest,
     cg: WorkspaceCgroup | undefined,
-    opts: { newSession: boolean },
+    opts: { newSession: boolean; netns: string | undefined; seccomp: string },
   ): SandboxCommand {
     const cwdInside = path.posix.resolve('/workspace', req.cwd ?? '.');
-    const prefix = ['/bin/sh', '-c', CGROUP_JOIN, 'keel-cgroup', String(cg?.procsFiles.length ?? 0)];
+    // As root, into the workspace's network namespace first; nothing else pays for it.
+    const prefix = opts.netns ? nsenterArgs({ kind: 'path', path: opts.netns }) : [];
+    const seccomp = this.bwrap ? opts.seccomp : '-';
+    prefix.push('/bin/sh', '-c', CGROUP_JOIN, 'keel-cgroup', seccomp, String(cg?.procsFiles.length ?? 0));
     prefix.push(...(cg?.procsFiles ?? []));
     prefix.push(...this.dropPrivileges());
 
@@ -315,6 +360,8 @@ export class ProcessDriver implements WorkloadDriver {
       passwdFile: path.join(this.dir(id), 'etc', 'passwd'),
       groupFile: path.join(this.dir(id), 'etc', 'group'),
       network: state.spec.network,
+      resolvConf: path.join(this.dir(id), 'etc', 'resolv.conf'),
+      seccompFd: SECCOMP_FD,
       cwd: cwdInside,
       env: req.env ?? {},
       newSession: opts.newSession,
@@ -345,6 +392,60 @@ export class ProcessDriver implements WorkloadDriver {
       if (cg) this.cgroups.set(id, cg);
     }
     return cg;
+  }
+
+  /**
+   * The workspace's network namespace, made and connected if this runner has not yet seen it up
+   * (also after a restart: the namespace and slirp4netns found from its pid file are reused).
+   */
+  private networkFor(id: string, spec: WorkloadSpec, opts: { refresh?: boolean } = {}): Promise<string> {
+    let up = this.networks.get(id);
+    if (!up || opts.refresh) {
+      assertNetworkSupported();
+      const name = this.netnsName(id);
+      up = (async () => {
+        // slirp4netns' resolver, the only one a workspace's network reaches.
+        await writeFile(path.join(this.dir(id), 'etc', 'resolv.conf'), `nameserver ${SLIRP_DNS}\n`, {
+          mode: 0o644,
+        });
+        const file = await ensureNamedNetns(name);
+        await bringUpNetwork({
+          target: { kind: 'path', path: file },
+          pidFile: path.join(this.dir(id), 'net', 'slirp.pid'),
+          allow: spec.egressAllow ?? [],
+        });
+        return file;
+      })();
+      this.networks.set(id, up);
+      up.catch(() => {
+        if (this.networks.get(id) === up) this.networks.delete(id);
+      });
+    }
+    return up;
+  }
+
+  private async networkDown(id: string): Promise<void> {
+    this.networks.delete(id);
+    await stopSlirp(path.join(this.dir(id), 'net', 'slirp.pid'));
+    await rm(path.join(this.dir(id), 'net'), { recursive: true, force: true });
+    if (this.asRoot) await deleteNamedNetns(this.netnsName(id));
+  }
+
+  private netnsName(id: string): string {
+    return `keel-${this.netnsTag}-${id}`;
+  }
+
+  /** The seccomp program, written once per runner start where every sandbox can read it. */
+  private seccomp(): Promise<string> {
+    this.seccompFile ??= (async () => {
+      await mkdir(this.root, { recursive: true });
+      const file = path.join(this.root, SECCOMP_FILE);
+      const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
+      await writeFile(tmp, seccompFilter(), { mode: 0o644 });
+      await rename(tmp, file);
+      return file;
+    })();
+    return this.seccompFile;
   }
 
   private dir(id: string): string {

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { EgressAllow } from '@keel/contract/egress';
 
 /** Where a workspace's files live on the host that runs it. */
 export type WorkspaceStorage =
@@ -15,8 +16,13 @@ export interface WorkloadSpec {
   memoryMb: number;
   /** Maximum number of processes; drivers default to 512. */
   pidsLimit?: number;
-  /** false: loopback only. */
+  /**
+   * false: loopback only. true: a network namespace of the workspace's own, with the public
+   * internet reachable and the runner host, private and link-local ranges closed.
+   */
   network: boolean;
+  /** With network: IPv4 CIDRs ("10.1.2.0/24", optionally ":port") opened despite the closed ranges. */
+  egressAllow?: string[];
   storage: WorkspaceStorage;
 }
 
@@ -122,6 +128,15 @@ export function validateSpec(spec: WorkloadSpec): void {
   }
   if (spec.pidsLimit !== undefined && (!Number.isInteger(spec.pidsLimit) || spec.pidsLimit < 8)) {
     throw new WorkloadError('INVALID_SPEC', 'pidsLimit must be an integer >= 8');
+  }
+  if (spec.egressAllow !== undefined) {
+    const allowed = EgressAllow.safeParse(spec.egressAllow);
+    if (!allowed.success) {
+      throw new WorkloadError(
+        'INVALID_SPEC',
+        `egressAllow: ${allowed.error.issues[0]?.message ?? 'invalid'}`,
+      );
+    }
   }
   if (spec.storage.kind === 'hostDir' && !spec.storage.path.startsWith('/')) {
     throw new WorkloadError('INVALID_SPEC', 'hostDir storage needs an absolute path');
