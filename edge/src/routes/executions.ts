@@ -14,7 +14,7 @@ import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
-import { loadWorkspace, queueOf } from '../workspaces/access.ts';
+import { assertRunnerServes, loadWorkspace, queueOf } from '../workspaces/access.ts';
 
 const ExecutionParams = z.object({ id: z.string(), executionId: z.string() });
 /** Stream entry ids as Redis makes them; anything else in Last-Event-ID is ignored. */
@@ -42,14 +42,13 @@ export function executionRoutes() {
     const argv = typeof input.command === 'string' ? ['/bin/sh', '-c', input.command] : input.command;
     const keys = runnerKeys(services.config.redisPrefix, row.runnerId ?? '');
     // Who may read the output is decided here, once; the stream itself carries only output.
-    await services
-      .redis()
-      .set(
-        keys.execMeta(executionId),
-        JSON.stringify({ workspaceId: row.id, organizationId: row.organizationId }),
-        'EX',
-        STREAM_TTL_SECONDS,
-      );
+    // Written only when the runner can take the command: an offline runner is a 503 now,
+    // not a 202 whose stream later says the runner went away.
+    await assertRunnerServes(services, row, {
+      key: keys.execMeta(executionId),
+      value: JSON.stringify({ workspaceId: row.id, organizationId: row.organizationId }),
+      ttlSeconds: STREAM_TTL_SECONDS,
+    });
     await services.queue.enqueue(
       queueOf(row),
       {
@@ -168,6 +167,7 @@ export function executionRoutes() {
     if (!(await services.redis().exists(keys.execMeta(params.executionId)))) {
       throw new ApiError('not_found', 'No such execution');
     }
+    await assertRunnerServes(services, row);
     await services.queue.enqueue(queueOf(row), {
       v: CONTRACT_VERSION,
       type: 'exec.cancel',
