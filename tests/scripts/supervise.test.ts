@@ -67,21 +67,28 @@ describe('keel_supervise (scripts/lib/supervise.sh)', () => {
 
   test('a runner without a sandbox ends with the cannot-run code', () => {
     // An empty PATH: no bwrap to find.
-    const result = spawnSync(process.execPath, [join(root, 'runners/bin/keel-runner.mjs')], {
-      cwd: root,
-      env: {
-        PATH: mkdtempSync(join(tmpdir(), 'keel-empty-path-')),
-        HOME: tmpdir(),
-        KEEL_URL: 'http://127.0.0.1:9',
-        KEEL_RUNNER_DRIVER: 'process',
-        KEEL_RUNNER_DATA_DIR: mkdtempSync(join(tmpdir(), 'keel-nosandbox-')),
-        REDIS_URL: 'redis://127.0.0.1:9',
-      },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
-    assert.equal(result.status, 78, result.stderr);
-    assert.match(result.stderr, /bubblewrap/);
+    const emptyPath = mkdtempSync(join(tmpdir(), 'keel-empty-path-'));
+    const dataDir = mkdtempSync(join(tmpdir(), 'keel-nosandbox-'));
+    try {
+      const result = spawnSync(process.execPath, [join(root, 'runners/bin/keel-runner.mjs')], {
+        cwd: root,
+        env: {
+          PATH: emptyPath,
+          HOME: tmpdir(),
+          KEEL_URL: 'http://127.0.0.1:9',
+          KEEL_RUNNER_DRIVER: 'process',
+          KEEL_RUNNER_DATA_DIR: dataDir,
+          REDIS_URL: 'redis://127.0.0.1:9',
+        },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.equal(result.status, 78, result.stderr);
+      assert.match(result.stderr, /bubblewrap/);
+    } finally {
+      rmSync(emptyPath, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   test('scripts/up: a runner killed with SIGKILL comes back as the same runner; a revoked one stays down', async () => {
