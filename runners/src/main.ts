@@ -2,12 +2,14 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
+import { driverToRun, saveDriverChoice } from './driver-choice.ts';
 import { parseRunnerEnv, type RunnerConfig } from './env.ts';
-import { loadCredential, register } from './registration.ts';
+import { CannotRunError, EXIT_CODES } from './exit-codes.ts';
+import { checkIn, loadCredential, register } from './registration.ts';
 import { defaultProcessRoot, log, Runner } from './runner.ts';
 import { DEFAULT_WORKSPACE_IMAGE, DockerDriver } from './workloads/docker.ts';
 import { ProcessDriver } from './workloads/process.ts';
-import type { WorkloadDriver } from './workloads/types.ts';
+import { type WorkloadDriver, WorkloadError } from './workloads/types.ts';
 
 const FLAGS = {
   url: 'KEEL_URL',
@@ -19,32 +21,50 @@ const FLAGS = {
   redis: 'REDIS_URL',
 } as const;
 
-/** Docker when an engine answers and has the workspace image; otherwise the bubblewrap sandbox. */
+/** Whether a Docker engine answers and has the workspace image. */
+async function dockerUsable(docker: Docker, image: string): Promise<boolean> {
+  return docker
+    .ping()
+    .then(() => docker.getImage(image).inspect())
+    .then(
+      () => true,
+      () => false,
+    );
+}
+
+/**
+ * The driver chosen once (see driver-choice): under `auto` at the first start, Docker when an
+ * engine with the image is reachable, otherwise the bubblewrap sandbox; kept from then on.
+ */
 async function chooseDriver(config: RunnerConfig): Promise<WorkloadDriver> {
   const image = config.KEEL_WORKSPACE_IMAGE ?? DEFAULT_WORKSPACE_IMAGE;
-  if (config.KEEL_RUNNER_DRIVER !== 'process') {
-    const docker = new Docker();
-    const usable = await docker
-      .ping()
-      .then(() => docker.getImage(image).inspect())
-      .then(
-        () => true,
-        () => false,
-      );
-    if (usable) {
-      await assertVolumesVisible(docker);
-      return new DockerDriver({ docker, defaultImage: image });
+  const docker = new Docker();
+  const { kind, saved } = await driverToRun(config, async () =>
+    (await dockerUsable(docker, image)) ? 'docker' : 'process',
+  );
+  let driver: WorkloadDriver;
+  if (kind === 'docker') {
+    if (!(await dockerUsable(docker, image))) {
+      const message = `No Docker engine with the image ${image} is reachable (scripts/build-workspace-image builds it)`;
+      // Explicitly asked for, it cannot run; chosen earlier, its workspaces are there: wait for it.
+      if (config.KEEL_RUNNER_DRIVER === 'docker') throw new CannotRunError(message);
+      throw new Error(`${message}; this runner's workspaces live there`);
     }
-    if (config.KEEL_RUNNER_DRIVER === 'docker') {
-      throw new Error(
-        `No Docker engine with the image ${image} is reachable (scripts/build-workspace-image builds it)`,
-      );
+    await assertVolumesVisible(docker);
+    driver = new DockerDriver({ docker, defaultImage: image });
+  } else {
+    try {
+      driver = new ProcessDriver({
+        root: defaultProcessRoot(config),
+        allowUnsandboxed: config.KEEL_RUNNER_ALLOW_UNSANDBOXED,
+      });
+    } catch (err) {
+      if (err instanceof WorkloadError) throw new CannotRunError(err.message);
+      throw err;
     }
   }
-  return new ProcessDriver({
-    root: defaultProcessRoot(config),
-    allowUnsandboxed: config.KEEL_RUNNER_ALLOW_UNSANDBOXED,
-  });
+  if (saved !== kind) await saveDriverChoice(config, kind);
+  return driver;
 }
 
 /**
@@ -57,7 +77,7 @@ async function assertVolumesVisible(docker: Docker): Promise<void> {
   if (!DockerRootDir) return;
   const volumes = `${DockerRootDir}/volumes`;
   if (!existsSync(volumes)) {
-    throw new Error(
+    throw new CannotRunError(
       `The runner cannot see ${volumes}, where the Docker engine keeps workspace files; a runner in a container needs it mounted at the same path (-v ${volumes}:${volumes})`,
     );
   }
@@ -74,15 +94,25 @@ export async function main(argv: string[]): Promise<void> {
     const v = values[flag];
     if (typeof v === 'string') env[name] = v;
   }
-  const config = parseRunnerEnv(env);
+  let config: RunnerConfig;
+  try {
+    config = parseRunnerEnv(env);
+  } catch (err) {
+    throw new CannotRunError(err instanceof Error ? err.message : String(err));
+  }
   const driver = await chooseDriver(config);
   const capacity = {
     workspaces: config.KEEL_RUNNER_CAPACITY_WORKSPACES,
     cpus: availableParallelism(),
     memoryMb: Math.round(totalmem() / 1024 / 1024),
   };
-  const credential =
-    (await loadCredential(config)) ?? (await register(config, { drivers: [driver.kind], capacity }));
+  const saved = await loadCredential(config);
+  // A saved credential says at once whether it still stands, and which driver now runs.
+  if (saved && (await checkIn(config, saved, [driver.kind])) === 'revoked') {
+    log('error', 'this runner was revoked by an admin', { runnerId: saved.runnerId });
+    process.exit(EXIT_CODES.revoked);
+  }
+  const credential = saved ?? (await register(config, { drivers: [driver.kind], capacity }));
   const runner = new Runner(config, credential, driver);
   let stopping = false;
   const shutdown = (code: number) => {
@@ -91,13 +121,13 @@ export async function main(argv: string[]): Promise<void> {
     log('info', 'stopping: in-flight jobs finish first', { runnerId: runner.runnerId });
     runner.stop().then(
       () => process.exit(code),
-      () => process.exit(1),
+      () => process.exit(code || EXIT_CODES.failed),
     );
-    setTimeout(() => process.exit(code || 1), 40_000).unref();
+    setTimeout(() => process.exit(code || EXIT_CODES.failed), 40_000).unref();
   };
-  runner.onRevoked = () => shutdown(3);
-  process.on('SIGINT', () => shutdown(0));
-  process.on('SIGTERM', () => shutdown(0));
+  runner.onRevoked = () => shutdown(EXIT_CODES.revoked);
+  process.on('SIGINT', () => shutdown(EXIT_CODES.stopped));
+  process.on('SIGTERM', () => shutdown(EXIT_CODES.stopped));
   await runner.start();
   log('info', 'keel-runner started', {
     runnerId: runner.runnerId,
@@ -108,5 +138,5 @@ export async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err) => {
   console.error(err instanceof Error ? err.message : String(err));
-  process.exit(1);
+  process.exit(err instanceof CannotRunError ? EXIT_CODES.cannotRun : EXIT_CODES.failed);
 });

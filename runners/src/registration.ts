@@ -1,8 +1,14 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RegisterRunnerResponse, RunnerCheckInResponse } from '@keel/contract/runners';
+import {
+  type DriverKind,
+  RegisterRunnerResponse,
+  type RunnerCheckInRequest,
+  RunnerCheckInResponse,
+} from '@keel/contract/runners';
 import { z } from 'zod';
 import type { RunnerConfig } from './env.ts';
+import { CannotRunError } from './exit-codes.ts';
 
 export const VERSION = '0.1.0';
 
@@ -37,7 +43,7 @@ export async function register(
   details: { drivers: string[]; capacity: { workspaces: number; cpus: number; memoryMb: number } },
 ): Promise<SavedCredential> {
   if (!config.KEEL_RUNNER_TOKEN) {
-    throw new Error(
+    throw new CannotRunError(
       'This runner is not registered yet: set KEEL_RUNNER_TOKEN to a registration token from an admin',
     );
   }
@@ -55,22 +61,33 @@ export async function register(
   });
   const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
   if (res.status !== 201) {
-    throw new Error(`Registration refused (${res.status}): ${body.error?.message ?? 'no reason given'}`);
+    const message = `Registration refused (${res.status}): ${body.error?.message ?? 'no reason given'}`;
+    // A refused token stays refused; an edge that failed may answer next time.
+    throw res.status >= 400 && res.status < 500 && res.status !== 429
+      ? new CannotRunError(message)
+      : new Error(message);
   }
   const saved = { ...RegisterRunnerResponse.parse(body), edgeUrl: config.KEEL_URL };
   await saveCredential(config, saved);
   return saved;
 }
 
-/** 'revoked' when the edge refuses the credential; 'unknown' when the edge cannot be reached. */
+/**
+ * 'revoked' when the edge refuses the credential; 'unknown' when the edge cannot be reached.
+ * Each check-in says which drivers the runner runs now, so the admin list never shows the
+ * ones it registered with after a change.
+ */
 export async function checkIn(
   config: RunnerConfig,
   saved: SavedCredential,
+  drivers: DriverKind[],
 ): Promise<'ok' | 'revoked' | 'unknown'> {
   try {
+    const body: RunnerCheckInRequest = { drivers };
     const res = await fetch(new URL('/api/runners/check-in', config.KEEL_URL), {
       method: 'POST',
-      headers: { authorization: `Bearer ${saved.credential}` },
+      headers: { authorization: `Bearer ${saved.credential}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
       signal: AbortSignal.timeout(5_000),
     });
     if (res.status === 401) return 'revoked';

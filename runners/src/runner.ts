@@ -3,7 +3,12 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type JobOutcome, type RunnerErrorCode, RunnerJob } from '@keel/contract/jobs';
 import { LOG_MAX_ENTRIES, runnerKeys, STREAM_TTL_SECONDS } from '@keel/contract/keys';
-import { CHECK_IN_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TTL_SECONDS } from '@keel/contract/runners';
+import {
+  CHECK_IN_INTERVAL_MS,
+  DriverKind,
+  HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_TTL_SECONDS,
+} from '@keel/contract/runners';
 import type { WorkspaceStatus } from '@keel/contract/workspaces';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -23,7 +28,7 @@ import { connectRunnerRedis } from './redis-connection.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
 import { Terminals } from './terminal/terminals.ts';
 import { type ExecHandle, type WorkloadDriver, WorkloadError } from './workloads/types.ts';
-import { correction, parseStatus, replaceIfUnchanged } from './workspace-watch.ts';
+import { correction, foreignDriverReason, parseStatus, replaceIfUnchanged } from './workspace-watch.ts';
 
 class JobError extends Error {
   constructor(
@@ -73,6 +78,8 @@ export class Runner {
   private lifecycle = new Map<string, number>();
   private readonly fileLocks = new FileLocks();
   private roots = new Map<string, ConfinedFs>();
+  /** Workspaces placed on another driver than this runner's, with theirs: it cannot serve them. */
+  private foreign = new Map<string, DriverKind>();
   private gpus: Awaited<ReturnType<typeof gpuStats>> = [];
   private readonly keys;
   private readonly ai: AiJobs;
@@ -170,6 +177,18 @@ export class Runner {
     const own = await this.ownWorkspaces();
     // Workspaces placed before the runner kept its own list join it here.
     if (own.length) await this.redis.sadd(this.keys.workspaces, ...own);
+    // Those placed before drivers were recorded are in this driver's engine: they are its own.
+    const recorded = await this.workspaceDrivers();
+    const unrecorded = own.filter((id) => !recorded.has(id));
+    if (unrecorded.length) {
+      await this.redis.hset(
+        this.keys.workspaceDrivers,
+        Object.fromEntries(unrecorded.map((id) => [id, this.driver.kind])),
+      );
+    }
+    for (const [id, driver] of this.foreign) {
+      await this.setStatus(id, 'unavailable', foreignDriverReason(driver, this.driver.kind));
+    }
     for (const id of own) {
       const status = await this.driver.status(id);
       if (status !== 'missing') {
@@ -217,9 +236,10 @@ export class Runner {
    * whose container stopped or vanished outside Keel. Returns how many run.
    */
   private async reconcile(): Promise<number> {
-    const [engine, ids] = await Promise.all([
+    const [engine, ids, drivers] = await Promise.all([
       this.driver.states(),
       this.redis.smembers(this.keys.workspaces),
+      this.workspaceDrivers(),
     ]);
     if (ids.length === 0) return 0;
     const published = await this.redis.mget(...ids.map((id) => this.keys.workspaceStatus(id)));
@@ -228,7 +248,10 @@ export class Runner {
       if (engine.get(id)?.status === 'running') running++;
       const raw = published[i];
       if (!raw || this.lifecycle.has(id)) continue;
-      const fix = correction(parseStatus(raw), engine.get(id));
+      const fix = correction(parseStatus(raw), engine.get(id), {
+        workspace: drivers.get(id),
+        runner: this.driver.kind,
+      });
       if (!fix) continue;
       const next = JSON.stringify({ status: fix.status, reason: fix.reason, at: new Date().toISOString() });
       if (await replaceIfUnchanged(this.redis, this.keys.workspaceStatus(id), raw, next)) {
@@ -238,8 +261,33 @@ export class Runner {
     return running;
   }
 
+  /** Each placed workspace's driver, as recorded at its creation; refreshes `foreign`. */
+  private async workspaceDrivers(): Promise<Map<string, DriverKind>> {
+    const all = await this.redis.hgetall(this.keys.workspaceDrivers);
+    const out = new Map<string, DriverKind>();
+    this.foreign.clear();
+    for (const [id, raw] of Object.entries(all)) {
+      const parsed = DriverKind.safeParse(raw);
+      if (!parsed.success) continue;
+      out.set(id, parsed.data);
+      if (parsed.data !== this.driver.kind) this.foreign.set(id, parsed.data);
+    }
+    return out;
+  }
+
+  /** Refuses work on a workspace of another driver, saying why, instead of reporting it missing. */
+  private assertServable(workspaceId: string): void {
+    const driver = this.foreign.get(workspaceId);
+    if (driver) {
+      throw new JobError(
+        'unavailable',
+        `This workspace cannot be served now: ${foreignDriverReason(driver, this.driver.kind)}`,
+      );
+    }
+  }
+
   private async checkRevocation(): Promise<void> {
-    if ((await checkIn(this.config, this.credential)) === 'revoked') {
+    if ((await checkIn(this.config, this.credential, [this.driver.kind])) === 'revoked') {
       log('error', 'this runner was revoked by an admin; stopping', { runnerId: this.runnerId });
       this.onRevoked();
     }
@@ -339,6 +387,12 @@ export class Runner {
 
   /** Runs a job, marking its workspace busy for the heartbeat while a lifecycle job changes it. */
   private async tracked(job: RunnerJob): Promise<unknown> {
+    // A command's refusal ends its stream instead (see execStart): someone reads it.
+    const own =
+      job.type === 'workspace.create' || job.type === 'workspace.delete' || job.type === 'exec.start';
+    if ('workspaceId' in job && job.workspaceId && !own) {
+      this.assertServable(job.workspaceId);
+    }
     if (!job.type.startsWith('workspace.') || !('workspaceId' in job) || !job.workspaceId)
       return this.handle(job);
     return this.busyWith(job.workspaceId, () => this.handle(job));
@@ -390,6 +444,8 @@ export class Runner {
         await this.driver.remove(job.workspaceId, { keepData: false });
         await this.forgetOutput(job.workspaceId);
         await this.redis.srem(this.keys.workspaces, job.workspaceId);
+        await this.redis.hdel(this.keys.workspaceDrivers, job.workspaceId);
+        this.foreign.delete(job.workspaceId);
         this.lastActive.delete(job.workspaceId);
         return {};
       case 'exec.start':
@@ -530,7 +586,17 @@ export class Runner {
     const id = job.workspaceId;
     this.touch(id);
     // Listed first: a workspace whose create was cut short is still this runner's to report.
-    await this.redis.sadd(this.keys.workspaces, id);
+    const driver = job.spec.driver ?? this.driver.kind;
+    await this.redis
+      .multi()
+      .sadd(this.keys.workspaces, id)
+      .hset(this.keys.workspaceDrivers, id, driver)
+      .exec();
+    if (driver !== this.driver.kind) {
+      this.foreign.set(id, driver);
+      await this.setStatus(id, 'unavailable', foreignDriverReason(driver, this.driver.kind));
+      this.assertServable(id);
+    }
     await this.setStatus(id, 'creating', null);
     await this.guarded(id, async () => {
       await this.driver.create({
@@ -614,6 +680,15 @@ export class Runner {
       .exec()) as [[Error | null, string | null], ...unknown[]];
     if (claimed !== 'OK') return { started: false, duplicate: true };
     const out = new OutputStream(this.redis, this.keys.execStream(job.executionId));
+    const foreign = this.foreign.get(job.workspaceId);
+    if (foreign) {
+      await this.redis.srem(`${this.keys.base}execs`, job.executionId);
+      await out.end({
+        exitCode: null,
+        error: `unavailable: ${foreignDriverReason(foreign, this.driver.kind)}`,
+      });
+      return { started: false };
+    }
     await this.reviveIfExpected(job.workspaceId);
     if ((await this.driver.status(job.workspaceId)) !== 'running') {
       await this.redis.srem(`${this.keys.base}execs`, job.executionId);

@@ -1,3 +1,4 @@
+import type { DriverKind } from '@keel/contract/runners';
 import type { WorkspaceStatus } from '@keel/contract/workspaces';
 import type { Redis } from 'ioredis';
 import type { WorkloadState } from './workloads/types.ts';
@@ -18,14 +19,27 @@ export function parseStatus(raw: string | null | undefined): PublishedStatus | u
   }
 }
 
+/** Why a runner cannot serve a workspace placed on another driver than the one it runs. */
+export function foreignDriverReason(workspace: DriverKind, runner: DriverKind): string {
+  return `it runs on the ${workspace} driver and its runner now runs ${runner}`;
+}
+
 /**
  * What to publish when Keel says a workspace runs and the engine says otherwise: someone
  * removed or stopped its container outside Keel, or it crashed. Nothing when they agree.
+ * A workspace of another driver than the runner's is not in this engine at all: it is
+ * unavailable (its workload is intact where it was), never failed.
  */
 export function correction(
   published: PublishedStatus | undefined,
   engine: WorkloadState | undefined,
-): { status: 'stopped' | 'failed'; reason: string } | undefined {
+  drivers?: { workspace: DriverKind | undefined; runner: DriverKind },
+): { status: 'stopped' | 'failed' | 'unavailable'; reason: string } | undefined {
+  if (drivers?.workspace && drivers.workspace !== drivers.runner) {
+    const reason = foreignDriverReason(drivers.workspace, drivers.runner);
+    if (!published || (published.status === 'unavailable' && published.reason === reason)) return undefined;
+    return { status: 'unavailable', reason };
+  }
   if (published?.status !== 'running') return undefined;
   if (!engine) return { status: 'failed', reason: 'its container was removed outside Keel' };
   if (engine.status === 'running') return undefined;

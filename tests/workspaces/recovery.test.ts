@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { type ServerType, serve } from '@hono/node-server';
+import { runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { parseRunnerEnv } from '../../runners/src/env.ts';
 import { register } from '../../runners/src/registration.ts';
@@ -118,16 +119,27 @@ describe('runner failures', () => {
       const lost = await edge.admin.request(
         'POST',
         `/api/workspaces/${first.body.id}/execute`,
-        { command: 'echo started; sleep 60' },
+        { command: 'echo started; sleep 60; echo ended' },
         {
           bearer: true,
         },
       );
-      const lostEvents = readSse(
-        await edge.http(`/api/workspaces/${first.body.id}/executions/${lost.body.executionId}/events`, {
-          headers: { authorization: `Bearer ${edge.admin.accessToken}` },
-        }),
+      const lostUrl = `/api/workspaces/${first.body.id}/executions/${lost.body.executionId}/events`;
+      const auth = { headers: { authorization: `Bearer ${edge.admin.accessToken}` } };
+      // The command is under way at the kill: it has printed its first line, it has no exit
+      // yet, and the runner lists it among the commands it runs.
+      const [firstLine] = await readSse(await edge.http(lostUrl, auth), 1);
+      assert.deepEqual([firstLine?.event, firstLine?.data], ['stdout', 'started\n']);
+      const runnerId = first.body.runnerId as string;
+      const keys = runnerKeys(edge.app.services.config.redisPrefix, runnerId);
+      const redis = edge.app.services.redis();
+      const entries = await redis.xrange(keys.execStream(lost.body.executionId), '-', '+');
+      assert.ok(
+        entries.every(([, fields]) => fields[1] !== 'exit'),
+        `no exit before the kill: ${JSON.stringify(entries)}`,
       );
+      assert.equal(await redis.sismember(`${keys.base}execs`, lost.body.executionId), 1, 'listed as running');
+      const lostEvents = readSse(await edge.http(lostUrl, auth));
       for (let i = 0; i < 4; i++) {
         const w = await edge.admin.request('POST', '/api/workspaces', { name: `w${i}` }, { bearer: true });
         ids.push(w.body.id);
@@ -156,6 +168,7 @@ describe('runner failures', () => {
       const exit = JSON.parse(events.at(-1)!.data);
       assert.equal(events.at(-1)!.event, 'exit');
       assert.match(exit.error, /restarted/);
+      assert.ok(!events.some((e) => e.data.includes('ended')), 'the command never finished');
       const again = await edge.admin.request(
         'POST',
         `/api/workspaces/${first.body.id}/execute`,

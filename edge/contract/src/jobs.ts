@@ -3,6 +3,7 @@ import { AiCancelJob, AiChatJob, AiExplainJob, AiRewriteJob } from './ai-jobs.ts
 import { EgressAllow } from './egress.ts';
 import { FilesDeleteJob, FilesMkdirJob, FilesRenameJob } from './files.ts';
 import { PatchApplyJob, PatchValidateJob } from './patch.ts';
+import { DriverKind } from './runners.ts';
 import { TerminalOpenJob } from './terminal.ts';
 import { CONTRACT_VERSION } from './version.ts';
 import { WorkspaceSource } from './workspaces.ts';
@@ -20,6 +21,11 @@ export const WorkloadSpecPayload = z.object({
   egressAllow: EgressAllow.optional(),
   /** An admin-chosen host folder for the workspace's files, or a volume the driver manages. */
   hostDir: z.string().optional(),
+  /**
+   * The driver the edge placed the workspace on (the runner's at placement); the workspace
+   * keeps it. A runner running another one refuses the workspace as unavailable.
+   */
+  driver: DriverKind.optional(),
 });
 
 /** Every job a runner pulls from its queue. Jobs carry a version; contracts only grow. */
@@ -89,6 +95,8 @@ export const RunnerErrorCode = z.enum([
   'workspace_not_running',
   'invalid',
   'internal',
+  /** The runner cannot serve this workspace now (its driver is not the one the runner runs). */
+  'unavailable',
 ]);
 export type RunnerErrorCode = z.infer<typeof RunnerErrorCode>;
 

@@ -37,6 +37,8 @@ function makeRunnerKeys(keyPrefix: string, runnerId: string) {
     heartbeat: `${base}heartbeat`,
     /** Workspaces this runner placed (a set), so it notices one whose container vanished. */
     workspaces: `${base}workspaces`,
+    /** Each placed workspace's driver (a hash), so a runner that changed driver knows which it cannot serve. */
+    workspaceDrivers: `${base}ws-drivers`,
     workspaceStatus: (workspaceId: string) => `${base}ws:${workspaceId}:status`,
     workspaceLogs: (workspaceId: string) => `${base}ws:${workspaceId}:logs`,
     /** Bumped whenever the workspace's files may have changed (writes, finished commands). */

@@ -119,6 +119,10 @@ export const RunnerView = z.object({
 export type RunnerView = z.infer<typeof RunnerView>;
 export const ListRunnersResponse = z.object({ runners: z.array(RunnerView) });
 
+/** What a runner says when it checks in: the drivers it runs now. Absent from older runners. */
+export const RunnerCheckInRequest = z.strictObject({ drivers: z.array(DriverKind).min(1).max(8).optional() });
+export type RunnerCheckInRequest = z.infer<typeof RunnerCheckInRequest>;
+
 /** What the runner learns when it checks in: stop working when revoked. */
 export const RunnerCheckInResponse = z.object({ runnerId: idSchema('runner'), revoked: z.boolean() });
 

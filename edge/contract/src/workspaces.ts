@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from './ids.ts';
+import { DriverKind } from './runners.ts';
 
 export const WorkspaceStatus = z.enum([
   'creating',
@@ -9,6 +10,8 @@ export const WorkspaceStatus = z.enum([
   'stopped',
   'failed',
   'deleting',
+  /** Its runner is offline, or runs another driver than the workspace's: the reason says which. */
+  'unavailable',
 ]);
 export type WorkspaceStatus = z.infer<typeof WorkspaceStatus>;
 
@@ -64,6 +67,8 @@ export const Workspace = z.object({
   resources: WorkspaceResources,
   network: z.boolean(),
   runnerId: z.string().nullable(),
+  /** The driver it was placed on, kept for its life; null for workspaces made before drivers were recorded. */
+  driver: DriverKind.nullable().optional(),
   status: WorkspaceStatus,
   statusReason: z.string().nullable(),
   createdAt: z.string(),

@@ -15,7 +15,7 @@ import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import type { Services } from '../services/services.ts';
-import { loadWorkspace, queueOf, type WorkspaceRow } from '../workspaces/access.ts';
+import { assertRunnerServes, loadWorkspace, queueOf, type WorkspaceRow } from '../workspaces/access.ts';
 
 const ExecutionParams = z.object({ id: z.string(), executionId: z.string() });
 /** Stream entry ids as Redis makes them; anything else in Last-Event-ID is ignored. */
@@ -43,14 +43,13 @@ export function executionRoutes() {
     const argv = typeof input.command === 'string' ? ['/bin/sh', '-c', input.command] : input.command;
     const keys = runnerKeys(services.config.redisPrefix, row.runnerId ?? '');
     // Who may read the output is decided here, once; the stream itself carries only output.
-    await services
-      .redis()
-      .set(
-        keys.execMeta(executionId),
-        JSON.stringify({ workspaceId: row.id, organizationId: row.organizationId }),
-        'EX',
-        STREAM_TTL_SECONDS,
-      );
+    // Written only when the runner can take the command: an offline runner is a 503 now,
+    // not a 202 whose stream later says the runner went away.
+    await assertRunnerServes(services, row, {
+      key: keys.execMeta(executionId),
+      value: JSON.stringify({ workspaceId: row.id, organizationId: row.organizationId }),
+      ttlSeconds: STREAM_TTL_SECONDS,
+    });
     await services.queue.enqueue(
       queueOf(row),
       {
@@ -164,6 +163,7 @@ export function executionRoutes() {
     }
     const keys = runnerKeys(services.config.redisPrefix, row.runnerId);
     await ownExecution(services, keys, row, params.executionId);
+    await assertRunnerServes(services, row);
     await services.queue.enqueue(queueOf(row), {
       v: CONTRACT_VERSION,
       type: 'exec.cancel',

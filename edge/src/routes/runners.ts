@@ -5,6 +5,7 @@ import {
   type CreateRunnerTokenResponse,
   RegisterRunnerRequest,
   type RegisterRunnerResponse,
+  RunnerCheckInRequest,
 } from '@keel/contract/runners';
 import { runners, runnerTokens } from '@keel/drizzle/schema';
 import { and, desc, eq, gt, isNull, lt, or, sql } from 'drizzle-orm';
@@ -14,7 +15,7 @@ import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { constantTimeEqual, randomToken, sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
-import { readJson, readParams } from '../http/validate.ts';
+import { readJson, readOptionalJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { authenticateRunner } from '../middleware/authenticate-runner.ts';
@@ -233,7 +234,18 @@ export function runnerApiRoutes() {
   });
 
   app.post('/check-in', authenticateRunner(), async (c) => {
-    return c.json({ runnerId: c.get('runnerId'), revoked: false });
+    const input = await readOptionalJson(c, RunnerCheckInRequest);
+    const runnerId = c.get('runnerId');
+    if (input.drivers) {
+      const services = c.get('services');
+      const drivers = [...new Set(input.drivers)].sort();
+      // Written only when it changed: check-ins come every few seconds from every runner.
+      await services.db
+        .update(runners)
+        .set({ drivers })
+        .where(and(eq(runners.id, runnerId), sql`${runners.drivers} <> ${JSON.stringify(drivers)}::jsonb`));
+    }
+    return c.json({ runnerId, revoked: false });
   });
 
   return app;

@@ -40,6 +40,9 @@ export function terminalRoutes(options: { upgrade: SocketUpgrade | undefined }) 
       : undefined;
     if (!record) {
       const live = (await liveStatuses(services, [row])).get(row.id);
+      if (live?.status === 'unavailable') {
+        throw new ApiError('runner_unavailable', `The workspace is unavailable: ${live.reason}`);
+      }
       if ((live?.status ?? row.status) !== 'running') {
         throw new ApiError('workspace_not_running', 'The workspace is not running; start it first');
       }

@@ -19,6 +19,7 @@ import { requireRole } from '../middleware/require-role.ts';
 import { placeWorkspace } from '../runners/registry.ts';
 import { streamFields } from '../services/stream-fields.ts';
 import {
+  assertRunnerServes,
   canSeeAll,
   forgetWorkspaceRow,
   liveStatuses,
@@ -69,13 +70,14 @@ export function workspaceRoutes() {
     const services = c.get('services');
     const p = c.get('principal');
     const input = await readJson(c, CreateWorkspaceRequest);
-    const runner = await placeWorkspace(services, p.organizationId);
-    if (!runner) {
+    const placed = await placeWorkspace(services, p.organizationId);
+    if (!placed) {
       throw new ApiError(
         'runner_unavailable',
         'No runner is online with room for a workspace; ask an admin to add one',
       );
     }
+    const { runner, driver } = placed;
     const id = newId('workspace');
     const now = services.clock.now();
     const [row] = await services.db
@@ -89,6 +91,7 @@ export function workspaceRoutes() {
         resources: input.resources,
         network: input.network || input.source.type === 'git',
         runnerId: runner.id,
+        driver,
         status: 'creating',
         createdAt: now,
         updatedAt: now,
@@ -105,6 +108,7 @@ export function workspaceRoutes() {
         ...(input.resources.diskMb ? { diskMb: input.resources.diskMb } : {}),
         // Cloning needs the network; afterwards the workspace keeps what it was granted.
         network: row!.network,
+        driver,
       },
       source: input.source,
     });
@@ -181,6 +185,7 @@ export function workspaceRoutes() {
     app.post(`/:id/${action}`, requireRole('developer'), async (c) => {
       const services = c.get('services');
       const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+      await assertRunnerServes(services, row);
       await services.queue.enqueue(queueOf(row), {
         v: CONTRACT_VERSION,
         type: `workspace.${action}`,

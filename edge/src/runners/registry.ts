@@ -1,5 +1,6 @@
 import { runnerKeys } from '@keel/contract/keys';
 import {
+  type DriverKind,
   type RunnerHeartbeat,
   RunnerHeartbeat as RunnerHeartbeatSchema,
   type RunnerView,
@@ -33,7 +34,8 @@ export function runnerView(row: RunnerRow, heartbeat: RunnerHeartbeat | undefine
     id: row.id,
     name: row.name,
     labels: row.labels,
-    drivers: row.drivers as RunnerView['drivers'],
+    // What it runs now, as its heartbeat says; the registered list while it is offline.
+    drivers: heartbeat ? [heartbeat.driver] : (row.drivers as RunnerView['drivers']),
     capacity: row.capacity,
     status: row.revokedAt ? 'revoked' : heartbeat ? 'online' : 'offline',
     stats: heartbeat ?? null,
@@ -43,13 +45,14 @@ export function runnerView(row: RunnerRow, heartbeat: RunnerHeartbeat | undefine
 }
 
 /**
- * Picks the runner for a new workspace: among the online, unrevoked runners of the
- * organization and the shared ones, the one with the most free slots for its capacity.
+ * Picks the runner for a new workspace, and the driver it runs (the workspace keeps it):
+ * among the online, unrevoked runners of the organization and the shared ones, the one with
+ * the most free slots for its capacity.
  */
 export async function placeWorkspace(
   services: Services,
   organizationId: string,
-): Promise<RunnerRow | undefined> {
+): Promise<{ runner: RunnerRow; driver: DriverKind } | undefined> {
   const rows = await services.db
     .select()
     .from(runners)
@@ -63,13 +66,13 @@ export async function placeWorkspace(
     services,
     rows.map((r) => r.id),
   );
-  let best: { row: RunnerRow; load: number } | undefined;
+  let best: { runner: RunnerRow; driver: DriverKind; load: number } | undefined;
   for (const row of rows) {
     const beat = beats.get(row.id);
     if (!beat) continue;
     const load = beat.workspacesRunning / Math.max(1, row.capacity.workspaces);
     if (load >= 1) continue;
-    if (!best || load < best.load) best = { row, load };
+    if (!best || load < best.load) best = { runner: row, driver: beat.driver, load };
   }
-  return best?.row;
+  return best && { runner: best.runner, driver: best.driver };
 }

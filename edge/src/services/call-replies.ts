@@ -6,10 +6,16 @@ import type { Redis } from 'ioredis';
 const FIRST_CHECK_MS = 1_000;
 const CHECK_EVERY_MS = 1_000;
 
-export type ReplyValue = { outcome: JobOutcome } | { failed: string };
+export type ReplyValue = { outcome: JobOutcome } | { failed: string } | { runnerGone: true };
 
-/** Reads an answer the runner left because nobody heard it (see contract/calls). */
-export type UnheardLookup = () => Promise<string | null>;
+/** What a lookup finds when the call's runner is offline and the call was taken back unrun. */
+export const RUNNER_GONE = { runnerGone: true } as const;
+
+/**
+ * Reads an answer the runner left because nobody heard it (see contract/calls), or finds
+ * that the runner is gone (RUNNER_GONE): then the call ends at once instead of at its deadline.
+ */
+export type UnheardLookup = () => Promise<string | typeof RUNNER_GONE | null>;
 
 interface Waiter {
   resolve(v: ReplyValue): void;
@@ -92,6 +98,10 @@ export class CallReplies {
     const waiter = this.waiters.get(id);
     if (!waiter) return;
     const raw = await waiter.lookup().catch(() => null);
+    if (raw !== null && typeof raw !== 'string') {
+      this.waiters.get(id)?.resolve(RUNNER_GONE);
+      return;
+    }
     const reply = raw ? parseReply(raw) : undefined;
     if (reply?.id === id) this.waiters.get(id)?.resolve(replyValue(reply));
   }

@@ -9,7 +9,14 @@ import type { JobOutcome, RunnerJob } from '@keel/contract/jobs';
 import { bullPrefixOf } from '@keel/contract/keys';
 import { Queue } from 'bullmq';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { CallReplies } from './call-replies.ts';
+import { CallReplies, RUNNER_GONE } from './call-replies.ts';
+
+/** A call whose runner is offline (no heartbeat): it was taken back before it ran. */
+export class RunnerGoneError extends Error {
+  constructor() {
+    super('its runner is offline');
+  }
+}
 
 /** A call ready to be pushed: its runner's list, the call as stored, and the list's expiry. */
 export interface OutgoingCall {
@@ -76,18 +83,27 @@ export class JobProducer {
     await replies.whenReady();
     const redis = this.connection();
     const id = callId(this.instance, ++this.sequence);
-    const replyKey = callReplyKey(`${this.keyPrefix}${queueName}:`, id);
-    const answer = replies.wait(id, timeoutMs, () => redis.get(replyKey));
+    const runnerBase = `${this.keyPrefix}${queueName}:`;
+    const replyKey = callReplyKey(runnerBase, id);
+    const call = this.outgoing(queueName, { id, deadline: Date.now() + timeoutMs, job }, timeoutMs);
+    // Only a call still waiting after a second looks (see CallReplies): the reply and the
+    // runner's heartbeat in one read, so the answered calls cost nothing more.
+    const lookup = async () => {
+      const [reply, beat] = await redis.mget(replyKey, `${runnerBase}heartbeat`);
+      if (reply || beat) return reply ?? null;
+      // Taken back unrun, so it cannot run after its caller heard it failed; a call the
+      // runner took already is answered as usual.
+      return (await redis.lrem(call.list, 1, call.payload)) > 0 ? RUNNER_GONE : null;
+    };
+    const answer = replies.wait(id, timeoutMs, lookup);
     try {
-      await this.push(
-        redis.multi(),
-        this.outgoing(queueName, { id, deadline: Date.now() + timeoutMs, job }, timeoutMs),
-      ).exec();
+      await this.push(redis.multi(), call).exec();
     } catch (err) {
       answer.catch(() => {});
       throw err;
     }
     const value = await answer;
+    if ('runnerGone' in value) throw new RunnerGoneError();
     if ('failed' in value) throw new Error(value.failed);
     return value.outcome;
   }

@@ -85,28 +85,105 @@ export async function forgetWorkspaceRow(services: Services, id: string): Promis
   await services.redis().del(rowKey(services, id));
 }
 
-/** Statuses the runners last wrote, read in one round trip. */
+export const RUNNER_OFFLINE = 'its runner is offline';
+
+/** Why a workspace's runner cannot serve it although it is online: it runs another driver now. */
+export function foreignDriver(
+  workspaceDriver: string | null | undefined,
+  runnerDriver: unknown,
+): string | undefined {
+  if (!workspaceDriver || typeof runnerDriver !== 'string' || runnerDriver === workspaceDriver)
+    return undefined;
+  return `it runs on the ${workspaceDriver} driver and its runner now runs ${runnerDriver}`;
+}
+
+/** The driver a heartbeat names, without validating the rest of it (read on every status). */
+function heartbeatDriver(raw: string): unknown {
+  try {
+    return (JSON.parse(raw) as { driver?: unknown }).driver;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Statuses the runners last wrote, read in one round trip with the runners' heartbeats: a
+ * workspace whose runner is offline, or runs another driver than the workspace's, is
+ * `unavailable` whatever its runner last wrote.
+ */
 export async function liveStatuses(
   services: Services,
-  rows: Array<{ id: string; runnerId: string | null }>,
+  rows: Array<{ id: string; runnerId: string | null; driver?: string | null }>,
 ): Promise<Map<string, LiveStatus>> {
   const out = new Map<string, LiveStatus>();
   const placed = rows.filter((r) => r.runnerId);
   if (placed.length === 0) return out;
   const prefix = services.config.redisPrefix;
+  const runnerIds = [...new Set(placed.map((r) => r.runnerId!))];
   const values = await services
     .redis()
-    .mget(...placed.map((r) => runnerKeys(prefix, r.runnerId!).workspaceStatus(r.id)));
-  values.forEach((v, i) => {
-    if (!v) return;
-    try {
-      const parsed = JSON.parse(v) as LiveStatus;
-      if (WorkspaceStatus.safeParse(parsed.status).success) out.set(placed[i]!.id, parsed);
-    } catch {
-      // Ignore a malformed status; the stored one stands.
+    .mget(
+      ...placed.map((r) => runnerKeys(prefix, r.runnerId!).workspaceStatus(r.id)),
+      ...runnerIds.map((id) => runnerKeys(prefix, id).heartbeat),
+    );
+  const beats = new Map(runnerIds.map((id, i) => [id, values[placed.length + i] ?? null]));
+  placed.forEach((r, i) => {
+    const v = values[i];
+    let live: LiveStatus | undefined;
+    if (v) {
+      try {
+        const parsed = JSON.parse(v) as LiveStatus;
+        if (WorkspaceStatus.safeParse(parsed.status).success) live = parsed;
+      } catch {
+        // Ignore a malformed status; the stored one stands.
+      }
     }
+    const beat = beats.get(r.runnerId!);
+    const unavailable = beat ? foreignDriver(r.driver, heartbeatDriver(beat)) : RUNNER_OFFLINE;
+    if (unavailable) {
+      out.set(r.id, { status: 'unavailable', reason: unavailable, at: live?.at ?? new Date().toISOString() });
+    } else if (live) out.set(r.id, live);
   });
   return out;
+}
+
+const OFFLINE_OR_FOREIGN = `local beat = redis.call('GET', KEYS[1])
+if not beat then return 'offline' end
+local ok, parsed = pcall(cjson.decode, beat)
+local driver = ok and type(parsed) == 'table' and parsed.driver or nil
+if ARGV[1] ~= '' and type(driver) == 'string' and driver ~= ARGV[1] then return 'driver:' .. driver end
+if KEYS[2] then redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3]) end
+return 'ok'`;
+
+/**
+ * Refuses at once (503 runner_unavailable) work for a workspace whose runner is offline or
+ * runs another driver, instead of queueing it for a runner that will not take it. With
+ * `thenSet`, that key is written in the same round trip when the runner can serve it.
+ */
+export async function assertRunnerServes(
+  services: Services,
+  row: WorkspaceRow,
+  thenSet?: { key: string; value: string; ttlSeconds: number },
+): Promise<void> {
+  if (!row.runnerId)
+    throw new ApiError('runner_unavailable', 'This workspace has no runner; create it again');
+  const heartbeat = runnerKeys(services.config.redisPrefix, row.runnerId).heartbeat;
+  const answer = (await services
+    .redis()
+    .eval(
+      OFFLINE_OR_FOREIGN,
+      thenSet ? 2 : 1,
+      ...(thenSet ? [heartbeat, thenSet.key] : [heartbeat]),
+      row.driver ?? '',
+      thenSet?.value ?? '',
+      String(thenSet?.ttlSeconds ?? 0),
+    )) as string;
+  if (answer === 'ok') return;
+  const reason =
+    answer === 'offline'
+      ? RUNNER_OFFLINE
+      : (foreignDriver(row.driver, answer.slice('driver:'.length)) ?? answer);
+  throw new ApiError('runner_unavailable', `The workspace is unavailable: ${reason}`);
 }
 
 export function workspaceView(row: WorkspaceRow, live?: LiveStatus): Workspace {
@@ -119,6 +196,7 @@ export function workspaceView(row: WorkspaceRow, live?: LiveStatus): Workspace {
     resources: row.resources,
     network: row.network,
     runnerId: row.runnerId,
+    driver: (row.driver ?? null) as Workspace['driver'],
     status: (live?.status ?? row.status) as WorkspaceStatus,
     statusReason: live ? live.reason : row.statusReason,
     createdAt: row.createdAt.toISOString(),

@@ -1,8 +1,9 @@
 import type { RunnerErrorCode, RunnerJob } from '@keel/contract/jobs';
 import type { z } from 'zod';
 import { ApiError } from '../http/api-error.ts';
+import { RunnerGoneError } from '../services/queue.ts';
 import type { Services } from '../services/services.ts';
-import { queueOf, type WorkspaceRow } from './access.ts';
+import { queueOf, RUNNER_OFFLINE, type WorkspaceRow } from './access.ts';
 
 const CALL_TIMEOUT_MS = 15_000;
 
@@ -17,6 +18,7 @@ const codeMap: Record<RunnerErrorCode, ConstructorParameters<typeof ApiError>[0]
   workspace_not_running: 'workspace_not_running',
   invalid: 'validation_failed',
   internal: 'runner_unavailable',
+  unavailable: 'runner_unavailable',
 };
 
 /** Asks the workspace's runner and waits for its answer, turning its errors into API errors. */
@@ -31,6 +33,9 @@ export async function callRunner<S extends z.ZodType>(
     outcome = await services.queue.call(queueOf(row), job, CALL_TIMEOUT_MS);
   } catch (err) {
     if (err instanceof ApiError) throw err;
+    if (err instanceof RunnerGoneError) {
+      throw new ApiError('runner_unavailable', `The workspace is unavailable: ${RUNNER_OFFLINE}`);
+    }
     throw new ApiError('runner_unavailable', 'The workspace runner did not answer in time');
   }
   if (!outcome.ok) throw new ApiError(codeMap[outcome.error.code], outcome.error.message);

@@ -60,7 +60,12 @@ export function WorkspaceCard(props: WorkspaceCardProps) {
               <time datetime={props.workspace.updatedAt}>{relativeTime(props.workspace.updatedAt)}</time>
             </span>
           </p>
-          <Show when={props.workspace.status === 'failed' && props.workspace.statusReason}>
+          <Show
+            when={
+              (props.workspace.status === 'failed' || props.workspace.status === 'unavailable') &&
+              props.workspace.statusReason
+            }
+          >
             {(reason) => <p class="workspace-reason">{reason()}</p>}
           </Show>
         </div>

@@ -3,7 +3,7 @@ import { type Accessor, createSignal } from 'solid-js';
 import { browserTimers } from '../api/browser-timers.ts';
 import type { Timers } from '../api/client.ts';
 import type { NewWorkspace, WorkspaceAction, WorkspacesApi } from '../api/workspaces-api.ts';
-import { isTransitional } from './workspace-status.ts';
+import { mayChangeSoon } from './workspace-status.ts';
 
 export type PendingAction = WorkspaceAction | 'delete';
 
@@ -58,7 +58,7 @@ export function createWorkspaceListStore(options: WorkspaceListOptions): Workspa
 
   function schedule(): void {
     if (disposed || pollTimer !== undefined) return;
-    if (!(workspaces() ?? []).some((w) => isTransitional(w.status))) return;
+    if (!(workspaces() ?? []).some((w) => mayChangeSoon(w.status))) return;
     pollTimer = timers.set(() => {
       pollTimer = undefined;
       // Hidden tabs skip the request; `resume` catches up when the person comes back.
@@ -119,7 +119,7 @@ export function createWorkspaceListStore(options: WorkspaceListOptions): Workspa
     act,
     remove,
     resume() {
-      if (pollTimer === undefined && (workspaces() ?? []).some((w) => isTransitional(w.status))) void load();
+      if (pollTimer === undefined && (workspaces() ?? []).some((w) => mayChangeSoon(w.status))) void load();
     },
     dispose() {
       disposed = true;

@@ -9,6 +9,7 @@ export const STATUS_LABELS: Record<WorkspaceStatus, string> = {
   stopped: 'Stopped',
   failed: 'Failed',
   deleting: 'Deleting',
+  unavailable: 'Unavailable',
 };
 
 const TRANSITIONAL: ReadonlySet<WorkspaceStatus> = new Set(['creating', 'starting', 'stopping', 'deleting']);
@@ -16,6 +17,14 @@ const TRANSITIONAL: ReadonlySet<WorkspaceStatus> = new Set(['creating', 'startin
 /** A status that will change on its own soon, so it is worth asking again. */
 export function isTransitional(status: WorkspaceStatus): boolean {
   return TRANSITIONAL.has(status);
+}
+
+/**
+ * A status worth asking about again soon: the transitional ones, and `unavailable`, which
+ * ends by itself when the workspace's runner comes back.
+ */
+export function mayChangeSoon(status: WorkspaceStatus): boolean {
+  return TRANSITIONAL.has(status) || status === 'unavailable';
 }
 
 /** The life-cycle actions that make sense from a status; transitional ones allow none. */

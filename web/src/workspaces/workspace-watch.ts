@@ -3,7 +3,7 @@ import { type Accessor, createSignal } from 'solid-js';
 import { browserTimers } from '../api/browser-timers.ts';
 import type { Timers } from '../api/client.ts';
 import type { WorkspaceAction, WorkspacesApi } from '../api/workspaces-api.ts';
-import { isTransitional } from './workspace-status.ts';
+import { mayChangeSoon } from './workspace-status.ts';
 
 export interface WorkspaceWatch {
   /** Undefined until loaded. */
@@ -34,7 +34,7 @@ export function createWorkspaceWatch(
 
   function schedule(): void {
     const current = workspace();
-    if (disposed || timer !== undefined || current === undefined || !isTransitional(current.status)) return;
+    if (disposed || timer !== undefined || current === undefined || !mayChangeSoon(current.status)) return;
     timer = timers.set(async () => {
       try {
         const status = await api.status(workspaceId);
