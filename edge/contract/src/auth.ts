@@ -76,7 +76,13 @@ export type LoginResponse = z.infer<typeof LoginResponse>;
 export const RefreshResponse = LoginResponse;
 export type RefreshResponse = LoginResponse;
 
-export const MeResponse = z.object({ user: User, organization: Organization, role: Role });
+export const MeResponse = z.object({
+  user: User,
+  organization: Organization,
+  role: Role,
+  /** An install administrator: manages shared runners, install settings and the install chain. */
+  installAdmin: z.boolean(),
+});
 export type MeResponse = z.infer<typeof MeResponse>;
 
 export const CreateInvitationRequest = z.strictObject({

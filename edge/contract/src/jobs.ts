@@ -17,6 +17,7 @@ export const WorkloadSpecPayload = z.object({
   network: z.boolean(),
   /** An admin-chosen host folder for the workspace's files, or a volume the driver manages. */
   hostDir: z.string().optional(),
+  egressAllow: z.array(z.string()).max(64).optional(),
 });
 
 /** Every job a runner pulls from its queue. Jobs carry a version; contracts only grow. */
@@ -29,9 +30,23 @@ export const RunnerJob = z.discriminatedUnion('type', [
     spec: WorkloadSpecPayload,
     source: WorkspaceSource,
   }),
-  z.object({ v, type: z.literal('workspace.start'), workspaceId }),
+  /**
+   * Start and restart carry the install's current `egressAllow` (CIDR[:port]): what a
+   * workspace may reach is the install's setting when it starts, not when it was made.
+   */
+  z.object({
+    v,
+    type: z.literal('workspace.start'),
+    workspaceId,
+    egressAllow: z.array(z.string()).max(64).optional(),
+  }),
   z.object({ v, type: z.literal('workspace.stop'), workspaceId }),
-  z.object({ v, type: z.literal('workspace.restart'), workspaceId }),
+  z.object({
+    v,
+    type: z.literal('workspace.restart'),
+    workspaceId,
+    egressAllow: z.array(z.string()).max(64).optional(),
+  }),
   z.object({ v, type: z.literal('workspace.delete'), workspaceId }),
   z.object({
     v,
