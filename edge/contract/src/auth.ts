@@ -59,6 +59,8 @@ export const SignupResponse = z.object({
   user: User,
   organization: Organization,
   role: Role,
+  /** True for the account that founded the install. */
+  installAdmin: z.boolean(),
   accessToken: z.string(),
   csrfToken: z.string(),
   expiresIn: z.number(),

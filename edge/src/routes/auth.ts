@@ -95,6 +95,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       user: userView(result.user),
       organization: organizationView(result.organization),
       role: result.role,
+      installAdmin: result.user.installAdmin,
       ...tokens,
     };
     return c.json(body, 201);
