@@ -341,6 +341,11 @@ describe('install administration', () => {
     // At once, though the boss's session was cached as no install administrator.
     assert.equal((await as(boss, 'GET', '/api/auth/me')).body.installAdmin, true);
     assert.equal((await as(boss, 'GET', '/api/install/settings')).status, 200);
+    const sharedStats = async (client: BrowserClient) =>
+      (await as(client, 'GET', '/api/admin/runners')).body.runners.find(
+        (r: { id: string }) => r.id === sharedId,
+      ).stats;
+    assert.notEqual(await sharedStats(boss), null, "the principal knows at once: the host's stats show");
 
     const removed = await as(boss, 'DELETE', `/api/install/admins/${founderId}`);
     assert.equal(removed.status, 204);
@@ -357,6 +362,7 @@ describe('install administration', () => {
     assert.equal((await as(boss, 'POST', '/api/install/admins', { email: 'admin@example.com' })).status, 201);
     assert.equal((await as(rig.admin, 'DELETE', `/api/install/admins/${bossId}`)).status, 204);
     assert.equal((await as(boss, 'GET', '/api/install/settings')).status, 403);
+    assert.equal(await sharedStats(boss), null);
 
     const events = (await installChain()).slice(before).filter((e) => e.outcome === 'success');
     assert.deepEqual(
