@@ -22,6 +22,7 @@ import { INSTALL_CHAIN } from '../../edge/src/audit/audit-log.ts';
 import { hashPassword } from '../../edge/src/auth/password.ts';
 import { BrowserClient } from '../harness/browser-client.ts';
 import { type Rig, startRig } from '../harness/runner-rig.ts';
+import { createTestApp } from '../harness/test-app.ts';
 
 const PASSWORD = 'correct horse battery staple';
 const BOOTSTRAP = randomBytes(24).toString('hex');
@@ -427,5 +428,46 @@ describe('install administration', () => {
       .where(and(eq(auditEvents.chain, INSTALL_CHAIN), eq(auditEvents.action, 'runner.revoke')));
     const broken = await as(rig.admin, 'GET', '/api/install/audit/verify');
     assert.equal(broken.body.ok, false);
+  });
+});
+
+describe('install settings and administrators on PostgreSQL', () => {
+  test('the founder administers the install: settings saved as jsonb, the last one stays, the chain verifies', async () => {
+    const t = await createTestApp({ database: 'postgres' });
+    try {
+      const founder = new BrowserClient(t.fetch);
+      const signup = await founder.request('POST', '/api/auth/signup', {
+        email: 'root@example.com',
+        password: PASSWORD,
+        name: 'Root',
+      });
+      assert.equal(signup.status, 201);
+      assert.equal(signup.body.installAdmin, true);
+      const id = signup.body.user.id;
+      const put = await founder.request(
+        'PUT',
+        '/api/install/settings',
+        { workspaceNetwork: 'on_request', egressAllow: ['10.1.0.0/16:443'], maxDiskMb: 1024 },
+        { bearer: true },
+      );
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      const stored = await t.services.db.select().from(installSettings);
+      assert.equal(stored.length, 1);
+      assert.deepEqual(stored[0]!.settings, put.body.settings);
+      const big = await founder.request(
+        'POST',
+        '/api/workspaces',
+        { name: 'big', resources: { cpus: 1, memoryMb: 1024, diskMb: 2048 } },
+        { bearer: true },
+      );
+      assert.equal(big.status, 422);
+      assert.equal(big.body.error.code, 'resource_limit');
+      const last = await founder.request('DELETE', `/api/install/admins/${id}`, undefined, { bearer: true });
+      assert.equal(last.status, 409);
+      const verify = await founder.request('GET', '/api/install/audit/verify', undefined, { bearer: true });
+      assert.deepEqual(verify.body, { ok: true, checked: 1 });
+    } finally {
+      await t.close();
+    }
   });
 });
