@@ -6,6 +6,8 @@ export interface Principal {
   userId: string;
   organizationId: string;
   role: Role;
+  /** An install administrator (users.install_admin), apart from any organization role. */
+  installAdmin: boolean;
   sessionId: string;
   via: 'bearer' | 'cookie';
 }

@@ -10,6 +10,7 @@ import { adminAuditRoutes } from './routes/audit.ts';
 import { authRoutes, type ClientIp } from './routes/auth.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { healthRoutes } from './routes/health.ts';
+import { installRoutes } from './routes/install.ts';
 import { invitationRoutes } from './routes/invitations.ts';
 import { patchRoutes } from './routes/patch.ts';
 import { adminRunnerRoutes, runnerApiRoutes } from './routes/runners.ts';
@@ -46,6 +47,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route('/api/orgs', invitationRoutes());
   app.route('/api/admin/audit', adminAuditRoutes());
   app.route('/api/admin', adminRunnerRoutes());
+  app.route('/api/install', installRoutes());
   app.route('/api/runners', runnerApiRoutes());
   app.route('/api/runners', aiReportRoutes());
   app.route('/api/admin/usage', adminUsageRoutes());

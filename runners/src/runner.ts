@@ -27,7 +27,7 @@ import { applyPatchJob, validatePatchJob } from './patch/jobs.ts';
 import { connectRunnerRedis } from './redis-connection.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
 import { Terminals } from './terminal/terminals.ts';
-import { type ExecHandle, type WorkloadDriver, WorkloadError } from './workloads/types.ts';
+import { type ExecHandle, type StartOptions, type WorkloadDriver, WorkloadError } from './workloads/types.ts';
 import { correction, foreignDriverReason, parseStatus, replaceIfUnchanged } from './workspace-watch.ts';
 
 class JobError extends Error {
@@ -418,7 +418,7 @@ export class Runner {
       case 'workspace.start':
         this.touch(job.workspaceId);
         await this.setStatus(job.workspaceId, 'starting', null);
-        await this.guarded(job.workspaceId, () => this.driver.start(job.workspaceId));
+        await this.guarded(job.workspaceId, () => this.driver.start(job.workspaceId, startOptions(job)));
         await this.setStatus(job.workspaceId, 'running', null);
         return {};
       case 'workspace.stop':
@@ -433,7 +433,7 @@ export class Runner {
         await this.terminals.endWorkspace(job.workspaceId);
         await this.guarded(job.workspaceId, async () => {
           await this.driver.stop(job.workspaceId);
-          await this.driver.start(job.workspaceId);
+          await this.driver.start(job.workspaceId, startOptions(job));
         });
         await this.setStatus(job.workspaceId, 'running', null);
         return {};
@@ -786,4 +786,9 @@ export function defaultProcessRoot(config: RunnerConfig): string {
   if (process.getuid?.() !== 0) return join(config.KEEL_RUNNER_DATA_DIR, 'workspaces');
   const tag = createHash('sha256').update(resolve(config.KEEL_RUNNER_DATA_DIR)).digest('hex').slice(0, 12);
   return join('/var/lib/keel/workspaces', tag);
+}
+
+/** What a start job says of the workspace's network as the install has it now. */
+function startOptions(job: { egressAllow?: string[] | undefined }): StartOptions {
+  return job.egressAllow ? { egressAllow: job.egressAllow } : {};
 }

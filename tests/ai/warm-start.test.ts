@@ -36,7 +36,7 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
   const organizationId = newId('organization');
   const sessionId = newId('tokenFamily');
   const caller = { userId, organizationId, sessionId, via: 'bearer' as const };
-  const sessionEntry = `${userId} ${organizationId} developer`;
+  const sessionEntry = `${userId} ${organizationId} developer -`;
   const rowEntry = JSON.stringify({ id: workspaceId, organizationId, ownerId: userId, runnerId });
   const heartbeat = (ai: unknown, id = runnerId) =>
     JSON.stringify({ v: 1, runnerId: id, at: new Date().toISOString(), ai });
@@ -46,6 +46,7 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
     userId,
     organizationId,
     role: 'developer',
+    installAdmin: false,
     runnerId,
     model: 'm-1',
   };

@@ -2,6 +2,7 @@ import { createEffect, lazy, Match, Suspense, Switch } from 'solid-js';
 import { ApiContext, type Apis } from './api/api-context.ts';
 import { LoadingScreen } from './components/loading-screen.tsx';
 import { AccountPage } from './pages/account/account-page.tsx';
+import { InstallPage } from './pages/install/install-page.tsx';
 import { NotFoundPage } from './pages/not-found/not-found-page.tsx';
 import { SignInPage } from './pages/sign-in/sign-in-page.tsx';
 import { SignUpPage } from './pages/sign-up/sign-up-page.tsx';
@@ -74,6 +75,9 @@ export function App(props: AppProps) {
                     </Match>
                     <Match when={path() === '/account'}>
                       <AccountPage signedIn={current()} />
+                    </Match>
+                    <Match when={path() === '/install' && current().installAdmin}>
+                      <InstallPage />
                     </Match>
                     <Match when={workspaceId()} keyed>
                       {(id) => (

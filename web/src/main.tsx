@@ -6,6 +6,7 @@ import { createApiClient } from './api/client.ts';
 import { readCookie } from './api/cookies.ts';
 import { createExecutionsApi } from './api/executions-api.ts';
 import { createFilesApi } from './api/files-api.ts';
+import { createInstallApi } from './api/install-api.ts';
 import { createPatchApi } from './api/patch-api.ts';
 import { withBrowserRefreshLock } from './api/refresh-lock.ts';
 import { createWorkspacesApi } from './api/workspaces-api.ts';
@@ -29,6 +30,7 @@ const apis = {
   executions: createExecutionsApi(client),
   ai: createAiApi(client),
   patch: createPatchApi(client),
+  install: createInstallApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

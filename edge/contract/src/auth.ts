@@ -59,6 +59,8 @@ export const SignupResponse = z.object({
   user: User,
   organization: Organization,
   role: Role,
+  /** True for the account that founded the install. */
+  installAdmin: z.boolean(),
   accessToken: z.string(),
   csrfToken: z.string(),
   expiresIn: z.number(),
@@ -76,7 +78,13 @@ export type LoginResponse = z.infer<typeof LoginResponse>;
 export const RefreshResponse = LoginResponse;
 export type RefreshResponse = LoginResponse;
 
-export const MeResponse = z.object({ user: User, organization: Organization, role: Role });
+export const MeResponse = z.object({
+  user: User,
+  organization: Organization,
+  role: Role,
+  /** An install administrator: manages shared runners, install settings and the install chain. */
+  installAdmin: z.boolean(),
+});
 export type MeResponse = z.infer<typeof MeResponse>;
 
 export const CreateInvitationRequest = z.strictObject({

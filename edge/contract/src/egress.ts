@@ -18,12 +18,14 @@ export const EgressDestination = z
   }, 'port must be 1-65535')
   .refine((s) => {
     const { address, prefix } = parseEgressDestination(s);
-    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    return (ipv4ToNumber(address) & ~mask) >>> 0 === 0;
+    return (ipv4ToNumber(address) & ~prefixMask(prefix)) >>> 0 === 0;
   }, 'the address has bits set beyond the prefix length');
 
-/** Destinations opened to a workspace's network beyond the public internet (at most 64). */
-export const EgressAllow = z.array(EgressDestination).max(64);
+/** At most this many destinations in `egressAllow`. */
+export const EGRESS_ALLOW_MAX = 64;
+
+/** Destinations opened to a workspace's network beyond the public internet. */
+export const EgressAllow = z.array(EgressDestination).max(EGRESS_ALLOW_MAX);
 
 export interface ParsedEgressDestination {
   address: string;
@@ -40,6 +42,11 @@ export function parseEgressDestination(s: string): ParsedEgressDestination {
     : { address, prefix: Number(prefix), port: Number(port) };
 }
 
-function ipv4ToNumber(address: string): number {
+/** The network mask of a prefix length, as an unsigned 32-bit number. */
+export function prefixMask(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+export function ipv4ToNumber(address: string): number {
   return address.split('.').reduce((n, o) => ((n << 8) | Number(o)) >>> 0, 0);
 }

@@ -38,9 +38,23 @@ export const RunnerJob = z.discriminatedUnion('type', [
     spec: WorkloadSpecPayload,
     source: WorkspaceSource,
   }),
-  z.object({ v, type: z.literal('workspace.start'), workspaceId }),
+  /**
+   * Start and restart carry the install's current `egressAllow` (CIDR[:port]): what a
+   * workspace may reach is the install's setting when it starts, not when it was made.
+   */
+  z.object({
+    v,
+    type: z.literal('workspace.start'),
+    workspaceId,
+    egressAllow: EgressAllow.optional(),
+  }),
   z.object({ v, type: z.literal('workspace.stop'), workspaceId }),
-  z.object({ v, type: z.literal('workspace.restart'), workspaceId }),
+  z.object({
+    v,
+    type: z.literal('workspace.restart'),
+    workspaceId,
+    egressAllow: EgressAllow.optional(),
+  }),
   z.object({ v, type: z.literal('workspace.delete'), workspaceId }),
   z.object({
     v,

@@ -112,6 +112,8 @@ export const RunnerView = z.object({
   drivers: z.array(DriverKind),
   capacity: RunnerCapacity,
   status: RunnerStatus,
+  /** Serves every organization; its host's stats are shown to install administrators only. */
+  shared: z.boolean(),
   stats: RunnerHeartbeat.nullable(),
   createdAt: z.string(),
   revokedAt: z.string().nullable(),

@@ -19,7 +19,7 @@ export interface SignupResult {
 
 /**
  * Creates an account. The first account on an empty install founds the organization as
- * its super_admin; later ones need an invitation, or open signup switched on. All of it
+ * its super_admin and the install as its first install administrator; later ones need an invitation, or open signup switched on. All of it
  * happens in one transaction: a failure leaves no user, membership or spent invitation.
  */
 export async function signup(services: Services, input: SignupRequest): Promise<SignupResult> {
@@ -98,7 +98,14 @@ export async function signup(services: Services, input: SignupRequest): Promise<
 
     const [user] = await tx
       .insert(users)
-      .values({ id: newId('user'), email: input.email, name: input.name, passwordHash, createdAt: now })
+      .values({
+        id: newId('user'),
+        email: input.email,
+        name: input.name,
+        passwordHash,
+        installAdmin: via === 'first-account',
+        createdAt: now,
+      })
       .returning();
     await tx
       .insert(memberships)

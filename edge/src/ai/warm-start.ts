@@ -31,6 +31,7 @@ export interface Approval {
   userId: string;
   organizationId: string;
   role: Role;
+  installAdmin: boolean;
   runnerId: string;
   model: string;
 }

@@ -50,9 +50,16 @@ function rowHash(r: Omit<Row, 'id' | 'hash'>): Promise<string> {
 /** What writing and checking the trail needs: the database, the time, the head's sealing key. */
 export type AuditServices = Pick<Services, 'db' | 'clock' | 'auditSeal'>;
 
-/** The chain an organization's events go to; events with no organization share `global`. */
+/**
+ * The install-wide chain: install administrators' actions, shared runners' registrations,
+ * refused sign-ins. Any event with no organization lands here; install administrators read
+ * and verify it (`/api/install/audit`).
+ */
+export const INSTALL_CHAIN = 'global';
+
+/** The chain an organization's events go to; events with no organization go to the install's. */
 export function chainOf(organizationId: string | null | undefined): string {
-  return organizationId ?? 'global';
+  return organizationId ?? INSTALL_CHAIN;
 }
 
 const lockChain = (chain: string) => sql`select pg_advisory_xact_lock(hashtext(${`audit:${chain}`}))`;

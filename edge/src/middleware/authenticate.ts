@@ -69,6 +69,7 @@ export async function confirmSession(c: Context<AppEnv>, caller: VerifiedCaller)
     userId: caller.userId,
     organizationId: caller.organizationId,
     role: confirmed.role,
+    installAdmin: confirmed.installAdmin,
     sessionId: caller.sessionId,
     via: caller.via,
   });
@@ -94,17 +95,17 @@ export function sessionCacheKey(services: Services, sessionId: string): string {
 async function sessionRole(
   services: Services,
   caller: VerifiedCaller,
-): Promise<{ role: Role; entry: string } | undefined> {
+): Promise<{ role: Role; installAdmin: boolean; entry: string } | undefined> {
   const key = sessionCacheKey(services, caller.sessionId);
   const cached = await services.redis().get(key);
   if (cached === REVOKED_MARKER) return undefined;
   if (cached) {
-    const [userId, orgId, role] = cached.split(' ');
+    const [userId, orgId, role, installAdmin] = cached.split(' ');
     if (userId === caller.userId && orgId === caller.organizationId)
-      return { role: Role.parse(role), entry: cached };
+      return { role: Role.parse(role), installAdmin: installAdmin === 'install_admin', entry: cached };
   }
   const [row] = await services.db
-    .select({ role: memberships.role })
+    .select({ role: memberships.role, installAdmin: users.installAdmin })
     .from(users)
     .innerJoin(
       memberships,
@@ -122,8 +123,9 @@ async function sessionRole(
     .where(and(eq(users.id, caller.userId), isNull(users.disabledAt)))
     .limit(1);
   if (!row) return undefined;
-  const entry = `${caller.userId} ${caller.organizationId} ${row.role}`;
+  // The fourth field is what `users.install_admin` said; install routes ask the database again.
+  const entry = `${caller.userId} ${caller.organizationId} ${row.role} ${row.installAdmin ? 'install_admin' : '-'}`;
   // NX: never overwrite a revocation that landed while the database was being read.
   await services.redis().set(key, entry, 'EX', SESSION_CACHE_SECONDS, 'NX');
-  return { role: row.role, entry };
+  return { role: row.role, installAdmin: row.installAdmin, entry };
 }

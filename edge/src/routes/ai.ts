@@ -163,6 +163,7 @@ async function startWarm(
     userId: caller.userId,
     organizationId: caller.organizationId,
     role: approval.role,
+    installAdmin: approval.installAdmin,
     sessionId: caller.sessionId,
     via: caller.via,
   });
@@ -308,6 +309,7 @@ async function checkAndStart(
     userId: p.userId,
     organizationId: p.organizationId,
     role: p.role,
+    installAdmin: p.installAdmin,
     runnerId: row.runnerId,
     model: beat.ai.model,
   });

@@ -1,7 +1,7 @@
 import { AuditListQuery, type AuditVerifyResponse } from '@keel/contract/audit';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
-import { appendAudit, chainOf, verifyAuditChain } from '../audit/audit-log.ts';
+import { appendAudit, chainOf, INSTALL_CHAIN, verifyAuditChain } from '../audit/audit-log.ts';
 import { auditCsv, listAuditEvents } from '../audit/audit-query.ts';
 import { readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
@@ -12,31 +12,7 @@ export function adminAuditRoutes() {
   const app = new Hono<AppEnv>();
   app.use('*', authenticate(), requireRole('admin'));
 
-  app.get('/', async (c) => {
-    const services = c.get('services');
-    const p = c.get('principal');
-    const query = readQuery(c, AuditListQuery);
-    const page = await listAuditEvents(services.db, chainOf(p.organizationId), query);
-    if (!query.format) return c.json(page);
-
-    // A download leaves the system: who took which slice is itself part of the trail.
-    await appendAudit(services, {
-      action: 'audit.export',
-      outcome: 'success',
-      actorId: p.userId,
-      organizationId: p.organizationId,
-      metadata: { format: query.format, rows: page.events.length, filtered: isFiltered(query) },
-    });
-    const stamp = services.clock
-      .now()
-      .toISOString()
-      .replace(/[-:]|\.\d+/g, '');
-    c.header('Content-Disposition', `attachment; filename="keel-audit-${stamp}.${query.format}"`);
-    c.header('Cache-Control', 'no-store');
-    if (page.nextCursor) c.header('X-Next-Cursor', page.nextCursor);
-    if (query.format === 'json') return c.json(page);
-    return c.body(auditCsv(page.events), 200, { 'Content-Type': 'text/csv; charset=utf-8' });
-  });
+  app.get('/', (c) => answerAuditList(c, chainOf(c.get('principal').organizationId)));
 
   app.get('/verify', async (c) => {
     const services = c.get('services');
@@ -55,6 +31,35 @@ export function adminAuditRoutes() {
   });
 
   return app;
+}
+
+/**
+ * One page of a chain, or a download of it. A download leaves the system: who took which
+ * slice is itself part of the trail, recorded in the chain that was read.
+ */
+export async function answerAuditList(c: Context<AppEnv>, chain: string): Promise<Response> {
+  const services = c.get('services');
+  const p = c.get('principal');
+  const query = readQuery(c, AuditListQuery);
+  const page = await listAuditEvents(services.db, chain, query);
+  if (!query.format) return c.json(page);
+
+  await appendAudit(services, {
+    action: 'audit.export',
+    outcome: 'success',
+    actorId: p.userId,
+    organizationId: chain === INSTALL_CHAIN ? null : p.organizationId,
+    metadata: { format: query.format, rows: page.events.length, filtered: isFiltered(query) },
+  });
+  const stamp = services.clock
+    .now()
+    .toISOString()
+    .replace(/[-:]|\.\d+/g, '');
+  c.header('Content-Disposition', `attachment; filename="keel-audit-${stamp}.${query.format}"`);
+  c.header('Cache-Control', 'no-store');
+  if (page.nextCursor) c.header('X-Next-Cursor', page.nextCursor);
+  if (query.format === 'json') return c.json(page);
+  return c.body(auditCsv(page.events), 200, { 'Content-Type': 'text/csv; charset=utf-8' });
 }
 
 function isFiltered(q: AuditListQuery): boolean {

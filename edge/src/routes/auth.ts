@@ -84,6 +84,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       organizationId: result.organization.id,
       metadata: { via: result.via, role: result.role },
     });
+
     const session = await openSession(services, result.user.id, result.organization.id);
     const tokens = await issueTokens(
       c,
@@ -94,6 +95,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       user: userView(result.user),
       organization: organizationView(result.organization),
       role: result.role,
+      installAdmin: result.user.installAdmin,
       ...tokens,
     };
     return c.json(body, 201);
@@ -234,6 +236,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       user: userView(row.user),
       organization: organizationView(row.organization),
       role: p.role,
+      installAdmin: row.user.installAdmin,
     };
     return c.json(body);
   });

@@ -19,6 +19,7 @@ import { readJson, readOptionalJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { authenticateRunner } from '../middleware/authenticate-runner.ts';
+import { assertInstallAdmin } from '../middleware/require-install-admin.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import { createRunnerRedisUser, removeRunnerRedisUser } from '../runners/redis-acl.ts';
 import { heartbeatsOf, runnerView } from '../runners/registry.ts';
@@ -74,19 +75,21 @@ export function adminRunnerRoutes() {
 
   app.get('/runners', async (c) => {
     const services = c.get('services');
+    const p = c.get('principal');
     const rows = await services.db
       .select()
       .from(runners)
-      .where(
-        or(eq(runners.organizationId, c.get('principal').organizationId), isNull(runners.organizationId)),
-      )
+      .where(or(eq(runners.organizationId, p.organizationId), isNull(runners.organizationId)))
       .orderBy(desc(runners.createdAt))
       .limit(1000);
     const beats = await heartbeatsOf(
       services,
       rows.filter((r) => !r.revokedAt).map((r) => r.id),
     );
-    return c.json({ runners: rows.map((r) => runnerView(r, beats.get(r.id))) });
+    // A shared runner's host serves every organization: its stats are the install's.
+    return c.json({
+      runners: rows.map((r) => runnerView(r, beats.get(r.id), r.organizationId !== null || p.installAdmin)),
+    });
   });
 
   app.delete('/runners/:id', async (c) => {
@@ -94,35 +97,61 @@ export function adminRunnerRoutes() {
     const principal = c.get('principal');
     const { id } = readParams(c, z.object({ id: z.string() }));
     if (!idSchema('runner').safeParse(id).success) throw new ApiError('not_found', 'No such runner');
-    const revoked = await services.db
-      .update(runners)
-      .set({ revokedAt: services.clock.now() })
+    const [row] = await services.db
+      .select({ organizationId: runners.organizationId })
+      .from(runners)
       .where(
         and(
           eq(runners.id, id),
-          isNull(runners.revokedAt),
-          // Shared runners serve everyone: only a super_admin may revoke one.
-          principal.role === 'super_admin'
-            ? or(eq(runners.organizationId, principal.organizationId), isNull(runners.organizationId))
-            : eq(runners.organizationId, principal.organizationId),
+          or(eq(runners.organizationId, principal.organizationId), isNull(runners.organizationId)),
         ),
       )
-      .returning({ id: runners.id });
-    if (revoked.length === 0) throw new ApiError('not_found', 'No such active runner');
-    // Its Redis user goes too, with the connections it has open: the runner is cut off at
-    // once instead of at its next check-in.
-    if (services.config.runnerRedisAcl) await removeRunnerRedisUser(services, id);
+      .limit(1);
+    if (!row) throw new ApiError('not_found', 'No such active runner');
+    // Shared runners serve every organization: only an install administrator may revoke one,
+    // and the act goes to the install's chain, not one organization's.
+    const shared = row.organizationId === null;
+    if (shared) await assertInstallAdmin(c);
+    const scope = shared ? null : principal.organizationId;
+    if (!(await revokeRunner(services, id, scope))) throw new ApiError('not_found', 'No such active runner');
     await appendAudit(services, {
       action: 'runner.revoke',
       outcome: 'success',
       actorId: principal.userId,
-      organizationId: principal.organizationId,
+      organizationId: scope,
       targetId: id,
+      ...(shared ? { metadata: { shared: true, organization: principal.organizationId } } : {}),
     });
     return c.body(null, 204);
   });
 
   return app;
+}
+
+/**
+ * Revokes an active runner of `organizationId` (null: a shared runner). Its Redis user goes
+ * too, with the connections it has open: the runner is cut off at once instead of at its
+ * next check-in. False when there was no such active runner.
+ */
+export async function revokeRunner(
+  services: Services,
+  id: string,
+  organizationId: string | null,
+): Promise<boolean> {
+  const revoked = await services.db
+    .update(runners)
+    .set({ revokedAt: services.clock.now() })
+    .where(
+      and(
+        eq(runners.id, id),
+        isNull(runners.revokedAt),
+        organizationId === null ? isNull(runners.organizationId) : eq(runners.organizationId, organizationId),
+      ),
+    )
+    .returning({ id: runners.id });
+  if (revoked.length === 0) return false;
+  if (services.config.runnerRedisAcl) await removeRunnerRedisUser(services, id);
+  return true;
 }
 
 /**

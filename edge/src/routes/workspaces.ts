@@ -1,3 +1,4 @@
+import type { WorkspacePolicyResponse } from '@keel/contract/install';
 import { runnerKeys, runnerQueueName } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import {
@@ -14,6 +15,8 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
+import { loadInstallSettings } from '../install/settings.ts';
+import { assertWithinMaxima, networkFor } from '../install/workspace-policy.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import { placeWorkspace } from '../runners/registry.ts';
@@ -70,6 +73,10 @@ export function workspaceRoutes() {
     const services = c.get('services');
     const p = c.get('principal');
     const input = await readJson(c, CreateWorkspaceRequest);
+    const { settings } = await loadInstallSettings(services.db);
+    assertWithinMaxima(settings, input.resources);
+    // A git source needs no network of the workspace's: the clone runs on the runner host.
+    const network = networkFor(settings, input.network);
     const placed = await placeWorkspace(services, p.organizationId);
     if (!placed) {
       throw new ApiError(
@@ -89,7 +96,7 @@ export function workspaceRoutes() {
         name: input.name,
         source: input.source,
         resources: input.resources,
-        network: input.network || input.source.type === 'git',
+        network,
         runnerId: runner.id,
         driver,
         status: 'creating',
@@ -106,14 +113,14 @@ export function workspaceRoutes() {
         cpus: input.resources.cpus,
         memoryMb: input.resources.memoryMb,
         ...(input.resources.diskMb ? { diskMb: input.resources.diskMb } : {}),
-        // Cloning needs the network; afterwards the workspace keeps what it was granted.
         network: row!.network,
         driver,
+        egressAllow: settings.egressAllow,
       },
       source: input.source,
     });
     await invalidate(services, listScope(p.organizationId));
-    await audit(c, 'workspace.create', id, { source: input.source.type, runnerId: runner.id });
+    await audit(c, 'workspace.create', id, { source: input.source.type, runnerId: runner.id, network });
     return c.json(workspaceView(row!), 201);
   });
 
@@ -151,6 +158,18 @@ export function workspaceRoutes() {
     });
   });
 
+  // What the create form may offer: the network policy and the maxima, no destinations.
+  app.get('/policy', async (c) => {
+    const { settings } = await loadInstallSettings(c.get('services').db);
+    const body: WorkspacePolicyResponse = {
+      workspaceNetwork: settings.workspaceNetwork,
+      maxCpus: settings.maxCpus,
+      maxMemoryMb: settings.maxMemoryMb,
+      maxDiskMb: settings.maxDiskMb,
+    };
+    return c.json(body);
+  });
+
   app.get('/:id', async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const live = await liveStatuses(c.get('services'), [row]);
@@ -186,10 +205,16 @@ export function workspaceRoutes() {
       const services = c.get('services');
       const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
       await assertRunnerServes(services, row);
+      // What a workspace may reach is the install's list as it stands when it starts.
+      const egress =
+        action === 'stop'
+          ? {}
+          : { egressAllow: (await loadInstallSettings(services.db)).settings.egressAllow };
       await services.queue.enqueue(queueOf(row), {
         v: CONTRACT_VERSION,
         type: `workspace.${action}`,
         workspaceId: row.id,
+        ...egress,
       });
       const pending = action === 'stop' ? 'stopping' : 'starting';
       await setStoredStatus(c, row, pending);

@@ -29,7 +29,16 @@ export async function heartbeatsOf(services: Services, ids: string[]): Promise<M
   return out;
 }
 
-export function runnerView(row: RunnerRow, heartbeat: RunnerHeartbeat | undefined): RunnerView {
+/**
+ * How a runner looks in a list. `withStats: false` (an organization's admin looking at a
+ * shared runner) keeps only that it exists and whether it is online: its host's load,
+ * memory, disk and GPUs are the install's business.
+ */
+export function runnerView(
+  row: RunnerRow,
+  heartbeat: RunnerHeartbeat | undefined,
+  withStats = true,
+): RunnerView {
   return {
     id: row.id,
     name: row.name,
@@ -38,7 +47,8 @@ export function runnerView(row: RunnerRow, heartbeat: RunnerHeartbeat | undefine
     drivers: heartbeat ? [heartbeat.driver] : (row.drivers as RunnerView['drivers']),
     capacity: row.capacity,
     status: row.revokedAt ? 'revoked' : heartbeat ? 'online' : 'offline',
-    stats: heartbeat ?? null,
+    shared: row.organizationId === null,
+    stats: withStats ? (heartbeat ?? null) : null,
     createdAt: row.createdAt.toISOString(),
     revokedAt: row.revokedAt?.toISOString() ?? null,
   };

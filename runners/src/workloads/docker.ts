@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { EgressAllow } from '@keel/contract/egress';
 import Docker from 'dockerode';
 import { EXEC_USER, startDockerExec } from './docker-exec.ts';
 import { SLIRP_DNS } from './egress-rules.ts';
@@ -13,6 +14,7 @@ import {
   type ExecRequest,
   type FileOwner,
   isValidWorkspaceId,
+  type StartOptions,
   validateExec,
   validateSpec,
   type WorkloadDriver,
@@ -146,8 +148,15 @@ export class DockerDriver implements WorkloadDriver {
     }
   }
 
-  async start(id: string): Promise<void> {
+  async start(id: string, opts: StartOptions = {}): Promise<void> {
     assertWorkspaceId(id);
+    if (opts.egressAllow !== undefined) {
+      // Labels are fixed at create: the list as of this start lives beside the pid file.
+      const list = EgressAllow.safeParse(opts.egressAllow);
+      if (!list.success) throw new WorkloadError('INVALID_SPEC', 'egressAllow: not a list of destinations');
+      await mkdir(this.networkStateDir, { recursive: true, mode: 0o700 });
+      await writeFile(this.egressFile(id), JSON.stringify(list.data), { mode: 0o600 });
+    }
     try {
       await this.docker.getContainer(containerName(id)).start();
     } catch (err) {
@@ -168,6 +177,7 @@ export class DockerDriver implements WorkloadDriver {
   async remove(id: string, opts: { keepData: boolean }): Promise<void> {
     assertWorkspaceId(id);
     await this.networkDown(id);
+    await rm(this.egressFile(id), { force: true });
     const info = await this.inspect(id);
     if (info) {
       await ignoring([404], this.docker.getContainer(containerName(id)).remove({ force: true, v: false }));
@@ -265,7 +275,7 @@ export class DockerDriver implements WorkloadDriver {
         await bringUpNetwork({
           target: { kind: 'pid', pid: info.State.Pid },
           pidFile: this.slirpPidFile(id),
-          allow: labels[EGRESS_LABEL] ? labels[EGRESS_LABEL].split(',') : [],
+          allow: (await this.egressAt(id)) ?? (labels[EGRESS_LABEL] ? labels[EGRESS_LABEL].split(',') : []),
         });
       })();
       this.networks.set(id, up);
@@ -281,6 +291,20 @@ export class DockerDriver implements WorkloadDriver {
     const pidFile = this.slirpPidFile(id);
     await stopSlirp(pidFile);
     await rm(`${pidFile}.log`, { force: true });
+  }
+
+  private egressFile(id: string): string {
+    return path.join(this.networkStateDir, `${id}.allow.json`);
+  }
+
+  /** The allowed destinations given at the last start, if any (else the create's labels). */
+  private async egressAt(id: string): Promise<string[] | undefined> {
+    try {
+      const list = EgressAllow.safeParse(JSON.parse(await readFile(this.egressFile(id), 'utf8')));
+      return list.success ? list.data : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private slirpPidFile(id: string): string {

@@ -28,6 +28,7 @@ import {
   type ExecRequest,
   type FileOwner,
   isValidWorkspaceId,
+  type StartOptions,
   validateExec,
   validateSpec,
   type WorkloadDriver,
@@ -151,8 +152,14 @@ export class ProcessDriver implements WorkloadDriver {
     await this.writeState(id, { version: 1, spec, workspaceDir, createdDir, started: false });
   }
 
-  async start(id: string): Promise<void> {
-    const state = await this.mustState(id);
+  async start(id: string, opts: StartOptions = {}): Promise<void> {
+    let state = await this.mustState(id);
+    if (opts.egressAllow !== undefined) {
+      const spec = { ...state.spec, egressAllow: opts.egressAllow };
+      validateSpec(spec);
+      state = { ...state, spec };
+      await this.writeState(id, state);
+    }
     await this.cgroupFor(id, state.spec);
     // Each start re-makes the rules: the host's addresses may have changed since.
     if (state.spec.network) await this.networkFor(id, state.spec, { refresh: true });

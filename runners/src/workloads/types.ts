@@ -70,11 +70,19 @@ export interface FileOwner {
   gid: number;
 }
 
+export interface StartOptions {
+  /**
+   * The install's allowed destinations as they stand at this start; they replace the ones the
+   * workspace was created with (checked like the spec's).
+   */
+  egressAllow?: string[];
+}
+
 export interface WorkloadDriver {
   readonly kind: 'docker' | 'process';
   /** Idempotent: an existing workload with this id is left as it is. */
   create(spec: WorkloadSpec): Promise<void>;
-  start(id: string): Promise<void>;
+  start(id: string, opts?: StartOptions): Promise<void>;
   /** Idempotent; a missing workload is not an error. */
   stop(id: string, opts?: { timeoutMs?: number }): Promise<void>;
   /** Idempotent. keepData: false also deletes the storage the driver created. */

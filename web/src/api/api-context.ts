@@ -2,6 +2,7 @@ import { createContext, useContext } from 'solid-js';
 import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
 import type { FilesApi } from './files-api.ts';
+import type { InstallApi } from './install-api.ts';
 import type { PatchApi } from './patch-api.ts';
 import type { WorkspacesApi } from './workspaces-api.ts';
 
@@ -12,6 +13,7 @@ export interface Apis {
   executions: ExecutionsApi;
   ai: AiApi;
   patch: PatchApi;
+  install: InstallApi;
 }
 
 export const ApiContext = createContext<Apis>();

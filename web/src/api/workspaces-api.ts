@@ -10,10 +10,12 @@ import { inField } from './response-shapes.ts';
 
 export type WorkspaceAction = 'start' | 'stop' | 'restart';
 
-/** What the create form sends; the server fills in resources and network from its defaults. */
+/** What the create form sends; the server fills in resources from its defaults. */
 export interface NewWorkspace {
   name: string;
   source: WorkspaceSource;
+  /** Asked for only where the install gives network on request. */
+  network?: boolean;
 }
 
 export interface WorkspaceStatusInfo {

@@ -30,7 +30,13 @@ describe('start', () => {
 
     assert.deepEqual(paths(), ['POST /api/auth/refresh', 'GET /api/auth/me']);
     assert.equal(calls[1]?.headers.get('authorization'), 'Bearer a1');
-    assert.deepEqual(session.state(), { status: 'signedIn', user, organization, role: 'developer' });
+    assert.deepEqual(session.state(), {
+      status: 'signedIn',
+      user,
+      organization,
+      role: 'developer',
+      installAdmin: false,
+    });
   });
 
   test('no refresh cookie means signed out, quietly, without asking /me', async () => {

@@ -41,7 +41,13 @@ export function createSessionStore(auth: AuthApi): SessionStore {
   });
 
   function signedIn(me: MeResponse): void {
-    setState({ status: 'signedIn', user: me.user, organization: me.organization, role: me.role });
+    setState({
+      status: 'signedIn',
+      user: me.user,
+      organization: me.organization,
+      role: me.role,
+      installAdmin: me.installAdmin,
+    });
   }
 
   async function start(): Promise<void> {

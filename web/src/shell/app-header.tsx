@@ -1,4 +1,4 @@
-import type { JSX } from 'solid-js';
+import { For, type JSX } from 'solid-js';
 import { Brand } from '../components/brand.tsx';
 import { Button } from '../components/button.tsx';
 import { FormAlert } from '../components/form-alert.tsx';
@@ -8,9 +8,10 @@ import { useRouter } from '../router/router-context.ts';
 import { useSession } from '../session/session-context.ts';
 import { ThemeToggle } from '../theme/theme-toggle.tsx';
 
-const NAV: ReadonlyArray<{ href: string; label: string }> = [
+const NAV: ReadonlyArray<{ href: string; label: string; installAdmin?: true }> = [
   { href: '/', label: 'Workspaces' },
   { href: '/account', label: 'Account' },
+  { href: '/install', label: 'Install', installAdmin: true },
 ];
 
 /** The bar above every signed-in page except the IDE (which has its own, denser one). */
@@ -18,6 +19,11 @@ export function AppHeader(props: { children?: JSX.Element }) {
   const session = useSession();
   const router = useRouter();
   const signOut = createFormAction(() => session.signOut(), []);
+  // Install settings belong to install administrators only; the server refuses anyone else.
+  const isInstallAdmin = () => {
+    const state = session.state();
+    return state.status === 'signedIn' && state.installAdmin;
+  };
 
   return (
     <header class="app-header">
@@ -26,11 +32,13 @@ export function AppHeader(props: { children?: JSX.Element }) {
           <Brand />
         </Link>
         <nav aria-label="Main" class="app-nav">
-          {NAV.map((item) => (
-            <Link href={item.href} class="app-nav-link" current={router.location().path === item.href}>
-              {item.label}
-            </Link>
-          ))}
+          <For each={NAV.filter((item) => !item.installAdmin || isInstallAdmin())}>
+            {(item) => (
+              <Link href={item.href} class="app-nav-link" current={router.location().path === item.href}>
+                {item.label}
+              </Link>
+            )}
+          </For>
         </nav>
       </div>
       <div class="app-header-end">

@@ -2,6 +2,7 @@ import { createAiApi } from '../api/ai-api.ts';
 import { createApiClient } from '../api/client.ts';
 import { createExecutionsApi } from '../api/executions-api.ts';
 import { createFilesApi } from '../api/files-api.ts';
+import { createInstallApi } from '../api/install-api.ts';
 import { createPatchApi } from '../api/patch-api.ts';
 import { createWorkspacesApi } from '../api/workspaces-api.ts';
 import { createFakeFetch, type Responder } from './fake-fetch.ts';
@@ -24,5 +25,6 @@ export function createTestApis(...script: Responder[]) {
     executions: createExecutionsApi(client),
     ai: createAiApi(client),
     patch: createPatchApi(client),
+    install: createInstallApi(client),
   };
 }

@@ -13,7 +13,7 @@ export const organization = {
   name: 'Analytical Engines',
   createdAt: '2025-01-01T00:00:00.000Z',
 };
-export const me: MeResponse = { user, organization, role: 'developer' };
+export const me: MeResponse = { user, organization, role: 'developer', installAdmin: false };
 
 export function grant(accessToken: string, expiresIn = 900) {
   return { user, accessToken, csrfToken: `csrf-${accessToken}`, expiresIn };

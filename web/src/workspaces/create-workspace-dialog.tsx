@@ -1,5 +1,6 @@
 import type { Workspace, WorkspaceSource } from '@keel/contract/workspaces';
-import { createSignal, onMount, Show } from 'solid-js';
+import { createResource, createSignal, onMount, Show } from 'solid-js';
+import { useApis } from '../api/api-context.ts';
 import type { NewWorkspace } from '../api/workspaces-api.ts';
 import { Button } from '../components/button.tsx';
 import { Dialog } from '../components/dialog.tsx';
@@ -7,7 +8,7 @@ import { FormAlert } from '../components/form-alert.tsx';
 import { TextField } from '../components/text-field.tsx';
 import { createFormAction, textValue } from '../forms/form-action.ts';
 
-const FIELDS = ['name', 'source'] as const;
+const FIELDS = ['name', 'source', 'network'] as const;
 
 export interface CreateWorkspaceDialogProps {
   open: boolean;
@@ -26,13 +27,22 @@ export function CreateWorkspaceDialog(props: CreateWorkspaceDialogProps) {
 
 function CreateWorkspaceForm(props: CreateWorkspaceDialogProps) {
   const [kind, setKind] = createSignal<'empty' | 'git'>('empty');
+  // The install decides whether workspaces may have network; the form offers only what it allows.
+  const [policy] = createResource(() => useApis().install.workspacePolicy());
   const form = createFormAction(async (data) => {
     const ref = textValue(data, 'ref').trim();
     const source: WorkspaceSource =
       kind() === 'git'
         ? { type: 'git', url: textValue(data, 'url').trim(), ...(ref === '' ? {} : { ref }) }
         : { type: 'empty' };
-    props.onCreated(await props.onCreate({ name: textValue(data, 'name').trim(), source }));
+    const network = policy()?.workspaceNetwork === 'on_request' && data.get('network') === 'on';
+    props.onCreated(
+      await props.onCreate({
+        name: textValue(data, 'name').trim(),
+        source,
+        ...(network ? { network: true } : {}),
+      }),
+    );
   }, FIELDS);
   let nameInput: HTMLInputElement | undefined;
   onMount(() => nameInput?.focus());
@@ -101,6 +111,18 @@ function CreateWorkspaceForm(props: CreateWorkspaceDialogProps) {
           maxLength={255}
           hint="Leave empty for the repository’s default branch."
         />
+      </Show>
+      <Show when={policy()?.workspaceNetwork === 'on_request'}>
+        <label class="choice">
+          <input type="checkbox" name="network" />
+          <span>
+            <span class="choice-title">Network access</span>
+            <span class="choice-hint">Let commands in the workspace reach the internet.</span>
+          </span>
+        </label>
+      </Show>
+      <Show when={policy()?.workspaceNetwork === 'always'}>
+        <p class="field-hint">Workspaces on this install have network access.</p>
       </Show>
       <div class="dialog-footer dialog-footer-inline">
         <Button variant="secondary" onClick={props.onCancel}>

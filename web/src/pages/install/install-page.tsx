@@ -1,0 +1,217 @@
+import type { InstallSettings, WorkspaceNetworkPolicy } from '@keel/contract/install';
+import type { RunnerView } from '@keel/contract/runners';
+import { createResource, createSignal, For, Show } from 'solid-js';
+import { useApis } from '../../api/api-context.ts';
+import { Button } from '../../components/button.tsx';
+import { ConfirmDialog } from '../../components/confirm-dialog.tsx';
+import { FormAlert } from '../../components/form-alert.tsx';
+import { LoadingIndicator } from '../../components/loading-indicator.tsx';
+import { usePageTitle } from '../../components/page-title.ts';
+import { errorMessage } from '../../forms/error-message.ts';
+import { createFormAction, textValue } from '../../forms/form-action.ts';
+import { AppHeader } from '../../shell/app-header.tsx';
+
+const FIELDS = ['workspaceNetwork', 'egressAllow', 'maxCpus', 'maxMemoryMb', 'maxDiskMb'] as const;
+
+const NETWORK_CHOICES: ReadonlyArray<{ value: WorkspaceNetworkPolicy; title: string; hint: string }> = [
+  { value: 'off', title: 'Off', hint: 'No workspace gets network. Git clones still work.' },
+  { value: 'on_request', title: 'On request', hint: 'A workspace gets network when its creator asks.' },
+  { value: 'always', title: 'Always', hint: 'Every new workspace gets network.' },
+];
+
+/** Install settings and shared runners: what every organization shares, for install administrators. */
+export function InstallPage() {
+  usePageTitle('Install');
+  const api = useApis().install;
+  const [settings, { mutate }] = createResource(() => api.settings());
+  const [sharedRunners, { refetch }] = createResource(() => api.sharedRunners());
+  const [saved, setSaved] = createSignal(false);
+  const [revoking, setRevoking] = createSignal<RunnerView>();
+
+  const form = createFormAction(async (data) => {
+    setSaved(false);
+    const update = {
+      workspaceNetwork: textValue(data, 'workspaceNetwork') as WorkspaceNetworkPolicy,
+      egressAllow: textValue(data, 'egressAllow')
+        .split(/[\s,]+/)
+        .filter((line) => line !== ''),
+      maxCpus: Number(textValue(data, 'maxCpus')),
+      maxMemoryMb: Number(textValue(data, 'maxMemoryMb')),
+      maxDiskMb: Number(textValue(data, 'maxDiskMb')),
+    };
+    mutate(await api.updateSettings(update));
+    setSaved(true);
+  }, FIELDS);
+
+  return (
+    <div class="app-shell">
+      <AppHeader />
+      <main class="app-main">
+        <h1 class="page-title">Install</h1>
+        <section class="card" aria-labelledby="install-settings-heading">
+          <h2 id="install-settings-heading" class="card-title">
+            Workspaces on this install
+          </h2>
+          <Show when={settings.error}>
+            <p role="alert">{errorMessage(settings.error)}</p>
+          </Show>
+          <Show when={settings()} fallback={<LoadingIndicator label="Loading settings…" />}>
+            {(current) => <SettingsForm settings={current().settings} form={form} saved={saved()} />}
+          </Show>
+        </section>
+        <section class="card" aria-labelledby="shared-runners-heading">
+          <h2 id="shared-runners-heading" class="card-title">
+            Shared runners
+          </h2>
+          <Show when={sharedRunners.error}>
+            <p role="alert">{errorMessage(sharedRunners.error)}</p>
+          </Show>
+          <Show when={sharedRunners()} fallback={<LoadingIndicator label="Loading runners…" />}>
+            {(list) => (
+              <Show when={list().length > 0} fallback={<p class="list-placeholder">No shared runners.</p>}>
+                <ul class="runner-list">
+                  <For each={list()}>
+                    {(runner) => <RunnerRow runner={runner} onRevoke={() => setRevoking(runner)} />}
+                  </For>
+                </ul>
+              </Show>
+            )}
+          </Show>
+        </section>
+      </main>
+      <ConfirmDialog
+        open={revoking() !== undefined}
+        title="Revoke this shared runner?"
+        confirmLabel="Revoke runner"
+        pendingLabel="Revoking…"
+        danger
+        onConfirm={async () => {
+          const runner = revoking();
+          if (runner) await api.revokeSharedRunner(runner.id);
+          setRevoking(undefined);
+          await refetch();
+        }}
+        onCancel={() => setRevoking(undefined)}
+      >
+        <p>
+          It serves every organization: their workspaces on it become unavailable, and it stops taking work at
+          once. This cannot be undone; the host must register again.
+        </p>
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+function SettingsForm(props: {
+  settings: InstallSettings;
+  form: ReturnType<typeof createFormAction>;
+  saved: boolean;
+}) {
+  const numberField = (name: 'maxCpus' | 'maxMemoryMb' | 'maxDiskMb', label: string, step: string) => (
+    <div class="field">
+      <label class="field-label" for={`install-${name}`}>
+        {label}
+      </label>
+      <input
+        id={`install-${name}`}
+        name={name}
+        type="number"
+        class="field-input"
+        min="1"
+        step={step}
+        required
+        value={props.settings[name]}
+        aria-invalid={props.form.fieldError(name) ? 'true' : undefined}
+      />
+      <Show when={props.form.fieldError(name)}>
+        <p class="field-error">{props.form.fieldError(name)}</p>
+      </Show>
+    </div>
+  );
+
+  return (
+    <form class="form" onSubmit={props.form.onSubmit} aria-label="Install settings">
+      <FormAlert error={props.form.error()} />
+      <fieldset class="choice-group">
+        <legend class="field-label">Workspace network</legend>
+        <For each={NETWORK_CHOICES}>
+          {(choice) => (
+            <label class="choice">
+              <input
+                type="radio"
+                name="workspaceNetwork"
+                value={choice.value}
+                checked={props.settings.workspaceNetwork === choice.value}
+              />
+              <span>
+                <span class="choice-title">{choice.title}</span>
+                <span class="choice-hint">{choice.hint}</span>
+              </span>
+            </label>
+          )}
+        </For>
+      </fieldset>
+      <div class="field">
+        <label class="field-label" for="install-egressAllow">
+          Private destinations workspaces may reach
+        </label>
+        <textarea
+          id="install-egressAllow"
+          name="egressAllow"
+          class="field-input"
+          rows="4"
+          aria-describedby="install-egressAllow-hint"
+          aria-invalid={props.form.fieldError('egressAllow') ? 'true' : undefined}
+          value={props.settings.egressAllow.join('\n')}
+        />
+        <p id="install-egressAllow-hint" class="field-hint">
+          One IPv4 address or CIDR a line, with an optional port: 10.0.0.0/8, 192.168.1.5:5432. At most 64.
+        </p>
+        <Show when={props.form.fieldError('egressAllow')}>
+          <p class="field-error">{props.form.fieldError('egressAllow')}</p>
+        </Show>
+      </div>
+      {numberField('maxCpus', 'Most CPUs a workspace may ask for', '0.5')}
+      {numberField('maxMemoryMb', 'Most memory (MB)', '1')}
+      {numberField('maxDiskMb', 'Most disk (MB)', '1')}
+      <div class="dialog-footer dialog-footer-inline">
+        <Show when={props.saved}>
+          <p role="status">Saved.</p>
+        </Show>
+        <Button type="submit" pending={props.form.pending()} pendingLabel="Saving…">
+          Save settings
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+function RunnerRow(props: { runner: RunnerView; onRevoke: () => void }) {
+  const stats = () => props.runner.stats;
+  return (
+    <li class="runner-row">
+      <div>
+        <strong>{props.runner.name}</strong> <span class="runner-status">{props.runner.status}</span>
+        <Show when={stats()}>
+          {(s) => (
+            <p class="field-hint">
+              {s().driver} · {s().cpus} CPUs · {Math.round(s().memory.freeMb)} of{' '}
+              {Math.round(s().memory.totalMb)} MB free · {s().workspacesRunning} of{' '}
+              {props.runner.capacity.workspaces} workspaces running
+            </p>
+          )}
+        </Show>
+      </div>
+      <Show when={props.runner.status !== 'revoked'}>
+        <Button
+          variant="danger"
+          size="small"
+          onClick={props.onRevoke}
+          ariaLabel={`Revoke ${props.runner.name}`}
+        >
+          Revoke
+        </Button>
+      </Show>
+    </li>
+  );
+}
