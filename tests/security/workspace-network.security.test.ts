@@ -247,6 +247,17 @@ describe('attacker workspace: what a workspace network reaches', {
         });
       });
 
+      it('the list given at a later start replaces the one the workspace was made with', async () => {
+        const probe = { allowed: `${PRIVATE}:${INTERNET_PORT}`, internet: `${INTERNET}:${INTERNET_PORT}` };
+        await driver.stop(ids.allow);
+        await driver.start(ids.allow, { egressAllow: [] });
+        assert.deepEqual(await reach(driver, ids.allow, probe), { allowed: 'closed', internet: 'open' });
+        await driver.stop(ids.allow);
+        await driver.start(ids.allow, { egressAllow: [`${PRIVATE}/32:${INTERNET_PORT}`] });
+        assert.deepEqual(await reach(driver, ids.allow, probe), { allowed: 'open', internet: 'open' });
+        await assert.rejects(driver.start(ids.allow, { egressAllow: ['10.0.0.1/8'] }), /egressAllow/);
+      });
+
       it('the workspace user cannot change its rules', async () => {
         const r = await collect(
           driver.exec(ids.a, {
