@@ -7,9 +7,8 @@ export const runnerTokens = pgTable(
   'runner_tokens',
   {
     id: text('id').primaryKey(),
-    organizationId: text('organization_id')
-      .notNull()
-      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** null: a token for a shared runner, made by an install administrator. */
+    organizationId: text('organization_id').references(() => organizations.id, { onDelete: 'cascade' }),
     name: text('name'),
     labels: jsonb('labels').$type<Record<string, string>>().notNull(),
     /** SHA-256 of the token; the token is shown once. */

@@ -14,6 +14,7 @@ import {
   memberships,
   organizations,
   runners,
+  runnerTokens,
   users,
   workspaces,
 } from '@keel/drizzle/schema';
@@ -122,6 +123,7 @@ describe('install administration', () => {
       ['DELETE', `/api/install/admins/${founderId}`],
       ['GET', '/api/install/audit'],
       ['GET', '/api/install/audit/verify'],
+      ['POST', '/api/install/runner-tokens', { name: 'sneaky' }],
     ];
     for (const [method, path, body] of attempts) {
       const res = await as(boss, method, path, body);
@@ -143,6 +145,11 @@ describe('install administration', () => {
     });
     assert.equal(checkIn.status, 200);
     assert.deepEqual(await db().select().from(installSettings), [], 'no settings were written');
+    assert.deepEqual(
+      await db().select().from(runnerTokens).where(eq(runnerTokens.name, 'sneaky')),
+      [],
+      'no registration token was made',
+    );
     const flags = await db().select({ id: users.id, installAdmin: users.installAdmin }).from(users);
     assert.deepEqual(
       flags.filter((u) => u.installAdmin).map((u) => u.id),
@@ -375,6 +382,47 @@ describe('install administration', () => {
         ['install.admin.revoke', founderId, bossId],
       ],
     );
+  });
+
+  test('an install administrator makes registration tokens for shared runners; an organization admin only for its own', async () => {
+    const register = async (token: string, name: string) => {
+      const res = await rig.http('/api/runners/register', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          token,
+          name,
+          capacity: { workspaces: 1, cpus: 1, memoryMb: 512 },
+          drivers: ['process'],
+        }),
+      });
+      assert.equal(res.status, 201);
+      return ((await res.json()) as { runnerId: string }).runnerId;
+    };
+    const made = await as(rig.admin, 'POST', '/api/install/runner-tokens', { name: 'gpu-host', maxUses: 1 });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    assert.match(made.body.token, /^rgt_/);
+    const sharedNew = await register(made.body.token, 'gpu-host');
+    const row = (await db().select().from(runners).where(eq(runners.id, sharedNew)))[0]!;
+    assert.equal(row.organizationId, null, 'a runner registered with an install token is shared');
+    const theirs = await as(boss, 'GET', '/api/admin/runners');
+    const seen = (theirs.body.runners as Array<{ id: string; shared: boolean }>).find(
+      (r) => r.id === sharedNew,
+    );
+    assert.equal(seen?.shared, true, 'every organization sees it as shared');
+    const events = (await installChain()).filter((e) => e.targetId === made.body.runnerToken.id);
+    assert.deepEqual(
+      events.map((e) => [e.action, e.organizationId, (e.metadata as { shared?: boolean }).shared]),
+      [['runner_token.create', null, true]],
+    );
+
+    // The same person acting as an organization admin makes a token of that organization.
+    const orgToken = await as(rig.admin, 'POST', '/api/admin/runner-tokens', { name: 'org-host' });
+    const orgRunner = await register(orgToken.body.token, 'org-host');
+    const orgRow = (await db().select().from(runners).where(eq(runners.id, orgRunner)))[0]!;
+    assert.equal(orgRow.organizationId, rig.orgId);
+    for (const id of [sharedNew, orgRunner])
+      await db().update(runners).set({ revokedAt: new Date() }).where(eq(runners.id, id));
   });
 
   test('only an install administrator revokes the shared runner; it lands in the install chain, which verifies', async () => {

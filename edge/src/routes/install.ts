@@ -7,6 +7,7 @@ import {
   type ListInstallAdminsResponse,
   UpdateInstallSettingsRequest,
 } from '@keel/contract/install';
+import { CreateRunnerTokenRequest } from '@keel/contract/runners';
 import { runners } from '@keel/drizzle/schema';
 import { desc, isNull } from 'drizzle-orm';
 import { Hono } from 'hono';
@@ -21,7 +22,7 @@ import { authenticate } from '../middleware/authenticate.ts';
 import { requireInstallAdmin } from '../middleware/require-install-admin.ts';
 import { heartbeatsOf, runnerView } from '../runners/registry.ts';
 import { answerAuditList } from './audit.ts';
-import { revokeRunner } from './runners.ts';
+import { createRunnerToken, revokeRunner } from './runners.ts';
 
 /**
  * What every organization shares: install settings, shared runners, install administrators
@@ -119,6 +120,12 @@ export function installRoutes() {
       rows.filter((r) => !r.revokedAt).map((r) => r.id),
     );
     return c.json({ runners: rows.map((r) => runnerView(r, beats.get(r.id))) });
+  });
+
+  // A registration token for a shared runner: it will serve every organization.
+  app.post('/runner-tokens', ...installAdmin, async (c) => {
+    const input = await readJson(c, CreateRunnerTokenRequest);
+    return c.json(await createRunnerToken(c.get('services'), c.get('principal').userId, null, input), 201);
   });
 
   app.delete('/runners/:id', ...installAdmin, async (c) => {

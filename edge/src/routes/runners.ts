@@ -31,46 +31,12 @@ export function adminRunnerRoutes() {
   app.use('*', authenticate(), requireRole('admin'));
 
   app.post('/runner-tokens', async (c) => {
-    const services = c.get('services');
     const principal = c.get('principal');
     const input = await readJson(c, CreateRunnerTokenRequest);
-    const token = randomToken('rgt');
-    const now = services.clock.now();
-    const [row] = await services.db
-      .insert(runnerTokens)
-      .values({
-        id: newId('runnerToken'),
-        organizationId: principal.organizationId,
-        name: input.name ?? null,
-        labels: input.labels ?? {},
-        tokenHash: await sha256Hex(token),
-        maxUses: input.maxUses,
-        expiresAt: new Date(now.getTime() + input.expiresInSeconds * 1000),
-        createdBy: principal.userId,
-        createdAt: now,
-      })
-      .returning();
-    await appendAudit(services, {
-      action: 'runner_token.create',
-      outcome: 'success',
-      actorId: principal.userId,
-      organizationId: principal.organizationId,
-      targetId: row!.id,
-      metadata: { maxUses: input.maxUses, expiresInSeconds: input.expiresInSeconds },
-    });
-    const body: CreateRunnerTokenResponse = {
-      token,
-      runnerToken: {
-        id: row!.id,
-        name: row!.name,
-        labels: row!.labels,
-        expiresAt: row!.expiresAt.toISOString(),
-        maxUses: row!.maxUses,
-        uses: row!.uses,
-        createdAt: row!.createdAt.toISOString(),
-      },
-    };
-    return c.json(body, 201);
+    return c.json(
+      await createRunnerToken(c.get('services'), principal.userId, principal.organizationId, input),
+      201,
+    );
   });
 
   app.get('/runners', async (c) => {
@@ -126,6 +92,59 @@ export function adminRunnerRoutes() {
   });
 
   return app;
+}
+
+/**
+ * Makes a registration token (shown once, stored as its hash) for a runner of `organizationId`,
+ * or, with null, for a shared runner (install administrators only: the caller checks). The act
+ * goes to that organization's audit chain, or to the install's.
+ */
+export async function createRunnerToken(
+  services: Services,
+  actorId: string,
+  organizationId: string | null,
+  input: CreateRunnerTokenRequest,
+): Promise<CreateRunnerTokenResponse> {
+  const token = randomToken('rgt');
+  const now = services.clock.now();
+  const [row] = await services.db
+    .insert(runnerTokens)
+    .values({
+      id: newId('runnerToken'),
+      organizationId,
+      name: input.name ?? null,
+      labels: input.labels ?? {},
+      tokenHash: await sha256Hex(token),
+      maxUses: input.maxUses,
+      expiresAt: new Date(now.getTime() + input.expiresInSeconds * 1000),
+      createdBy: actorId,
+      createdAt: now,
+    })
+    .returning();
+  await appendAudit(services, {
+    action: 'runner_token.create',
+    outcome: 'success',
+    actorId,
+    organizationId,
+    targetId: row!.id,
+    metadata: {
+      maxUses: input.maxUses,
+      expiresInSeconds: input.expiresInSeconds,
+      ...(organizationId === null ? { shared: true } : {}),
+    },
+  });
+  return {
+    token,
+    runnerToken: {
+      id: row!.id,
+      name: row!.name,
+      labels: row!.labels,
+      expiresAt: row!.expiresAt.toISOString(),
+      maxUses: row!.maxUses,
+      uses: row!.uses,
+      createdAt: row!.createdAt.toISOString(),
+    },
+  };
 }
 
 /**
@@ -257,7 +276,11 @@ export function runnerApiRoutes() {
       outcome: 'success',
       organizationId: registered.organizationId,
       targetId: runnerId,
-      metadata: { drivers: input.drivers.join(','), version: input.version },
+      metadata: {
+        drivers: input.drivers.join(','),
+        version: input.version,
+        ...(registered.organizationId === null ? { shared: true } : {}),
+      },
     });
     return c.json(await registrationBody(services, runnerId, credential), 201);
   });

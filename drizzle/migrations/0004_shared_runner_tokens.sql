@@ -1,0 +1,1 @@
+ALTER TABLE "runner_tokens" ALTER COLUMN "organization_id" DROP NOT NULL;
