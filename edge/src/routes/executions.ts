@@ -42,11 +42,15 @@ export function executionRoutes() {
     const argv = typeof input.command === 'string' ? ['/bin/sh', '-c', input.command] : input.command;
     const keys = runnerKeys(services.config.redisPrefix, row.runnerId ?? '');
     // Who may read the output is decided here, once; the stream itself carries only output.
+    const metaKey = keys.execMeta(executionId);
     await services
       .redis()
       .set(
-        keys.execMeta(executionId),
-        JSON.stringify({ workspaceId: row.id, organizationId: row.organizationId }),
+        metaKey,
+        await services.cacheSeal.seal(
+          metaKey,
+          JSON.stringify({ workspaceId: row.id, organizationId: row.organizationId }),
+        ),
         'EX',
         STREAM_TTL_SECONDS,
       );
@@ -85,7 +89,9 @@ export function executionRoutes() {
       throw new ApiError('not_found', 'No such execution');
     }
     const keys = runnerKeys(services.config.redisPrefix, row.runnerId);
-    const meta = await services.redis().get(keys.execMeta(params.executionId));
+    const metaKey = keys.execMeta(params.executionId);
+    // Sealed (see cache-seal.ts): meta written straight into Redis names no one's execution.
+    const meta = await services.cacheSeal.open(metaKey, await services.redis().get(metaKey));
     if (!meta || (JSON.parse(meta) as { workspaceId: string }).workspaceId !== row.id) {
       throw new ApiError('not_found', 'No such execution');
     }
