@@ -396,7 +396,7 @@ describe('AI routes refuse and fail cleanly (process runner; fake OpenAI server 
       .redis()
       .set(
         recordKey(services, lost),
-        JSON.stringify({ ...record, streamId: lost, kind: 'rewrite' }),
+        await sealedRecord(services, { ...record, streamId: lost, kind: 'rewrite' }),
         'EX',
         60,
       );
