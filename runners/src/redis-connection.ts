@@ -7,10 +7,9 @@ import type { SavedCredential } from './registration.ts';
  * gave it one at registration (then it reaches only its own keys and channels).
  */
 export function connectRunnerRedis(config: RunnerConfig, credential: SavedCredential): Redis {
-  const redis = new Redis(config.REDIS_URL, {
+  const redis = new Redis(loginUrl(config.REDIS_URL, credential.redis), {
     // BullMQ needs this on the connections it blocks on; the runner bounds its own waits.
     maxRetriesPerRequest: null,
-    ...(credential.redis ? { username: credential.redis.username, password: credential.redis.password } : {}),
   });
   // Reconnects are ioredis' business and a line per attempt would flood the log; a refused
   // user is worth saying, once a minute: nothing works until an operator acts.
@@ -27,4 +26,16 @@ export function connectRunnerRedis(config: RunnerConfig, credential: SavedCreden
     );
   });
   return redis;
+}
+
+/**
+ * REDIS_URL with the runner's own user in it, when it has one: ioredis takes a login in the
+ * URL over one in its options, so a URL that carries another user's would win.
+ */
+export function loginUrl(url: string, user: { username: string; password: string } | undefined): string {
+  if (!user) return url;
+  const u = new URL(url);
+  u.username = encodeURIComponent(user.username);
+  u.password = encodeURIComponent(user.password);
+  return u.toString();
 }

@@ -12,6 +12,7 @@ import {
   metaOf,
   readStreamRecord,
   recordKey,
+  sealedRecord,
   streamKeyOf,
 } from '../../edge/src/ai/stream-record.ts';
 import { hashPassword } from '../../edge/src/auth/password.ts';
@@ -395,7 +396,7 @@ describe('AI routes refuse and fail cleanly (process runner; fake OpenAI server 
       .redis()
       .set(
         recordKey(services, lost),
-        JSON.stringify({ ...record, streamId: lost, kind: 'rewrite' }),
+        await sealedRecord(services, { ...record, streamId: lost, kind: 'rewrite' }),
         'EX',
         60,
       );
@@ -422,7 +423,7 @@ describe('AI routes refuse and fail cleanly (process runner; fake OpenAI server 
     // A stream of a runner that has no heartbeat any more, its call still unanswered.
     const gone = 'ais_eeeeeeeeeeeeeeeeeeee';
     const record = { ...real, streamId: gone, runnerId: 'run_gone' };
-    await services.redis().set(recordKey(services, gone), JSON.stringify(record), 'EX', 60);
+    await services.redis().set(recordKey(services, gone), await sealedRecord(services, record), 'EX', 60);
     await services
       .redis()
       .xadd(streamKeyOf(services, record), AI_META_ENTRY_ID, 't', 'meta', 'd', metaOf(record));

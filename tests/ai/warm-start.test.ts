@@ -7,12 +7,14 @@ import { Redis } from 'ioredis';
 import {
   AI_META_ENTRY_ID,
   type AiStreamRecord,
+  readStreamRecord,
   recordKey,
   streamKeyOf,
 } from '../../edge/src/ai/stream-record.ts';
 import { type Approval, warmStart } from '../../edge/src/ai/warm-start.ts';
 import { newId } from '../../edge/src/ids.ts';
 import { sessionCacheKey } from '../../edge/src/middleware/authenticate.ts';
+import { CacheSeal } from '../../edge/src/services/cache-seal.ts';
 import { JobProducer } from '../../edge/src/services/queue.ts';
 import { rateWindowKey } from '../../edge/src/services/rate-limit.ts';
 import type { Services } from '../../edge/src/services/services.ts';
@@ -101,6 +103,7 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
       config: { redisPrefix: prefix },
       redis: () => redis,
       queue: new JobProducer(() => redis, prefix),
+      cacheSeal: new CacheSeal(crypto.getRandomValues(new Uint8Array(32))),
     } as unknown as Services;
   });
   beforeEach(async () => {
@@ -130,7 +133,7 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
     assert.deepEqual(fields.slice(0, 2), ['t', 'meta']);
     assert.equal(JSON.parse(fields[3]!).model, 'm-1');
     assert.ok((await redis.ttl(streamKeyOf(services, record))) > 0, 'the stream expires');
-    assert.deepEqual(JSON.parse((await redis.get(recordKey(services, record.streamId)))!), record);
+    assert.deepEqual(await readStreamRecord(services, record.streamId), record, 'the record, sealed');
     const [call] = await redis.lrange(callListKey(keys.base), 0, -1);
     assert.equal(JSON.parse(call!).job.streamId, record.streamId);
     assert.equal(JSON.parse(call!).reply, false);

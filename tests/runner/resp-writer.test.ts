@@ -12,7 +12,12 @@ import { testInfra } from '../harness/infra.ts';
 
 function optionsOf(url: string) {
   const u = new URL(url);
-  return { host: u.hostname, port: Number(u.port) };
+  return {
+    host: u.hostname,
+    port: Number(u.port),
+    username: decodeURIComponent(u.username) || null,
+    password: decodeURIComponent(u.password) || null,
+  };
 }
 
 describe('RespWriter (real Redis)', () => {

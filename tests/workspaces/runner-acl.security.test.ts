@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { runnerKeys } from '@keel/contract/keys';
 import { Redis } from 'ioredis';
+import { loginUrl } from '../../runners/src/redis-connection.ts';
 import { register } from '../../runners/src/registration.ts';
 import { testInfra } from '../harness/infra.ts';
 import { waitFor } from '../harness/ports.ts';
@@ -28,9 +29,9 @@ describe('a Redis user per runner', () => {
   test('the runner works through its own user and reaches nothing else; revoking removes the user', async () => {
     const rig = await startRig('process', { edgeEnv: ACL });
     const admin = new Redis((await testInfra()).redisUrl);
-    const asRunner = new Redis((await testInfra()).redisUrl, {
-      username: rig.credential.redis?.username,
-      password: rig.credential.redis?.password,
+    // As the runner connects: its own login in the URL, in place of the edge's.
+    assert.ok(rig.credential.redis, 'the runner got a Redis user');
+    const asRunner = new Redis(loginUrl((await testInfra()).redisUrl, rig.credential.redis), {
       maxRetriesPerRequest: 1,
     });
     asRunner.on('error', () => {});

@@ -42,13 +42,20 @@ export function recordKey(services: Services, streamId: string): string {
   return aiStreamMetaKey(services.config.redisPrefix, streamId);
 }
 
+/** The record as it is stored: sealed to its key, so only the edge can write one. */
+export function sealedRecord(services: Services, record: AiStreamRecord): Promise<string> {
+  return services.cacheSeal.seal(recordKey(services, record.streamId), JSON.stringify(record));
+}
+
 /** Undefined for an unknown, expired or unreadable record. */
 export async function readStreamRecord(
   services: Services,
   streamId: string,
 ): Promise<AiStreamRecord | undefined> {
   if (!AiStreamId.safeParse(streamId).success) return undefined;
-  const raw = await services.redis().get(recordKey(services, streamId));
+  const key = recordKey(services, streamId);
+  // Sealed (see cache-seal.ts): a record written straight into Redis is as good as absent.
+  const raw = await services.cacheSeal.open(key, await services.redis().get(key));
   if (!raw) return undefined;
   try {
     const parsed = AiStreamRecord.safeParse(JSON.parse(raw));
@@ -92,12 +99,13 @@ export function metaOf(record: AiStreamRecord): string {
  */
 export async function openStream(services: Services, record: AiStreamRecord, job: RunnerJob): Promise<void> {
   const key = streamKeyOf(services, record);
+  const sealed = await sealedRecord(services, record);
   const multi = services
     .redis()
     .multi()
     .xadd(key, AI_META_ENTRY_ID, 't', 'meta', 'd', metaOf(record))
     .expire(key, AI_STREAM_TTL_SECONDS)
-    .set(recordKey(services, record.streamId), JSON.stringify(record), 'EX', AI_STREAM_TTL_SECONDS);
+    .set(recordKey(services, record.streamId), sealed, 'EX', AI_STREAM_TTL_SECONDS);
   const results = await services.queue
     .oneWay(multi, `runner.${record.runnerId}`, job, AI_START_WAIT_MS)
     .exec();

@@ -16,6 +16,7 @@ import {
   type AiStreamRecord,
   metaOf,
   recordKey,
+  sealedRecord,
   streamKeyOf,
 } from './stream-record.ts';
 
@@ -133,6 +134,7 @@ export async function warmStart(
   const keys = runnerKeys(prefix, approval.runnerId);
   const call = services.queue.oneWayCall(`runner.${approval.runnerId}`, input.job, AI_START_WAIT_MS);
   const streamKey = streamKeyOf(services, record);
+  const sealed = await sealedRecord(services, record);
   const scriptKeys = [
     sessionCacheKey(services, caller.sessionId),
     rowKey(services, record.workspaceId),
@@ -152,7 +154,7 @@ export async function warmStart(
     input.rate.windowSeconds,
     AI_STREAM_TTL_SECONDS,
     metaOf(record),
-    JSON.stringify(record),
+    sealed,
     call.payload,
     call.ttlMs,
     AI_META_ENTRY_ID,

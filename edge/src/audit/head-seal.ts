@@ -1,4 +1,5 @@
 import { fromBase64Url, toBase64Url } from '../auth/bytes.ts';
+import { deriveKey } from '../auth/derive-key.ts';
 
 export interface AuditHead {
   chain: string;
@@ -16,21 +17,12 @@ export class AuditHeadSeal {
   private readonly keyPromise: Promise<CryptoKey>;
 
   constructor(secretKey: Uint8Array<ArrayBuffer>) {
-    this.keyPromise = (async () => {
-      const base = await crypto.subtle.importKey('raw', secretKey, 'HKDF', false, ['deriveKey']);
-      return crypto.subtle.deriveKey(
-        {
-          name: 'HKDF',
-          hash: 'SHA-256',
-          salt: new TextEncoder().encode('keel/audit-head'),
-          info: new TextEncoder().encode('v1'),
-        },
-        base,
-        { name: 'HMAC', hash: 'SHA-256', length: 256 },
-        false,
-        ['sign', 'verify'],
-      );
-    })();
+    this.keyPromise = deriveKey(
+      secretKey,
+      'keel/audit-head',
+      { name: 'HMAC', hash: 'SHA-256', length: 256 },
+      ['sign', 'verify'],
+    );
   }
 
   async seal(head: AuditHead): Promise<string> {

@@ -1,4 +1,5 @@
 import { fromBase64Url, toBase64Url } from './bytes.ts';
+import { deriveKey } from './derive-key.ts';
 
 /**
  * Encrypts secrets at rest (signing keys now; runner credentials and server keys later)
@@ -9,21 +10,10 @@ export class SecretBox {
   private keyPromise: Promise<CryptoKey>;
 
   constructor(secretKey: Uint8Array<ArrayBuffer>) {
-    this.keyPromise = (async () => {
-      const base = await crypto.subtle.importKey('raw', secretKey, 'HKDF', false, ['deriveKey']);
-      return crypto.subtle.deriveKey(
-        {
-          name: 'HKDF',
-          hash: 'SHA-256',
-          salt: new TextEncoder().encode('keel/secret-box'),
-          info: new TextEncoder().encode('v1'),
-        },
-        base,
-        { name: 'AES-GCM', length: 256 },
-        false,
-        ['encrypt', 'decrypt'],
-      );
-    })();
+    this.keyPromise = deriveKey(secretKey, 'keel/secret-box', { name: 'AES-GCM', length: 256 }, [
+      'encrypt',
+      'decrypt',
+    ]);
   }
 
   async seal(plaintext: string, purpose: string): Promise<string> {

@@ -38,7 +38,8 @@ export async function verifyCaller(c: Context<AppEnv>): Promise<VerifiedCaller> 
   let token: string | undefined;
   let via: Principal['via'] = 'bearer';
   if (header !== undefined) {
-    const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+    // The scheme is case-insensitive (RFC 9110, 11.1); the token is not.
+    const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
     if (!m) throw new ApiError('invalid_token', 'Authorization header must be "Bearer <token>"');
     token = m[1];
   } else {
@@ -78,7 +79,10 @@ export async function confirmSession(c: Context<AppEnv>, caller: VerifiedCaller)
 
 /** How long a confirmed session is trusted from Redis before the database is asked again. */
 const SESSION_CACHE_SECONDS = 60;
-/** Outlives any cached confirmation, so a revoked session is never served from the cache. */
+/**
+ * Outlives any cached confirmation, so a revoked session is never served from the cache. It
+ * is not sealed: it only ever denies, and a missing one sends the check to the database.
+ */
 export const REVOKED_MARKER = 'revoked';
 export const REVOKED_MARKER_SECONDS = 3600;
 
@@ -88,9 +92,11 @@ export function sessionCacheKey(services: Services, sessionId: string): string {
 
 /**
  * The caller's role, if user, membership and session all still stand. Confirmations are
- * cached in Redis (shared by every edge instance); revoking a session replaces its entry
- * with a marker, so revocation still acts at once. Role changes and disabling an account
- * must do the same (revoke the user's sessions).
+ * cached in Redis (shared by every edge instance), sealed (see cache-seal.ts) and carrying
+ * the second they lapse, so an entry written straight into Redis, or an old one written back
+ * after a revocation, is worth nothing; revoking a session replaces its entry with a marker,
+ * so revocation still acts at once. Role changes and disabling an account must do the same
+ * (revoke the user's sessions).
  */
 async function sessionRole(
   services: Services,
@@ -99,10 +105,13 @@ async function sessionRole(
   const key = sessionCacheKey(services, caller.sessionId);
   const cached = await services.redis().get(key);
   if (cached === REVOKED_MARKER) return undefined;
-  if (cached) {
-    const [userId, orgId, role, installAdmin] = cached.split(' ');
-    if (userId === caller.userId && orgId === caller.organizationId)
-      return { role: Role.parse(role), installAdmin: installAdmin === 'install_admin', entry: cached };
+  const value = await services.cacheSeal.open(key, cached);
+  if (value) {
+    const [userId, orgId, role, installAdmin, until] = value.split(' ');
+    const fresh = Number(until) * 1000 > services.clock.now().getTime();
+    const known = Role.safeParse(role);
+    if (userId === caller.userId && orgId === caller.organizationId && fresh && known.success)
+      return { role: known.data, installAdmin: installAdmin === 'install_admin', entry: cached! };
   }
   const [row] = await services.db
     .select({ role: memberships.role, installAdmin: users.installAdmin })
@@ -123,9 +132,15 @@ async function sessionRole(
     .where(and(eq(users.id, caller.userId), isNull(users.disabledAt)))
     .limit(1);
   if (!row) return undefined;
+  const until = Math.floor(services.clock.now().getTime() / 1000) + SESSION_CACHE_SECONDS;
   // The fourth field is what `users.install_admin` said; install routes ask the database again.
-  const entry = `${caller.userId} ${caller.organizationId} ${row.role} ${row.installAdmin ? 'install_admin' : '-'}`;
-  // NX: never overwrite a revocation that landed while the database was being read.
+  const installAdmin = row.installAdmin ? 'install_admin' : '-';
+  const entry = await services.cacheSeal.seal(
+    key,
+    `${caller.userId} ${caller.organizationId} ${row.role} ${installAdmin} ${until}`,
+  );
+  // NX: never overwrite a revocation that landed while the database was being read. An entry
+  // that failed its check stays until it expires; meanwhile every request asks the database.
   await services.redis().set(key, entry, 'EX', SESSION_CACHE_SECONDS, 'NX');
   return { role: row.role, installAdmin: row.installAdmin, entry };
 }

@@ -44,10 +44,15 @@ export function executionRoutes() {
     const keys = runnerKeys(services.config.redisPrefix, row.runnerId ?? '');
     // Who may read the output is decided here, once; the stream itself carries only output.
     // Written only when the runner can take the command: an offline runner is a 503 now,
-    // not a 202 whose stream later says the runner went away.
+    // not a 202 whose stream later says the runner went away. Sealed (see cache-seal.ts): meta
+    // written straight into Redis names no one's execution.
+    const metaKey = keys.execMeta(executionId);
     await assertRunnerServes(services, row, {
-      key: keys.execMeta(executionId),
-      value: JSON.stringify({ workspaceId: row.id, organizationId: row.organizationId }),
+      key: metaKey,
+      value: await services.cacheSeal.seal(
+        metaKey,
+        JSON.stringify({ workspaceId: row.id, organizationId: row.organizationId }),
+      ),
       ttlSeconds: STREAM_TTL_SECONDS,
     });
     await services.queue.enqueue(
@@ -196,7 +201,8 @@ async function ownExecution(
   row: WorkspaceRow,
   executionId: string,
 ): Promise<void> {
-  const raw = await services.redis().get(keys.execMeta(executionId));
+  const key = keys.execMeta(executionId);
+  const raw = await services.cacheSeal.open(key, await services.redis().get(key));
   let meta: { workspaceId?: unknown; organizationId?: unknown } | undefined;
   try {
     meta = raw ? JSON.parse(raw) : undefined;

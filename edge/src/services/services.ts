@@ -4,6 +4,7 @@ import { SecretBox } from '../auth/secret-box.ts';
 import { type KeyCache, SigningKeyStore } from '../auth/signing-keys.ts';
 import type { EdgeConfig } from '../env.ts';
 import { ReaderPool } from '../workspaces/output-reader.ts';
+import { CacheSeal } from './cache-seal.ts';
 import type { Clock } from './clock.ts';
 import type { Database } from './database.ts';
 import { JobProducer } from './queue.ts';
@@ -23,6 +24,8 @@ export interface Services {
   box: SecretBox;
   /** Seals audit chain heads, so a deleted last row is detected (see audit-log.ts). */
   auditSeal: AuditHeadSeal;
+  /** Seals what the edge caches in Redis and trusts later (see cache-seal.ts). */
+  cacheSeal: CacheSeal;
 }
 
 export interface ServicesHandle {
@@ -47,6 +50,7 @@ export function buildServices(input: {
     });
   const box = new SecretBox(input.config.secretKey);
   const auditSeal = new AuditHeadSeal(input.config.secretKey);
+  const cacheSeal = new CacheSeal(input.config.secretKey);
   const queue = new JobProducer(getRedis, input.config.redisPrefix);
   const readers = new ReaderPool(getRedis);
   const keys = new SigningKeyStore(input.db, box, input.clock, input.keyCache, {
@@ -65,6 +69,7 @@ export function buildServices(input: {
       keys,
       box,
       auditSeal,
+      cacheSeal,
     },
     async close() {
       await queue.close();

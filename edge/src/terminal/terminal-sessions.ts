@@ -37,9 +37,10 @@ export async function openTerminalSession(
     runnerId,
   };
   // The record first: a session counted without one would look stale to a concurrent opener.
+  const recordAt = terminalSessionKey(prefix, sessionId);
   await redis.set(
-    terminalSessionKey(prefix, sessionId),
-    JSON.stringify(record),
+    recordAt,
+    await services.cacheSeal.seal(recordAt, JSON.stringify(record)),
     'EX',
     TERMINAL_STREAM_TTL_SECONDS,
   );
@@ -82,7 +83,9 @@ export async function findTerminalSession(
   principal: Principal,
   sessionId: string,
 ): Promise<TerminalSessionRecord> {
-  const raw = await services.redis().get(terminalSessionKey(services.config.redisPrefix, sessionId));
+  const recordAt = terminalSessionKey(services.config.redisPrefix, sessionId);
+  // Sealed (see cache-seal.ts): a record written straight into Redis is as good as absent.
+  const raw = await services.cacheSeal.open(recordAt, await services.redis().get(recordAt));
   let record: TerminalSessionRecord | undefined;
   try {
     const parsed = TerminalSessionRecord.safeParse(raw ? JSON.parse(raw) : undefined);

@@ -58,9 +58,12 @@ async function workspaceRow(
   services: Services,
   id: string,
 ): Promise<{ row: WorkspaceRow; entry: string } | undefined> {
-  const cached = await services.redis().get(rowKey(services, id));
-  if (cached) {
-    const r = JSON.parse(cached) as Record<string, unknown>;
+  const key = rowKey(services, id);
+  const cached = await services.redis().get(key);
+  // Sealed (see cache-seal.ts): a row written straight into Redis is read as a miss.
+  const value = await services.cacheSeal.open(key, cached);
+  if (value) {
+    const r = JSON.parse(value) as Record<string, unknown>;
     const row: WorkspaceRow = {
       ...(r as unknown as WorkspaceRow),
       createdAt: new Date(r.createdAt as string),
@@ -68,7 +71,7 @@ async function workspaceRow(
       lastActiveAt: r.lastActiveAt ? new Date(r.lastActiveAt as string) : null,
       deletedAt: null,
     };
-    return { row, entry: cached };
+    return { row, entry: cached! };
   }
   const [row] = await services.db
     .select()
@@ -76,8 +79,8 @@ async function workspaceRow(
     .where(and(eq(workspaces.id, id), isNull(workspaces.deletedAt)))
     .limit(1);
   if (!row) return undefined;
-  const entry = JSON.stringify(row);
-  await services.redis().set(rowKey(services, id), entry, 'EX', ROW_CACHE_SECONDS);
+  const entry = await services.cacheSeal.seal(key, JSON.stringify(row));
+  await services.redis().set(key, entry, 'EX', ROW_CACHE_SECONDS);
   return { row, entry };
 }
 

@@ -23,10 +23,11 @@ export async function cached<T>(
   const redis = services.redis();
   const version = (await redis.get(versionAt)) ?? '0';
   const full = `${services.config.redisPrefix}cache:${scope}:${version}:${key}`;
-  const hit = await redis.get(full);
-  if (hit !== null) return JSON.parse(hit) as T;
+  // Sealed (see cache-seal.ts): a list or tree written straight into Redis is read as a miss.
+  const hit = await services.cacheSeal.open(full, await redis.get(full));
+  if (hit !== undefined) return JSON.parse(hit) as T;
   const value = await load();
-  await redis.set(full, JSON.stringify(value), 'EX', ttlSeconds);
+  await redis.set(full, await services.cacheSeal.seal(full, JSON.stringify(value)), 'EX', ttlSeconds);
   return value;
 }
 

@@ -1,0 +1,24 @@
+/**
+ * A key for one purpose, derived from KEEL_SECRET_KEY with HKDF-SHA256. Each purpose names
+ * its own salt, so keys for different purposes are unrelated and none reveals another.
+ */
+export async function deriveKey(
+  secretKey: Uint8Array<ArrayBuffer>,
+  purpose: string,
+  algorithm: HmacImportParams | AesKeyAlgorithm,
+  usages: KeyUsage[],
+): Promise<CryptoKey> {
+  const base = await crypto.subtle.importKey('raw', secretKey, 'HKDF', false, ['deriveKey']);
+  return crypto.subtle.deriveKey(
+    {
+      name: 'HKDF',
+      hash: 'SHA-256',
+      salt: new TextEncoder().encode(purpose),
+      info: new TextEncoder().encode('v1'),
+    },
+    base,
+    algorithm,
+    false,
+    usages,
+  );
+}

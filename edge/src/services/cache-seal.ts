@@ -1,0 +1,57 @@
+import { fromBase64Url, toBase64Url } from '../auth/bytes.ts';
+import { deriveKey } from '../auth/derive-key.ts';
+
+const VERSION = 's1';
+/** `s1.` + 43 characters of base64url MAC + `.`: the value follows at a fixed offset. */
+const HEAD = VERSION.length + 1 + 43 + 1;
+
+/**
+ * Binds what the edge keeps in Redis and later trusts to decide access (a session's role, a
+ * workspace's organization, who owns an execution, a terminal or an AI stream) to the
+ * server key: HMAC-SHA256 under a key derived from KEEL_SECRET_KEY, over the Redis key and
+ * the value. Whoever can write to Redis but does not hold the secret can neither forge an
+ * entry nor move a genuine one to another key; a value that fails the check is read as
+ * absent, so the caller falls back to the database or answers "not found".
+ *
+ * The sealed form is `s1.<mac>.<value>`, a plain string: scripts that compare entries
+ * byte for byte (ai/warm-start) compare sealed ones.
+ */
+export class CacheSeal {
+  private readonly keyPromise: Promise<CryptoKey>;
+
+  constructor(secretKey: Uint8Array<ArrayBuffer>) {
+    this.keyPromise = deriveKey(
+      secretKey,
+      'keel/redis-cache',
+      { name: 'HMAC', hash: 'SHA-256', length: 256 },
+      ['sign', 'verify'],
+    );
+  }
+
+  async seal(redisKey: string, value: string): Promise<string> {
+    const mac = await crypto.subtle.sign('HMAC', await this.keyPromise, message(redisKey, value));
+    return `${VERSION}.${toBase64Url(new Uint8Array(mac))}.${value}`;
+  }
+
+  /** The value, when `sealed` was sealed for this very key; undefined for anything else. */
+  async open(redisKey: string, sealed: string | null | undefined): Promise<string | undefined> {
+    if (!sealed || sealed.length < HEAD || !sealed.startsWith(`${VERSION}.`) || sealed[HEAD - 1] !== '.') {
+      return undefined;
+    }
+    let mac: Uint8Array<ArrayBuffer>;
+    try {
+      mac = fromBase64Url(sealed.slice(VERSION.length + 1, HEAD - 1));
+    } catch {
+      return undefined;
+    }
+    const value = sealed.slice(HEAD);
+    // WebCrypto compares in time that does not depend on where a forged MAC differs.
+    const ok = await crypto.subtle.verify('HMAC', await this.keyPromise, mac, message(redisKey, value));
+    return ok ? value : undefined;
+  }
+}
+
+/** Length-prefixed key: no key and value pair encodes to the same bytes as another. */
+function message(redisKey: string, value: string): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`${redisKey.length}:${redisKey}|${value}`);
+}
