@@ -43,4 +43,28 @@ describe('install API', () => {
 
     assert.deepEqual(paths(), ['DELETE /api/install/runners/rnr_abcdefghijklmnopqrst']);
   });
+
+  test('a shared runner registration token is asked for with the CSRF header, and its answer validated', async () => {
+    const answer = {
+      token: 'rgt_secret',
+      runnerToken: {
+        id: 'rtk_abcdefghijklmnopqrst',
+        name: null,
+        labels: {},
+        expiresAt: '2026-12-07T00:00:00.000Z',
+        maxUses: 1,
+        uses: 0,
+        createdAt: '2026-12-06T00:00:00.000Z',
+      },
+    };
+    const { install, calls, paths } = createTestApis(json(201, answer), json(201, { token: 7 }));
+
+    assert.deepEqual(await install.createSharedRunnerToken(), answer);
+    assert.deepEqual(paths(), ['POST /api/install/runner-tokens']);
+    assert.equal(calls[0]?.headers.get('x-keel-csrf'), 'csrf-cookie');
+    await assert.rejects(
+      install.createSharedRunnerToken('gpu'),
+      (error) => error instanceof ApiError && error.code === 'unexpected_response',
+    );
+  });
 });

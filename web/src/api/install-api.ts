@@ -3,7 +3,7 @@ import {
   type UpdateInstallSettingsRequest,
   WorkspacePolicyResponse,
 } from '@keel/contract/install';
-import { RunnerView } from '@keel/contract/runners';
+import { CreateRunnerTokenResponse, RunnerView } from '@keel/contract/runners';
 import type { ApiClient } from './client.ts';
 import { inField } from './response-shapes.ts';
 
@@ -14,6 +14,8 @@ export interface InstallApi {
   updateSettings(update: UpdateInstallSettingsRequest): Promise<InstallSettingsResponse>;
   sharedRunners(): Promise<RunnerView[]>;
   revokeSharedRunner(id: string): Promise<void>;
+  /** A registration token for a new shared runner, shown once. */
+  createSharedRunnerToken(name?: string): Promise<CreateRunnerTokenResponse>;
   /** Any member: whether new workspaces may have network, and the resource maxima. */
   workspacePolicy(): Promise<WorkspacePolicyResponse>;
 }
@@ -30,6 +32,11 @@ export function createInstallApi(client: ApiClient): InstallApi {
     async revokeSharedRunner(id) {
       await client.request('DELETE', `/api/install/runners/${encodeURIComponent(id)}`);
     },
+    createSharedRunnerToken: (name) =>
+      client.request('POST', '/api/install/runner-tokens', {
+        body: name ? { name } : {},
+        schema: CreateRunnerTokenResponse,
+      }),
     workspacePolicy: () =>
       client.request('GET', '/api/workspaces/policy', { schema: WorkspacePolicyResponse }),
   };

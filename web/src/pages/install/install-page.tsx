@@ -27,6 +27,16 @@ export function InstallPage() {
   const [sharedRunners, { refetch }] = createResource(() => api.sharedRunners());
   const [saved, setSaved] = createSignal(false);
   const [revoking, setRevoking] = createSignal<RunnerView>();
+  const [newToken, setNewToken] = createSignal<string>();
+  const [tokenError, setTokenError] = createSignal<unknown>();
+  const makeToken = async () => {
+    setTokenError(undefined);
+    try {
+      setNewToken((await api.createSharedRunnerToken()).token);
+    } catch (err) {
+      setTokenError(err);
+    }
+  };
 
   const form = createFormAction(async (data) => {
     setSaved(false);
@@ -65,6 +75,24 @@ export function InstallPage() {
           </h2>
           <Show when={sharedRunners.error}>
             <p role="alert">{errorMessage(sharedRunners.error)}</p>
+          </Show>
+          <p>
+            <Button type="button" variant="secondary" onClick={makeToken}>
+              New registration token
+            </Button>
+          </p>
+          <Show when={tokenError()}>
+            <p role="alert">{errorMessage(tokenError())}</p>
+          </Show>
+          <Show when={newToken()}>
+            {(token) => (
+              <div class="token-once" role="status">
+                <p>Shown once. On the new host, run:</p>
+                <pre>
+                  <code>{`KEEL_URL=${location.origin} KEEL_RUNNER_TOKEN=${token()} REDIS_URL=redis://… npx keel-runner`}</code>
+                </pre>
+              </div>
+            )}
           </Show>
           <Show when={sharedRunners()} fallback={<LoadingIndicator label="Loading runners…" />}>
             {(list) => (
