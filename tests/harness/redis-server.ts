@@ -14,12 +14,19 @@ export interface RedisServer {
 
 /** A private redis-server on a free loopback port, its files in a temporary folder. */
 export async function startRedisServer(
-  options: { appendOnly?: boolean; dir?: string; port?: number } = {},
+  options: {
+    appendOnly?: boolean;
+    dir?: string;
+    port?: number;
+    /** e.g. '3mb': writes past it are refused (noeviction), as a full production Redis does. */
+    maxmemory?: string;
+  } = {},
 ): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'keel-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
   args.push('--appendonly', options.appendOnly ? 'yes' : 'no');
+  if (options.maxmemory) args.push('--maxmemory', options.maxmemory, '--maxmemory-policy', 'noeviction');
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `redis://127.0.0.1:${port}`;
   await waitFor('redis-server', async () => {
