@@ -36,7 +36,9 @@ export class AnswerStream {
     if (this.#full) return false;
     if (!text) return true;
     const bytes = Buffer.byteLength(text);
-    if (this.#bytes + bytes > this.maxBytes) {
+    // Checked here too, not only in #drain: a drain that ended before its first await would
+    // leave #writing set for good.
+    if (this.#bytes + bytes > this.maxBytes || this.#entries >= this.maxTokenEntries) {
       this.#full = true;
       return false;
     }
