@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { Labels } from '@keel/contract/runners';
 import { z } from 'zod';
+import { EXEC_OUTPUT_MAX_BYTES } from './output-stream.ts';
 
 const flag = z
   .enum(['true', 'false', '1', '0', ''])
@@ -54,6 +55,16 @@ export const RunnerEnv = z.object({
   KEEL_RUNNER_ALLOW_LOCAL_GIT: flag,
   /** How long a job stays locked without renewal; a killed runner's jobs return to the queue after it. */
   KEEL_RUNNER_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /**
+   * Output one command may leave in Redis (stdout and stderr together); past it the output
+   * is cut, the command is stopped and its exit says so. 16 MiB by default.
+   */
+  KEEL_EXEC_OUTPUT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(2 ** 40)
+    .default(EXEC_OUTPUT_MAX_BYTES),
   /** A terminal with no browser attached for this long ends (its shell and what it started). */
   KEEL_TERMINAL_IDLE_SECONDS: z.coerce.number().int().min(1).default(900),
   // The model server (vLLM, llama.cpp, Ollama, OpenAI): kept as text here and checked by

@@ -7,7 +7,17 @@ import { RespConnectionError, writerBeside } from './resp-writer.ts';
 /** Largest output in one stream entry. */
 const ENTRY_BYTES = 256 * 1024;
 
+/** What one command may leave in its stream unless the runner is told otherwise (KEEL_EXEC_OUTPUT_MAX_BYTES). */
+export const EXEC_OUTPUT_MAX_BYTES = 16 * 1024 * 1024;
+
 type Kind = 'stdout' | 'stderr';
+
+export interface OutputLimits {
+  /** Output (stdout and stderr together) kept at most; what comes after is dropped. */
+  maxBytes?: number;
+  /** Called once, when output is first dropped (past maxBytes, or refused by Redis): stop the producer. */
+  onStop?: () => void;
+}
 
 /**
  * Appends an execution's output to its Redis Stream. At most one write is in flight:
@@ -25,6 +35,11 @@ type Kind = 'stdout' | 'stderr';
  * command buffer. A batch whose connection failed is sent again through ioredis, which
  * waits for Redis to come back (an entry may then be stored twice, as when ioredis
  * resends a command after a reconnect).
+ *
+ * Bounded: past `maxBytes` of output, or once Redis refuses an entry (out of memory), what
+ * comes next is dropped (the entries kept end on a character), `onStop` is called so the
+ * command can be stopped, and `end` says why in the exit entry. Nothing here throws at its
+ * caller for Redis' sake: a runner whose Redis is full goes on serving other jobs.
  */
 export class OutputStream {
   private pending: Array<[Kind, Buffer]> = [];
@@ -32,6 +47,10 @@ export class OutputStream {
   private inFlightBytes = 0;
   private writing: Promise<void> | undefined;
   private tails: Record<Kind, Buffer | undefined> = { stdout: undefined, stderr: undefined };
+  private accepted = 0;
+  private readonly maxBytes: number;
+  /** Why output is being dropped: the cap was reached, or Redis refused a write. */
+  private stopped: { cut: true } | { refused: string } | undefined;
 
   /** The key as the RespWriter sends it: with the client's key prefix, as ioredis would add it. */
   private readonly prefixedKey: string;
@@ -39,11 +58,14 @@ export class OutputStream {
   constructor(
     private readonly redis: Redis,
     readonly key: string,
+    private readonly limits: OutputLimits = {},
   ) {
     this.prefixedKey = (redis.options?.keyPrefix ?? '') + key;
+    this.maxBytes = limits.maxBytes ?? EXEC_OUTPUT_MAX_BYTES;
   }
 
   write(kind: Kind, chunk: Buffer): void {
+    if (this.stopped) return;
     const tail = this.tails[kind];
     const bytes = tail ? Buffer.concat([tail, chunk]) : chunk;
     const cut = completeLength(bytes);
@@ -62,9 +84,21 @@ export class OutputStream {
     return this.pendingBytes + this.inFlightBytes;
   }
 
+  /** True once output is being dropped (past the cap, or refused by Redis). */
+  get isStopped(): boolean {
+    return this.stopped !== undefined;
+  }
+
   private push(kind: Kind, bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    const text = isUtf8(bytes) ? bytes : Buffer.from(bytes.toString('utf8'));
+    if (bytes.length === 0 || this.stopped) return;
+    let text = isUtf8(bytes) ? bytes : Buffer.from(bytes.toString('utf8'));
+    const room = this.maxBytes - this.accepted;
+    if (text.length > room) {
+      text = text.subarray(0, characterStart(text, room));
+      this.stop({ cut: true });
+      if (text.length === 0) return;
+    }
+    this.accepted += text.length;
     this.pending.push([kind, text]);
     this.pendingBytes += text.length;
     if (!this.writing) this.writing = this.drain();
@@ -114,12 +148,43 @@ export class OutputStream {
         }
         this.inFlightBytes = 0;
       }
+    } catch (err) {
+      // Refused (OOM, NOPERM…): the output from here on is lost, and the command is stopped.
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.inFlightBytes = 0;
+      this.stop({ refused: err instanceof Error ? err.message : String(err) });
     } finally {
       this.writing = undefined;
     }
   }
 
-  async end(exit: ExitEvent): Promise<void> {
+  private stop(why: NonNullable<OutputStream['stopped']>): void {
+    if (this.stopped) return;
+    this.stopped = why;
+    this.tails = { stdout: undefined, stderr: undefined };
+    this.limits.onStop?.();
+  }
+
+  /** The exit as it is written: with why output stopped short, when it did. */
+  private finalExit(exit: ExitEvent): ExitEvent {
+    const why = this.stopped;
+    if (!why) return exit;
+    if ('cut' in why) {
+      return {
+        ...exit,
+        truncatedAtBytes: this.maxBytes,
+        error: `the output passed ${this.maxBytes} bytes and was cut there; the command was stopped`,
+      };
+    }
+    return { ...exit, error: `Redis refused the output (${why.refused}); the command was stopped` };
+  }
+
+  /**
+   * Writes the exit entry, last. False when Redis refused it (then it is logged): the caller
+   * goes on, and readers learn of the end only when the stream expires.
+   */
+  async end(exit: ExitEvent): Promise<boolean> {
     for (const kind of ['stdout', 'stderr'] as const) {
       const rest = this.tails[kind];
       this.tails[kind] = undefined;
@@ -127,11 +192,29 @@ export class OutputStream {
       if (rest) this.push(kind, Buffer.from(rest.toString('utf8')));
     }
     await this.flush();
-    await this.redis
-      .multi()
-      .xadd(this.key, 'MAXLEN', '~', STREAM_MAX_ENTRIES, '*', 't', 'exit', 'd', JSON.stringify(exit))
-      .expire(this.key, STREAM_TTL_SECONDS)
-      .exec();
+    const final = this.finalExit(exit);
+    try {
+      const replies = await this.redis
+        .multi()
+        .xadd(this.key, 'MAXLEN', '~', STREAM_MAX_ENTRIES, '*', 't', 'exit', 'd', JSON.stringify(final))
+        .expire(this.key, STREAM_TTL_SECONDS)
+        .exec();
+      const failed = replies?.find(([err]) => err)?.[0];
+      if (failed) throw failed;
+      return true;
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          msg: 'the exit of a command could not be written',
+          key: this.key,
+          exit: final,
+          error: err instanceof Error ? err.message : String(err),
+          at: new Date().toISOString(),
+        }),
+      );
+      return false;
+    }
   }
 }
 
@@ -148,6 +231,13 @@ export function completeLength(bytes: Uint8Array): number {
     const need = b >= 0xf0 && b <= 0xf4 ? 4 : b >= 0xe0 && b < 0xf0 ? 3 : b >= 0xc2 && b < 0xe0 ? 2 : 1;
     return need > back ? n - back : n;
   }
+  return n;
+}
+
+/** The largest length up to `at` that ends between two characters of valid UTF-8 `text`. */
+function characterStart(text: Buffer, at: number): number {
+  let n = Math.max(0, at);
+  while (n > 0 && n < text.length && (text[n]! & 0xc0) === 0x80) n--;
   return n;
 }
 

@@ -679,7 +679,15 @@ export class Runner {
       .expire(listed, STREAM_TTL_SECONDS)
       .exec()) as [[Error | null, string | null], ...unknown[]];
     if (claimed !== 'OK') return { started: false, duplicate: true };
-    const out = new OutputStream(this.redis, this.keys.execStream(job.executionId));
+    const out = new OutputStream(this.redis, this.keys.execStream(job.executionId), {
+      maxBytes: this.config.KEEL_EXEC_OUTPUT_MAX_BYTES,
+      // Past the cap (or once Redis is full) the output has nowhere to go: the command stops.
+      onStop: () =>
+        void this.execs
+          .get(job.executionId)
+          ?.handle.kill()
+          .catch((err) => log('warn', 'could not stop a command', { error: String(err) })),
+    });
     const foreign = this.foreign.get(job.workspaceId);
     if (foreign) {
       await this.redis.srem(`${this.keys.base}execs`, job.executionId);
@@ -735,7 +743,9 @@ export class Runner {
       await Promise.race([pumps, new Promise((r) => setTimeout(r, 2_000))]);
       // The command may have changed files: trees cached at the edge are stale now. Bumped
       // before the exit is written, so a client that saw the exit never reads a stale tree.
-      await this.redis.incr(this.keys.workspaceFilesVersion(job.workspaceId));
+      await this.redis
+        .incr(this.keys.workspaceFilesVersion(job.workspaceId))
+        .catch((err) => log('warn', 'files version not bumped', { error: String(err) }));
       await out.end(exit);
       this.execs.delete(job.executionId);
       this.touch(job.workspaceId);

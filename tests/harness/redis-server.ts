@@ -23,13 +23,20 @@ export interface RedisServer {
  * keeps the same password across restarts.
  */
 export async function startRedisServer(
-  options: { appendOnly?: boolean; dir?: string; port?: number } = {},
+  options: {
+    appendOnly?: boolean;
+    dir?: string;
+    port?: number;
+    /** e.g. '3mb': writes past it are refused (noeviction), as a full production Redis does. */
+    maxmemory?: string;
+  } = {},
 ): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'keel-redis-'));
   const user = prepareRedisUsers(dir);
   const args = redisServerArgs({ port, dir, aclFile: user.aclFile });
   args.push('--appendonly', options.appendOnly ? 'yes' : 'no');
+  if (options.maxmemory) args.push('--maxmemory', options.maxmemory, '--maxmemory-policy', 'noeviction');
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = redisUrlWithUser('127.0.0.1', port, user);
   await waitFor('redis-server', async () => {

@@ -82,3 +82,5 @@ export function aiStreamMetaKey(keyPrefix: string, streamId: string): string {
 /** AI answers hold source code: they are kept for a short while only, enough to resume. */
 export const AI_STREAM_TTL_SECONDS = 3600;
 export const AI_STREAM_MAX_ENTRIES = 50_000;
+/** An answer's text kept at most (UTF-8): beyond any KEEL_AI_MAX_OUTPUT_TOKENS, so only a runaway model reaches it. */
+export const AI_STREAM_MAX_BYTES = 8 * 1024 * 1024;

@@ -58,10 +58,27 @@ export type TerminalQuery = z.infer<typeof TerminalQuery>;
 export const TERMINAL_FRAME_MAX_BYTES = 512 * 1024;
 /** Live sessions one workspace may have; a new one past this is refused. */
 export const TERMINAL_MAX_SESSIONS_PER_WORKSPACE = 8;
-/** Output kept for replay: entries of at most TERMINAL_OUTPUT_ENTRY_CHARS, so about 8 M characters. */
-export const TERMINAL_OUTPUT_MAX_ENTRIES = 2_000;
+/**
+ * Output kept for replay, a rolling buffer: at most TERMINAL_OUTPUT_MAX_ENTRIES entries (every
+ * XADD trims to it) of at most TERMINAL_OUTPUT_ENTRY_CHARS UTF-16 units each, so about 4 M
+ * characters, and at most 12 MiB of UTF-8 (3 bytes per unit at worst) per session.
+ */
+export const TERMINAL_OUTPUT_MAX_ENTRIES = 1_000;
 export const TERMINAL_OUTPUT_ENTRY_CHARS = 4_096;
-export const TERMINAL_INPUT_MAX_ENTRIES = 1_000;
+/**
+ * Input not yet read by the runner: every XADD (input and resize) trims to this many entries,
+ * so at most TERMINAL_INPUT_MAX_ENTRIES × TERMINAL_INPUT_MAX_CHARS characters.
+ */
+export const TERMINAL_INPUT_MAX_ENTRIES = 256;
+/**
+ * What one socket may send as input: frames and characters per second, with bursts (a paste of
+ * a few megabytes, a held key). Past it the socket is closed with `rate_limited`. Resizes are not
+ * counted: they are coalesced (only the latest size waits to be written).
+ */
+export const TERMINAL_INPUT_FRAMES_PER_SECOND = 200;
+export const TERMINAL_INPUT_FRAME_BURST = 1_000;
+export const TERMINAL_INPUT_CHARS_PER_SECOND = 256 * 1024;
+export const TERMINAL_INPUT_CHAR_BURST = 4 * 1024 * 1024;
 /** Streams and the session record expire this long after their last use. */
 export const TERMINAL_STREAM_TTL_SECONDS = 3_600;
 /** Once a session has ended, its output stays this long, so a reconnect still learns how it ended. */

@@ -146,7 +146,10 @@ export const ExitEvent = z.object({
   signal: z.string().optional(),
   timedOut: z.boolean().optional(),
   cancelled: z.boolean().optional(),
+  /** Why the command ended short of its own exit, in words (also: output cut, Redis full). */
   error: z.string().optional(),
+  /** Set when the output passed the runner's cap: the stream holds this many bytes at most, and the command was stopped. */
+  truncatedAtBytes: z.number().int().optional(),
 });
 export type ExitEvent = z.infer<typeof ExitEvent>;
 

@@ -3,7 +3,12 @@ import {
   TERMINAL_ATTACH_TTL_SECONDS,
   TERMINAL_ENDED_TTL_SECONDS,
   TERMINAL_FRAME_MAX_BYTES,
+  TERMINAL_INPUT_CHAR_BURST,
+  TERMINAL_INPUT_CHARS_PER_SECOND,
+  TERMINAL_INPUT_FRAME_BURST,
+  TERMINAL_INPUT_FRAMES_PER_SECOND,
   TERMINAL_INPUT_MAX_ENTRIES,
+  TERMINAL_OUTPUT_MAX_ENTRIES,
   TERMINAL_STREAM_TTL_SECONDS,
   TerminalClientMessage,
   TerminalExit,
@@ -14,6 +19,7 @@ import type { WSContext, WSEvents } from 'hono/ws';
 import type { Redis } from 'ioredis';
 import { closeRedis, connectRedis } from '../services/redis.ts';
 import { streamFields } from '../services/stream-fields.ts';
+import { InputBudget } from './input-budget.ts';
 
 export interface RelayOptions {
   redisUrl: string;
@@ -51,6 +57,15 @@ export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
   let writer: Redis | undefined;
   let reader: Redis | undefined;
   let open = true;
+  const budget = new InputBudget({
+    framesPerSecond: TERMINAL_INPUT_FRAMES_PER_SECOND,
+    frameBurst: TERMINAL_INPUT_FRAME_BURST,
+    charsPerSecond: TERMINAL_INPUT_CHARS_PER_SECOND,
+    charBurst: TERMINAL_INPUT_CHAR_BURST,
+  });
+  /** The latest size asked for and not yet written: a storm of resizes becomes a few entries. */
+  let nextSize: { cols: number; rows: number } | undefined;
+  let resizing = false;
 
   const stop = () => {
     if (!open) return;
@@ -65,6 +80,41 @@ export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
     send(ws, message);
     stop();
     ws.close(code);
+  };
+
+  const failed = (ws: Ws) => (err: unknown) => {
+    if (!open) return;
+    console.error(JSON.stringify({ level: 'error', msg: 'terminal relay failed', error: String(err) }));
+    end(ws, { type: 'error', code: 'internal_error', message: 'The terminal connection failed.' }, 1011);
+  };
+
+  const resize = (ws: Ws, size: { cols: number; rows: number }) => {
+    nextSize = size;
+    if (resizing) return;
+    resizing = true;
+    void (async () => {
+      while (nextSize && open && writer) {
+        const { cols, rows } = nextSize;
+        nextSize = undefined;
+        await writer.xadd(
+          o.keys.input,
+          'MAXLEN',
+          '~',
+          TERMINAL_INPUT_MAX_ENTRIES,
+          '*',
+          't',
+          'resize',
+          'cols',
+          cols,
+          'rows',
+          rows,
+        );
+      }
+    })()
+      .catch(failed(ws))
+      .finally(() => {
+        resizing = false;
+      });
   };
 
   /** Marks the session attached and keeps its keys alive; false when the sign-in was revoked. */
@@ -103,7 +153,17 @@ export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
           };
           await writer!
             .multi()
-            .xadd(o.keys.output, '*', 't', 'exit', 'd', JSON.stringify(exit))
+            .xadd(
+              o.keys.output,
+              'MAXLEN',
+              '~',
+              TERMINAL_OUTPUT_MAX_ENTRIES,
+              '*',
+              't',
+              'exit',
+              'd',
+              JSON.stringify(exit),
+            )
             .expire(o.keys.output, TERMINAL_ENDED_TTL_SECONDS)
             .exec();
         }
@@ -150,20 +210,10 @@ export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
       writer = connectRedis(o.redisUrl);
       reader = connectRedis(o.redisUrl);
       send(ws, { type: 'ready', session: o.sessionId });
-      if (o.resize) {
-        void writer.xadd(o.keys.input, '*', 't', 'resize', 'cols', o.resize.cols, 'rows', o.resize.rows);
-      }
+      if (o.resize) resize(ws, o.resize);
       void renew()
         .then(() => pump(ws))
-        .catch((err: unknown) => {
-          if (!open) return;
-          console.error(JSON.stringify({ level: 'error', msg: 'terminal relay failed', error: String(err) }));
-          end(
-            ws,
-            { type: 'error', code: 'internal_error', message: 'The terminal connection failed.' },
-            1011,
-          );
-        });
+        .catch(failed(ws));
     },
     onMessage(event, ws) {
       if (!open || !writer) return;
@@ -193,19 +243,23 @@ export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
       const message = parsed.data;
       // One connection carries every frame of this socket, so keystrokes reach the runner in order.
       if (message.type === 'input') {
-        void writer.xadd(
-          o.keys.input,
-          'MAXLEN',
-          '~',
-          TERMINAL_INPUT_MAX_ENTRIES,
-          '*',
-          't',
-          'input',
-          'd',
-          message.data,
-        );
+        if (!budget.take(message.data.length)) {
+          end(
+            ws,
+            {
+              type: 'error',
+              code: 'rate_limited',
+              message: 'Input arrived faster than the terminal takes it; reconnect to go on.',
+            },
+            1008,
+          );
+          return;
+        }
+        writer
+          .xadd(o.keys.input, 'MAXLEN', '~', TERMINAL_INPUT_MAX_ENTRIES, '*', 't', 'input', 'd', message.data)
+          .catch(failed(ws));
       } else if (message.type === 'resize') {
-        void writer.xadd(o.keys.input, '*', 't', 'resize', 'cols', message.cols, 'rows', message.rows);
+        resize(ws, { cols: message.cols, rows: message.rows });
       } else {
         send(ws, { type: 'pong' });
       }

@@ -282,7 +282,12 @@ export class AiJobs {
           firstTokenMs ??= Math.round(performance.now() - started);
           answer += event.text;
           chunks++;
-          out.token(event.text);
+          if (!out.token(event.text)) {
+            throw new AiJobFailure(
+              'too_large',
+              'the answer passed the size an answer may have and was cut there',
+            );
+          }
         } else {
           usage = event.usage;
           model = event.model;
@@ -301,6 +306,9 @@ export class AiJobs {
     }
     sent();
     if (!(await claimed)) return;
+    if (out.full && done.outcome === 'success') {
+      done = fail('too_large', 'the answer passed the size an answer may have and was cut there');
+    }
     if (out.lostTokens && done.outcome === 'success') {
       done = fail('internal', 'part of the answer could not be stored; ask again');
     }

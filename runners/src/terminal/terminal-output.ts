@@ -13,7 +13,8 @@ export type RunnerKeys = ReturnType<typeof runnerKeys>;
 /**
  * Appends a session's output to its Redis Stream. At most one write is in flight: what arrives
  * meanwhile leaves with the next one, so a keystroke's echo goes out at once and a flood goes out in
- * few, large writes. The stream is capped (it is the replay window) and expires once unused.
+ * few, large writes. The stream is capped (it is the replay window) and expires once unused:
+ * entries of at most TERMINAL_OUTPUT_ENTRY_CHARS, at most TERMINAL_OUTPUT_MAX_ENTRIES of them.
  */
 export class TerminalOutput {
   private pending = '';
@@ -42,11 +43,28 @@ export class TerminalOutput {
   /** Writes the final `exit` entry; the stream then stays only long enough for a reconnect to read it. */
   async end(exit: TerminalExit): Promise<void> {
     await this.flush();
-    await this.redis
-      .multi()
-      .xadd(this.key, 'MAXLEN', '~', TERMINAL_OUTPUT_MAX_ENTRIES, '*', 't', 'exit', 'd', JSON.stringify(exit))
-      .expire(this.key, TERMINAL_ENDED_TTL_SECONDS)
-      .exec();
+    try {
+      const replies = await this.redis
+        .multi()
+        .xadd(
+          this.key,
+          'MAXLEN',
+          '~',
+          TERMINAL_OUTPUT_MAX_ENTRIES,
+          '*',
+          't',
+          'exit',
+          'd',
+          JSON.stringify(exit),
+        )
+        .expire(this.key, TERMINAL_ENDED_TTL_SECONDS)
+        .exec();
+      const failed = replies?.find(([err]) => err)?.[0];
+      if (failed) throw failed;
+    } catch (err) {
+      // A full Redis: the end is lost (the stream still expires), and the runner goes on.
+      console.error(JSON.stringify({ level: 'error', msg: 'terminal exit not written', error: String(err) }));
+    }
   }
 
   private async drain(): Promise<void> {
