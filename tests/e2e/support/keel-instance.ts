@@ -8,6 +8,8 @@ const root = new URL('../../..', import.meta.url).pathname;
 
 export interface KeelInstance {
   base: string;
+  /** The process group of scripts/up and everything it started. */
+  pgid: number;
   /** What scripts/up printed last, for failure messages. */
   output(): string;
   stop(): Promise<void>;
@@ -68,5 +70,5 @@ export async function startKeel(
     await stop().catch(() => {});
     throw error;
   }
-  return { base, output: service.output, stop };
+  return { base, pgid, output: service.output, stop };
 }

@@ -76,7 +76,7 @@ export function InstallPage() {
           <Show when={sharedRunners.error}>
             <p role="alert">{errorMessage(sharedRunners.error)}</p>
           </Show>
-          <p>
+          <p class="card-actions">
             <Button type="button" variant="secondary" onClick={makeToken}>
               New registration token
             </Button>
