@@ -11,10 +11,12 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { type ServerType, serve } from '@hono/node-server';
 import { DockerDriver } from '../../runners/src/workloads/docker.ts';
 import { hostIPv4Addresses } from '../../runners/src/workloads/egress-rules.ts';
 import { ProcessDriver } from '../../runners/src/workloads/process.ts';
 import type { WorkloadDriver, WorkloadSpec } from '../../runners/src/workloads/types.ts';
+import { createTestApp, type TestApp } from '../harness/test-app.ts';
 import { ensureDockerAndImage, removeStale } from '../runner/docker-helper.ts';
 import { collect, waitForOutput } from '../runner/exec-util.ts';
 
@@ -79,6 +81,9 @@ describe('attacker workspace: what a workspace network reaches', {
   let internet: ChildProcess | undefined;
   const servers: Server[] = [];
   const targets: Record<string, string> = {};
+  /** The real edge on loopback, as `scripts/up` serves it. */
+  let edge: TestApp | undefined;
+  let edgeServer: ServerType | undefined;
 
   before(async () => {
     ip('netns', 'add', TEST_NS);
@@ -126,14 +131,27 @@ describe('attacker workspace: what a workspace network reaches', {
     for (const [i, address] of hostIPv4Addresses().entries()) {
       targets[`host${i}`] = `${address}:${portOf(everywhere)}`;
     }
+    edge = await createTestApp();
+    const app = edge.app;
+    edgeServer = await new Promise<ServerType>((resolve) => {
+      const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    });
+    targets.edge = `127.0.0.1:${portOf(edgeServer as Server)}`;
   });
 
   after(async () => {
     internet?.kill('SIGKILL');
     for (const s of servers) s.close();
+    edgeServer?.close();
+    await edge?.close();
     quiet(() => ip('route', 'del', `${METADATA}/32`, 'via', INTERNET, 'dev', VETH_HOST));
     quiet(() => ip('link', 'del', VETH_HOST));
     quiet(() => ip('netns', 'delete', TEST_NS));
+  });
+
+  it('the edge answers on the host (so a refusal from a workspace means something)', async () => {
+    const res = await fetch(`http://${targets.edge}/healthz`);
+    assert.equal(res.status, 200);
   });
 
   it('the test host answers from its own namespace (the harness works)', () => {
