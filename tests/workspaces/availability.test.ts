@@ -3,44 +3,14 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { type ServerType, serve } from '@hono/node-server';
 import { runnerKeys } from '@keel/contract/keys';
-import { BrowserClient } from '../harness/browser-client.ts';
+import { type EdgeOnPort as Edge, edgeOnPort } from '../harness/edge-on-port.ts';
 import { testInfra } from '../harness/infra.ts';
-import { freePort, waitFor } from '../harness/ports.ts';
+import { waitFor } from '../harness/ports.ts';
 import { type Spawned, spawnService } from '../harness/processes.ts';
-import { createTestApp } from '../harness/test-app.ts';
 import { ensureDockerAndImage } from '../runner/docker-helper.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
-const PASSWORD = 'correct horse battery staple';
-
-async function edgeOnPort() {
-  const app = await createTestApp({ env: {} });
-  const port = await freePort();
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.app.fetch, port, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const http = (path: string, init?: RequestInit) => fetch(new URL(path, base), init);
-  const admin = new BrowserClient(http);
-  await admin.request('POST', '/api/auth/signup', {
-    email: 'ops@example.com',
-    password: PASSWORD,
-    name: 'Ops',
-  });
-  return {
-    app,
-    base,
-    admin,
-    close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
-      await app.close();
-    },
-  };
-}
-
-type Edge = Awaited<ReturnType<typeof edgeOnPort>>;
 
 const get = (edge: Edge, path: string) => edge.admin.request('GET', path, undefined, { bearer: true });
 

@@ -3,7 +3,6 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { type ServerType, serve } from '@hono/node-server';
 import { runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { parseRunnerEnv } from '../../runners/src/env.ts';
@@ -11,43 +10,16 @@ import { register } from '../../runners/src/registration.ts';
 import { Runner } from '../../runners/src/runner.ts';
 import { containerName } from '../../runners/src/workloads/docker.ts';
 import { ProcessDriver } from '../../runners/src/workloads/process.ts';
-import { BrowserClient } from '../harness/browser-client.ts';
+import type { BrowserClient } from '../harness/browser-client.ts';
+import { edgeOnPort } from '../harness/edge-on-port.ts';
 import { testInfra } from '../harness/infra.ts';
-import { freePort, waitFor } from '../harness/ports.ts';
+import { waitFor } from '../harness/ports.ts';
 import { spawnService } from '../harness/processes.ts';
 import { startRedisServer } from '../harness/redis-server.ts';
 import { readSse, startRig } from '../harness/runner-rig.ts';
-import { createTestApp } from '../harness/test-app.ts';
 import { dockerCli, ensureDockerAndImage } from '../runner/docker-helper.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
-const PASSWORD = 'correct horse battery staple';
-
-async function edgeOnPort(env: Record<string, string> = {}) {
-  const app = await createTestApp({ env });
-  const port = await freePort();
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.app.fetch, port, hostname: '127.0.0.1' }, () => resolve(s));
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const http = (path: string, init?: RequestInit) => fetch(new URL(path, base), init);
-  const admin = new BrowserClient(http);
-  await admin.request('POST', '/api/auth/signup', {
-    email: 'ops@example.com',
-    password: PASSWORD,
-    name: 'Ops',
-  });
-  return {
-    app,
-    base,
-    http,
-    admin,
-    close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
-      await app.close();
-    },
-  };
-}
 
 /** Whether the workspace's container runs, and since when, as the engine says. */
 const engineStart = (id: string) =>
@@ -200,7 +172,7 @@ describe('runner failures', () => {
   test('queued jobs survive a Redis restart with append-only persistence', async () => {
     const redisDir = mkdtempSync(join(tmpdir(), 'keel-redis-aof-'));
     let redis = await startRedisServer({ appendOnly: true, dir: redisDir });
-    const edge = await edgeOnPort({ REDIS_URL: redis.url });
+    const edge = await edgeOnPort({ env: { REDIS_URL: redis.url } });
     const dataDir = mkdtempSync(join(tmpdir(), 'keel-runner-aof-'));
     chmodSync(dataDir, 0o711);
     try {
