@@ -8,6 +8,7 @@ import { workspace } from '../testing/fixtures.ts';
 import { createWorkspaceListStore } from './workspace-list-store.ts';
 
 const running = workspace({ id: 'ws_runningaaaaaaaaaaaaa', name: 'running', status: 'running' });
+const stopped = workspace({ id: 'ws_stoppedaaaaaaaaaaaaa', name: 'stopped', status: 'stopped' });
 const creating = workspace({ id: 'ws_creatingaaaaaaaaaaaa', name: 'creating', status: 'creating' });
 
 function setup(...script: Responder[]) {
@@ -26,17 +27,37 @@ function setup(...script: Responder[]) {
 }
 
 describe('workspace list store', () => {
-  test('loads once and does not poll when nothing is changing', async () => {
-    const { store, clock, paths } = setup(json(200, { workspaces: [running] }));
+  test('loads once and does not poll when every workspace rests', async () => {
+    const { store, clock, paths } = setup(json(200, { workspaces: [stopped] }));
 
     await store.load();
 
-    assert.deepEqual(store.workspaces(), [running]);
+    assert.deepEqual(store.workspaces(), [stopped]);
     assert.deepEqual(clock.delays(), []);
     assert.deepEqual(paths(), ['GET /api/workspaces']);
   });
 
-  test('polls every few seconds while a workspace is transitional, and stops once it settles', async () => {
+  test('asks again now and then while workspaces run, and shows one whose runner went away', async () => {
+    const gone = { ...running, status: 'unavailable', statusReason: 'its runner is offline' };
+    const { store, clock, paths } = setup(
+      json(200, { workspaces: [running, stopped] }),
+      json(200, { workspaces: [gone, stopped] }),
+    );
+
+    await store.load();
+    assert.deepEqual(clock.delays(), [15_000]);
+    clock.fireAll();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+
+    assert.equal(store.workspaces()?.[0]?.status, 'unavailable');
+    assert.equal(store.workspaces()?.[0]?.statusReason, 'its runner is offline');
+    // Unavailable ends by itself when the runner is back: asked about every few seconds.
+    assert.deepEqual(clock.delays(), [3000]);
+    assert.deepEqual(paths(), ['GET /api/workspaces', 'GET /api/workspaces']);
+    store.dispose();
+  });
+
+  test('polls every few seconds while a workspace is transitional, and slows down once it settles', async () => {
     const { store, clock, calls } = setup(
       json(200, { workspaces: [creating] }),
       json(200, { workspaces: [{ ...creating, status: 'running' }] }),
@@ -48,7 +69,7 @@ describe('workspace list store', () => {
     await store.load();
 
     assert.equal(store.workspaces()?.[0]?.status, 'running');
-    assert.deepEqual(clock.delays(), []);
+    assert.deepEqual(clock.delays(), [15_000]);
     assert.equal(calls.length, 2);
   });
 

@@ -3,7 +3,7 @@ import { type Accessor, createSignal } from 'solid-js';
 import { browserTimers } from '../api/browser-timers.ts';
 import type { Timers } from '../api/client.ts';
 import type { NewWorkspace, WorkspaceAction, WorkspacesApi } from '../api/workspaces-api.ts';
-import { mayChangeSoon } from './workspace-status.ts';
+import { recheckAfter } from './workspace-status.ts';
 
 export type PendingAction = WorkspaceAction | 'delete';
 
@@ -27,21 +27,26 @@ export interface WorkspaceListOptions {
   timers?: Timers;
   /** How often to ask again while some workspace is in a transitional state. */
   pollMs?: number;
+  /** How often to ask again while workspaces run (to notice a runner that went away). */
+  runningPollMs?: number;
   isVisible?: () => boolean;
 }
 
 /**
- * The workspace selector's state. It polls the list only while a workspace is changing state (and the page
- * is visible), so an idle selector sends nothing, and a creating or stopping one updates every few seconds.
+ * The workspace selector's state. It polls the list while the page is visible: every few seconds while a
+ * workspace is changing state, every `runningPollMs` while some run (a runner that goes away makes its
+ * workspaces `unavailable` with no one acting), and not at all when every workspace rests.
  */
 export function createWorkspaceListStore(options: WorkspaceListOptions): WorkspaceListStore {
   const timers = options.timers ?? browserTimers;
   const pollMs = options.pollMs ?? 3000;
+  const runningPollMs = options.runningPollMs ?? 15_000;
   const isVisible = options.isVisible ?? (() => true);
   const [workspaces, setWorkspaces] = createSignal<Workspace[]>();
   const [loadError, setLoadError] = createSignal<unknown>();
   const [pendingActions, setPendingActions] = createSignal<ReadonlyMap<string, PendingAction>>(new Map());
   let pollTimer: unknown;
+  let pollDelay = Number.POSITIVE_INFINITY;
   let disposed = false;
   let loading: Promise<void> | undefined;
 
@@ -57,13 +62,23 @@ export function createWorkspaceListStore(options: WorkspaceListOptions): Workspa
   }
 
   function schedule(): void {
-    if (disposed || pollTimer !== undefined) return;
-    if (!(workspaces() ?? []).some((w) => mayChangeSoon(w.status))) return;
+    if (disposed) return;
+    const delays = (workspaces() ?? [])
+      .map((w) => recheckAfter(w.status, pollMs, runningPollMs))
+      .filter((d) => d !== undefined);
+    if (delays.length === 0) return;
+    const delay = Math.min(...delays);
+    // A workspace that starts changing while the slow re-check waits is asked about soon.
+    if (pollTimer !== undefined) {
+      if (delay >= pollDelay) return;
+      timers.clear(pollTimer);
+    }
+    pollDelay = delay;
     pollTimer = timers.set(() => {
       pollTimer = undefined;
       // Hidden tabs skip the request; `resume` catches up when the person comes back.
       if (isVisible()) void load();
-    }, pollMs);
+    }, delay);
   }
 
   function load(): Promise<void> {
@@ -119,7 +134,10 @@ export function createWorkspaceListStore(options: WorkspaceListOptions): Workspa
     act,
     remove,
     resume() {
-      if (pollTimer === undefined && (workspaces() ?? []).some((w) => mayChangeSoon(w.status))) void load();
+      const stale = (workspaces() ?? []).some(
+        (w) => recheckAfter(w.status, pollMs, runningPollMs) !== undefined,
+      );
+      if (pollTimer === undefined && stale) void load();
     },
     dispose() {
       disposed = true;

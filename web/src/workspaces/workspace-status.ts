@@ -27,6 +27,16 @@ export function mayChangeSoon(status: WorkspaceStatus): boolean {
   return TRANSITIONAL.has(status) || status === 'unavailable';
 }
 
+/**
+ * How long to wait before asking about a workspace again: soon while it changes state; now and
+ * then while it runs, because its runner may go away and it then becomes `unavailable` without
+ * anyone acting on it; never when it rests (stopped, failed).
+ */
+export function recheckAfter(status: WorkspaceStatus, soonMs: number, runningMs: number): number | undefined {
+  if (mayChangeSoon(status)) return soonMs;
+  return status === 'running' ? runningMs : undefined;
+}
+
 /** The life-cycle actions that make sense from a status; transitional ones allow none. */
 export function actionsFor(status: WorkspaceStatus): WorkspaceAction[] {
   switch (status) {

@@ -37,11 +37,34 @@ describe('workspace watch', () => {
     await until();
 
     assert.equal(watch.workspace()?.status, 'running');
-    assert.deepEqual(clock.delays(), []);
+    // Running, it is asked about now and then: its runner may go away.
+    assert.deepEqual(clock.delays(), [15_000]);
     assert.deepEqual(paths().slice(2), [
       `GET /api/workspaces/${workspaceId}/status`,
       `GET /api/workspaces/${workspaceId}/status`,
     ]);
+  });
+
+  test('a running workspace whose runner goes away becomes unavailable with the reason, then is asked about sooner', async () => {
+    const { workspaces, clock } = setup(
+      json(200, workspace({ status: 'running' })),
+      json(200, {
+        status: 'unavailable',
+        reason: 'its runner is offline',
+        updatedAt: '2025-01-01T00:00:02.000Z',
+      }),
+    );
+    const watch = createRoot(() => createWorkspaceWatch(workspaces, workspaceId, { timers: clock.timers }));
+
+    await watch.load();
+    assert.deepEqual(clock.delays(), [15_000]);
+    clock.fireAll();
+    await until();
+
+    assert.equal(watch.workspace()?.status, 'unavailable');
+    assert.equal(watch.workspace()?.statusReason, 'its runner is offline');
+    assert.deepEqual(clock.delays(), [2000]);
+    watch.dispose();
   });
 
   test('an unknown workspace records the load error', async () => {

@@ -3,7 +3,7 @@ import { type Accessor, createSignal } from 'solid-js';
 import { browserTimers } from '../api/browser-timers.ts';
 import type { Timers } from '../api/client.ts';
 import type { WorkspaceAction, WorkspacesApi } from '../api/workspaces-api.ts';
-import { mayChangeSoon } from './workspace-status.ts';
+import { recheckAfter } from './workspace-status.ts';
 
 export interface WorkspaceWatch {
   /** Undefined until loaded. */
@@ -17,15 +17,17 @@ export interface WorkspaceWatch {
 
 /**
  * One workspace, as the IDE sees it. While it is changing state the small status route is polled (not the
- * whole list), so the IDE notices when a start finishes and can load the files.
+ * whole list), so the IDE notices when a start finishes and can load the files; while it runs, now and then,
+ * so the IDE notices when its runner goes away.
  */
 export function createWorkspaceWatch(
   api: WorkspacesApi,
   workspaceId: string,
-  options: { timers?: Timers; pollMs?: number } = {},
+  options: { timers?: Timers; pollMs?: number; runningPollMs?: number } = {},
 ): WorkspaceWatch {
   const timers = options.timers ?? browserTimers;
   const pollMs = options.pollMs ?? 2000;
+  const runningPollMs = options.runningPollMs ?? 15_000;
   const [workspace, setWorkspace] = createSignal<Workspace>();
   const [loadError, setLoadError] = createSignal<unknown>();
   const [pendingAction, setPendingAction] = createSignal<WorkspaceAction>();
@@ -34,7 +36,9 @@ export function createWorkspaceWatch(
 
   function schedule(): void {
     const current = workspace();
-    if (disposed || timer !== undefined || current === undefined || !mayChangeSoon(current.status)) return;
+    if (disposed || timer !== undefined || current === undefined) return;
+    const delay = recheckAfter(current.status, pollMs, runningPollMs);
+    if (delay === undefined) return;
     timer = timers.set(async () => {
       try {
         const status = await api.status(workspaceId);
@@ -49,7 +53,7 @@ export function createWorkspaceWatch(
         timer = undefined;
         schedule();
       }
-    }, pollMs);
+    }, delay);
   }
 
   return {
