@@ -47,8 +47,17 @@ export function edgeRedisRules(passwordSha256: string): string[] {
   ];
 }
 
-/** `default` may not log in, with or without a password, and can do nothing if it did. */
-const DEFAULT_OFF = ['off', 'resetpass', 'resetkeys', 'resetchannels', '-@all'];
+/**
+ * `default` may not log in: its only password is 32 random bytes that are hashed here and never
+ * kept, so a client without a login is refused (NOAUTH) and none can log in as it. It is not
+ * turned `off`, nor stripped of rights: Redis replays its append-only file as `default` and
+ * re-checks that user's rights at each EXEC (redis/redis#14541, in Debian's 7.0), so a disabled
+ * `default` silently drops every transaction on restart, and with them every queued BullMQ job.
+ */
+function lockedDefaultRules(): string[] {
+  const unknowable = createHash('sha256').update(randomBytes(32)).digest('hex');
+  return ['on', 'resetpass', `#${unknowable}`, '~*', '&*', '+@all'];
+}
 
 /**
  * Makes (or reuses) the edge's password, 0600 in `dir`, and writes the ACL file Redis is to
@@ -76,7 +85,7 @@ export function prepareRedisUsers(dir: string): { username: string; password: st
     : [];
   const sha = createHash('sha256').update(password).digest('hex');
   const lines = [
-    `user default ${DEFAULT_OFF.join(' ')}`,
+    `user default ${lockedDefaultRules().join(' ')}`,
     `user ${EDGE_REDIS_USER} ${edgeRedisRules(sha).join(' ')}`,
     ...kept,
   ];

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -11,6 +12,8 @@ export interface RedisServer {
   url: string;
   username: string;
   password: string;
+  /** With `operator: true`: a login with every right. */
+  operatorUrl?: string;
   port: number;
   process: ChildProcess;
   stop(): Promise<void>;
@@ -29,11 +32,17 @@ export async function startRedisServer(
     port?: number;
     /** e.g. '3mb': writes past it are refused (noeviction), as a full production Redis does. */
     maxmemory?: string;
+    /**
+     * Also a user with every right (`operatorUrl`), as a database operator has: for tests that
+     * change the server itself (CONFIG SET), which the edge's own user may not.
+     */
+    operator?: boolean;
   } = {},
 ): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'keel-redis-'));
   const user = prepareRedisUsers(dir);
+  const operator = options.operator ? addOperator(user.aclFile) : undefined;
   const args = redisServerArgs({ port, dir, aclFile: user.aclFile });
   args.push('--appendonly', options.appendOnly ? 'yes' : 'no');
   if (options.maxmemory) args.push('--maxmemory', options.maxmemory, '--maxmemory-policy', 'noeviction');
@@ -54,6 +63,7 @@ export async function startRedisServer(
     url,
     username: user.username,
     password: user.password,
+    ...(operator ? { operatorUrl: redisUrlWithUser('127.0.0.1', port, operator) } : {}),
     port,
     process: child,
     async stop() {
@@ -81,4 +91,19 @@ export function redisServerArgs(o: { port: number; dir: string; aclFile: string 
     '--aclfile',
     o.aclFile,
   ];
+}
+
+const OPERATOR = 'keel-test-operator';
+
+/** Appends (once) a user with every right to the ACL file; its password is made here. */
+function addOperator(aclFile: string): { username: string; password: string } {
+  const password = randomBytes(24).toString('base64url');
+  const sha = createHash('sha256').update(password).digest('hex');
+  const others = readFileSync(aclFile, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '' && !line.startsWith(`user ${OPERATOR} `));
+  writeFileSync(aclFile, `${[...others, `user ${OPERATOR} on #${sha} ~* &* +@all`].join('\n')}\n`, {
+    mode: 0o600,
+  });
+  return { username: OPERATOR, password };
 }

@@ -53,7 +53,9 @@ function prepareAsUp(dir: string): { username: string; password: string } {
 }
 
 async function startAsUp(dir: string, port: number) {
-  const child = spawn('redis-server', redisServerArgs({ port, dir, aclFile: join(dir, 'users.acl') }), {
+  // Append-only, as scripts/up runs it: what was written must come back after a restart.
+  const args = [...redisServerArgs({ port, dir, aclFile: join(dir, 'users.acl') }), '--appendonly', 'yes'];
+  const child = spawn('redis-server', args, {
     stdio: 'ignore',
   });
   await waitFor('redis-server', async () => ((await refusal(port)) === 'NOAUTH' ? true : undefined));
@@ -82,6 +84,9 @@ describe("Redis' users", () => {
 
       const edge = new Redis({ port, host: '127.0.0.1', ...user });
       await edge.acl('SETUSER', 'keel-runner-x', 'on', '>runner-pass', '~runner.x:*', '+get', '+ping');
+      // Writes in a transaction and in a script (how BullMQ queues a job) are kept on disk too.
+      await edge.multi().set('tx:a', '1').set('tx:b', '2').exec();
+      await edge.eval("redis.call('SET', KEYS[1], ARGV[1]); return 1", 1, 'script:c', '3');
       await edge.acl('SAVE');
       await assert.rejects(edge.config('SET', 'dir', '/tmp'), /NOPERM/);
       edge.disconnect();
@@ -98,6 +103,9 @@ describe("Redis' users", () => {
           'answered PONG',
         );
         assert.equal(await refusal(port, user), 'answered PONG');
+        const back = new Redis({ port, host: '127.0.0.1', ...user });
+        assert.deepEqual(await back.mget('tx:a', 'tx:b', 'script:c'), ['1', '2', '3']);
+        back.disconnect();
       } finally {
         await server.stop();
       }

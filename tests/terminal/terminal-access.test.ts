@@ -204,6 +204,9 @@ describe('terminal sessions are bounded (process driver)', () => {
 
   test('a stopped workspace opens no terminal', async () => {
     for (const socket of open) socket.ws.terminate();
+    // The previous test's second runner took the shared heartbeat with it when it stopped: the
+    // workspace reads unavailable until the rig's runner beats again.
+    await rig.waitForStatus(rig.admin, ws, 'running');
     const stop = await rig.admin.request('POST', `/api/workspaces/${ws}/stop`, undefined, { bearer: true });
     assert.equal(stop.status, 202);
     await rig.waitForStatus(rig.admin, ws, 'stopped');

@@ -121,12 +121,13 @@ describe('a Redis out of memory (maxmemory, noeviction) while a command prints',
   let ws: string;
 
   before(async () => {
-    server = await startRedisServer({ maxmemory: '512mb' });
+    server = await startRedisServer({ maxmemory: '512mb', operator: true });
     rig = await startRig('process', {
       edgeEnv: { REDIS_URL: server.url },
       runnerEnv: { REDIS_URL: server.url },
     });
-    redis = new Redis(server.url);
+    // The operator's login: the edge's own user may not change the server's settings.
+    redis = new Redis(server.operatorUrl!);
     const created = await rig.admin.request('POST', '/api/workspaces', { name: 'full' }, { bearer: true });
     ws = created.body.id;
     await rig.waitForStatus(rig.admin, ws, 'running');
