@@ -7,6 +7,7 @@ import {
   CHECK_IN_INTERVAL_MS,
   DriverKind,
   HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_RENEW_MS,
   HEARTBEAT_TTL_SECONDS,
 } from '@keel/contract/runners';
 import type { WorkspaceStatus } from '@keel/contract/workspaces';
@@ -123,6 +124,7 @@ export class Runner {
     await this.reattach();
     await this.heartbeat();
     this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_INTERVAL_MS));
+    this.timers.push(setInterval(() => void this.renewHeartbeat(), HEARTBEAT_RENEW_MS));
     this.timers.push(setInterval(() => void this.checkRevocation(), CHECK_IN_INTERVAL_MS));
     if (this.config.KEEL_IDLE_STOP_SECONDS > 0) {
       this.timers.push(
@@ -207,6 +209,15 @@ export class Runner {
     if (orphaned.length) await this.redis.del(`${this.keys.base}execs`);
     await this.ai.closeOrphans();
     await this.terminals.endOrphans();
+  }
+
+  /** Keeps the last heartbeat alive between full beats; a missing one is left missing. */
+  private async renewHeartbeat(): Promise<void> {
+    try {
+      await this.redis.pexpire(this.keys.heartbeat, HEARTBEAT_TTL_SECONDS * 1000);
+    } catch (err) {
+      log('warn', 'heartbeat renewal failed', { error: String(err) });
+    }
   }
 
   private async heartbeat(): Promise<void> {

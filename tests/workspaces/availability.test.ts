@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runnerKeys } from '@keel/contract/keys';
+import { HEARTBEAT_TTL_SECONDS } from '@keel/contract/runners';
 import { type EdgeOnPort as Edge, edgeOnPort } from '../harness/edge-on-port.ts';
 import { testInfra } from '../harness/infra.ts';
 import { waitFor } from '../harness/ports.ts';
@@ -86,7 +87,14 @@ describe('runner availability (a real runner process, killed and restarted)', ()
       assert.equal(put.status, 200, JSON.stringify(put.body));
 
       await killed(runner);
-      // Its heartbeat lapses within its TTL (15 s): from then on the workspace says why.
+      const killedAt = Date.now();
+      // A read sent at once waits for no answer past the heartbeat's lapse (TTL, renewed every
+      // second while the runner lives): it is refused within seconds, not after 15 s.
+      const early = await get(edge, `/api/workspaces/${id}/files?path=a.txt`);
+      const earlyMs = Date.now() - killedAt;
+      assert.equal(early.body.error?.code, 'runner_unavailable', JSON.stringify(early.body));
+      assert.ok(earlyMs < HEARTBEAT_TTL_SECONDS * 1000 + 2_500, `the first read failed after ${earlyMs} ms`);
+      // From the lapse on, the workspace says why.
       const seen = await waitFor(
         'unavailable',
         async () => {
@@ -96,6 +104,7 @@ describe('runner availability (a real runner process, killed and restarted)', ()
         30_000,
         250,
       );
+      assert.ok(Date.now() - killedAt < HEARTBEAT_TTL_SECONDS * 1000 + 2_500, 'seen unavailable late');
       assert.match(seen.reason ?? '', /runner is offline/);
       const one = await get(edge, `/api/workspaces/${id}`);
       assert.equal(one.body.status, 'unavailable');

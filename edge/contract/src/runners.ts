@@ -128,8 +128,17 @@ export type RunnerCheckInRequest = z.infer<typeof RunnerCheckInRequest>;
 /** What the runner learns when it checks in: stop working when revoked. */
 export const RunnerCheckInResponse = z.object({ runnerId: idSchema('runner'), revoked: z.boolean() });
 
-/** Seconds a heartbeat stays in Redis; a runner with none is offline. */
-export const HEARTBEAT_TTL_SECONDS = 15;
+/**
+ * Seconds a heartbeat stays in Redis; a runner with none is offline. Short, so that a runner
+ * that died is seen gone (its workspaces `unavailable`, calls refused) within seconds.
+ */
+export const HEARTBEAT_TTL_SECONDS = 5;
+/** How often the heartbeat is written anew, with the host's stats. */
 export const HEARTBEAT_INTERVAL_MS = 3_000;
+/**
+ * How often a live runner renews its heartbeat's expiry (one PEXPIRE, nothing collected): a slow
+ * stats collection never makes a live runner look gone, and four renewals may be missed.
+ */
+export const HEARTBEAT_RENEW_MS = 1_000;
 /** How often a runner confirms over HTTPS that its credential still stands. */
 export const CHECK_IN_INTERVAL_MS = 10_000;
