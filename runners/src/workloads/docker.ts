@@ -23,7 +23,7 @@ import {
   type WorkloadState,
   type WorkloadStatus,
 } from './types.ts';
-import { assertNetworkSupported, bringUpNetwork, stopSlirp } from './workspace-network.ts';
+import { assertNetworkSupported, bringUpNetwork, NetworkBringUps, stopSlirp } from './workspace-network.ts';
 
 export const DEFAULT_WORKSPACE_IMAGE = 'keel-workspace:bookworm';
 const LABEL = 'keel.workspace';
@@ -66,7 +66,7 @@ export class DockerDriver implements WorkloadDriver {
   private readonly tmpSizeMb: number;
   private readonly networkStateDir: string;
   /** Workspaces whose network this runner has seen up; the first exec after a restart checks. */
-  private readonly networks = new Map<string, Promise<void>>();
+  private readonly networks = new NetworkBringUps<void>();
 
   constructor(opts: DockerDriverOptions = {}) {
     this.docker = opts.docker ?? new Docker();
@@ -265,29 +265,21 @@ export class DockerDriver implements WorkloadDriver {
    * the slirp4netns still serving it from its pid file, or replaces one left from an earlier start.
    */
   private networkFor(id: string, opts: { refresh?: boolean } = {}): Promise<void> {
-    let up = this.networks.get(id);
-    if (!up || opts.refresh) {
-      up = (async () => {
-        const info = await this.inspect(id);
-        const labels = info?.Config.Labels ?? {};
-        if (!info?.State.Running || labels[NETWORK_LABEL] !== '1') return;
-        assertNetworkSupported();
-        await bringUpNetwork({
-          target: { kind: 'pid', pid: info.State.Pid },
-          pidFile: this.slirpPidFile(id),
-          allow: (await this.egressAt(id)) ?? (labels[EGRESS_LABEL] ? labels[EGRESS_LABEL].split(',') : []),
-        });
-      })();
-      this.networks.set(id, up);
-      up.catch(() => {
-        if (this.networks.get(id) === up) this.networks.delete(id);
+    return this.networks.of(id, opts.refresh ?? false, async () => {
+      const info = await this.inspect(id);
+      const labels = info?.Config.Labels ?? {};
+      if (!info?.State.Running || labels[NETWORK_LABEL] !== '1') return;
+      assertNetworkSupported();
+      await bringUpNetwork({
+        target: { kind: 'pid', pid: info.State.Pid },
+        pidFile: this.slirpPidFile(id),
+        allow: (await this.egressAt(id)) ?? (labels[EGRESS_LABEL] ? labels[EGRESS_LABEL].split(',') : []),
       });
-    }
-    return up;
+    });
   }
 
   private async networkDown(id: string): Promise<void> {
-    this.networks.delete(id);
+    this.networks.forget(id);
     const pidFile = this.slirpPidFile(id);
     await stopSlirp(pidFile);
     await rm(`${pidFile}.log`, { force: true });

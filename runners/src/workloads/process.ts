@@ -42,6 +42,7 @@ import {
   bringUpNetwork,
   deleteNamedNetns,
   ensureNamedNetns,
+  NetworkBringUps,
   nsenterArgs,
   stopSlirp,
 } from './workspace-network.ts';
@@ -105,7 +106,7 @@ export class ProcessDriver implements WorkloadDriver {
   private readonly execs = new Map<string, Set<ExecHandle>>();
   private readonly cgroups = new Map<string, WorkspaceCgroup>();
   /** Networks known to be up since this runner started; the first use after a restart checks. */
-  private readonly networks = new Map<string, Promise<string>>();
+  private readonly networks = new NetworkBringUps<string>();
   private seccompFile: Promise<string> | undefined;
   /** Namespace names are host-wide: two drivers with other roots must not share one. */
   private readonly netnsTag: string;
@@ -406,33 +407,25 @@ export class ProcessDriver implements WorkloadDriver {
    * (also after a restart: the namespace and slirp4netns found from its pid file are reused).
    */
   private networkFor(id: string, spec: WorkloadSpec, opts: { refresh?: boolean } = {}): Promise<string> {
-    let up = this.networks.get(id);
-    if (!up || opts.refresh) {
+    return this.networks.of(id, opts.refresh ?? false, async () => {
       assertNetworkSupported();
       const name = this.netnsName(id);
-      up = (async () => {
-        // slirp4netns' resolver, the only one a workspace's network reaches.
-        await writeFile(path.join(this.dir(id), 'etc', 'resolv.conf'), `nameserver ${SLIRP_DNS}\n`, {
-          mode: 0o644,
-        });
-        const file = await ensureNamedNetns(name);
-        await bringUpNetwork({
-          target: { kind: 'path', path: file },
-          pidFile: path.join(this.dir(id), 'net', 'slirp.pid'),
-          allow: spec.egressAllow ?? [],
-        });
-        return file;
-      })();
-      this.networks.set(id, up);
-      up.catch(() => {
-        if (this.networks.get(id) === up) this.networks.delete(id);
+      // slirp4netns' resolver, the only one a workspace's network reaches.
+      await writeFile(path.join(this.dir(id), 'etc', 'resolv.conf'), `nameserver ${SLIRP_DNS}\n`, {
+        mode: 0o644,
       });
-    }
-    return up;
+      const file = await ensureNamedNetns(name);
+      await bringUpNetwork({
+        target: { kind: 'path', path: file },
+        pidFile: path.join(this.dir(id), 'net', 'slirp.pid'),
+        allow: spec.egressAllow ?? [],
+      });
+      return file;
+    });
   }
 
   private async networkDown(id: string): Promise<void> {
-    this.networks.delete(id);
+    this.networks.forget(id);
     await stopSlirp(path.join(this.dir(id), 'net', 'slirp.pid'));
     await rm(path.join(this.dir(id), 'net'), { recursive: true, force: true });
     if (this.asRoot) await deleteNamedNetns(this.netnsName(id));

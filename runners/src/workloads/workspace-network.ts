@@ -221,3 +221,29 @@ function run(argv: string[], input?: string): Promise<void> {
     child.stdin?.end(input);
   });
 }
+
+/**
+ * One network bring-up per workspace, shared by every caller while it runs and after it
+ * succeeded; a failed one is forgotten, so the next call tries again.
+ */
+export class NetworkBringUps<T> {
+  private readonly ups = new Map<string, Promise<T>>();
+
+  /** The workspace's bring-up; `refresh` starts a new one even when one succeeded. */
+  of(id: string, refresh: boolean, bringUp: () => Promise<T>): Promise<T> {
+    let up = this.ups.get(id);
+    if (!up || refresh) {
+      const started = bringUp();
+      this.ups.set(id, started);
+      started.catch(() => {
+        if (this.ups.get(id) === started) this.ups.delete(id);
+      });
+      up = started;
+    }
+    return up;
+  }
+
+  forget(id: string): void {
+    this.ups.delete(id);
+  }
+}
