@@ -326,7 +326,14 @@ describe('install administration', () => {
       resources: { cpus: 2, memoryMb: 512 },
     });
     assert.equal(within.status, 201, JSON.stringify(within.body));
+    // Asking for nothing in particular (the web form) gets the defaults within the maxima.
+    await putSettings({ maxCpus: 0.5, maxMemoryMb: 512 });
+    const plain = await as(developer, 'POST', '/api/workspaces', { name: 'plain-small' });
+    assert.equal(plain.status, 201, JSON.stringify(plain.body));
+    assert.deepEqual(plain.body.resources, { cpus: 0.5, memoryMb: 512 });
     await putSettings({ maxCpus: 8, maxMemoryMb: 16384 });
+    const roomy = await as(developer, 'POST', '/api/workspaces', { name: 'plain-roomy' });
+    assert.deepEqual(roomy.body.resources, { cpus: 1, memoryMb: 1024 });
   });
 
   test('install administrators grant and revoke it, never leaving none', async () => {

@@ -53,9 +53,11 @@ export const WorkspaceName = z
 export const CreateWorkspaceRequest = z.strictObject({
   name: WorkspaceName,
   source: WorkspaceSource.default({ type: 'empty' }),
-  resources: WorkspaceResources.default({ cpus: 1, memoryMb: 1024 }),
+  /** Absent: `DEFAULT_WORKSPACE_RESOURCES`, lowered to the install's maxima where they are lower. */
+  resources: WorkspaceResources.optional(),
   network: z.boolean().default(false),
 });
+export const DEFAULT_WORKSPACE_RESOURCES = { cpus: 1, memoryMb: 1024 } as const;
 export type CreateWorkspaceRequest = z.infer<typeof CreateWorkspaceRequest>;
 
 export const Workspace = z.object({

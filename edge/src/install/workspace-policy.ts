@@ -1,5 +1,5 @@
 import type { InstallSettings } from '@keel/contract/install';
-import type { WorkspaceResources } from '@keel/contract/workspaces';
+import { DEFAULT_WORKSPACE_RESOURCES, type WorkspaceResources } from '@keel/contract/workspaces';
 import { ApiError } from '../http/api-error.ts';
 
 /**
@@ -24,6 +24,17 @@ export function networkFor(settings: InstallSettings, requested: boolean): boole
 }
 
 /** Refuses resources past the install's maxima (422 `resource_limit`), naming each one. */
+/**
+ * What a workspace gets when its creator asks for nothing in particular: the defaults, within
+ * the install's maxima (a form that sends no sizes works whatever the maxima are).
+ */
+export function defaultResources(settings: InstallSettings): WorkspaceResources {
+  return {
+    cpus: Math.min(DEFAULT_WORKSPACE_RESOURCES.cpus, settings.maxCpus),
+    memoryMb: Math.min(DEFAULT_WORKSPACE_RESOURCES.memoryMb, settings.maxMemoryMb),
+  };
+}
+
 export function assertWithinMaxima(settings: InstallSettings, resources: WorkspaceResources): void {
   const over: string[] = [];
   if (resources.cpus > settings.maxCpus) over.push(`cpus ${resources.cpus} > ${settings.maxCpus}`);

@@ -16,7 +16,7 @@ import { ApiError } from '../http/api-error.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { loadInstallSettings } from '../install/settings.ts';
-import { assertWithinMaxima, networkFor } from '../install/workspace-policy.ts';
+import { assertWithinMaxima, defaultResources, networkFor } from '../install/workspace-policy.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import { placeWorkspace } from '../runners/registry.ts';
@@ -74,7 +74,8 @@ export function workspaceRoutes() {
     const p = c.get('principal');
     const input = await readJson(c, CreateWorkspaceRequest);
     const { settings } = await loadInstallSettings(services.db);
-    assertWithinMaxima(settings, input.resources);
+    const resources = input.resources ?? defaultResources(settings);
+    assertWithinMaxima(settings, resources);
     // A git source needs no network of the workspace's: the clone runs on the runner host.
     const network = networkFor(settings, input.network);
     const placed = await placeWorkspace(services, p.organizationId);
@@ -95,7 +96,7 @@ export function workspaceRoutes() {
         ownerId: p.userId,
         name: input.name,
         source: input.source,
-        resources: input.resources,
+        resources,
         network,
         runnerId: runner.id,
         driver,
@@ -110,9 +111,9 @@ export function workspaceRoutes() {
       type: 'workspace.create',
       workspaceId: id,
       spec: {
-        cpus: input.resources.cpus,
-        memoryMb: input.resources.memoryMb,
-        ...(input.resources.diskMb ? { diskMb: input.resources.diskMb } : {}),
+        cpus: resources.cpus,
+        memoryMb: resources.memoryMb,
+        ...(resources.diskMb ? { diskMb: resources.diskMb } : {}),
         network: row!.network,
         driver,
         egressAllow: settings.egressAllow,

@@ -135,7 +135,13 @@ function SettingsForm(props: {
   form: ReturnType<typeof createFormAction>;
   saved: boolean;
 }) {
-  const numberField = (name: 'maxCpus' | 'maxMemoryMb' | 'maxDiskMb', label: string, step: string) => (
+  // The lowest values the settings' schema takes (edge/contract/src/install.ts).
+  const numberField = (
+    name: 'maxCpus' | 'maxMemoryMb' | 'maxDiskMb',
+    label: string,
+    step: string,
+    min: string,
+  ) => (
     <div class="field">
       <label class="field-label" for={`install-${name}`}>
         {label}
@@ -145,7 +151,7 @@ function SettingsForm(props: {
         name={name}
         type="number"
         class="field-input"
-        min="1"
+        min={min}
         step={step}
         required
         value={props.settings[name]}
@@ -199,9 +205,9 @@ function SettingsForm(props: {
           <p class="field-error">{props.form.fieldError('egressAllow')}</p>
         </Show>
       </div>
-      {numberField('maxCpus', 'Most CPUs a workspace may ask for', '0.5')}
-      {numberField('maxMemoryMb', 'Most memory (MB)', '1')}
-      {numberField('maxDiskMb', 'Most disk (MB)', '1')}
+      {numberField('maxCpus', 'Most CPUs a workspace may ask for', '0.5', '0.5')}
+      {numberField('maxMemoryMb', 'Most memory (MB)', '1', '128')}
+      {numberField('maxDiskMb', 'Most disk (MB)', '1', '64')}
       <div class="dialog-footer dialog-footer-inline">
         <Show when={props.saved}>
           <p role="status">Saved.</p>
