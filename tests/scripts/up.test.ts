@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -8,6 +8,12 @@ import { freePort, waitFor } from '../harness/ports.ts';
 import { spawnService, waitForHttp } from '../harness/processes.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
 const PASSWORD = 'correct horse battery staple';
 
 /** True while any process of the group is alive. */
@@ -87,6 +93,11 @@ describe('scripts/up', () => {
         await c.request('DELETE', `/api/workspaces/${ws.body.id}`, undefined, { bearer: true });
       }
       await Promise.all([ctrlC(a), ctrlC(b)]);
+      // What Redis wrote (append-only file, the ACL file its runner user was saved to) and the
+      // edge's password are the owner's alone.
+      for (const file of filesUnder(join(dirA, 'redis'))) {
+        assert.equal(statSync(file).mode & 0o077, 0, `${file} is readable by others`);
+      }
 
       const again = await up(dirA);
       try {
