@@ -8,6 +8,7 @@
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -36,30 +37,37 @@ const deferLoading = {
   },
 };
 
-const result = await build({
-  absWorkingDir: root,
-  entryPoints: { 'keel-runner': 'runners/src/main.ts' },
-  outdir: 'runners/dist',
-  outExtension: { '.js': '.mjs' },
-  bundle: true,
-  write: false,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  sourcemap: 'linked',
-  external: ['node-pty', 'cpu-features', ...deferred.map((d) => d.real)],
-  // Bundled CommonJS dependencies call require(); an ES module has none of its own.
-  banner: {
-    js: "import { createRequire as keelCreateRequire } from 'node:module'; const require = keelCreateRequire(import.meta.url);",
-  },
-  plugins: [deferLoading],
-  logLevel: 'warning',
-});
+/** The build of the runner; `outdir` and `plugins` let a test build a variant of it elsewhere. */
+export function runnerBuildOptions({ outdir = 'runners/dist', plugins = [] } = {}) {
+  return {
+    absWorkingDir: root,
+    entryPoints: { 'keel-runner': 'runners/src/main.ts' },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    write: false,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    sourcemap: 'linked',
+    external: ['node-pty', 'cpu-features', ...deferred.map((d) => d.real)],
+    // Bundled CommonJS dependencies call require(); an ES module has none of its own.
+    banner: {
+      js: "import { createRequire as keelCreateRequire } from 'node:module'; const require = keelCreateRequire(import.meta.url);",
+    },
+    plugins: [...plugins, deferLoading],
+    logLevel: 'warning',
+  };
+}
 
-// Written beside and renamed over: a runner starting meanwhile reads the old file or the new
-// one, never half of one.
-for (const file of result.outputFiles) {
-  mkdirSync(dirname(file.path), { recursive: true });
-  writeFileSync(`${file.path}.${process.pid}`, file.contents);
-  renameSync(`${file.path}.${process.pid}`, file.path);
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const result = await build(runnerBuildOptions());
+
+  // Written beside and renamed over: a runner starting meanwhile reads the old file or the new
+  // one, never half of one.
+  for (const file of result.outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(`${file.path}.${process.pid}`, file.contents);
+    renameSync(`${file.path}.${process.pid}`, file.path);
+  }
 }

@@ -126,6 +126,7 @@ export async function main(argv: string[]): Promise<void> {
     setTimeout(() => process.exit(code || EXIT_CODES.failed), 40_000).unref();
   };
   runner.onRevoked = () => shutdown(EXIT_CODES.revoked);
+  runner.onCannotRun = () => shutdown(EXIT_CODES.cannotRun);
   process.on('SIGINT', () => shutdown(EXIT_CODES.stopped));
   process.on('SIGTERM', () => shutdown(EXIT_CODES.stopped));
   await runner.start();

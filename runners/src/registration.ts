@@ -1,5 +1,13 @@
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ErrorBody } from '@keel/contract/errors';
+import {
+  formatProtocol,
+  negotiate,
+  PROTOCOL,
+  PROTOCOL_UNSTATED,
+  parseProtocol,
+} from '@keel/contract/protocol';
 import {
   type DriverKind,
   RegisterRunnerResponse,
@@ -12,7 +20,8 @@ import { CannotRunError } from './exit-codes.ts';
 
 export const VERSION = '0.1.0';
 
-const SavedCredential = RegisterRunnerResponse.extend({ edgeUrl: z.string() });
+// The protocol is agreed anew at each check-in, never kept.
+const SavedCredential = RegisterRunnerResponse.omit({ protocol: true }).extend({ edgeUrl: z.string() });
 export type SavedCredential = z.infer<typeof SavedCredential>;
 
 const credentialPath = (config: RunnerConfig) => join(config.KEEL_RUNNER_DATA_DIR, 'credential.json');
@@ -57,6 +66,7 @@ export async function register(
       capacity: details.capacity,
       drivers: details.drivers,
       version: VERSION,
+      protocol: formatProtocol(PROTOCOL),
     }),
   });
   const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
@@ -67,23 +77,39 @@ export async function register(
       ? new CannotRunError(message)
       : new Error(message);
   }
-  const saved = { ...RegisterRunnerResponse.parse(body), edgeUrl: config.KEEL_URL };
+  const { protocol, ...registered } = RegisterRunnerResponse.parse(body);
+  assertAgreed(protocol);
+  const saved = { ...registered, edgeUrl: config.KEEL_URL };
   await saveCredential(config, saved);
   return saved;
 }
 
 /**
+ * The edge answers with the protocol it agreed (absent from edges before 1.1: 1.0); one of
+ * another major cannot be served by this runner, whichever side is older.
+ */
+function assertAgreed(agreed: string | undefined): void {
+  const result = negotiate(PROTOCOL, agreed ? parseProtocol(agreed) : PROTOCOL_UNSTATED, {
+    ours: 'this runner',
+    theirs: 'the edge',
+  });
+  if (!result.ok) throw new CannotRunError(result.message);
+}
+
+/**
  * 'revoked' when the edge refuses the credential; 'unknown' when the edge cannot be reached.
  * Each check-in says which drivers the runner runs now, so the admin list never shows the
- * ones it registered with after a change.
+ * ones it registered with after a change. Throws CannotRunError when the edge speaks another
+ * protocol major (an edge upgraded since registration): restarting cannot help.
  */
 export async function checkIn(
   config: RunnerConfig,
   saved: SavedCredential,
   drivers: DriverKind[],
 ): Promise<'ok' | 'revoked' | 'unknown'> {
+  let answer: z.infer<typeof RunnerCheckInResponse>;
   try {
-    const body: RunnerCheckInRequest = { drivers };
+    const body: RunnerCheckInRequest = { drivers, protocol: formatProtocol(PROTOCOL) };
     const res = await fetch(new URL('/api/runners/check-in', config.KEEL_URL), {
       method: 'POST',
       headers: { authorization: `Bearer ${saved.credential}`, 'content-type': 'application/json' },
@@ -91,10 +117,18 @@ export async function checkIn(
       signal: AbortSignal.timeout(5_000),
     });
     if (res.status === 401) return 'revoked';
+    if (res.status === 409) {
+      const refusal = ErrorBody.safeParse(await res.json().catch(() => null));
+      if (refusal.success && refusal.data.error.code === 'protocol_mismatch') {
+        throw new CannotRunError(`Check-in refused (409): ${refusal.data.error.message}`);
+      }
+    }
     if (!res.ok) return 'unknown';
-    RunnerCheckInResponse.parse(await res.json());
-    return 'ok';
-  } catch {
+    answer = RunnerCheckInResponse.parse(await res.json());
+  } catch (err) {
+    if (err instanceof CannotRunError) throw err;
     return 'unknown';
   }
+  assertAgreed(answer.protocol);
+  return 'ok';
 }

@@ -86,6 +86,8 @@ export class Runner {
   private readonly ai: AiJobs;
   private readonly terminals: Terminals;
   onRevoked: () => void = () => {};
+  /** The edge now speaks another protocol major: this runner cannot work for it. */
+  onCannotRun: () => void = () => {};
 
   constructor(
     private readonly config: RunnerConfig,
@@ -298,9 +300,16 @@ export class Runner {
   }
 
   private async checkRevocation(): Promise<void> {
-    if ((await checkIn(this.config, this.credential, [this.driver.kind])) === 'revoked') {
-      log('error', 'this runner was revoked by an admin; stopping', { runnerId: this.runnerId });
-      this.onRevoked();
+    try {
+      if ((await checkIn(this.config, this.credential, [this.driver.kind])) === 'revoked') {
+        log('error', 'this runner was revoked by an admin; stopping', { runnerId: this.runnerId });
+        this.onRevoked();
+      }
+    } catch (err) {
+      log('error', `${err instanceof Error ? err.message : String(err)}; stopping`, {
+        runnerId: this.runnerId,
+      });
+      this.onCannotRun();
     }
   }
 

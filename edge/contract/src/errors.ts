@@ -27,6 +27,7 @@ export const ErrorCode = z.enum([
   'invalid_path',
   'workspace_not_running',
   'runner_unavailable',
+  'protocol_mismatch',
   'invalid_patch',
   'resource_limit',
   'network_not_allowed',
@@ -62,6 +63,8 @@ export const errorStatus = {
   invalid_path: 400,
   workspace_not_running: 409,
   runner_unavailable: 503,
+  /** A runner speaking another protocol major than the edge (contract/protocol.ts). */
+  protocol_mismatch: 409,
   invalid_patch: 422,
   resource_limit: 422,
   network_not_allowed: 403,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from './ids.ts';
+import { ProtocolVersionString } from './protocol.ts';
 
 export const DriverKind = z.enum(['docker', 'process']);
 export type DriverKind = z.infer<typeof DriverKind>;
@@ -56,6 +57,8 @@ export const RegisterRunnerRequest = z.strictObject({
   capacity: RunnerCapacity,
   drivers: z.array(DriverKind).min(1),
   version: z.string().max(64).default('0.0.0'),
+  /** The protocol the runner speaks (1.1 on); absent: 1.0. */
+  protocol: ProtocolVersionString.optional(),
 });
 export type RegisterRunnerRequest = z.infer<typeof RegisterRunnerRequest>;
 
@@ -72,6 +75,8 @@ export const RegisterRunnerResponse = z.object({
    * it reaches only this runner's keys and channels. Shown once; Redis holds only its hash.
    */
   redis: z.object({ username: z.string(), password: z.string() }).optional(),
+  /** The protocol agreed: the runner's major, at the lower of both minors. Absent from edges before 1.1. */
+  protocol: ProtocolVersionString.optional(),
 });
 export type RegisterRunnerResponse = z.infer<typeof RegisterRunnerResponse>;
 
@@ -122,11 +127,19 @@ export type RunnerView = z.infer<typeof RunnerView>;
 export const ListRunnersResponse = z.object({ runners: z.array(RunnerView) });
 
 /** What a runner says when it checks in: the drivers it runs now. Absent from older runners. */
-export const RunnerCheckInRequest = z.strictObject({ drivers: z.array(DriverKind).min(1).max(8).optional() });
+export const RunnerCheckInRequest = z.strictObject({
+  drivers: z.array(DriverKind).min(1).max(8).optional(),
+  /** As in registration: absent means 1.0. Checked again, for a runner or an edge upgraded since. */
+  protocol: ProtocolVersionString.optional(),
+});
 export type RunnerCheckInRequest = z.infer<typeof RunnerCheckInRequest>;
 
 /** What the runner learns when it checks in: stop working when revoked. */
-export const RunnerCheckInResponse = z.object({ runnerId: idSchema('runner'), revoked: z.boolean() });
+export const RunnerCheckInResponse = z.object({
+  runnerId: idSchema('runner'),
+  revoked: z.boolean(),
+  protocol: ProtocolVersionString.optional(),
+});
 
 /**
  * Seconds a heartbeat stays in Redis; a runner with none is offline. Short, so that a runner

@@ -1,6 +1,13 @@
 import { idSchema } from '@keel/contract/ids';
 import { bullPrefixOf, runnerQueueName } from '@keel/contract/keys';
 import {
+  formatProtocol,
+  negotiate,
+  PROTOCOL,
+  PROTOCOL_UNSTATED,
+  parseProtocol,
+} from '@keel/contract/protocol';
+import {
   CreateRunnerTokenRequest,
   type CreateRunnerTokenResponse,
   RegisterRunnerRequest,
@@ -206,6 +213,16 @@ async function registrationBody(
   };
 }
 
+/**
+ * The protocol this edge and a runner both speak, or a `protocol_mismatch` refusal naming
+ * each side's versions. Checked before anything is written or a token use is counted.
+ */
+function agreedProtocol(stated: string | undefined): string {
+  const result = negotiate(PROTOCOL, stated ? parseProtocol(stated) : PROTOCOL_UNSTATED);
+  if (!result.ok) throw new ApiError('protocol_mismatch', result.message);
+  return formatProtocol(result.agreed);
+}
+
 /** What runners call: registration with a token, then check-ins with their credential. */
 export function runnerApiRoutes() {
   const app = new Hono<AppEnv>();
@@ -213,6 +230,7 @@ export function runnerApiRoutes() {
   app.post('/register', async (c) => {
     const services = c.get('services');
     const input = await readJson(c, RegisterRunnerRequest);
+    const protocol = agreedProtocol(input.protocol);
     const now = services.clock.now();
     const tokenHash = await sha256Hex(input.token);
     const credential = randomToken('rnc');
@@ -237,9 +255,9 @@ export function runnerApiRoutes() {
         action: 'runner.register',
         outcome: 'success',
         targetId: runnerId,
-        metadata: { shared: true, drivers: input.drivers.join(','), version: input.version },
+        metadata: { shared: true, drivers: input.drivers.join(','), version: input.version, protocol },
       });
-      return c.json(await registrationBody(services, runnerId, credential), 201);
+      return c.json({ ...(await registrationBody(services, runnerId, credential)), protocol }, 201);
     }
     const registered = await services.db.transaction(async (tx) => {
       // The conditional increment makes a token's last use a race that only one runner wins.
@@ -279,14 +297,16 @@ export function runnerApiRoutes() {
       metadata: {
         drivers: input.drivers.join(','),
         version: input.version,
+        protocol,
         ...(registered.organizationId === null ? { shared: true } : {}),
       },
     });
-    return c.json(await registrationBody(services, runnerId, credential), 201);
+    return c.json({ ...(await registrationBody(services, runnerId, credential)), protocol }, 201);
   });
 
   app.post('/check-in', authenticateRunner(), async (c) => {
     const input = await readOptionalJson(c, RunnerCheckInRequest);
+    const protocol = agreedProtocol(input.protocol);
     const runnerId = c.get('runnerId');
     if (input.drivers) {
       const services = c.get('services');
@@ -297,7 +317,7 @@ export function runnerApiRoutes() {
         .set({ drivers })
         .where(and(eq(runners.id, runnerId), sql`${runners.drivers} <> ${JSON.stringify(drivers)}::jsonb`));
     }
-    return c.json({ runnerId, revoked: false });
+    return c.json({ runnerId, revoked: false, protocol });
   });
 
   return app;

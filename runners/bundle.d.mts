@@ -1,0 +1,3 @@
+import type { BuildOptions, Plugin } from 'esbuild';
+
+export function runnerBuildOptions(options?: { outdir?: string; plugins?: Plugin[] }): BuildOptions;
