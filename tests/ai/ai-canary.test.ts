@@ -3,14 +3,17 @@
  * answer streams: canary strings planted in workspace files, in questions, instructions and chat
  * messages, and in the model's answers and error bodies go through explain, rewrite and chat on
  * an edge and a runner running as their own processes, then every table of the PostgreSQL
- * database and everything both processes printed are searched for them.
+ * database, every key and value in Redis (but the answer streams), the edge's and the
+ * runner's data folders and everything both processes printed are searched for them.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
+import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { BrowserClient } from '../harness/browser-client.ts';
 import { FAKE_MODEL, type FakeOpenAi, startFakeOpenAi } from '../harness/fake-openai.ts';
@@ -67,7 +70,7 @@ async function stopService(s: Service): Promise<void> {
   clearTimeout(timer);
 }
 
-describe('no source, prompt or answer reaches PostgreSQL or the logs (edge and runner processes; fake OpenAI server standing in for vLLM)', () => {
+describe('no source, prompt or answer reaches PostgreSQL, Redis, the data folders or the logs (edge and runner processes; fake OpenAI server standing in for vLLM)', () => {
   let fake: FakeOpenAi;
   let edge: Service;
   let runner: Service;
@@ -76,20 +79,24 @@ describe('no source, prompt or answer reaches PostgreSQL or the logs (edge and r
   let admin: BrowserClient;
   let base: string;
   let ws: string;
+  let redisUrl: string;
+  let redisPrefix: string;
 
   before(async () => {
     const infra = await testInfra();
+    redisUrl = infra.redisUrl;
     databaseUrl = await infra.createPostgresDatabase();
     fake = await startFakeOpenAi();
     dir = mkdtempSync(join(tmpdir(), 'keel-canary-'));
     chmodSync(dir, 0o711);
     const port = await freePort();
+    redisPrefix = `canary${port}:`;
     base = `http://127.0.0.1:${port}`;
     const bootstrap = `rbt_${'c'.repeat(40)}`;
     const env = {
       ...process.env,
       REDIS_URL: infra.redisUrl,
-      KEEL_REDIS_PREFIX: `canary${port}:`,
+      KEEL_REDIS_PREFIX: redisPrefix,
       KEEL_SECRET_KEY: testSecretKey(),
     };
     edge = startService(['--import', 'tsx', 'edge/src/entry-node.ts'], {
@@ -246,9 +253,47 @@ describe('no source, prompt or answer reaches PostgreSQL or the logs (edge and r
     }
   });
 
-  test("no canary is in the edge's or the runner's output", async () => {
+  test('no key or value in Redis holds any canary, but the answer streams, which expire', async () => {
+    const redis = new Redis(redisUrl);
+    try {
+      // The answer streams alone may: holding the answer until the browser has read (or
+      // resumed) it is what they are for, so they are exempt, and checked to expire instead.
+      const answerStream = new RegExp(`^${redisPrefix}runner\\.[^:]+:ai:[^:]+$`);
+      let dumped = '';
+      let ours = 0;
+      let exempt = 0;
+      for (const key of await redis.keys('*')) {
+        const type = await redis.type(key);
+        if (key.startsWith(redisPrefix)) ours++;
+        if (answerStream.test(key) && type === 'stream') {
+          const ttl = await redis.ttl(key);
+          assert.ok(ttl > 0 && ttl <= AI_STREAM_TTL_SECONDS, `${key} expires (ttl ${ttl})`);
+          exempt++;
+          continue;
+        }
+        dumped += `\n${key} ${JSON.stringify(await storedValue(redis, key, type))}`;
+      }
+      assert.ok(ours > 0 && exempt >= 5, `the calls left keys (${ours}) and answer streams (${exempt})`);
+      for (const canary of Object.values(C)) {
+        const at = dumped.split('\n').find((line) => line.includes(canary));
+        assert.equal(at, undefined, `${canary} is in Redis`);
+      }
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  test("no canary is in the edge's or the runner's output or data folders", async () => {
     await Promise.all([stopService(runner), stopService(edge)]);
     assert.ok(runner.output.includes('keel-runner started'), 'the runner output was captured');
+    // The data folders, once both have stopped and written what they keep (the workspaces'
+    // own folder is not among them: the planted files live there).
+    const kept = [...filesUnder(join(dir, 'edge')), ...filesUnder(join(dir, 'runner'))];
+    assert.ok(kept.length > 0, 'the services kept files in their data folders');
+    for (const file of kept) {
+      const text = readFileSync(file).toString('latin1');
+      for (const canary of Object.values(C)) assert.ok(!text.includes(canary), `${canary} is in ${file}`);
+    }
     for (const [name, service] of [
       ['edge', edge],
       ['runner', runner],
@@ -262,3 +307,28 @@ describe('no source, prompt or answer reaches PostgreSQL or the logs (edge and r
     }
   });
 });
+
+async function storedValue(redis: Redis, key: string, type: string): Promise<unknown> {
+  switch (type) {
+    case 'string':
+      return (await redis.getBuffer(key))?.toString('latin1');
+    case 'hash':
+      return redis.hgetall(key);
+    case 'list':
+      return redis.lrange(key, 0, -1);
+    case 'set':
+      return redis.smembers(key);
+    case 'zset':
+      return redis.zrange(key, 0, -1, 'WITHSCORES');
+    case 'stream':
+      return redis.xrange(key, '-', '+');
+    default:
+      return `(${type})`;
+  }
+}
+
+function filesUnder(folder: string): string[] {
+  return readdirSync(folder, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}

@@ -99,6 +99,7 @@ describe('runner AI jobs (real Redis; fake OpenAI server standing in for vLLM)',
   });
 
   test('a cancel that arrives before the job ends it before any token; a model request already sent is aborted', async () => {
+    const cut = fake.cutOff;
     const ai = jobs();
     const j = job();
     await redis.set(keys.aiCancel(j.streamId), '1', 'EX', 60);
@@ -119,9 +120,11 @@ describe('runner AI jobs (real Redis; fake OpenAI server standing in for vLLM)',
       'no token reached the stream',
     );
     await eventually('the model connection to close', async () => (fake.inFlight === 0 ? true : undefined));
+    assert.equal(fake.cutOff, cut + 1, 'the model server saw the reply cut off before its last token');
   });
 
   test('stopping the runner mid-call closes the model connection and ends the stream', async () => {
+    const cut = fake.cutOff;
     const ai = jobs();
     const j = job();
     fake.enqueue({ tokens: Array.from({ length: 100 }, () => 'x'), tokenDelayMs: 100 });
@@ -133,6 +136,7 @@ describe('runner AI jobs (real Redis; fake OpenAI server standing in for vLLM)',
     const done = await doneOf(j.streamId);
     assert.deepEqual([done.outcome, done.error.code], ['failure', 'runner_restarted']);
     await eventually('the model connection to close', async () => (fake.inFlight === 0 ? true : undefined));
+    assert.equal(fake.cutOff, cut + 1, 'the model server saw the reply cut off before its last token');
   });
 
   test('a call in flight is listed with its kind while it runs', async () => {

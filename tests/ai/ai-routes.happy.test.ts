@@ -218,6 +218,7 @@ describe('AI routes end to end (process runner; fake OpenAI server standing in f
   });
 
   test('cancel stops the model call: the model server sees its connection closed, and done says cancelled', async () => {
+    const cut = ai.fake.cutOff;
     const tokens = Array.from({ length: 100 }, (_, i) => `w${i} `);
     ai.fake.enqueue({ tokens, tokenDelayMs: 100 });
     const before = ai.fake.requests.length;
@@ -232,6 +233,7 @@ describe('AI routes end to end (process runner; fake OpenAI server standing in f
     await eventually('the model connection to close', async () =>
       ai.fake.inFlight === 0 ? true : undefined,
     );
+    assert.equal(ai.fake.cutOff, cut + 1, 'the model server saw the reply cut off before its last token');
     assert.ok(Date.now() - t < 2_000, 'closed long before the answer would have ended (10 s)');
     const events = await reading;
     assert.equal(doneOf(events).outcome, 'cancelled');

@@ -184,6 +184,7 @@ describe('model client against a fake OpenAI-compatible server (stands in for vL
   });
 
   test('first-token timeout when the server is slow to start', async () => {
+    const cut = fake.cutOff;
     client = createModelClient(configFor(fake, { firstTokenTimeoutMs: 200 }));
     fake.enqueue({ tokens: ['too late'], firstTokenDelayMs: 3_000 });
     const started = Date.now();
@@ -192,9 +193,11 @@ describe('model client against a fake OpenAI-compatible server (stands in for vL
     assert.equal(err.phase, 'first_token');
     assert.ok(Date.now() - started < 1_500);
     await waitUntil(() => fake.inFlight === 0);
+    assert.equal(fake.cutOff, cut + 1, 'the model server saw the reply cut off before its last token');
   });
 
   test('first-token timeout when the server never answers at all', async () => {
+    const cut = fake.cutOff;
     client = createModelClient(configFor(fake, { firstTokenTimeoutMs: 200 }));
     fake.enqueue({ hang: true });
     const { err } = await failure(client.streamChat({ messages }));
@@ -202,9 +205,11 @@ describe('model client against a fake OpenAI-compatible server (stands in for vL
     assert.equal(err.phase, 'first_token');
     // The request is aborted, not left open on the server.
     await waitUntil(() => fake.inFlight === 0);
+    assert.equal(fake.cutOff, cut + 1, 'the model server saw the reply cut off before its last token');
   });
 
   test('total timeout when tokens keep coming but the answer takes too long', async () => {
+    const cut = fake.cutOff;
     client = createModelClient(configFor(fake, { timeoutMs: 400, firstTokenTimeoutMs: 200 }));
     fake.enqueue({ tokens: Array.from({ length: 50 }, (_, i) => `t${i} `), tokenDelayMs: 40 });
     const started = Date.now();
@@ -214,9 +219,11 @@ describe('model client against a fake OpenAI-compatible server (stands in for vL
     assert.ok(tokens.length > 2 && tokens.length < 50);
     assert.ok(Date.now() - started < 1_500);
     await waitUntil(() => fake.inFlight === 0);
+    assert.equal(fake.cutOff, cut + 1, 'the model server saw the reply cut off before its last token');
   });
 
   test('an AbortSignal cancels a running stream and the server sees the connection close', async () => {
+    const cut = fake.cutOff;
     fake.enqueue({ tokens: Array.from({ length: 100 }, () => 'x'), tokenDelayMs: 20 });
     const ac = new AbortController();
     const tokens: string[] = [];
@@ -231,6 +238,7 @@ describe('model client against a fake OpenAI-compatible server (stands in for vL
     );
     assert.equal(tokens.length, 3);
     await waitUntil(() => fake.inFlight === 0);
+    assert.equal(fake.cutOff, cut + 1, 'the model server saw the reply cut off before its last token');
     assert.equal(client.active, 0);
   });
 
@@ -243,15 +251,18 @@ describe('model client against a fake OpenAI-compatible server (stands in for vL
   });
 
   test('breaking out of the loop aborts the request and frees the slot', async () => {
+    const cut = fake.cutOff;
     fake.enqueue({ tokens: Array.from({ length: 100 }, () => 'x'), tokenDelayMs: 20 });
     for await (const e of client.streamChat({ messages })) {
       if (e.type === 'token') break;
     }
     assert.equal(client.active, 0);
     await waitUntil(() => fake.inFlight === 0);
+    assert.equal(fake.cutOff, cut + 1, 'the model server saw the reply cut off before its last token');
   });
 
   test('a consumer that abandons the iterator without return() still gets its slot back at the timeout', async () => {
+    const cut = fake.cutOff;
     client = createModelClient(
       configFor(fake, { maxConcurrency: 1, timeoutMs: 300, firstTokenTimeoutMs: 200 }),
     );
@@ -261,6 +272,7 @@ describe('model client against a fake OpenAI-compatible server (stands in for vL
     assert.equal(client.active, 1);
     await waitUntil(() => client.active === 0);
     await waitUntil(() => fake.inFlight === 0);
+    assert.equal(fake.cutOff, cut + 1, 'the model server saw the reply cut off before its last token');
   });
 
   test('the concurrency limit holds: call N+1 waits until a slot frees, and can be cancelled while waiting', async () => {

@@ -299,6 +299,7 @@ describe('the AI panel, end to end, with a fake OpenAI-compatible server standin
   );
 
   step(current, 'Stop ends an answer part-way, and the model call with it', async () => {
+    const cut = fake.cutOff;
     const words = Array.from({ length: 40 }, (_, i) => `word${i} `);
     fake.enqueue({ tokens: words, tokenDelayMs: 250 });
     const ai = aiPanel(page);
@@ -311,6 +312,7 @@ describe('the AI panel, end to end, with a fake OpenAI-compatible server standin
     await waitFor('the model server to see the call end', async () =>
       fake.inFlight === 0 ? true : undefined,
     );
+    assert.equal(fake.cutOff, cut + 1, 'the model server saw the reply cut off before its last token');
   });
 
   step(

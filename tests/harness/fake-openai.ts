@@ -62,6 +62,12 @@ export interface FakeOpenAi {
   /** Completion requests being served right now, and the most at once since the start. */
   readonly inFlight: number;
   readonly maxInFlight: number;
+  /**
+   * Replies the client closed before their last token was written (and, for a hang, before any
+   * answer): what a test of "the model connection closed" must see grow, since `inFlight`
+   * drops back to 0 just as well when a reply simply ends.
+   */
+  readonly cutOff: number;
   /** Replies for the next completion requests, in order; after them `fallback` answers. */
   enqueue(...replies: ReplyScript[]): void;
   fallback: ReplyScript;
@@ -79,6 +85,8 @@ export async function startFakeOpenAi(options: { fallback?: ReplyScript } = {}):
   let completions = 0;
   let inFlight = 0;
   let maxInFlight = 0;
+  let cutOff = 0;
+  let closing = false;
 
   const fake: FakeOpenAi = {
     baseUrl: '',
@@ -90,12 +98,16 @@ export async function startFakeOpenAi(options: { fallback?: ReplyScript } = {}):
     get maxInFlight() {
       return maxInFlight;
     },
+    get cutOff() {
+      return cutOff;
+    },
     enqueue: (...replies) => queue.push(...replies),
     fallback: options.fallback ?? { tokens: ['Hello', ',', ' world'] },
     waitForRequests: (n) =>
       completions >= n ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve })),
     close: () =>
       new Promise((resolve) => {
+        closing = true;
         for (const s of sockets) s.destroy();
         server.close(() => resolve());
       }),
@@ -145,7 +157,11 @@ export async function startFakeOpenAi(options: { fallback?: ReplyScript } = {}):
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     const done = new Promise<void>((resolve) => res.on('close', resolve));
-    void done.then(() => inFlight--);
+    void done.then(() => {
+      inFlight--;
+      // A scripted drop is the server's own doing; ended means the last token was handed over.
+      if (!res.writableEnded && !closing && reply.dropAfterTokens === undefined) cutOff++;
+    });
 
     if (reply.hang) return;
     if (reply.status !== undefined) {

@@ -85,6 +85,10 @@ describe('terminal through the edge on workerd (wrangler dev)', () => {
       const again = await connectTerminal(base, admin, ws, { query: { session, lastSeq: seen } });
       await again.waitForOutput('while-away-42');
       assert.equal(again.output().split('while-away-42').length - 1, 1);
+      // Nothing from before lastSeq is replayed: neither its frames nor its text.
+      const replayed = again.frames.filter((f) => f.type === 'output' && f.seq <= seen);
+      assert.deepEqual(replayed, [], 'no output frame at or before lastSeq');
+      assert.ok(!again.output().includes('workerd-42'), 'the output seen before lastSeq is not sent again');
       again.type('exit 3\r');
       const exit = await again.waitFor('exit', () => again.frames.find((f) => f.type === 'exit'));
       assert.deepEqual(exit, { type: 'exit', exitCode: 3 });

@@ -4,9 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runnerKeys } from '@keel/contract/keys';
+import { bullPrefixOf, runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
+import { Queue } from 'bullmq';
 import type { BrowserClient } from '../harness/browser-client.ts';
+import { waitFor } from '../harness/ports.ts';
 import { DRIVER_KINDS, type Rig, readSse, startRig } from '../harness/runner-rig.ts';
 
 /** A small git repository with two branches, to clone from a file:// URL. */
@@ -334,9 +336,38 @@ for (const kind of DRIVER_KINDS) {
         timeoutMs: 10_000,
       };
       // No job id: BullMQ treats these as two jobs, as it does a redelivered stalled job.
-      await rig.app.services.queue.enqueue(rig.credential.queueName, job, { attempts: 1 });
-      await rig.app.services.queue.enqueue(rig.credential.queueName, job, { attempts: 1 });
-      await new Promise((r) => setTimeout(r, 1_500));
+      const ids = [
+        await rig.app.services.queue.enqueue(rig.credential.queueName, job, { attempts: 1 }),
+        await rig.app.services.queue.enqueue(rig.credential.queueName, job, { attempts: 1 }),
+      ];
+      // Waits until both deliveries were handled, not for a guessed time: each job finished,
+      // the second as a duplicate, and the one run wrote its exit to the stream.
+      const queue = new Queue(rig.credential.queueName, {
+        connection: rig.app.services.redis(),
+        prefix: bullPrefixOf(rig.app.services.config.redisPrefix),
+      });
+      try {
+        const results = await waitFor('both deliveries to be handled', async () => {
+          const done = await Promise.all(ids.map((id) => queue.getJob(id)));
+          const finished = done.every((j) => j?.finishedOn !== undefined);
+          return finished ? done.map((j) => j?.returnvalue) : undefined;
+        });
+        assert.deepEqual(
+          results,
+          [
+            { ok: true, result: { started: true } },
+            { ok: true, result: { started: false, duplicate: true } },
+          ],
+          'the first delivery ran the command, the second saw it claimed',
+        );
+      } finally {
+        await queue.close();
+      }
+      const keys = runnerKeys(rig.app.services.config.redisPrefix, rig.runner.runnerId);
+      await waitFor('the one run to end', async () => {
+        const entries = await rig.app.services.redis().xrange(keys.execStream(job.executionId), '-', '+');
+        return entries.some(([, f]) => f[1] === 'exit') ? true : undefined;
+      });
       const runs = await c.request('GET', `/api/workspaces/${ws.body.id}/files?path=runs.txt`, undefined, {
         bearer: true,
       });

@@ -4,7 +4,7 @@ import { createTestApis } from '../testing/api-setup.ts';
 import { json } from '../testing/fake-fetch.ts';
 import { workspaceId } from '../testing/fixtures.ts';
 
-describe('AI and patch API modules', () => {
+describe('AI and patch API modules (fake fetch)', () => {
   test('config reads the answer for a workspace, and refuses a malformed one', async () => {
     const { ai, calls } = createTestApis(
       json(200, { configured: true, model: 'qwen', hint: null }),

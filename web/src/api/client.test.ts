@@ -30,7 +30,7 @@ async function rejection(promise: Promise<unknown>): Promise<ApiError> {
   assert.fail('expected the request to fail');
 }
 
-describe('error parsing', () => {
+describe('error parsing (fake fetch)', () => {
   test('turns the contract error body into a typed ApiError, issues included', async () => {
     const issues = [{ path: 'password', message: 'must be at least 10 characters' }];
     const { client } = setup([apiError(422, 'validation_failed', 'Invalid request', { issues })]);
@@ -118,7 +118,7 @@ describe('error parsing', () => {
   });
 });
 
-describe('request headers', () => {
+describe('request headers (fake fetch)', () => {
   test('writes send the CSRF cookie value in the contract header, JSON, same-origin credentials', async () => {
     const { client, calls } = setup([json(200, {})]);
 
@@ -162,7 +162,7 @@ describe('request headers', () => {
   });
 });
 
-describe('refresh and retry', () => {
+describe('refresh and retry (fake fetch)', () => {
   test('a 401 invalid_token refreshes once, then retries with the new token', async () => {
     const { client, calls } = setup([apiError(401, 'invalid_token'), json(200, grant('a2')), json(200, me)]);
     client.useGrant(grant('a1'));
@@ -332,7 +332,7 @@ describe('refresh and retry', () => {
   });
 });
 
-describe('silent refresh', () => {
+describe('silent refresh (fake fetch)', () => {
   test('is scheduled a minute before expiry and reschedules itself', async () => {
     const { client, calls, clock } = setup([json(200, grant('a2', 600))]);
 
@@ -377,7 +377,7 @@ describe('silent refresh', () => {
   });
 });
 
-describe('openStream', () => {
+describe('openStream (fake fetch)', () => {
   test('sends the access token and the caller’s headers, and leaves the body unread', async () => {
     const { client, calls } = setup([() => new Response('event: stdout\ndata: hi\n\n', { status: 200 })]);
     client.useGrant(grant('a1'));

@@ -6,7 +6,7 @@ import { workspaceId } from '../testing/fixtures.ts';
 
 const EXE = 'exe_abcdefghijklmnopqrst';
 
-describe('executions API', () => {
+describe('executions API (fake fetch)', () => {
   test('execute posts the command as given and returns the execution id', async () => {
     const { executions, calls } = createTestApis(json(202, { executionId: EXE }));
 

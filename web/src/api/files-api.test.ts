@@ -7,7 +7,7 @@ import { ApiError } from './api-error.ts';
 
 const SHA = 'a'.repeat(64);
 
-describe('files API', () => {
+describe('files API (fake fetch)', () => {
   test('list asks for one folder, path escaped', async () => {
     const entries = [{ name: 'a b.ts', path: 'src/a b.ts', type: 'file', size: 3 }];
     const { files, paths } = createTestApis(json(200, { path: 'src', entries }));
@@ -55,7 +55,7 @@ describe('files API', () => {
   });
 });
 
-describe('files API: rename, delete, mkdir', () => {
+describe('files API: rename, delete, mkdir (fake fetch)', () => {
   test('rename asks to overwrite only when told to', async () => {
     const { files, calls } = createTestApis(
       json(200, { from: 'a', to: 'b' }),

@@ -35,7 +35,7 @@ function follow(...script: Responder[]) {
   return { follower, calls, output, states, exits, failures };
 }
 
-describe('followExecution', () => {
+describe('followExecution (fake fetch)', () => {
   test('delivers stdout and stderr in order, then the exit, and stops reading', async () => {
     const { follower, calls, output, exits, failures } = follow(
       eventStream([

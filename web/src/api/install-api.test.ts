@@ -12,7 +12,7 @@ const settings = {
   maxDiskMb: 51200,
 };
 
-describe('install API', () => {
+describe('install API (fake fetch)', () => {
   test('settings are read and updated with the CSRF header, and validated', async () => {
     const answer = { settings, updatedAt: null, updatedBy: null };
     const { install, calls, paths } = createTestApis(json(200, answer), json(200, answer));

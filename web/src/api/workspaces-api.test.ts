@@ -5,7 +5,7 @@ import { apiError, json } from '../testing/fake-fetch.ts';
 import { workspace, workspaceId } from '../testing/fixtures.ts';
 import { ApiError } from './api-error.ts';
 
-describe('workspaces API', () => {
+describe('workspaces API (fake fetch)', () => {
   test('list unwraps and validates the workspaces', async () => {
     const { workspaces, paths } = createTestApis(json(200, { workspaces: [workspace()] }));
 

@@ -17,7 +17,7 @@ function setup(...script: Responder[]) {
   return { ...apis, tabs };
 }
 
-describe('editor tabs store', () => {
+describe('editor tabs store (fake fetch)', () => {
   test('open reads the file once; opening it again only focuses it', async () => {
     const { tabs, calls } = setup(fileBody('a.ts', 'one', sha('a')), fileBody('b.ts', 'two', sha('b')));
 

@@ -13,7 +13,7 @@ function setup(...script: Responder[]) {
   return { ...apis, ops: createFileOperations(apis.files, workspaceId) };
 }
 
-describe('file operations', () => {
+describe('file operations (fake fetch)', () => {
   test('a new file is an empty write; a new folder is made by the mkdir route', async () => {
     const { ops, calls, paths } = setup(
       json(200, { path: 'a.ts', sha256: 'a'.repeat(64), size: 0 }),

@@ -17,7 +17,7 @@ function setup(...script: Responder[]) {
   return { ...apis, tree };
 }
 
-describe('file tree store', () => {
+describe('file tree store (fake fetch)', () => {
   test('the root loads on expand, folders first, names in natural order', async () => {
     const { tree } = setup(listing('', [file('b10.ts'), file('B2.ts'), dir('src'), file('a.ts')]));
 
@@ -116,7 +116,7 @@ describe('file tree store', () => {
   });
 });
 
-describe('visibleRows', () => {
+describe('visibleRows (fake fetch)', () => {
   test('lists open folders’ children under them with their depth and position', async () => {
     const { tree } = setup(
       listing('', [dir('a'), file('z.ts')]),
@@ -134,7 +134,7 @@ describe('visibleRows', () => {
   });
 });
 
-describe('changes made by commands', () => {
+describe('changes made by commands (fake fetch)', () => {
   test('a renamed folder keeps its place, its open sub-folders and the selection, without a new listing', async () => {
     const { tree, calls } = setup(
       listing('', [dir('src'), file('z.ts')]),

@@ -21,7 +21,7 @@ function setup(...script: Responder[]) {
   return { session, client, calls, paths: () => calls.map((call) => `${call.method} ${call.path}`) };
 }
 
-describe('start', () => {
+describe('start (fake fetch)', () => {
   test('restores a session: refresh, then /me, then signed in', async () => {
     const { session, calls, paths } = setup(json(200, grant('a1')), json(200, me));
     assert.equal(session.state().status, 'loading');
@@ -66,7 +66,7 @@ describe('start', () => {
   });
 });
 
-describe('sign in, sign up, sign out', () => {
+describe('sign in, sign up, sign out (fake fetch)', () => {
   test('sign-in logs in, then reads organization and role from /me', async () => {
     const { session, calls, paths } = setup(
       apiError(401, 'unauthorized'),
@@ -151,7 +151,7 @@ describe('sign in, sign up, sign out', () => {
   });
 });
 
-describe('expiry', () => {
+describe('expiry (fake fetch)', () => {
   test('any request whose refresh is refused signs a signed-in store out with the "expired" notice', async () => {
     const { session, client } = setup(
       json(200, grant('a1')),

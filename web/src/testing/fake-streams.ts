@@ -1,3 +1,4 @@
+import { sseFrame } from '../../../edge/src/http/sse-frames.ts';
 import type { Responder } from './fake-fetch.ts';
 
 /**
@@ -26,10 +27,11 @@ export function eventStream(
   };
 }
 
-/** Formats one event as the API writes it: one `data:` line per line of the payload. */
+/**
+ * One event framed by the edge's own encoder (the one its SSE routes use), so a change in how
+ * the server frames events fails the web tests too. The encoder lives in edge/, not in the
+ * contract: imported from there, as nothing else of the edge is.
+ */
 export function sse(id: string, event: string, data: string): string {
-  return `event: ${event}\n${data
-    .split('\n')
-    .map((line) => `data: ${line}\n`)
-    .join('')}id: ${id}\n\n`;
+  return sseFrame(id, event, data);
 }

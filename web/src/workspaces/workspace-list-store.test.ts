@@ -26,7 +26,7 @@ function setup(...script: Responder[]) {
   return { ...apis, clock, store, hide: () => (visible = false), show: () => (visible = true) };
 }
 
-describe('workspace list store', () => {
+describe('workspace list store (fake fetch)', () => {
   test('loads once and does not poll when every workspace rests', async () => {
     const { store, clock, paths } = setup(json(200, { workspaces: [stopped] }));
 

@@ -17,7 +17,7 @@ function setup(...script: Responder[]) {
   return { ...apis, clock };
 }
 
-describe('workspace watch', () => {
+describe('workspace watch (fake fetch)', () => {
   test('a stopped workspace is not polled; starting it polls the status route until running', async () => {
     const { workspaces, clock, paths } = setup(
       json(200, workspace({ status: 'stopped' })),
@@ -78,7 +78,7 @@ describe('workspace watch', () => {
   });
 });
 
-describe('workspace log follower', () => {
+describe('workspace log follower (fake fetch)', () => {
   test('follows by polling the log until stopped', async () => {
     const line = (id: string, text: string) => ({
       id,

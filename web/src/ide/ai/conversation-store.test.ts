@@ -26,7 +26,7 @@ function setup(script: Responder[], storage = memoryStorage()) {
   return { ...apis, store, storage };
 }
 
-describe('conversation store', () => {
+describe('conversation store (fake fetch)', () => {
   test('a question streams its answer token by token, in order, and the store keeps it', async () => {
     const { store, calls, storage } = setup([
       aiStream([

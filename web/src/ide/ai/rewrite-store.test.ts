@@ -53,7 +53,7 @@ function review(state: ReturnType<ReturnType<typeof setup>['store']['state']>) {
   return state as Extract<typeof state, { phase: 'review' }>;
 }
 
-describe('rewrite store', () => {
+describe('rewrite store (fake fetch)', () => {
   test('streams progress, then on the result shows the file beside the file with the change applied', async () => {
     const answer = held(rewriteAnswer());
     const { store, calls } = setup(answer.responder, fileRead());

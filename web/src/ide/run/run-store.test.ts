@@ -24,7 +24,7 @@ function setup(options: { maxOutputChars?: number }, ...script: Responder[]) {
   return { ...apis, store, text };
 }
 
-describe('run store', () => {
+describe('run store (fake fetch)', () => {
   test('runs a command through the shell and collects coloured output and the exit', async () => {
     const { store, calls, text } = setup(
       {},

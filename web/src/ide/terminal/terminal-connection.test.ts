@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { TerminalServerMessage } from '@keel/contract/terminal';
 import { createRoot } from 'solid-js';
 import { createFakeTimers } from '../../testing/fake-timers.ts';
 import { workspaceId } from '../../testing/fixtures.ts';
@@ -33,8 +34,13 @@ class FakeSocket implements SocketLike {
     this.readyState = 1;
     this.onopen?.({} as Event);
   }
-  receive(message: unknown) {
-    this.onmessage?.({ data: JSON.stringify(message) } as MessageEvent);
+  /** A frame as the edge sends it: a message of the contract's schema, checked by it, as JSON. */
+  receive(message: TerminalServerMessage) {
+    this.receiveRaw(JSON.stringify(TerminalServerMessage.parse(message)));
+  }
+  /** Anything else, for frames the server never sends. */
+  receiveRaw(data: string) {
+    this.onmessage?.({ data } as MessageEvent);
   }
   drop() {
     this.readyState = 3;
@@ -75,7 +81,7 @@ function setup(origin = { protocol: 'http:', host: 'keel.test:8787' }, memory?: 
   return { connection, sockets, output, clock, last };
 }
 
-describe('terminal connection', () => {
+describe('terminal connection (fake socket)', () => {
   test('connects to the contract URL with the size, and opens on ready', () => {
     const { connection, last } = setup();
 
@@ -175,8 +181,8 @@ describe('terminal connection', () => {
   test('malformed frames are ignored', () => {
     const { connection, last, output } = setup();
     connection.connect(80, 24);
-    last().onmessage?.({ data: 'not json' } as MessageEvent);
-    last().receive({ type: 'output', data: 42 });
+    last().receiveRaw('not json');
+    last().receiveRaw(JSON.stringify({ type: 'output', data: 42 }));
 
     assert.deepEqual(output, []);
     assert.deepEqual(connection.status(), { state: 'connecting' });
