@@ -16,15 +16,15 @@ keel_require_node() {
   [ "$major" -ge 20 ] || keel_die "Node.js 20 or newer is required; found $(node --version)."
 }
 
-# Installs npm dependencies when node_modules is missing or older than the lock file.
-# `npm install` rather than `npm ci`: npm 11 writes lock files without other platforms'
-# optional packages and then refuses its own lock in `npm ci`; install honours the lock.
+# Installs npm dependencies, exactly as the lock file says (`npm ci`: it never rewrites the
+# lock), when node_modules is missing or older than the lock file. The lock lists every
+# platform's optional packages, so `npm ci` takes it on any platform.
 keel_ensure_node_deps() {
   keel_require_node
   local root; root=$(keel_root)
   if [ ! -f "$root/node_modules/.package-lock.json" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
-    keel_say "installing npm dependencies"
-    (cd "$root" && npm install --no-audit --no-fund --loglevel=error) || keel_die "npm install failed"
+    keel_say "installing npm dependencies (npm ci)"
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error) || keel_die "npm ci failed"
   fi
   keel_ensure_node_pty
 }
