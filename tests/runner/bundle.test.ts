@@ -9,13 +9,11 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { type ServerType, serve } from '@hono/node-server';
-import { BrowserClient } from '../harness/browser-client.ts';
+import { edgeOnPort } from '../harness/edge-on-port.ts';
 import { testInfra } from '../harness/infra.ts';
-import { freePort, waitFor } from '../harness/ports.ts';
+import { waitFor } from '../harness/ports.ts';
 import { spawnService } from '../harness/processes.ts';
 import { readSse } from '../harness/runner-rig.ts';
-import { createTestApp } from '../harness/test-app.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -25,19 +23,7 @@ describe('bundled runner', () => {
     const bundle = join(root, 'runners/dist/keel-runner.mjs');
     assert.ok(statSync(bundle).size > 100_000);
 
-    const app = await createTestApp();
-    const port = await freePort();
-    const server: ServerType = await new Promise((resolve) => {
-      const s = serve({ fetch: app.app.fetch, port, hostname: '127.0.0.1' }, () => resolve(s));
-    });
-    const base = `http://127.0.0.1:${port}`;
-    const http = (path: string, init?: RequestInit) => fetch(new URL(path, base), init);
-    const admin = new BrowserClient(http);
-    await admin.request('POST', '/api/auth/signup', {
-      email: 'bundle@example.com',
-      password: 'correct horse battery staple',
-      name: 'Bundle',
-    });
+    const { base, http, admin, close } = await edgeOnPort({ email: 'bundle@example.com' });
     const token = await admin.request('POST', '/api/admin/runner-tokens', {}, { bearer: true });
     const dataDir = mkdtempSync(join(tmpdir(), 'keel-runner-bundle-'));
     // The bin picks the bundle because it is newer than the sources; nothing else is loaded.
@@ -84,8 +70,7 @@ describe('bundled runner', () => {
       await admin.request('DELETE', `/api/workspaces/${ws.body.id}`, undefined, { bearer: true });
     } finally {
       await runner.stop('SIGTERM');
-      await new Promise<void>((r) => server.close(() => r()));
-      await app.close();
+      await close();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
