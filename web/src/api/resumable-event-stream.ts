@@ -1,8 +1,18 @@
 import { compareStreamIds } from '@keel/contract/stream-ids';
+import { createParser } from 'eventsource-parser';
 import { ApiError } from './api-error.ts';
 import { browserTimers } from './browser-timers.ts';
 import type { Timers } from './client.ts';
-import { createSseParser, type ServerSentEvent } from './sse-parser.ts';
+
+/** One server-sent event, as the WHATWG event-stream format defines it. */
+export interface ServerSentEvent {
+  /** The `id` field of this event, when it had one. */
+  id: string | undefined;
+  /** The `event` field; `message` when absent. */
+  type: string;
+  /** The `data` lines joined with newlines. */
+  data: string;
+}
 
 export type FollowState = 'connecting' | 'streaming' | 'reconnecting';
 
@@ -43,6 +53,8 @@ const DEFAULT_DELAYS = [250, 500, 1000, 2000, 4000] as const;
  * Reads an event stream to its last event, surviving network drops: every event's id is remembered, a
  * broken stream is reopened with `Last-Event-ID` set to the last one, and anything at or before it is
  * dropped, so events are neither lost nor delivered twice even if a server replays more than it should.
+ * It reads with fetch rather than EventSource so that the header is set on every reconnect, requests go
+ * through the same token refresh as the rest, and tests can drive it without a browser.
  */
 export function followResumableStream(
   options: ResumableStreamOptions,
@@ -72,9 +84,12 @@ export function followResumableStream(
   /** Reads one connection to its end; true when it delivered anything new. */
   async function readStream(response: Response): Promise<boolean> {
     let deliveredAny = false;
-    const parser = createSseParser((event) => {
-      if (finished || stopped) return;
-      if (deliver(event)) deliveredAny = true;
+    const parser = createParser({
+      onEvent(message) {
+        if (finished || stopped) return;
+        const event = { id: message.id, type: message.event ?? 'message', data: message.data };
+        if (deliver(event)) deliveredAny = true;
+      },
     });
     const body = response.body;
     if (body === null) return false;
@@ -84,7 +99,7 @@ export function followResumableStream(
       while (!finished && !stopped) {
         const { done, value } = await reader.read();
         if (done) break;
-        parser.push(decoder.decode(value, { stream: true }));
+        parser.feed(decoder.decode(value, { stream: true }));
       }
     } finally {
       // Ends the request too: after the last event there is nothing more worth holding a connection for.
