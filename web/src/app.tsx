@@ -1,4 +1,5 @@
-import { createEffect, lazy, Match, Suspense, Switch } from 'solid-js';
+import { Route, Router, useLocation, useNavigate, useParams } from '@solidjs/router';
+import { createEffect, lazy, Match, type ParentProps, Show, Suspense, Switch } from 'solid-js';
 import { ApiContext, type Apis } from './api/api-context.ts';
 import { LoadingScreen } from './components/loading-screen.tsx';
 import { AccountPage } from './pages/account/account-page.tsx';
@@ -7,9 +8,7 @@ import { NotFoundPage } from './pages/not-found/not-found-page.tsx';
 import { SignInPage } from './pages/sign-in/sign-in-page.tsx';
 import { SignUpPage } from './pages/sign-up/sign-up-page.tsx';
 import { WorkspacesPage } from './pages/workspaces/workspaces-page.tsx';
-import type { Router } from './router/router.ts';
-import { RouterContext } from './router/router-context.ts';
-import { SessionContext } from './session/session-context.ts';
+import { SessionContext, useSession } from './session/session-context.ts';
 import type { SessionStore } from './session/session-store.ts';
 import { ThemeContext } from './theme/theme-context.ts';
 import type { ThemeStore } from './theme/theme-store.ts';
@@ -18,90 +17,118 @@ import type { ThemeStore } from './theme/theme-store.ts';
 const IdePage = lazy(() => import('./pages/ide/ide-page.tsx'));
 
 const AUTH_PATHS: ReadonlySet<string> = new Set(['/sign-in', '/sign-up']);
-const WORKSPACE_PATH = /^\/workspaces\/([^/]+)\/?$/;
 
 export interface AppProps {
   session: SessionStore;
-  router: Router;
   apis: Apis;
   theme: ThemeStore;
+}
+
+/**
+ * Real paths on the History API rather than `#/` hashes, because the server falls back to index.html for
+ * unknown paths and invitation links read better as `/sign-up?invite=…`.
+ */
+export function App(props: AppProps) {
+  const root = (page: ParentProps) => (
+    <SessionContext.Provider value={props.session}>
+      <ApiContext.Provider value={props.apis}>
+        <ThemeContext.Provider value={props.theme}>
+          <SessionGate>{page.children}</SessionGate>
+        </ThemeContext.Provider>
+      </ApiContext.Provider>
+    </SessionContext.Provider>
+  );
+  return (
+    <Router root={root}>
+      <Route path={['/', ...AUTH_PATHS]} component={WorkspacesPage} />
+      <Route path="/account" component={AccountRoute} />
+      <Route path="/install" component={InstallRoute} />
+      <Route path="/workspaces/:id" component={WorkspaceRoute} />
+      <Route path="*" component={NotFoundPage} />
+    </Router>
+  );
 }
 
 /**
  * The session decides what is on screen; the path only picks among the pages of that state. A signed-out
  * visitor to any deep link gets the sign-in form at that same URL, so signing in lands where they meant to go.
  */
-export function App(props: AppProps) {
-  const state = () => props.session.state();
-  const path = () => props.router.location().path;
-  const signedIn = () => {
-    const current = state();
-    return current.status === 'signedIn' ? current : undefined;
-  };
+function SessionGate(props: ParentProps) {
+  const session = useSession();
+  const location = useLocation();
+  const navigate = useNavigate();
+  const state = () => session.state();
   const signedOut = () => {
     const current = state();
     return current.status === 'signedOut' ? current : undefined;
   };
-  const wantsSignUp = () => path() === '/sign-up' || props.router.location().query.has('invite');
+  const wantsSignUp = () =>
+    location.pathname === '/sign-up' || new URLSearchParams(location.search).has('invite');
+
+  createEffect(() => {
+    if (state().status === 'signedIn' && AUTH_PATHS.has(location.pathname)) navigate('/', { replace: true });
+  });
+
+  return (
+    <Switch>
+      <Match when={state().status === 'loading'}>
+        <LoadingScreen />
+      </Match>
+      <Match when={state().status === 'signedIn'}>{props.children}</Match>
+      <Match when={signedOut()}>
+        {(current) => (
+          <Switch fallback={<SignInPage notice={current().notice} />}>
+            <Match when={wantsSignUp()}>
+              <SignUpPage />
+            </Match>
+          </Switch>
+        )}
+      </Match>
+    </Switch>
+  );
+}
+
+/** The signed-in state, for the pages that only exist behind the gate above. */
+function useSignedIn() {
+  const session = useSession();
+  return () => {
+    const current = session.state();
+    return current.status === 'signedIn' ? current : undefined;
+  };
+}
+
+function AccountRoute() {
+  const signedIn = useSignedIn();
+  return <Show when={signedIn()}>{(current) => <AccountPage signedIn={current()} />}</Show>;
+}
+
+/** Install settings are for install administrators; to anyone else the page does not exist. */
+function InstallRoute() {
+  const signedIn = useSignedIn();
+  return (
+    <Show when={signedIn()?.installAdmin} fallback={<NotFoundPage />}>
+      <InstallPage />
+    </Show>
+  );
+}
+
+function WorkspaceRoute() {
+  const params = useParams<{ id: string }>();
   const workspaceId = () => {
-    const match = WORKSPACE_PATH.exec(path());
-    if (match?.[1] === undefined) return undefined;
     try {
-      return decodeURIComponent(match[1]);
+      return decodeURIComponent(params.id);
     } catch {
       // Not valid percent-encoding: no workspace has such an id, so it is "not found" like any other.
       return undefined;
     }
   };
-
-  createEffect(() => {
-    if (signedIn() && AUTH_PATHS.has(path())) props.router.navigate('/', { replace: true });
-  });
-
   return (
-    <RouterContext.Provider value={props.router}>
-      <SessionContext.Provider value={props.session}>
-        <ApiContext.Provider value={props.apis}>
-          <ThemeContext.Provider value={props.theme}>
-            <Switch>
-              <Match when={state().status === 'loading'}>
-                <LoadingScreen />
-              </Match>
-              <Match when={signedIn()}>
-                {(current) => (
-                  <Switch fallback={<NotFoundPage />}>
-                    <Match when={path() === '/' || AUTH_PATHS.has(path())}>
-                      <WorkspacesPage />
-                    </Match>
-                    <Match when={path() === '/account'}>
-                      <AccountPage signedIn={current()} />
-                    </Match>
-                    <Match when={path() === '/install' && current().installAdmin}>
-                      <InstallPage />
-                    </Match>
-                    <Match when={workspaceId()} keyed>
-                      {(id) => (
-                        <Suspense fallback={<LoadingScreen label="Opening the workspace…" />}>
-                          <IdePage workspaceId={id} />
-                        </Suspense>
-                      )}
-                    </Match>
-                  </Switch>
-                )}
-              </Match>
-              <Match when={signedOut()}>
-                {(current) => (
-                  <Switch fallback={<SignInPage notice={current().notice} />}>
-                    <Match when={wantsSignUp()}>
-                      <SignUpPage />
-                    </Match>
-                  </Switch>
-                )}
-              </Match>
-            </Switch>
-          </ThemeContext.Provider>
-        </ApiContext.Provider>
-      </SessionContext.Provider>
-    </RouterContext.Provider>
+    <Show when={workspaceId()} keyed fallback={<NotFoundPage />}>
+      {(id) => (
+        <Suspense fallback={<LoadingScreen label="Opening the workspace…" />}>
+          <IdePage workspaceId={id} />
+        </Suspense>
+      )}
+    </Show>
   );
 }

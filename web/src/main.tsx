@@ -11,7 +11,6 @@ import { createPatchApi } from './api/patch-api.ts';
 import { withBrowserRefreshLock } from './api/refresh-lock.ts';
 import { createWorkspacesApi } from './api/workspaces-api.ts';
 import { App } from './app.tsx';
-import { createBrowserRouter } from './router/router.ts';
 import { createSessionStore } from './session/session-store.ts';
 import { browserThemeHost, createThemeStore } from './theme/theme-store.ts';
 import './styles.css';
@@ -23,7 +22,6 @@ const client = createApiClient({
   withRefreshLock: withBrowserRefreshLock,
 });
 const session = createSessionStore(createAuthApi(client));
-const router = createBrowserRouter(window);
 const apis = {
   workspaces: createWorkspacesApi(client),
   files: createFilesApi(client),
@@ -43,5 +41,5 @@ const theme = createRoot(() => {
 
 const root = document.getElementById('app');
 if (root === null) throw new Error('index.html has no #app element');
-render(() => <App session={session} router={router} apis={apis} theme={theme} />, root);
+render(() => <App session={session} apis={apis} theme={theme} />, root);
 void session.start();

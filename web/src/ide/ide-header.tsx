@@ -2,7 +2,6 @@ import type { Workspace } from '@keel/contract/workspaces';
 import { Brand } from '../components/brand.tsx';
 import { IconButton } from '../components/icon-button.tsx';
 import { BackIcon, CommandIcon, PanelIcon, SidebarIcon } from '../components/icons.tsx';
-import { Link } from '../router/link.tsx';
 import { ThemeToggle } from '../theme/theme-toggle.tsx';
 import { StatusBadge } from '../workspaces/status-badge.tsx';
 
@@ -22,11 +21,11 @@ export function IdeHeader(props: IdeHeaderProps) {
     <header class="ide-header">
       <div class="ide-header-start">
         {/* The name includes the visible "Keel", so speech users can say what they see. */}
-        <Link href="/" class="ide-back">
+        <a href="/" class="ide-back">
           <BackIcon />
           <Brand />
           <span class="visually-hidden">: all workspaces</span>
-        </Link>
+        </a>
         <span class="ide-divider" aria-hidden="true">
           /
         </span>

@@ -1,4 +1,5 @@
 import type { Workspace } from '@keel/contract/workspaces';
+import { useBeforeLeave, useNavigate } from '@solidjs/router';
 import { createEffect, createSignal, Match, on, onCleanup, Show, Switch } from 'solid-js';
 import { useApis } from '../api/api-context.ts';
 import { Button } from '../components/button.tsx';
@@ -6,7 +7,6 @@ import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ResizeHandle } from '../components/resize-handle.tsx';
 import { errorMessage } from '../forms/error-message.ts';
-import { useRouter } from '../router/router-context.ts';
 import { useTheme } from '../theme/theme-context.ts';
 import { safeLocalStorage } from '../theme/theme-store.ts';
 import type { WorkspaceWatch } from '../workspaces/workspace-watch.ts';
@@ -36,12 +36,15 @@ import { parentOf } from './workspace-paths.ts';
 const MAC =
   typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
 
-/** What an unsaved-changes question is about: closing one tab, or leaving for another page. */
-type PendingExit = { kind: 'close'; path: string } | { kind: 'leave'; to: string };
+/**
+ * What an unsaved-changes question is about: closing one tab, or leaving for another page (a link, or the
+ * browser's back and forward buttons, which `leave` repeats past the question).
+ */
+type PendingExit = { kind: 'close'; path: string } | { kind: 'leave'; leave: () => void };
 
 export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspace }) {
   const apis = useApis();
-  const router = useRouter();
+  const navigate = useNavigate();
   const theme = useTheme();
   const id = props.workspace.id;
   const tree = createFileTreeStore(apis.files, id);
@@ -108,13 +111,11 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
   };
   window.addEventListener('beforeunload', beforeUnload);
   onCleanup(() => window.removeEventListener('beforeunload', beforeUnload));
-  onCleanup(
-    router.addLeaveGuard((to) => {
-      if (tabs.dirtyPaths().length === 0) return true;
-      setPendingExit({ kind: 'leave', to });
-      return false;
-    }),
-  );
+  useBeforeLeave((event) => {
+    if (event.defaultPrevented || tabs.dirtyPaths().length === 0) return;
+    event.preventDefault();
+    setPendingExit({ kind: 'leave', leave: () => event.retry(true) });
+  });
 
   async function save(path: string | undefined): Promise<void> {
     if (path === undefined) return;
@@ -147,7 +148,7 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
     setPendingExit(undefined);
     if (exit === undefined) return;
     if (exit.kind === 'close') tabs.close(exit.path, { force: discard });
-    else router.navigate(exit.to, { force: true });
+    else exit.leave();
   }
 
   const actions = {
@@ -182,7 +183,7 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
     explainSelection: ai.explainSelection,
     rewriteSelection: ai.rewriteSelection,
     openPalette: () => setPaletteOpen(true),
-    backToWorkspaces: () => router.navigate('/'),
+    backToWorkspaces: () => navigate('/'),
     startWorkspace: () => void act('start'),
     stopWorkspace: () => setConfirmAction('stop'),
     restartWorkspace: () => setConfirmAction('restart'),

@@ -1,10 +1,9 @@
+import { useLocation } from '@solidjs/router';
 import { For, type JSX } from 'solid-js';
 import { Brand } from '../components/brand.tsx';
 import { Button } from '../components/button.tsx';
 import { FormAlert } from '../components/form-alert.tsx';
 import { createFormAction } from '../forms/form-action.ts';
-import { Link } from '../router/link.tsx';
-import { useRouter } from '../router/router-context.ts';
 import { useSession } from '../session/session-context.ts';
 import { ThemeToggle } from '../theme/theme-toggle.tsx';
 
@@ -17,7 +16,7 @@ const NAV: ReadonlyArray<{ href: string; label: string; installAdmin?: true }> =
 /** The bar above every signed-in page except the IDE (which has its own, denser one). */
 export function AppHeader(props: { children?: JSX.Element }) {
   const session = useSession();
-  const router = useRouter();
+  const location = useLocation();
   const signOut = createFormAction(() => session.signOut(), []);
   // Install settings belong to install administrators only; the server refuses anyone else.
   const isInstallAdmin = () => {
@@ -28,15 +27,19 @@ export function AppHeader(props: { children?: JSX.Element }) {
   return (
     <header class="app-header">
       <div class="app-header-start">
-        <Link href="/" class="brand-link" ariaLabel="Keel: workspaces">
+        <a href="/" class="brand-link" aria-label="Keel: workspaces">
           <Brand />
-        </Link>
+        </a>
         <nav aria-label="Main" class="app-nav">
           <For each={NAV.filter((item) => !item.installAdmin || isInstallAdmin())}>
             {(item) => (
-              <Link href={item.href} class="app-nav-link" current={router.location().path === item.href}>
+              <a
+                href={item.href}
+                class="app-nav-link"
+                aria-current={location.pathname === item.href ? 'page' : undefined}
+              >
                 {item.label}
-              </Link>
+              </a>
             )}
           </For>
         </nav>

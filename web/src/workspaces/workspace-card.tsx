@@ -1,10 +1,9 @@
 import type { Workspace } from '@keel/contract/workspaces';
+import { useNavigate } from '@solidjs/router';
 import { createSignal, For, Show } from 'solid-js';
 import type { WorkspaceAction } from '../api/workspaces-api.ts';
 import { Button } from '../components/button.tsx';
 import { relativeTime } from '../format/relative-time.ts';
-import { Link } from '../router/link.tsx';
-import { useRouter } from '../router/router-context.ts';
 import { StatusBadge } from './status-badge.tsx';
 import type { PendingAction } from './workspace-list-store.ts';
 import { WorkspaceProgress } from './workspace-progress.tsx';
@@ -20,7 +19,7 @@ export interface WorkspaceCardProps {
 }
 
 export function WorkspaceCard(props: WorkspaceCardProps) {
-  const router = useRouter();
+  const navigate = useNavigate();
   const [progressOpen, setProgressOpen] = createSignal(props.showProgress ?? false);
   const href = () => `/workspaces/${props.workspace.id}`;
   const progressId = () => `progress-${props.workspace.id}`;
@@ -31,7 +30,7 @@ export function WorkspaceCard(props: WorkspaceCardProps) {
       <div class="workspace-card-row">
         <div class="workspace-summary">
           <h2 class="workspace-name" id={`name-${props.workspace.id}`}>
-            <Link href={href()}>{props.workspace.name}</Link>
+            <a href={href()}>{props.workspace.name}</a>
           </h2>
           <p class="workspace-source">
             <Show
@@ -73,9 +72,9 @@ export function WorkspaceCard(props: WorkspaceCardProps) {
           <Button
             variant={props.workspace.status === 'running' ? 'primary' : 'secondary'}
             size="small"
-            ariaLabel={`Open ${props.workspace.name}`}
+            aria-label={`Open ${props.workspace.name}`}
             disabled={props.workspace.status === 'deleting'}
-            onClick={() => router.navigate(href())}
+            onClick={() => navigate(href())}
           >
             Open
           </Button>
@@ -84,7 +83,7 @@ export function WorkspaceCard(props: WorkspaceCardProps) {
               <Button
                 variant="secondary"
                 size="small"
-                ariaLabel={`${ACTION_LABELS[action].label} ${props.workspace.name}`}
+                aria-label={`${ACTION_LABELS[action].label} ${props.workspace.name}`}
                 pending={props.pending === action}
                 pendingLabel={ACTION_LABELS[action].pending}
                 disabled={busy()}
@@ -97,7 +96,7 @@ export function WorkspaceCard(props: WorkspaceCardProps) {
           <Button
             variant="ghost"
             size="small"
-            ariaLabel={`Delete ${props.workspace.name}`}
+            aria-label={`Delete ${props.workspace.name}`}
             pending={props.pending === 'delete'}
             pendingLabel="Deleting…"
             disabled={busy()}

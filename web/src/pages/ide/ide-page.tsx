@@ -6,7 +6,6 @@ import { Button } from '../../components/button.tsx';
 import { LoadingScreen } from '../../components/loading-screen.tsx';
 import { errorMessage } from '../../forms/error-message.ts';
 import { IdeWorkbench } from '../../ide/ide-workbench.tsx';
-import { Link } from '../../router/link.tsx';
 import { createWorkspaceWatch } from '../../workspaces/workspace-watch.ts';
 import '../../ide/ide.css';
 
@@ -32,7 +31,7 @@ export default function IdePage(props: { workspaceId: string }) {
         <AuthLayout title="Workspace not found">
           <p class="muted">It may have been deleted, or it belongs to someone else.</p>
           <p>
-            <Link href="/">Go to your workspaces</Link>
+            <a href="/">Go to your workspaces</a>
           </p>
         </AuthLayout>
       </Match>

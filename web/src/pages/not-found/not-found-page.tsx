@@ -1,6 +1,5 @@
 import { AuthLayout } from '../../components/auth-layout.tsx';
 import { usePageTitle } from '../../components/page-title.ts';
-import { Link } from '../../router/link.tsx';
 
 export function NotFoundPage() {
   usePageTitle('Page not found');
@@ -8,7 +7,7 @@ export function NotFoundPage() {
     <AuthLayout title="Page not found">
       <p class="muted">There is nothing at this address.</p>
       <p>
-        <Link href="/">Go to the home page</Link>
+        <a href="/">Go to the home page</a>
       </p>
     </AuthLayout>
   );

@@ -5,7 +5,6 @@ import { FormAlert, Notice } from '../../components/form-alert.tsx';
 import { usePageTitle } from '../../components/page-title.ts';
 import { TextField } from '../../components/text-field.tsx';
 import { createFormAction, textValue } from '../../forms/form-action.ts';
-import { Link } from '../../router/link.tsx';
 import { useSession } from '../../session/session-context.ts';
 import type { SignedOutNotice } from '../../session/session-store.ts';
 
@@ -29,7 +28,7 @@ export function SignInPage(props: { notice?: SignedOutNotice | undefined }) {
       title="Sign in to Keel"
       footer={
         <p>
-          New here? <Link href="/sign-up">Create an account</Link>
+          New here? <a href="/sign-up">Create an account</a>
         </p>
       }
     >

@@ -1,4 +1,5 @@
 import type { SignupRequest } from '@keel/contract/auth';
+import { useLocation } from '@solidjs/router';
 import { onMount, Show } from 'solid-js';
 import { AuthLayout } from '../../components/auth-layout.tsx';
 import { Button } from '../../components/button.tsx';
@@ -6,16 +7,14 @@ import { FormAlert, Notice } from '../../components/form-alert.tsx';
 import { usePageTitle } from '../../components/page-title.ts';
 import { TextField } from '../../components/text-field.tsx';
 import { createFormAction, textValue } from '../../forms/form-action.ts';
-import { Link } from '../../router/link.tsx';
-import { useRouter } from '../../router/router-context.ts';
 import { useSession } from '../../session/session-context.ts';
 
 const FIELDS = ['name', 'email', 'password', 'organization'] as const;
 
 export function SignUpPage() {
   const session = useSession();
-  const router = useRouter();
-  const inviteToken = () => router.location().query.get('invite') || undefined;
+  const location = useLocation();
+  const inviteToken = () => new URLSearchParams(location.search).get('invite') || undefined;
 
   const form = createFormAction((data) => {
     const organization = textValue(data, 'organization').trim();
@@ -39,7 +38,7 @@ export function SignUpPage() {
       title={inviteToken() ? 'Join your team on Keel' : 'Create your Keel account'}
       footer={
         <p>
-          Already have an account? <Link href="/sign-in">Sign in</Link>
+          Already have an account? <a href="/sign-in">Sign in</a>
         </p>
       }
     >
