@@ -1,9 +1,10 @@
 import { createEffect, onCleanup } from 'solid-js';
-import { renderMarkdown } from './markdown.ts';
+import { codeText, colorizeCodeBlocks } from './code-colors.ts';
+import { renderAnswer } from './markdown.ts';
 
 /**
- * An answer rendered from Markdown. `renderMarkdown` escapes every piece of the source, so its output is the
- * only HTML assigned here. Copy buttons in code blocks are handled by one listener on the container, since
+ * An answer rendered from Markdown. `renderAnswer` sanitizes what it renders, so its output is the only HTML
+ * assigned here (and Monaco's colouring of its code blocks, sanitized the same way). Copy buttons in code blocks are handled by one listener on the container, since
  * the HTML is replaced as a streaming answer grows.
  */
 export function MarkdownView(props: { source: string; class?: string }) {
@@ -14,7 +15,9 @@ export function MarkdownView(props: { source: string; class?: string }) {
   });
 
   createEffect(() => {
-    if (element) element.innerHTML = renderMarkdown(props.source);
+    if (!element) return;
+    element.innerHTML = renderAnswer(props.source);
+    colorizeCodeBlocks(element);
   });
 
   async function onClick(event: MouseEvent): Promise<void> {
@@ -24,7 +27,7 @@ export function MarkdownView(props: { source: string; class?: string }) {
     if (!button || !code) return;
     let said: string;
     try {
-      await navigator.clipboard.writeText(code.textContent ?? '');
+      await navigator.clipboard.writeText(codeText(code));
       said = 'Copied';
     } catch {
       said = 'Copy failed';

@@ -1,38 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { escapeHtml, renderMarkdown, safeHref } from './markdown.ts';
+import { ALLOWED_TAGS, escapeHtml, renderAnswer, renderMarkdown, safeHref } from './markdown.ts';
 
 /** Every tag the renderer may write; anything else in the output would be the source's HTML getting through. */
-const ALLOWED_TAGS = new Set([
-  'p',
-  'br',
-  'strong',
-  'em',
-  'del',
-  'code',
-  'pre',
-  'a',
-  'ul',
-  'ol',
-  'li',
-  'blockquote',
-  'hr',
-  'h3',
-  'h4',
-  'h5',
-  'h6',
-  'div',
-  'span',
-  'button',
-]);
+const ALLOWED = new Set(ALLOWED_TAGS);
+
+/** marked puts newlines between block tags; the expected HTML below is written without them. */
+const render = (source: string) =>
+  renderMarkdown(source).replace(/>\n+/g, '>').replace(/\n+</g, '<').trimEnd();
 
 function tagsIn(html: string): string[] {
   return [...html.matchAll(/<\/?([a-zA-Z][\w-]*)/g)].map((m) => m[1]!.toLowerCase());
 }
 
-describe('renderMarkdown', () => {
+describe('renderMarkdown (marked, before sanitizing)', () => {
   test('raw HTML in the source is shown as text, never as markup', () => {
-    const html = renderMarkdown('Hi <script>alert(1)</script> <img src=x onerror="alert(2)"> & bye');
+    const html = render('Hi <script>alert(1)</script> <img src=x onerror="alert(2)"> & bye');
     assert.equal(
       html,
       '<p>Hi &lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x onerror=&quot;alert(2)&quot;&gt; &amp; bye</p>',
@@ -40,7 +23,7 @@ describe('renderMarkdown', () => {
   });
 
   test('a javascript: link (or any non-http one) becomes plain text, with no href', () => {
-    const html = renderMarkdown(
+    const html = render(
       '[click](javascript:alert(1)) [data](data:text/html,<b>x</b>) [rel](/etc/passwd) [ok](https://example.com/a?b=1&c=2)',
     );
     assert.doesNotMatch(html, /javascript:|href="data:|href="\/etc/);
@@ -54,13 +37,13 @@ describe('renderMarkdown', () => {
   });
 
   test('a link label or URL cannot break out of its attribute or tag', () => {
-    const html = renderMarkdown('[<b>x</b>](https://e.test/"onmouseover="alert(1))');
-    for (const tag of tagsIn(html)) assert.ok(ALLOWED_TAGS.has(tag), tag);
+    const html = render('[<b>x</b>](https://e.test/"onmouseover="alert(1))');
+    for (const tag of tagsIn(html)) assert.ok(ALLOWED.has(tag), tag);
     assert.doesNotMatch(html, /" onmouseover|"onmouseover="alert/);
   });
 
   test('fenced code keeps its text exactly (escaped) with the language and a copy button', () => {
-    const html = renderMarkdown('Before\n\n```ts\nconst a = 1 < 2 && "x";\n  indented\n```\nAfter');
+    const html = render('Before\n\n```ts\nconst a = 1 < 2 && "x";\n  indented\n```\nAfter');
     assert.equal(
       html,
       '<p>Before</p>' +
@@ -72,19 +55,19 @@ describe('renderMarkdown', () => {
   });
 
   test('nothing inside code is markup, and an unclosed fence (still streaming) runs to the end', () => {
-    const html = renderMarkdown('```\n**not bold** [x](https://e.test) <script>\n');
-    assert.match(html, /<code>\*\*not bold\*\* \[x\]\(https:\/\/e\.test\) &lt;script&gt;\n<\/code>/);
-    assert.match(renderMarkdown('use `a<b` and `` x ` y ``'), /<code>a&lt;b<\/code> and <code>x ` y<\/code>/);
+    const html = render('```\n**not bold** [x](https://e.test) <script>\n');
+    assert.match(html, /<code>\*\*not bold\*\* \[x\]\(https:\/\/e\.test\) &lt;script&gt;<\/code>/);
+    assert.match(render('use `a<b` and `` x ` y ``'), /<code>a&lt;b<\/code> and <code>x ` y<\/code>/);
   });
 
   test('a hostile language name cannot reach the markup', () => {
-    const html = renderMarkdown('```"><script>alert(1)</script>\nx\n```');
-    for (const tag of tagsIn(html)) assert.ok(ALLOWED_TAGS.has(tag), tag);
+    const html = render('```"><script>alert(1)</script>\nx\n```');
+    for (const tag of tagsIn(html)) assert.ok(ALLOWED.has(tag), tag);
   });
 
   test('paragraphs, emphasis, headings, lists and quotes', () => {
     assert.equal(
-      renderMarkdown(
+      render(
         '# Title\n\nSome **bold**, *italic*, _also_ and ~~gone~~.\nNext line.\n\n- one\n- two `x`\n  - nested\n\n1. first\n2. second\n\n> quoted',
       ),
       '<h3 class="md-heading">Title</h3>' +
@@ -97,19 +80,41 @@ describe('renderMarkdown', () => {
 
   test('emphasis may wrap code, and link URLs may hold parentheses', () => {
     assert.equal(
-      renderMarkdown(
+      render(
         'This is **`sum`**, see [Rust](https://en.wikipedia.org/wiki/Rust_(language)) or [x](javascript:alert(1)).',
       ),
       '<p>This is <strong><code>sum</code></strong>, see <a href="https://en.wikipedia.org/wiki/Rust_(language)" target="_blank" rel="noopener noreferrer">Rust</a> or x.</p>',
     );
   });
 
-  test('placeholder characters in the source cannot smuggle code spans in', () => {
-    assert.equal(renderMarkdown('a \uE0000\uE001 `<b>`'), '<p>a \uFFFD0\uFFFD <code>&lt;b&gt;</code></p>');
+  test('private-use characters in the source stay text and cannot smuggle code spans in', () => {
+    assert.equal(render('a \uE0000\uE001 `<b>`'), '<p>a \uE0000\uE001 <code>&lt;b&gt;</code></p>');
+  });
+
+  test('tables, with their alignment', () => {
+    assert.equal(
+      render('| a | b |\n|---|:-:|\n| 1 | `x` |'),
+      '<table><thead><tr><th>a</th><th align="center">b</th></tr></thead>' +
+        '<tbody><tr><td>1</td><td align="center"><code>x</code></td></tr></tbody></table>',
+    );
+  });
+
+  test('a block of raw HTML is shown as text, line by line', () => {
+    assert.equal(
+      render('<div onclick="x()">\n<script>alert(1)</script>\n</div>'),
+      '<p>&lt;div onclick=&quot;x()&quot;&gt;<br>&lt;script&gt;alert(1)&lt;/script&gt;<br>&lt;/div&gt;</p>',
+    );
+  });
+
+  test('images become links to them, for http(s) URLs only', () => {
+    assert.equal(
+      render('![a chart](https://x.test/c.png) ![x](javascript:alert(1))'),
+      '<p><a href="https://x.test/c.png" target="_blank" rel="noopener noreferrer">a chart</a> x</p>',
+    );
   });
 
   test('snake_case and 2 * 3 * 4 stay as written', () => {
-    assert.equal(renderMarkdown('call my_var_name with 2 * 3 * 4'), '<p>call my_var_name with 2 * 3 * 4</p>');
+    assert.equal(render('call my_var_name with 2 * 3 * 4'), '<p>call my_var_name with 2 * 3 * 4</p>');
   });
 
   test('no input can make it write a tag of its own choosing', () => {
@@ -122,7 +127,7 @@ describe('renderMarkdown', () => {
       '`</code><script>`',
       '# <h1>x</h1>',
     ].join('\n\n');
-    for (const tag of tagsIn(renderMarkdown(nasty))) assert.ok(ALLOWED_TAGS.has(tag), tag);
+    for (const tag of tagsIn(render(nasty))) assert.ok(ALLOWED.has(tag), tag);
   });
 
   test('random mixes of markup characters never produce a tag of their own, and never hang', () => {
@@ -162,15 +167,14 @@ describe('renderMarkdown', () => {
     for (let round = 0; round < 300; round += 1) {
       let source = '';
       for (let n = next() % 60; n > 0; n -= 1) source += pieces[next() % pieces.length];
-      const html = renderMarkdown(source);
-      for (const tag of tagsIn(html))
-        assert.ok(ALLOWED_TAGS.has(tag), `${tag} from ${JSON.stringify(source)}`);
+      const html = render(source);
+      for (const tag of tagsIn(html)) assert.ok(ALLOWED.has(tag), `${tag} from ${JSON.stringify(source)}`);
       assert.doesNotMatch(html, /href="(?!https?:)/, source);
     }
   });
 
   test('items separated by blank lines keep their paragraphs', () => {
-    assert.equal(renderMarkdown('- a\n\n- b'), '<ul><li><p>a</p></li><li><p>b</p></li></ul>');
+    assert.equal(render('- a\n\n- b'), '<ul><li><p>a</p></li><li><p>b</p></li></ul>');
   });
 
   test('escapeHtml covers the characters that matter in text and attributes', () => {
@@ -178,5 +182,11 @@ describe('renderMarkdown', () => {
       escapeHtml(`<a href="x" title='y'>&</a>`),
       '&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;',
     );
+  });
+});
+
+describe('renderAnswer', () => {
+  test('without a DOM to sanitize with, it refuses rather than return unsanitized HTML', () => {
+    assert.throws(() => renderAnswer('<img src=x onerror=alert(1)>'), /DOMPurify needs a DOM/);
   });
 });
