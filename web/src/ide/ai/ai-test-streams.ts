@@ -1,3 +1,5 @@
+import { isDeepStrictEqual } from 'node:util';
+import { AiDone, AiStreamMeta, RewriteResult } from '@keel/contract/ai';
 import type { Responder } from '../../testing/fake-fetch.ts';
 import { eventStream, sse } from '../../testing/fake-streams.ts';
 
@@ -17,11 +19,36 @@ export function aiStream(
   };
 }
 
-export const meta = (id: string, kind = 'chat', model = 'qwen-coder') =>
-  sse(id, 'meta', JSON.stringify({ streamId: STREAM, kind, model }));
+/**
+ * The body of each event an AI stream carries, as the contract describes it. A fixture the server could
+ * not send (a renamed field, a wrong type, a field it no longer writes) fails where it is made, so a change
+ * to the contract fails these tests instead of leaving them to pass against a server that no longer exists.
+ */
+const AI_EVENTS = { meta: AiStreamMeta, result: RewriteResult, done: AiDone } as const;
+
+interface AiEventBodies {
+  meta: AiStreamMeta;
+  result: RewriteResult;
+  done: AiDone;
+}
+
+/** One AI stream event, its body checked against the contract and framed by the edge's encoder. */
+export function aiEvent<E extends keyof AiEventBodies>(id: string, event: E, body: AiEventBodies[E]): string {
+  const parsed = AI_EVENTS[event].safeParse(body);
+  if (!parsed.success || !isDeepStrictEqual(parsed.data, body)) {
+    const problem = parsed.success ? 'fields the contract does not have' : parsed.error.message;
+    throw new Error(`fixture "${event}" event does not match the contract: ${problem}`);
+  }
+  return sse(id, event, JSON.stringify(body));
+}
+
+export const meta = (id: string, kind: AiStreamMeta['kind'] = 'chat', model = 'qwen-coder') =>
+  aiEvent(id, 'meta', { streamId: STREAM, kind, model });
+/** Token events carry the model's text as it is, not JSON. */
 export const token = (id: string, text: string) => sse(id, 'token', text);
-export const done = (id: string, outcome: 'success' | 'failure' | 'cancelled' = 'success', error?: object) =>
-  sse(id, 'done', JSON.stringify({ outcome, ...(error ? { error } : {}) }));
+export const result = (id: string, body: RewriteResult) => aiEvent(id, 'result', body);
+export const done = (id: string, outcome: AiDone['outcome'] = 'success', error?: AiDone['error']) =>
+  aiEvent(id, 'done', { outcome, ...(error ? { error } : {}) });
 
 /** A responder that answers only once `release()` is called, for testing what happens in between. */
 export function held(responder: Responder): { responder: Responder; release: () => void } {

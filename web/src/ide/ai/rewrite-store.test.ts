@@ -3,9 +3,8 @@ import { describe, test } from 'node:test';
 import { createRoot } from 'solid-js';
 import { createTestApis } from '../../testing/api-setup.ts';
 import { apiError, json, networkFailure, type Responder } from '../../testing/fake-fetch.ts';
-import { sse } from '../../testing/fake-streams.ts';
 import { workspaceId } from '../../testing/fixtures.ts';
-import { aiStream, done, held, meta, STREAM, settle, token } from './ai-test-streams.ts';
+import { aiStream, done, held, meta, result, STREAM, settle, token } from './ai-test-streams.ts';
 import { createRewriteStore, type RewriteTarget } from './rewrite-store.ts';
 
 const BASE = 'a'.repeat(64);
@@ -25,7 +24,7 @@ const rewriteAnswer = (diff = DIFF, base = BASE) =>
     meta('1-0', 'rewrite'),
     token('2-0', 'const b'),
     token('3-0', ' = 40;'),
-    sse('4-0', 'result', JSON.stringify({ path: 'src/sum.ts', diff, baseSha256: base })),
+    result('4-0', { path: 'src/sum.ts', diff, baseSha256: base }),
     done('5-0'),
   ]);
 const fileRead = (sha256 = BASE, content = ORIGINAL) =>
@@ -79,10 +78,7 @@ describe('rewrite store (fake fetch)', () => {
 
   test('the progress text grows in order while the model writes', async () => {
     const rest = held(
-      aiStream([
-        sse('4-0', 'result', JSON.stringify({ path: 'src/sum.ts', diff: DIFF, baseSha256: BASE })),
-        done('5-0'),
-      ]),
+      aiStream([result('4-0', { path: 'src/sum.ts', diff: DIFF, baseSha256: BASE }), done('5-0')]),
     );
     const { store, calls } = setup(
       aiStream([meta('1-0', 'rewrite'), token('2-0', 'const b'), token('3-0', ' = 40;')], 'error'),
