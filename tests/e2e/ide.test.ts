@@ -487,6 +487,30 @@ describe('the IDE, end to end', { timeout: 240_000 }, () => {
     assert.equal(page.isClosed(), false, 'dismissing the question keeps the page and its changes');
   });
 
+  step(
+    'leaving for another page of the app with unsaved changes asks first, by link and by the back button',
+    async () => {
+      await page.getByRole('button', { name: 'src/main.ts, unsaved changes' }).waitFor();
+      const here = page.url();
+      const question = page.getByRole('alertdialog', { name: 'Save changes to src/main.ts?' });
+
+      await page.getByRole('link', { name: /all workspaces/ }).click();
+      await question.waitFor();
+      assert.equal(page.url(), here, 'the link waits for the answer');
+      await question.getByRole('button', { name: 'Cancel' }).click();
+      await question.waitFor({ state: 'hidden' });
+      assert.equal(page.url(), here);
+
+      await page.evaluate(() => history.back());
+      await question.waitFor();
+      await page.waitForURL(here);
+      await page.getByRole('button', { name: 'src/main.ts, unsaved changes' }).waitFor();
+      await question.getByRole('button', { name: 'Don’t save' }).click();
+      await page.waitForURL((url) => url.href !== here);
+      await page.locator('.ide-header').waitFor({ state: 'detached' });
+    },
+  );
+
   test('no CSP violations or uncaught errors anywhere along the way', () => {
     assert.deepEqual(problems.cspViolations, []);
     assert.deepEqual(problems.pageErrors, []);

@@ -72,7 +72,7 @@ export function WorkspaceCard(props: WorkspaceCardProps) {
           <Button
             variant={props.workspace.status === 'running' ? 'primary' : 'secondary'}
             size="small"
-            aria-label={`Open ${props.workspace.name}`}
+            ariaLabel={`Open ${props.workspace.name}`}
             disabled={props.workspace.status === 'deleting'}
             onClick={() => navigate(href())}
           >
@@ -83,7 +83,7 @@ export function WorkspaceCard(props: WorkspaceCardProps) {
               <Button
                 variant="secondary"
                 size="small"
-                aria-label={`${ACTION_LABELS[action].label} ${props.workspace.name}`}
+                ariaLabel={`${ACTION_LABELS[action].label} ${props.workspace.name}`}
                 pending={props.pending === action}
                 pendingLabel={ACTION_LABELS[action].pending}
                 disabled={busy()}
@@ -96,7 +96,7 @@ export function WorkspaceCard(props: WorkspaceCardProps) {
           <Button
             variant="ghost"
             size="small"
-            aria-label={`Delete ${props.workspace.name}`}
+            ariaLabel={`Delete ${props.workspace.name}`}
             pending={props.pending === 'delete'}
             pendingLabel="Deleting…"
             disabled={busy()}
