@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { containerName } from '../runners/src/workloads/docker.ts';
 import { ensureDockerAndImage } from '../tests/runner/docker-helper.ts';
-import type { Figure } from './run.ts';
+import type { Figure } from './figure.ts';
 import { round } from './stats.ts';
 import { startSystem } from './system.ts';
 

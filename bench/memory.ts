@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { spawnService } from '../tests/harness/processes.ts';
-import type { Figure } from './run.ts';
+import type { Figure } from './figure.ts';
 import { round } from './stats.ts';
 import { startSystem } from './system.ts';
 

@@ -10,21 +10,12 @@ import { startRedisServer } from '../tests/harness/redis-server.ts';
 import { benchAiLatency } from './ai-latency.ts';
 import { benchBundleSize } from './bundle-size.ts';
 import { benchExecThroughput } from './exec-throughput.ts';
+import type { Figure } from './figure.ts';
 import { benchFileRead } from './file-read.ts';
 import { benchJobRoundTrip } from './job-round-trip.ts';
 import { benchMemory } from './memory.ts';
 import { benchTerminalEcho } from './terminal-echo.ts';
 import { benchWorkspaceStart } from './workspace-start.ts';
-
-export interface Figure {
-  name: string;
-  keel: string;
-  baseline: string;
-  ratio: string;
-  target: string;
-  /** null: a figure for reference, with no floor. */
-  pass: boolean | null;
-}
 
 const root = new URL('..', import.meta.url).pathname;
 const only = process.argv.slice(2);

@@ -1,6 +1,6 @@
 import { spawn } from 'node-pty';
 import { connectTerminal, type TerminalSocket } from '../tests/terminal/terminal-client.ts';
-import type { Figure } from './run.ts';
+import type { Figure } from './figure.ts';
 import { round, summarize } from './stats.ts';
 import { startSystem } from './system.ts';
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { type Rig, readSse, startRig } from '../tests/harness/runner-rig.ts';
 import { ensureDockerAndImage, workspaceImage } from '../tests/runner/docker-helper.ts';
-import type { Figure } from './run.ts';
+import type { Figure } from './figure.ts';
 import { round, summarize } from './stats.ts';
 
 const N = 8;
