@@ -5,13 +5,11 @@ import { ensureDockerAndImage } from '../tests/runner/docker-helper.ts';
 import type { Figure } from './figure.ts';
 import { count } from './scale.ts';
 import { SsePayloadCounter } from './sse-payload.ts';
-import { round } from './stats.ts';
+import { median, round } from './stats.ts';
 import { startSystem } from './system.ts';
 
 const MB = count(100, 10);
 const RUNS = count(3, 1);
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** 100 MB through `cat` to an SSE client, against `docker exec cat` into a pipe. */
 export async function benchExecThroughput(): Promise<Figure[]> {

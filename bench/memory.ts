@@ -5,7 +5,7 @@ import { waitFor } from '../tests/harness/ports.ts';
 import { spawnService } from '../tests/harness/processes.ts';
 import type { Figure } from './figure.ts';
 import { count } from './scale.ts';
-import { round } from './stats.ts';
+import { median, round } from './stats.ts';
 import { type BenchSystem, startSystem } from './system.ts';
 
 const STREAMS = count(1000, 100);
@@ -16,7 +16,6 @@ const RUNNER_SETTLE_MS = count(8_000, 2_000);
 const SETTLE_MS = 2_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
