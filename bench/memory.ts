@@ -12,8 +12,10 @@ const STREAMS = count(1000, 100);
 /** Open-then-measure pairs: garbage and allocator noise move one pair, not the median of several. */
 const PAIRS = count(5, 3);
 const RUNNER_SETTLE_MS = count(8_000, 2_000);
-/** After opening or closing a batch: long enough for the edge to finish taking them up or down. */
+/** After opening a batch: long enough for the edge to finish taking the streams up. */
 const SETTLE_MS = 2_000;
+/** Sockets the edge may open or close on its own between two counts (pools, a runner's call). */
+const SOCKET_SLACK = 10;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -127,30 +129,35 @@ export async function benchMemory(): Promise<Figure[]> {
     // the first streams cost once (modules, pools, compiled code) stays out of the figure.
     const held = batch(url);
     await held.open(1);
-    const warmup = batch(url);
-    await warmup.open(STREAMS);
-    await sleep(SETTLE_MS);
-    warmup.close();
-    await sleep(SETTLE_MS);
-
-    const grown: number[] = [];
-    const befores: number[] = [];
-    for (let p = 0; p < PAIRS; p++) {
-      const before = await edgeBytes();
+    /** Opens a batch and, once it has been read, closes it and waits until the edge has let it go. */
+    const cycle = async (read?: () => Promise<void>) => {
       const socketsBefore = socketCount(edgePid);
       const streams = batch(url);
       await streams.open(STREAMS);
       await sleep(SETTLE_MS);
-      const after = await edgeBytes();
+      await read?.();
       // Checked after the reading: open now, they were open when it was taken.
       streams.assertOpen('before the edge memory was read');
       held.assertOpen('before the edge memory was read');
       const sockets = socketCount(edgePid) - socketsBefore;
       if (sockets < STREAMS) throw new Error(`the edge holds ${sockets} more sockets for ${STREAMS} streams`);
-      befores.push(before);
-      grown.push(after - before);
       streams.close();
-      await sleep(SETTLE_MS);
+      await waitFor(
+        'the edge to close the streams',
+        async () => socketCount(edgePid) <= socketsBefore + SOCKET_SLACK || undefined,
+        30_000,
+      );
+    };
+    await cycle();
+
+    const grown: number[] = [];
+    const befores: number[] = [];
+    for (let p = 0; p < PAIRS; p++) {
+      const before = await edgeBytes();
+      await cycle(async () => {
+        grown.push((await edgeBytes()) - before);
+        befores.push(before);
+      });
     }
     const perStream = median(grown) / STREAMS;
     // Open streams hold something: a figure of nothing or less is a broken measurement.
