@@ -4,7 +4,7 @@ import { createModelClient } from '../runners/src/ai/model-client.ts';
 import { BrowserClient, type FetchLike } from '../tests/harness/browser-client.ts';
 import { FAKE_MODEL, type FakeReply } from '../tests/harness/fake-openai.ts';
 import { waitFor } from '../tests/harness/ports.ts';
-import type { Figure } from './run.ts';
+import type { Figure } from './figure.ts';
 import { round, summarize } from './stats.ts';
 import { BENCH_ADMIN, startSystem } from './system.ts';
 

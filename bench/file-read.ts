@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Figure } from './run.ts';
+import type { Figure } from './figure.ts';
 import { round, summarize, timeEach } from './stats.ts';
 import { startSystem } from './system.ts';
 

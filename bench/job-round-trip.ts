@@ -2,7 +2,7 @@ import { CONTRACT_VERSION } from '@keel/contract/version';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startRig } from '../tests/harness/runner-rig.ts';
-import type { Figure } from './run.ts';
+import type { Figure } from './figure.ts';
 import { round, summarize, timeEach } from './stats.ts';
 
 const N = 1000;

@@ -1,23 +1,54 @@
 import { spawn } from 'node-pty';
 import { connectTerminal, type TerminalSocket } from '../tests/terminal/terminal-client.ts';
-import type { Figure } from './run.ts';
+import type { Figure } from './figure.ts';
+import { count } from './scale.ts';
 import { round, summarize } from './stats.ts';
 import { startSystem } from './system.ts';
 
-const N = 1000;
-const WARMUP = 100;
+const N = count(1000, 100);
+const WARMUP = count(100, 20);
 /** Typed at the shell's prompt, alternately: readline echoes the character, then erases it. */
 const KEYS = ['x', '\x7f'];
+/** What each key's echo holds: the character itself, and the backspace of readline's erase ("\b \b"). */
+const ECHOES = ['x', '\b'];
+const ECHO_TIMEOUT_MS = 5_000;
+
+/** The terminal's output as it arrives; `next` resolves once the output after it holds the echo. */
+class EchoWatch {
+  private seen = '';
+  private want = '';
+  private wake: (() => void) | undefined;
+
+  push(data: string): void {
+    this.seen += data;
+    if (this.wake && this.seen.includes(this.want)) {
+      const wake = this.wake;
+      this.wake = undefined;
+      wake();
+    }
+  }
+
+  next(echo: string): Promise<void> {
+    this.seen = '';
+    this.want = echo;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`no echo ${JSON.stringify(echo)}; output: ${JSON.stringify(this.seen)}`)),
+        ECHO_TIMEOUT_MS,
+      );
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+}
 
 /** Times one keystroke at a time from sending it until its echo comes back. */
-async function measure(
-  send: (key: string) => void,
-  nextOutput: () => Promise<void>,
-  samples: number,
-): Promise<number[]> {
+async function measure(send: (key: string) => void, watch: EchoWatch, samples: number): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < WARMUP + samples; i++) {
-    const echoed = nextOutput();
+    const echoed = watch.next(ECHOES[i % 2]!);
     const t = performance.now();
     send(KEYS[i % 2]!);
     await echoed;
@@ -34,15 +65,11 @@ async function directPty(): Promise<number[]> {
     rows: 24,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TERM: 'xterm-256color', PS1: '$ ' },
   });
-  let wake: (() => void) | undefined;
-  pty.onData(() => wake?.());
+  const watch = new EchoWatch();
+  pty.onData((data) => watch.push(data));
   await new Promise((r) => setTimeout(r, 500));
   try {
-    return await measure(
-      (key) => pty.write(key),
-      () => new Promise<void>((r) => (wake = r)),
-      N,
-    );
+    return await measure((key) => pty.write(key), watch, N);
   } finally {
     pty.kill('SIGKILL');
   }
@@ -50,13 +77,13 @@ async function directPty(): Promise<number[]> {
 
 /** Through it all: WebSocket → edge → Redis → runner → pty, and the echo back the same way. */
 async function throughKeel(term: TerminalSocket): Promise<number[]> {
-  let wake: (() => void) | undefined;
-  term.ws.on('message', () => wake?.());
-  return measure(
-    (key) => term.type(key),
-    () => new Promise<void>((r) => (wake = r)),
-    N,
-  );
+  const watch = new EchoWatch();
+  // Registered after the socket's own listener, which has parsed the frame and kept it last.
+  term.ws.on('message', () => {
+    const frame = term.frames.at(-1);
+    if (frame?.type === 'output') watch.push(frame.data);
+  });
+  return measure((key) => term.type(key), watch, N);
 }
 
 /**

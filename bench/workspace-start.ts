@@ -1,12 +1,28 @@
 import { execFileSync } from 'node:child_process';
 import { type Rig, readSse, startRig } from '../tests/harness/runner-rig.ts';
 import { ensureDockerAndImage, workspaceImage } from '../tests/runner/docker-helper.ts';
-import type { Figure } from './run.ts';
+import type { Figure } from './figure.ts';
+import { count } from './scale.ts';
 import { round, summarize } from './stats.ts';
 
-const N = 8;
+const N = count(8, 2);
 const docker = (...args: string[]) =>
   execFileSync('docker', args, { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+
+/** A request whose answer is not the one expected fails the bench: an error answered fast is no start. */
+async function expect(
+  rig: Rig,
+  status: number,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ body: any }> {
+  const res = await rig.admin.request(method, path, body, { bearer: true });
+  if (res.status !== status) {
+    throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(res.body)}, not ${status}`);
+  }
+  return res;
+}
 
 async function until(rig: Rig, id: string, status: string) {
   for (;;) {
@@ -61,7 +77,7 @@ export async function benchWorkspaceStart(): Promise<Figure[]> {
   const keelStart: number[] = [];
   const keelFirst: number[] = [];
   try {
-    const ws = await rig.admin.request('POST', '/api/workspaces', { name: 'bench' }, { bearer: true });
+    const ws = await expect(rig, 201, 'POST', '/api/workspaces', { name: 'bench' });
     await until(rig, ws.body.id, 'running');
     // Bare and Keel in turns, so that both see the same load on a shared machine.
     for (let i = 0; i < N; i++) {
@@ -70,10 +86,10 @@ export async function benchWorkspaceStart(): Promise<Figure[]> {
       bareStart.push(performance.now() - t);
       docker('stop', '-t', '0', 'keel-bench-bare');
 
-      await rig.admin.request('POST', `/api/workspaces/${ws.body.id}/stop`, undefined, { bearer: true });
+      await expect(rig, 202, 'POST', `/api/workspaces/${ws.body.id}/stop`);
       await until(rig, ws.body.id, 'stopped');
       t = performance.now();
-      await rig.admin.request('POST', `/api/workspaces/${ws.body.id}/start`, undefined, { bearer: true });
+      await expect(rig, 202, 'POST', `/api/workspaces/${ws.body.id}/start`);
       await until(rig, ws.body.id, 'running');
       keelStart.push(performance.now() - t);
 
@@ -83,25 +99,22 @@ export async function benchWorkspaceStart(): Promise<Figure[]> {
       docker('volume', 'rm', `keel-bench-run${i}`);
 
       t = performance.now();
-      const created = await rig.admin.request(
-        'POST',
-        '/api/workspaces',
-        { name: `first${i}` },
-        { bearer: true },
-      );
+      const created = await expect(rig, 201, 'POST', '/api/workspaces', { name: `first${i}` });
       await until(rig, created.body.id, 'running');
-      const run = await rig.admin.request(
-        'POST',
-        `/api/workspaces/${created.body.id}/execute`,
-        { command: ['true'] },
-        { bearer: true },
-      );
-      await readSse(
+      const run = await expect(rig, 202, 'POST', `/api/workspaces/${created.body.id}/execute`, {
+        command: ['true'],
+      });
+      const events = await readSse(
         await rig.http(`/api/workspaces/${created.body.id}/executions/${run.body.executionId}/events`, {
           headers: { authorization: `Bearer ${rig.admin.accessToken}` },
         }),
       );
       keelFirst.push(performance.now() - t);
+      // Checked after the clock stops: the command ran, to its exit, and succeeded.
+      const exit = events.find((e) => e.event === 'exit');
+      if (!exit || JSON.parse(exit.data).exitCode !== 0) {
+        throw new Error(`first command: no successful exit in ${JSON.stringify(events)}`);
+      }
     }
   } finally {
     await rig.close();
