@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type JobOutcome, type RunnerErrorCode, RunnerJob } from '@keel/contract/jobs';
@@ -27,6 +26,7 @@ import { OutputStream } from './output-stream.ts';
 import { applyPatchJob, validatePatchJob } from './patch/jobs.ts';
 import { connectRunnerRedis } from './redis-connection.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
+import { sha256 } from './sha256.ts';
 import { Terminals } from './terminal/terminals.ts';
 import { type ExecHandle, type StartOptions, type WorkloadDriver, WorkloadError } from './workloads/types.ts';
 import { correction, foreignDriverReason, parseStatus, replaceIfUnchanged } from './workspace-watch.ts';
@@ -58,8 +58,6 @@ const fsErrorCodes: Record<string, RunnerErrorCode> = {
 
 /** Output accepted from a command but not yet in Redis, before the command is paused. */
 const OUTPUT_BACKLOG_BYTES = 4 * 1024 * 1024;
-
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /**
  * The runner daemon: pulls jobs from its own queue, drives workspaces through one
@@ -814,7 +812,7 @@ export function log(
 export function defaultProcessRoot(config: RunnerConfig): string {
   if (config.KEEL_RUNNER_WORKSPACES_DIR) return config.KEEL_RUNNER_WORKSPACES_DIR;
   if (process.getuid?.() !== 0) return join(config.KEEL_RUNNER_DATA_DIR, 'workspaces');
-  const tag = createHash('sha256').update(resolve(config.KEEL_RUNNER_DATA_DIR)).digest('hex').slice(0, 12);
+  const tag = sha256(resolve(config.KEEL_RUNNER_DATA_DIR)).slice(0, 12);
   return join('/var/lib/keel/workspaces', tag);
 }
 

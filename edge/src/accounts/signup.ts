@@ -26,7 +26,7 @@ export async function signup(services: Services, input: SignupRequest): Promise<
   const { db, clock, config } = services;
   // Hash before the transaction: argon2 takes a while and must not hold the lock.
   const passwordHash = await hashPassword(input.password);
-  const inviteHash = input.inviteToken ? await sha256Hex(input.inviteToken) : undefined;
+  const inviteHash = input.inviteToken ? sha256Hex(input.inviteToken) : undefined;
   const now = clock.now();
 
   return db.transaction(async (tx) => {

@@ -32,7 +32,7 @@ export async function openSession(
       createdAt: now,
     });
     await tx.insert(refreshTokens).values({
-      tokenHash: await sha256Hex(refreshToken),
+      tokenHash: sha256Hex(refreshToken),
       familyId,
       generation: 0,
       createdAt: now,
@@ -59,7 +59,7 @@ export type RotateResult =
 export async function rotateSession(services: Services, presented: string): Promise<RotateResult> {
   const { db, clock, config } = services;
   const now = clock.now();
-  const hash = await sha256Hex(presented);
+  const hash = sha256Hex(presented);
   const [found] = await db
     .select({ token: refreshTokens, family: refreshTokenFamilies })
     .from(refreshTokens)
@@ -79,7 +79,7 @@ export async function rotateSession(services: Services, presented: string): Prom
       .returning({ tokenHash: refreshTokens.tokenHash });
     if (claimed.length === 0) return 'reused' as const;
     await tx.insert(refreshTokens).values({
-      tokenHash: await sha256Hex(next),
+      tokenHash: sha256Hex(next),
       familyId: family.id,
       generation: token.generation + 1,
       createdAt: now,
@@ -133,7 +133,7 @@ export async function sessionOfRefreshToken(
   const [row] = await services.db
     .select({ familyId: refreshTokens.familyId })
     .from(refreshTokens)
-    .where(eq(refreshTokens.tokenHash, await sha256Hex(presented)))
+    .where(eq(refreshTokens.tokenHash, sha256Hex(presented)))
     .limit(1);
   return row?.familyId;
 }

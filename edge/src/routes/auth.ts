@@ -71,7 +71,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
         action: 'auth.signup',
         outcome: 'failure',
         metadata: {
-          emailSha256: await sha256Hex(input.email),
+          emailSha256: sha256Hex(input.email),
           error: err instanceof ApiError ? err.code : 'internal_error',
         },
       });
@@ -111,7 +111,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
         action: 'auth.login',
         outcome: 'failure',
         // The address is personal data and may be a mistyped password: keep only its hash.
-        metadata: { emailSha256: await sha256Hex(input.email) },
+        metadata: { emailSha256: sha256Hex(input.email) },
       });
       throw new ApiError('invalid_credentials', 'E-mail or password is incorrect');
     }
@@ -253,7 +253,7 @@ async function limitAttempts(c: Context<AppEnv>, clientIp: ClientIp, email: stri
   const prefix = `${services.config.redisPrefix}rl:auth`;
   const [byIp, byAccount] = await Promise.all([
     hitRateLimit(redis, `${prefix}:ip:${ip}`, limit * 3, 60),
-    hitRateLimit(redis, `${prefix}:acct:${await sha256Hex(email)}`, limit, 60),
+    hitRateLimit(redis, `${prefix}:acct:${sha256Hex(email)}`, limit, 60),
   ]);
   const denied = [byIp, byAccount].find((d) => !d.allowed);
   if (denied) {

@@ -77,7 +77,7 @@ export function executionRoutes() {
       organizationId: p.organizationId,
       workspaceId: row.id,
       targetId: executionId,
-      metadata: { commandSha256: await sha256Hex(JSON.stringify(argv)) },
+      metadata: { commandSha256: sha256Hex(JSON.stringify(argv)) },
     });
     return c.json({ executionId }, 202);
   });

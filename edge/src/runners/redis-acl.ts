@@ -90,7 +90,7 @@ export async function createRunnerRedisUser(
 ): Promise<{ username: string; password: string }> {
   const username = runnerRedisUsername(services.config.redisPrefix, runnerId);
   const password = randomToken('rrp');
-  const rules = runnerAclRules(services.config.redisPrefix, runnerId, await sha256Hex(password));
+  const rules = runnerAclRules(services.config.redisPrefix, runnerId, sha256Hex(password));
   await withAdmin(services, async (redis) => {
     await redis.acl('SETUSER', username, ...rules);
     await persist(redis);

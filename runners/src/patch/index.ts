@@ -1,3 +1,4 @@
+export { sha256 } from '../sha256.ts';
 export type {
   FilePlan,
   FileSnapshot,
@@ -7,7 +8,7 @@ export type {
   PlanOptions,
   ReadFile,
 } from './apply.ts';
-export { applyFile, applyToText, planPatch, sha256 } from './apply.ts';
+export { applyFile, applyToText, planPatch } from './apply.ts';
 export type { CommitResult, PatchFs } from './commit.ts';
 export { commitPatch } from './commit.ts';
 export { confinedPatchFs } from './confined.ts';

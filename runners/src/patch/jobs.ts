@@ -6,7 +6,8 @@
  */
 import type { PatchIssue, PatchJobResult } from '@keel/contract/patch';
 import { type ConfinedFs, ConfinedFsError, type ConfinedFsErrorCode } from '../files/confined-fs.ts';
-import { type FilePlan, type PatchPlan, planPatch, sha256 } from './apply.ts';
+import { sha256 } from '../sha256.ts';
+import { type FilePlan, type PatchPlan, planPatch } from './apply.ts';
 import { commitPatch, type PatchFs } from './commit.ts';
 import { confinedPatchFs } from './confined.ts';
 import { PatchCommitError, PatchConflict, PatchParseError } from './errors.ts';
