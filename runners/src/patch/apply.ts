@@ -5,10 +5,11 @@
  * are split on '\n' only, so a CRLF file's '\r' is part of each line and must match too;
  * whether the file ends with a newline is part of the match (the "\ No newline" marker).
  */
+
+import { type FilePatch, type Hunk, oldIndex, type Patch, targetPath } from '@keel/contract/unified-diff';
 import { sha256 } from '../sha256.ts';
 import { type Conflict, PatchConflict } from './errors.ts';
 import { pathProblem } from './paths.ts';
-import { type FilePatch, type Hunk, oldIndex, type Patch, targetPath } from './types.ts';
 
 export interface HunkConflict {
   /** 0-based hunk index, or null for the file as a whole. */

@@ -1,3 +1,4 @@
+export * from '@keel/contract/unified-diff';
 export { sha256 } from '../sha256.ts';
 export type {
   FilePlan,
@@ -17,4 +18,3 @@ export { multiFileDiff, unifiedDiff } from './diff.ts';
 export * from './errors.ts';
 export { parsePatch } from './parse.ts';
 export { pathProblem } from './paths.ts';
-export * from './types.ts';
