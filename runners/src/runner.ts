@@ -199,14 +199,14 @@ export class Runner {
       // A restart is not idleness: the idle clock starts again from now.
       this.touch(id);
     }
-    const orphaned = await this.redis.smembers(`${this.keys.base}execs`);
+    const orphaned = await this.redis.smembers(this.keys.execsRunning);
     for (const executionId of orphaned) {
       await new OutputStream(this.redis, this.keys.execStream(executionId)).end({
         exitCode: null,
         error: 'the runner restarted while this command ran',
       });
     }
-    if (orphaned.length) await this.redis.del(`${this.keys.base}execs`);
+    if (orphaned.length) await this.redis.del(this.keys.execsRunning);
     await this.ai.closeOrphans();
     await this.terminals.endOrphans();
   }
@@ -675,7 +675,7 @@ export class Runner {
       ...executions.flatMap((e) => [
         this.keys.execStream(e),
         this.keys.execMeta(e),
-        `${this.keys.execMeta(e)}:claimed`,
+        this.keys.execClaimed(e),
       ]),
     ];
     for (let i = 0; i < keys.length; i += 500) await this.redis.del(...keys.slice(i, i + 500));
@@ -689,8 +689,8 @@ export class Runner {
     const listed = this.keys.workspaceExecs(job.workspaceId);
     const [[, claimed]] = (await this.redis
       .multi()
-      .set(`${this.keys.execMeta(job.executionId)}:claimed`, '1', 'EX', STREAM_TTL_SECONDS, 'NX')
-      .sadd(`${this.keys.base}execs`, job.executionId)
+      .set(this.keys.execClaimed(job.executionId), '1', 'EX', STREAM_TTL_SECONDS, 'NX')
+      .sadd(this.keys.execsRunning, job.executionId)
       // By start time, and only as far back as output lives: a busy workspace's list stays short.
       .zadd(listed, now, job.executionId)
       .zremrangebyscore(listed, '-inf', now - STREAM_TTL_SECONDS * 1000)
@@ -708,7 +708,7 @@ export class Runner {
     });
     const foreign = this.foreign.get(job.workspaceId);
     if (foreign) {
-      await this.redis.srem(`${this.keys.base}execs`, job.executionId);
+      await this.redis.srem(this.keys.execsRunning, job.executionId);
       await out.end({
         exitCode: null,
         error: `unavailable: ${foreignDriverReason(foreign, this.driver.kind)}`,
@@ -717,7 +717,7 @@ export class Runner {
     }
     await this.reviveIfExpected(job.workspaceId);
     if ((await this.driver.status(job.workspaceId)) !== 'running') {
-      await this.redis.srem(`${this.keys.base}execs`, job.executionId);
+      await this.redis.srem(this.keys.execsRunning, job.executionId);
       await out.end({ exitCode: null, error: 'the workspace is not running; start it first' });
       return { started: false };
     }
@@ -767,7 +767,7 @@ export class Runner {
       await out.end(exit);
       this.execs.delete(job.executionId);
       this.touch(job.workspaceId);
-      await this.redis.srem(`${this.keys.base}execs`, job.executionId);
+      await this.redis.srem(this.keys.execsRunning, job.executionId);
     })().catch((err) => log('error', 'exec stream failed', { error: String(err) }));
     return { started: true };
   }

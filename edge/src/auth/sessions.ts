@@ -1,7 +1,8 @@
 import { refreshTokenFamilies, refreshTokens } from '@keel/drizzle/schema';
 import { and, eq, isNull } from 'drizzle-orm';
 import { newId } from '../ids.ts';
-import { REVOKED_MARKER, REVOKED_MARKER_SECONDS, sessionCacheKey } from '../middleware/authenticate.ts';
+import { REVOKED_MARKER, REVOKED_MARKER_SECONDS } from '../middleware/authenticate.ts';
+import { sessionCacheKey } from '../redis-keys.ts';
 import type { Services } from '../services/services.ts';
 import { randomToken, sha256Hex } from './bytes.ts';
 

@@ -2,7 +2,8 @@ import type { InstallAdmin } from '@keel/contract/install';
 import { refreshTokenFamilies, users } from '@keel/drizzle/schema';
 import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
 import { ApiError } from '../http/api-error.ts';
-import { REVOKED_MARKER, sessionCacheKey } from '../middleware/authenticate.ts';
+import { REVOKED_MARKER } from '../middleware/authenticate.ts';
+import { sessionCacheKey } from '../redis-keys.ts';
 import type { Services } from '../services/services.ts';
 
 /** Any fixed number: grants and revocations take turns, so "never none left" holds. */

@@ -6,6 +6,7 @@ import { getCookie } from 'hono/cookie';
 import type { AppEnv, Principal } from '../app-env.ts';
 import { assertCsrf } from '../auth/csrf.ts';
 import { ApiError } from '../http/api-error.ts';
+import { sessionCacheKey } from '../redis-keys.ts';
 import type { Services } from '../services/services.ts';
 
 /**
@@ -85,10 +86,6 @@ const SESSION_CACHE_SECONDS = 60;
  */
 export const REVOKED_MARKER = 'revoked';
 export const REVOKED_MARKER_SECONDS = 3600;
-
-export function sessionCacheKey(services: Services, sessionId: string): string {
-  return `${services.config.redisPrefix}sess:${sessionId}`;
-}
 
 /**
  * The caller's role, if user, membership and session all still stand. Confirmations are

@@ -45,6 +45,7 @@ import {
   verifyCaller,
 } from '../middleware/authenticate.ts';
 import { assertRole, requireRole } from '../middleware/require-role.ts';
+import { aiRateKey } from '../redis-keys.ts';
 import { heartbeatsOf } from '../runners/registry.ts';
 import { setBounded } from '../services/bounded-map.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
@@ -216,7 +217,7 @@ function pathDigest(path: string | null): string | null {
 /** Per person: a GPU is shared, and a loop in one client should not hog it. */
 function aiRate(services: Services, userId: string) {
   return {
-    key: `${services.config.redisPrefix}rl:ai:${userId}`,
+    key: aiRateKey(services, userId),
     limit: services.config.aiRateLimitPerMinute,
     windowSeconds: 60,
   };

@@ -163,7 +163,7 @@ export class AiJobs {
     let state: number;
     try {
       state = await (redis as Redis & ClaimCommand).keelAiClaim(
-        `${keys.aiStream(job.streamId)}:claimed`,
+        keys.aiClaimed(job.streamId),
         keys.aiActive,
         keys.aiCancel(job.streamId),
         AI_STREAM_TTL_SECONDS,
