@@ -16,7 +16,7 @@ import { sessionCacheKey, workspaceRowKey } from '../../edge/src/redis-keys.ts';
 import { CacheSeal } from '../../edge/src/services/cache-seal.ts';
 import { JobProducer } from '../../edge/src/services/queue.ts';
 import { rateWindowKey } from '../../edge/src/services/rate-limit.ts';
-import type { Services } from '../../edge/src/services/services.ts';
+import type { Services } from '../../edge/src/services.ts';
 import { type OutputReader, outputReader } from '../../edge/src/workspaces/output-reader.ts';
 import { testInfra } from '../harness/infra.ts';
 

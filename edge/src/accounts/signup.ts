@@ -5,7 +5,7 @@ import { sha256Hex } from '../auth/bytes.ts';
 import { hashPassword } from '../auth/password.ts';
 import { ApiError } from '../http/api-error.ts';
 import { newId } from '../ids.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 /** Any fixed number: every signup takes it, so "first account" is decided once. */
 const SIGNUP_LOCK_ID = 7_204_113_509;

@@ -4,7 +4,7 @@ import { aiUsage } from '@keel/drizzle/schema';
 import { appendAudit } from '../audit/audit-log.ts';
 import { aiReportedKey } from '../redis-keys.ts';
 import type { Database } from '../services/database.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 import type { AiStreamRecord } from './stream-record.ts';
 
 /**

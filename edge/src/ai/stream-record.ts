@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Principal } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { aiStreamRecordKey } from '../redis-keys.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 /**
  * How long a call may wait for its runner to take it. Past this the runner does not start it

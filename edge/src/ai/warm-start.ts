@@ -6,7 +6,7 @@ import type { VerifiedCaller } from '../middleware/authenticate.ts';
 import { sessionCacheKey, workspaceRowKey } from '../redis-keys.ts';
 import { setBounded } from '../services/bounded-map.ts';
 import { rateWindowKey } from '../services/rate-limit.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 import type { OutputEntry, OutputReader } from '../workspaces/output-reader.ts';
 import { AI_READ } from './relay.ts';
 import {

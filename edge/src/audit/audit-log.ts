@@ -1,7 +1,7 @@
 import { auditEvents, auditHeads } from '@keel/drizzle/schema';
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import { sha256Hex } from '../auth/bytes.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 

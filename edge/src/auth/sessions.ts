@@ -3,7 +3,7 @@ import { and, eq, isNull } from 'drizzle-orm';
 import { newId } from '../ids.ts';
 import { REVOKED_MARKER, REVOKED_MARKER_SECONDS } from '../middleware/authenticate.ts';
 import { sessionCacheKey } from '../redis-keys.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 import { randomToken, sha256Hex } from './bytes.ts';
 
 export interface IssuedSession {

@@ -4,7 +4,7 @@ import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
 import { ApiError } from '../http/api-error.ts';
 import { REVOKED_MARKER } from '../middleware/authenticate.ts';
 import { sessionCacheKey } from '../redis-keys.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 /** Any fixed number: grants and revocations take turns, so "never none left" holds. */
 const INSTALL_ADMINS_LOCK_ID = 7_204_113_611;

@@ -7,7 +7,7 @@ import type { AppEnv, Principal } from '../app-env.ts';
 import { assertCsrf } from '../auth/csrf.ts';
 import { ApiError } from '../http/api-error.ts';
 import { sessionCacheKey } from '../redis-keys.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 /**
  * Requires a valid access token (Bearer header, or the session cookie plus CSRF proof),

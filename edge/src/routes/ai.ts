@@ -49,7 +49,7 @@ import { aiRateKey } from '../redis-keys.ts';
 import { heartbeatsOf } from '../runners/registry.ts';
 import { setBounded } from '../services/bounded-map.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 import { loadWorkspace, loadWorkspaceEntry, type WorkspaceRow } from '../workspaces/access.ts';
 import type { OutputEntry, OutputReader } from '../workspaces/output-reader.ts';
 

@@ -30,7 +30,7 @@ import { assertInstallAdmin } from '../middleware/require-install-admin.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import { createRunnerRedisUser, removeRunnerRedisUser } from '../runners/redis-acl.ts';
 import { heartbeatsOf, runnerView } from '../runners/registry.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 /** Admin console: registration tokens, the runner list, revocation. */
 export function adminRunnerRoutes() {

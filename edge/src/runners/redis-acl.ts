@@ -2,7 +2,7 @@ import { bullPrefixOf, runnerKeys, runnerQueueName } from '@keel/contract/keys';
 import type { Redis } from 'ioredis';
 import { randomToken, sha256Hex } from '../auth/bytes.ts';
 import { closeRedis, connectRedis } from '../services/redis.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 /**
  * Commands a runner's user may not run, on top of Redis' own `@admin` and `@dangerous`

@@ -10,7 +10,7 @@ import type { Principal } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { newId } from '../ids.ts';
 import { terminalSessionKey } from '../redis-keys.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 import { queueOf, type WorkspaceRow } from '../workspaces/access.ts';
 
 /**

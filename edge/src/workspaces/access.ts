@@ -8,7 +8,7 @@ import type { Context } from 'hono';
 import type { AppEnv, Principal } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { workspaceRowKey } from '../redis-keys.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 export type WorkspaceRow = typeof workspaces.$inferSelect;
 

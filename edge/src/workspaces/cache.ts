@@ -1,5 +1,5 @@
 import { cacheEntryKey, cacheVersionKey } from '../redis-keys.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 /**
  * Read-through caches in Redis with version keys: a write bumps the version, so every
