@@ -1,10 +1,17 @@
 import { refreshTokenFamilies, refreshTokens } from '@keel/drizzle/schema';
 import { and, eq, isNull } from 'drizzle-orm';
 import { newId } from '../ids.ts';
-import { REVOKED_MARKER, REVOKED_MARKER_SECONDS } from '../middleware/authenticate.ts';
 import { sessionCacheKey } from '../redis-keys.ts';
 import type { Services } from '../services.ts';
 import { randomToken, sha256Hex } from './bytes.ts';
+
+/**
+ * Outlives any confirmation cached by middleware/authenticate.ts, so a revoked session is never
+ * served from the cache. It is not sealed: it only ever denies, and a missing one sends the check
+ * to the database.
+ */
+export const REVOKED_MARKER = 'revoked';
+export const REVOKED_MARKER_SECONDS = 3600;
 
 export interface IssuedSession {
   sessionId: string;

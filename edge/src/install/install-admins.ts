@@ -1,8 +1,8 @@
 import type { InstallAdmin } from '@keel/contract/install';
 import { refreshTokenFamilies, users } from '@keel/drizzle/schema';
 import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
+import { REVOKED_MARKER } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
-import { REVOKED_MARKER } from '../middleware/authenticate.ts';
 import { sessionCacheKey } from '../redis-keys.ts';
 import type { Services } from '../services.ts';
 

@@ -5,6 +5,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppEnv, Principal } from '../app-env.ts';
 import { assertCsrf } from '../auth/csrf.ts';
+import { REVOKED_MARKER } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
 import { sessionCacheKey } from '../redis-keys.ts';
 import type { Services } from '../services.ts';
@@ -80,12 +81,6 @@ export async function confirmSession(c: Context<AppEnv>, caller: VerifiedCaller)
 
 /** How long a confirmed session is trusted from Redis before the database is asked again. */
 const SESSION_CACHE_SECONDS = 60;
-/**
- * Outlives any cached confirmation, so a revoked session is never served from the cache. It
- * is not sealed: it only ever denies, and a missing one sends the check to the database.
- */
-export const REVOKED_MARKER = 'revoked';
-export const REVOKED_MARKER_SECONDS = 3600;
 
 /**
  * The caller's role, if user, membership and session all still stand. Confirmations are
