@@ -1,7 +1,7 @@
 import { compareStreamIds } from '@keel/contract/stream-ids';
 import { ApiError } from './api-error.ts';
+import type { Timers } from './browser-timers.ts';
 import { browserTimers } from './browser-timers.ts';
-import type { Timers } from './client.ts';
 import { createSseParser, type ServerSentEvent } from './sse-parser.ts';
 
 export type FollowState = 'connecting' | 'streaming' | 'reconnecting';
