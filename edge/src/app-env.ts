@@ -1,5 +1,5 @@
 import type { Role } from '@keel/contract/auth';
-import type { Services } from './services/services.ts';
+import type { Services } from './services.ts';
 
 /** Who is calling, as established by the auth middleware from a verified token and the database. */
 export interface Principal {

@@ -17,7 +17,7 @@ import { answerClientErrors } from './http/node-client-errors.ts';
 import { systemClock } from './services/clock.ts';
 import { connectPostgres, type DatabaseHandle } from './services/database.ts';
 import { openPglite } from './services/database-pglite.ts';
-import { buildServices, type ServicesHandle } from './services/services.ts';
+import { buildServices, type ServicesHandle } from './services.ts';
 import { nodeWebSockets } from './terminal/node-websockets.ts';
 
 /** Settings only the Node entry has: where it listens and where the embedded data lives. */

@@ -6,7 +6,7 @@ import { ConfigError, type EdgeConfig, parseEdgeEnv } from './env.ts';
 import { ApiError } from './http/api-error.ts';
 import { systemClock } from './services/clock.ts';
 import { connectPostgres } from './services/database.ts';
-import { buildServices } from './services/services.ts';
+import { buildServices } from './services.ts';
 import { workerdUpgrade } from './terminal/workerd-websockets.ts';
 
 interface WorkerBindings {

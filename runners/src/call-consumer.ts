@@ -1,13 +1,6 @@
-import {
-  type CallReply,
-  CallRequest,
-  callerOf,
-  callListKey,
-  callReplyChannel,
-  callReplyKey,
-  UNHEARD_REPLY_TTL_MS,
-} from '@keel/contract/calls';
+import { type CallReply, CallRequest, callerOf, UNHEARD_REPLY_TTL_MS } from '@keel/contract/calls';
 import type { JobOutcome } from '@keel/contract/jobs';
+import { callListKey, callReplyChannel, callReplyKey } from '@keel/contract/keys';
 import type { Redis } from 'ioredis';
 
 /** How long one pop blocks; bounds how long `stop` waits for the loop to notice. */

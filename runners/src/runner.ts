@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type JobOutcome, type RunnerErrorCode, RunnerJob } from '@keel/contract/jobs';
@@ -27,6 +26,7 @@ import { OutputStream } from './output-stream.ts';
 import { applyPatchJob, validatePatchJob } from './patch/jobs.ts';
 import { connectRunnerRedis } from './redis-connection.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
+import { sha256 } from './sha256.ts';
 import { Terminals } from './terminal/terminals.ts';
 import { type ExecHandle, type StartOptions, type WorkloadDriver, WorkloadError } from './workloads/types.ts';
 import { correction, foreignDriverReason, parseStatus, replaceIfUnchanged } from './workspace-watch.ts';
@@ -58,8 +58,6 @@ const fsErrorCodes: Record<string, RunnerErrorCode> = {
 
 /** Output accepted from a command but not yet in Redis, before the command is paused. */
 const OUTPUT_BACKLOG_BYTES = 4 * 1024 * 1024;
-
-const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /**
  * The runner daemon: pulls jobs from its own queue, drives workspaces through one
@@ -201,14 +199,14 @@ export class Runner {
       // A restart is not idleness: the idle clock starts again from now.
       this.touch(id);
     }
-    const orphaned = await this.redis.smembers(`${this.keys.base}execs`);
+    const orphaned = await this.redis.smembers(this.keys.execsRunning);
     for (const executionId of orphaned) {
       await new OutputStream(this.redis, this.keys.execStream(executionId)).end({
         exitCode: null,
         error: 'the runner restarted while this command ran',
       });
     }
-    if (orphaned.length) await this.redis.del(`${this.keys.base}execs`);
+    if (orphaned.length) await this.redis.del(this.keys.execsRunning);
     await this.ai.closeOrphans();
     await this.terminals.endOrphans();
   }
@@ -677,7 +675,7 @@ export class Runner {
       ...executions.flatMap((e) => [
         this.keys.execStream(e),
         this.keys.execMeta(e),
-        `${this.keys.execMeta(e)}:claimed`,
+        this.keys.execClaimed(e),
       ]),
     ];
     for (let i = 0; i < keys.length; i += 500) await this.redis.del(...keys.slice(i, i + 500));
@@ -691,8 +689,8 @@ export class Runner {
     const listed = this.keys.workspaceExecs(job.workspaceId);
     const [[, claimed]] = (await this.redis
       .multi()
-      .set(`${this.keys.execMeta(job.executionId)}:claimed`, '1', 'EX', STREAM_TTL_SECONDS, 'NX')
-      .sadd(`${this.keys.base}execs`, job.executionId)
+      .set(this.keys.execClaimed(job.executionId), '1', 'EX', STREAM_TTL_SECONDS, 'NX')
+      .sadd(this.keys.execsRunning, job.executionId)
       // By start time, and only as far back as output lives: a busy workspace's list stays short.
       .zadd(listed, now, job.executionId)
       .zremrangebyscore(listed, '-inf', now - STREAM_TTL_SECONDS * 1000)
@@ -710,7 +708,7 @@ export class Runner {
     });
     const foreign = this.foreign.get(job.workspaceId);
     if (foreign) {
-      await this.redis.srem(`${this.keys.base}execs`, job.executionId);
+      await this.redis.srem(this.keys.execsRunning, job.executionId);
       await out.end({
         exitCode: null,
         error: `unavailable: ${foreignDriverReason(foreign, this.driver.kind)}`,
@@ -719,7 +717,7 @@ export class Runner {
     }
     await this.reviveIfExpected(job.workspaceId);
     if ((await this.driver.status(job.workspaceId)) !== 'running') {
-      await this.redis.srem(`${this.keys.base}execs`, job.executionId);
+      await this.redis.srem(this.keys.execsRunning, job.executionId);
       await out.end({ exitCode: null, error: 'the workspace is not running; start it first' });
       return { started: false };
     }
@@ -769,7 +767,7 @@ export class Runner {
       await out.end(exit);
       this.execs.delete(job.executionId);
       this.touch(job.workspaceId);
-      await this.redis.srem(`${this.keys.base}execs`, job.executionId);
+      await this.redis.srem(this.keys.execsRunning, job.executionId);
     })().catch((err) => log('error', 'exec stream failed', { error: String(err) }));
     return { started: true };
   }
@@ -814,7 +812,7 @@ export function log(
 export function defaultProcessRoot(config: RunnerConfig): string {
   if (config.KEEL_RUNNER_WORKSPACES_DIR) return config.KEEL_RUNNER_WORKSPACES_DIR;
   if (process.getuid?.() !== 0) return join(config.KEEL_RUNNER_DATA_DIR, 'workspaces');
-  const tag = createHash('sha256').update(resolve(config.KEEL_RUNNER_DATA_DIR)).digest('hex').slice(0, 12);
+  const tag = sha256(resolve(config.KEEL_RUNNER_DATA_DIR)).slice(0, 12);
   return join('/var/lib/keel/workspaces', tag);
 }
 

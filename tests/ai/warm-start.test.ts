@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
-import { callListKey } from '@keel/contract/calls';
-import { runnerKeys } from '@keel/contract/keys';
+import { callListKey, runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { Redis } from 'ioredis';
 import {
@@ -13,12 +12,11 @@ import {
 } from '../../edge/src/ai/stream-record.ts';
 import { type Approval, warmStart } from '../../edge/src/ai/warm-start.ts';
 import { newId } from '../../edge/src/ids.ts';
-import { sessionCacheKey } from '../../edge/src/middleware/authenticate.ts';
+import { sessionCacheKey, workspaceRowKey } from '../../edge/src/redis-keys.ts';
 import { CacheSeal } from '../../edge/src/services/cache-seal.ts';
 import { JobProducer } from '../../edge/src/services/queue.ts';
 import { rateWindowKey } from '../../edge/src/services/rate-limit.ts';
-import type { Services } from '../../edge/src/services/services.ts';
-import { rowKey } from '../../edge/src/workspaces/access.ts';
+import type { Services } from '../../edge/src/services.ts';
 import { type OutputReader, outputReader } from '../../edge/src/workspaces/output-reader.ts';
 import { testInfra } from '../harness/infra.ts';
 
@@ -110,7 +108,7 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
     const old = await redis.keys(`${prefix}*`);
     if (old.length > 0) await redis.del(...old);
     await redis.set(sessionCacheKey(services, sessionId), sessionEntry);
-    await redis.set(rowKey(services, workspaceId), rowEntry);
+    await redis.set(workspaceRowKey(services, workspaceId), rowEntry);
     await redis.set(keys.heartbeat, heartbeat({ configured: true, model: 'm-1' }));
     await redis.set(keys.workspaceStatus(workspaceId), JSON.stringify({ status: 'running' }));
   });
@@ -182,10 +180,10 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
       'a session whose role changed',
       () => redis.set(sessionCacheKey(services, sessionId), `${userId} ${organizationId} viewer`),
     ],
-    ['a workspace row that changed', () => redis.set(rowKey(services, workspaceId), `${rowEntry} `)],
+    ['a workspace row that changed', () => redis.set(workspaceRowKey(services, workspaceId), `${rowEntry} `)],
     [
       'a workspace row gone (deleted, or changed and forgotten)',
-      () => redis.del(rowKey(services, workspaceId)),
+      () => redis.del(workspaceRowKey(services, workspaceId)),
     ],
     ['a runner with no heartbeat (offline)', () => redis.del(keys.heartbeat)],
     [

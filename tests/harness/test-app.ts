@@ -8,7 +8,7 @@ import { parseEdgeEnv } from '../../edge/src/env.ts';
 import { type Clock, systemClock } from '../../edge/src/services/clock.ts';
 import { connectPostgres, type DatabaseHandle } from '../../edge/src/services/database.ts';
 import { openPglite } from '../../edge/src/services/database-pglite.ts';
-import { buildServices, type Services } from '../../edge/src/services/services.ts';
+import { buildServices, type Services } from '../../edge/src/services.ts';
 import type { SocketUpgrade } from '../../edge/src/terminal/socket-upgrade.ts';
 import { testInfra } from './infra.ts';
 

@@ -4,7 +4,7 @@
  * terminator is '\n' unless marked "\ No newline", hunks match by plain sequence
  * equality, and a result is only valid if no line but the last lacks its terminator.
  */
-import type { FilePatch } from '../../runners/src/patch/types.ts';
+import type { FilePatch } from '@keel/contract/unified-diff';
 
 export function oracleApply(original: string, f: FilePatch): string | undefined {
   if (f.kind === 'create' && original !== '') return undefined;

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { callId, callListKey, callReplyKey } from '@keel/contract/calls';
-import { runnerKeys } from '@keel/contract/keys';
+import { callId } from '@keel/contract/calls';
+import { callListKey, callReplyKey, runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { Redis } from 'ioredis';
 import { JobProducer } from '../../edge/src/services/queue.ts';

@@ -6,12 +6,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runnerKeys } from '@keel/contract/keys';
-import { terminalSessionKey } from '@keel/contract/terminal';
 import { memberships, organizations, users, workspaces } from '@keel/drizzle/schema';
 import { eq } from 'drizzle-orm';
 import { hashPassword } from '../../edge/src/auth/password.ts';
-import { sessionCacheKey } from '../../edge/src/middleware/authenticate.ts';
-import { rowKey } from '../../edge/src/workspaces/access.ts';
+import { sessionCacheKey, terminalSessionKey, workspaceRowKey } from '../../edge/src/redis-keys.ts';
 import { BrowserClient } from '../harness/browser-client.ts';
 import { type Rig, startRig } from '../harness/runner-rig.ts';
 import { connectTerminal, refusedStatus } from '../terminal/terminal-client.ts';
@@ -90,10 +88,10 @@ describe('forged Redis cache entries grant nothing', () => {
 
     const [row] = await db.select().from(workspaces).where(eq(workspaces.id, ws));
     const moved = JSON.stringify({ ...row, organizationId: orgId, ownerId: userId });
-    const key = rowKey(services, ws);
+    const key = workspaceRowKey(services, ws);
     for (const [name, forged] of Object.entries({
       unsealed: moved,
-      'sealed for another key': await services.cacheSeal.seal(rowKey(services, 'wsp_other'), moved),
+      'sealed for another key': await services.cacheSeal.seal(workspaceRowKey(services, 'wsp_other'), moved),
     })) {
       await services.redis().set(key, forged, 'EX', 300);
       const read = await other.request('GET', `/api/workspaces/${ws}/files?path=secret.txt`, undefined, {
@@ -153,7 +151,7 @@ describe('forged Redis cache entries grant nothing', () => {
     try {
       const session = await term.waitFor('ready', () => term.session);
       const second = await workspace(rig, rig.admin, 'second');
-      const key = terminalSessionKey(services.config.redisPrefix, session!);
+      const key = terminalSessionKey(services, session!);
       const record = JSON.stringify({
         workspaceId: second,
         organizationId: claimsOf(rig.admin.accessToken!).org,

@@ -30,26 +30,6 @@ export function callerOf(id: string): string | undefined {
   return CALL_ID.exec(id)?.[1];
 }
 
-/** The runner's list of calls waiting to be taken; `runnerBase` is `runnerKeys(…).base`. */
-export function callListKey(runnerBase: string): string {
-  return `${runnerBase}calls`;
-}
-
-/** Where the runner publishes answers for one edge instance. */
-export function callReplyChannel(runnerBase: string, edgeInstance: string): string {
-  return `${runnerBase}reply:${edgeInstance}`;
-}
-
-/** What an edge instance subscribes to: the answers of every runner, for itself only. */
-export function callReplyPattern(keyPrefix: string, edgeInstance: string): string {
-  return `${keyPrefix}runner.*:reply:${edgeInstance}`;
-}
-
-/** An answer nobody heard when it was published, kept for the edge to pick up. */
-export function callReplyKey(runnerBase: string, id: string): string {
-  return `${runnerBase}reply:${id}`;
-}
-
 export const UNHEARD_REPLY_TTL_MS = 60_000;
 
 /** One call in the runner's list; `job` is a RunnerJob, checked by the runner. */

@@ -30,8 +30,13 @@ export type RunnerKeys = Readonly<ReturnType<typeof makeRunnerKeys>>;
 const knownRunnerKeys = new Map<string, RunnerKeys>();
 const REMEMBERED_RUNNER_KEYS = 1_024;
 
+/** Where the keys of the runner behind queue `queueName` (`runnerQueueName(…)`) start. */
+export function runnerKeyBase(keyPrefix: string, queueName: string): string {
+  return `${keyPrefix}${queueName}:`;
+}
+
 function makeRunnerKeys(keyPrefix: string, runnerId: string) {
-  const base = `${keyPrefix}runner.${runnerId}:`;
+  const base = runnerKeyBase(keyPrefix, runnerQueueName(runnerId));
   return {
     base,
     heartbeat: `${base}heartbeat`,
@@ -50,6 +55,8 @@ function makeRunnerKeys(keyPrefix: string, runnerId: string) {
     workspaceExecs: (workspaceId: string) => `${base}ws:${workspaceId}:execs`,
     execStream: (executionId: string) => `${base}exec:${executionId}`,
     execMeta: (executionId: string) => `${base}exec:${executionId}:meta`,
+    /** Set by the first delivery of an exec job, so a redelivery never runs the command twice. */
+    execClaimed: (executionId: string) => `${base}exec:${executionId}:meta:claimed`,
     /** A terminal session: output (runner → edge), input (edge → runner), and whether a socket is attached. */
     terminalOutput: (sessionId: string) => `${base}trm:${sessionId}:out`,
     terminalInput: (sessionId: string) => `${base}trm:${sessionId}:in`,
@@ -64,20 +71,43 @@ function makeRunnerKeys(keyPrefix: string, runnerId: string) {
     aiStream: (streamId: string) => `${base}ai:${streamId}`,
     /** Set by the edge on cancel, so a job that starts after the cancel never calls the model. */
     aiCancel: (streamId: string) => `${base}ai:${streamId}:cancel`,
+    /** Set by the first delivery of an AI call, so a redelivery never calls the model twice. */
+    aiClaimed: (streamId: string) => `${base}ai:${streamId}:claimed`,
     /** AI calls in flight, so a restarted runner can close the streams it lost. */
     aiActive: `${base}ai-active`,
+    /** Commands running on this runner (a set), so a restarted runner can end their output. */
+    execsRunning: `${base}execs`,
   };
+}
+
+/*
+ * Request/response calls (see calls.ts) travel through keys under the runner's base.
+ */
+
+/** The runner's list of calls waiting to be taken; `runnerBase` is `runnerKeys(…).base`. */
+export function callListKey(runnerBase: string): string {
+  return `${runnerBase}calls`;
+}
+
+/** Where the runner publishes answers for one edge instance. */
+export function callReplyChannel(runnerBase: string, edgeInstance: string): string {
+  return `${runnerBase}reply:${edgeInstance}`;
+}
+
+/** What an edge instance subscribes to: the answers of every runner, for itself only. */
+export function callReplyPattern(keyPrefix: string, edgeInstance: string): string {
+  return `${keyPrefix}runner.*:reply:${edgeInstance}`;
+}
+
+/** An answer nobody heard when it was published, kept for the edge to pick up. */
+export function callReplyKey(runnerBase: string, id: string): string {
+  return `${runnerBase}reply:${id}`;
 }
 
 /** Output streams are capped and expire: output that matters is read within this window. */
 export const STREAM_MAX_ENTRIES = 200_000;
 export const STREAM_TTL_SECONDS = 24 * 3600;
 export const LOG_MAX_ENTRIES = 5_000;
-
-/** The edge's own record of an AI stream (who asked, which runner); runners never read it. */
-export function aiStreamMetaKey(keyPrefix: string, streamId: string): string {
-  return `${keyPrefix}ai:${streamId}`;
-}
 
 /** AI answers hold source code: they are kept for a short while only, enough to resume. */
 export const AI_STREAM_TTL_SECONDS = 3600;

@@ -133,7 +133,3 @@ export const TerminalSessionRecord = z.object({
   runnerId: z.string(),
 });
 export type TerminalSessionRecord = z.infer<typeof TerminalSessionRecord>;
-
-export function terminalSessionKey(keyPrefix: string, sessionId: string): string {
-  return `${keyPrefix}trm:${sessionId}`;
-}

@@ -1,7 +1,7 @@
 import { memberships, organizations, users } from '@keel/drizzle/schema';
 import { asc, eq } from 'drizzle-orm';
 import { DECOY_PASSWORD_HASH, hashPassword, needsRehash, verifyPassword } from '../auth/password.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 export interface PasswordLogin {
   user: typeof users.$inferSelect;

@@ -5,7 +5,7 @@ import { sha256Hex } from '../auth/bytes.ts';
 import { hashPassword } from '../auth/password.ts';
 import { ApiError } from '../http/api-error.ts';
 import { newId } from '../ids.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 /** Any fixed number: every signup takes it, so "first account" is decided once. */
 const SIGNUP_LOCK_ID = 7_204_113_509;
@@ -26,7 +26,7 @@ export async function signup(services: Services, input: SignupRequest): Promise<
   const { db, clock, config } = services;
   // Hash before the transaction: argon2 takes a while and must not hold the lock.
   const passwordHash = await hashPassword(input.password);
-  const inviteHash = input.inviteToken ? await sha256Hex(input.inviteToken) : undefined;
+  const inviteHash = input.inviteToken ? sha256Hex(input.inviteToken) : undefined;
   const now = clock.now();
 
   return db.transaction(async (tx) => {

@@ -2,9 +2,10 @@ import type { AiCallReport } from '@keel/contract/ai-jobs';
 import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { aiUsage } from '@keel/drizzle/schema';
 import { appendAudit } from '../audit/audit-log.ts';
+import { aiReportedKey } from '../redis-keys.ts';
 import type { Database } from '../services/database.ts';
-import type { Services } from '../services/services.ts';
-import { type AiStreamRecord, recordKey } from './stream-record.ts';
+import type { Services } from '../services.ts';
+import type { AiStreamRecord } from './stream-record.ts';
 
 /**
  * Records a call's report unless one was recorded already: one claim per stream, so a runner's
@@ -16,7 +17,7 @@ export async function recordAiCallOnce(
   record: AiStreamRecord,
   report: AiCallReport,
 ): Promise<boolean> {
-  const claim = `${recordKey(services, report.streamId)}:reported`;
+  const claim = aiReportedKey(services, report.streamId);
   const claimed = await services.redis().set(claim, '1', 'EX', AI_STREAM_TTL_SECONDS, 'NX');
   if (claimed !== 'OK') return false;
   try {

@@ -1,10 +1,11 @@
 import { AiKind, AiStreamId } from '@keel/contract/ai';
 import type { RunnerJob } from '@keel/contract/jobs';
-import { AI_STREAM_TTL_SECONDS, aiStreamMetaKey, runnerKeys } from '@keel/contract/keys';
+import { AI_STREAM_TTL_SECONDS, runnerKeys } from '@keel/contract/keys';
 import { z } from 'zod';
 import type { Principal } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
-import type { Services } from '../services/services.ts';
+import { aiStreamRecordKey } from '../redis-keys.ts';
+import type { Services } from '../services.ts';
 
 /**
  * How long a call may wait for its runner to take it. Past this the runner does not start it
@@ -39,7 +40,7 @@ export function streamKeyOf(services: Services, record: Pick<AiStreamRecord, 'ru
 }
 
 export function recordKey(services: Services, streamId: string): string {
-  return aiStreamMetaKey(services.config.redisPrefix, streamId);
+  return aiStreamRecordKey(services, streamId);
 }
 
 /** The record as it is stored: sealed to its key, so only the edge can write one. */

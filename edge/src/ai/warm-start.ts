@@ -3,11 +3,10 @@ import type { RunnerJob } from '@keel/contract/jobs';
 import { AI_STREAM_TTL_SECONDS, runnerKeys } from '@keel/contract/keys';
 import type { Redis } from 'ioredis';
 import type { VerifiedCaller } from '../middleware/authenticate.ts';
-import { sessionCacheKey } from '../middleware/authenticate.ts';
+import { sessionCacheKey, workspaceRowKey } from '../redis-keys.ts';
 import { setBounded } from '../services/bounded-map.ts';
 import { rateWindowKey } from '../services/rate-limit.ts';
-import type { Services } from '../services/services.ts';
-import { rowKey } from '../workspaces/access.ts';
+import type { Services } from '../services.ts';
 import type { OutputEntry, OutputReader } from '../workspaces/output-reader.ts';
 import { AI_READ } from './relay.ts';
 import {
@@ -137,7 +136,7 @@ export async function warmStart(
   const sealed = await sealedRecord(services, record);
   const scriptKeys = [
     sessionCacheKey(services, caller.sessionId),
-    rowKey(services, record.workspaceId),
+    workspaceRowKey(services, record.workspaceId),
     keys.heartbeat,
     keys.workspaceStatus(record.workspaceId),
     rateWindowKey(input.rate.key, input.rate.windowSeconds),

@@ -1,7 +1,7 @@
 import { auditEvents, auditHeads } from '@keel/drizzle/schema';
 import { and, asc, desc, eq, gt, sql } from 'drizzle-orm';
 import { sha256Hex } from '../auth/bytes.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -29,7 +29,7 @@ function canonical(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
 }
 
-function rowHash(r: Omit<Row, 'id' | 'hash'>): Promise<string> {
+function rowHash(r: Omit<Row, 'id' | 'hash'>): string {
   return sha256Hex(
     canonical([
       r.prevHash,
@@ -105,7 +105,7 @@ export async function appendAudit(services: AuditServices, event: AuditEventInpu
       // Millisecond precision: what Postgres stores is what the hash covered.
       createdAt: new Date(clock.now().getTime()),
     };
-    const hash = await rowHash(row);
+    const hash = rowHash(row);
     await tx.insert(auditEvents).values({ ...row, hash });
     if (forged) return;
     const mac = await auditSeal.seal({ chain, seq: row.seq, hash });
@@ -150,7 +150,7 @@ export async function verifyAuditChain(services: AuditServices, chain: string): 
         .limit(VERIFY_PAGE);
       for (const r of rows) {
         const { id: _id, hash, ...rest } = r;
-        if (r.seq !== expectedSeq || r.prevHash !== prev || (await rowHash(rest)) !== hash) {
+        if (r.seq !== expectedSeq || r.prevHash !== prev || rowHash(rest) !== hash) {
           return { ok: false, checked: expectedSeq - 1, firstBadSeq: Math.min(r.seq, expectedSeq) };
         }
         prev = hash;

@@ -2,7 +2,7 @@ import { AUTH_COOKIES } from '@keel/contract/auth';
 import type { Context } from 'hono';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import type { AppEnv } from '../app-env.ts';
-import { isHttps } from '../middleware/security-headers.ts';
+import { isHttps } from '../http/https.ts';
 
 /**
  * Browser session cookies. The access and refresh tokens are httpOnly; the CSRF token is

@@ -1,9 +1,17 @@
 import { refreshTokenFamilies, refreshTokens } from '@keel/drizzle/schema';
 import { and, eq, isNull } from 'drizzle-orm';
 import { newId } from '../ids.ts';
-import { REVOKED_MARKER, REVOKED_MARKER_SECONDS, sessionCacheKey } from '../middleware/authenticate.ts';
-import type { Services } from '../services/services.ts';
+import { sessionCacheKey } from '../redis-keys.ts';
+import type { Services } from '../services.ts';
 import { randomToken, sha256Hex } from './bytes.ts';
+
+/**
+ * Outlives any confirmation cached by middleware/authenticate.ts, so a revoked session is never
+ * served from the cache. It is not sealed: it only ever denies, and a missing one sends the check
+ * to the database.
+ */
+export const REVOKED_MARKER = 'revoked';
+export const REVOKED_MARKER_SECONDS = 3600;
 
 export interface IssuedSession {
   sessionId: string;
@@ -32,7 +40,7 @@ export async function openSession(
       createdAt: now,
     });
     await tx.insert(refreshTokens).values({
-      tokenHash: await sha256Hex(refreshToken),
+      tokenHash: sha256Hex(refreshToken),
       familyId,
       generation: 0,
       createdAt: now,
@@ -59,7 +67,7 @@ export type RotateResult =
 export async function rotateSession(services: Services, presented: string): Promise<RotateResult> {
   const { db, clock, config } = services;
   const now = clock.now();
-  const hash = await sha256Hex(presented);
+  const hash = sha256Hex(presented);
   const [found] = await db
     .select({ token: refreshTokens, family: refreshTokenFamilies })
     .from(refreshTokens)
@@ -79,7 +87,7 @@ export async function rotateSession(services: Services, presented: string): Prom
       .returning({ tokenHash: refreshTokens.tokenHash });
     if (claimed.length === 0) return 'reused' as const;
     await tx.insert(refreshTokens).values({
-      tokenHash: await sha256Hex(next),
+      tokenHash: sha256Hex(next),
       familyId: family.id,
       generation: token.generation + 1,
       createdAt: now,
@@ -133,7 +141,7 @@ export async function sessionOfRefreshToken(
   const [row] = await services.db
     .select({ familyId: refreshTokens.familyId })
     .from(refreshTokens)
-    .where(eq(refreshTokens.tokenHash, await sha256Hex(presented)))
+    .where(eq(refreshTokens.tokenHash, sha256Hex(presented)))
     .limit(1);
   return row?.familyId;
 }

@@ -1,9 +1,10 @@
 import type { InstallAdmin } from '@keel/contract/install';
 import { refreshTokenFamilies, users } from '@keel/drizzle/schema';
 import { and, asc, eq, isNull, ne, sql } from 'drizzle-orm';
+import { REVOKED_MARKER } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
-import { REVOKED_MARKER, sessionCacheKey } from '../middleware/authenticate.ts';
-import type { Services } from '../services/services.ts';
+import { sessionCacheKey } from '../redis-keys.ts';
+import type { Services } from '../services.ts';
 
 /** Any fixed number: grants and revocations take turns, so "never none left" holds. */
 const INSTALL_ADMINS_LOCK_ID = 7_204_113_611;

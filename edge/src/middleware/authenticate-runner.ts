@@ -14,7 +14,7 @@ export function authenticateRunner(): MiddlewareHandler<AppEnv> {
       .get('services')
       .db.select({ id: runners.id })
       .from(runners)
-      .where(and(eq(runners.credentialHash, await sha256Hex(m[1]!)), isNull(runners.revokedAt)))
+      .where(and(eq(runners.credentialHash, sha256Hex(m[1]!)), isNull(runners.revokedAt)))
       .limit(1);
     if (!row) throw new ApiError('invalid_token', 'Runner credential is invalid or revoked');
     c.set('runnerId', row.id);

@@ -5,8 +5,10 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppEnv, Principal } from '../app-env.ts';
 import { assertCsrf } from '../auth/csrf.ts';
+import { REVOKED_MARKER } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
-import type { Services } from '../services/services.ts';
+import { sessionCacheKey } from '../redis-keys.ts';
+import type { Services } from '../services.ts';
 
 /**
  * Requires a valid access token (Bearer header, or the session cookie plus CSRF proof),
@@ -79,16 +81,6 @@ export async function confirmSession(c: Context<AppEnv>, caller: VerifiedCaller)
 
 /** How long a confirmed session is trusted from Redis before the database is asked again. */
 const SESSION_CACHE_SECONDS = 60;
-/**
- * Outlives any cached confirmation, so a revoked session is never served from the cache. It
- * is not sealed: it only ever denies, and a missing one sends the check to the database.
- */
-export const REVOKED_MARKER = 'revoked';
-export const REVOKED_MARKER_SECONDS = 3600;
-
-export function sessionCacheKey(services: Services, sessionId: string): string {
-  return `${services.config.redisPrefix}sess:${sessionId}`;
-}
 
 /**
  * The caller's role, if user, membership and session all still stand. Confirmations are

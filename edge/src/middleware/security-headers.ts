@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import { isHttps } from '../http/https.ts';
 
 /**
  * Monaco needs inline styles and blob: workers; nothing needs inline script, eval,
@@ -18,11 +19,6 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'self'",
   "object-src 'none'",
 ].join('; ');
-
-export function isHttps(url: string, forwardedProto: string | undefined, trustProxy: boolean): boolean {
-  if (trustProxy && forwardedProto) return forwardedProto.split(',')[0]!.trim() === 'https';
-  return url.startsWith('https:');
-}
 
 type HeaderList = ReadonlyArray<readonly [string, string]>;
 

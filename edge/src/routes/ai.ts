@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import {
   type AiConfigResponse,
   type AiKind,
@@ -35,6 +34,7 @@ import {
   warmStart,
 } from '../ai/warm-start.ts';
 import type { AppEnv } from '../app-env.ts';
+import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readJson, readParams, readQuery } from '../http/validate.ts';
 import { newId } from '../ids.ts';
@@ -45,10 +45,11 @@ import {
   verifyCaller,
 } from '../middleware/authenticate.ts';
 import { assertRole, requireRole } from '../middleware/require-role.ts';
+import { aiRateKey } from '../redis-keys.ts';
 import { heartbeatsOf } from '../runners/registry.ts';
 import { setBounded } from '../services/bounded-map.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 import { loadWorkspace, loadWorkspaceEntry, type WorkspaceRow } from '../workspaces/access.ts';
 import type { OutputEntry, OutputReader } from '../workspaces/output-reader.ts';
 
@@ -208,19 +209,15 @@ function newRecord(
   };
 }
 
-/**
- * SHA-256 of the path asked about, for the audit event. Synchronous: Web Crypto's digest is a
- * trip through the thread pool, as long as the rest of a warm start. (Redis's client already
- * brings node:crypto to workerd too.)
- */
+/** SHA-256 of the path asked about, for the audit event. */
 function pathDigest(path: string | null): string | null {
-  return path === null ? null : createHash('sha256').update(path).digest('hex');
+  return path === null ? null : sha256Hex(path);
 }
 
 /** Per person: a GPU is shared, and a loop in one client should not hog it. */
 function aiRate(services: Services, userId: string) {
   return {
-    key: `${services.config.redisPrefix}rl:ai:${userId}`,
+    key: aiRateKey(services, userId),
     limit: services.config.aiRateLimitPerMinute,
     windowSeconds: 60,
   };

@@ -30,6 +30,7 @@ import {
 import { ApiError } from '../http/api-error.ts';
 import { readJson, readOptionalJson } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
+import { signInRateKeys } from '../redis-keys.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
 
 export type ClientIp = (c: Context<AppEnv>) => string | undefined;
@@ -71,7 +72,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
         action: 'auth.signup',
         outcome: 'failure',
         metadata: {
-          emailSha256: await sha256Hex(input.email),
+          emailSha256: sha256Hex(input.email),
           error: err instanceof ApiError ? err.code : 'internal_error',
         },
       });
@@ -111,7 +112,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
         action: 'auth.login',
         outcome: 'failure',
         // The address is personal data and may be a mistyped password: keep only its hash.
-        metadata: { emailSha256: await sha256Hex(input.email) },
+        metadata: { emailSha256: sha256Hex(input.email) },
       });
       throw new ApiError('invalid_credentials', 'E-mail or password is incorrect');
     }
@@ -250,10 +251,10 @@ async function limitAttempts(c: Context<AppEnv>, clientIp: ClientIp, email: stri
   const limit = services.config.loginRateLimitPerMinute;
   const ip = clientIp(c) ?? 'unknown';
   const redis = services.redis();
-  const prefix = `${services.config.redisPrefix}rl:auth`;
+  const keys = signInRateKeys(services, ip, sha256Hex(email));
   const [byIp, byAccount] = await Promise.all([
-    hitRateLimit(redis, `${prefix}:ip:${ip}`, limit * 3, 60),
-    hitRateLimit(redis, `${prefix}:acct:${await sha256Hex(email)}`, limit, 60),
+    hitRateLimit(redis, keys.byIp, limit * 3, 60),
+    hitRateLimit(redis, keys.byAccount, limit, 60),
   ]);
   const denied = [byIp, byAccount].find((d) => !d.allowed);
   if (denied) {

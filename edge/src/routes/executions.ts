@@ -14,7 +14,7 @@ import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 import { assertRunnerServes, loadWorkspace, queueOf, type WorkspaceRow } from '../workspaces/access.ts';
 
 const ExecutionParams = z.object({ id: z.string(), executionId: z.string() });
@@ -77,7 +77,7 @@ export function executionRoutes() {
       organizationId: p.organizationId,
       workspaceId: row.id,
       targetId: executionId,
-      metadata: { commandSha256: await sha256Hex(JSON.stringify(argv)) },
+      metadata: { commandSha256: sha256Hex(JSON.stringify(argv)) },
     });
     return c.json({ executionId }, 202);
   });

@@ -62,7 +62,7 @@ export function invitationRoutes() {
         organizationId: orgId,
         email: input.email ?? null,
         role: input.role,
-        tokenHash: await sha256Hex(token),
+        tokenHash: sha256Hex(token),
         invitedBy: principal.userId,
         expiresAt: new Date(now.getTime() + input.expiresInSeconds * 1000),
         createdAt: now,

@@ -51,7 +51,7 @@ export function patchRoutes() {
     const input = await readJsonWithin(c, PatchApplyRequest, PATCH_BODY_BYTES);
     const row = await loadWorkspace(c, input.workspaceId);
     const audit = auditApply(c, row.id, {
-      diffSha256: await sha256Hex(input.patch),
+      diffSha256: sha256Hex(input.patch),
       diffBytes: new TextEncoder().encode(input.patch).byteLength,
       expectedFiles: Object.keys(input.expected ?? {}).length,
     });

@@ -30,7 +30,7 @@ import { assertInstallAdmin } from '../middleware/require-install-admin.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import { createRunnerRedisUser, removeRunnerRedisUser } from '../runners/redis-acl.ts';
 import { heartbeatsOf, runnerView } from '../runners/registry.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 /** Admin console: registration tokens, the runner list, revocation. */
 export function adminRunnerRoutes() {
@@ -121,7 +121,7 @@ export async function createRunnerToken(
       organizationId,
       name: input.name ?? null,
       labels: input.labels ?? {},
-      tokenHash: await sha256Hex(token),
+      tokenHash: sha256Hex(token),
       maxUses: input.maxUses,
       expiresAt: new Date(now.getTime() + input.expiresInSeconds * 1000),
       createdBy: actorId,
@@ -232,7 +232,7 @@ export function runnerApiRoutes() {
     const input = await readJson(c, RegisterRunnerRequest);
     const protocol = agreedProtocol(input.protocol);
     const now = services.clock.now();
-    const tokenHash = await sha256Hex(input.token);
+    const tokenHash = sha256Hex(input.token);
     const credential = randomToken('rnc');
     const runnerId = newId('runner');
     const bootstrap = services.config.runnerBootstrapToken;
@@ -248,7 +248,7 @@ export function runnerApiRoutes() {
         drivers: input.drivers,
         capacity: input.capacity,
         version: input.version,
-        credentialHash: await sha256Hex(credential),
+        credentialHash: sha256Hex(credential),
         createdAt: now,
       });
       await appendAudit(services, {
@@ -282,7 +282,7 @@ export function runnerApiRoutes() {
         drivers: input.drivers,
         capacity: input.capacity,
         version: input.version,
-        credentialHash: await sha256Hex(credential),
+        credentialHash: sha256Hex(credential),
         registeredWith: token.id,
         createdAt: now,
       });

@@ -1,14 +1,16 @@
 import { runnerKeys } from '@keel/contract/keys';
-import { TerminalQuery, terminalSessionKey } from '@keel/contract/terminal';
+import { TerminalQuery } from '@keel/contract/terminal';
 import { WorkspaceIdParam } from '@keel/contract/workspaces';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { isOwnOrigin } from '../auth/csrf.ts';
+import { REVOKED_MARKER } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
 import { readParams, readQuery } from '../http/validate.ts';
-import { authenticate, REVOKED_MARKER, sessionCacheKey } from '../middleware/authenticate.ts';
+import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
+import { sessionCacheKey, terminalSessionKey } from '../redis-keys.ts';
 import type { SocketUpgrade } from '../terminal/socket-upgrade.ts';
 import { terminalRelay } from '../terminal/terminal-relay.ts';
 import { findTerminalSession, openTerminalSession } from '../terminal/terminal-sessions.ts';
@@ -84,7 +86,7 @@ export function terminalRoutes(options: { upgrade: SocketUpgrade | undefined }) 
           output: keys.terminalOutput(sessionId),
           input: keys.terminalInput(sessionId),
           attached: keys.terminalAttached(sessionId),
-          record: terminalSessionKey(services.config.redisPrefix, sessionId),
+          record: terminalSessionKey(services, sessionId),
           runnerHeartbeat: keys.heartbeat,
           authSession: sessionCacheKey(services, principal.sessionId),
           revokedMarker: REVOKED_MARKER,

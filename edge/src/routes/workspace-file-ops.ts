@@ -35,8 +35,8 @@ export function workspaceFileOpRoutes() {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const input = await readJson(c, RenameFileRequest);
     const metadata = {
-      fromSha256: await sha256Hex(input.from),
-      toSha256: await sha256Hex(input.to),
+      fromSha256: sha256Hex(input.from),
+      toSha256: sha256Hex(input.to),
       overwrite: input.overwrite,
     };
     const job = { v: CONTRACT_VERSION, type: 'files.rename', workspaceId: row.id, ...input } as const;
@@ -48,7 +48,7 @@ export function workspaceFileOpRoutes() {
   app.delete('/:id/files', ...writer, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const { path, recursive } = readQuery(c, DeleteFileQuery);
-    const metadata = { pathSha256: await sha256Hex(path), recursive };
+    const metadata = { pathSha256: sha256Hex(path), recursive };
     const job = { v: CONTRACT_VERSION, type: 'files.delete', workspaceId: row.id, path, recursive } as const;
     await runFileOp(c, row, job, 'file.delete', metadata);
     return c.body(null, 204);
@@ -57,7 +57,7 @@ export function workspaceFileOpRoutes() {
   app.post('/:id/files/mkdir', ...writer, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const { path } = await readJson(c, MakeDirectoryRequest);
-    const metadata = { pathSha256: await sha256Hex(path) };
+    const metadata = { pathSha256: sha256Hex(path) };
     const job = { v: CONTRACT_VERSION, type: 'files.mkdir', workspaceId: row.id, path } as const;
     await runFileOp(c, row, job, 'file.mkdir', metadata);
     const body: MakeDirectoryResponse = { path };

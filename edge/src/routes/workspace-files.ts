@@ -50,7 +50,7 @@ export function workspaceFileRoutes() {
     const tree = await cached(
       services,
       treeScope(row.id),
-      await sha256Hex(path),
+      sha256Hex(path),
       FILE_TREE_TTL_SECONDS,
       () =>
         callRunner(
@@ -92,7 +92,7 @@ export function workspaceFileRoutes() {
     const services = c.get('services');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const { path } = readQuery(c, RequiredPathQuery);
-    const pathSha256 = await sha256Hex(path);
+    const pathSha256 = sha256Hex(path);
     // Base64 makes a file a third larger, and JSON adds a little.
     const input = await readJsonWithin(
       c,

@@ -2,7 +2,7 @@ import { bullPrefixOf, runnerKeys, runnerQueueName } from '@keel/contract/keys';
 import type { Redis } from 'ioredis';
 import { randomToken, sha256Hex } from '../auth/bytes.ts';
 import { closeRedis, connectRedis } from '../services/redis.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 /**
  * Commands a runner's user may not run, on top of Redis' own `@admin` and `@dangerous`
@@ -90,7 +90,7 @@ export async function createRunnerRedisUser(
 ): Promise<{ username: string; password: string }> {
   const username = runnerRedisUsername(services.config.redisPrefix, runnerId);
   const password = randomToken('rrp');
-  const rules = runnerAclRules(services.config.redisPrefix, runnerId, await sha256Hex(password));
+  const rules = runnerAclRules(services.config.redisPrefix, runnerId, sha256Hex(password));
   await withAdmin(services, async (redis) => {
     await redis.acl('SETUSER', username, ...rules);
     await persist(redis);

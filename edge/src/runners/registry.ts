@@ -7,7 +7,7 @@ import {
 } from '@keel/contract/runners';
 import { runners } from '@keel/drizzle/schema';
 import { and, eq, isNull, or } from 'drizzle-orm';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 
 type RunnerRow = typeof runners.$inferSelect;
 

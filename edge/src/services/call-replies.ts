@@ -1,5 +1,6 @@
-import { CallReply, callReplyPattern } from '@keel/contract/calls';
+import { CallReply } from '@keel/contract/calls';
 import type { JobOutcome } from '@keel/contract/jobs';
+import { callReplyPattern } from '@keel/contract/keys';
 import type { Redis } from 'ioredis';
 
 /** How long a call waits for its message before it also looks for an answer left in a key. */

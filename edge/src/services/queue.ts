@@ -1,12 +1,6 @@
-import {
-  type CallRequest,
-  callId,
-  callListKey,
-  callReplyKey,
-  UNHEARD_REPLY_TTL_MS,
-} from '@keel/contract/calls';
+import { type CallRequest, callId, UNHEARD_REPLY_TTL_MS } from '@keel/contract/calls';
 import type { JobOutcome, RunnerJob } from '@keel/contract/jobs';
-import { bullPrefixOf } from '@keel/contract/keys';
+import { bullPrefixOf, callListKey, callReplyKey, runnerKeyBase } from '@keel/contract/keys';
 import { Queue } from 'bullmq';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { CallReplies, RUNNER_GONE } from './call-replies.ts';
@@ -83,7 +77,7 @@ export class JobProducer {
     await replies.whenReady();
     const redis = this.connection();
     const id = callId(this.instance, ++this.sequence);
-    const runnerBase = `${this.keyPrefix}${queueName}:`;
+    const runnerBase = runnerKeyBase(this.keyPrefix, queueName);
     const replyKey = callReplyKey(runnerBase, id);
     const call = this.outgoing(queueName, { id, deadline: Date.now() + timeoutMs, job }, timeoutMs);
     // Only a call still waiting after a second looks (see CallReplies): the reply and the
@@ -128,7 +122,7 @@ export class JobProducer {
 
   private outgoing(queueName: string, request: CallRequest, waitMs: number): OutgoingCall {
     return {
-      list: callListKey(`${this.keyPrefix}${queueName}:`),
+      list: callListKey(runnerKeyBase(this.keyPrefix, queueName)),
       payload: JSON.stringify(request),
       ttlMs: waitMs + UNHEARD_REPLY_TTL_MS,
     };

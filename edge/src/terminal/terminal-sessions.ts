@@ -4,13 +4,13 @@ import {
   TERMINAL_STREAM_TTL_SECONDS,
   type TerminalQuery,
   TerminalSessionRecord,
-  terminalSessionKey,
 } from '@keel/contract/terminal';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import type { Principal } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { newId } from '../ids.ts';
-import type { Services } from '../services/services.ts';
+import { terminalSessionKey } from '../redis-keys.ts';
+import type { Services } from '../services.ts';
 import { queueOf, type WorkspaceRow } from '../workspaces/access.ts';
 
 /**
@@ -37,7 +37,7 @@ export async function openTerminalSession(
     runnerId,
   };
   // The record first: a session counted without one would look stale to a concurrent opener.
-  const recordAt = terminalSessionKey(prefix, sessionId);
+  const recordAt = terminalSessionKey(services, sessionId);
   await redis.set(
     recordAt,
     await services.cacheSeal.seal(recordAt, JSON.stringify(record)),
@@ -51,7 +51,7 @@ export async function openTerminalSession(
     [Error | null, number],
   ];
   if (counted[1] > TERMINAL_MAX_SESSIONS_PER_WORKSPACE) {
-    await redis.multi().zrem(setKey, sessionId).del(terminalSessionKey(prefix, sessionId)).exec();
+    await redis.multi().zrem(setKey, sessionId).del(terminalSessionKey(services, sessionId)).exec();
     throw new ApiError(
       'rate_limited',
       `This workspace already has ${TERMINAL_MAX_SESSIONS_PER_WORKSPACE} terminals open; close one first`,
@@ -83,7 +83,7 @@ export async function findTerminalSession(
   principal: Principal,
   sessionId: string,
 ): Promise<TerminalSessionRecord> {
-  const recordAt = terminalSessionKey(services.config.redisPrefix, sessionId);
+  const recordAt = terminalSessionKey(services, sessionId);
   // Sealed (see cache-seal.ts): a record written straight into Redis is as good as absent.
   const raw = await services.cacheSeal.open(recordAt, await services.redis().get(recordAt));
   let record: TerminalSessionRecord | undefined;
@@ -104,7 +104,7 @@ async function dropStale(services: Services, setKey: string): Promise<void> {
   const redis = services.redis();
   const members = await redis.zrange(setKey, 0, -1);
   if (members.length === 0) return;
-  const records = await redis.mget(...members.map((m) => terminalSessionKey(services.config.redisPrefix, m)));
+  const records = await redis.mget(...members.map((m) => terminalSessionKey(services, m)));
   const stale = members.filter((_, i) => records[i] === null);
   if (stale.length > 0) await redis.zrem(setKey, ...stale);
 }

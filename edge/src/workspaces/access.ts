@@ -7,7 +7,8 @@ import { and, eq, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
 import type { AppEnv, Principal } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
-import type { Services } from '../services/services.ts';
+import { workspaceRowKey } from '../redis-keys.ts';
+import type { Services } from '../services.ts';
 
 export type WorkspaceRow = typeof workspaces.$inferSelect;
 
@@ -48,7 +49,6 @@ export async function loadWorkspaceEntry(
 }
 
 const ROW_CACHE_SECONDS = 300;
-export const rowKey = (services: Services, id: string) => `${services.config.redisPrefix}wsrow:${id}`;
 
 /**
  * A live (not deleted) workspace row, read through a Redis cache: every file and command
@@ -58,7 +58,7 @@ async function workspaceRow(
   services: Services,
   id: string,
 ): Promise<{ row: WorkspaceRow; entry: string } | undefined> {
-  const key = rowKey(services, id);
+  const key = workspaceRowKey(services, id);
   const cached = await services.redis().get(key);
   // Sealed (see cache-seal.ts): a row written straight into Redis is read as a miss.
   const value = await services.cacheSeal.open(key, cached);
@@ -85,7 +85,7 @@ async function workspaceRow(
 }
 
 export async function forgetWorkspaceRow(services: Services, id: string): Promise<void> {
-  await services.redis().del(rowKey(services, id));
+  await services.redis().del(workspaceRowKey(services, id));
 }
 
 export const RUNNER_OFFLINE = 'its runner is offline';

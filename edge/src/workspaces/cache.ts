@@ -1,4 +1,5 @@
-import type { Services } from '../services/services.ts';
+import { cacheEntryKey, cacheVersionKey } from '../redis-keys.ts';
+import type { Services } from '../services.ts';
 
 /**
  * Read-through caches in Redis with version keys: a write bumps the version, so every
@@ -7,10 +8,6 @@ import type { Services } from '../services/services.ts';
 export const WORKSPACE_LIST_TTL_SECONDS = 300;
 export const FILE_TREE_TTL_SECONDS = 60;
 
-function versionKey(services: Services, scope: string): string {
-  return `${services.config.redisPrefix}cache:v:${scope}`;
-}
-
 export async function cached<T>(
   services: Services,
   scope: string,
@@ -18,11 +15,11 @@ export async function cached<T>(
   ttlSeconds: number,
   load: () => Promise<T>,
   /** Where the version lives, when someone other than the edge bumps it (the runner). */
-  versionAt: string = versionKey(services, scope),
+  versionAt: string = cacheVersionKey(services, scope),
 ): Promise<T> {
   const redis = services.redis();
   const version = (await redis.get(versionAt)) ?? '0';
-  const full = `${services.config.redisPrefix}cache:${scope}:${version}:${key}`;
+  const full = cacheEntryKey(services, scope, version, key);
   // Sealed (see cache-seal.ts): a list or tree written straight into Redis is read as a miss.
   const hit = await services.cacheSeal.open(full, await redis.get(full));
   if (hit !== undefined) return JSON.parse(hit) as T;
@@ -32,7 +29,7 @@ export async function cached<T>(
 }
 
 export async function invalidate(services: Services, scope: string, versionAt?: string): Promise<void> {
-  await services.redis().incr(versionAt ?? versionKey(services, scope));
+  await services.redis().incr(versionAt ?? cacheVersionKey(services, scope));
 }
 
 export const listScope = (organizationId: string) => `wslist:${organizationId}`;

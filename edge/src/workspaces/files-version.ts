@@ -1,5 +1,5 @@
 import { runnerKeys } from '@keel/contract/keys';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 import type { WorkspaceRow } from './access.ts';
 import { invalidate, treeScope } from './cache.ts';
 

@@ -2,7 +2,7 @@ import type { RunnerErrorCode, RunnerJob } from '@keel/contract/jobs';
 import type { z } from 'zod';
 import { ApiError } from '../http/api-error.ts';
 import { RunnerGoneError } from '../services/queue.ts';
-import type { Services } from '../services/services.ts';
+import type { Services } from '../services.ts';
 import { queueOf, RUNNER_OFFLINE, type WorkspaceRow } from './access.ts';
 
 const CALL_TIMEOUT_MS = 15_000;

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type AiDone, AiKind, type LineRange, type RewriteResult } from '@keel/contract/ai';
 import {
   type AiCallJob,
@@ -10,8 +9,8 @@ import type { runnerKeys } from '@keel/contract/keys';
 import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import type { Redis } from 'ioredis';
-
 import { type ConfinedFs, ConfinedFsError } from '../files/confined-fs.ts';
+import { sha256 } from '../sha256.ts';
 import { AnswerStream } from './answer-stream.ts';
 import type { AiConfig } from './config.ts';
 import { confinedReader, decodeText, MAX_TARGET_BYTES, NotText } from './confined-reader.ts';
@@ -82,7 +81,6 @@ interface Call {
   finished: Promise<void>;
 }
 
-const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 const fail = (code: AiFailureCode, message: string): AiDone => ({
   outcome: 'failure',
   error: { code, message },
@@ -165,7 +163,7 @@ export class AiJobs {
     let state: number;
     try {
       state = await (redis as Redis & ClaimCommand).keelAiClaim(
-        `${keys.aiStream(job.streamId)}:claimed`,
+        keys.aiClaimed(job.streamId),
         keys.aiActive,
         keys.aiCancel(job.streamId),
         AI_STREAM_TTL_SECONDS,

@@ -5,10 +5,11 @@
  * are split on '\n' only, so a CRLF file's '\r' is part of each line and must match too;
  * whether the file ends with a newline is part of the match (the "\ No newline" marker).
  */
-import { createHash } from 'node:crypto';
+
+import { type FilePatch, type Hunk, oldIndex, type Patch, targetPath } from '@keel/contract/unified-diff';
+import { sha256 } from '../sha256.ts';
 import { type Conflict, PatchConflict } from './errors.ts';
 import { pathProblem } from './paths.ts';
-import { type FilePatch, type Hunk, oldIndex, type Patch, targetPath } from './types.ts';
 
 export interface HunkConflict {
   /** 0-based hunk index, or null for the file as a whole. */
@@ -268,8 +269,4 @@ function writesOf(files: FilePlan[]): PlannedWrite[] {
       writes.push({ op: 'remove', path: f.oldPath });
   }
   return writes;
-}
-
-export function sha256(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }

@@ -31,10 +31,11 @@
  * (its write then goes to the backup, which is discarded).
  */
 import { randomBytes } from 'node:crypto';
-import { type FilePlan, type PatchPlan, type PlanOptions, planPatch, sha256 } from './apply.ts';
+import type { Patch } from '@keel/contract/unified-diff';
+import { sha256 } from '../sha256.ts';
+import { type FilePlan, type PatchPlan, type PlanOptions, planPatch } from './apply.ts';
 import { PatchCommitError, PatchConflict } from './errors.ts';
 import { parsePatch } from './parse.ts';
-import type { Patch } from './types.ts';
 
 /** The file operations a commit needs; paths are workspace-relative. */
 export interface PatchFs {

@@ -1,7 +1,5 @@
+import { type Hunk, type HunkLine, newIndex, oldIndex, readHunkHeader } from '@keel/contract/unified-diff';
 import type { LineReader } from './reader.ts';
-import { type Hunk, type HunkLine, newIndex, oldIndex } from './types.ts';
-
-const HUNK_HEADER = /^@@ -(\d{1,9})(?:,(\d{1,9}))? \+(\d{1,9})(?:,(\d{1,9}))? @@(.*)$/;
 
 /**
  * Reads the hunks of one file. The header counts are the only thing that says where a
@@ -20,19 +18,11 @@ export function parseHunks(r: LineReader): Hunk[] {
     if (fileEnded) {
       r.fail('hunk after the end of the file (an earlier hunk ended it without a newline)', patchLine);
     }
-    const m = HUNK_HEADER.exec(header);
-    if (!m) {
+    const ranges = readHunkHeader(header);
+    if (!ranges) {
       r.fail(header.trim() === '@@' ? 'bare "@@" without line ranges' : 'malformed hunk header', patchLine);
     }
-    const h: Hunk = {
-      oldStart: Number(m[1]),
-      oldLines: m[2] === undefined ? 1 : Number(m[2]),
-      newStart: Number(m[3]),
-      newLines: m[4] === undefined ? 1 : Number(m[4]),
-      section: m[5]!.startsWith(' ') ? m[5]!.slice(1) : m[5]!,
-      lines: [],
-      patchLine,
-    };
+    const h: Hunk = { ...ranges, lines: [], patchLine };
     if (h.oldLines > 0 && h.oldStart === 0) r.fail('old start 0 with a non-empty old range', patchLine);
     if (h.newLines > 0 && h.newStart === 0) r.fail('new start 0 with a non-empty new range', patchLine);
     if (h.oldLines === 0 && h.newLines === 0) r.fail('empty hunk', patchLine);

@@ -1,3 +1,5 @@
+export * from '@keel/contract/unified-diff';
+export { sha256 } from '../sha256.ts';
 export type {
   FilePlan,
   FileSnapshot,
@@ -7,7 +9,7 @@ export type {
   PlanOptions,
   ReadFile,
 } from './apply.ts';
-export { applyFile, applyToText, planPatch, sha256 } from './apply.ts';
+export { applyFile, applyToText, planPatch } from './apply.ts';
 export type { CommitResult, PatchFs } from './commit.ts';
 export { commitPatch } from './commit.ts';
 export { confinedPatchFs } from './confined.ts';
@@ -16,4 +18,3 @@ export { multiFileDiff, unifiedDiff } from './diff.ts';
 export * from './errors.ts';
 export { parsePatch } from './parse.ts';
 export { pathProblem } from './paths.ts';
-export * from './types.ts';

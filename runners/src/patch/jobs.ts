@@ -5,14 +5,15 @@
  * which files are at fault; nothing here writes unless the whole patch applies.
  */
 import type { PatchIssue, PatchJobResult } from '@keel/contract/patch';
+import type { Patch } from '@keel/contract/unified-diff';
 import { type ConfinedFs, ConfinedFsError, type ConfinedFsErrorCode } from '../files/confined-fs.ts';
-import { type FilePlan, type PatchPlan, planPatch, sha256 } from './apply.ts';
+import { sha256 } from '../sha256.ts';
+import { type FilePlan, type PatchPlan, planPatch } from './apply.ts';
 import { commitPatch, type PatchFs } from './commit.ts';
 import { confinedPatchFs } from './confined.ts';
 import { PatchCommitError, PatchConflict, PatchParseError } from './errors.ts';
 import { parsePatch } from './parse.ts';
 import { pathProblem } from './paths.ts';
-import type { Patch } from './types.ts';
 
 /** What the jobs need from the runner: the workspace's file layer and its per-file locks. */
 export interface PatchJobContext {

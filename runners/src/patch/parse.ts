@@ -2,13 +2,17 @@
  * A strict parser for multi-file unified diffs (git style, or plain ---/+++ headers).
  * Patches reach the workspace only through this parser, so anything it cannot read
  * exactly is refused with the file, the 1-based patch line and the reason, instead of
- * being guessed at the way lenient parsers (GNU patch, jsdiff) do.
+ * being guessed at the way lenient parsers (GNU patch, jsdiff) do. It produces the shared
+ * model in @keel/contract/unified-diff, but stays hand-written and apart from the IDE's
+ * preview reader: this one decides what is written to a workspace, so every refusal here is
+ * a security property, and a library's or the preview's leniency would be a way around it.
  */
+
+import type { FilePatch, Hunk, Patch } from '@keel/contract/unified-diff';
 import { PatchParseError } from './errors.ts';
 import { parseHunks } from './hunks.ts';
 import { pathProblem, readQuoted } from './paths.ts';
 import { type LineReader, printable, reader } from './reader.ts';
-import type { FilePatch, Hunk, Patch } from './types.ts';
 
 const EXTENDED_HEADERS = [
   'old mode ',

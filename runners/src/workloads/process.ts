@@ -11,10 +11,11 @@
  *                       <id>/net/slirp.pid(.log)   <id>/workspace/
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { sha256 } from '../sha256.ts';
 import { findExecutable, NAMESPACE_ARGS, sandboxArgs, systemArgs } from './bwrap.ts';
 import { createCgroup, type LimitKind, type WorkspaceCgroup } from './cgroups.ts';
 import { SLIRP_DNS } from './egress-rules.ts';
@@ -124,7 +125,7 @@ export class ProcessDriver implements WorkloadDriver {
     this.sandboxed = this.bwrap !== undefined;
     this.fileOwner = this.asRoot ? { uid: opts.sandboxUid ?? 1000, gid: opts.sandboxGid ?? 1000 } : undefined;
     this.useCgroups = opts.cgroups ?? true;
-    this.netnsTag = createHash('sha256').update(this.root).digest('hex').slice(0, 8);
+    this.netnsTag = sha256(this.root).slice(0, 8);
   }
 
   async create(spec: WorkloadSpec): Promise<void> {

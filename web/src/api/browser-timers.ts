@@ -1,4 +1,8 @@
-import type { Timers } from './client.ts';
+/** The clock seam of the API client and the stores: tests replace it with fake timers. */
+export interface Timers {
+  set(callback: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
 
 /** setTimeout and clearTimeout behind the injectable `Timers` seam that tests replace. */
 export const browserTimers: Timers = {

@@ -1,6 +1,6 @@
 import { AUTH_COOKIES, CSRF_HEADER, RefreshResponse } from '@keel/contract/auth';
 import { ApiError, errorFromResponse, networkError, unexpectedResponse } from './api-error.ts';
-import { browserTimers } from './browser-timers.ts';
+import { browserTimers, type Timers } from './browser-timers.ts';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -16,11 +16,6 @@ export interface TokenGrant {
 /** Anything with zod's `safeParse`; keeps the client independent of one schema library's types. */
 export interface ResponseSchema<T> {
   safeParse(data: unknown): { success: true; data: T } | { success: false; error: unknown };
-}
-
-export interface Timers {
-  set(callback: () => void, ms: number): unknown;
-  clear(handle: unknown): void;
 }
 
 export interface ApiClientOptions {

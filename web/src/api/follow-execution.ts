@@ -1,5 +1,5 @@
 import { ExitEvent } from '@keel/contract/workspaces';
-import type { Timers } from './client.ts';
+import type { Timers } from './browser-timers.ts';
 import { type FollowState, followResumableStream, type StreamFollower } from './resumable-event-stream.ts';
 
 export type { FollowState } from './resumable-event-stream.ts';

@@ -1,8 +1,8 @@
 import { compareStreamIds } from '@keel/contract/stream-ids';
 import { createParser } from 'eventsource-parser';
 import { ApiError } from './api-error.ts';
+import type { Timers } from './browser-timers.ts';
 import { browserTimers } from './browser-timers.ts';
-import type { Timers } from './client.ts';
 
 /** One server-sent event, as the WHATWG event-stream format defines it. */
 export interface ServerSentEvent {

@@ -1,4 +1,4 @@
-import type { Timers } from '../api/client.ts';
+import type { Timers } from '../api/browser-timers.ts';
 
 /** Timers that only fire when the test says so, so a scheduled refresh never outlives the test. */
 export function createFakeTimers() {

@@ -1,7 +1,7 @@
 import type { Workspace } from '@keel/contract/workspaces';
 import { type Accessor, createSignal } from 'solid-js';
+import type { Timers } from '../api/browser-timers.ts';
 import { browserTimers } from '../api/browser-timers.ts';
-import type { Timers } from '../api/client.ts';
 import type { NewWorkspace, WorkspaceAction, WorkspacesApi } from '../api/workspaces-api.ts';
 import { recheckAfter } from './workspace-status.ts';
 

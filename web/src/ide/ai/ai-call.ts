@@ -1,7 +1,7 @@
 import { AiDone, AiStreamMeta, RewriteResult } from '@keel/contract/ai';
 import { type AiApi, type AiRequest, STREAM_ID_HEADER } from '../../api/ai-api.ts';
 import { ApiError } from '../../api/api-error.ts';
-import type { Timers } from '../../api/client.ts';
+import type { Timers } from '../../api/browser-timers.ts';
 import {
   type FollowState,
   followResumableStream,

@@ -2,7 +2,7 @@ import type { AiDone, ChatMessage, LineRange } from '@keel/contract/ai';
 import { type Accessor, createSignal } from 'solid-js';
 import { createStore, produce } from 'solid-js/store';
 import type { AiApi, AiRequest } from '../../api/ai-api.ts';
-import type { Timers } from '../../api/client.ts';
+import type { Timers } from '../../api/browser-timers.ts';
 import { type AiCall, startAiCall } from './ai-call.ts';
 import { describeAiFailure, describeDoneFailure, isNotConfigured } from './ai-errors.ts';
 import { describeTarget } from './line-range.ts';

@@ -2,7 +2,7 @@ import type { LineRange, RewriteResult } from '@keel/contract/ai';
 import { type Accessor, createSignal } from 'solid-js';
 import type { AiApi } from '../../api/ai-api.ts';
 import { ApiError } from '../../api/api-error.ts';
-import type { Timers } from '../../api/client.ts';
+import type { Timers } from '../../api/browser-timers.ts';
 import type { FilesApi } from '../../api/files-api.ts';
 import type { PatchApi } from '../../api/patch-api.ts';
 import { errorMessage } from '../../forms/error-message.ts';

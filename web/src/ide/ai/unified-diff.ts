@@ -1,37 +1,21 @@
 /**
  * Reads a git-style unified diff and applies it to a file's text, for previewing a rewrite before it is
  * accepted. The server applies the same diff for real (checking the base hash); this copy only has to be
- * exact, so it is strict: any context line that does not match is an error, never a guess.
+ * exact, so it is strict: any context line that does not match is an error, never a guess. It reads
+ * into the same model as the runner's parser (@keel/contract/unified-diff); it takes headers any tool
+ * writes, since what it reads is only shown, while the runner's parser guards what is written.
  */
-
-export interface HunkLine {
-  op: ' ' | '-' | '+';
-  text: string;
-  /** Followed by "\ No newline at end of file". */
-  noNewline: boolean;
-}
-
-export interface Hunk {
-  oldStart: number;
-  oldCount: number;
-  newStart: number;
-  newCount: number;
-  lines: HunkLine[];
-}
-
-export interface FileDiff {
-  /** Null for a created file (/dev/null). */
-  oldPath: string | null;
-  /** Null for a deleted file. */
-  newPath: string | null;
-  hunks: Hunk[];
-}
+import {
+  type FileDiff,
+  type Hunk,
+  type HunkLine,
+  oldIndex,
+  readHunkHeader,
+} from '@keel/contract/unified-diff';
 
 export class DiffPreviewError extends Error {
   override readonly name = 'DiffPreviewError';
 }
-
-const HUNK_HEADER = /^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
 
 export function parseUnifiedDiff(diff: string): FileDiff[] {
   const lines = diff.split('\n');
@@ -80,17 +64,11 @@ export function parseUnifiedDiff(diff: string): FileDiff[] {
 
 /** Reads the hunk whose header is at `start`; the header's counts say where it ends. Returns the next index. */
 function readHunk(lines: readonly string[], start: number, file: FileDiff): number {
-  const match = HUNK_HEADER.exec(lines[start]!);
-  if (match === null) throw new DiffPreviewError(`Unreadable hunk header: ${lines[start]}`);
-  const hunk: Hunk = {
-    oldStart: Number(match[1]),
-    oldCount: match[2] === undefined ? 1 : Number(match[2]),
-    newStart: Number(match[3]),
-    newCount: match[4] === undefined ? 1 : Number(match[4]),
-    lines: [],
-  };
-  let oldLeft = hunk.oldCount;
-  let newLeft = hunk.newCount;
+  const ranges = readHunkHeader(lines[start]!);
+  if (ranges === null) throw new DiffPreviewError(`Unreadable hunk header: ${lines[start]}`);
+  const hunk: Hunk = { ...ranges, lines: [], patchLine: start + 1 };
+  let oldLeft = hunk.oldLines;
+  let newLeft = hunk.newLines;
   let i = start + 1;
   while (i < lines.length && (oldLeft > 0 || newLeft > 0 || lines[i]!.startsWith('\\'))) {
     const line = lines[i]!;
@@ -139,7 +117,7 @@ export function applyHunks(original: string, hunks: readonly Hunk[]): string {
   let newFinalNewline = finalNewline;
   for (const hunk of hunks) {
     // A hunk that removes nothing names the line after which it inserts.
-    const start = hunk.oldCount === 0 ? hunk.oldStart : hunk.oldStart - 1;
+    const start = oldIndex(hunk);
     if (start < pos || start > lines.length)
       throw new DiffPreviewError(`A change at line ${hunk.oldStart} is out of order or past the end`);
     out.push(...lines.slice(pos, start));

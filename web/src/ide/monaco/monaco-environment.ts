@@ -4,6 +4,7 @@ import CssWorker from 'monaco-editor/language/css/css.worker?worker';
 import HtmlWorker from 'monaco-editor/language/html/html.worker?worker';
 import JsonWorker from 'monaco-editor/language/json/json.worker?worker';
 import TsWorker from 'monaco-editor/language/typescript/ts.worker?worker';
+import { limitTypeScriptDiagnostics } from './typescript-diagnostics.ts';
 
 /**
  * Monaco's language services run in web workers. Vite bundles each `?worker` import as its own file served
@@ -31,6 +32,8 @@ self.MonacoEnvironment = {
     }
   },
 };
+
+limitTypeScriptDiagnostics(monaco);
 
 export { monaco };
 export type Monaco = typeof monaco;

@@ -1,6 +1,6 @@
 import type { ExitEvent } from '@keel/contract/workspaces';
 import { type Accessor, createSignal, type Setter } from 'solid-js';
-import type { Timers } from '../../api/client.ts';
+import type { Timers } from '../../api/browser-timers.ts';
 import type { ExecutionsApi } from '../../api/executions-api.ts';
 import { type ExecutionFollower, followExecution, type OutputStream } from '../../api/follow-execution.ts';
 import { type AnsiReader, type AnsiStyle, createAnsiReader } from './ansi.ts';

@@ -1,8 +1,8 @@
 import { compareStreamIds } from '@keel/contract/stream-ids';
 import { type TerminalClientMessage, TerminalServerMessage } from '@keel/contract/terminal';
 import { type Accessor, createSignal } from 'solid-js';
+import type { Timers } from '../../api/browser-timers.ts';
 import { browserTimers } from '../../api/browser-timers.ts';
-import type { Timers } from '../../api/client.ts';
 import { workspacePath } from '../../api/workspaces-api.ts';
 
 export type TerminalStatus =

@@ -1,3 +1,9 @@
+/*
+ * The one model of a unified diff, for every side that reads one: the runner's strict patch
+ * parser (runners/src/patch/) and the IDE's rewrite preview (web/src/ide/ai/unified-diff.ts).
+ * Pure TypeScript, no dependencies, so it runs in Node, workerd and the browser alike.
+ */
+
 export type FileKind = 'modify' | 'create' | 'delete' | 'rename';
 
 export interface HunkLine {
@@ -21,8 +27,14 @@ export interface Hunk {
   patchLine: number;
 }
 
-interface FileBase {
+/** One file of a diff as its headers name it: null for /dev/null, or a side no header named. */
+export interface FileDiff {
+  oldPath: string | null;
+  newPath: string | null;
   hunks: Hunk[];
+}
+
+interface FileBase extends FileDiff {
   /** 1-based line where this file's header starts in the patch text. */
   patchLine: number;
 }
@@ -50,10 +62,26 @@ export interface RenameFile extends FileBase {
   newPath: string;
 }
 
+/** A file whose headers have been checked to say exactly one of modify, create, delete or rename. */
 export type FilePatch = ModifyFile | CreateFile | DeleteFile | RenameFile;
 
 export interface Patch {
   files: FilePatch[];
+}
+
+const HUNK_HEADER = /^@@ -(\d{1,9})(?:,(\d{1,9}))? \+(\d{1,9})(?:,(\d{1,9}))? @@(.*)$/;
+
+/** The ranges and section of a '@@' line (a count left out is 1), or null when it is not one. */
+export function readHunkHeader(line: string): Omit<Hunk, 'lines' | 'patchLine'> | null {
+  const m = HUNK_HEADER.exec(line);
+  if (!m) return null;
+  return {
+    oldStart: Number(m[1]),
+    oldLines: m[2] === undefined ? 1 : Number(m[2]),
+    newStart: Number(m[3]),
+    newLines: m[4] === undefined ? 1 : Number(m[4]),
+    section: m[5]!.startsWith(' ') ? m[5]!.slice(1) : m[5]!,
+  };
 }
 
 /** Index of the first old line a hunk covers, 0-based (the header quirk undone). */

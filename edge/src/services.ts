@@ -1,14 +1,14 @@
 import type { Redis } from 'ioredis';
-import { AuditHeadSeal } from '../audit/head-seal.ts';
-import { SecretBox } from '../auth/secret-box.ts';
-import { type KeyCache, SigningKeyStore } from '../auth/signing-keys.ts';
-import type { EdgeConfig } from '../env.ts';
-import { ReaderPool } from '../workspaces/output-reader.ts';
-import { CacheSeal } from './cache-seal.ts';
-import type { Clock } from './clock.ts';
-import type { Database } from './database.ts';
-import { JobProducer } from './queue.ts';
-import { closeRedis, connectRedis } from './redis.ts';
+import { AuditHeadSeal } from './audit/head-seal.ts';
+import { SecretBox } from './auth/secret-box.ts';
+import { type KeyCache, SigningKeyStore } from './auth/signing-keys.ts';
+import type { EdgeConfig } from './env.ts';
+import { CacheSeal } from './services/cache-seal.ts';
+import type { Clock } from './services/clock.ts';
+import type { Database } from './services/database.ts';
+import { JobProducer } from './services/queue.ts';
+import { closeRedis, connectRedis } from './services/redis.ts';
+import { ReaderPool } from './workspaces/output-reader.ts';
 
 /** Everything a handler may touch, read from the Hono context; never imported at module level. */
 export interface Services {

@@ -1,0 +1,56 @@
+/**
+ * The names of the Redis keys only the edge reads and writes. Keys a runner touches are in
+ * @keel/contract/keys, under the runner's own prefix, so that its ACL user can be confined there;
+ * none of these may fall under it.
+ */
+
+/** Anything that knows the install's key prefix (the services, or their config). */
+type Prefixed = { config: { redisPrefix: string } };
+
+/** A signed-in session's cached confirmation, or its revocation marker. */
+export function sessionCacheKey(on: Prefixed, sessionId: string): string {
+  return `${on.config.redisPrefix}sess:${sessionId}`;
+}
+
+/** A live workspace row, cached for the file and command routes. */
+export function workspaceRowKey(on: Prefixed, workspaceId: string): string {
+  return `${on.config.redisPrefix}wsrow:${workspaceId}`;
+}
+
+/** The version of a read-through cache scope (see workspaces/cache.ts). */
+export function cacheVersionKey(on: Prefixed, scope: string): string {
+  return `${on.config.redisPrefix}cache:v:${scope}`;
+}
+
+export function cacheEntryKey(on: Prefixed, scope: string, version: string, key: string): string {
+  return `${on.config.redisPrefix}cache:${scope}:${version}:${key}`;
+}
+
+/** The edge's record of an AI stream (who asked, which runner); runners never read it. */
+export function aiStreamRecordKey(on: Prefixed, streamId: string): string {
+  return `${on.config.redisPrefix}ai:${streamId}`;
+}
+
+/** Claimed by the first report of an AI call, so a call is counted once. */
+export function aiReportedKey(on: Prefixed, streamId: string): string {
+  return `${aiStreamRecordKey(on, streamId)}:reported`;
+}
+
+/** The edge's record of a terminal session (who opened it, on which runner). */
+export function terminalSessionKey(on: Prefixed, sessionId: string): string {
+  return `${on.config.redisPrefix}trm:${sessionId}`;
+}
+
+/** Rate counters (see services/rate-limit.ts): AI calls per person, sign-ins per address and account. */
+export function aiRateKey(on: Prefixed, userId: string): string {
+  return `${on.config.redisPrefix}rl:ai:${userId}`;
+}
+
+export function signInRateKeys(
+  on: Prefixed,
+  ip: string,
+  emailSha256: string,
+): { byIp: string; byAccount: string } {
+  const prefix = `${on.config.redisPrefix}rl:auth`;
+  return { byIp: `${prefix}:ip:${ip}`, byAccount: `${prefix}:acct:${emailSha256}` };
+}
