@@ -1,7 +1,8 @@
 import { idSchema } from '@keel/contract/ids';
 import { runnerKeys, STREAM_TTL_SECONDS } from '@keel/contract/keys';
+import { execOutputStream } from '@keel/contract/streams';
 import { CONTRACT_VERSION } from '@keel/contract/version';
-import { ExecuteRequest, WorkspaceIdParam } from '@keel/contract/workspaces';
+import { ExecuteRequest, type ExitEvent, WorkspaceIdParam } from '@keel/contract/workspaces';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
@@ -15,11 +16,11 @@ import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import type { Services } from '../services/services.ts';
+import { lastEventIdOf } from '../streams/cursor.ts';
+import { StreamFollower } from '../streams/follower.ts';
 import { assertRunnerServes, loadWorkspace, queueOf, type WorkspaceRow } from '../workspaces/access.ts';
 
 const ExecutionParams = z.object({ id: z.string(), executionId: z.string() });
-/** Stream entry ids as Redis makes them; anything else in Last-Event-ID is ignored. */
-const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 /** How long one read waits before a keep-alive and a check that the runner is still there. */
 const BLOCK_MS = 5_000;
 
@@ -91,71 +92,37 @@ export function executionRoutes() {
     }
     const keys = runnerKeys(services.config.redisPrefix, row.runnerId);
     await ownExecution(services, keys, row, params.executionId);
-    const lastEventId = c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? '';
-    let cursor = STREAM_ID.test(lastEventId) ? lastEventId : '0-0';
-    const streamKey = keys.execStream(params.executionId);
+    const streamKey = execOutputStream.key(keys, params.executionId);
 
     return sseResponse(c, async (stream) => {
-      // XREAD BLOCK holds its connection: each open stream reads on its own.
-      const reader = services.readers.take();
-      let open = true;
-      stream.onAbort(() => {
-        open = false;
-        reader.close();
-      });
-      // Bytes, not strings: output goes out as it is stored (see sseFrames). An entry's data
-      // may be a view of the reader's buffer, good until the next read: frames are made first.
-      const read = (from: string) => {
-        const pending = reader.read(streamKey, from, READ_COUNT, BLOCK_MS);
-        // Awaited later, or never when the client leaves first.
-        pending.catch(() => {});
-        return pending;
-      };
-      try {
-        let next = read(cursor);
-        while (open) {
-          const res = await next;
-          if (!res) {
-            next = read(cursor);
-            await stream.write(': keep-alive\n\n');
-            // A runner that stays gone never writes the exit: write it for it, durably, so
-            // every reader (now or after a reconnect) sees the command end.
-            if (!(await services.redis().exists(keys.heartbeat))) {
-              await services
-                .redis()
-                .xadd(
-                  streamKey,
-                  '*',
-                  't',
-                  'exit',
-                  'd',
-                  JSON.stringify({ exitCode: null, error: 'the runner went offline' }),
-                );
-            }
-            continue;
-          }
-          // One write per batch: an SSE frame per entry.
+      const follower = new StreamFollower({
+        readers: services.readers,
+        kind: execOutputStream,
+        key: streamKey,
+        cursor: lastEventIdOf(c),
+        count: READ_COUNT,
+        blockMs: BLOCK_MS,
+        readAhead: true,
+        // Bytes, not strings: output goes out as it is stored (see sseFrames). One write per
+        // batch, an SSE frame per entry, made before the next read may reuse the reader's buffer.
+        onBatch: (entries) => {
           const events: SseEvent[] = [];
-          for (const { id, t, d } of res) {
-            cursor = id;
-            events.push({ id, event: t ?? 'stdout', data: d ?? NO_DATA });
-            if (t === 'exit') {
-              open = false;
-              break;
-            }
-          }
-          const frames = sseFrames(events);
-          // The next batch is on its way while this one is written: Redis and the client
-          // overlap, and no more than two batches per stream are ever in memory.
-          if (open) next = read(cursor);
-          await stream.write(frames);
-        }
-      } catch (err) {
-        if (open) throw err;
-      } finally {
-        // The pool keeps it only when it waits on nothing (read to the exit, not cut off).
-        services.readers.give(reader);
-      }
+          for (const { id, t, d } of entries) events.push({ id, event: t ?? 'stdout', data: d ?? NO_DATA });
+          return stream.write(sseFrames(events));
+        },
+        onQuiet: () => stream.write(': keep-alive\n\n'),
+        offline: {
+          redis: services.redis(),
+          heartbeatKey: keys.heartbeat,
+          close: async () => {
+            const exit: ExitEvent = { exitCode: null, error: 'the runner went offline' };
+            await services.redis().xadd(streamKey, '*', 't', 'exit', 'd', JSON.stringify(exit));
+            return true;
+          },
+        },
+      });
+      stream.onAbort(() => follower.stop());
+      await follower.run();
     });
   });
 
