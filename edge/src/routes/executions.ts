@@ -9,7 +9,6 @@ import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
-import { type SseEvent, sseFrames } from '../http/sse-frames.ts';
 import { sseResponse } from '../http/sse-response.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
@@ -18,6 +17,7 @@ import { requireRole } from '../middleware/require-role.ts';
 import type { Services } from '../services/services.ts';
 import { lastEventIdOf } from '../streams/cursor.ts';
 import { StreamFollower } from '../streams/follower.ts';
+import { sseDelivery } from '../streams/sse-relay.ts';
 import { assertRunnerServes, loadWorkspace, queueOf, type WorkspaceRow } from '../workspaces/access.ts';
 
 const ExecutionParams = z.object({ id: z.string(), executionId: z.string() });
@@ -29,7 +29,6 @@ const BLOCK_MS = 5_000;
  * of it) stays within a few MB per open stream, however far behind the reader is.
  */
 const READ_COUNT = 16;
-const NO_DATA = new Uint8Array(0);
 
 export function executionRoutes() {
   const app = new Hono<AppEnv>();
@@ -103,14 +102,7 @@ export function executionRoutes() {
         count: READ_COUNT,
         blockMs: BLOCK_MS,
         readAhead: true,
-        // Bytes, not strings: output goes out as it is stored (see sseFrames). One write per
-        // batch, an SSE frame per entry, made before the next read may reuse the reader's buffer.
-        onBatch: (entries) => {
-          const events: SseEvent[] = [];
-          for (const { id, t, d } of entries) events.push({ id, event: t ?? 'stdout', data: d ?? NO_DATA });
-          return stream.write(sseFrames(events));
-        },
-        onQuiet: () => stream.write(': keep-alive\n\n'),
+        ...sseDelivery(stream, 'stdout'),
         offline: {
           redis: services.redis(),
           heartbeatKey: keys.heartbeat,

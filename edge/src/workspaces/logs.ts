@@ -3,14 +3,12 @@ import { workspaceLogStream } from '@keel/contract/streams';
 import type { LogLine } from '@keel/contract/workspaces';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env.ts';
-import { type SseEvent, sseFrames } from '../http/sse-frames.ts';
 import { sseResponse } from '../http/sse-response.ts';
 import { streamFields } from '../services/stream-fields.ts';
 import { lastEventIdOf } from '../streams/cursor.ts';
 import { StreamFollower } from '../streams/follower.ts';
+import { sseDelivery } from '../streams/sse-relay.ts';
 import type { WorkspaceRow } from './access.ts';
-
-const NO_DATA = new Uint8Array(0);
 
 /** What the log holds now, as one list (the whole rolling window: at most its entry cap). */
 export async function readWorkspaceLog(c: Context<AppEnv>, row: WorkspaceRow): Promise<LogLine[]> {
@@ -51,12 +49,7 @@ export function followWorkspaceLog(c: Context<AppEnv>, row: WorkspaceRow): Respo
       count: 256,
       blockMs: 5_000,
       readAhead: true,
-      onBatch: (entries) => {
-        const events: SseEvent[] = [];
-        for (const { id, t, d } of entries) events.push({ id, event: t ?? 'system', data: d ?? NO_DATA });
-        return stream.write(sseFrames(events));
-      },
-      onQuiet: () => stream.write(': keep-alive\n\n'),
+      ...sseDelivery(stream, 'system'),
       offline: { redis: services.redis(), heartbeatKey: keys.heartbeat, close: async () => false },
     });
     stream.onAbort(() => follower.stop());
