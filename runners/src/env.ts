@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Labels } from '@keel/contract/runners';
+import { EXEC_OUTPUT_MAX_BYTES } from '@keel/contract/streams';
 import { z } from 'zod';
-import { EXEC_OUTPUT_MAX_BYTES } from './output-stream.ts';
 
 const flag = z
   .enum(['true', 'false', '1', '0', ''])

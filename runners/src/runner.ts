@@ -9,6 +9,7 @@ import {
   HEARTBEAT_RENEW_MS,
   HEARTBEAT_TTL_SECONDS,
 } from '@keel/contract/runners';
+import { LOG_ENTRY_MAX_CHARS } from '@keel/contract/streams';
 import type { WorkspaceStatus } from '@keel/contract/workspaces';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -359,16 +360,17 @@ export class Runner {
   }
 
   private async log(id: string, stream: 'system' | 'stdout' | 'stderr', text: string): Promise<void> {
+    // A line's origin is its type (see workspaceLogStream); clipped, so the log is bounded in bytes.
     await this.redis.xadd(
       this.keys.workspaceLogs(id),
       'MAXLEN',
       '~',
       LOG_MAX_ENTRIES,
       '*',
-      's',
+      't',
       stream,
       'd',
-      text,
+      text.slice(0, LOG_ENTRY_MAX_CHARS),
     );
   }
 

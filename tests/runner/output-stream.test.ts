@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { completeLength, OutputStream } from '../../runners/src/output-stream.ts';
+import { OutputStream } from '../../runners/src/output-stream.ts';
+import { completeLength } from '../../runners/src/streams/appender.ts';
 import { testInfra } from '../harness/infra.ts';
 
 async function entries(redis: Redis, key: string): Promise<Array<{ t: string; d: Buffer }>> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { StreamEntryId } from './stream-ids.ts';
 import { CONTRACT_VERSION } from './version.ts';
 
 /**
@@ -40,7 +41,7 @@ export const TerminalServerMessage = z.discriminatedUnion('type', [
 export type TerminalServerMessage = z.infer<typeof TerminalServerMessage>;
 
 /** A Redis Stream entry id: what `seq` carries, and what `lastSeq` hands back. */
-export const TerminalSeq = z.string().regex(/^\d{1,20}-\d{1,20}$/);
+export const TerminalSeq = StreamEntryId;
 
 /**
  * The query of the terminal endpoint. Without `session` a new session opens; with it, that session

@@ -2,18 +2,19 @@ import type { AiDone } from '@keel/contract/ai';
 import { unansweredReport } from '@keel/contract/ai-jobs';
 import { AI_STREAM_TTL_SECONDS, runnerKeys } from '@keel/contract/keys';
 import { compareStreamIds } from '@keel/contract/stream-ids';
+import { aiAnswerStream } from '@keel/contract/streams';
 import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
 import type { AppEnv } from '../app-env.ts';
 import { sseFrame } from '../http/sse-frames.ts';
 import { sseResponse } from '../http/sse-response.ts';
 import { streamFields } from '../services/stream-fields.ts';
+import { lastEventIdOf } from '../streams/cursor.ts';
+import { StreamFollower } from '../streams/follower.ts';
 import type { OutputEntry, OutputReader } from '../workspaces/output-reader.ts';
 import { recordAiCallOnce } from './record.ts';
 import { type AiStreamRecord, streamKeyOf } from './stream-record.ts';
 
-/** Stream entry ids as Redis makes them; anything else in Last-Event-ID starts from the beginning. */
-const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 /**
  * Each read of a stream: at most `count` entries, waiting up to `blockMs` before a keep-alive
  * and a check that the runner is still there.
@@ -21,8 +22,7 @@ const ENTRY_ID = /^\d{1,20}-\d{1,20}$/;
 export const AI_READ = { count: 512, blockMs: 5_000 } as const;
 
 export function cursorFrom(c: Context<AppEnv>): string {
-  const last = c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? '';
-  return ENTRY_ID.test(last) ? last : '0-0';
+  return lastEventIdOf(c);
 }
 
 /**
@@ -70,49 +70,35 @@ export function relayAiStream(
   // Proxies (nginx) would otherwise buffer the tokens they should pass on at once.
   c.header('x-accel-buffering', 'no');
   return sseResponse(c, async (stream) => {
-    // XREAD BLOCK holds its connection: each open stream reads on its own.
-    const reader = input.reader ?? services.readers.take();
     const text = new TextDecoder();
-    let open = true;
-    let cursor = input.cursor;
-    let firstRead = input.firstRead;
-    stream.onAbort(() => {
-      open = false;
-      reader.close();
+    const follower = new StreamFollower({
+      readers: services.readers,
+      ...(input.reader ? { reader: input.reader } : {}),
+      kind: aiAnswerStream,
+      key: streamKey,
+      cursor: input.cursor,
+      ...(input.firstRead ? { firstRead: input.firstRead } : {}),
+      ...AI_READ,
+      // An SSE frame per entry, up to and with `done`, in one write. An entry's data is a view
+      // of the reader's buffer: it is decoded at once.
+      onBatch: (entries) => {
+        let frames = '';
+        for (const { id, t, d } of entries) frames += sseFrame(id, t ?? 'token', d ? text.decode(d) : '');
+        return stream.write(frames);
+      },
+      onQuiet: () => stream.write(': keep-alive\n\n'),
+      offline: {
+        redis: services.redis(),
+        heartbeatKey,
+        close: async () => {
+          await closeOffline(c, record, streamKey);
+          return true;
+        },
+      },
     });
-    // An SSE frame per entry, up to and with `done`. An entry's data is a view of the reader's
-    // buffer, good until the next read: it is decoded at once.
-    const framesOf = (entries: OutputEntry[]) => {
-      let frames = '';
-      for (const { id, t, d } of entries) {
-        cursor = id;
-        frames += sseFrame(id, t ?? 'token', d ? text.decode(d) : '');
-        if (t === 'done') {
-          open = false;
-          break;
-        }
-      }
-      return frames;
-    };
-    try {
-      if (input.written) await stream.write(sseFrame(cursor, input.written.event, input.written.data));
-      while (open) {
-        const res = await (firstRead ?? reader.read(streamKey, cursor, AI_READ.count, AI_READ.blockMs));
-        firstRead = undefined;
-        if (!res) {
-          await stream.write(': keep-alive\n\n');
-          if (!(await services.redis().exists(heartbeatKey))) await closeOffline(c, record, streamKey);
-          continue;
-        }
-        // One write per batch.
-        await stream.write(framesOf(res));
-      }
-    } catch (err) {
-      if (open) throw err;
-    } finally {
-      // The pool keeps it only when it waits on nothing (read to its end, not cut off).
-      services.readers.give(reader);
-    }
+    stream.onAbort(() => follower.stop());
+    const { written } = input;
+    await follower.run(written && (() => stream.write(sseFrame(input.cursor, written.event, written.data))));
   });
 }
 

@@ -1,6 +1,7 @@
 import { AiKind, AiStreamId } from '@keel/contract/ai';
 import type { RunnerJob } from '@keel/contract/jobs';
 import { AI_STREAM_TTL_SECONDS, runnerKeys } from '@keel/contract/keys';
+import { AI_META_ENTRY_ID } from '@keel/contract/streams';
 import { z } from 'zod';
 import type { Principal } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -80,12 +81,11 @@ export async function ownStream(services: Services, p: Principal, streamId: stri
 }
 
 /**
- * The `meta` entry's id, the same in every stream (each is new, so any id above 0-0 is free):
+ * The `meta` entry's id, the same in every stream (described with the AI answer's stream kind):
  * whoever opens a stream knows where its answer starts before Redis says so, and can ask for
- * what comes after it in the same write that opens it (see warm-start.ts). The runner's
- * entries get Redis's own time-based ids, which all come after it.
+ * what comes after it in the same write that opens it (see warm-start.ts).
  */
-export const AI_META_ENTRY_ID = '0-1';
+export { AI_META_ENTRY_ID };
 
 /** The data of a stream's first event, `meta`: which call, and which model answers. */
 export function metaOf(record: AiStreamRecord): string {

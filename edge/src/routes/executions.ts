@@ -1,25 +1,26 @@
 import { idSchema } from '@keel/contract/ids';
 import { runnerKeys, STREAM_TTL_SECONDS } from '@keel/contract/keys';
+import { execOutputStream } from '@keel/contract/streams';
 import { CONTRACT_VERSION } from '@keel/contract/version';
-import { ExecuteRequest, WorkspaceIdParam } from '@keel/contract/workspaces';
+import { ExecuteRequest, type ExitEvent, WorkspaceIdParam } from '@keel/contract/workspaces';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
-import { type SseEvent, sseFrames } from '../http/sse-frames.ts';
 import { sseResponse } from '../http/sse-response.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import type { Services } from '../services.ts';
+import { lastEventIdOf } from '../streams/cursor.ts';
+import { StreamFollower } from '../streams/follower.ts';
+import { sseDelivery } from '../streams/sse-relay.ts';
 import { assertRunnerServes, loadWorkspace, queueOf, type WorkspaceRow } from '../workspaces/access.ts';
 
 const ExecutionParams = z.object({ id: z.string(), executionId: z.string() });
-/** Stream entry ids as Redis makes them; anything else in Last-Event-ID is ignored. */
-const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
 /** How long one read waits before a keep-alive and a check that the runner is still there. */
 const BLOCK_MS = 5_000;
 
@@ -28,7 +29,6 @@ const BLOCK_MS = 5_000;
  * of it) stays within a few MB per open stream, however far behind the reader is.
  */
 const READ_COUNT = 16;
-const NO_DATA = new Uint8Array(0);
 
 export function executionRoutes() {
   const app = new Hono<AppEnv>();
@@ -91,71 +91,30 @@ export function executionRoutes() {
     }
     const keys = runnerKeys(services.config.redisPrefix, row.runnerId);
     await ownExecution(services, keys, row, params.executionId);
-    const lastEventId = c.req.header('last-event-id') ?? c.req.query('lastEventId') ?? '';
-    let cursor = STREAM_ID.test(lastEventId) ? lastEventId : '0-0';
-    const streamKey = keys.execStream(params.executionId);
+    const streamKey = execOutputStream.key(keys, params.executionId);
 
     return sseResponse(c, async (stream) => {
-      // XREAD BLOCK holds its connection: each open stream reads on its own.
-      const reader = services.readers.take();
-      let open = true;
-      stream.onAbort(() => {
-        open = false;
-        reader.close();
+      const follower = new StreamFollower({
+        readers: services.readers,
+        kind: execOutputStream,
+        key: streamKey,
+        cursor: lastEventIdOf(c),
+        count: READ_COUNT,
+        blockMs: BLOCK_MS,
+        readAhead: true,
+        ...sseDelivery(stream, 'stdout'),
+        offline: {
+          redis: services.redis(),
+          heartbeatKey: keys.heartbeat,
+          close: async () => {
+            const exit: ExitEvent = { exitCode: null, error: 'the runner went offline' };
+            await services.redis().xadd(streamKey, '*', 't', 'exit', 'd', JSON.stringify(exit));
+            return true;
+          },
+        },
       });
-      // Bytes, not strings: output goes out as it is stored (see sseFrames). An entry's data
-      // may be a view of the reader's buffer, good until the next read: frames are made first.
-      const read = (from: string) => {
-        const pending = reader.read(streamKey, from, READ_COUNT, BLOCK_MS);
-        // Awaited later, or never when the client leaves first.
-        pending.catch(() => {});
-        return pending;
-      };
-      try {
-        let next = read(cursor);
-        while (open) {
-          const res = await next;
-          if (!res) {
-            next = read(cursor);
-            await stream.write(': keep-alive\n\n');
-            // A runner that stays gone never writes the exit: write it for it, durably, so
-            // every reader (now or after a reconnect) sees the command end.
-            if (!(await services.redis().exists(keys.heartbeat))) {
-              await services
-                .redis()
-                .xadd(
-                  streamKey,
-                  '*',
-                  't',
-                  'exit',
-                  'd',
-                  JSON.stringify({ exitCode: null, error: 'the runner went offline' }),
-                );
-            }
-            continue;
-          }
-          // One write per batch: an SSE frame per entry.
-          const events: SseEvent[] = [];
-          for (const { id, t, d } of res) {
-            cursor = id;
-            events.push({ id, event: t ?? 'stdout', data: d ?? NO_DATA });
-            if (t === 'exit') {
-              open = false;
-              break;
-            }
-          }
-          const frames = sseFrames(events);
-          // The next batch is on its way while this one is written: Redis and the client
-          // overlap, and no more than two batches per stream are ever in memory.
-          if (open) next = read(cursor);
-          await stream.write(frames);
-        }
-      } catch (err) {
-        if (open) throw err;
-      } finally {
-        // The pool keeps it only when it waits on nothing (read to the exit, not cut off).
-        services.readers.give(reader);
-      }
+      stream.onAbort(() => follower.stop());
+      await follower.run();
     });
   });
 

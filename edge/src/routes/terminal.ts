@@ -78,6 +78,7 @@ export function terminalRoutes(options: { upgrade: SocketUpgrade | undefined }) 
       c,
       terminalRelay({
         redisUrl: services.config.redisUrl,
+        readers: services.readers,
         sessionId,
         // A reattaching socket replays after what it has, and may come from a window of another size.
         cursor: record ? (query.lastSeq ?? '0-0') : '0-0',

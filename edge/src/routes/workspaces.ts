@@ -1,12 +1,7 @@
 import type { WorkspacePolicyResponse } from '@keel/contract/install';
-import { runnerKeys, runnerQueueName } from '@keel/contract/keys';
+import { runnerQueueName } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
-import {
-  CreateWorkspaceRequest,
-  type LogLine,
-  type Workspace,
-  WorkspaceIdParam,
-} from '@keel/contract/workspaces';
+import { CreateWorkspaceRequest, type Workspace, WorkspaceIdParam } from '@keel/contract/workspaces';
 import { workspaces } from '@keel/drizzle/schema';
 import { and, desc, eq, isNull } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
@@ -20,7 +15,6 @@ import { assertWithinMaxima, defaultResources, networkFor } from '../install/wor
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import { placeWorkspace } from '../runners/registry.ts';
-import { streamFields } from '../services/stream-fields.ts';
 import {
   assertRunnerServes,
   canSeeAll,
@@ -32,6 +26,7 @@ import {
   workspaceView,
 } from '../workspaces/access.ts';
 import { cached, invalidate, listScope, WORKSPACE_LIST_TTL_SECONDS } from '../workspaces/cache.ts';
+import { followWorkspaceLog, readWorkspaceLog } from '../workspaces/logs.ts';
 
 async function setStoredStatus(
   c: Context<AppEnv>,
@@ -184,21 +179,13 @@ export function workspaceRoutes() {
   });
 
   app.get('/:id/logs', async (c) => {
-    const services = c.get('services');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
-    if (!row.runnerId) return c.json({ lines: [] });
-    const key = runnerKeys(services.config.redisPrefix, row.runnerId).workspaceLogs(row.id);
-    const entries = await services.redis().xrange(key, '-', '+', 'COUNT', 5000);
-    const lines: LogLine[] = entries.map(([entryId, fields]) => {
-      const f = streamFields(fields);
-      return {
-        id: entryId,
-        at: new Date(Number(entryId.split('-')[0])).toISOString(),
-        stream: (f.s ?? 'system') as LogLine['stream'],
-        text: f.d ?? '',
-      };
-    });
-    return c.json({ lines });
+    return c.json({ lines: await readWorkspaceLog(c, row) });
+  });
+
+  app.get('/:id/logs/events', async (c) => {
+    const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+    return followWorkspaceLog(c, row);
   });
 
   for (const action of ['start', 'stop', 'restart'] as const) {

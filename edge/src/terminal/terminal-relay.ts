@@ -1,3 +1,4 @@
+import { terminalOutputStream } from '@keel/contract/streams';
 import {
   TERMINAL_ATTACH_RENEW_MS,
   TERMINAL_ATTACH_TTL_SECONDS,
@@ -12,17 +13,19 @@ import {
   TERMINAL_STREAM_TTL_SECONDS,
   TerminalClientMessage,
   TerminalExit,
-  TerminalOutputEntry,
   type TerminalServerMessage,
 } from '@keel/contract/terminal';
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { Redis } from 'ioredis';
 import { closeRedis, connectRedis } from '../services/redis.ts';
-import { streamFields } from '../services/stream-fields.ts';
+import { StreamFollower } from '../streams/follower.ts';
+import type { OutputEntry, ReaderPool } from '../workspaces/output-reader.ts';
 import { InputBudget } from './input-budget.ts';
 
 export interface RelayOptions {
   redisUrl: string;
+  /** Where the output's blocking reads take their connection. */
+  readers: ReaderPool;
   sessionId: string;
   keys: {
     output: string;
@@ -49,13 +52,15 @@ const SOCKET_BACKLOG_BYTES = 4 * 1024 * 1024;
 type Ws = WSContext<unknown>;
 
 /**
- * One socket's side of a session. Its own two Redis connections (one blocks reading output) live
- * exactly as long as the socket: in workerd the request's services are closed once the handshake is
- * answered, and the socket outlives that.
+ * One socket's side of a session. Output is followed like every other stream (a reader from the
+ * pool, given back when the session ends). Input goes through a connection of the socket's own,
+ * which lives exactly as long as the socket: in workerd the request's services are closed once the
+ * handshake is answered, and the socket outlives that (a reader taken during the handshake is a
+ * connection of its own there, which the closed pool does not keep).
  */
 export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
   let writer: Redis | undefined;
-  let reader: Redis | undefined;
+  let follower: StreamFollower | undefined;
   let open = true;
   const budget = new InputBudget({
     framesPerSecond: TERMINAL_INPUT_FRAMES_PER_SECOND,
@@ -70,7 +75,7 @@ export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
   const stop = () => {
     if (!open) return;
     open = false;
-    reader?.disconnect();
+    follower?.stop();
     // Detached now: the runner's idle clock starts at once (another socket on the session renews it).
     const last = writer;
     if (last) void last.del(o.keys.attached).finally(() => closeRedis(last));
@@ -129,23 +134,57 @@ export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
     return replies?.[3]?.[1] !== o.keys.revokedMarker;
   };
 
-  const pump = async (ws: Ws) => {
-    let cursor = o.cursor;
+  const follow = (ws: Ws): StreamFollower => {
+    const text = new TextDecoder();
     let renewedAt = Date.now();
-    while (open) {
-      const res = (await reader!.xread(
-        'COUNT',
-        256,
-        'BLOCK',
-        TERMINAL_ATTACH_RENEW_MS,
-        'STREAMS',
-        o.keys.output,
-        cursor,
-      )) as Array<[string, Array<[string, string[]]>]> | null;
-      if (!open) return;
-      if (!res) {
+    const renewIfDue = async () => {
+      if (Date.now() - renewedAt < TERMINAL_ATTACH_RENEW_MS) return;
+      renewedAt = Date.now();
+      if (!(await renew())) {
+        end(ws, { type: 'error', code: 'invalid_token', message: 'You were signed out.' }, 1008);
+      }
+    };
+    const deliver = async (entries: OutputEntry[], ended: boolean) => {
+      let data = '';
+      let seq = '';
+      const flush = () => {
+        if (data) send(ws, { type: 'output', data, seq });
+        data = '';
+      };
+      for (const { id, t, d } of entries) {
+        if (t !== 'output' || d === undefined) continue;
+        const piece = text.decode(d);
+        if (data.length + piece.length > FRAME_CHARS) flush();
+        data += piece;
+        seq = id;
+      }
+      flush();
+      if (ended) {
+        const last = entries[entries.length - 1]!;
+        const exit = parseExit(last.d ? text.decode(last.d) : '');
+        if (exit.error)
+          end(ws, { type: 'error', code: exit.code ?? 'terminal_ended', message: exit.error }, 1000);
+        else end(ws, { type: 'exit', exitCode: exit.exitCode }, 1000);
+        return;
+      }
+      await drained(ws);
+      await renewIfDue();
+    };
+    return new StreamFollower({
+      readers: o.readers,
+      kind: terminalOutputStream,
+      key: o.keys.output,
+      cursor: o.cursor,
+      count: 256,
+      blockMs: TERMINAL_ATTACH_RENEW_MS,
+      // Entries are decoded before the first await; reading on waits for the socket to drain.
+      onBatch: deliver,
+      onQuiet: renewIfDue,
+      offline: {
+        redis: writer!,
+        heartbeatKey: o.keys.runnerHeartbeat,
         // A runner that stays gone never writes the end: write it for it, so every reader sees it.
-        if (!(await writer!.exists(o.keys.runnerHeartbeat))) {
+        close: async () => {
           const exit: TerminalExit = {
             exitCode: null,
             code: 'runner_unavailable',
@@ -166,53 +205,21 @@ export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
             )
             .expire(o.keys.output, TERMINAL_ENDED_TTL_SECONDS)
             .exec();
-        }
-      }
-      let data = '';
-      let seq = '';
-      const flush = () => {
-        if (data) send(ws, { type: 'output', data, seq });
-        data = '';
-      };
-      for (const [, entries] of res ?? []) {
-        for (const [id, flat] of entries) {
-          cursor = id;
-          const entry = TerminalOutputEntry.safeParse(streamFields(flat));
-          if (!entry.success) continue;
-          if (entry.data.t === 'output') {
-            if (data.length + entry.data.d.length > FRAME_CHARS) flush();
-            data += entry.data.d;
-            seq = id;
-            continue;
-          }
-          flush();
-          const exit = parseExit(entry.data.d);
-          if (exit.error)
-            end(ws, { type: 'error', code: exit.code ?? 'terminal_ended', message: exit.error }, 1000);
-          else end(ws, { type: 'exit', exitCode: exit.exitCode }, 1000);
-          return;
-        }
-      }
-      flush();
-      await drained(ws);
-      if (Date.now() - renewedAt >= TERMINAL_ATTACH_RENEW_MS) {
-        renewedAt = Date.now();
-        if (!(await renew())) {
-          end(ws, { type: 'error', code: 'invalid_token', message: 'You were signed out.' }, 1008);
-          return;
-        }
-      }
-    }
+          return true;
+        },
+      },
+    });
   };
 
   return {
     onOpen(_event, ws) {
       writer = connectRedis(o.redisUrl);
-      reader = connectRedis(o.redisUrl);
+      const output = follow(ws);
+      follower = output;
       send(ws, { type: 'ready', session: o.sessionId });
       if (o.resize) resize(ws, o.resize);
       void renew()
-        .then(() => pump(ws))
+        .then(() => output.run())
         .catch(failed(ws));
     },
     onMessage(event, ws) {

@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import { forgetSession, type RunnerKeys, type TerminalOutput } from './terminal-output.ts';
 import type { Tty } from './tty.ts';
 
-/** Output accepted from the shell but not yet in Redis, before the shell is held back. */
-const OUTPUT_BACKLOG_CHARS = 1024 * 1024;
+/** Output accepted from the shell but not yet in Redis (bytes), before the shell is held back. */
+const OUTPUT_BACKLOG_BYTES = 1024 * 1024;
 /** How often, at most, the session asks whether a socket is still attached. */
 const ATTACH_CHECK_MS = 5_000;
 
@@ -40,7 +40,7 @@ export class TerminalSession {
     let paused = false;
     o.tty.onData((text) => {
       o.output.write(text);
-      if (!paused && o.output.backlog() > OUTPUT_BACKLOG_CHARS) {
+      if (!paused && o.output.backlog() > OUTPUT_BACKLOG_BYTES) {
         paused = true;
         o.tty.pause();
         void o.output.flush().then(() => {
