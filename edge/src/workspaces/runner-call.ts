@@ -1,4 +1,5 @@
-import type { RunnerErrorCode, RunnerJob } from '@keel/contract/jobs';
+import type { RunnerJob } from '@keel/contract/jobs';
+import { runnerErrorApiCode } from '@keel/contract/runner-errors';
 import type { z } from 'zod';
 import { ApiError } from '../http/api-error.ts';
 import { RunnerGoneError } from '../services/queue.ts';
@@ -6,20 +7,6 @@ import type { Services } from '../services.ts';
 import { queueOf, RUNNER_OFFLINE, type WorkspaceRow } from './access.ts';
 
 const CALL_TIMEOUT_MS = 15_000;
-
-const codeMap: Record<RunnerErrorCode, ConstructorParameters<typeof ApiError>[0]> = {
-  not_found: 'not_found',
-  path_outside_workspace: 'invalid_path',
-  is_symlink: 'invalid_path',
-  not_a_file: 'invalid_path',
-  not_a_directory: 'invalid_path',
-  too_large: 'payload_too_large',
-  conflict: 'conflict',
-  workspace_not_running: 'workspace_not_running',
-  invalid: 'validation_failed',
-  internal: 'runner_unavailable',
-  unavailable: 'runner_unavailable',
-};
 
 /** Asks the workspace's runner and waits for its answer, turning its errors into API errors. */
 export async function callRunner<S extends z.ZodType>(
@@ -38,7 +25,7 @@ export async function callRunner<S extends z.ZodType>(
     }
     throw new ApiError('runner_unavailable', 'The workspace runner did not answer in time');
   }
-  if (!outcome.ok) throw new ApiError(codeMap[outcome.error.code], outcome.error.message);
+  if (!outcome.ok) throw new ApiError(runnerErrorApiCode[outcome.error.code], outcome.error.message);
   const parsed = resultSchema.safeParse(outcome.result);
   if (!parsed.success) throw new ApiError('runner_unavailable', 'The runner answered in an unexpected shape');
   return parsed.data;

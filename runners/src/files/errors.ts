@@ -1,33 +1,6 @@
-export type ConfinedFsErrorCode =
-  | 'PATH_OUTSIDE_WORKSPACE'
-  | 'INVALID_PATH'
-  | 'NOT_FOUND'
-  | 'IS_SYMLINK'
-  | 'NOT_A_DIRECTORY'
-  | 'IS_A_DIRECTORY'
-  | 'NOT_A_REGULAR_FILE'
-  | 'HARD_LINKED'
-  | 'TOO_LARGE'
-  | 'TOO_DEEP'
-  | 'ALREADY_EXISTS'
-  | 'DIRECTORY_NOT_EMPTY'
-  | 'PERMISSION_DENIED';
+import { type FileErrorCode, fileErrorStatus } from '@keel/contract/runner-errors';
 
-const HTTP_STATUS: Record<ConfinedFsErrorCode, number> = {
-  PATH_OUTSIDE_WORKSPACE: 400,
-  INVALID_PATH: 400,
-  NOT_FOUND: 404,
-  IS_SYMLINK: 403,
-  NOT_A_DIRECTORY: 409,
-  IS_A_DIRECTORY: 409,
-  NOT_A_REGULAR_FILE: 409,
-  HARD_LINKED: 403,
-  TOO_LARGE: 413,
-  TOO_DEEP: 400,
-  ALREADY_EXISTS: 409,
-  DIRECTORY_NOT_EMPTY: 409,
-  PERMISSION_DENIED: 403,
-};
+export type ConfinedFsErrorCode = FileErrorCode;
 
 /** Every refusal of the confined file layer; `httpStatus` is what the API should answer. */
 export class ConfinedFsError extends Error {
@@ -41,7 +14,7 @@ export class ConfinedFsError extends Error {
   ) {
     super(message ?? `${code.toLowerCase().replaceAll('_', ' ')}: ${path}`);
     this.name = new.target.name;
-    this.httpStatus = HTTP_STATUS[code];
+    this.httpStatus = fileErrorStatus(code);
   }
 }
 

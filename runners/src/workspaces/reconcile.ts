@@ -1,0 +1,33 @@
+import type { RunnerContext } from '../runner-context.ts';
+import { correction, parseStatus, replaceIfUnchanged } from '../workspace-watch.ts';
+
+/**
+ * One look at the engine for every workspace this runner placed: counts the running
+ * ones, and publishes `stopped` or `failed` with a reason for one that Keel says runs but
+ * whose container stopped or vanished outside Keel. Returns how many run.
+ */
+export async function reconcile(ctx: RunnerContext): Promise<number> {
+  const [engine, ids, drivers] = await Promise.all([
+    ctx.driver.states(),
+    ctx.redis.smembers(ctx.keys.workspaces),
+    ctx.workspaceDrivers(),
+  ]);
+  if (ids.length === 0) return 0;
+  const published = await ctx.redis.mget(...ids.map((id) => ctx.keys.workspaceStatus(id)));
+  let running = 0;
+  for (const [i, id] of ids.entries()) {
+    if (engine.get(id)?.status === 'running') running++;
+    const raw = published[i];
+    if (!raw || ctx.lifecycle.has(id)) continue;
+    const fix = correction(parseStatus(raw), engine.get(id), {
+      workspace: drivers.get(id),
+      runner: ctx.driver.kind,
+    });
+    if (!fix) continue;
+    const next = JSON.stringify({ status: fix.status, reason: fix.reason, at: new Date().toISOString() });
+    if (await replaceIfUnchanged(ctx.redis, ctx.keys.workspaceStatus(id), raw, next)) {
+      await ctx.workspaceLog(id, 'system', `${fix.status}: ${fix.reason}`);
+    }
+  }
+  return running;
+}
