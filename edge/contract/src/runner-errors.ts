@@ -1,12 +1,11 @@
-import { type ErrorCode, errorStatus } from './errors.ts';
-import type { RunnerErrorCode } from './jobs.ts';
-
 /*
  * The one mapping of refusals on their way from a workspace to a person: the runner's file
  * layer names why it refused (FileErrorCode), the runner reports that as a job error
  * (RunnerErrorCode), and the edge answers it as an API error with its HTTP status. Both
  * sides read these tables, so a new refusal is added here once.
  */
+import { type ErrorCode, errorStatus } from './errors.ts';
+import type { RunnerErrorCode } from './jobs.ts';
 
 /** Why the runner's confined file layer refused an operation. */
 export type FileErrorCode =

@@ -1,3 +1,9 @@
+/*
+ * How a model call starts, from a verified request to its answer streaming back: the
+ * one-round-trip warm start when the caller's session was approved on the workspace before,
+ * else the full checks (workspace, runner, model, status, rate), the stream opened and the
+ * call sent. The routes in routes/ai.ts parse the request and hand it here.
+ */
 import type { AiKind } from '@keel/contract/ai';
 import type { RunnerJob } from '@keel/contract/jobs';
 import { runnerKeys } from '@keel/contract/keys';
@@ -21,13 +27,6 @@ import type { OutputEntry, OutputReader } from '../workspaces/output-reader.ts';
 import { relayAiStream } from './relay.ts';
 import { AI_META_ENTRY_ID, type AiStreamRecord, metaOf, openStream } from './stream-record.ts';
 import { type Approval, approvalFor, rememberApproval, type WarmStarted, warmStart } from './warm-start.ts';
-
-/*
- * How a model call starts, from a verified request to its answer streaming back: the
- * one-round-trip warm start when the caller's session was approved on the workspace before,
- * else the full checks (workspace, runner, model, status, rate), the stream opened and the
- * call sent. The routes in routes/ai.ts parse the request and hand it here.
- */
 
 export const NOT_CONFIGURED_HINT =
   'No model is configured for this workspace’s runner: set KEEL_AI_BASE_URL (an OpenAI-compatible API such as vLLM, e.g. http://gpu-host:8000/v1) and KEEL_AI_MODEL on the runner, then restart it';
