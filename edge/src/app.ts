@@ -1,6 +1,7 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.ts';
 import { notFound, onError } from './http/error-handler.ts';
+import { openApiDocument } from './http/openapi-document.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { aiRoutes } from './routes/ai.ts';
@@ -42,6 +43,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.get('/.well-known/jwks.json', async (c) => {
     c.header('Cache-Control', 'public, max-age=300');
     return c.json(await c.get('services').keys.jwks());
+  });
+  app.get('/openapi.json', (c) => {
+    c.header('Cache-Control', 'public, max-age=300');
+    return c.json(openApiDocument() as object);
   });
   app.route('/api/auth', authRoutes({ clientIp: options.clientIp }));
   app.route('/api/orgs', invitationRoutes());
