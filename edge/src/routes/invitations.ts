@@ -96,6 +96,10 @@ export function invitationRoutes() {
     const services = c.get('services');
     const params = readParams(c, InvitationParams);
     const orgId = ownOrganization(c, params.orgId);
+    // Checked before the query: text PostgreSQL cannot hold (a NUL) would fail there, not miss.
+    if (!idSchema('invitation').safeParse(params.invitationId).success) {
+      throw new ApiError('not_found', 'No such open invitation');
+    }
     const revoked = await services.db
       .update(invitations)
       .set({ revokedAt: services.clock.now() })
