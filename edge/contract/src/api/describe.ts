@@ -73,6 +73,32 @@ export type ResponseBody<R extends ApiRoute, S extends keyof R['responses']> = R
   ? z.infer<T>
   : undefined;
 
+/** What a client fills in to call a route: its path parameters, query and JSON body, as typed by the schemas. */
+export type RouteInput<R extends ApiRoute> = Part<'params', R> & Part<'query', R> & BodyPart<R>;
+
+type RequestOf<R extends ApiRoute> = NonNullable<R['request']>;
+type Part<K extends 'params' | 'query', R extends ApiRoute> = RequestOf<R>[K] extends infer S extends
+  z.ZodType
+  ? { [P in K]: z.input<S> }
+  : { [P in K]?: never };
+type BodyPart<R extends ApiRoute> = RequestOf<R>['body'] extends {
+  content: { 'application/json': { schema: infer S extends z.ZodType } };
+}
+  ? { body: z.input<S> }
+  : { body?: never };
+
+/** What a successful call of the route hands back, parsed by its schema. */
+export type RouteOutput<R extends ApiRoute> = ResponseBody<R, SuccessStatus<R>>;
+
+/** The schema of the route's first success answer with a JSON body: what a client parses it with. */
+export function successSchema(route: ApiRoute): z.ZodType | undefined {
+  for (const status of [200, 201, 202]) {
+    const schema = responseSchema(route, status);
+    if (schema) return schema;
+  }
+  return undefined;
+}
+
 /** The JSON schema of the answer at `status`, if it has one. */
 export function responseSchema(route: ApiRoute, status: number): z.ZodType | undefined {
   return route.responses[status]?.content?.['application/json']?.schema;
