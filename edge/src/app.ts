@@ -1,5 +1,7 @@
+import { systemRoutes } from '@keel/contract/api/system';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.ts';
+import { describedRoutes } from './http/described-routes.ts';
 import { notFound, onError } from './http/error-handler.ts';
 import { openApiDocument } from './http/openapi-document.ts';
 import { requestId } from './middleware/request-id.ts';
@@ -40,11 +42,12 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use('*', options.provideServices);
 
   app.route('/', healthRoutes());
-  app.get('/.well-known/jwks.json', async (c) => {
+  const on = describedRoutes(app, '');
+  on(systemRoutes.jwks, async (c) => {
     c.header('Cache-Control', 'public, max-age=300');
     return c.json(await c.get('services').keys.jwks());
   });
-  app.get('/openapi.json', (c) => {
+  on(systemRoutes.openapi, (c) => {
     c.header('Cache-Control', 'public, max-age=300');
     return c.json(openApiDocument() as object);
   });

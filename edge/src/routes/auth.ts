@@ -1,3 +1,4 @@
+import { authRoutes as routes } from '@keel/contract/api/auth';
 import {
   AUTH_COOKIES,
   LoginRequest,
@@ -28,6 +29,7 @@ import {
   sessionOfRefreshToken,
 } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes } from '../http/described-routes.ts';
 import { readJson, readOptionalJson } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
@@ -57,8 +59,9 @@ async function issueTokens(
 
 export function authRoutes(options: { clientIp: ClientIp }) {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/auth');
 
-  app.post('/signup', async (c) => {
+  on(routes.signup, async (c) => {
     const services = c.get('services');
     const input = await readJson(c, SignupRequest);
     await limitAttempts(c, options.clientIp, input.email);
@@ -101,7 +104,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
     return c.json(body, 201);
   });
 
-  app.post('/login', async (c) => {
+  on(routes.login, async (c) => {
     const services = c.get('services');
     const input = await readJson(c, LoginRequest);
     await limitAttempts(c, options.clientIp, input.email);
@@ -132,7 +135,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
     return c.json(body, 200);
   });
 
-  app.post('/refresh', async (c) => {
+  on(routes.refresh, async (c) => {
     const services = c.get('services');
     const input = await readOptionalJson(c, RefreshRequest);
     let presented = input.refreshToken;
@@ -187,7 +190,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
    * Ends the session named by the access token, or by the refresh cookie when the access
    * token has already expired, so "sign out" works however stale the page is.
    */
-  app.post('/logout', async (c) => {
+  on(routes.logout, async (c) => {
     const services = c.get('services');
     await readOptionalJson(c, RefreshRequest);
     let sessionId: string | undefined;
@@ -222,7 +225,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
     return c.body(null, 204);
   });
 
-  app.get('/me', authenticate(), async (c) => {
+  on(routes.me, authenticate(), async (c) => {
     const { db } = c.get('services');
     const p = c.get('principal');
     const [row] = await db

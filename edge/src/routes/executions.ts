@@ -1,3 +1,4 @@
+import { workspaceRoutes } from '@keel/contract/api/workspaces';
 import { idSchema } from '@keel/contract/ids';
 import { runnerKeys, STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
@@ -8,6 +9,7 @@ import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes } from '../http/described-routes.ts';
 import { type SseEvent, sseFrames } from '../http/sse-frames.ts';
 import { sseResponse } from '../http/sse-response.ts';
 import { readJson, readParams } from '../http/validate.ts';
@@ -32,9 +34,10 @@ const NO_DATA = new Uint8Array(0);
 
 export function executionRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/workspaces');
   app.use('*', authenticate());
 
-  app.post('/:id/execute', requireRole('developer'), async (c) => {
+  on(workspaceRoutes.execute, requireRole('developer'), async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
@@ -82,7 +85,7 @@ export function executionRoutes() {
     return c.json({ executionId }, 202);
   });
 
-  app.get('/:id/executions/:executionId/events', async (c) => {
+  on(workspaceRoutes.executionEvents, async (c) => {
     const services = c.get('services');
     const params = readParams(c, ExecutionParams);
     const row = await loadWorkspace(c, params.id);
@@ -159,7 +162,7 @@ export function executionRoutes() {
     });
   });
 
-  app.post('/:id/executions/:executionId/cancel', requireRole('developer'), async (c) => {
+  on(workspaceRoutes.cancelExecution, requireRole('developer'), async (c) => {
     const services = c.get('services');
     const params = readParams(c, ExecutionParams);
     const row = await loadWorkspace(c, params.id);

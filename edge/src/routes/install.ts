@@ -1,3 +1,4 @@
+import { installRoutes as routes } from '@keel/contract/api/install';
 import type { AuditVerifyResponse } from '@keel/contract/audit';
 import { idSchema } from '@keel/contract/ids';
 import {
@@ -15,6 +16,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit, INSTALL_CHAIN, verifyAuditChain } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { grantInstallAdmin, listInstallAdmins, revokeInstallAdmin } from '../install/install-admins.ts';
 import { loadInstallSettings, saveInstallSettings } from '../install/settings.ts';
@@ -31,10 +33,11 @@ import { createRunnerToken, revokeRunner } from './runners.ts';
  */
 export function installRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/install');
   // On each route rather than '*', so a refusal records the route's own pattern.
   const installAdmin = [authenticate(), requireInstallAdmin()] as const;
 
-  app.get('/settings', ...installAdmin, async (c) => {
+  on(routes.installSettings, ...installAdmin, async (c) => {
     const stored = await loadInstallSettings(c.get('services').db);
     const body: InstallSettingsResponse = {
       settings: stored.settings,
@@ -44,7 +47,7 @@ export function installRoutes() {
     return c.json(body);
   });
 
-  app.put('/settings', ...installAdmin, async (c) => {
+  on(routes.updateInstallSettings, ...installAdmin, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const input = await readJson(c, UpdateInstallSettingsRequest);
@@ -69,12 +72,12 @@ export function installRoutes() {
     return c.json(body);
   });
 
-  app.get('/admins', ...installAdmin, async (c) => {
+  on(routes.listInstallAdmins, ...installAdmin, async (c) => {
     const body: ListInstallAdminsResponse = { admins: await listInstallAdmins(c.get('services')) };
     return c.json(body);
   });
 
-  app.post('/admins', ...installAdmin, async (c) => {
+  on(routes.grantInstallAdmin, ...installAdmin, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const input = await readJson(c, GrantInstallAdminRequest);
@@ -90,7 +93,7 @@ export function installRoutes() {
     return c.json({ admin }, granted ? 201 : 200);
   });
 
-  app.delete('/admins/:userId', ...installAdmin, async (c) => {
+  on(routes.revokeInstallAdmin, ...installAdmin, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const { userId } = readParams(c, z.object({ userId: z.string().max(128) }));
@@ -107,7 +110,7 @@ export function installRoutes() {
     return c.body(null, 204);
   });
 
-  app.get('/runners', ...installAdmin, async (c) => {
+  on(routes.listSharedRunners, ...installAdmin, async (c) => {
     const services = c.get('services');
     const rows = await services.db
       .select()
@@ -123,12 +126,12 @@ export function installRoutes() {
   });
 
   // A registration token for a shared runner: it will serve every organization.
-  app.post('/runner-tokens', ...installAdmin, async (c) => {
+  on(routes.createSharedRunnerToken, ...installAdmin, async (c) => {
     const input = await readJson(c, CreateRunnerTokenRequest);
     return c.json(await createRunnerToken(c.get('services'), c.get('principal').userId, null, input), 201);
   });
 
-  app.delete('/runners/:id', ...installAdmin, async (c) => {
+  on(routes.revokeSharedRunner, ...installAdmin, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const { id } = readParams(c, z.object({ id: z.string().max(128) }));
@@ -146,9 +149,9 @@ export function installRoutes() {
     return c.body(null, 204);
   });
 
-  app.get('/audit', ...installAdmin, (c) => answerAuditList(c, INSTALL_CHAIN));
+  on(routes.installAudit, ...installAdmin, (c) => answerAuditList(c, INSTALL_CHAIN));
 
-  app.get('/audit/verify', ...installAdmin, async (c) => {
+  on(routes.installAuditVerify, ...installAdmin, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const verdict = await verifyAuditChain(services, INSTALL_CHAIN);

@@ -1,3 +1,5 @@
+import { adminRoutes } from '@keel/contract/api/admin';
+import { runnerRoutes } from '@keel/contract/api/runners';
 import { idSchema } from '@keel/contract/ids';
 import { bullPrefixOf, runnerQueueName } from '@keel/contract/keys';
 import {
@@ -22,6 +24,7 @@ import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { constantTimeEqual, randomToken, sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes } from '../http/described-routes.ts';
 import { readJson, readOptionalJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
@@ -35,9 +38,10 @@ import type { Services } from '../services/services.ts';
 /** Admin console: registration tokens, the runner list, revocation. */
 export function adminRunnerRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/admin');
   app.use('*', authenticate(), requireRole('admin'));
 
-  app.post('/runner-tokens', async (c) => {
+  on(adminRoutes.createRunnerToken, async (c) => {
     const principal = c.get('principal');
     const input = await readJson(c, CreateRunnerTokenRequest);
     return c.json(
@@ -46,7 +50,7 @@ export function adminRunnerRoutes() {
     );
   });
 
-  app.get('/runners', async (c) => {
+  on(adminRoutes.listRunners, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const rows = await services.db
@@ -65,7 +69,7 @@ export function adminRunnerRoutes() {
     });
   });
 
-  app.delete('/runners/:id', async (c) => {
+  on(adminRoutes.revokeRunner, async (c) => {
     const services = c.get('services');
     const principal = c.get('principal');
     const { id } = readParams(c, z.object({ id: z.string() }));
@@ -226,8 +230,9 @@ function agreedProtocol(stated: string | undefined): string {
 /** What runners call: registration with a token, then check-ins with their credential. */
 export function runnerApiRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/runners');
 
-  app.post('/register', async (c) => {
+  on(runnerRoutes.registerRunner, async (c) => {
     const services = c.get('services');
     const input = await readJson(c, RegisterRunnerRequest);
     const protocol = agreedProtocol(input.protocol);
@@ -304,7 +309,7 @@ export function runnerApiRoutes() {
     return c.json({ ...(await registrationBody(services, runnerId, credential)), protocol }, 201);
   });
 
-  app.post('/check-in', authenticateRunner(), async (c) => {
+  on(runnerRoutes.runnerCheckIn, authenticateRunner(), async (c) => {
     const input = await readOptionalJson(c, RunnerCheckInRequest);
     const protocol = agreedProtocol(input.protocol);
     const runnerId = c.get('runnerId');

@@ -1,3 +1,4 @@
+import { workspaceRoutes as routes } from '@keel/contract/api/workspaces';
 import type { WorkspacePolicyResponse } from '@keel/contract/install';
 import { runnerKeys, runnerQueueName } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
@@ -13,6 +14,7 @@ import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { loadInstallSettings } from '../install/settings.ts';
@@ -67,9 +69,10 @@ async function audit(
 
 export function workspaceRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/workspaces');
   app.use('*', authenticate());
 
-  app.post('/', requireRole('developer'), async (c) => {
+  on(routes.createWorkspace, requireRole('developer'), async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const input = await readJson(c, CreateWorkspaceRequest);
@@ -125,7 +128,7 @@ export function workspaceRoutes() {
     return c.json(workspaceView(row!), 201);
   });
 
-  app.get('/', async (c) => {
+  on(routes.listWorkspaces, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const all = canSeeAll(p);
@@ -160,7 +163,7 @@ export function workspaceRoutes() {
   });
 
   // What the create form may offer: the network policy and the maxima, no destinations.
-  app.get('/policy', async (c) => {
+  on(routes.workspacePolicy, async (c) => {
     const { settings } = await loadInstallSettings(c.get('services').db);
     const body: WorkspacePolicyResponse = {
       workspaceNetwork: settings.workspaceNetwork,
@@ -171,19 +174,19 @@ export function workspaceRoutes() {
     return c.json(body);
   });
 
-  app.get('/:id', async (c) => {
+  on(routes.getWorkspace, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const live = await liveStatuses(c.get('services'), [row]);
     return c.json(workspaceView(row, live.get(row.id)));
   });
 
-  app.get('/:id/status', async (c) => {
+  on(routes.workspaceStatus, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const view = workspaceView(row, (await liveStatuses(c.get('services'), [row])).get(row.id));
     return c.json({ status: view.status, reason: view.statusReason, updatedAt: view.updatedAt });
   });
 
-  app.get('/:id/logs', async (c) => {
+  on(routes.workspaceLogs, async (c) => {
     const services = c.get('services');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     if (!row.runnerId) return c.json({ lines: [] });
@@ -201,8 +204,13 @@ export function workspaceRoutes() {
     return c.json({ lines });
   });
 
+  const lifecycle = {
+    start: routes.startWorkspace,
+    stop: routes.stopWorkspace,
+    restart: routes.restartWorkspace,
+  } as const;
   for (const action of ['start', 'stop', 'restart'] as const) {
-    app.post(`/:id/${action}`, requireRole('developer'), async (c) => {
+    on(lifecycle[action], requireRole('developer'), async (c) => {
       const services = c.get('services');
       const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
       await assertRunnerServes(services, row);
@@ -224,7 +232,7 @@ export function workspaceRoutes() {
     });
   }
 
-  app.delete('/:id', requireRole('developer'), async (c) => {
+  on(routes.deleteWorkspace, requireRole('developer'), async (c) => {
     const services = c.get('services');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     if (row.runnerId) {
