@@ -5,7 +5,7 @@ import { recordAiCallOnce } from '../ai/record.ts';
 import { readStreamRecord } from '../ai/stream-record.ts';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson } from '../http/validate.ts';
 import { authenticateRunner } from '../middleware/authenticate-runner.ts';
 
@@ -31,9 +31,9 @@ export function aiReportRoutes() {
     if (record.kind !== report.kind)
       throw new ApiError('validation_failed', 'The report is for another kind of call');
     if (!(await recordAiCallOnce(services, record, report))) {
-      return c.json({ recorded: false, duplicate: true });
+      return reply(c, runnerRoutes.aiReport, 200, { recorded: false, duplicate: true });
     }
-    return c.json({ recorded: true });
+    return reply(c, runnerRoutes.aiReport, 200, { recorded: true });
   });
 
   return app;

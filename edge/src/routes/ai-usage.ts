@@ -5,7 +5,7 @@ import { and, eq, gte, lt, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
@@ -88,7 +88,7 @@ export function adminUsageRoutes() {
       models: byModel.map(tidy),
       kinds: byKind.map(tidy),
     };
-    return c.json(body);
+    return reply(c, adminRoutes.adminUsage, 200, body);
   });
 
   return app;

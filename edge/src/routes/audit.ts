@@ -1,10 +1,10 @@
 import { adminRoutes } from '@keel/contract/api/admin';
-import { AuditListQuery, type AuditVerifyResponse } from '@keel/contract/audit';
+import { AuditListQuery, type AuditListResponse, type AuditVerifyResponse } from '@keel/contract/audit';
 import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit, chainOf, INSTALL_CHAIN, verifyAuditChain } from '../audit/audit-log.ts';
 import { auditCsv, listAuditEvents } from '../audit/audit-query.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
@@ -30,7 +30,7 @@ export function adminAuditRoutes() {
       metadata: { checked: verdict.checked, firstBadSeq: verdict.firstBadSeq ?? null },
     });
     const body: AuditVerifyResponse = verdict;
-    return c.json(body);
+    return reply(c, adminRoutes.adminAuditVerify, 200, body);
   });
 
   return app;
@@ -44,7 +44,7 @@ export async function answerAuditList(c: Context<AppEnv>, chain: string): Promis
   const services = c.get('services');
   const p = c.get('principal');
   const query = readQuery(c, AuditListQuery);
-  const page = await listAuditEvents(services.db, chain, query);
+  const page: AuditListResponse = await listAuditEvents(services.db, chain, query);
   if (!query.format) return c.json(page);
 
   await appendAudit(services, {

@@ -29,7 +29,7 @@ import {
   sessionOfRefreshToken,
 } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readOptionalJson } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
@@ -101,7 +101,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       installAdmin: result.user.installAdmin,
       ...tokens,
     };
-    return c.json(body, 201);
+    return reply(c, routes.signup, 201, body);
   });
 
   on(routes.login, async (c) => {
@@ -132,7 +132,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       session,
     );
     const body: LoginResponse = { user: userView(found.user), ...tokens };
-    return c.json(body, 200);
+    return reply(c, routes.login, 200, body);
   });
 
   on(routes.refresh, async (c) => {
@@ -183,7 +183,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       result.session,
     );
     const body: RefreshResponse = { user: userView(row.user), ...tokens };
-    return c.json(body, 200);
+    return reply(c, routes.refresh, 200, body);
   });
 
   /**
@@ -241,7 +241,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       role: p.role,
       installAdmin: row.user.installAdmin,
     };
-    return c.json(body);
+    return reply(c, routes.me, 200, body);
   });
 
   return app;

@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { withTimeout } from '../services/with-timeout.ts';
 
 const CHECK_BUDGET_MS = 2_000;
@@ -13,7 +13,7 @@ export function healthRoutes() {
   const on = describedRoutes(app, '');
 
   /** The process answers: nothing else is checked, so a load balancer never flaps on a dependency. */
-  on(systemRoutes.healthz, (c) => c.json({ status: 'ok' }));
+  on(systemRoutes.healthz, (c) => reply(c, systemRoutes.healthz, 200, { status: 'ok' }));
 
   /** Ready to serve: the database and Redis both answer within the budget. */
   on(systemRoutes.readyz, async (c) => {
@@ -31,7 +31,7 @@ export function healthRoutes() {
     if (database !== 'ok' || redis !== 'ok') {
       throw new ApiError('not_ready', `Not ready: database ${database}, redis ${redis}`);
     }
-    return c.json({ status: 'ready', checks: { database, redis } });
+    return reply(c, systemRoutes.readyz, 200, { status: 'ready', checks: { database, redis } });
   });
 
   return app;

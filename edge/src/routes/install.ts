@@ -16,7 +16,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit, INSTALL_CHAIN, verifyAuditChain } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { grantInstallAdmin, listInstallAdmins, revokeInstallAdmin } from '../install/install-admins.ts';
 import { loadInstallSettings, saveInstallSettings } from '../install/settings.ts';
@@ -44,7 +44,7 @@ export function installRoutes() {
       updatedAt: stored.updatedAt?.toISOString() ?? null,
       updatedBy: stored.updatedBy,
     };
-    return c.json(body);
+    return reply(c, routes.installSettings, 200, body);
   });
 
   on(routes.updateInstallSettings, ...installAdmin, async (c) => {
@@ -69,12 +69,12 @@ export function installRoutes() {
       },
     });
     const body: InstallSettingsResponse = { settings, updatedAt: now.toISOString(), updatedBy: p.userId };
-    return c.json(body);
+    return reply(c, routes.updateInstallSettings, 200, body);
   });
 
   on(routes.listInstallAdmins, ...installAdmin, async (c) => {
     const body: ListInstallAdminsResponse = { admins: await listInstallAdmins(c.get('services')) };
-    return c.json(body);
+    return reply(c, routes.listInstallAdmins, 200, body);
   });
 
   on(routes.grantInstallAdmin, ...installAdmin, async (c) => {
@@ -90,7 +90,9 @@ export function installRoutes() {
         targetId: admin.id,
       });
     }
-    return c.json({ admin }, granted ? 201 : 200);
+    return granted
+      ? reply(c, routes.grantInstallAdmin, 201, { admin })
+      : reply(c, routes.grantInstallAdmin, 200, { admin });
   });
 
   on(routes.revokeInstallAdmin, ...installAdmin, async (c) => {
@@ -122,13 +124,20 @@ export function installRoutes() {
       services,
       rows.filter((r) => !r.revokedAt).map((r) => r.id),
     );
-    return c.json({ runners: rows.map((r) => runnerView(r, beats.get(r.id))) });
+    return reply(c, routes.listSharedRunners, 200, {
+      runners: rows.map((r) => runnerView(r, beats.get(r.id))),
+    });
   });
 
   // A registration token for a shared runner: it will serve every organization.
   on(routes.createSharedRunnerToken, ...installAdmin, async (c) => {
     const input = await readJson(c, CreateRunnerTokenRequest);
-    return c.json(await createRunnerToken(c.get('services'), c.get('principal').userId, null, input), 201);
+    return reply(
+      c,
+      routes.createSharedRunnerToken,
+      201,
+      await createRunnerToken(c.get('services'), c.get('principal').userId, null, input),
+    );
   });
 
   on(routes.revokeSharedRunner, ...installAdmin, async (c) => {
@@ -163,7 +172,7 @@ export function installRoutes() {
       metadata: { checked: verdict.checked, firstBadSeq: verdict.firstBadSeq ?? null },
     });
     const body: AuditVerifyResponse = verdict;
-    return c.json(body);
+    return reply(c, routes.installAuditVerify, 200, body);
   });
 
   return app;

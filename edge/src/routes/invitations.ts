@@ -14,7 +14,7 @@ import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { randomToken, sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
@@ -80,7 +80,7 @@ export function invitationRoutes() {
       metadata: { role: input.role, boundToEmail: input.email !== undefined },
     });
     const body: CreateInvitationResponse = { invitation: invitationView(row!), token };
-    return c.json(body, 201);
+    return reply(c, adminRoutes.createInvitation, 201, body);
   });
 
   on(adminRoutes.listInvitations, async (c) => {
@@ -92,7 +92,7 @@ export function invitationRoutes() {
       .where(and(eq(invitations.organizationId, orgId), isNull(invitations.revokedAt)))
       .orderBy(desc(invitations.createdAt))
       .limit(500);
-    return c.json({ invitations: rows.map(invitationView) });
+    return reply(c, adminRoutes.listInvitations, 200, { invitations: rows.map(invitationView) });
   });
 
   on(adminRoutes.revokeInvitation, async (c) => {

@@ -13,7 +13,7 @@ import type { AuditMetadata } from '../audit/audit-log.ts';
 import { auditByCaller, failureOf } from '../audit/audit-request.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJsonWithin } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
@@ -46,7 +46,7 @@ export function patchRoutes() {
     const result = await callRunner(c.get('services'), row, job, PatchJobResult);
     if (result.outcome !== 'checked') throw refusal(result);
     const body: PatchValidateResponse = { ok: result.ok, files: result.files };
-    return c.json(body);
+    return reply(c, routes.validatePatch, 200, body);
   });
 
   on(routes.applyPatch, requireRole('developer'), async (c) => {
@@ -91,7 +91,7 @@ export function patchRoutes() {
       bytesWritten: result.bytesWritten,
     });
     const body: PatchApplyResponse = { files: result.files };
-    return c.json(body);
+    return reply(c, routes.applyPatch, 200, body);
   });
 
   return app;

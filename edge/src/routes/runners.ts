@@ -24,7 +24,7 @@ import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { constantTimeEqual, randomToken, sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readOptionalJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
@@ -44,9 +44,11 @@ export function adminRunnerRoutes() {
   on(adminRoutes.createRunnerToken, async (c) => {
     const principal = c.get('principal');
     const input = await readJson(c, CreateRunnerTokenRequest);
-    return c.json(
-      await createRunnerToken(c.get('services'), principal.userId, principal.organizationId, input),
+    return reply(
+      c,
+      adminRoutes.createRunnerToken,
       201,
+      await createRunnerToken(c.get('services'), principal.userId, principal.organizationId, input),
     );
   });
 
@@ -64,7 +66,7 @@ export function adminRunnerRoutes() {
       rows.filter((r) => !r.revokedAt).map((r) => r.id),
     );
     // A shared runner's host serves every organization: its stats are the install's.
-    return c.json({
+    return reply(c, adminRoutes.listRunners, 200, {
       runners: rows.map((r) => runnerView(r, beats.get(r.id), r.organizationId !== null || p.installAdmin)),
     });
   });
@@ -262,7 +264,10 @@ export function runnerApiRoutes() {
         targetId: runnerId,
         metadata: { shared: true, drivers: input.drivers.join(','), version: input.version, protocol },
       });
-      return c.json({ ...(await registrationBody(services, runnerId, credential)), protocol }, 201);
+      return reply(c, runnerRoutes.registerRunner, 201, {
+        ...(await registrationBody(services, runnerId, credential)),
+        protocol,
+      });
     }
     const registered = await services.db.transaction(async (tx) => {
       // The conditional increment makes a token's last use a race that only one runner wins.
@@ -306,7 +311,10 @@ export function runnerApiRoutes() {
         ...(registered.organizationId === null ? { shared: true } : {}),
       },
     });
-    return c.json({ ...(await registrationBody(services, runnerId, credential)), protocol }, 201);
+    return reply(c, runnerRoutes.registerRunner, 201, {
+      ...(await registrationBody(services, runnerId, credential)),
+      protocol,
+    });
   });
 
   on(runnerRoutes.runnerCheckIn, authenticateRunner(), async (c) => {
@@ -322,7 +330,7 @@ export function runnerApiRoutes() {
         .set({ drivers })
         .where(and(eq(runners.id, runnerId), sql`${runners.drivers} <> ${JSON.stringify(drivers)}::jsonb`));
     }
-    return c.json({ runnerId, revoked: false, protocol });
+    return reply(c, runnerRoutes.runnerCheckIn, 200, { runnerId, revoked: false, protocol });
   });
 
   return app;

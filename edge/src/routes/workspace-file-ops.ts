@@ -15,7 +15,7 @@ import type { AppEnv } from '../app-env.ts';
 import type { AuditMetadata } from '../audit/audit-log.ts';
 import { auditByCaller, failureOf } from '../audit/audit-request.ts';
 import { sha256Hex } from '../auth/bytes.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams, readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
@@ -45,7 +45,7 @@ export function workspaceFileOpRoutes() {
     const job = { v: CONTRACT_VERSION, type: 'files.rename', workspaceId: row.id, ...input } as const;
     await runFileOp(c, row, job, 'file.rename', metadata);
     const body: RenameFileResponse = { from: input.from, to: input.to };
-    return c.json(body);
+    return reply(c, workspaceRoutes.renameFile, 200, body);
   });
 
   on(workspaceRoutes.deleteFile, ...writer, async (c) => {
@@ -64,7 +64,7 @@ export function workspaceFileOpRoutes() {
     const job = { v: CONTRACT_VERSION, type: 'files.mkdir', workspaceId: row.id, path } as const;
     await runFileOp(c, row, job, 'file.mkdir', metadata);
     const body: MakeDirectoryResponse = { path };
-    return c.json(body, 201);
+    return reply(c, workspaceRoutes.makeDirectory, 201, body);
   });
 
   return app;

@@ -14,7 +14,7 @@ import type { AppEnv } from '../app-env.ts';
 import { auditByCaller, failureOf } from '../audit/audit-request.ts';
 import { fromBase64, sha256Hex, toBase64 } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJsonWithin, readParams, readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
@@ -65,7 +65,7 @@ export function workspaceFileRoutes() {
       filesVersionKey(services, row),
     );
     const body: FileTreeResponse = { path, entries: tree.entries, truncated: tree.truncated ?? false };
-    return c.json(body);
+    return reply(c, workspaceRoutes.fileTree, 200, body);
   });
 
   on(workspaceRoutes.readFile, async (c) => {
@@ -79,7 +79,13 @@ export function workspaceFileRoutes() {
       content = file.contentBase64;
       encoding = 'base64';
     }
-    return c.json({ path, content, encoding, sha256: file.sha256, size: file.size });
+    return reply(c, workspaceRoutes.readFile, 200, {
+      path,
+      content,
+      encoding,
+      sha256: file.sha256,
+      size: file.size,
+    });
   });
 
   on(workspaceRoutes.readRawFile, async (c) => {
@@ -146,7 +152,7 @@ export function workspaceFileRoutes() {
       workspaceId: row.id,
       metadata: { contentSha256: written.sha256, bytes: written.size, pathSha256 },
     });
-    return c.json({ path, sha256: written.sha256, size: written.size });
+    return reply(c, workspaceRoutes.writeFile, 200, { path, sha256: written.sha256, size: written.size });
   });
 
   return app;

@@ -14,7 +14,7 @@ import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { loadInstallSettings } from '../install/settings.ts';
@@ -125,7 +125,7 @@ export function workspaceRoutes() {
     });
     await invalidate(services, listScope(p.organizationId));
     await audit(c, 'workspace.create', id, { source: input.source.type, runnerId: runner.id, network });
-    return c.json(workspaceView(row!), 201);
+    return reply(c, routes.createWorkspace, 201, workspaceView(row!));
   });
 
   on(routes.listWorkspaces, async (c) => {
@@ -154,7 +154,7 @@ export function workspaceRoutes() {
       },
     );
     const live = await liveStatuses(services, views);
-    return c.json({
+    return reply(c, routes.listWorkspaces, 200, {
       workspaces: views.map((w) => {
         const l = live.get(w.id);
         return l ? { ...w, status: l.status, statusReason: l.reason, updatedAt: l.at } : w;
@@ -171,25 +171,29 @@ export function workspaceRoutes() {
       maxMemoryMb: settings.maxMemoryMb,
       maxDiskMb: settings.maxDiskMb,
     };
-    return c.json(body);
+    return reply(c, routes.workspacePolicy, 200, body);
   });
 
   on(routes.getWorkspace, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const live = await liveStatuses(c.get('services'), [row]);
-    return c.json(workspaceView(row, live.get(row.id)));
+    return reply(c, routes.getWorkspace, 200, workspaceView(row, live.get(row.id)));
   });
 
   on(routes.workspaceStatus, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const view = workspaceView(row, (await liveStatuses(c.get('services'), [row])).get(row.id));
-    return c.json({ status: view.status, reason: view.statusReason, updatedAt: view.updatedAt });
+    return reply(c, routes.workspaceStatus, 200, {
+      status: view.status,
+      reason: view.statusReason,
+      updatedAt: view.updatedAt,
+    });
   });
 
   on(routes.workspaceLogs, async (c) => {
     const services = c.get('services');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
-    if (!row.runnerId) return c.json({ lines: [] });
+    if (!row.runnerId) return reply(c, routes.workspaceLogs, 200, { lines: [] });
     const key = runnerKeys(services.config.redisPrefix, row.runnerId).workspaceLogs(row.id);
     const entries = await services.redis().xrange(key, '-', '+', 'COUNT', 5000);
     const lines: LogLine[] = entries.map(([entryId, fields]) => {
@@ -201,7 +205,7 @@ export function workspaceRoutes() {
         text: f.d ?? '',
       };
     });
-    return c.json({ lines });
+    return reply(c, routes.workspaceLogs, 200, { lines });
   });
 
   const lifecycle = {
@@ -228,7 +232,7 @@ export function workspaceRoutes() {
       const pending = action === 'stop' ? 'stopping' : 'starting';
       await setStoredStatus(c, row, pending);
       await audit(c, `workspace.${action}`, row.id);
-      return c.json({ id: row.id, status: pending }, 202);
+      return reply(c, lifecycle[action], 202, { id: row.id, status: pending });
     });
   }
 
@@ -249,7 +253,7 @@ export function workspaceRoutes() {
     await forgetWorkspaceRow(services, row.id);
     await invalidate(services, listScope(row.organizationId));
     await audit(c, 'workspace.delete', row.id);
-    return c.json({ id: row.id, status: 'deleting' }, 202);
+    return reply(c, routes.deleteWorkspace, 202, { id: row.id, status: 'deleting' });
   });
 
   return app;
