@@ -6,21 +6,21 @@ import { notFound, onError } from './http/error-handler.ts';
 import { openApiDocument } from './http/openapi-document.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
+import { adminAuditRoutes } from './routes/admin-audit.ts';
+import { adminUsageRoutes } from './routes/admin-usage.ts';
 import { aiRoutes } from './routes/ai.ts';
-import { aiReportRoutes } from './routes/ai-reports.ts';
-import { adminUsageRoutes } from './routes/ai-usage.ts';
-import { adminAuditRoutes } from './routes/audit.ts';
 import { authRoutes, type ClientIp } from './routes/auth.ts';
 import { executionRoutes } from './routes/executions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { installRoutes } from './routes/install.ts';
-import { invitationRoutes } from './routes/invitations.ts';
+import { invitationRoutes } from './routes/orgs-invitations.ts';
 import { patchRoutes } from './routes/patch.ts';
 import { adminRunnerRoutes, runnerApiRoutes } from './routes/runners.ts';
+import { aiReportRoutes } from './routes/runners-ai-reports.ts';
 import { terminalRoutes } from './routes/terminal.ts';
-import { workspaceFileOpRoutes } from './routes/workspace-file-ops.ts';
-import { workspaceFileRoutes } from './routes/workspace-files.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
+import { workspaceFileOpRoutes } from './routes/workspaces-file-ops.ts';
+import { workspaceFileRoutes } from './routes/workspaces-files.ts';
 import type { SocketUpgrade } from './terminal/socket-upgrade.ts';
 
 export interface AppOptions {

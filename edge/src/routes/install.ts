@@ -23,7 +23,7 @@ import { loadInstallSettings, saveInstallSettings } from '../install/settings.ts
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireInstallAdmin } from '../middleware/require-install-admin.ts';
 import { heartbeatsOf, runnerView } from '../runners/registry.ts';
-import { answerAuditList } from './audit.ts';
+import { answerAuditList } from './admin-audit.ts';
 import { createRunnerToken, revokeRunner } from './runners.ts';
 
 /**
