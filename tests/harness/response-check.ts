@@ -44,3 +44,19 @@ export function checkResponse(method: string, url: string, status: number, body:
   const parsed = schema.safeParse(body);
   if (!parsed.success) throw new Error(`${where} with a body its schema refuses: ${parsed.error.message}`);
 }
+
+/** `checkResponse` for a fetch answer: reads a copy of a JSON body, leaving the answer unread. */
+export async function checkedResponse(method: string, url: string, res: Response): Promise<Response> {
+  if (!res.headers.get('content-type')?.includes('application/json')) return res;
+  const text = await res.clone().text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new Error(
+      `${method} ${url} answered ${res.status} with JSON that does not parse: ${text.slice(0, 200)}`,
+    );
+  }
+  checkResponse(method, url, res.status, body);
+  return res;
+}
