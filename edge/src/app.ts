@@ -1,23 +1,27 @@
+import { systemRoutes } from '@keel/contract/api/system';
 import { Hono, type MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.ts';
+import { describedRoutes } from './http/described-routes.ts';
 import { notFound, onError } from './http/error-handler.ts';
+import { openApiDocument } from './http/openapi-document.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
+import { adminAuditRoutes } from './routes/admin-audit.ts';
+import { adminRunnerRoutes } from './routes/admin-runners.ts';
+import { adminUsageRoutes } from './routes/admin-usage.ts';
 import { aiRoutes } from './routes/ai.ts';
-import { aiReportRoutes } from './routes/ai-reports.ts';
-import { adminUsageRoutes } from './routes/ai-usage.ts';
-import { adminAuditRoutes } from './routes/audit.ts';
 import { authRoutes, type ClientIp } from './routes/auth.ts';
-import { executionRoutes } from './routes/executions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { installRoutes } from './routes/install.ts';
-import { invitationRoutes } from './routes/invitations.ts';
+import { invitationRoutes } from './routes/orgs-invitations.ts';
 import { patchRoutes } from './routes/patch.ts';
-import { adminRunnerRoutes, runnerApiRoutes } from './routes/runners.ts';
-import { terminalRoutes } from './routes/terminal.ts';
-import { workspaceFileOpRoutes } from './routes/workspace-file-ops.ts';
-import { workspaceFileRoutes } from './routes/workspace-files.ts';
+import { runnerApiRoutes } from './routes/runners.ts';
+import { aiReportRoutes } from './routes/runners-ai-reports.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
+import { executionRoutes } from './routes/workspaces-executions.ts';
+import { workspaceFileOpRoutes } from './routes/workspaces-file-ops.ts';
+import { workspaceFileRoutes } from './routes/workspaces-files.ts';
+import { terminalRoutes } from './routes/workspaces-terminal.ts';
 import type { SocketUpgrade } from './terminal/socket-upgrade.ts';
 
 export interface AppOptions {
@@ -39,9 +43,14 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use('*', options.provideServices);
 
   app.route('/', healthRoutes());
-  app.get('/.well-known/jwks.json', async (c) => {
+  const on = describedRoutes(app, '');
+  on(systemRoutes.jwks, async (c) => {
     c.header('Cache-Control', 'public, max-age=300');
     return c.json(await c.get('services').keys.jwks());
+  });
+  on(systemRoutes.openapi, (c) => {
+    c.header('Cache-Control', 'public, max-age=300');
+    return c.json(openApiDocument() as object);
   });
   app.route('/api/auth', authRoutes({ clientIp: options.clientIp }));
   app.route('/api/orgs', invitationRoutes());

@@ -6,7 +6,8 @@ const PASSWORD = 'correct horse battery staple';
 
 /**
  * The same end-to-end accounts story, over real HTTP, for every runtime the edge ships on:
- * signup → login → me → refresh → re-use detection → logout, plus the page and the guards.
+ * signup → login → me → refresh → re-use detection → logout, plus the page, the guards and
+ * the API's own description (/openapi.json).
  */
 export async function runAccountsSmoke(baseUrl: string): Promise<void> {
   const http = (path: string, init?: RequestInit) => fetch(new URL(path, baseUrl), init);
@@ -16,6 +17,11 @@ export async function runAccountsSmoke(baseUrl: string): Promise<void> {
   assert.deepEqual(await health.json(), { status: 'ok' });
   const ready = await http('/readyz');
   assert.equal(ready.status, 200, await ready.clone().text());
+  const described = await http('/openapi.json');
+  assert.equal(described.status, 200, await described.clone().text());
+  const doc = (await described.json()) as { openapi: string; paths: Record<string, unknown> };
+  assert.match(doc.openapi, /^3\.1\./);
+  assert.ok(doc.paths['/api/workspaces/{id}/files'], 'the document describes the routes on this runtime too');
 
   const page = await http('/');
   assert.equal(page.status, 200);

@@ -1,11 +1,13 @@
 import { AUTH_COOKIES, CSRF_HEADER } from '@keel/contract/auth';
+import { checkResponse } from './response-check.ts';
 
 export type FetchLike = (path: string, init?: RequestInit) => Promise<Response>;
 
 /**
  * Talks to the API the way the web app does: keeps cookies like a browser (a jar keyed by
  * name, honouring deletion), and sends the CSRF header on writes. `bearer` switches to
- * token auth for API clients.
+ * token auth for API clients. Every JSON answer is checked against its route's description
+ * in the contract (see response-check.ts), so each test that goes through here checks the schemas too.
  */
 export class BrowserClient {
   readonly cookies = new Map<string, { value: string; path: string }>();
@@ -40,6 +42,9 @@ export class BrowserClient {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
       // Not JSON: keep the text.
+    }
+    if (res.headers.get('content-type')?.includes('application/json')) {
+      checkResponse(method, path, res.status, parsed);
     }
     if (parsed && typeof parsed === 'object' && 'accessToken' in parsed) {
       this.accessToken = (parsed as { accessToken: string }).accessToken;

@@ -1,7 +1,9 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
+import { answerClientErrors } from '../../edge/src/http/node-client-errors.ts';
 import { nodeWebSockets } from '../../edge/src/terminal/node-websockets.ts';
 import { parseRunnerEnv, type RunnerConfig } from '../../runners/src/env.ts';
 import { register, type SavedCredential } from '../../runners/src/registration.ts';
@@ -58,6 +60,8 @@ export async function startRig(
       () => resolve(s),
     );
   });
+  // As the Node entry does: what the HTTP parser refuses gets the error body too.
+  answerClientErrors(server as Server);
   const base = `http://127.0.0.1:${port}`;
   const http = (path: string, init?: RequestInit) => fetch(new URL(path, base), init);
   const admin = new BrowserClient(http);

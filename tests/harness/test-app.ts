@@ -11,6 +11,7 @@ import { openPglite } from '../../edge/src/services/database-pglite.ts';
 import { buildServices, type Services } from '../../edge/src/services.ts';
 import type { SocketUpgrade } from '../../edge/src/terminal/socket-upgrade.ts';
 import { testInfra } from './infra.ts';
+import { checkedResponse } from './response-check.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 export const DATABASE_KINDS: DatabaseKind[] = ['pglite', 'postgres'];
@@ -18,7 +19,7 @@ export const DATABASE_KINDS: DatabaseKind[] = ['pglite', 'postgres'];
 export interface TestApp {
   app: Hono<never>;
   services: Services;
-  /** Fetch against the in-process app, as a browser on `http://keel.test` would. */
+  /** Fetch against the in-process app, as a browser on `http://keel.test` would; JSON answers are checked against their route's description. */
   fetch(path: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
@@ -78,7 +79,12 @@ export async function createTestApp(
   return {
     app: app as unknown as Hono<never>,
     services: handle.services,
-    fetch: async (path, init) => app.request(new URL(path, 'http://keel.test').toString(), init),
+    fetch: async (path, init) =>
+      checkedResponse(
+        init?.method ?? 'GET',
+        path,
+        await app.request(new URL(path, 'http://keel.test').toString(), init),
+      ),
     close: () => handle.close(),
   };
 }

@@ -5,6 +5,7 @@ import {
   type LineRange,
   RewriteRequest,
 } from '@keel/contract/ai';
+import { aiRoutes as routes } from '@keel/contract/api/ai';
 import type { RunnerJob } from '@keel/contract/jobs';
 import { AI_STREAM_TTL_SECONDS, runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
@@ -18,6 +19,7 @@ import { type CallRequestOf, NOT_CONFIGURED_HINT, startRoute } from '../ai/start
 import { AI_START_WAIT_MS, ownStream, streamKeyOf } from '../ai/stream-record.ts';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readParams, readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
@@ -84,9 +86,10 @@ function aboutFile(
 
 export function aiRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/ai');
   // The three starts authenticate in their handler (see startRoute), so they come before the
   // middleware that authenticates every other route here: a handler that answers ends the chain.
-  app.post('/explain', (c) =>
+  on(routes.explain, (c) =>
     startRoute(c, 'explain', ExplainRequest, (input) =>
       aboutFile(input, (base) => ({
         ...base,
@@ -96,13 +99,13 @@ export function aiRoutes() {
     ),
   );
 
-  app.post('/rewrite', (c) =>
+  on(routes.rewrite, (c) =>
     startRoute(c, 'rewrite', RewriteRequest, (input) =>
       aboutFile(input, (base) => ({ ...base, type: 'ai.rewrite', instruction: input.instruction })),
     ),
   );
 
-  app.post('/chat', (c) =>
+  on(routes.chat, (c) =>
     startRoute(c, 'chat', ChatRequest, (input) => {
       const paths = input.paths?.map(workspaceRelative);
       return {
@@ -122,9 +125,9 @@ export function aiRoutes() {
 
   app.use('*', authenticate());
 
-  app.get('/config', async (c) => c.json(await aiConfig(c, c.get('services'))));
+  on(routes.aiConfig, async (c) => reply(c, routes.aiConfig, 200, await aiConfig(c, c.get('services'))));
 
-  app.get('/streams/:streamId/events', async (c) => {
+  on(routes.aiStreamEvents, async (c) => {
     const services = c.get('services');
     const record = await ownStream(services, c.get('principal'), readParams(c, StreamParams).streamId);
     const streamKey = streamKeyOf(services, record);
@@ -137,7 +140,7 @@ export function aiRoutes() {
     return relayAiStream(c, { record, cursor });
   });
 
-  app.post('/streams/:streamId/cancel', requireRole('developer'), async (c) => {
+  on(routes.cancelAiStream, requireRole('developer'), async (c) => {
     const services = c.get('services');
     const record = await ownStream(services, c.get('principal'), readParams(c, StreamParams).streamId);
     const keys = runnerKeys(services.config.redisPrefix, record.runnerId);
@@ -151,7 +154,7 @@ export function aiRoutes() {
         AI_START_WAIT_MS,
       )
       .exec();
-    return c.json({ streamId: record.streamId, cancelling: true }, 202);
+    return reply(c, routes.cancelAiStream, 202, { streamId: record.streamId, cancelling: true });
   });
 
   return app;

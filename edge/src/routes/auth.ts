@@ -1,3 +1,4 @@
+import { authRoutes as routes } from '@keel/contract/api/auth';
 import {
   AUTH_COOKIES,
   LoginRequest,
@@ -28,6 +29,7 @@ import {
   sessionOfRefreshToken,
 } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readOptionalJson } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { signInRateKeys } from '../redis-keys.ts';
@@ -58,8 +60,9 @@ async function issueTokens(
 
 export function authRoutes(options: { clientIp: ClientIp }) {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/auth');
 
-  app.post('/signup', async (c) => {
+  on(routes.signup, async (c) => {
     const services = c.get('services');
     const input = await readJson(c, SignupRequest);
     await limitAttempts(c, options.clientIp, input.email);
@@ -99,10 +102,10 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       installAdmin: result.user.installAdmin,
       ...tokens,
     };
-    return c.json(body, 201);
+    return reply(c, routes.signup, 201, body);
   });
 
-  app.post('/login', async (c) => {
+  on(routes.login, async (c) => {
     const services = c.get('services');
     const input = await readJson(c, LoginRequest);
     await limitAttempts(c, options.clientIp, input.email);
@@ -130,10 +133,10 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       session,
     );
     const body: LoginResponse = { user: userView(found.user), ...tokens };
-    return c.json(body, 200);
+    return reply(c, routes.login, 200, body);
   });
 
-  app.post('/refresh', async (c) => {
+  on(routes.refresh, async (c) => {
     const services = c.get('services');
     const input = await readOptionalJson(c, RefreshRequest);
     let presented = input.refreshToken;
@@ -181,14 +184,14 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       result.session,
     );
     const body: RefreshResponse = { user: userView(row.user), ...tokens };
-    return c.json(body, 200);
+    return reply(c, routes.refresh, 200, body);
   });
 
   /**
    * Ends the session named by the access token, or by the refresh cookie when the access
    * token has already expired, so "sign out" works however stale the page is.
    */
-  app.post('/logout', async (c) => {
+  on(routes.logout, async (c) => {
     const services = c.get('services');
     await readOptionalJson(c, RefreshRequest);
     let sessionId: string | undefined;
@@ -223,7 +226,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
     return c.body(null, 204);
   });
 
-  app.get('/me', authenticate(), async (c) => {
+  on(routes.me, authenticate(), async (c) => {
     const { db } = c.get('services');
     const p = c.get('principal');
     const [row] = await db
@@ -239,7 +242,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       role: p.role,
       installAdmin: row.user.installAdmin,
     };
-    return c.json(body);
+    return reply(c, routes.me, 200, body);
   });
 
   return app;

@@ -1,19 +1,22 @@
+import { systemRoutes } from '@keel/contract/api/system';
 import { sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { withTimeout } from '../services/with-timeout.ts';
 
 const CHECK_BUDGET_MS = 2_000;
 
 export function healthRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '');
 
   /** The process answers: nothing else is checked, so a load balancer never flaps on a dependency. */
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  on(systemRoutes.healthz, (c) => reply(c, systemRoutes.healthz, 200, { status: 'ok' }));
 
   /** Ready to serve: the database and Redis both answer within the budget. */
-  app.get('/readyz', async (c) => {
+  on(systemRoutes.readyz, async (c) => {
     const services = c.get('services');
     const [database, redis] = await Promise.all([
       withTimeout(services.db.execute(sql`select 1`), CHECK_BUDGET_MS).then(
@@ -28,7 +31,7 @@ export function healthRoutes() {
     if (database !== 'ok' || redis !== 'ok') {
       throw new ApiError('not_ready', `Not ready: database ${database}, redis ${redis}`);
     }
-    return c.json({ status: 'ready', checks: { database, redis } });
+    return reply(c, systemRoutes.readyz, 200, { status: 'ready', checks: { database, redis } });
   });
 
   return app;

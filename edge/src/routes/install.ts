@@ -1,3 +1,4 @@
+import { installRoutes as routes } from '@keel/contract/api/install';
 import type { AuditVerifyResponse } from '@keel/contract/audit';
 import { idSchema } from '@keel/contract/ids';
 import {
@@ -15,14 +16,15 @@ import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit, INSTALL_CHAIN, verifyAuditChain } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { grantInstallAdmin, listInstallAdmins, revokeInstallAdmin } from '../install/install-admins.ts';
 import { loadInstallSettings, saveInstallSettings } from '../install/settings.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireInstallAdmin } from '../middleware/require-install-admin.ts';
 import { heartbeatsOf, runnerView } from '../runners/registry.ts';
-import { answerAuditList } from './audit.ts';
-import { createRunnerToken, revokeRunner } from './runners.ts';
+import { answerAuditList } from './admin-audit.ts';
+import { createRunnerToken, revokeRunner } from './admin-runners.ts';
 
 /**
  * What every organization shares: install settings, shared runners, install administrators
@@ -31,20 +33,21 @@ import { createRunnerToken, revokeRunner } from './runners.ts';
  */
 export function installRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/install');
   // On each route rather than '*', so a refusal records the route's own pattern.
   const installAdmin = [authenticate(), requireInstallAdmin()] as const;
 
-  app.get('/settings', ...installAdmin, async (c) => {
+  on(routes.installSettings, ...installAdmin, async (c) => {
     const stored = await loadInstallSettings(c.get('services').db);
     const body: InstallSettingsResponse = {
       settings: stored.settings,
       updatedAt: stored.updatedAt?.toISOString() ?? null,
       updatedBy: stored.updatedBy,
     };
-    return c.json(body);
+    return reply(c, routes.installSettings, 200, body);
   });
 
-  app.put('/settings', ...installAdmin, async (c) => {
+  on(routes.updateInstallSettings, ...installAdmin, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const input = await readJson(c, UpdateInstallSettingsRequest);
@@ -66,15 +69,15 @@ export function installRoutes() {
       },
     });
     const body: InstallSettingsResponse = { settings, updatedAt: now.toISOString(), updatedBy: p.userId };
-    return c.json(body);
+    return reply(c, routes.updateInstallSettings, 200, body);
   });
 
-  app.get('/admins', ...installAdmin, async (c) => {
+  on(routes.listInstallAdmins, ...installAdmin, async (c) => {
     const body: ListInstallAdminsResponse = { admins: await listInstallAdmins(c.get('services')) };
-    return c.json(body);
+    return reply(c, routes.listInstallAdmins, 200, body);
   });
 
-  app.post('/admins', ...installAdmin, async (c) => {
+  on(routes.grantInstallAdmin, ...installAdmin, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const input = await readJson(c, GrantInstallAdminRequest);
@@ -87,10 +90,12 @@ export function installRoutes() {
         targetId: admin.id,
       });
     }
-    return c.json({ admin }, granted ? 201 : 200);
+    return granted
+      ? reply(c, routes.grantInstallAdmin, 201, { admin })
+      : reply(c, routes.grantInstallAdmin, 200, { admin });
   });
 
-  app.delete('/admins/:userId', ...installAdmin, async (c) => {
+  on(routes.revokeInstallAdmin, ...installAdmin, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const { userId } = readParams(c, z.object({ userId: z.string().max(128) }));
@@ -107,7 +112,7 @@ export function installRoutes() {
     return c.body(null, 204);
   });
 
-  app.get('/runners', ...installAdmin, async (c) => {
+  on(routes.listSharedRunners, ...installAdmin, async (c) => {
     const services = c.get('services');
     const rows = await services.db
       .select()
@@ -119,16 +124,23 @@ export function installRoutes() {
       services,
       rows.filter((r) => !r.revokedAt).map((r) => r.id),
     );
-    return c.json({ runners: rows.map((r) => runnerView(r, beats.get(r.id))) });
+    return reply(c, routes.listSharedRunners, 200, {
+      runners: rows.map((r) => runnerView(r, beats.get(r.id))),
+    });
   });
 
   // A registration token for a shared runner: it will serve every organization.
-  app.post('/runner-tokens', ...installAdmin, async (c) => {
+  on(routes.createSharedRunnerToken, ...installAdmin, async (c) => {
     const input = await readJson(c, CreateRunnerTokenRequest);
-    return c.json(await createRunnerToken(c.get('services'), c.get('principal').userId, null, input), 201);
+    return reply(
+      c,
+      routes.createSharedRunnerToken,
+      201,
+      await createRunnerToken(c.get('services'), c.get('principal').userId, null, input),
+    );
   });
 
-  app.delete('/runners/:id', ...installAdmin, async (c) => {
+  on(routes.revokeSharedRunner, ...installAdmin, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const { id } = readParams(c, z.object({ id: z.string().max(128) }));
@@ -146,9 +158,9 @@ export function installRoutes() {
     return c.body(null, 204);
   });
 
-  app.get('/audit', ...installAdmin, (c) => answerAuditList(c, INSTALL_CHAIN));
+  on(routes.installAudit, ...installAdmin, (c) => answerAuditList(c, INSTALL_CHAIN));
 
-  app.get('/audit/verify', ...installAdmin, async (c) => {
+  on(routes.installAuditVerify, ...installAdmin, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const verdict = await verifyAuditChain(services, INSTALL_CHAIN);
@@ -160,7 +172,7 @@ export function installRoutes() {
       metadata: { checked: verdict.checked, firstBadSeq: verdict.firstBadSeq ?? null },
     });
     const body: AuditVerifyResponse = verdict;
-    return c.json(body);
+    return reply(c, routes.installAuditVerify, 200, body);
   });
 
   return app;

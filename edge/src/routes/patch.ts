@@ -1,3 +1,4 @@
+import { patchRoutes as routes } from '@keel/contract/api/patch';
 import {
   PatchApplyRequest,
   type PatchApplyResponse,
@@ -12,6 +13,7 @@ import type { AuditMetadata } from '../audit/audit-log.ts';
 import { auditByCaller, failureOf } from '../audit/audit-request.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJsonWithin } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
@@ -29,9 +31,10 @@ const PATCH_BODY_BYTES = 6 * 1024 * 1024;
  */
 export function patchRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/patch');
   app.use('*', authenticate());
 
-  app.post('/validate', async (c) => {
+  on(routes.validatePatch, async (c) => {
     const input = await readJsonWithin(c, PatchValidateRequest, PATCH_BODY_BYTES);
     const row = await loadWorkspace(c, input.workspaceId);
     const job = {
@@ -43,10 +46,10 @@ export function patchRoutes() {
     const result = await callRunner(c.get('services'), row, job, PatchJobResult);
     if (result.outcome !== 'checked') throw refusal(result);
     const body: PatchValidateResponse = { ok: result.ok, files: result.files };
-    return c.json(body);
+    return reply(c, routes.validatePatch, 200, body);
   });
 
-  app.post('/apply', requireRole('developer'), async (c) => {
+  on(routes.applyPatch, requireRole('developer'), async (c) => {
     const services = c.get('services');
     const input = await readJsonWithin(c, PatchApplyRequest, PATCH_BODY_BYTES);
     const row = await loadWorkspace(c, input.workspaceId);
@@ -88,7 +91,7 @@ export function patchRoutes() {
       bytesWritten: result.bytesWritten,
     });
     const body: PatchApplyResponse = { files: result.files };
-    return c.json(body);
+    return reply(c, routes.applyPatch, 200, body);
   });
 
   return app;

@@ -1,3 +1,4 @@
+import { workspaceRoutes as routes } from '@keel/contract/api/workspaces';
 import type { WorkspacePolicyResponse } from '@keel/contract/install';
 import { runnerQueueName } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
@@ -8,6 +9,7 @@ import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { loadInstallSettings } from '../install/settings.ts';
@@ -62,9 +64,10 @@ async function audit(
 
 export function workspaceRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/workspaces');
   app.use('*', authenticate());
 
-  app.post('/', requireRole('developer'), async (c) => {
+  on(routes.createWorkspace, requireRole('developer'), async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const input = await readJson(c, CreateWorkspaceRequest);
@@ -117,10 +120,10 @@ export function workspaceRoutes() {
     });
     await invalidate(services, listScope(p.organizationId));
     await audit(c, 'workspace.create', id, { source: input.source.type, runnerId: runner.id, network });
-    return c.json(workspaceView(row!), 201);
+    return reply(c, routes.createWorkspace, 201, workspaceView(row!));
   });
 
-  app.get('/', async (c) => {
+  on(routes.listWorkspaces, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const all = canSeeAll(p);
@@ -146,7 +149,7 @@ export function workspaceRoutes() {
       },
     );
     const live = await liveStatuses(services, views);
-    return c.json({
+    return reply(c, routes.listWorkspaces, 200, {
       workspaces: views.map((w) => {
         const l = live.get(w.id);
         return l ? { ...w, status: l.status, statusReason: l.reason, updatedAt: l.at } : w;
@@ -155,7 +158,7 @@ export function workspaceRoutes() {
   });
 
   // What the create form may offer: the network policy and the maxima, no destinations.
-  app.get('/policy', async (c) => {
+  on(routes.workspacePolicy, async (c) => {
     const { settings } = await loadInstallSettings(c.get('services').db);
     const body: WorkspacePolicyResponse = {
       workspaceNetwork: settings.workspaceNetwork,
@@ -163,33 +166,42 @@ export function workspaceRoutes() {
       maxMemoryMb: settings.maxMemoryMb,
       maxDiskMb: settings.maxDiskMb,
     };
-    return c.json(body);
+    return reply(c, routes.workspacePolicy, 200, body);
   });
 
-  app.get('/:id', async (c) => {
+  on(routes.getWorkspace, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const live = await liveStatuses(c.get('services'), [row]);
-    return c.json(workspaceView(row, live.get(row.id)));
+    return reply(c, routes.getWorkspace, 200, workspaceView(row, live.get(row.id)));
   });
 
-  app.get('/:id/status', async (c) => {
+  on(routes.workspaceStatus, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const view = workspaceView(row, (await liveStatuses(c.get('services'), [row])).get(row.id));
-    return c.json({ status: view.status, reason: view.statusReason, updatedAt: view.updatedAt });
+    return reply(c, routes.workspaceStatus, 200, {
+      status: view.status,
+      reason: view.statusReason,
+      updatedAt: view.updatedAt,
+    });
   });
 
-  app.get('/:id/logs', async (c) => {
+  on(routes.workspaceLogs, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
-    return c.json({ lines: await readWorkspaceLog(c, row) });
+    return reply(c, routes.workspaceLogs, 200, { lines: await readWorkspaceLog(c, row) });
   });
 
-  app.get('/:id/logs/events', async (c) => {
+  on(routes.workspaceLogEvents, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     return followWorkspaceLog(c, row);
   });
 
+  const lifecycle = {
+    start: routes.startWorkspace,
+    stop: routes.stopWorkspace,
+    restart: routes.restartWorkspace,
+  } as const;
   for (const action of ['start', 'stop', 'restart'] as const) {
-    app.post(`/:id/${action}`, requireRole('developer'), async (c) => {
+    on(lifecycle[action], requireRole('developer'), async (c) => {
       const services = c.get('services');
       const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
       await assertRunnerServes(services, row);
@@ -207,11 +219,11 @@ export function workspaceRoutes() {
       const pending = action === 'stop' ? 'stopping' : 'starting';
       await setStoredStatus(c, row, pending);
       await audit(c, `workspace.${action}`, row.id);
-      return c.json({ id: row.id, status: pending }, 202);
+      return reply(c, lifecycle[action], 202, { id: row.id, status: pending });
     });
   }
 
-  app.delete('/:id', requireRole('developer'), async (c) => {
+  on(routes.deleteWorkspace, requireRole('developer'), async (c) => {
     const services = c.get('services');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     if (row.runnerId) {
@@ -228,7 +240,7 @@ export function workspaceRoutes() {
     await forgetWorkspaceRow(services, row.id);
     await invalidate(services, listScope(row.organizationId));
     await audit(c, 'workspace.delete', row.id);
-    return c.json({ id: row.id, status: 'deleting' }, 202);
+    return reply(c, routes.deleteWorkspace, 202, { id: row.id, status: 'deleting' });
   });
 
   return app;

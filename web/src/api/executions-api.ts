@@ -1,6 +1,6 @@
+import { workspaceRoutes as routes } from '@keel/contract/api/workspaces';
+import { callRoute, routeUrl } from './call-route.ts';
 import type { ApiClient } from './client.ts';
-import { objectOf } from './response-shapes.ts';
-import { workspacePath } from './workspaces-api.ts';
 
 export interface ExecuteInput {
   /** An argv array runs as is; a string runs through `/bin/sh -c` in the workspace. */
@@ -23,28 +23,17 @@ export interface ExecutionsApi {
   ): Promise<Response>;
 }
 
-const Accepted = objectOf({ executionId: 'string' });
-
 export function createExecutionsApi(client: ApiClient): ExecutionsApi {
   return {
     execute: async (workspaceId, input) =>
-      (
-        await client.request('POST', workspacePath(workspaceId, '/execute'), {
-          body: input,
-          schema: Accepted,
-        })
-      ).executionId,
+      (await callRoute(client, routes.execute, { params: { id: workspaceId }, body: input })).executionId,
 
     async cancel(workspaceId, executionId) {
-      await client.request(
-        'POST',
-        workspacePath(workspaceId, `/executions/${encodeURIComponent(executionId)}/cancel`),
-        { body: {} },
-      );
+      await callRoute(client, routes.cancelExecution, { params: { id: workspaceId, executionId } });
     },
 
     openEvents: (workspaceId, executionId, lastEventId, signal) =>
-      client.openStream(workspacePath(workspaceId, `/executions/${encodeURIComponent(executionId)}/events`), {
+      client.openStream(routeUrl(routes.executionEvents, { id: workspaceId, executionId }), {
         headers: {
           accept: 'text/event-stream',
           ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),

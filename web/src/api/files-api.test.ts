@@ -10,7 +10,7 @@ const SHA = 'a'.repeat(64);
 describe('files API (fake fetch)', () => {
   test('list asks for one folder, path escaped', async () => {
     const entries = [{ name: 'a b.ts', path: 'src/a b.ts', type: 'file', size: 3 }];
-    const { files, paths } = createTestApis(json(200, { path: 'src', entries }));
+    const { files, paths } = createTestApis(json(200, { path: 'src', entries, truncated: false }));
 
     assert.deepEqual(await files.list(workspaceId, 'src'), entries);
     assert.deepEqual(paths(), [`GET /api/workspaces/${workspaceId}/files/tree?path=src`]);

@@ -1,8 +1,7 @@
-import { MakeDirectoryResponse, RenameFileResponse } from '@keel/contract/files';
-import { FileEntry } from '@keel/contract/workspaces';
+import { workspaceRoutes as routes } from '@keel/contract/api/workspaces';
+import type { FileEntry } from '@keel/contract/workspaces';
+import { callRoute } from './call-route.ts';
 import type { ApiClient } from './client.ts';
-import { inField, objectOf } from './response-shapes.ts';
-import { workspacePath } from './workspaces-api.ts';
 
 export interface FileContent {
   path: string;
@@ -41,59 +40,41 @@ export interface FilesApi {
   mkdir(workspaceId: string, path: string): Promise<void>;
 }
 
-const Entries = inField('entries', FileEntry.array());
-const FileContentShape = objectOf({
-  path: 'string',
-  content: 'string',
-  encoding: 'string',
-  sha256: 'string',
-  size: 'number',
-});
-const WrittenShape = objectOf({ path: 'string', sha256: 'string', size: 'number' });
-
-function filesPath(workspaceId: string, route: string, path: string): string {
-  return workspacePath(workspaceId, `${route}?path=${encodeURIComponent(path)}`);
-}
-
 export function createFilesApi(client: ApiClient): FilesApi {
   return {
     list: async (workspaceId, path) =>
-      (await client.request('GET', filesPath(workspaceId, '/files/tree', path), { schema: Entries })).entries,
+      (await callRoute(client, routes.fileTree, { params: { id: workspaceId }, query: { path } })).entries,
 
-    async read(workspaceId, path) {
-      const file = await client.request('GET', filesPath(workspaceId, '/files', path), {
-        schema: FileContentShape,
-      });
-      return { ...file, encoding: file.encoding === 'base64' ? 'base64' : 'utf8' };
-    },
+    read: (workspaceId, path) =>
+      callRoute(client, routes.readFile, { params: { id: workspaceId }, query: { path } }),
 
     write: (workspaceId, path, content, options = {}) =>
-      client.request('PUT', filesPath(workspaceId, '/files', path), {
+      callRoute(client, routes.writeFile, {
+        params: { id: workspaceId },
+        query: { path },
         body: {
           content,
           ...(options.encoding ? { encoding: options.encoding } : {}),
           ...(options.baseSha256 ? { baseSha256: options.baseSha256 } : {}),
         },
-        schema: WrittenShape,
       }),
 
     async rename(workspaceId, from, to, options = {}) {
-      await client.request('POST', workspacePath(workspaceId, '/files/rename'), {
+      await callRoute(client, routes.renameFile, {
+        params: { id: workspaceId },
         body: { from, to, ...(options.overwrite ? { overwrite: true } : {}) },
-        schema: RenameFileResponse,
       });
     },
 
     async remove(workspaceId, path, options = {}) {
-      const recursive = options.recursive ? '&recursive=true' : '';
-      await client.request('DELETE', `${filesPath(workspaceId, '/files', path)}${recursive}`);
+      await callRoute(client, routes.deleteFile, {
+        params: { id: workspaceId },
+        query: { path, ...(options.recursive ? { recursive: 'true' } : {}) },
+      });
     },
 
     async mkdir(workspaceId, path) {
-      await client.request('POST', workspacePath(workspaceId, '/files/mkdir'), {
-        body: { path },
-        schema: MakeDirectoryResponse,
-      });
+      await callRoute(client, routes.makeDirectory, { params: { id: workspaceId }, body: { path } });
     },
   };
 }

@@ -1,11 +1,13 @@
-import {
+import { installRoutes } from '@keel/contract/api/install';
+import { workspaceRoutes } from '@keel/contract/api/workspaces';
+import type {
   InstallSettingsResponse,
-  type UpdateInstallSettingsRequest,
+  UpdateInstallSettingsRequest,
   WorkspacePolicyResponse,
 } from '@keel/contract/install';
-import { CreateRunnerTokenResponse, RunnerView } from '@keel/contract/runners';
+import type { CreateRunnerTokenResponse, RunnerView } from '@keel/contract/runners';
+import { callRoute } from './call-route.ts';
 import type { ApiClient } from './client.ts';
-import { inField } from './response-shapes.ts';
 
 /** What install administrators manage, and the policy every member's create form follows. */
 export interface InstallApi {
@@ -20,24 +22,16 @@ export interface InstallApi {
   workspacePolicy(): Promise<WorkspacePolicyResponse>;
 }
 
-const RunnerList = inField('runners', RunnerView.array());
-
 export function createInstallApi(client: ApiClient): InstallApi {
   return {
-    settings: () => client.request('GET', '/api/install/settings', { schema: InstallSettingsResponse }),
-    updateSettings: (update) =>
-      client.request('PUT', '/api/install/settings', { body: update, schema: InstallSettingsResponse }),
-    sharedRunners: async () =>
-      (await client.request('GET', '/api/install/runners', { schema: RunnerList })).runners,
+    settings: () => callRoute(client, installRoutes.installSettings, {}),
+    updateSettings: (update) => callRoute(client, installRoutes.updateInstallSettings, { body: update }),
+    sharedRunners: async () => (await callRoute(client, installRoutes.listSharedRunners, {})).runners,
     async revokeSharedRunner(id) {
-      await client.request('DELETE', `/api/install/runners/${encodeURIComponent(id)}`);
+      await callRoute(client, installRoutes.revokeSharedRunner, { params: { id } });
     },
     createSharedRunnerToken: (name) =>
-      client.request('POST', '/api/install/runner-tokens', {
-        body: name ? { name } : {},
-        schema: CreateRunnerTokenResponse,
-      }),
-    workspacePolicy: () =>
-      client.request('GET', '/api/workspaces/policy', { schema: WorkspacePolicyResponse }),
+      callRoute(client, installRoutes.createSharedRunnerToken, { body: name ? { name } : {} }),
+    workspacePolicy: () => callRoute(client, workspaceRoutes.workspacePolicy, {}),
   };
 }

@@ -1,5 +1,7 @@
+import { patchRoutes } from '@keel/contract/api/patch';
 import type { PatchApplyResponse } from '@keel/contract/patch';
-import type { ApiClient, ResponseSchema } from './client.ts';
+import { callRoute } from './call-route.ts';
+import type { ApiClient } from './client.ts';
 
 export interface PatchApi {
   /**
@@ -11,34 +13,9 @@ export interface PatchApi {
   apply(workspaceId: string, patch: string, expected: Record<string, string>): Promise<PatchApplyResponse>;
 }
 
-const ACTIONS: ReadonlySet<unknown> = new Set(['modified', 'created', 'deleted', 'renamed']);
-
-/** Checked by hand, to keep the contract's zod schemas out of the sign-in bundle that builds this module. */
-const AppliedShape: ResponseSchema<PatchApplyResponse> = {
-  safeParse(data) {
-    const files = (data as { files?: unknown } | null)?.files;
-    const valid =
-      Array.isArray(files) &&
-      files.every(
-        (f) =>
-          typeof f === 'object' &&
-          f !== null &&
-          typeof f.path === 'string' &&
-          ACTIONS.has(f.action) &&
-          (f.sha256 === null || typeof f.sha256 === 'string'),
-      );
-    return valid
-      ? { success: true, data: { files } as PatchApplyResponse }
-      : { success: false, error: new TypeError('expected { files: [{ path, action, sha256 }] }') };
-  },
-};
-
 export function createPatchApi(client: ApiClient): PatchApi {
   return {
     apply: (workspaceId, patch, expected) =>
-      client.request('POST', '/api/patch/apply', {
-        body: { workspaceId, patch, expected },
-        schema: AppliedShape,
-      }),
+      callRoute(client, patchRoutes.applyPatch, { body: { workspaceId, patch, expected } }),
   };
 }

@@ -1,12 +1,7 @@
-import {
-  LogLine,
-  Workspace,
-  type WorkspaceSource,
-  WorkspaceStatus,
-  WorkspaceStatusResponse,
-} from '@keel/contract/workspaces';
+import { workspaceRoutes as routes } from '@keel/contract/api/workspaces';
+import type { LogLine, Workspace, WorkspaceSource, WorkspaceStatus } from '@keel/contract/workspaces';
+import { callRoute } from './call-route.ts';
 import type { ApiClient } from './client.ts';
-import { inField } from './response-shapes.ts';
 
 export type WorkspaceAction = 'start' | 'stop' | 'restart';
 
@@ -37,9 +32,11 @@ export interface WorkspacesApi {
   logs(id: string): Promise<LogLine[]>;
 }
 
-const WorkspaceList = inField('workspaces', Workspace.array());
-const LogLines = inField('lines', LogLine.array());
-const ActionAccepted = inField('status', WorkspaceStatus);
+const actions = {
+  start: routes.startWorkspace,
+  stop: routes.stopWorkspace,
+  restart: routes.restartWorkspace,
+} as const;
 
 export function workspacePath(id: string, rest = ''): string {
   return `/api/workspaces/${encodeURIComponent(id)}${rest}`;
@@ -47,20 +44,14 @@ export function workspacePath(id: string, rest = ''): string {
 
 export function createWorkspacesApi(client: ApiClient): WorkspacesApi {
   return {
-    list: async () => (await client.request('GET', '/api/workspaces', { schema: WorkspaceList })).workspaces,
-    get: (id) => client.request('GET', workspacePath(id), { schema: Workspace }),
-    create: (input) => client.request('POST', '/api/workspaces', { body: input, schema: Workspace }),
+    list: async () => (await callRoute(client, routes.listWorkspaces, {})).workspaces,
+    get: (id) => callRoute(client, routes.getWorkspace, { params: { id } }),
+    create: (input) => callRoute(client, routes.createWorkspace, { body: input }),
     async remove(id) {
-      await client.request('DELETE', workspacePath(id));
+      await callRoute(client, routes.deleteWorkspace, { params: { id } });
     },
-    async act(id, action) {
-      const accepted = await client.request('POST', workspacePath(id, `/${action}`), {
-        body: {},
-        schema: ActionAccepted,
-      });
-      return accepted.status;
-    },
-    status: (id) => client.request('GET', workspacePath(id, '/status'), { schema: WorkspaceStatusResponse }),
-    logs: async (id) => (await client.request('GET', workspacePath(id, '/logs'), { schema: LogLines })).lines,
+    act: async (id, action) => (await callRoute(client, actions[action], { params: { id } })).status,
+    status: (id) => callRoute(client, routes.workspaceStatus, { params: { id } }),
+    logs: async (id) => (await callRoute(client, routes.workspaceLogs, { params: { id } })).lines,
   };
 }

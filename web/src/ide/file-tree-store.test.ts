@@ -9,7 +9,8 @@ import { visibleRows } from './visible-tree.ts';
 
 const file = (path: string, size = 1) => ({ name: path.split('/').pop()!, path, type: 'file', size });
 const dir = (path: string) => ({ name: path.split('/').pop()!, path, type: 'directory', size: 4096 });
-const listing = (path: string, entries: unknown[]): Responder => json(200, { path, entries });
+const listing = (path: string, entries: unknown[]): Responder =>
+  json(200, { path, entries, truncated: false });
 
 function setup(...script: Responder[]) {
   const apis = createTestApis(...script);
@@ -73,7 +74,8 @@ describe('file tree store (fake fetch)', () => {
     const { tree } = setup(
       () =>
         new Promise<Response>((resolve) => {
-          releaseOld = () => resolve(new Response(JSON.stringify({ path: '', entries: [file('old.ts')] })));
+          releaseOld = () =>
+            resolve(new Response(JSON.stringify({ path: '', entries: [file('old.ts')], truncated: false })));
         }),
       listing('', [file('new.ts')]),
     );

@@ -1,3 +1,4 @@
+import { workspaceRoutes } from '@keel/contract/api/workspaces';
 import type { FileTreeResponse } from '@keel/contract/files';
 import { FilesReadResult, FilesTreeResult, FilesWriteResult } from '@keel/contract/jobs';
 import { CONTRACT_VERSION } from '@keel/contract/version';
@@ -13,6 +14,7 @@ import type { AppEnv } from '../app-env.ts';
 import { auditByCaller, failureOf } from '../audit/audit-request.ts';
 import { fromBase64, sha256Hex, toBase64 } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJsonWithin, readParams, readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
@@ -41,9 +43,10 @@ const RequiredPathQuery = z.object({ path: WorkspaceFilePath });
 
 export function workspaceFileRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/workspaces');
   app.use('*', authenticate());
 
-  app.get('/:id/files/tree', async (c) => {
+  on(workspaceRoutes.fileTree, async (c) => {
     const services = c.get('services');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const { path } = readQuery(c, PathQuery);
@@ -62,10 +65,10 @@ export function workspaceFileRoutes() {
       filesVersionKey(services, row),
     );
     const body: FileTreeResponse = { path, entries: tree.entries, truncated: tree.truncated ?? false };
-    return c.json(body);
+    return reply(c, workspaceRoutes.fileTree, 200, body);
   });
 
-  app.get('/:id/files', async (c) => {
+  on(workspaceRoutes.readFile, async (c) => {
     const { path, file } = await readThroughRunner(c);
     const bytes = fromBase64(file.contentBase64);
     let content: string;
@@ -76,10 +79,16 @@ export function workspaceFileRoutes() {
       content = file.contentBase64;
       encoding = 'base64';
     }
-    return c.json({ path, content, encoding, sha256: file.sha256, size: file.size });
+    return reply(c, workspaceRoutes.readFile, 200, {
+      path,
+      content,
+      encoding,
+      sha256: file.sha256,
+      size: file.size,
+    });
   });
 
-  app.get('/:id/files/raw', async (c) => {
+  on(workspaceRoutes.readRawFile, async (c) => {
     const { file } = await readThroughRunner(c);
     return c.body(fromBase64(file.contentBase64), 200, {
       'content-type': 'application/octet-stream',
@@ -88,7 +97,7 @@ export function workspaceFileRoutes() {
     });
   });
 
-  app.put('/:id/files', requireRole('developer'), async (c) => {
+  on(workspaceRoutes.writeFile, requireRole('developer'), async (c) => {
     const services = c.get('services');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const { path } = readQuery(c, RequiredPathQuery);
@@ -143,7 +152,7 @@ export function workspaceFileRoutes() {
       workspaceId: row.id,
       metadata: { contentSha256: written.sha256, bytes: written.size, pathSha256 },
     });
-    return c.json({ path, sha256: written.sha256, size: written.size });
+    return reply(c, workspaceRoutes.writeFile, 200, { path, sha256: written.sha256, size: written.size });
   });
 
   return app;

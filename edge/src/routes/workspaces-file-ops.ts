@@ -1,3 +1,4 @@
+import { workspaceRoutes } from '@keel/contract/api/workspaces';
 import {
   DeleteFileQuery,
   FileOpResult,
@@ -14,6 +15,7 @@ import type { AppEnv } from '../app-env.ts';
 import type { AuditMetadata } from '../audit/audit-log.ts';
 import { auditByCaller, failureOf } from '../audit/audit-request.ts';
 import { sha256Hex } from '../auth/bytes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams, readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
@@ -27,11 +29,12 @@ import { callRunner } from '../workspaces/runner-call.ts';
  */
 export function workspaceFileOpRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/workspaces');
   // Per route, not `use('*')`: mounted beside other routers on /api/workspaces, a wildcard
   // here would authenticate every workspace request once more.
   const writer = [authenticate(), requireRole('developer')] as const;
 
-  app.post('/:id/files/rename', ...writer, async (c) => {
+  on(workspaceRoutes.renameFile, ...writer, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const input = await readJson(c, RenameFileRequest);
     const metadata = {
@@ -42,10 +45,10 @@ export function workspaceFileOpRoutes() {
     const job = { v: CONTRACT_VERSION, type: 'files.rename', workspaceId: row.id, ...input } as const;
     await runFileOp(c, row, job, 'file.rename', metadata);
     const body: RenameFileResponse = { from: input.from, to: input.to };
-    return c.json(body);
+    return reply(c, workspaceRoutes.renameFile, 200, body);
   });
 
-  app.delete('/:id/files', ...writer, async (c) => {
+  on(workspaceRoutes.deleteFile, ...writer, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const { path, recursive } = readQuery(c, DeleteFileQuery);
     const metadata = { pathSha256: sha256Hex(path), recursive };
@@ -54,14 +57,14 @@ export function workspaceFileOpRoutes() {
     return c.body(null, 204);
   });
 
-  app.post('/:id/files/mkdir', ...writer, async (c) => {
+  on(workspaceRoutes.makeDirectory, ...writer, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const { path } = await readJson(c, MakeDirectoryRequest);
     const metadata = { pathSha256: sha256Hex(path) };
     const job = { v: CONTRACT_VERSION, type: 'files.mkdir', workspaceId: row.id, path } as const;
     await runFileOp(c, row, job, 'file.mkdir', metadata);
     const body: MakeDirectoryResponse = { path };
-    return c.json(body, 201);
+    return reply(c, workspaceRoutes.makeDirectory, 201, body);
   });
 
   return app;

@@ -1,9 +1,11 @@
 import { AiCallReport } from '@keel/contract/ai-jobs';
+import { runnerRoutes } from '@keel/contract/api/runners';
 import { Hono } from 'hono';
 import { recordAiCallOnce } from '../ai/record.ts';
 import { readStreamRecord } from '../ai/stream-record.ts';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson } from '../http/validate.ts';
 import { authenticateRunner } from '../middleware/authenticate-runner.ts';
 
@@ -18,8 +20,9 @@ import { authenticateRunner } from '../middleware/authenticate-runner.ts';
  */
 export function aiReportRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/runners');
 
-  app.post('/ai-reports', authenticateRunner(), async (c) => {
+  on(runnerRoutes.aiReport, authenticateRunner(), async (c) => {
     const services = c.get('services');
     const report = await readJson(c, AiCallReport);
     const record = await readStreamRecord(services, report.streamId);
@@ -28,9 +31,9 @@ export function aiReportRoutes() {
     if (record.kind !== report.kind)
       throw new ApiError('validation_failed', 'The report is for another kind of call');
     if (!(await recordAiCallOnce(services, record, report))) {
-      return c.json({ recorded: false, duplicate: true });
+      return reply(c, runnerRoutes.aiReport, 200, { recorded: false, duplicate: true });
     }
-    return c.json({ recorded: true });
+    return reply(c, runnerRoutes.aiReport, 200, { recorded: true });
   });
 
   return app;

@@ -1,8 +1,10 @@
-import { AuditListQuery, type AuditVerifyResponse } from '@keel/contract/audit';
+import { adminRoutes } from '@keel/contract/api/admin';
+import { AuditListQuery, type AuditListResponse, type AuditVerifyResponse } from '@keel/contract/audit';
 import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit, chainOf, INSTALL_CHAIN, verifyAuditChain } from '../audit/audit-log.ts';
 import { auditCsv, listAuditEvents } from '../audit/audit-query.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
@@ -10,11 +12,12 @@ import { requireRole } from '../middleware/require-role.ts';
 /** The audit trail for an organization's admins: their own organization's chain only. */
 export function adminAuditRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/admin/audit');
   app.use('*', authenticate(), requireRole('admin'));
 
-  app.get('/', (c) => answerAuditList(c, chainOf(c.get('principal').organizationId)));
+  on(adminRoutes.adminAudit, (c) => answerAuditList(c, chainOf(c.get('principal').organizationId)));
 
-  app.get('/verify', async (c) => {
+  on(adminRoutes.adminAuditVerify, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const verdict = await verifyAuditChain(services, chainOf(p.organizationId));
@@ -27,7 +30,7 @@ export function adminAuditRoutes() {
       metadata: { checked: verdict.checked, firstBadSeq: verdict.firstBadSeq ?? null },
     });
     const body: AuditVerifyResponse = verdict;
-    return c.json(body);
+    return reply(c, adminRoutes.adminAuditVerify, 200, body);
   });
 
   return app;
@@ -41,7 +44,7 @@ export async function answerAuditList(c: Context<AppEnv>, chain: string): Promis
   const services = c.get('services');
   const p = c.get('principal');
   const query = readQuery(c, AuditListQuery);
-  const page = await listAuditEvents(services.db, chain, query);
+  const page: AuditListResponse = await listAuditEvents(services.db, chain, query);
   if (!query.format) return c.json(page);
 
   await appendAudit(services, {

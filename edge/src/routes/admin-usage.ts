@@ -1,9 +1,11 @@
 import { AiUsageQuery, type AiUsageResponse, type AiUsageTotals } from '@keel/contract/ai-jobs';
+import { adminRoutes } from '@keel/contract/api/admin';
 import { aiUsage, users } from '@keel/drizzle/schema';
 import { and, eq, gte, lt, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
@@ -39,9 +41,10 @@ function tidy<T extends AiUsageTotals>(row: T): T {
 /** `GET /api/admin/usage`: AI use of the admin's organization over a window, per user, model and kind. */
 export function adminUsageRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/admin/usage');
   app.use('*', authenticate(), requireRole('admin'));
 
-  app.get('/', async (c) => {
+  on(adminRoutes.adminUsage, async (c) => {
     const services = c.get('services');
     const organizationId = c.get('principal').organizationId;
     const query = readQuery(c, AiUsageQuery);
@@ -85,7 +88,7 @@ export function adminUsageRoutes() {
       models: byModel.map(tidy),
       kinds: byKind.map(tidy),
     };
-    return c.json(body);
+    return reply(c, adminRoutes.adminUsage, 200, body);
   });
 
   return app;

@@ -1,3 +1,4 @@
+import { workspaceRoutes } from '@keel/contract/api/workspaces';
 import { runnerKeys } from '@keel/contract/keys';
 import { TerminalQuery } from '@keel/contract/terminal';
 import { WorkspaceIdParam } from '@keel/contract/workspaces';
@@ -7,6 +8,7 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { isOwnOrigin } from '../auth/csrf.ts';
 import { REVOKED_MARKER } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes } from '../http/described-routes.ts';
 import { readParams, readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
@@ -23,8 +25,9 @@ import { liveStatuses, loadWorkspace } from '../workspaces/access.ts';
  */
 export function terminalRoutes(options: { upgrade: SocketUpgrade | undefined }) {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/workspaces');
 
-  app.get('/:id/terminal', authenticate(), requireRole('developer'), async (c) => {
+  on(workspaceRoutes.terminal, authenticate(), requireRole('developer'), async (c) => {
     const services = c.get('services');
     const principal = c.get('principal');
     // A browser cannot add the CSRF header to a WebSocket handshake, but it always sends an Origin

@@ -1,3 +1,4 @@
+import { adminRoutes } from '@keel/contract/api/admin';
 import {
   CreateInvitationRequest,
   type CreateInvitationResponse,
@@ -13,6 +14,7 @@ import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { randomToken, sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticate } from '../middleware/authenticate.ts';
@@ -43,9 +45,10 @@ function ownOrganization(c: Context<AppEnv>, orgId: string): string {
 
 export function invitationRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/orgs');
   app.use('*', authenticate(), requireRole('admin'));
 
-  app.post('/:orgId/invitations', async (c) => {
+  on(adminRoutes.createInvitation, async (c) => {
     const services = c.get('services');
     const principal = c.get('principal');
     const orgId = ownOrganization(c, readParams(c, OrgParams).orgId);
@@ -77,10 +80,10 @@ export function invitationRoutes() {
       metadata: { role: input.role, boundToEmail: input.email !== undefined },
     });
     const body: CreateInvitationResponse = { invitation: invitationView(row!), token };
-    return c.json(body, 201);
+    return reply(c, adminRoutes.createInvitation, 201, body);
   });
 
-  app.get('/:orgId/invitations', async (c) => {
+  on(adminRoutes.listInvitations, async (c) => {
     const { db } = c.get('services');
     const orgId = ownOrganization(c, readParams(c, OrgParams).orgId);
     const rows = await db
@@ -89,13 +92,17 @@ export function invitationRoutes() {
       .where(and(eq(invitations.organizationId, orgId), isNull(invitations.revokedAt)))
       .orderBy(desc(invitations.createdAt))
       .limit(500);
-    return c.json({ invitations: rows.map(invitationView) });
+    return reply(c, adminRoutes.listInvitations, 200, { invitations: rows.map(invitationView) });
   });
 
-  app.delete('/:orgId/invitations/:invitationId', async (c) => {
+  on(adminRoutes.revokeInvitation, async (c) => {
     const services = c.get('services');
     const params = readParams(c, InvitationParams);
     const orgId = ownOrganization(c, params.orgId);
+    // Checked before the query: text PostgreSQL cannot hold (a NUL) would fail there, not miss.
+    if (!idSchema('invitation').safeParse(params.invitationId).success) {
+      throw new ApiError('not_found', 'No such open invitation');
+    }
     const revoked = await services.db
       .update(invitations)
       .set({ revokedAt: services.clock.now() })

@@ -1,3 +1,4 @@
+import { workspaceRoutes } from '@keel/contract/api/workspaces';
 import { idSchema } from '@keel/contract/ids';
 import { runnerKeys, STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { execOutputStream } from '@keel/contract/streams';
@@ -9,6 +10,7 @@ import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { sseResponse } from '../http/sse-response.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
@@ -32,9 +34,10 @@ const READ_COUNT = 16;
 
 export function executionRoutes() {
   const app = new Hono<AppEnv>();
+  const on = describedRoutes(app, '/api/workspaces');
   app.use('*', authenticate());
 
-  app.post('/:id/execute', requireRole('developer'), async (c) => {
+  on(workspaceRoutes.execute, requireRole('developer'), async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
@@ -79,10 +82,10 @@ export function executionRoutes() {
       targetId: executionId,
       metadata: { commandSha256: sha256Hex(JSON.stringify(argv)) },
     });
-    return c.json({ executionId }, 202);
+    return reply(c, workspaceRoutes.execute, 202, { executionId });
   });
 
-  app.get('/:id/executions/:executionId/events', async (c) => {
+  on(workspaceRoutes.executionEvents, async (c) => {
     const services = c.get('services');
     const params = readParams(c, ExecutionParams);
     const row = await loadWorkspace(c, params.id);
@@ -118,7 +121,7 @@ export function executionRoutes() {
     });
   });
 
-  app.post('/:id/executions/:executionId/cancel', requireRole('developer'), async (c) => {
+  on(workspaceRoutes.cancelExecution, requireRole('developer'), async (c) => {
     const services = c.get('services');
     const params = readParams(c, ExecutionParams);
     const row = await loadWorkspace(c, params.id);
@@ -143,7 +146,10 @@ export function executionRoutes() {
       workspaceId: row.id,
       targetId: params.executionId,
     });
-    return c.json({ executionId: params.executionId, cancelling: true }, 202);
+    return reply(c, workspaceRoutes.cancelExecution, 202, {
+      executionId: params.executionId,
+      cancelling: true,
+    });
   });
 
   return app;

@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { AiUsageQuery, AiUsageResponse } from '../ai-jobs.ts';
+import { AuditListQuery, AuditListResponse, AuditVerifyResponse } from '../audit.ts';
+import { CreateInvitationRequest, CreateInvitationResponse, ListInvitationsResponse } from '../auth.ts';
+import { CreateRunnerTokenRequest, CreateRunnerTokenResponse, ListRunnersResponse } from '../runners.ts';
+import { body, errorResponses, json, noContent, userAuth } from './describe.ts';
+
+export const OrgParams = z.object({ orgId: z.string() });
+export const InvitationParams = z.object({ orgId: z.string(), invitationId: z.string() });
+export const RunnerIdParam = z.object({ id: z.string().max(128) });
+
+/** A page of the audit trail as JSON, or the same page as a CSV or JSON download (`format`). */
+export const auditPage = {
+  description: 'A page of events (a download with `format`)',
+  content: {
+    'application/json': { schema: AuditListResponse },
+    'text/csv': { schema: z.string() },
+  },
+} as const;
+
+const security = userAuth;
+
+export const adminRoutes = {
+  adminAudit: {
+    method: 'get',
+    path: '/api/admin/audit',
+    summary: 'The organization’s audit trail',
+    tags: ['admin'],
+    security,
+    request: { query: AuditListQuery },
+    responses: { 200: auditPage, ...errorResponses },
+  },
+  adminAuditVerify: {
+    method: 'get',
+    path: '/api/admin/audit/verify',
+    summary: 'Check the organization’s audit chain',
+    tags: ['admin'],
+    security,
+    responses: { 200: json(AuditVerifyResponse, 'The verdict'), ...errorResponses },
+  },
+  adminUsage: {
+    method: 'get',
+    path: '/api/admin/usage',
+    summary: 'AI use of the organization in a window',
+    tags: ['admin'],
+    security,
+    request: { query: AiUsageQuery },
+    responses: { 200: json(AiUsageResponse, 'Totals per user, model and kind'), ...errorResponses },
+  },
+  createRunnerToken: {
+    method: 'post',
+    path: '/api/admin/runner-tokens',
+    summary: 'A registration token for a new runner, shown once',
+    tags: ['admin'],
+    security,
+    request: { body: body(CreateRunnerTokenRequest) },
+    responses: { 201: json(CreateRunnerTokenResponse, 'Created'), ...errorResponses },
+  },
+  listRunners: {
+    method: 'get',
+    path: '/api/admin/runners',
+    summary: 'The organization’s runners and the shared ones',
+    tags: ['admin'],
+    security,
+    responses: { 200: json(ListRunnersResponse, 'Runners, newest first'), ...errorResponses },
+  },
+  revokeRunner: {
+    method: 'delete',
+    path: '/api/admin/runners/{id}',
+    summary: 'Revoke one of the organization’s runners',
+    tags: ['admin'],
+    security,
+    request: { params: RunnerIdParam },
+    responses: { 204: noContent, ...errorResponses },
+  },
+  createInvitation: {
+    method: 'post',
+    path: '/api/orgs/{orgId}/invitations',
+    summary: 'Invite someone to the organization (the token is shown once)',
+    tags: ['admin'],
+    security,
+    request: { params: OrgParams, body: body(CreateInvitationRequest) },
+    responses: { 201: json(CreateInvitationResponse, 'Created'), ...errorResponses },
+  },
+  listInvitations: {
+    method: 'get',
+    path: '/api/orgs/{orgId}/invitations',
+    summary: 'The organization’s invitations',
+    tags: ['admin'],
+    security,
+    request: { params: OrgParams },
+    responses: { 200: json(ListInvitationsResponse, 'Invitations'), ...errorResponses },
+  },
+  revokeInvitation: {
+    method: 'delete',
+    path: '/api/orgs/{orgId}/invitations/{invitationId}',
+    summary: 'Withdraw an invitation',
+    tags: ['admin'],
+    security,
+    request: { params: InvitationParams },
+    responses: { 204: noContent, ...errorResponses },
+  },
+} as const;

@@ -1,0 +1,24 @@
+import { adminRoutes } from './admin.ts';
+import { aiRoutes } from './ai.ts';
+import { authRoutes } from './auth.ts';
+import type { ApiRoute } from './describe.ts';
+import { installRoutes } from './install.ts';
+import { patchRoutes } from './patch.ts';
+import { runnerRoutes } from './runners.ts';
+import { systemRoutes } from './system.ts';
+import { workspaceRoutes } from './workspaces.ts';
+
+/** Every route of the HTTP API, by name: what `/openapi.json` publishes and the web's client calls. */
+export const api = {
+  ...systemRoutes,
+  ...authRoutes,
+  ...workspaceRoutes,
+  ...patchRoutes,
+  ...adminRoutes,
+  ...installRoutes,
+  ...runnerRoutes,
+  ...aiRoutes,
+} as const satisfies Record<string, ApiRoute>;
+
+export type ApiRouteName = keyof typeof api;
+export const apiRoutes: readonly ApiRoute[] = Object.values(api);

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { AiCallReport } from '../ai-jobs.ts';
+import {
+  RegisterRunnerRequest,
+  RegisterRunnerResponse,
+  RunnerCheckInRequest,
+  RunnerCheckInResponse,
+} from '../runners.ts';
+import { body, errorResponses, json, runnerAuth } from './describe.ts';
+
+/** A report counts once per stream: a retry is answered as a duplicate, recording nothing. */
+export const AiReportResponse = z.object({ recorded: z.boolean(), duplicate: z.literal(true).optional() });
+
+const tags = ['runners'];
+
+export const runnerRoutes = {
+  registerRunner: {
+    method: 'post',
+    path: '/api/runners/register',
+    summary: 'Exchange a registration token for a runner credential',
+    tags,
+    request: { body: body(RegisterRunnerRequest) },
+    responses: { 201: json(RegisterRunnerResponse, 'Registered'), ...errorResponses },
+  },
+  runnerCheckIn: {
+    method: 'post',
+    path: '/api/runners/check-in',
+    summary: 'A runner’s periodic check-in',
+    tags,
+    security: runnerAuth,
+    request: { body: body(RunnerCheckInRequest, false) },
+    responses: { 200: json(RunnerCheckInResponse, 'Still standing, or revoked'), ...errorResponses },
+  },
+  aiReport: {
+    method: 'post',
+    path: '/api/runners/ai-reports',
+    summary: 'A runner’s summary of a finished model call',
+    tags,
+    security: runnerAuth,
+    request: { body: body(AiCallReport) },
+    responses: { 200: json(AiReportResponse, 'Recorded, or a duplicate'), ...errorResponses },
+  },
+} as const;
