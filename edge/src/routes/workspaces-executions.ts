@@ -4,7 +4,7 @@ import { runnerKeys, STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { execOutputStream } from '@keel/contract/streams';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { ExecuteRequest, type ExitEvent, WorkspaceIdParam } from '@keel/contract/workspaces';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
@@ -87,13 +87,7 @@ export function executionRoutes() {
 
   on(workspaceRoutes.executionEvents, async (c) => {
     const services = c.get('services');
-    const params = readParams(c, ExecutionParams);
-    const row = await loadWorkspace(c, params.id);
-    if (!idSchema('execution').safeParse(params.executionId).success || !row.runnerId) {
-      throw new ApiError('not_found', 'No such execution');
-    }
-    const keys = runnerKeys(services.config.redisPrefix, row.runnerId);
-    await ownExecution(services, keys, row, params.executionId);
+    const { params, keys } = await loadExecution(c, services);
     const streamKey = execOutputStream.key(keys, params.executionId);
 
     return sseResponse(c, async (stream) => {
@@ -123,13 +117,7 @@ export function executionRoutes() {
 
   on(workspaceRoutes.cancelExecution, requireRole('developer'), async (c) => {
     const services = c.get('services');
-    const params = readParams(c, ExecutionParams);
-    const row = await loadWorkspace(c, params.id);
-    if (!idSchema('execution').safeParse(params.executionId).success || !row.runnerId) {
-      throw new ApiError('not_found', 'No such execution');
-    }
-    const keys = runnerKeys(services.config.redisPrefix, row.runnerId);
-    await ownExecution(services, keys, row, params.executionId);
+    const { params, row } = await loadExecution(c, services);
     await assertRunnerServes(services, row);
     await services.queue.enqueue(queueOf(row), {
       v: CONTRACT_VERSION,
@@ -153,6 +141,18 @@ export function executionRoutes() {
   });
 
   return app;
+}
+
+/** The execution named by the path, with its workspace: one of this caller's, and one it ran. */
+async function loadExecution(c: Context<AppEnv>, services: Services) {
+  const params = readParams(c, ExecutionParams);
+  const row = await loadWorkspace(c, params.id);
+  if (!idSchema('execution').safeParse(params.executionId).success || !row.runnerId) {
+    throw new ApiError('not_found', 'No such execution');
+  }
+  const keys = runnerKeys(services.config.redisPrefix, row.runnerId);
+  await ownExecution(services, keys, row, params.executionId);
+  return { params, row, keys };
 }
 
 /**
