@@ -46,6 +46,14 @@ describe('paths, argv and listings at the edge', () => {
     assert.deepEqual(await names(), ['100%.txt']);
   });
 
+  test('a query parameter without a name is refused with 422, not dropped past the schema', async () => {
+    const write = await req('PUT', '/files?path=named.txt&=x', { content: 'x' });
+    assert.equal(write.status, 422, JSON.stringify(write.body));
+    assert.equal(write.body.error.code, 'validation_failed');
+    assert.equal((await req('GET', '/files/tree?=..%2F..')).status, 422);
+    assert.ok(!(await names()).includes('named.txt'));
+  });
+
   test('NUL in argv, in a command or in env is refused at the edge with 422, and nothing runs', async () => {
     const before = await auditCount();
     for (const body of [

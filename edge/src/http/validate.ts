@@ -146,18 +146,26 @@ async function parseJsonBody(c: Context<AppEnv>, optional: boolean, maxBytes?: n
 }
 
 export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
-  assertUtf8Query(c.req.url);
+  assertReadableQuery(c.req.url);
   return check(schema, c.req.query(), 'Query string is invalid');
 }
 
 /**
  * Hono keeps a percent-escape that does not decode to UTF-8 as its literal text, so `%FF`
  * would become a file named "%FF": such a query is refused instead, as unreadable input.
+ * Hono also drops a parameter without a name (`?=x`), which would slip past a strict schema's
+ * "no unknown fields": it is refused too.
  */
-function assertUtf8Query(url: string): void {
+function assertReadableQuery(url: string): void {
   const start = url.indexOf('?');
-  if (start < 0 || !url.includes('%', start)) return;
+  if (start < 0) return;
   for (const part of url.slice(start + 1).split('&')) {
+    if (part.startsWith('=')) {
+      throw new ApiError('validation_failed', 'Query string is invalid', [
+        { path: '(query)', message: 'a parameter has no name' },
+      ]);
+    }
+    if (!part.includes('%')) continue;
     try {
       decodeURIComponent(part.replace(/\+/g, ' '));
     } catch {
