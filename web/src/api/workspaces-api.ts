@@ -1,6 +1,6 @@
 import { workspaceRoutes as routes } from '@keel/contract/api/workspaces';
 import type { LogLine, Workspace, WorkspaceSource, WorkspaceStatus } from '@keel/contract/workspaces';
-import { callRoute } from './call-route.ts';
+import { callRoute, routeUrl } from './call-route.ts';
 import type { ApiClient } from './client.ts';
 
 export type WorkspaceAction = 'start' | 'stop' | 'restart';
@@ -30,6 +30,8 @@ export interface WorkspacesApi {
   status(id: string): Promise<WorkspaceStatusInfo>;
   /** Life-cycle and clone progress lines, oldest first. */
   logs(id: string): Promise<LogLine[]>;
+  /** The same log, live, as Server-Sent Events resuming after `lastEventId` when given. */
+  openLogEvents(id: string, lastEventId: string | undefined, signal: AbortSignal): Promise<Response>;
 }
 
 const actions = {
@@ -53,5 +55,13 @@ export function createWorkspacesApi(client: ApiClient): WorkspacesApi {
     act: async (id, action) => (await callRoute(client, actions[action], { params: { id } })).status,
     status: (id) => callRoute(client, routes.workspaceStatus, { params: { id } }),
     logs: async (id) => (await callRoute(client, routes.workspaceLogs, { params: { id } })).lines,
+    openLogEvents: (id, lastEventId, signal) =>
+      client.openStream(routeUrl(routes.workspaceLogEvents, { id }), {
+        headers: {
+          accept: 'text/event-stream',
+          ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
+        },
+        signal,
+      }),
   };
 }
