@@ -43,8 +43,8 @@ export {
  *
  * To add a kind: give it a key in `runnerKeys` (keys.ts; everything a runner writes lives under its
  * prefix), describe it below with `defineStreamKind` (a zod schema of its entries, its final types,
- * TTL and both caps), write it with `StreamAppender` on the runner and follow it with
- * `followStream` on the edge, and add a line to docs/ARCHITECTURE.md ("Where things live").
+ * TTL and both caps), write it with `StreamAppender` on the runner and follow it with a
+ * `StreamFollower` on the edge, and add a line to docs/ARCHITECTURE.md ("Where things live").
  */
 export interface StreamKind<Entry extends z.ZodType = z.ZodType> {
   /** For logs and docs. */
