@@ -5,7 +5,6 @@ import { createTestApis } from '../testing/api-setup.ts';
 import { apiError, json, type Responder } from '../testing/fake-fetch.ts';
 import { createFakeTimers } from '../testing/fake-timers.ts';
 import { workspace, workspaceId } from '../testing/fixtures.ts';
-import { createWorkspaceLogFollower } from './workspace-log-follower.ts';
 import { createWorkspaceWatch } from './workspace-watch.ts';
 
 const until = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -75,37 +74,5 @@ describe('workspace watch (fake fetch)', () => {
 
     assert.equal(watch.workspace(), undefined);
     assert.ok(watch.loadError());
-  });
-});
-
-describe('workspace log follower (fake fetch)', () => {
-  test('follows by polling the log until stopped', async () => {
-    const line = (id: string, text: string) => ({
-      id,
-      at: '2025-01-01T00:00:00.000Z',
-      stream: 'system',
-      text,
-    });
-    const { workspaces, clock, calls } = setup(
-      json(200, { lines: [line('1-0', 'cloning')] }),
-      json(200, { lines: [line('1-0', 'cloning'), line('2-0', 'running')] }),
-    );
-    const logs = createRoot(() =>
-      createWorkspaceLogFollower(workspaces, workspaceId, { timers: clock.timers }),
-    );
-
-    logs.follow();
-    await until();
-    assert.equal(logs.lines()?.length, 1);
-    clock.fireAll();
-    await until();
-    logs.stop();
-
-    assert.deepEqual(
-      logs.lines()?.map((l) => l.text),
-      ['cloning', 'running'],
-    );
-    assert.deepEqual(clock.delays(), []);
-    assert.equal(calls.length, 2);
   });
 });
