@@ -209,6 +209,7 @@ describe('child ids belong to their parents', () => {
       ['GET', `/api/workspaces/${ws}`],
       ['GET', `/api/workspaces/${ws}/status`],
       ['GET', `/api/workspaces/${ws}/logs`],
+      ['GET', `/api/workspaces/${ws}/logs/events`],
       ['POST', `/api/workspaces/${ws}/stop`],
       ['POST', `/api/workspaces/${ws}/start`],
       ['DELETE', `/api/workspaces/${ws}`],

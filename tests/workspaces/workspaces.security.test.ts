@@ -193,6 +193,7 @@ for (const kind of DRIVER_KINDS) {
         `/api/workspaces/${ws}`,
         `/api/workspaces/${ws}/files/tree?path=`,
         `/api/workspaces/${ws}/logs`,
+        `/api/workspaces/${ws}/logs/events`,
       ]) {
         const res = await dev.request('GET', path, undefined, { bearer: true });
         assert.equal(res.status, 404, `${path} for another developer`);
