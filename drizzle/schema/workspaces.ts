@@ -2,6 +2,7 @@ import { boolean, index, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
 import { organizations, users } from './accounts.ts';
 import { createdAt, tz } from './columns.ts';
 import { runners } from './runners.ts';
+import { servers } from './servers.ts';
 
 export const workspaces = pgTable(
   'workspaces',
@@ -24,6 +25,8 @@ export const workspaces = pgTable(
      */
     driver: text('driver'),
     runnerId: text('runner_id').references(() => runners.id, { onDelete: 'set null' }),
+    /** The infrastructure server it lives on; null: the runner's own host. */
+    serverId: text('server_id').references(() => servers.id, { onDelete: 'set null' }),
     /** The last status the edge saw; the runner's live status in Redis wins when present. */
     status: text('status').notNull(),
     statusReason: text('status_reason'),

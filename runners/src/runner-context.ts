@@ -8,9 +8,9 @@ import { AiJobs } from './ai/jobs.ts';
 import { sendAiReport } from './ai/report.ts';
 import type { RunnerConfig } from './env.ts';
 import type { RunningExecution } from './executions/exec-start.ts';
-import { ConfinedFs } from './files/confined-fs.ts';
 import { FileLocks } from './files/file-locks.ts';
 import type { FileJobContext } from './files/jobs.ts';
+import type { WorkspaceFiles } from './files/workspace-files.ts';
 import { JobError } from './job-error.ts';
 import { log } from './log.ts';
 import { connectRunnerRedis } from './redis-connection.ts';
@@ -34,7 +34,7 @@ export class RunnerContext {
   /** Lifecycle jobs in progress per workspace: the heartbeat leaves those workspaces alone. */
   readonly lifecycle = new Map<string, number>();
   readonly fileLocks = new FileLocks();
-  readonly roots = new Map<string, ConfinedFs>();
+  readonly roots = new Map<string, WorkspaceFiles>();
   /** Workspaces placed on another driver than this runner's, with theirs: it cannot serve them. */
   readonly foreign = new Map<string, DriverKind>();
 
@@ -103,12 +103,12 @@ export class RunnerContext {
   }
 
   /** Roots are looked up once per workspace: file reads are the hottest path a runner has. */
-  async files(workspaceId: string): Promise<ConfinedFs> {
+  async files(workspaceId: string): Promise<WorkspaceFiles> {
     let fs = this.roots.get(workspaceId);
     if (!fs) {
       if ((await this.driver.status(workspaceId)) === 'missing')
         throw new JobError('not_found', 'No such workspace');
-      fs = new ConfinedFs(await this.driver.workspaceRoot(workspaceId), this.driver.fileOwner);
+      fs = await this.driver.files(workspaceId);
       this.roots.set(workspaceId, fs);
     }
     return fs;

@@ -15,6 +15,7 @@ export const idPrefixes = {
   job: 'job',
   aiStream: 'ais',
   terminal: 'trm',
+  server: 'srv',
 } as const;
 export type IdKind = keyof typeof idPrefixes;
 

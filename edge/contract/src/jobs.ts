@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AiCancelJob, AiChatJob, AiExplainJob, AiRewriteJob } from './ai-jobs.ts';
 import { EgressAllow } from './egress.ts';
 import { FilesDeleteJob, FilesMkdirJob, FilesRenameJob } from './files.ts';
+import { idSchema } from './ids.ts';
 import { PatchApplyJob, PatchValidateJob } from './patch.ts';
 import { DriverKind } from './runners.ts';
 import { TerminalOpenJob } from './terminal.ts';
@@ -26,6 +27,10 @@ export const WorkloadSpecPayload = z.object({
    * keeps it. A runner running another one refuses the workspace as unavailable.
    */
   driver: DriverKind.optional(),
+  /** The infrastructure server the workspace lives on (`driver` is then its kind). */
+  serverId: idSchema('server').optional(),
+  /** Kubernetes: the claim's size (the server's storage sets the class). */
+  diskGb: z.number().int().positive().optional(),
 });
 
 /** Every job a runner pulls from its queue. Jobs carry a version; contracts only grow. */
@@ -93,6 +98,8 @@ export const RunnerJob = z.discriminatedUnion('type', [
   PatchValidateJob,
   PatchApplyJob,
   TerminalOpenJob,
+  /** Test the connection to a server assigned to this runner; the answer is a ConnectionTestResult. */
+  z.object({ v, type: z.literal('server.test'), serverId: idSchema('server') }),
 ]);
 export type RunnerJob = z.infer<typeof RunnerJob>;
 export type RunnerJobType = RunnerJob['type'];

@@ -77,6 +77,13 @@ function makeRunnerKeys(keyPrefix: string, runnerId: string) {
     aiActive: `${base}ai-active`,
     /** Commands running on this runner (a set), so a restarted runner can end their output. */
     execsRunning: `${base}execs`,
+    /**
+     * The infrastructure server each workspace on one lives on (a hash workspace id → server id),
+     * so a restarted runner reaches them again.
+     */
+    workspaceServers: `${base}ws-servers`,
+    /** Resources of the servers this runner serves (a hash server id → ServerResources JSON), read by the edge. */
+    serverResources: `${base}server-resources`,
   };
 }
 

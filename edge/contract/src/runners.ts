@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { idSchema } from './ids.ts';
 import { ProtocolVersionString } from './protocol.ts';
 
-export const DriverKind = z.enum(['docker', 'process']);
+/** Local drivers (`docker`, `process`) and the kinds of infrastructure servers a runner drives. */
+export const DriverKind = z.enum(['docker', 'process', 'ssh', 'docker-tls', 'kubernetes']);
 export type DriverKind = z.infer<typeof DriverKind>;
 
 const LabelKey = z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,62}$/, 'lower-case letters, digits, . _ / -');

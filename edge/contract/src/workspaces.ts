@@ -56,6 +56,8 @@ export const CreateWorkspaceRequest = z.strictObject({
   /** Absent: `DEFAULT_WORKSPACE_RESOURCES`, lowered to the install's maxima where they are lower. */
   resources: WorkspaceResources.optional(),
   network: z.boolean().default(false),
+  /** Place it on this infrastructure server of the organization (one that passed its test). */
+  serverId: idSchema('server').optional(),
 });
 export const DEFAULT_WORKSPACE_RESOURCES = { cpus: 1, memoryMb: 1024 } as const;
 export type CreateWorkspaceRequest = z.infer<typeof CreateWorkspaceRequest>;
@@ -71,6 +73,8 @@ export const Workspace = z.object({
   runnerId: z.string().nullable(),
   /** The driver it was placed on, kept for its life; null for workspaces made before drivers were recorded. */
   driver: DriverKind.nullable().optional(),
+  /** The infrastructure server it lives on; null or absent: its runner's own host. */
+  serverId: z.string().nullable().optional(),
   status: WorkspaceStatus,
   statusReason: z.string().nullable(),
   createdAt: z.string(),

@@ -1,4 +1,5 @@
-import { type ConfinedFs, ConfinedFsError } from '../files/confined-fs.ts';
+import { ConfinedFsError } from '../files/confined-fs.ts';
+import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import type { WorkspaceReader } from './context-builder.ts';
 
 /** The file a request names may be this large; larger ones are refused rather than cut blindly. */
@@ -30,7 +31,7 @@ export function decodeText(bytes: Uint8Array): string {
  * is walked under the workspace root without following links, so neither a `..` nor a symlink
  * in an import can pull a host file into a prompt. Anything unreadable is simply absent.
  */
-export function confinedReader(fs: ConfinedFs): WorkspaceReader {
+export function confinedReader(fs: WorkspaceFiles): WorkspaceReader {
   return {
     async readFile(path) {
       try {

@@ -9,7 +9,8 @@ import type { runnerKeys } from '@keel/contract/keys';
 import { AI_STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import type { Redis } from 'ioredis';
-import { type ConfinedFs, ConfinedFsError } from '../files/confined-fs.ts';
+import { ConfinedFsError } from '../files/confined-fs.ts';
+import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import { sha256 } from '../sha256.ts';
 import { AnswerStream } from './answer-stream.ts';
 import type { AiConfig } from './config.ts';
@@ -28,7 +29,7 @@ export interface AiJobsDeps {
   redis: Redis;
   keys: ReturnType<typeof runnerKeys>;
   config: AiConfig | undefined;
-  files(workspaceId: string): Promise<ConfinedFs>;
+  files(workspaceId: string): Promise<WorkspaceFiles>;
   touch(workspaceId: string): void;
   report(report: AiCallReport): Promise<ReportVerdict>;
   log(level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
@@ -455,7 +456,7 @@ function filesIn(context: BuiltContext): number {
 }
 
 async function readTarget(
-  fs: ConfinedFs,
+  fs: WorkspaceFiles,
   rawPath: string,
   range: LineRange | undefined,
 ): Promise<RewriteTarget & { bytes: Buffer }> {

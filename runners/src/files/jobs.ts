@@ -8,12 +8,13 @@ import type { FileOpResult } from '@keel/contract/files';
 import type { RunnerJob } from '@keel/contract/jobs';
 import { JobError } from '../job-error.ts';
 import { sha256 } from '../sha256.ts';
-import { type ConfinedFs, ConfinedFsError } from './confined-fs.ts';
+import { ConfinedFsError } from './confined-fs.ts';
 import { InvalidPath, IsSymlink, NotFound } from './errors.ts';
 import { splitPath } from './resolve.ts';
+import type { WorkspaceFiles } from './workspace-files.ts';
 
 export interface FileJobContext {
-  files(workspaceId: string): Promise<ConfinedFs>;
+  files(workspaceId: string): Promise<WorkspaceFiles>;
   /** Runs `fn` holding the write lock of every path, so a files PUT cannot interleave. */
   withFileLocks<T>(workspaceId: string, paths: string[], fn: () => Promise<T>): Promise<T>;
 }
@@ -113,7 +114,7 @@ export async function mkdirJob(job: MkdirJob, ctx: FileJobContext): Promise<File
   return { type: 'directory' };
 }
 
-async function statIfThere(fs: ConfinedFs, path: string) {
+async function statIfThere(fs: WorkspaceFiles, path: string) {
   try {
     return await fs.stat(path);
   } catch (err) {

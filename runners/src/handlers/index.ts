@@ -5,6 +5,7 @@ import { aiHandlers } from './ai.ts';
 import { executionHandlers } from './executions.ts';
 import { fileHandlers } from './files.ts';
 import { patchHandlers } from './patch.ts';
+import { serverHandlers } from './servers.ts';
 import type { JobHandlers } from './table.ts';
 import { terminalHandlers } from './terminal.ts';
 import { workspaceHandlers } from './workspaces.ts';
@@ -18,6 +19,7 @@ export const jobHandlers: JobHandlers = {
   ...patchHandlers,
   ...aiHandlers,
   ...terminalHandlers,
+  ...serverHandlers,
 };
 
 /** A BullMQ job, or a call from the call list: the same handlers serve both. */

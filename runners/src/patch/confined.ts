@@ -1,4 +1,5 @@
-import { type ConfinedFs, ConfinedFsError } from '../files/confined-fs.ts';
+import { ConfinedFsError } from '../files/confined-fs.ts';
+import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import type { PatchFs } from './commit.ts';
 
 const isNotFound = (err: unknown) => err instanceof ConfinedFsError && err.code === 'NOT_FOUND';
@@ -7,7 +8,7 @@ const isNotFound = (err: unknown) => err instanceof ConfinedFsError && err.code 
  * The commit's file operations on the runner's confined layer: symlinks, hard-linked
  * files and paths leaving the root are refused there, whatever the patch says.
  */
-export function confinedPatchFs(fs: ConfinedFs): PatchFs {
+export function confinedPatchFs(fs: WorkspaceFiles): PatchFs {
   return {
     async read(path) {
       try {

@@ -6,7 +6,8 @@
  */
 import type { PatchIssue, PatchJobResult } from '@keel/contract/patch';
 import type { Patch } from '@keel/contract/unified-diff';
-import { type ConfinedFs, ConfinedFsError, type ConfinedFsErrorCode } from '../files/confined-fs.ts';
+import { ConfinedFsError, type ConfinedFsErrorCode } from '../files/confined-fs.ts';
+import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import { sha256 } from '../sha256.ts';
 import { type FilePlan, type PatchPlan, planPatch } from './apply.ts';
 import { commitPatch, type PatchFs } from './commit.ts';
@@ -17,7 +18,7 @@ import { pathProblem } from './paths.ts';
 
 /** What the jobs need from the runner: the workspace's file layer and its per-file locks. */
 export interface PatchJobContext {
-  files(workspaceId: string): Promise<ConfinedFs>;
+  files(workspaceId: string): Promise<WorkspaceFiles>;
   /** Runs `fn` holding the write lock of every path, so a files PUT cannot slip in between. */
   withFileLocks<T>(workspaceId: string, paths: string[], fn: () => Promise<T>): Promise<T>;
 }

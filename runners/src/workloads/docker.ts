@@ -3,6 +3,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EgressAllow } from '@keel/contract/egress';
 import Docker from 'dockerode';
+import { ConfinedFs } from '../files/confined-fs.ts';
+import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import { EXEC_USER, startDockerExec } from './docker-exec.ts';
 import { SLIRP_DNS } from './egress-rules.ts';
 import { makeExecHandle } from './exec-handle.ts';
@@ -223,6 +225,10 @@ export class DockerDriver implements WorkloadDriver {
         );
       },
     });
+  }
+
+  async files(id: string): Promise<WorkspaceFiles> {
+    return new ConfinedFs(await this.workspaceRoot(id), this.fileOwner);
   }
 
   async workspaceRoot(id: string): Promise<string> {

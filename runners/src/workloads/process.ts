@@ -15,6 +15,8 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { ConfinedFs } from '../files/confined-fs.ts';
+import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import { sha256 } from '../sha256.ts';
 import { findExecutable, NAMESPACE_ARGS, sandboxArgs, systemArgs } from './bwrap.ts';
 import { createCgroup, type LimitKind, type WorkspaceCgroup } from './cgroups.ts';
@@ -253,6 +255,10 @@ export class ProcessDriver implements WorkloadDriver {
     const cg = await this.cgroupFor(id, state.spec);
     const netns = state.spec.network ? await this.networkFor(id, state.spec) : undefined;
     return this.commandLine(id, state, req, cg, { newSession: false, netns, seccomp: await this.seccomp() });
+  }
+
+  async files(id: string): Promise<WorkspaceFiles> {
+    return new ConfinedFs(await this.workspaceRoot(id), this.fileOwner);
   }
 
   async workspaceRoot(id: string): Promise<string> {

@@ -1,5 +1,7 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { EgressAllow } from '@keel/contract/egress';
+import type { DriverKind } from '@keel/contract/runners';
+import type { WorkspaceFiles } from '../files/workspace-files.ts';
 
 /** Where a workspace's files live on the host that runs it. */
 export type WorkspaceStorage =
@@ -42,6 +44,11 @@ export interface ExecRequest {
   env?: Record<string, string>;
   /** The whole process tree is killed when this elapses. */
   timeoutMs?: number;
+  /**
+   * true: the handle's `stdin` feeds the command (the file agent of remote drivers talks over
+   * it). Otherwise the command's stdin is empty.
+   */
+  stdin?: boolean;
 }
 
 export interface ExecResult {
@@ -59,6 +66,8 @@ export interface ExecHandle {
   /** Byte streams; they end when the process's output ends. */
   readonly stdout: Readable;
   readonly stderr: Readable;
+  /** Present when the request asked for `stdin`; ending it closes the command's stdin. */
+  readonly stdin?: Writable;
   readonly done: Promise<ExecResult>;
   /** Kills every process the command started, then resolves; `done` settles too. */
   kill(): Promise<void>;
@@ -79,7 +88,7 @@ export interface StartOptions {
 }
 
 export interface WorkloadDriver {
-  readonly kind: 'docker' | 'process';
+  readonly kind: DriverKind;
   /** Idempotent: an existing workload with this id is left as it is. */
   create(spec: WorkloadSpec): Promise<void>;
   start(id: string, opts?: StartOptions): Promise<void>;
@@ -90,7 +99,15 @@ export interface WorkloadDriver {
   status(id: string): Promise<WorkloadStatus>;
   /** Never throws: a missing or stopped workload rejects `done` with a WorkloadError. */
   exec(id: string, req: ExecRequest): ExecHandle;
-  /** Host path of the workspace's files, for the confined file layer. */
+  /**
+   * The workspace's files, confined to `/workspace`: on the runner's host for local drivers
+   * (`ConfinedFs` on `workspaceRoot`), through an agent inside the workspace for remote ones.
+   */
+  files(id: string): Promise<WorkspaceFiles>;
+  /**
+   * Host path of the workspace's files, where the runner's host holds them; remote drivers
+   * reject with DRIVER_UNAVAILABLE (their files are reached only through `files`).
+   */
   workspaceRoot(id: string): Promise<string>;
   /** uid/gid that files written by the runner should get, so the workload can edit them. */
   readonly fileOwner: FileOwner | undefined;

@@ -8,7 +8,7 @@ import { ErrorBody, errorStatus } from '../errors.ts';
  * without the contract depending on anything but zod.
  */
 export interface ApiRoute {
-  readonly method: 'get' | 'post' | 'put' | 'delete';
+  readonly method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   readonly path: string;
   readonly summary: string;
   readonly tags: readonly string[];

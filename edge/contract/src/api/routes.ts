@@ -5,6 +5,7 @@ import type { ApiRoute } from './describe.ts';
 import { installRoutes } from './install.ts';
 import { patchRoutes } from './patch.ts';
 import { runnerRoutes } from './runners.ts';
+import { serverRoutes } from './servers.ts';
 import { systemRoutes } from './system.ts';
 import { workspaceRoutes } from './workspaces.ts';
 
@@ -17,6 +18,7 @@ export const api = {
   ...adminRoutes,
   ...installRoutes,
   ...runnerRoutes,
+  ...serverRoutes,
   ...aiRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
