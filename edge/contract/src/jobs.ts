@@ -27,6 +27,8 @@ export const WorkloadSpecPayload = z.object({
    * keeps it. A runner running another one refuses the workspace as unavailable.
    */
   driver: DriverKind.optional(),
+  /** Whose workspace it is: a Kubernetes server keeps each organization in a namespace of its own. */
+  organizationId: z.string().max(64).optional(),
   /** The infrastructure server the workspace lives on (`driver` is then its kind). */
   serverId: idSchema('server').optional(),
   /** Kubernetes: the claim's size (the server's storage sets the class). */

@@ -303,6 +303,15 @@ export const ServerView = z.object({
 export type ServerView = z.infer<typeof ServerView>;
 
 export const ListServersResponse = z.object({ servers: z.array(ServerView) });
+/** What any member sees of the servers a workspace may be placed on (enabled, passed their last test). */
+export const PlaceableServer = z.object({
+  id: idSchema('server'),
+  name: z.string(),
+  kind: ServerKind,
+  region: z.string().nullable(),
+  labels: Labels,
+});
+export const ListPlaceableServersResponse = z.object({ servers: z.array(PlaceableServer) });
 export const ServerResponse = z.object({ server: ServerView });
 export const TestServerResponse = z.object({ server: ServerView, result: ConnectionTestResult });
 /** Pins the key the last test offered; the fingerprint must be the one the admin saw. */

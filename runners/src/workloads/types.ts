@@ -26,6 +26,10 @@ export interface WorkloadSpec {
   /** With network: IPv4 CIDRs ("10.1.2.0/24", optionally ":port") opened despite the closed ranges. */
   egressAllow?: string[];
   storage: WorkspaceStorage;
+  /** The organization the workspace belongs to (Kubernetes: its namespace). */
+  organizationId?: string;
+  /** Kubernetes: the size of the workspace's claim. */
+  diskGb?: number;
 }
 
 export type WorkloadStatus = 'running' | 'stopped' | 'missing';

@@ -3,6 +3,7 @@ import {
   AssignedServersResponse,
   ConfirmHostKeyRequest,
   CreateServerRequest,
+  ListPlaceableServersResponse,
   ListServersResponse,
   ServerAccess,
   ServerAccessQuery,
@@ -80,6 +81,14 @@ export const serverRoutes = {
     security,
     request: { params: ServerIdParam, body: body(ConfirmHostKeyRequest) },
     responses: { 200: json(ServerResponse, 'Pinned'), ...errorResponses },
+  },
+  listPlaceableServers: {
+    method: 'get',
+    path: '/api/servers',
+    summary: 'Servers a new workspace may be placed on',
+    tags: ['workspaces'],
+    security,
+    responses: { 200: json(ListPlaceableServersResponse, 'Placeable servers, by name'), ...errorResponses },
   },
   runnerServers: {
     method: 'get',
