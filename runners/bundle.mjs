@@ -3,7 +3,8 @@
  * Builds runners/dist/keel-runner.mjs: the runner and its dependencies in one ES module,
  * so a runner starts without the TypeScript loader and keeps less code in memory.
  * Native addons stay outside (node-pty, ssh2's optional ones), and so do the parts of
- * dockerode that it loads eagerly but the runner never uses (see `deferred`).
+ * dockerode that it loads eagerly but the runner never uses (see `deferred`). The file agent's
+ * program (runners/src/files/agent) is built first and embedded as text (see `agentProgramText`).
  *   node runners/bundle.mjs
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -37,6 +38,63 @@ const deferLoading = {
   },
 };
 
+/**
+ * The file agent that remote drivers run inside a workspace: its program and the confined file
+ * layer in one script for the workspace image's Node (18), as the text its loader runs. The
+ * runner's sources call this on first use (runners/src/files/agent/program-text.ts); the bundle
+ * carries its result.
+ */
+export async function buildAgentProgram() {
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: ['runners/src/files/agent/program.ts'],
+    bundle: true,
+    write: false,
+    platform: 'node',
+    // The loader wraps the text in a function that receives `require`.
+    format: 'cjs',
+    target: 'node18',
+    minify: true,
+    legalComments: 'none',
+    plugins: [agentStatusStub],
+    logLevel: 'warning',
+  });
+  return result.outputFiles[0].text;
+}
+
+/**
+ * The agent answers error codes, never HTTP statuses: the status table (and the contract's zod
+ * schemas behind it) stays out of its program, which travels to the workspace at every start.
+ */
+const agentStatusStub = {
+  name: 'agent-status-stub',
+  setup(b) {
+    b.onResolve({ filter: /^@keel\/contract\/runner-errors$/ }, () => ({
+      path: 'runner-errors',
+      namespace: 'keel-agent-stub',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'keel-agent-stub' }, () => ({
+      contents: 'export const fileErrorStatus = () => 0;',
+      loader: 'js',
+    }));
+  },
+};
+
+/** Puts the agent's program, built once per build, in place of the module that builds it on demand. */
+const agentProgramText = {
+  name: 'agent-program-text',
+  setup(b) {
+    let text;
+    b.onLoad({ filter: /[\\/]runners[\\/]src[\\/]files[\\/]agent[\\/]program-text\.ts$/ }, async () => {
+      text ??= await buildAgentProgram();
+      return {
+        contents: `export function agentProgram() { return Promise.resolve(${JSON.stringify(text)}); }`,
+        loader: 'js',
+      };
+    });
+  },
+};
+
 /** The build of the runner; `outdir` and `plugins` let a test build a variant of it elsewhere. */
 export function runnerBuildOptions({ outdir = 'runners/dist', plugins = [] } = {}) {
   return {
@@ -55,7 +113,7 @@ export function runnerBuildOptions({ outdir = 'runners/dist', plugins = [] } = {
     banner: {
       js: "import { createRequire as keelCreateRequire } from 'node:module'; const require = keelCreateRequire(import.meta.url);",
     },
-    plugins: [...plugins, deferLoading],
+    plugins: [...plugins, deferLoading, agentProgramText],
     logLevel: 'warning',
   };
 }

@@ -21,7 +21,9 @@ export type FileErrorCode =
   | 'TOO_DEEP'
   | 'ALREADY_EXISTS'
   | 'DIRECTORY_NOT_EMPTY'
-  | 'PERMISSION_DENIED';
+  | 'PERMISSION_DENIED'
+  /** The files cannot be reached now (remote drivers: the in-workspace file agent died or is silent). */
+  | 'UNAVAILABLE';
 
 /** The job error a file refusal is reported as. */
 export const fileErrorRunnerCode = {
@@ -38,6 +40,7 @@ export const fileErrorRunnerCode = {
   ALREADY_EXISTS: 'conflict',
   DIRECTORY_NOT_EMPTY: 'conflict',
   PERMISSION_DENIED: 'path_outside_workspace',
+  UNAVAILABLE: 'unavailable',
 } as const satisfies Record<FileErrorCode, RunnerErrorCode>;
 
 /** The API error a job error is answered with; its HTTP status comes from `errorStatus`. */

@@ -83,6 +83,12 @@ export class PermissionDenied extends ConfinedFsError {
     super('PERMISSION_DENIED', path);
   }
 }
+/** Remote drivers: the file agent inside the workspace died, did not answer, or answered nonsense. */
+export class FilesUnavailable extends ConfinedFsError {
+  constructor(path: string, why: string) {
+    super('UNAVAILABLE', path, `workspace files unavailable (${why}): ${path}`);
+  }
+}
 
 /** Translates an errno from a confined operation; unknown errors pass through unchanged. */
 export function fromErrno(err: unknown, path: string): unknown {

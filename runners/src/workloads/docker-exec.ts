@@ -84,7 +84,7 @@ export async function startDockerExec(
       Env: env,
       WorkingDir: req.workingDir,
       User: EXEC_USER,
-      AttachStdin: false,
+      AttachStdin: io.stdin !== undefined,
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
@@ -95,8 +95,11 @@ export async function startDockerExec(
     if (code === 409) throw new WorkloadError('WORKLOAD_NOT_RUNNING', 'workspace is not running');
     throw err;
   }
-  const stream = await exec.start({ hijack: true, stdin: false });
+  const stream = await exec.start({ hijack: true, stdin: io.stdin !== undefined });
   demuxDockerStream(stream, io.stdout, io.stderr);
+  // The hijacked connection carries stdin one way; ending the handle's stdin half-closes it,
+  // which the engine passes on as end of file.
+  io.stdin?.pipe(stream);
 
   const streamOver = new Promise<void>((resolve) => {
     let settled = false;

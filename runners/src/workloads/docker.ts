@@ -208,6 +208,7 @@ export class DockerDriver implements WorkloadDriver {
     return makeExecHandle({
       id: execId,
       timeoutMs: req.timeoutMs,
+      stdin: req.stdin,
       start: async (io) => {
         assertWorkspaceId(id);
         validateExec(req);

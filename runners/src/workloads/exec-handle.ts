@@ -4,6 +4,8 @@ import type { ExecHandle, ExecResult } from './types.ts';
 export interface ExecIo {
   stdout: PassThrough;
   stderr: PassThrough;
+  /** With `stdin: true`: what the caller writes, for the driver to feed (and end) the command's stdin. */
+  stdin?: PassThrough;
 }
 
 /** What a driver hands back once the command is running. */
@@ -23,15 +25,18 @@ const SIGKILL_EXIT = 128 + 9;
 export function makeExecHandle(opts: {
   id: string;
   timeoutMs?: number;
+  /** Give the handle a `stdin` that the driver connects to the command's. */
+  stdin?: boolean;
   start(io: ExecIo): Promise<RunningExec>;
 }): ExecHandle {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
+  const stdin = opts.stdin ? new PassThrough() : undefined;
   let killed = false;
   let timedOut = false;
   let killing: Promise<void> | undefined;
 
-  const running = opts.start({ stdout, stderr });
+  const running = opts.start(stdin ? { stdout, stderr, stdin } : { stdout, stderr });
   // The start failure surfaces through `done`; this keeps it from being reported twice.
   running.catch(() => {});
 
@@ -79,11 +84,21 @@ export function makeExecHandle(opts: {
     );
   // Callers that only read the streams must not crash the runner with an unhandled rejection.
   done.catch(() => {});
+  // Once the command is over (or never started), what is still written to its stdin goes nowhere
+  // rather than piling up in memory.
+  if (stdin) {
+    const drain = () => {
+      stdin.unpipe();
+      stdin.resume();
+    };
+    done.then(drain, drain);
+  }
 
   return {
     id: opts.id,
     stdout,
     stderr,
+    ...(stdin ? { stdin } : {}),
     done,
     async kill() {
       await kill();

@@ -215,6 +215,7 @@ export class ProcessDriver implements WorkloadDriver {
     const handle = makeExecHandle({
       id: randomUUID(),
       timeoutMs: req.timeoutMs,
+      stdin: req.stdin,
       start: async (io) => {
         assertWorkspaceId(id);
         validateExec(req);
@@ -225,6 +226,11 @@ export class ProcessDriver implements WorkloadDriver {
         const child = this.spawnExec(id, state, req, cg, netns, await this.seccomp());
         child.stdout?.pipe(io.stdout);
         child.stderr?.pipe(io.stderr);
+        if (io.stdin && child.stdin) {
+          // EPIPE once the command is gone: the exit is what callers learn from.
+          child.stdin.on('error', () => {});
+          io.stdin.pipe(child.stdin);
+        }
         return watchChild(child);
       },
     });
@@ -336,7 +342,7 @@ export class ProcessDriver implements WorkloadDriver {
     return spawn(line.argv[0]!, line.argv.slice(1), {
       cwd: line.cwd,
       env: line.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       // Own process group: kill(-pid) reaches bwrap even before it has set up the sandbox.
       detached: true,
     });
