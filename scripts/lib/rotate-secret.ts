@@ -19,7 +19,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { auditHeads, servers, signingKeys } from '@keel/drizzle/schema';
 import { eq, sql } from 'drizzle-orm';
-import { appendAudit, INSTALL_CHAIN } from '../../edge/src/audit/audit-log.ts';
+import { appendAudit } from '../../edge/src/audit/audit-log.ts';
 import { AuditHeadSeal } from '../../edge/src/audit/head-seal.ts';
 import { SecretBox } from '../../edge/src/auth/secret-box.ts';
 import type { SecretKeyring } from '../../edge/src/auth/secret-keys.ts';
@@ -28,9 +28,9 @@ import { systemClock } from '../../edge/src/services/clock.ts';
 import { connectPostgres, type Database, type DatabaseHandle } from '../../edge/src/services/database.ts';
 import { openPglite } from '../../edge/src/services/database-pglite.ts';
 
-/** The purposes the sealed columns were sealed for (signing-keys.ts; the servers routes). */
+/** The purposes the sealed columns were sealed for (signing-keys.ts; drizzle/schema/servers.ts). */
 const SIGNING_KEY_PURPOSE = 'signing-key';
-export const serverCredentialPurpose = (serverId: string) => `server-credential:${serverId}`;
+const serverCredentialPurpose = (serverId: string) => `server-credential:${serverId}`;
 
 export interface TableCount {
   /** Where the values live: `table.column`. */
