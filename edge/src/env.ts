@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SecretKeyring } from './auth/secret-keys.ts';
 
 const flag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -8,21 +9,46 @@ const flag = z
 const intFrom = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).optional().default(def);
 
+const SECRET_KEY_HINT = 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)';
+/** Accepted secrets during a rotation: comma-separated, each like KEEL_SECRET_KEY. */
+const acceptedSecrets = z
+  .string()
+  .optional()
+  .default('')
+  .transform((s) =>
+    s
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean),
+  )
+  .refine((keys) => keys.length <= 4, 'at most 4 keys')
+  .refine((keys) => keys.every(decodesTo32Bytes), `each comma-separated key ${SECRET_KEY_HINT}`);
+
+/**
+ * The server secrets (docs/CONFIGURATION.md, "Rotating KEEL_SECRET_KEY"): one seals; the
+ * others are only accepted when opening and checking, while edges move from one to another.
+ */
+export const SecretKeyEnv = z.object({
+  /** 32 random bytes, base64: seals signing keys, credentials, audit heads and cache entries. */
+  KEEL_SECRET_KEY: z.string().refine((s) => decodesTo32Bytes(s), SECRET_KEY_HINT),
+  /** Secrets that sealed before this one: still opened, never used to seal. */
+  KEEL_SECRET_KEY_PREVIOUS: acceptedSecrets,
+  /** The secret that will seal next, accepted ahead of the switch so no edge meets a value it cannot open. */
+  KEEL_SECRET_KEY_NEXT: acceptedSecrets,
+});
+
 /**
  * The edge's configuration, read from the process environment (Node) or the worker's
  * bindings (workerd). Parsed once at the door: a bad value fails start-up loudly.
  */
 export const EdgeEnv = z.object({
+  ...SecretKeyEnv.shape,
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional()
     .or(z.literal('').transform(() => undefined)),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
-  /** 32 random bytes, base64: encrypts signing keys and other secrets at rest. */
-  KEEL_SECRET_KEY: z
-    .string()
-    .refine((s) => decodesTo32Bytes(s), 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)'),
   KEEL_PUBLIC_URL: z.url().optional(),
   KEEL_OPEN_SIGNUP: flag,
   /** Comma-separated e-mail domains that open signup accepts; empty accepts any. */
@@ -76,10 +102,20 @@ function decodesTo32Bytes(s: string): boolean {
   }
 }
 
+const secretBytes = (s: string) => Uint8Array.from(atob(s.trim()), (ch) => ch.charCodeAt(0));
+
+function keyringOf(e: z.infer<typeof SecretKeyEnv>): SecretKeyring {
+  return new SecretKeyring(secretBytes(e.KEEL_SECRET_KEY), [
+    ...e.KEEL_SECRET_KEY_NEXT.map(secretBytes),
+    ...e.KEEL_SECRET_KEY_PREVIOUS.map(secretBytes),
+  ]);
+}
+
 export interface EdgeConfig {
   databaseUrl: string | undefined;
   redisUrl: string;
-  secretKey: Uint8Array<ArrayBuffer>;
+  /** KEEL_SECRET_KEY seals; KEEL_SECRET_KEY_PREVIOUS and _NEXT are accepted for opening. */
+  secretKeys: SecretKeyring;
   publicUrl: string | undefined;
   issuer: string;
   openSignup: boolean;
@@ -102,17 +138,26 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
-  const parsed = EdgeEnv.safeParse(source);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`Invalid Keel edge configuration:\n${lines.join('\n')}`);
+function parsed<T extends z.ZodType>(schema: T, source: Record<string, unknown>, what: string): z.output<T> {
+  const result = schema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid Keel ${what} configuration:\n${lines.join('\n')}`);
   }
-  const e = parsed.data;
+  return result.data;
+}
+
+/** The server secrets alone, for tools that need no more of the edge's configuration (scripts/rotate-secret). */
+export function parseSecretKeys(source: Record<string, unknown>): SecretKeyring {
+  return keyringOf(parsed(SecretKeyEnv, source, 'secret key'));
+}
+
+export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
+  const e = parsed(EdgeEnv, source, 'edge');
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
-    secretKey: Uint8Array.from(atob(e.KEEL_SECRET_KEY.trim()), (ch) => ch.charCodeAt(0)),
+    secretKeys: keyringOf(e),
     publicUrl: e.KEEL_PUBLIC_URL,
     issuer: e.KEEL_PUBLIC_URL ? new URL(e.KEEL_PUBLIC_URL).origin : 'keel',
     openSignup: e.KEEL_OPEN_SIGNUP,

@@ -48,9 +48,9 @@ export function buildServices(input: {
       redis ??= connectRedis(input.config.redisUrl);
       return redis;
     });
-  const box = new SecretBox(input.config.secretKey);
-  const auditSeal = new AuditHeadSeal(input.config.secretKey);
-  const cacheSeal = new CacheSeal(input.config.secretKey);
+  const box = new SecretBox(input.config.secretKeys);
+  const auditSeal = new AuditHeadSeal(input.config.secretKeys);
+  const cacheSeal = new CacheSeal(input.config.secretKeys);
   const queue = new JobProducer(getRedis, input.config.redisPrefix);
   const readers = new ReaderPool(getRedis);
   const keys = new SigningKeyStore(input.db, box, input.clock, input.keyCache, {

@@ -10,7 +10,7 @@ describe('edge configuration', () => {
     assert.equal(c.databaseUrl, undefined);
     assert.equal(c.accessTokenTtlSeconds, 900);
     assert.equal(c.openSignup, false);
-    assert.equal(c.secretKey.length, 32);
+    assert.equal(c.secretKeys.sealing.length, 32);
     assert.equal(c.issuer, 'keel');
   });
 

@@ -4,7 +4,9 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { fromBase64Url, toBase64Url } from '../auth/bytes.ts';
 import { deriveKeyBytes } from '../auth/derive-key.ts';
+import { SecretKeyring } from '../auth/secret-keys.ts';
 
+const LABEL = 'keel/redis-cache';
 const VERSION = 's1';
 /** `s1.` + 43 characters of base64url MAC + `.`: the value follows at a fixed offset. */
 const HEAD = VERSION.length + 1 + 43 + 1;
@@ -19,16 +21,26 @@ const HEAD = VERSION.length + 1 + 43 + 1;
  *
  * The sealed form is `s1.<mac>.<value>`, a plain string: scripts that compare entries
  * byte for byte (ai/warm-start) compare sealed ones.
+ *
+ * During a rotation of KEEL_SECRET_KEY an entry is checked under the sealing secret first,
+ * then under each accepted one (a forged entry costs a few more MACs, a genuine one none).
+ * Reading an entry sealed under an older secret as a miss would be fine for what has a
+ * database behind it (sessions, workspace rows), but terminal, execution and AI stream
+ * records live only in Redis: while edges roll from one secret to the other, a miss would
+ * make a running command or open terminal "not found". Entries carry no key id; they expire
+ * within a day (STREAM_TTL_SECONDS), so once an old secret is no longer accepted its entries
+ * simply read as absent.
  */
 export class CacheSeal {
-  private readonly keyPromise: Promise<Uint8Array>;
+  private readonly keyring: SecretKeyring;
 
-  constructor(secretKey: Uint8Array<ArrayBuffer>) {
-    this.keyPromise = deriveKeyBytes(secretKey, 'keel/redis-cache');
+  constructor(keys: SecretKeyring | Uint8Array<ArrayBuffer>) {
+    this.keyring = SecretKeyring.of(keys);
   }
 
   async seal(redisKey: string, value: string): Promise<string> {
-    const mac = this.mac(await this.keyPromise, redisKey, value);
+    const [sealing] = await this.keys();
+    const mac = this.mac(sealing!.key, redisKey, value);
     return `${VERSION}.${toBase64Url(mac)}.${value}`;
   }
 
@@ -44,9 +56,16 @@ export class CacheSeal {
       return undefined;
     }
     const value = sealed.slice(HEAD);
-    const expected = this.mac(await this.keyPromise, redisKey, value);
-    // Compared in time that does not depend on where a forged MAC differs.
-    return mac.length === expected.length && timingSafeEqual(mac, expected) ? value : undefined;
+    for (const { key } of await this.keys()) {
+      const expected = this.mac(key, redisKey, value);
+      // Compared in time that does not depend on where a forged MAC differs.
+      if (mac.length === expected.length && timingSafeEqual(mac, expected)) return value;
+    }
+    return undefined;
+  }
+
+  private keys() {
+    return this.keyring.derive(LABEL, (secret) => deriveKeyBytes(secret, LABEL));
   }
 
   private mac(key: Uint8Array, redisKey: string, value: string): Uint8Array {
