@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { runnerKeys } from '@keel/contract/keys';
 import { WorkloadError } from '../../../runners/src/workloads/types.ts';
 import type { Rig } from '../../harness/runner-rig.ts';
-import { collect } from '../../runner/exec-util.ts';
+import { collect, waitForOutput } from '../../runner/exec-util.ts';
 import { runToEnd, waitGone } from './api.ts';
 import type { Stand } from './stand.ts';
 
@@ -58,9 +58,11 @@ export function lifecycleSuite(stand: Stand): void {
       const id = stand.id('life');
       const w = await sh(id, 'echo persisted > /workspace/keep.txt');
       assert.equal(w.exitCode, 0, w.stderr);
-      const running = driver.exec(id, { argv: ['sleep', '3015'] });
-      running.stdout.resume();
+      const running = driver.exec(id, { argv: ['sh', '-c', 'echo started; sleep 3015'] });
       running.stderr.resume();
+      // Running for sure: a stop that races the exec's own start is another question.
+      await waitForOutput(running, 'started');
+      running.stdout.resume();
       await driver.stop(id, { timeoutMs: 2000 });
       // Ended, not left running: types.ts also asks for `killed: true`, which only the process
       // driver reports today (its own test checks it).
