@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ServerType, serve } from '@hono/node-server';
+import type { DriverKind as AnyDriverKind } from '@keel/contract/runners';
 import { answerClientErrors } from '../../edge/src/http/node-client-errors.ts';
 import { nodeWebSockets } from '../../edge/src/terminal/node-websockets.ts';
 import { parseRunnerEnv, type RunnerConfig } from '../../runners/src/env.ts';
@@ -41,15 +42,30 @@ export function makeDriver(kind: DriverKind, dataDir: string): WorkloadDriver {
   return kind === 'docker' ? new DockerDriver() : new ProcessDriver({ root: join(dataDir, 'workspaces') });
 }
 
+export interface RigOptions {
+  runnerEnv?: Record<string, string>;
+  edgeEnv?: Record<string, string>;
+  /**
+   * A driver made elsewhere (a conformance target), run by the rig's runner as it is; the
+   * caller removes it. Without it the rig makes a local driver of `kind`.
+   */
+  driver?: WorkloadDriver;
+}
+
 /**
  * A whole Keel on loopback: the edge on a real HTTP port (PGlite, real Redis), an admin,
  * and a real runner registered through the API with the chosen workload driver.
  */
+export async function startRig(kind: DriverKind, options?: RigOptions): Promise<Rig>;
 export async function startRig(
-  kind: DriverKind,
-  options: { runnerEnv?: Record<string, string>; edgeEnv?: Record<string, string> } = {},
-): Promise<Rig> {
-  if (kind === 'docker') await ensureDockerAndImage();
+  kind: AnyDriverKind,
+  options: RigOptions & { driver: WorkloadDriver },
+): Promise<Rig>;
+export async function startRig(kind: AnyDriverKind, options: RigOptions = {}): Promise<Rig> {
+  if (options.driver && options.driver.kind !== kind) {
+    throw new Error(`startRig(${kind}) was given a ${options.driver.kind} driver`);
+  }
+  if (kind === 'docker' && !options.driver) await ensureDockerAndImage();
   const infra = await testInfra();
   const sockets = nodeWebSockets();
   const app = await createTestApp({ env: options.edgeEnv ?? {}, upgradeWebSocket: sockets.upgrade });
@@ -85,13 +101,14 @@ export async function startRig(
     KEEL_RUNNER_TOKEN: token.body.token,
     KEEL_RUNNER_NAME: `rig-${kind}`,
     KEEL_RUNNER_DATA_DIR: dataDir,
-    KEEL_RUNNER_DRIVER: kind,
+    // The runner's own choice of driver names only the local ones; a given driver is used as it is.
+    KEEL_RUNNER_DRIVER: kind === 'docker' || kind === 'process' ? kind : 'auto',
     KEEL_RUNNER_ALLOW_LOCAL_GIT: 'true',
     KEEL_IDLE_STOP_SECONDS: '0',
     REDIS_URL: infra.redisUrl,
     ...options.runnerEnv,
   });
-  const driver = makeDriver(kind, dataDir);
+  const driver = options.driver ?? makeDriver(kind as DriverKind, dataDir);
   const credential = await register(config, {
     drivers: [kind],
     capacity: { workspaces: 20, cpus: 2, memoryMb: 4096 },

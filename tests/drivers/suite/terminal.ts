@@ -1,14 +1,20 @@
+/*
+ * The interactive terminal over the edge's WebSocket, on a workspace of the target's driver: a
+ * real TTY (size, resize), reattach with replay, bounded input, exit and stop.
+ */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { TERMINAL_INPUT_MAX_CHARS } from '@keel/contract/terminal';
-import { DRIVER_KINDS, type Rig, startRig } from '../harness/runner-rig.ts';
-import { connectTerminal, type TerminalSocket } from './terminal-client.ts';
+import type { Rig } from '../../harness/runner-rig.ts';
+import { connectTerminal, type TerminalSocket } from '../../terminal/terminal-client.ts';
+import { runningWorkspace } from './api.ts';
+import type { Stand } from './stand.ts';
 
 /** Output that only the command's run prints, not its echo: `$((6*7))` is typed, `42` comes back. */
 const MARK = (name: string) => [`echo ${name}-$((6*7))\r`, `${name}-42`] as const;
 
-for (const kind of DRIVER_KINDS) {
-  describe(`interactive terminal (${kind} driver)`, () => {
+export function terminalSuite(stand: Stand): void {
+  describe('interactive terminal (API, edge and runner)', () => {
     let rig: Rig;
     let ws: string;
     const open: TerminalSocket[] = [];
@@ -19,14 +25,11 @@ for (const kind of DRIVER_KINDS) {
     };
 
     before(async () => {
-      rig = await startRig(kind);
-      const created = await rig.admin.request('POST', '/api/workspaces', { name: 'tty' }, { bearer: true });
-      ws = created.body.id;
-      await rig.waitForStatus(rig.admin, ws, 'running');
+      rig = await stand.rig();
+      ws = await runningWorkspace(rig, 'tty');
     });
-    after(async () => {
+    after(() => {
       for (const socket of open) socket.ws.terminate();
-      await rig.close();
     });
 
     test('opens a shell: ready first, then what is typed runs and echoes', async () => {
