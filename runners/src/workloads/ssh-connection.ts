@@ -315,9 +315,8 @@ export async function openSsh(target: SshTarget, opts: SshConnectOptions): Promi
 }
 
 /**
- * An http.Agent whose connections are streams to the remote Docker socket over one SSH
- * connection, so that dockerode speaks HTTP through it. The connection is made again when it
- * dropped; idle API connections are kept for reuse like a local socket's.
+ * One SSH connection to a Docker host for a driver, with the agent that dockerode uses over it;
+ * the connection is made again when it dropped.
  */
 export class SshDockerLink {
   readonly agent: http.Agent;
@@ -328,21 +327,7 @@ export class SshDockerLink {
     private readonly target: SshTarget,
     private readonly opts: { connectTimeoutMs: number; keepaliveMs: number },
   ) {
-    this.agent = new http.Agent({ keepAlive: true, maxFreeSockets: 8 });
-    // Node calls createConnection(options, callback) and waits for the callback when it returns
-    // nothing: the stream is opened asynchronously on the SSH connection.
-    (this.agent as unknown as { createConnection: unknown }).createConnection = (
-      _options: unknown,
-      cb: (err: Error | null, socket?: Duplex) => void,
-    ) => {
-      this.session()
-        .then((s) => s.openDockerStream())
-        .then(
-          (stream) => cb(null, asSocket(stream)),
-          (err: Error) => cb(err),
-        );
-      return undefined;
-    };
+    this.agent = sshDockerAgent(() => this.session());
   }
 
   session(): Promise<SshSession> {
@@ -378,6 +363,29 @@ export class SshDockerLink {
     const s = await this.current?.catch(() => undefined);
     await s?.close();
   }
+}
+
+/**
+ * An http.Agent whose connections are streams to the Docker socket of the session's host, so that
+ * dockerode speaks HTTP through SSH; idle API connections are kept for reuse like a local socket's.
+ */
+export function sshDockerAgent(session: () => Promise<SshSession>): http.Agent {
+  const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 8 });
+  // Node calls createConnection(options, callback) and waits for the callback when it returns
+  // nothing: the stream is opened asynchronously on the SSH connection.
+  (agent as unknown as { createConnection: unknown }).createConnection = (
+    _options: unknown,
+    cb: (err: Error | null, socket?: Duplex) => void,
+  ) => {
+    session()
+      .then((s) => s.openDockerStream())
+      .then(
+        (stream) => cb(null, asSocket(stream)),
+        (err: Error) => cb(err),
+      );
+    return undefined;
+  };
+  return agent;
 }
 
 /**
