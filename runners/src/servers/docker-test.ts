@@ -53,6 +53,9 @@ class Probe {
   readonly report: Report = { reachable: false, authenticated: false };
   private readonly closers: Array<() => Promise<unknown> | unknown> = [];
   private readonly deadline: number;
+  private readonly abandon = new AbortController();
+  /** Aborted when the probe ends: steps still waiting give up and close what they opened. */
+  readonly signal = this.abandon.signal;
 
   constructor(timeoutMs: number) {
     this.deadline = Date.now() + timeoutMs;
@@ -67,6 +70,7 @@ class Probe {
   }
 
   async end(): Promise<void> {
+    this.abandon.abort();
     await Promise.allSettled(this.closers.map(async (c) => c()));
   }
 }
@@ -274,7 +278,14 @@ async function sshSession(
         ...(access.passphrase ? { passphrase: access.passphrase } : {}),
         hostKey: access.hostKey,
       },
-      { timeoutMs: probe.remaining(), allowUnpinned },
+      {
+        timeoutMs: probe.remaining(),
+        allowUnpinned,
+        signal: probe.signal,
+        onReachable: () => {
+          probe.report.reachable = true;
+        },
+      },
     );
     probe.onEnd(() => session.close());
     probe.report.reachable = true;

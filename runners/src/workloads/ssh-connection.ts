@@ -49,6 +49,10 @@ export interface SshConnectOptions {
   allowUnpinned?: boolean;
   /** SSH keepalive for long-lived connections; 0 turns it off. */
   keepaliveMs?: number;
+  /** Called once TCP is connected, before the handshake (a test cut off by its deadline still knows). */
+  onReachable?: () => void;
+  /** Abandons the attempt (the caller gave up): the socket is closed, the promise rejects. */
+  signal?: AbortSignal;
 }
 
 /** One TCP connection, told apart as refused/unreachable or silent past the limit. */
@@ -241,6 +245,7 @@ export async function openSsh(target: SshTarget, opts: SshConnectOptions): Promi
     );
   }
   const sock = await connectTcp(target.host, target.port, opts.timeoutMs);
+  opts.onReachable?.();
   const client = new Client();
   let presented: HostKey | undefined;
   let authStarted = false;
@@ -261,7 +266,12 @@ export async function openSsh(target: SshTarget, opts: SshConnectOptions): Promi
     },
   };
   return new Promise<SshSession>((resolve, reject) => {
+    let failed = false;
     const fail = (err: Error & { level?: string }) => {
+      // The client may report more errors while it closes: only the first one counts.
+      if (failed) return;
+      failed = true;
+      opts.signal?.removeEventListener('abort', abort);
       client.removeAllListeners('ready');
       client.end();
       sock.destroy();
@@ -299,13 +309,21 @@ export async function openSsh(target: SshTarget, opts: SshConnectOptions): Promi
         new SshFailure('unreachable', `SSH to ${target.host}:${target.port} failed: ${msg}`, reached),
       );
     };
+    const abort = () => fail(Object.assign(new Error('abandoned'), { level: 'client-timeout' }));
+    opts.signal?.addEventListener('abort', abort, { once: true });
     client.once('ready', () => {
+      opts.signal?.removeEventListener('abort', abort);
       client.removeAllListeners('error');
       // Later errors (a dropped connection) end in 'close', which the session watches.
       client.on('error', () => {});
-      resolve(new SshSession(client, presented as HostKey));
+      const session = new SshSession(client, presented as HostKey);
+      if (opts.signal?.aborted) {
+        void session.close();
+        return reject(new SshFailure('timeout', 'abandoned', { reachable: true }));
+      }
+      resolve(session);
     });
-    client.once('error', fail);
+    client.on('error', fail);
     try {
       client.connect(config);
     } catch (err) {
