@@ -42,6 +42,23 @@ export interface DockerDriverOptions {
   tmpSizeMb?: number;
   /** slirp4netns pid files of running workspaces. Default: /run/keel/workspace-net. */
   networkStateDir?: string;
+  /** An engine on another host (`remote-docker.ts`): the runner cannot see its disk or processes. */
+  remote?: RemoteEngine;
+}
+
+/**
+ * What differs when the engine is on another host: storage folders are made and removed there by
+ * a helper container, files go through an agent inside the workspace, and the host-side network
+ * set-up (slirp4netns, nft) cannot be done at all.
+ */
+export interface RemoteEngine {
+  kind: 'ssh' | 'docker-tls';
+  /** Makes the hostDir folder on the engine's host, owned by the workspace user; true if it made it. */
+  ensureHostDir(dir: string, image: string): Promise<boolean>;
+  removeHostDir(dir: string, image: string): Promise<void>;
+  files(id: string): Promise<WorkspaceFiles>;
+  /** The workspace is stopped or removed: its file agent, if any, is ended. */
+  release(id: string): Promise<void>;
 }
 
 export const containerName = (id: string) => `keel-ws-${id}`;
@@ -61,7 +78,7 @@ async function ignoring<T>(codes: number[], p: Promise<T>): Promise<T | undefine
 }
 
 export class DockerDriver implements WorkloadDriver {
-  readonly kind = 'docker' as const;
+  readonly kind: 'docker' | RemoteEngine['kind'];
   readonly fileOwner: FileOwner = { uid: WORKSPACE_UID, gid: WORKSPACE_UID };
   readonly docker: Docker;
   private readonly defaultImage: string;
@@ -69,16 +86,25 @@ export class DockerDriver implements WorkloadDriver {
   private readonly networkStateDir: string;
   /** Workspaces whose network this runner has seen up; the first exec after a restart checks. */
   private readonly networks = new NetworkBringUps<void>();
+  private readonly remote: RemoteEngine | undefined;
 
   constructor(opts: DockerDriverOptions = {}) {
     this.docker = opts.docker ?? new Docker();
     this.defaultImage = opts.defaultImage ?? process.env.KEEL_WORKSPACE_IMAGE ?? DEFAULT_WORKSPACE_IMAGE;
     this.tmpSizeMb = opts.tmpSizeMb ?? 512;
     this.networkStateDir = opts.networkStateDir ?? '/run/keel/workspace-net';
+    this.remote = opts.remote;
+    this.kind = opts.remote?.kind ?? 'docker';
   }
 
   async create(spec: WorkloadSpec): Promise<void> {
     validateSpec(spec);
+    if (spec.network && this.remote) {
+      throw new WorkloadError(
+        'DRIVER_UNAVAILABLE',
+        `workspaces with network are not available on ${this.remote.kind} servers yet: their network is set up on the engine's host, which this runner cannot reach`,
+      );
+    }
     if (spec.network) assertNetworkSupported();
     const id = spec.workspaceId;
     if (await this.inspect(id)) return;
@@ -103,7 +129,9 @@ export class DockerDriver implements WorkloadDriver {
       // Docker copies the image's /workspace (owned by uid 1000) into a new empty volume.
       mount = { Type: 'volume', Source: volumeName(id), Target: WORKSPACE_DIR };
     } else {
-      const created = await ensureHostDir(spec.storage.path, this.fileOwner);
+      const created = this.remote
+        ? await this.remote.ensureHostDir(spec.storage.path, image)
+        : await ensureHostDir(spec.storage.path, this.fileOwner);
       labels['keel.storage.path'] = spec.storage.path;
       labels['keel.storage.created'] = created ? '1' : '0';
       mount = { Type: 'bind', Source: spec.storage.path, Target: WORKSPACE_DIR };
@@ -152,7 +180,7 @@ export class DockerDriver implements WorkloadDriver {
 
   async start(id: string, opts: StartOptions = {}): Promise<void> {
     assertWorkspaceId(id);
-    if (opts.egressAllow !== undefined) {
+    if (opts.egressAllow !== undefined && !this.remote) {
       // Labels are fixed at create: the list as of this start lives beside the pid file.
       const list = EgressAllow.safeParse(opts.egressAllow);
       if (!list.success) throw new WorkloadError('INVALID_SPEC', 'egressAllow: not a list of destinations');
@@ -173,11 +201,13 @@ export class DockerDriver implements WorkloadDriver {
     assertWorkspaceId(id);
     const t = Math.max(0, Math.ceil((opts.timeoutMs ?? 10_000) / 1000));
     await ignoring([304, 404], this.docker.getContainer(containerName(id)).stop({ t }));
+    await this.remote?.release(id);
     await this.networkDown(id);
   }
 
   async remove(id: string, opts: { keepData: boolean }): Promise<void> {
     assertWorkspaceId(id);
+    await this.remote?.release(id);
     await this.networkDown(id);
     await rm(this.egressFile(id), { force: true });
     const info = await this.inspect(id);
@@ -189,8 +219,10 @@ export class DockerDriver implements WorkloadDriver {
     const hostPath = labels['keel.storage.path'];
     if (labels['keel.storage'] === 'hostDir') {
       // An admin-provided folder that existed before the workspace is not ours to delete.
-      if (hostPath && labels['keel.storage.created'] === '1')
-        await rm(hostPath, { recursive: true, force: true });
+      if (hostPath && labels['keel.storage.created'] === '1') {
+        if (this.remote) await this.remote.removeHostDir(hostPath, info?.Config.Image ?? this.defaultImage);
+        else await rm(hostPath, { recursive: true, force: true });
+      }
       return;
     }
     await ignoring([404], this.docker.getVolume(volumeName(id)).remove());
@@ -229,11 +261,22 @@ export class DockerDriver implements WorkloadDriver {
   }
 
   async files(id: string): Promise<WorkspaceFiles> {
+    if (this.remote) {
+      assertWorkspaceId(id);
+      if (!(await this.inspect(id))) throw new WorkloadError('WORKLOAD_NOT_FOUND', `no workspace ${id}`);
+      return this.remote.files(id);
+    }
     return new ConfinedFs(await this.workspaceRoot(id), this.fileOwner);
   }
 
   async workspaceRoot(id: string): Promise<string> {
     assertWorkspaceId(id);
+    if (this.remote) {
+      throw new WorkloadError(
+        'DRIVER_UNAVAILABLE',
+        `a workspace on a ${this.remote.kind} server has no folder on this runner's host; use files(id)`,
+      );
+    }
     const info = await this.inspect(id);
     const mount = info?.Mounts.find((m) => m.Destination === WORKSPACE_DIR);
     if (mount?.Source) return mount.Source;
@@ -287,6 +330,7 @@ export class DockerDriver implements WorkloadDriver {
 
   private async networkDown(id: string): Promise<void> {
     this.networks.forget(id);
+    if (this.remote) return;
     const pidFile = this.slirpPidFile(id);
     await stopSlirp(pidFile);
     await rm(`${pidFile}.log`, { force: true });
