@@ -9,6 +9,7 @@ import {
 } from '../harness/kubernetes-api-standin/server.ts';
 import { ensureDockerAndImage } from '../runner/docker-helper.ts';
 import { collect, sleep, waitForOutput } from '../runner/exec-util.ts';
+import { readmeClusterRole } from './readme-rbac.ts';
 
 const ORG = 'org_aaaaaaaaaaaaaaaaaaaa';
 const id = `ws_k8slife${process.pid}`;
@@ -43,8 +44,12 @@ describe('kubernetes driver against the API stand-in', () => {
 
   before(async () => {
     await ensureDockerAndImage();
-    standin = await startKubernetesApiStandin({ instance: `k8s-life-${process.pid}` });
-    driver = await makeKubernetesDriver(await standin.access('keel-admin'), { startTimeoutMs: 30_000 });
+    // The credential has exactly the rights the README lists, and nothing more.
+    standin = await startKubernetesApiStandin({
+      instance: `k8s-life-${process.pid}`,
+      users: [{ name: 'keel-runner', rules: readmeClusterRole() }],
+    });
+    driver = await makeKubernetesDriver(await standin.access('keel-runner'), { startTimeoutMs: 30_000 });
     await driver.create(spec());
     await driver.start(id);
   });
@@ -166,7 +171,7 @@ describe('kubernetes driver against the API stand-in', () => {
   it('lists and reports states; a new driver finds the workspace again', async () => {
     assert.deepEqual(await driver.list(), [id]);
     assert.deepEqual((await driver.states()).get(id), { status: 'running' });
-    const fresh = await makeKubernetesDriver(await standin.access('keel-admin'));
+    const fresh = await makeKubernetesDriver(await standin.access('keel-runner', { via: 'cert' }));
     assert.equal(await fresh.status(id), 'running');
     await fresh.close();
   });
@@ -182,8 +187,90 @@ describe('kubernetes driver against the API stand-in', () => {
     );
   });
 
-  it('sent the API server nothing it refused as invalid', () => {
-    assert.deepEqual(standin.refused, []);
+  it('reaches the files through the file agent, confined to /workspace', async () => {
+    const files = await driver.files(id);
+    await files.writeFile('notes/a.txt', 'hello from the agent', { createParents: true });
+    assert.equal((await files.readFile('notes/a.txt')).toString(), 'hello from the agent');
+    const r = await collect(driver.exec(id, { argv: ['cat', '/workspace/notes/a.txt'] }));
+    assert.equal(r.stdout, 'hello from the agent');
+    await assert.rejects(files.readFile('../etc/passwd'));
+  });
+
+  it('gives a network workspace its egress policy; the namespace denies by default', async () => {
+    const netId = `${id}-net`;
+    await driver.create(spec({ workspaceId: netId, network: true, egressAllow: ['198.51.100.0/24:443'] }));
+    await driver.start(netId);
+    const ns = standin.store
+      .list('namespaces')
+      .map((n) => n.metadata.name)
+      .find((n) => n.startsWith('keel-org-'));
+    const policies = standin.store.list('networkpolicies', ns);
+    const deny = policies.find((p) => p.metadata.name === 'keel-default-deny');
+    assert.deepEqual((deny?.spec as { podSelector: unknown; policyTypes: string[] }).podSelector, {});
+    assert.deepEqual((deny?.spec as { policyTypes: string[] }).policyTypes, ['Ingress', 'Egress']);
+    const egress = policies.find((p) => p.metadata.name.endsWith('-egress'));
+    assert.ok(egress, 'an egress policy for the network workspace');
+    const text = JSON.stringify(egress.spec);
+    for (const closed of ['10.0.0.0/8', '169.254.0.0/16', '172.16.0.0/12', '192.168.0.0/16', '127.0.0.0/8'])
+      assert.ok(text.includes(closed), `${closed} closed`);
+    assert.ok(text.includes('"cidr":"198.51.100.0/24"') && text.includes('"port":443'), text);
+    assert.ok(text.includes('kube-dns') && text.includes('"port":53'), 'DNS allowed');
+    // A start takes the install's current list.
+    await driver.start(netId, { egressAllow: ['198.51.100.7/32'] });
+    const updated = JSON.stringify(standin.store.get('networkpolicies', ns, egress.metadata.name)?.spec);
+    assert.ok(updated.includes('198.51.100.7/32') && !updated.includes('198.51.100.0/24'), updated);
+    await driver.remove(netId, { keepData: false });
+    assert.equal(standin.store.get('networkpolicies', ns, egress.metadata.name), undefined);
+    // The workspace without network has no egress policy at all.
+    assert.equal(
+      standin.store.list('networkpolicies', ns).filter((p) => p.metadata.name.endsWith('-egress')).length,
+      0,
+    );
+  });
+
+  it('requests GPUs, and says clearly when no node has them or the image is missing', async () => {
+    const quick = await makeKubernetesDriver(await standin.access('keel-runner'), { startTimeoutMs: 1500 });
+    const gpuId = `${id}-gpu`;
+    await quick.create(spec({ workspaceId: gpuId, gpus: 1 }));
+    await quick.start(gpuId);
+    const pod = standin.store
+      .list('pods')
+      .find((p) => p.metadata.annotations?.['keel.dev/workspace-id'] === gpuId);
+    const limits = (pod?.spec as { containers: Array<{ resources: { limits: Record<string, string> } }> })
+      .containers[0]?.resources.limits;
+    assert.equal(limits?.['nvidia.com/gpu'], '1');
+    await quick.remove(gpuId, { keepData: false });
+
+    await quick.create(spec({ workspaceId: gpuId, gpus: 4 }));
+    await assert.rejects(quick.start(gpuId), (e: unknown) => {
+      assert.ok(e instanceof WorkloadError && e.code === 'DRIVER_UNAVAILABLE');
+      assert.match(e.message, /Insufficient nvidia\.com\/gpu/);
+      return true;
+    });
+    await quick.remove(gpuId, { keepData: false });
+
+    const badId = `${id}-img`;
+    await quick.create(spec({ workspaceId: badId, image: 'keel-no-such-image:latest' }));
+    const t = Date.now();
+    await assert.rejects(quick.start(badId), /ErrImagePull/);
+    assert.ok(Date.now() - t < 1500, 'an image that cannot be pulled fails at once');
+    await quick.remove(badId, { keepData: false });
+    await assert.rejects(quick.create(spec({ workspaceId: badId, gpus: -1 })), /gpus/);
+    await quick.close();
+  });
+
+  it('remove with keepData keeps the claim for a later create of the same workspace', async () => {
+    const keptId = `${id}-kept`;
+    await driver.create(spec({ workspaceId: keptId }));
+    await driver.start(keptId);
+    await collect(driver.exec(keptId, { argv: ['sh', '-c', 'echo still > /workspace/f'] }));
+    await driver.remove(keptId, { keepData: true });
+    assert.equal(await driver.status(keptId), 'missing');
+    assert.ok(!(await driver.list()).includes(keptId));
+    await driver.create(spec({ workspaceId: keptId }));
+    await driver.start(keptId);
+    assert.equal((await collect(driver.exec(keptId, { argv: ['cat', '/workspace/f'] }))).stdout, 'still\n');
+    await driver.remove(keptId, { keepData: false });
   });
 
   it('remove deletes pod and claim', async () => {
@@ -191,5 +278,10 @@ describe('kubernetes driver against the API stand-in', () => {
     assert.equal(await driver.status(id), 'missing');
     assert.deepEqual(await driver.list(), []);
     await driver.remove(id, { keepData: false });
+  });
+
+  it('sent the API server nothing it refused as invalid, and needed no right beyond the README', () => {
+    assert.deepEqual(standin.refused, []);
+    assert.deepEqual(standin.denied, []);
   });
 });

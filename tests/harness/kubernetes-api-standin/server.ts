@@ -578,11 +578,24 @@ export async function startKubernetesApiStandin(opts: StandinOptions): Promise<K
       const selector = parseLabelSelector(url.searchParams.get('labelSelector'));
       let items = store.list(storeKey, info.namespaced ? namespace : undefined, selector);
       if (resource === 'pods') items = await Promise.all(items.map(withStatus));
+      // Paging as the API pages: `limit`, an opaque `continue` token, and remainingItemCount.
+      const limit = Number(url.searchParams.get('limit') ?? '0');
+      const from = Number(Buffer.from(url.searchParams.get('continue') ?? '', 'base64url').toString() || '0');
+      const page = limit > 0 ? items.slice(from, from + limit) : items.slice(from);
+      const rest = items.length - from - page.length;
       send(res, 200, {
         kind: `${info.kind}List`,
         apiVersion: info.apiVersion,
-        metadata: { resourceVersion: store.currentVersion() },
-        items: items.map(listItem),
+        metadata: {
+          resourceVersion: store.currentVersion(),
+          ...(rest > 0
+            ? {
+                continue: Buffer.from(String(from + page.length)).toString('base64url'),
+                remainingItemCount: rest,
+              }
+            : {}),
+        },
+        items: page.map(listItem),
       });
       return;
     }
