@@ -206,8 +206,10 @@ describe('kubernetes driver against the API stand-in', () => {
       .find((n) => n.startsWith('keel-org-'));
     const policies = standin.store.list('networkpolicies', ns);
     const deny = policies.find((p) => p.metadata.name === 'keel-default-deny');
-    assert.deepEqual((deny?.spec as { podSelector: unknown; policyTypes: string[] }).podSelector, {});
-    assert.deepEqual((deny?.spec as { policyTypes: string[] }).policyTypes, ['Ingress', 'Egress']);
+    assert.ok(deny, 'the default-deny policy');
+    const denySpec = deny.spec as { podSelector: unknown; policyTypes: string[] };
+    assert.deepEqual(denySpec.podSelector, {});
+    assert.deepEqual(denySpec.policyTypes, ['Ingress', 'Egress']);
     const egress = policies.find((p) => p.metadata.name.endsWith('-egress'));
     assert.ok(egress, 'an egress policy for the network workspace');
     const text = JSON.stringify(egress.spec);
