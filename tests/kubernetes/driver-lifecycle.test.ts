@@ -238,8 +238,9 @@ describe('kubernetes driver against the API stand-in', () => {
     const pod = standin.store
       .list('pods')
       .find((p) => p.metadata.annotations?.['keel.dev/workspace-id'] === gpuId);
-    const limits = (pod?.spec as { containers: Array<{ resources: { limits: Record<string, string> } }> })
-      .containers[0]?.resources.limits;
+    assert.ok(pod, 'the GPU workspace pod');
+    const podSpec = pod.spec as { containers: Array<{ resources: { limits: Record<string, string> } }> };
+    const limits = podSpec.containers[0]?.resources.limits;
     assert.equal(limits?.['nvidia.com/gpu'], '1');
     await quick.remove(gpuId, { keepData: false });
 
