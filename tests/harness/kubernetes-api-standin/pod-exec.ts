@@ -92,29 +92,48 @@ export async function serveExec(
   });
   const ws = await new Promise<WebSocket>((resolve) => wss.handleUpgrade(req, socket, head, resolve));
   const protocol = ws.protocol;
+  // The client may send (a resize, input) before the engine's stream is attached: keep it.
+  const early: Buffer[] = [];
+  let onFrame: (buf: Buffer) => void = (buf) => early.push(buf);
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    const buf = isBinary ? data : Buffer.from(data);
+    if (buf.length > 0) onFrame(buf);
+  });
   const stream = (await exec.start({ hijack: true, stdin: q.stdin, Tty: q.tty })) as Duplex;
   const stdout = channelWriter(ws, STDOUT);
   const stderr = channelWriter(ws, STDERR);
   if (q.tty) stream.pipe(stdout);
   else demuxDockerStream(stream, stdout, stderr);
 
-  ws.on('message', (data: Buffer, isBinary: boolean) => {
-    const buf = isBinary ? data : Buffer.from(data);
-    if (buf.length === 0) return;
+  // The engine refuses a resize until the exec's process runs; input waits for a resize sent
+  // before it, so that what is typed after a resize sees the new size.
+  const resize = async (w: number, h: number) => {
+    for (let i = 0; i < 40; i++) {
+      try {
+        await exec.resize({ w, h });
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+  };
+  let order: Promise<void> = Promise.resolve();
+  onFrame = (buf) => {
     const channel = buf[0];
     const payload = buf.subarray(1);
-    if (channel === STDIN && q.stdin) stream.write(payload);
+    if (channel === STDIN && q.stdin) order = order.then(() => void stream.write(payload));
     else if (channel === RESIZE && q.tty) {
       try {
         const size = JSON.parse(payload.toString()) as { Width?: number; Height?: number };
-        if (size.Width && size.Height) void exec.resize({ w: size.Width, h: size.Height }).catch(() => {});
+        if (size.Width && size.Height) order = order.then(() => resize(size.Width!, size.Height!));
       } catch {
         // A malformed resize is ignored, as the kubelet does.
       }
     } else if (channel === CLOSE && protocol === 'v5.channel.k8s.io' && payload[0] === STDIN) {
-      stream.end();
+      order = order.then(() => void stream.end());
     }
-  });
+  };
+  for (const buf of early.splice(0)) onFrame(buf);
   ws.on('close', () => stream.destroy());
 
   await new Promise<void>((resolve) => {
