@@ -1,7 +1,9 @@
 import { DockerDriver } from '../workloads/docker.ts';
+import { KubernetesWorkloadDriver } from '../workloads/kubernetes.ts';
 import { ProcessDriver } from '../workloads/process.ts';
 import { type WorkloadDriver, WorkloadError } from '../workloads/types.ts';
 import { openDockerTty } from './docker-tty.ts';
+import { openKubernetesTty } from './kubernetes-tty.ts';
 import { openProcessTty } from './process-tty.ts';
 import type { Tty, TtySize } from './tty.ts';
 
@@ -9,5 +11,6 @@ import type { Tty, TtySize } from './tty.ts';
 export function openTty(driver: WorkloadDriver, workspaceId: string, size: TtySize): Promise<Tty> {
   if (driver instanceof ProcessDriver) return openProcessTty(driver, workspaceId, size);
   if (driver instanceof DockerDriver) return openDockerTty(driver, workspaceId, size);
+  if (driver instanceof KubernetesWorkloadDriver) return openKubernetesTty(driver, workspaceId, size);
   throw new WorkloadError('DRIVER_UNAVAILABLE', `the ${driver.kind} driver offers no terminals`);
 }

@@ -33,7 +33,7 @@ exit $rc`;
  * Only bash builtins are used: the killer must work in a workspace whose pid limit is
  * nearly exhausted (it needs exactly one process slot).
  */
-const KILLER = `id="$1"; sid=""; f="${MARK_DIR}/$id"
+export const EXEC_KILLER = `id="$1"; sid=""; f="${MARK_DIR}/$id"
 [ -f "$f" ] && read -r sid <"$f"
 case "$sid" in ''|*[!0-9]*|1) sid="" ;; esac
 for ((round = 0; round < 200; round++)); do
@@ -146,7 +146,7 @@ export async function runKiller(container: Docker.Container, execId: string): Pr
   let exec: Docker.Exec;
   try {
     exec = await container.exec({
-      Cmd: ['bash', '-c', KILLER, 'keel-kill', execId],
+      Cmd: ['bash', '-c', EXEC_KILLER, 'keel-kill', execId],
       User: EXEC_USER,
       AttachStdout: true,
       AttachStderr: true,

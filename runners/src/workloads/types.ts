@@ -30,6 +30,8 @@ export interface WorkloadSpec {
   organizationId?: string;
   /** Kubernetes: the size of the workspace's claim. */
   diskGb?: number;
+  /** Kubernetes: GPUs requested (`nvidia.com/gpu`); the other drivers do not read it. */
+  gpus?: number;
 }
 
 export type WorkloadStatus = 'running' | 'stopped' | 'missing';
