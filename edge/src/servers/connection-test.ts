@@ -74,13 +74,17 @@ async function askRunner(
         'The runner went offline before it took the test',
       );
     }
-    return failed(
-      services,
-      started,
-      runnerId,
-      'timeout',
-      `The runner did not answer within ${SERVER_TEST_DEADLINE_MS / 1000} s`,
-    );
+    // The call's own deadline passed (see CallReplies), or the runner failed the call outright.
+    if (err instanceof Error && /had no answer/.test(err.message)) {
+      return failed(
+        services,
+        started,
+        runnerId,
+        'timeout',
+        `The runner did not answer within ${SERVER_TEST_DEADLINE_MS / 1000} s`,
+      );
+    }
+    return failed(services, started, runnerId, 'internal', 'The runner failed to run the test');
   }
   if (!outcome.ok) {
     return failed(
