@@ -17,6 +17,7 @@ import { assertWithinMaxima, defaultResources, networkFor } from '../install/wor
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import { placeWorkspace } from '../runners/registry.ts';
+import { insertOnServer, placeOnServer, serverSpec } from '../servers/placement.ts';
 import {
   assertRunnerServes,
   canSeeAll,
@@ -76,7 +77,13 @@ export function workspaceRoutes() {
     assertWithinMaxima(settings, resources);
     // A git source needs no network of the workspace's: the clone runs on the runner host.
     const network = networkFor(settings, input.network);
-    const placed = await placeWorkspace(services, p.organizationId);
+    const id = newId('workspace');
+    // On a server the admin registered, through the runner it is assigned to; otherwise on
+    // the least loaded runner's own host.
+    const onServer = input.serverId
+      ? await placeOnServer(services, p.organizationId, input.serverId)
+      : undefined;
+    const placed = onServer ?? (await placeWorkspace(services, p.organizationId));
     if (!placed) {
       throw new ApiError(
         'runner_unavailable',
@@ -84,26 +91,26 @@ export function workspaceRoutes() {
       );
     }
     const { runner, driver } = placed;
-    const id = newId('workspace');
     const now = services.clock.now();
-    const [row] = await services.db
-      .insert(workspaces)
-      .values({
-        id,
-        organizationId: p.organizationId,
-        ownerId: p.userId,
-        name: input.name,
-        source: input.source,
-        resources,
-        network,
-        runnerId: runner.id,
-        driver,
-        status: 'creating',
-        createdAt: now,
-        updatedAt: now,
-        lastActiveAt: now,
-      })
-      .returning();
+    const values = {
+      id,
+      organizationId: p.organizationId,
+      ownerId: p.userId,
+      name: input.name,
+      source: input.source,
+      resources,
+      network,
+      runnerId: runner.id,
+      driver,
+      serverId: onServer?.server.id ?? null,
+      status: 'creating',
+      createdAt: now,
+      updatedAt: now,
+      lastActiveAt: now,
+    };
+    const row = onServer
+      ? await insertOnServer(services, onServer.server, values)
+      : (await services.db.insert(workspaces).values(values).returning())[0]!;
     await services.queue.enqueue(runnerQueueName(runner.id), {
       v: CONTRACT_VERSION,
       type: 'workspace.create',
@@ -112,15 +119,22 @@ export function workspaceRoutes() {
         cpus: resources.cpus,
         memoryMb: resources.memoryMb,
         ...(resources.diskMb ? { diskMb: resources.diskMb } : {}),
-        network: row!.network,
+        network: row.network,
         driver,
         egressAllow: settings.egressAllow,
+        organizationId: p.organizationId,
+        ...(onServer ? serverSpec(onServer.server, id) : {}),
       },
       source: input.source,
     });
     await invalidate(services, listScope(p.organizationId));
-    await audit(c, 'workspace.create', id, { source: input.source.type, runnerId: runner.id, network });
-    return reply(c, routes.createWorkspace, 201, workspaceView(row!));
+    await audit(c, 'workspace.create', id, {
+      source: input.source.type,
+      runnerId: runner.id,
+      network,
+      ...(onServer ? { serverId: onServer.server.id } : {}),
+    });
+    return reply(c, routes.createWorkspace, 201, workspaceView(row));
   });
 
   on(routes.listWorkspaces, async (c) => {

@@ -116,7 +116,7 @@ function heartbeatDriver(raw: string): unknown {
  */
 export async function liveStatuses(
   services: Services,
-  rows: Array<{ id: string; runnerId: string | null; driver?: string | null }>,
+  rows: Array<{ id: string; runnerId: string | null; driver?: string | null; serverId?: string | null }>,
 ): Promise<Map<string, LiveStatus>> {
   const out = new Map<string, LiveStatus>();
   const placed = rows.filter((r) => r.runnerId);
@@ -142,7 +142,12 @@ export async function liveStatuses(
       }
     }
     const beat = beats.get(r.runnerId!);
-    const unavailable = beat ? foreignDriver(r.driver, heartbeatDriver(beat)) : RUNNER_OFFLINE;
+    // A workspace on a server runs on the server's driver, whatever the runner runs on its own host.
+    const unavailable = beat
+      ? r.serverId
+        ? undefined
+        : foreignDriver(r.driver, heartbeatDriver(beat))
+      : RUNNER_OFFLINE;
     if (unavailable) {
       out.set(r.id, { status: 'unavailable', reason: unavailable, at: live?.at ?? new Date().toISOString() });
     } else if (live) out.set(r.id, live);
@@ -177,7 +182,7 @@ export async function assertRunnerServes(
       OFFLINE_OR_FOREIGN,
       thenSet ? 2 : 1,
       ...(thenSet ? [heartbeat, thenSet.key] : [heartbeat]),
-      row.driver ?? '',
+      row.serverId ? '' : (row.driver ?? ''),
       thenSet?.value ?? '',
       String(thenSet?.ttlSeconds ?? 0),
     )) as string;
@@ -200,6 +205,7 @@ export function workspaceView(row: WorkspaceRow, live?: LiveStatus): Workspace {
     network: row.network,
     runnerId: row.runnerId,
     driver: (row.driver ?? null) as Workspace['driver'],
+    serverId: row.serverId ?? null,
     status: (live?.status ?? row.status) as WorkspaceStatus,
     statusReason: live ? live.reason : row.statusReason,
     createdAt: row.createdAt.toISOString(),
