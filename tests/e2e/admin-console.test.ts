@@ -216,6 +216,24 @@ describe('admin console, end to end', { timeout: 300_000 }, () => {
     await card.getByRole('button', { name: 'Enable build-1' }).click();
     await card.getByText('New', { exact: true }).waitFor();
 
+    // The test runs on the assigned runner and always answers with a result, passed or failed,
+    // shown with its checks and, when failed, its code in words.
+    await card.getByRole('button', { name: 'Test build-1' }).click();
+    const result = card.getByRole('region', { name: 'Test of build-1' });
+    await result.getByText(/^Test (passed|failed)$/).waitFor({ timeout: 30_000 });
+    const tested = (await get('/api/admin/servers')).servers[0];
+    assert.ok(tested.lastTest, 'the result is kept with the server');
+    if (!tested.lastTest.ok) {
+      assert.ok(tested.lastTest.code, 'a failure has a code');
+      await card
+        .getByText(tested.status === 'failing' ? 'Failing' : /Host key to confirm/)
+        .first()
+        .waitFor();
+      assert.notEqual(await result.textContent(), '', 'said in words');
+    }
+    await screenshot(page, 'admin-server-tested');
+    await expectAccessible(page, 'Servers, a test result');
+
     // Servers a workspace may go to are only those that passed a test: none yet, so no choice.
     await page.goto(keel.base);
     await page.getByRole('button', { name: 'New workspace' }).click();

@@ -85,7 +85,7 @@ export function ServerCard(props: ServerCardProps) {
         </Fact>
         <Fact term="Credential">
           <code class="fingerprint">{s().credential.fingerprint}</code>{' '}
-          <span class="muted">set {relativeTime(s().credential.updatedAt)}</span>
+          <span class="muted">(changed {relativeTime(s().credential.updatedAt)})</span>
         </Fact>
         <Show when={s().kind === 'ssh'}>
           <Fact term="Host key">
@@ -98,7 +98,8 @@ export function ServerCard(props: ServerCardProps) {
           <Show when={s().lastTest} fallback="Never tested">
             {(test) => (
               <>
-                {relativeTime(test().at)}: {test().ok ? 'passed' : testOutcome(test())}
+                {test().ok ? 'Passed' : 'Failed'} {relativeTime(test().at)}
+                {test().ok ? '' : `. ${testOutcome(test())}`}
               </>
             )}
           </Show>
