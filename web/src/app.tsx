@@ -1,6 +1,9 @@
-import { Route, Router, useLocation, useNavigate, useParams } from '@solidjs/router';
+import { Navigate, Route, Router, useLocation, useNavigate, useParams } from '@solidjs/router';
 import { createEffect, lazy, Match, type ParentProps, Show, Suspense, Switch } from 'solid-js';
+import { isOrgAdmin } from './admin/admin-access.ts';
+import { AdminLayout, NotAllowedPage } from './admin/admin-layout.tsx';
 import { ApiContext, type Apis } from './api/api-context.ts';
+import { LoadingIndicator } from './components/loading-indicator.tsx';
 import { LoadingScreen } from './components/loading-screen.tsx';
 import { AccountPage } from './pages/account/account-page.tsx';
 import { InstallPage } from './pages/install/install-page.tsx';
@@ -15,6 +18,9 @@ import type { ThemeStore } from './theme/theme-store.ts';
 
 // Its own chunk, with Monaco and xterm behind it: fetched when a workspace is opened, never for sign-in.
 const IdePage = lazy(() => import('./pages/ide/ide-page.tsx'));
+// The admin pages are a chunk of their own too: most people never open them.
+const ServersPage = lazy(() => import('./admin/servers-page.tsx'));
+const RunnersPage = lazy(() => import('./admin/runners-page.tsx'));
 
 const AUTH_PATHS: ReadonlySet<string> = new Set(['/sign-in', '/sign-up']);
 
@@ -44,6 +50,12 @@ export function App(props: AppProps) {
       <Route path="/account" component={AccountRoute} />
       <Route path="/install" component={InstallRoute} />
       <Route path="/workspaces/:id" component={WorkspaceRoute} />
+      <Route path="/admin" component={AdminRoute}>
+        <Route path="/" component={() => <Navigate href="/admin/servers" />} />
+        <Route path="/servers" component={ServersPage} />
+        <Route path="/runners" component={RunnersPage} />
+        <Route path="*" component={AdminNotFound} />
+      </Route>
       <Route path="*" component={NotFoundPage} />
     </Router>
   );
@@ -109,6 +121,27 @@ function InstallRoute() {
     <Show when={signedIn()?.installAdmin} fallback={<NotFoundPage />}>
       <InstallPage />
     </Show>
+  );
+}
+
+/** The organization's admins get the admin area; anyone else a page that says it is not for them. */
+function AdminRoute(props: ParentProps) {
+  const session = useSession();
+  return (
+    <Show when={isOrgAdmin(session.state())} fallback={<NotAllowedPage />}>
+      <AdminLayout>
+        <Suspense fallback={<LoadingIndicator label="Loading…" />}>{props.children}</Suspense>
+      </AdminLayout>
+    </Show>
+  );
+}
+
+function AdminNotFound() {
+  return (
+    <>
+      <h1 class="page-title">Page not found</h1>
+      <p class="muted">There is nothing at this address.</p>
+    </>
   );
 }
 

@@ -9,6 +9,8 @@ import { createFilesApi } from './api/files-api.ts';
 import { createInstallApi } from './api/install-api.ts';
 import { createPatchApi } from './api/patch-api.ts';
 import { withBrowserRefreshLock } from './api/refresh-lock.ts';
+import { createRunnersApi } from './api/runners-api.ts';
+import { createServersApi } from './api/servers-api.ts';
 import { createWorkspacesApi } from './api/workspaces-api.ts';
 import { App } from './app.tsx';
 import { createSessionStore } from './session/session-store.ts';
@@ -29,6 +31,8 @@ const apis = {
   ai: createAiApi(client),
   patch: createPatchApi(client),
   install: createInstallApi(client),
+  servers: createServersApi(client),
+  runners: createRunnersApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

@@ -4,6 +4,8 @@ import type { ExecutionsApi } from './executions-api.ts';
 import type { FilesApi } from './files-api.ts';
 import type { InstallApi } from './install-api.ts';
 import type { PatchApi } from './patch-api.ts';
+import type { RunnersApi } from './runners-api.ts';
+import type { ServersApi } from './servers-api.ts';
 import type { WorkspacesApi } from './workspaces-api.ts';
 
 /** The API modules the signed-in pages use, built once in main.tsx over the one shared client. */
@@ -14,6 +16,8 @@ export interface Apis {
   ai: AiApi;
   patch: PatchApi;
   install: InstallApi;
+  servers: ServersApi;
+  runners: RunnersApi;
 }
 
 export const ApiContext = createContext<Apis>();

@@ -11,6 +11,8 @@ export interface NewWorkspace {
   source: WorkspaceSource;
   /** Asked for only where the install gives network on request. */
   network?: boolean;
+  /** One of the organization's servers (GET /api/servers); absent: Keel places it. */
+  serverId?: string;
 }
 
 export interface WorkspaceStatusInfo {

@@ -1,5 +1,6 @@
 import { useLocation } from '@solidjs/router';
 import { For, type JSX } from 'solid-js';
+import { isOrgAdmin } from '../admin/admin-access.ts';
 import { Brand } from '../components/brand.tsx';
 import { Button } from '../components/button.tsx';
 import { FormAlert } from '../components/form-alert.tsx';
@@ -7,10 +8,11 @@ import { createFormAction } from '../forms/form-action.ts';
 import { useSession } from '../session/session-context.ts';
 import { ThemeToggle } from '../theme/theme-toggle.tsx';
 
-const NAV: ReadonlyArray<{ href: string; label: string; installAdmin?: true }> = [
+const NAV: ReadonlyArray<{ href: string; label: string; only?: 'installAdmin' | 'orgAdmin' }> = [
   { href: '/', label: 'Workspaces' },
   { href: '/account', label: 'Account' },
-  { href: '/install', label: 'Install', installAdmin: true },
+  { href: '/admin', label: 'Admin', only: 'orgAdmin' },
+  { href: '/install', label: 'Install', only: 'installAdmin' },
 ];
 
 /** The bar above every signed-in page except the IDE (which has its own, denser one). */
@@ -18,7 +20,8 @@ export function AppHeader(props: { children?: JSX.Element }) {
   const session = useSession();
   const location = useLocation();
   const signOut = createFormAction(() => session.signOut(), []);
-  // Install settings belong to install administrators only; the server refuses anyone else.
+  // Install settings belong to install administrators only, the admin area to the organization's
+  // admins; the server refuses anyone else either way.
   const isInstallAdmin = () => {
     const state = session.state();
     return state.status === 'signedIn' && state.installAdmin;
@@ -31,12 +34,23 @@ export function AppHeader(props: { children?: JSX.Element }) {
           <Brand />
         </a>
         <nav aria-label="Main" class="app-nav">
-          <For each={NAV.filter((item) => !item.installAdmin || isInstallAdmin())}>
+          <For
+            each={NAV.filter(
+              (item) =>
+                item.only === undefined ||
+                (item.only === 'installAdmin' ? isInstallAdmin() : isOrgAdmin(session.state())),
+            )}
+          >
             {(item) => (
               <a
                 href={item.href}
                 class="app-nav-link"
-                aria-current={location.pathname === item.href ? 'page' : undefined}
+                aria-current={
+                  location.pathname === item.href ||
+                  (item.href !== '/' && location.pathname.startsWith(`${item.href}/`))
+                    ? 'page'
+                    : undefined
+                }
               >
                 {item.label}
               </a>

@@ -4,6 +4,8 @@ import { createExecutionsApi } from '../api/executions-api.ts';
 import { createFilesApi } from '../api/files-api.ts';
 import { createInstallApi } from '../api/install-api.ts';
 import { createPatchApi } from '../api/patch-api.ts';
+import { createRunnersApi } from '../api/runners-api.ts';
+import { createServersApi } from '../api/servers-api.ts';
 import { createWorkspacesApi } from '../api/workspaces-api.ts';
 import { createFakeFetch, type Responder } from './fake-fetch.ts';
 import { createFakeTimers } from './fake-timers.ts';
@@ -26,5 +28,7 @@ export function createTestApis(...script: Responder[]) {
     ai: createAiApi(client),
     patch: createPatchApi(client),
     install: createInstallApi(client),
+    servers: createServersApi(client),
+    runners: createRunnersApi(client),
   };
 }

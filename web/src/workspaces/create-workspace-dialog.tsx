@@ -1,5 +1,5 @@
 import type { Workspace, WorkspaceSource } from '@keel/contract/workspaces';
-import { createResource, createSignal, onMount, Show } from 'solid-js';
+import { createResource, createSignal, For, onMount, Show } from 'solid-js';
 import { useApis } from '../api/api-context.ts';
 import type { NewWorkspace } from '../api/workspaces-api.ts';
 import { Button } from '../components/button.tsx';
@@ -8,7 +8,7 @@ import { FormAlert } from '../components/form-alert.tsx';
 import { TextField } from '../components/text-field.tsx';
 import { createFormAction, textValue } from '../forms/form-action.ts';
 
-const FIELDS = ['name', 'source', 'network'] as const;
+const FIELDS = ['name', 'source', 'network', 'serverId'] as const;
 
 export interface CreateWorkspaceDialogProps {
   open: boolean;
@@ -28,7 +28,10 @@ export function CreateWorkspaceDialog(props: CreateWorkspaceDialogProps) {
 function CreateWorkspaceForm(props: CreateWorkspaceDialogProps) {
   const [kind, setKind] = createSignal<'empty' | 'git'>('empty');
   // The install decides whether workspaces may have network; the form offers only what it allows.
-  const [policy] = createResource(() => useApis().install.workspacePolicy());
+  const apis = useApis();
+  const [policy] = createResource(() => apis.install.workspacePolicy());
+  // Where it may run: offered only when the organization has servers a workspace may be placed on.
+  const [servers] = createResource(() => apis.servers.placeable().catch(() => []), { initialValue: [] });
   const form = createFormAction(async (data) => {
     const ref = textValue(data, 'ref').trim();
     const source: WorkspaceSource =
@@ -36,11 +39,13 @@ function CreateWorkspaceForm(props: CreateWorkspaceDialogProps) {
         ? { type: 'git', url: textValue(data, 'url').trim(), ...(ref === '' ? {} : { ref }) }
         : { type: 'empty' };
     const network = policy()?.workspaceNetwork === 'on_request' && data.get('network') === 'on';
+    const serverId = textValue(data, 'serverId');
     props.onCreated(
       await props.onCreate({
         name: textValue(data, 'name').trim(),
         source,
         ...(network ? { network: true } : {}),
+        ...(serverId === '' ? {} : { serverId }),
       }),
     );
   }, FIELDS);
@@ -111,6 +116,36 @@ function CreateWorkspaceForm(props: CreateWorkspaceDialogProps) {
           maxLength={255}
           hint="Leave empty for the repository’s default branch."
         />
+      </Show>
+      <Show when={servers().length > 0}>
+        <div class="field">
+          <label class="field-label" for="new-workspace-serverId">
+            Where
+          </label>
+          <select
+            id="new-workspace-serverId"
+            name="serverId"
+            class="field-input"
+            aria-describedby="new-workspace-serverId-hint"
+            aria-invalid={form.fieldError('serverId') ? 'true' : undefined}
+          >
+            <option value="">Automatic</option>
+            <For each={servers()}>
+              {(server) => (
+                <option value={server.id}>
+                  {server.name}
+                  {server.region ? ` (${server.region})` : ''}
+                </option>
+              )}
+            </For>
+          </select>
+          <p id="new-workspace-serverId-hint" class="field-hint">
+            Automatic lets Keel choose a runner with room for it.
+          </p>
+          <Show when={form.fieldError('serverId')}>
+            <p class="field-error">{form.fieldError('serverId')}</p>
+          </Show>
+        </div>
       </Show>
       <Show when={policy()?.workspaceNetwork === 'on_request'}>
         <label class="choice">
