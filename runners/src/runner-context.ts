@@ -8,6 +8,7 @@ import { AiJobs } from './ai/jobs.ts';
 import { sendAiReport } from './ai/report.ts';
 import type { RunnerConfig } from './env.ts';
 import type { RunningExecution } from './executions/exec-start.ts';
+import { ConfinedFsError } from './files/confined-fs.ts';
 import { FileLocks } from './files/file-locks.ts';
 import type { FileJobContext } from './files/jobs.ts';
 import type { WorkspaceFiles } from './files/workspace-files.ts';
@@ -39,6 +40,8 @@ export interface ServerOptions {
   probes?: ServerProbes;
   /** Connection tests and collections end within this (default 15 s). */
   probeTimeoutMs?: number;
+  /** How often the assigned servers' resources are collected (default RESOURCES_INTERVAL_MS). */
+  resourcesIntervalMs?: number;
 }
 
 /**
@@ -221,11 +224,39 @@ export class RunnerContext {
     }
   }
 
-  /** A lifecycle step that fails leaves the workspace `failed` with a readable reason. */
+  /**
+   * For a workspace on a server, an error that is not the driver's own kind (a refused
+   * connection, a dropped session, a timeout) means the server is out of reach, not that the
+   * workspace is broken: it becomes an `unavailable` refusal. Undefined for any other error.
+   */
+  serverTrouble(workspaceId: string, err: unknown): JobError | undefined {
+    if (!this.workspaceServer.has(workspaceId)) return undefined;
+    if (err instanceof JobError) return err.code === 'unavailable' ? err : undefined;
+    if (err instanceof WorkloadError || err instanceof ConfinedFsError) return undefined;
+    const message = err instanceof Error ? err.message : String(err);
+    return new JobError(
+      'unavailable',
+      `This workspace cannot be served now: its server cannot be reached: ${message}`,
+    );
+  }
+
+  /**
+   * A lifecycle step that fails leaves the workspace `failed` with a readable reason; one on a
+   * server out of reach leaves it `unavailable` (it is intact there, see `serverTrouble`).
+   */
   async guarded(workspaceId: string, fn: () => Promise<void>): Promise<void> {
     try {
       await fn();
     } catch (err) {
+      const trouble = this.serverTrouble(workspaceId, err);
+      if (trouble) {
+        await this.setStatus(
+          workspaceId,
+          'unavailable',
+          trouble.message.replace(/^This workspace cannot be served now: /, ''),
+        );
+        throw trouble;
+      }
       const reason = err instanceof Error ? err.message : String(err);
       await this.setStatus(workspaceId, 'failed', reason);
       throw new JobError(

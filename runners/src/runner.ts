@@ -63,7 +63,12 @@ export class Runner {
     this.timers.push(setInterval(() => void this.checkRevocation(), CHECK_IN_INTERVAL_MS));
     // Not awaited: a slow server must not hold the start; the first round begins now.
     void this.collectResources();
-    this.timers.push(setInterval(() => void this.collectResources(), RESOURCES_INTERVAL_MS));
+    this.timers.push(
+      setInterval(
+        () => void this.collectResources(),
+        this.ctx.serverOptions.resourcesIntervalMs ?? RESOURCES_INTERVAL_MS,
+      ),
+    );
     if (this.config.KEEL_IDLE_STOP_SECONDS > 0) {
       this.timers.push(
         setInterval(

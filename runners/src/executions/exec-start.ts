@@ -59,19 +59,20 @@ export async function execStart(
     return { started: false };
   }
   let driver: WorkloadDriver;
+  let running: boolean;
   try {
     driver = await ctx.driverFor(job.workspaceId);
+    await reviveIfExpected(ctx, driver, job.workspaceId);
+    running = (await driver.status(job.workspaceId)) === 'running';
   } catch (err) {
     // Its server is out of reach: the stream says so, as it does for another driver's workspace.
+    const trouble = ctx.serverTrouble(job.workspaceId, err);
+    if (!trouble) throw err;
     await ctx.redis.srem(ctx.keys.execsRunning, job.executionId);
-    await out.end({
-      exitCode: null,
-      error: `unavailable: ${err instanceof Error ? err.message : String(err)}`,
-    });
+    await out.end({ exitCode: null, error: `unavailable: ${trouble.message}` });
     return { started: false };
   }
-  await reviveIfExpected(ctx, driver, job.workspaceId);
-  if ((await driver.status(job.workspaceId)) !== 'running') {
+  if (!running) {
     await ctx.redis.srem(ctx.keys.execsRunning, job.executionId);
     await out.end({ exitCode: null, error: 'the workspace is not running; start it first' });
     return { started: false };
