@@ -298,7 +298,8 @@ describe('a runner drives workspaces on its assigned servers', () => {
     await ensureDockerAndImage();
     await removeStale('ws_srvdrv');
     const infra = await testInfra();
-    edge = await edgeOnPort({ env: { REDIS_URL: infra.redisUrl } });
+    // The runner works through its own Redis user: the server keys must be within its reach.
+    edge = await edgeOnPort({ env: { REDIS_URL: infra.redisUrl, KEEL_REDIS_RUNNER_ACL: 'true' } });
     fake = await fakeEdge(edge);
     dataDir = mkdtempSync(join(tmpdir(), 'keel-runner-servers-'));
     chmodSync(dataDir, 0o711);
@@ -317,6 +318,7 @@ describe('a runner drives workspaces on its assigned servers', () => {
       drivers: ['process'],
       capacity: { workspaces: 5, cpus: 2, memoryMb: 4096 },
     });
+    assert.ok(credential.redis, 'the runner got a Redis user of its own');
     world.credential = credential.credential;
     keys = runnerKeys(credential.keyPrefix, credential.runnerId);
     redis = edge.app.services.redis();

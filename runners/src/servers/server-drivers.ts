@@ -40,13 +40,19 @@ export interface ServerDriversOptions {
   defaultImage?: string;
   /** A server's driver was closed or replaced: what was built on the old one (file roots) is stale. */
   onClosed?(serverId: string): void;
-  /** A failure to make a driver is answered as is for this long before trying again (default 10 s). */
+  /**
+   * A failure to make a driver is answered as is for this long before trying again (default
+   * 10 s), doubled at each failure in a row up to 5 minutes: every try fetches the access, and
+   * the edge audits each fetch.
+   */
   retryMs?: number;
   /** A server missing from a list older than this makes a lookup ask the edge again (default 2 s). */
   relistMs?: number;
   /** A list older than this is asked again at the next lookup (default 60 s). */
   listMaxAgeMs?: number;
 }
+
+const MAX_RETRY_MS = 5 * 60_000;
 
 interface Entry {
   server: AssignedServer;
@@ -61,7 +67,10 @@ interface Entry {
  */
 export class ServerDrivers {
   private readonly entries = new Map<string, Entry>();
-  private readonly failures = new Map<string, { at: number; updatedAt: string; message: string }>();
+  private readonly failures = new Map<
+    string,
+    { at: number; updatedAt: string; message: string; waitMs: number }
+  >();
   private assigned: Map<string, AssignedServer> | undefined;
   private listedAt = 0;
   private listing: Promise<Map<string, AssignedServer>> | undefined;
@@ -171,7 +180,16 @@ export class ServerDrivers {
       },
       (err) => {
         if (this.entries.get(server.id) === entry) this.entries.delete(server.id);
-        this.failures.set(server.id, { at: Date.now(), updatedAt: server.updatedAt, message: reason(err) });
+        const before = this.failures.get(server.id);
+        const first = this.o.retryMs ?? 10_000;
+        const waitMs =
+          before?.updatedAt === server.updatedAt ? Math.min(before.waitMs * 2, MAX_RETRY_MS) : first;
+        this.failures.set(server.id, {
+          at: Date.now(),
+          updatedAt: server.updatedAt,
+          message: reason(err),
+          waitMs,
+        });
       },
     );
     return driver;
