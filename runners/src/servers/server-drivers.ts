@@ -132,7 +132,7 @@ export class ServerDrivers {
   private async lookup(serverId: string): Promise<AssignedServer> {
     const known = this.assigned?.get(serverId);
     const age = Date.now() - this.listedAt;
-    const stale = !known ? age > (this.o.relistMs ?? 2_000) : age > (this.o.listMaxAgeMs ?? 60_000);
+    const stale = !known ? age >= (this.o.relistMs ?? 2_000) : age >= (this.o.listMaxAgeMs ?? 60_000);
     if (!stale && known) return known;
     if (stale) {
       try {
