@@ -11,14 +11,16 @@ import { publishHeartbeat, renewHeartbeat } from './heartbeat-publisher.ts';
 import { log } from './log.ts';
 import { connectRunnerRedis } from './redis-connection.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
-import { RunnerContext } from './runner-context.ts';
+import { RunnerContext, type ServerOptions } from './runner-context.ts';
+import { collectServerResources, RESOURCES_INTERVAL_MS } from './servers/resources.ts';
 import type { WorkloadDriver } from './workloads/types.ts';
 import { stopIdle } from './workspaces/idle-stop.ts';
 import { reattach } from './workspaces/reattach.ts';
 
 /**
- * The runner daemon: pulls jobs from its own queue, drives workspaces through one
- * workload driver, streams output into Redis, and reports heartbeats. `stop()` lets
+ * The runner daemon: pulls jobs from its own queue, drives workspaces through its own
+ * workload driver and those of the infrastructure servers assigned to it, collects those
+ * servers' resources, streams output into Redis, and reports heartbeats. `stop()` lets
  * in-flight jobs finish; unfinished ones return to the queue for the next start.
  * What each job type does is in `handlers/`, one file per area.
  */
@@ -30,6 +32,8 @@ export class Runner {
   private callConnection: Redis | undefined;
   private timers: NodeJS.Timeout[] = [];
   private gpus: Awaited<ReturnType<typeof gpuStats>> = [];
+  private lastCollectionError: string | undefined;
+  private collecting: Promise<void> | undefined;
   onRevoked: () => void = () => {};
   /** The edge now speaks another protocol major: this runner cannot work for it. */
   onCannotRun: () => void = () => {};
@@ -38,8 +42,9 @@ export class Runner {
     private readonly config: RunnerConfig,
     private readonly credential: SavedCredential,
     private readonly driver: WorkloadDriver,
+    serverOptions: ServerOptions = {},
   ) {
-    this.ctx = new RunnerContext(config, credential, driver);
+    this.ctx = new RunnerContext(config, credential, driver, serverOptions);
   }
 
   get runnerId(): string {
@@ -56,6 +61,14 @@ export class Runner {
     this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_INTERVAL_MS));
     this.timers.push(setInterval(() => void renewHeartbeat(this.ctx), HEARTBEAT_RENEW_MS));
     this.timers.push(setInterval(() => void this.checkRevocation(), CHECK_IN_INTERVAL_MS));
+    // Not awaited: a slow server must not hold the start; the first round begins now.
+    void this.collectResources();
+    this.timers.push(
+      setInterval(
+        () => void this.collectResources(),
+        this.ctx.serverOptions.resourcesIntervalMs ?? RESOURCES_INTERVAL_MS,
+      ),
+    );
     if (this.config.KEEL_IDLE_STOP_SECONDS > 0) {
       this.timers.push(
         setInterval(
@@ -102,6 +115,8 @@ export class Runner {
     await Promise.all([this.calls?.stop(8_000), bounded(this.worker?.close() ?? Promise.resolve(), 8_000)]);
     this.callConnection?.disconnect();
     await bounded(this.ctx.terminals.stop(), 5_000);
+    await bounded(this.collecting ?? Promise.resolve(), 2_000);
+    await bounded(this.ctx.servers.close(), 5_000);
     await bounded(this.ctx.redis.del(this.ctx.keys.heartbeat), 2_000);
     this.workerConnection?.disconnect();
     this.ctx.redis.disconnect();
@@ -117,6 +132,37 @@ export class Runner {
 
   private heartbeat(): Promise<void> {
     return publishHeartbeat(this.ctx, this.gpus);
+  }
+
+  /** One round of the assigned servers' resources into Redis; a round still going is not doubled. */
+  private collectResources(): Promise<void> {
+    this.collecting ??= (async () => {
+      try {
+        await collectServerResources({
+          redis: this.ctx.redis,
+          key: this.ctx.keys.serverResources,
+          runnerId: this.runnerId,
+          image: this.ctx.workspaceImage,
+          // The same list the server drivers follow: a server unassigned here closes its driver too.
+          assigned: () => this.ctx.servers.refresh(),
+          access: (serverId, purpose) => this.ctx.serverAccess(serverId, purpose),
+          probes: this.ctx.serverOptions.probes,
+          ...(this.ctx.serverOptions.probeTimeoutMs
+            ? { timeoutMs: this.ctx.serverOptions.probeTimeoutMs }
+            : {}),
+        });
+        this.lastCollectionError = undefined;
+      } catch (err) {
+        // Said once per cause: an edge without servers answers the same every round.
+        const message = err instanceof Error ? err.message : String(err);
+        if (message !== this.lastCollectionError)
+          log('warn', 'server resources not collected', { error: message });
+        this.lastCollectionError = message;
+      } finally {
+        this.collecting = undefined;
+      }
+    })();
+    return this.collecting;
   }
 
   private async checkRevocation(): Promise<void> {

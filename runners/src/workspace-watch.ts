@@ -28,17 +28,35 @@ export function foreignDriverReason(workspace: DriverKind, runner: DriverKind): 
  * What to publish when Keel says a workspace runs and the engine says otherwise: someone
  * removed or stopped its container outside Keel, or it crashed. Nothing when they agree.
  * A workspace of another driver than the runner's is not in this engine at all: it is
- * unavailable (its workload is intact where it was), never failed.
+ * unavailable (its workload is intact where it was), never failed. So is one whose server
+ * cannot be reached now (`unreachable` says why); once it can, it reads what its engine says.
  */
 export function correction(
   published: PublishedStatus | undefined,
   engine: WorkloadState | undefined,
-  drivers?: { workspace: DriverKind | undefined; runner: DriverKind },
-): { status: 'stopped' | 'failed' | 'unavailable'; reason: string } | undefined {
-  if (drivers?.workspace && drivers.workspace !== drivers.runner) {
-    const reason = foreignDriverReason(drivers.workspace, drivers.runner);
-    if (!published || (published.status === 'unavailable' && published.reason === reason)) return undefined;
-    return { status: 'unavailable', reason };
+  drivers?: {
+    workspace: DriverKind | undefined;
+    runner: DriverKind;
+    /** It lives on an infrastructure server: its server's driver serves it, whatever the runner's is. */
+    onServer?: boolean;
+    /** Its server cannot be reached now, and why. */
+    unreachable?: string | undefined;
+  },
+): { status: 'running' | 'stopped' | 'failed' | 'unavailable'; reason: string | null } | undefined {
+  const unavailable =
+    drivers?.unreachable ??
+    (drivers?.workspace && !drivers.onServer && drivers.workspace !== drivers.runner
+      ? foreignDriverReason(drivers.workspace, drivers.runner)
+      : undefined);
+  if (unavailable !== undefined) {
+    if (!published || (published.status === 'unavailable' && published.reason === unavailable))
+      return undefined;
+    return { status: 'unavailable', reason: unavailable };
+  }
+  if (published?.status === 'unavailable') {
+    // Reachable again: it is what its engine says.
+    if (!engine) return { status: 'failed', reason: 'its container was removed outside Keel' };
+    return { status: engine.status, reason: null };
   }
   if (published?.status !== 'running') return undefined;
   if (!engine) return { status: 'failed', reason: 'its container was removed outside Keel' };

@@ -3,7 +3,7 @@ import { STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { log } from '../log.ts';
 import { OutputStream } from '../output-stream.ts';
 import type { RunnerContext } from '../runner-context.ts';
-import type { ExecHandle } from '../workloads/types.ts';
+import type { ExecHandle, WorkloadDriver } from '../workloads/types.ts';
 import { foreignDriverReason, parseStatus } from '../workspace-watch.ts';
 
 /** Output accepted from a command but not yet in Redis, before the command is paused. */
@@ -58,14 +58,27 @@ export async function execStart(
     });
     return { started: false };
   }
-  await reviveIfExpected(ctx, job.workspaceId);
-  if ((await ctx.driver.status(job.workspaceId)) !== 'running') {
+  let driver: WorkloadDriver;
+  let running: boolean;
+  try {
+    driver = await ctx.driverFor(job.workspaceId);
+    await reviveIfExpected(ctx, driver, job.workspaceId);
+    running = (await driver.status(job.workspaceId)) === 'running';
+  } catch (err) {
+    // Its server is out of reach: the stream says so, as it does for another driver's workspace.
+    const trouble = ctx.serverTrouble(job.workspaceId, err);
+    if (!trouble) throw err;
+    await ctx.redis.srem(ctx.keys.execsRunning, job.executionId);
+    await out.end({ exitCode: null, error: `unavailable: ${trouble.message}` });
+    return { started: false };
+  }
+  if (!running) {
     await ctx.redis.srem(ctx.keys.execsRunning, job.executionId);
     await out.end({ exitCode: null, error: 'the workspace is not running; start it first' });
     return { started: false };
   }
   ctx.touch(job.workspaceId);
-  const handle = ctx.driver.exec(job.workspaceId, {
+  const handle = driver.exec(job.workspaceId, {
     argv: job.argv,
     ...(job.cwd ? { cwd: job.cwd } : {}),
     ...(job.env ? { env: job.env } : {}),
@@ -120,8 +133,12 @@ export async function execStart(
  * engine, an OOM, a runner crash) is started again before a command runs in it, so the
  * person sees what the status promised.
  */
-async function reviveIfExpected(ctx: RunnerContext, workspaceId: string): Promise<void> {
-  if ((await ctx.driver.status(workspaceId)) !== 'stopped') return;
+async function reviveIfExpected(
+  ctx: RunnerContext,
+  driver: WorkloadDriver,
+  workspaceId: string,
+): Promise<void> {
+  if ((await driver.status(workspaceId)) !== 'stopped') return;
   await ctx.busyWith(workspaceId, async () => {
     if (parseStatus(await ctx.redis.get(ctx.keys.workspaceStatus(workspaceId)))?.status !== 'running') return;
     await ctx.workspaceLog(
@@ -129,7 +146,7 @@ async function reviveIfExpected(ctx: RunnerContext, workspaceId: string): Promis
       'system',
       'the workspace had stopped unexpectedly; starting it again',
     );
-    await ctx.driver.start(workspaceId);
+    await driver.start(workspaceId);
     // A heartbeat that looked while it was down may have published `stopped` meanwhile.
     await ctx.setStatus(workspaceId, 'running', null, false);
   });

@@ -52,9 +52,15 @@ async function tracked(job: RunnerJob, ctx: RunnerContext): Promise<unknown> {
   if ('workspaceId' in job && job.workspaceId && !own) {
     ctx.assertServable(job.workspaceId);
   }
-  if (!job.type.startsWith('workspace.') || !('workspaceId' in job) || !job.workspaceId)
-    return handle(job, ctx);
-  return ctx.busyWith(job.workspaceId, () => handle(job, ctx));
+  if (!('workspaceId' in job) || !job.workspaceId) return handle(job, ctx);
+  const workspaceId = job.workspaceId;
+  try {
+    if (!job.type.startsWith('workspace.')) return await handle(job, ctx);
+    return await ctx.busyWith(workspaceId, () => handle(job, ctx));
+  } catch (err) {
+    // A server out of reach is a refusal saying so, not an error to retry blindly.
+    throw ctx.serverTrouble(workspaceId, err) ?? err;
+  }
 }
 
 function handle(job: RunnerJob, ctx: RunnerContext): Promise<unknown> {

@@ -12,7 +12,8 @@ import { TerminalSession } from './terminal-session.ts';
 export interface TerminalsOptions {
   redis: Redis;
   keys: RunnerKeys;
-  driver: WorkloadDriver;
+  /** The driver that runs a workspace (this runner's, or its server's); rejects when none can now. */
+  driverFor(workspaceId: string): Promise<WorkloadDriver>;
   idleMs: number;
   onActivity(workspaceId: string): void;
 }
@@ -24,7 +25,7 @@ export class Terminals {
   constructor(private readonly o: TerminalsOptions) {}
 
   async open(job: TerminalOpenJob): Promise<{ started: boolean; duplicate?: true }> {
-    const { redis, keys, driver } = this.o;
+    const { redis, keys } = this.o;
     const id = job.sessionId;
     // A job is delivered again when its runner died before finishing it: one shell per session, ever.
     const claimed = await redis.set(keys.terminalClaimed(id), '1', 'EX', TERMINAL_STREAM_TTL_SECONDS, 'NX');
@@ -36,11 +37,10 @@ export class Terminals {
       await forgetSession(redis, keys, id, job.workspaceId);
       return { started: false };
     };
-    if ((await driver.status(job.workspaceId)) !== 'running') {
-      return fail(notRunning);
-    }
     let tty: Awaited<ReturnType<typeof openTty>>;
     try {
+      const driver = await this.o.driverFor(job.workspaceId);
+      if ((await driver.status(job.workspaceId)) !== 'running') return fail(notRunning);
       tty = await openTty(driver, job.workspaceId, { cols: job.cols, rows: job.rows });
     } catch (err) {
       if (err instanceof WorkloadError && err.code === 'WORKLOAD_NOT_RUNNING') return fail(notRunning);

@@ -1,60 +1,116 @@
 import type { RunnerJob } from '@keel/contract/jobs';
 import { CloneError, gitClone } from '../git-clone.ts';
+import { JobError } from '../job-error.ts';
 import type { RunnerContext } from '../runner-context.ts';
+import { type WorkloadDriver, WorkloadError, type WorkloadSpec } from '../workloads/types.ts';
 import { foreignDriverReason } from '../workspace-watch.ts';
+import { cloneThroughFiles } from './clone-through-files.ts';
 
-/** Makes a workspace on the driver, fills it from its source, and starts it. */
-export async function createWorkspace(
-  job: Extract<RunnerJob, { type: 'workspace.create' }>,
-  ctx: RunnerContext,
-): Promise<unknown> {
+type CreateJob = Extract<RunnerJob, { type: 'workspace.create' }>;
+
+/** Makes a workspace on its driver (this runner's, or its server's), fills it from its source, and starts it. */
+export async function createWorkspace(job: CreateJob, ctx: RunnerContext): Promise<unknown> {
   const id = job.workspaceId;
+  const serverId = job.spec.serverId;
   ctx.touch(id);
   // Listed first: a workspace whose create was cut short is still this runner's to report.
-  const driver = job.spec.driver ?? ctx.driver.kind;
-  await ctx.redis.multi().sadd(ctx.keys.workspaces, id).hset(ctx.keys.workspaceDrivers, id, driver).exec();
-  if (driver !== ctx.driver.kind) {
-    ctx.foreign.set(id, driver);
-    await ctx.setStatus(id, 'unavailable', foreignDriverReason(driver, ctx.driver.kind));
+  const tx = ctx.redis.multi().sadd(ctx.keys.workspaces, id);
+  if (serverId) tx.hset(ctx.keys.workspaceServers, id, serverId);
+  const kind = job.spec.driver ?? (serverId ? undefined : ctx.driver.kind);
+  if (kind) tx.hset(ctx.keys.workspaceDrivers, id, kind);
+  await tx.exec();
+  if (serverId) ctx.workspaceServer.set(id, serverId);
+  else if (kind && kind !== ctx.driver.kind) {
+    ctx.foreign.set(id, kind);
+    await ctx.setStatus(id, 'unavailable', foreignDriverReason(kind, ctx.driver.kind));
     ctx.assertServable(id);
   }
   await ctx.setStatus(id, 'creating', null);
+  let driver: WorkloadDriver;
+  try {
+    driver = await ctx.driverFor(id);
+  } catch (err) {
+    // Nothing exists on the server yet: the create failed, and says why.
+    const reason = err instanceof Error ? err.message : String(err);
+    await ctx.setStatus(id, 'failed', reason);
+    throw err instanceof JobError ? err : new JobError('unavailable', reason);
+  }
+  if (!kind) await ctx.redis.hset(ctx.keys.workspaceDrivers, id, driver.kind);
   await ctx.guarded(id, async () => {
-    await ctx.driver.create({
-      workspaceId: id,
-      ...(job.spec.image ? { image: job.spec.image } : {}),
-      cpus: job.spec.cpus,
-      memoryMb: job.spec.memoryMb,
-      network: job.spec.network,
-      ...(job.spec.egressAllow ? { egressAllow: job.spec.egressAllow } : {}),
-      storage: job.spec.hostDir ? { kind: 'hostDir', path: job.spec.hostDir } : { kind: 'volume' },
-    });
-    if (job.source.type === 'git') {
-      const source = job.source;
-      await ctx.workspaceLog(id, 'system', `cloning ${source.url}${source.ref ? ` at ${source.ref}` : ''}`);
-      let lastLogged = 0;
-      try {
-        await gitClone({
-          url: source.url,
-          ...(source.ref ? { ref: source.ref } : {}),
-          into: await ctx.driver.workspaceRoot(id),
-          owner: ctx.driver.fileOwner,
-          allowLocal: ctx.config.KEEL_RUNNER_ALLOW_LOCAL_GIT,
-          onProgress: (line) => {
-            // Progress lines come many times a second; a few per second reach the log.
-            const now = Date.now();
-            if (now - lastLogged < 250 && !/done|error|fatal/i.test(line)) return;
-            lastLogged = now;
-            void ctx.workspaceLog(id, 'stderr', line);
-          },
-        });
-      } catch (err) {
-        throw new Error(err instanceof CloneError ? `clone failed: ${err.message}` : String(err));
-      }
-    }
+    await driver.create(workloadSpec(job));
+    if (job.source.type === 'git') await clone(ctx, driver, id, job.source);
     await ctx.setStatus(id, 'starting', null);
-    await ctx.driver.start(id);
+    await driver.start(id);
   });
   await ctx.setStatus(id, 'running', null);
   return {};
+}
+
+function workloadSpec(job: CreateJob): WorkloadSpec {
+  const s = job.spec;
+  return {
+    workspaceId: job.workspaceId,
+    ...(s.image ? { image: s.image } : {}),
+    cpus: s.cpus,
+    memoryMb: s.memoryMb,
+    network: s.network,
+    ...(s.egressAllow ? { egressAllow: s.egressAllow } : {}),
+    storage: s.hostDir ? { kind: 'hostDir', path: s.hostDir } : { kind: 'volume' },
+    ...(s.organizationId ? { organizationId: s.organizationId } : {}),
+    ...(s.diskGb ? { diskGb: s.diskGb } : {}),
+  };
+}
+
+/**
+ * Clones on this host: straight into the workspace's folder where the driver has one here,
+ * otherwise into a folder of the runner's that is then copied in through the driver's files.
+ */
+async function clone(
+  ctx: RunnerContext,
+  driver: WorkloadDriver,
+  id: string,
+  source: Extract<CreateJob['source'], { type: 'git' }>,
+): Promise<void> {
+  await ctx.workspaceLog(id, 'system', `cloning ${source.url}${source.ref ? ` at ${source.ref}` : ''}`);
+  let lastLogged = 0;
+  const onProgress = (line: string) => {
+    // Progress lines come many times a second; a few per second reach the log.
+    const now = Date.now();
+    if (now - lastLogged < 250 && !/done|error|fatal/i.test(line)) return;
+    lastLogged = now;
+    void ctx.workspaceLog(id, 'stderr', line);
+  };
+  const options = {
+    url: source.url,
+    ...(source.ref ? { ref: source.ref } : {}),
+    allowLocal: ctx.config.KEEL_RUNNER_ALLOW_LOCAL_GIT,
+    onProgress,
+  };
+  try {
+    const root = await hostRoot(driver, id);
+    if (root) {
+      await gitClone({ ...options, into: root, owner: driver.fileOwner });
+      return;
+    }
+    const copied = await cloneThroughFiles(await driver.files(id), options);
+    if (copied.skippedLinks > 0) {
+      await ctx.workspaceLog(
+        id,
+        'system',
+        `${copied.skippedLinks} symbolic link(s) of the repository were not copied: links are not carried to this server`,
+      );
+    }
+  } catch (err) {
+    throw new Error(err instanceof CloneError ? `clone failed: ${err.message}` : String(err));
+  }
+}
+
+/** The workspace's folder on this host, or undefined for a driver whose files are elsewhere. */
+async function hostRoot(driver: WorkloadDriver, id: string): Promise<string | undefined> {
+  try {
+    return await driver.workspaceRoot(id);
+  } catch (err) {
+    if (err instanceof WorkloadError && err.code === 'DRIVER_UNAVAILABLE') return undefined;
+    throw err;
+  }
 }

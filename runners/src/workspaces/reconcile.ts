@@ -1,14 +1,17 @@
 import type { RunnerContext } from '../runner-context.ts';
 import { correction, parseStatus, replaceIfUnchanged } from '../workspace-watch.ts';
+import { workspaceStates } from './states.ts';
 
 /**
- * One look at the engine for every workspace this runner placed: counts the running
- * ones, and publishes `stopped` or `failed` with a reason for one that Keel says runs but
- * whose container stopped or vanished outside Keel. Returns how many run.
+ * One look at every engine for every workspace this runner placed (its own driver's and
+ * its servers'): counts the running ones, and publishes `stopped` or `failed` with a reason
+ * for one that Keel says runs but whose container stopped or vanished outside Keel, and
+ * `unavailable` for one whose server is out of reach (never `failed`: it is intact there).
+ * Returns how many run.
  */
 export async function reconcile(ctx: RunnerContext): Promise<number> {
-  const [engine, ids, drivers] = await Promise.all([
-    ctx.driver.states(),
+  const [{ engine, unreachable }, ids, drivers] = await Promise.all([
+    workspaceStates(ctx),
     ctx.redis.smembers(ctx.keys.workspaces),
     ctx.workspaceDrivers(),
   ]);
@@ -22,11 +25,17 @@ export async function reconcile(ctx: RunnerContext): Promise<number> {
     const fix = correction(parseStatus(raw), engine.get(id), {
       workspace: drivers.get(id),
       runner: ctx.driver.kind,
+      onServer: ctx.workspaceServer.has(id),
+      unreachable: unreachable.get(id),
     });
     if (!fix) continue;
     const next = JSON.stringify({ status: fix.status, reason: fix.reason, at: new Date().toISOString() });
     if (await replaceIfUnchanged(ctx.redis, ctx.keys.workspaceStatus(id), raw, next)) {
-      await ctx.workspaceLog(id, 'system', `${fix.status}: ${fix.reason}`);
+      await ctx.workspaceLog(
+        id,
+        'system',
+        fix.reason ? `${fix.status}: ${fix.reason}` : `${fix.status} again`,
+      );
     }
   }
   return running;
