@@ -158,14 +158,37 @@ describe('kubernetes driver against the API stand-in', () => {
   it('stop keeps the claim: a file written before is there after start', async () => {
     const w = await collect(driver.exec(id, { argv: ['sh', '-c', 'echo kept > /workspace/kept.txt'] }));
     assert.equal(w.exitCode, 0, w.stderr);
+    // A runner keeps the files it was given across stop and start.
+    const files = await driver.files(id);
+    assert.equal((await files.readFile('kept.txt')).toString(), 'kept\n');
     await driver.stop(id);
     assert.equal(await driver.status(id), 'stopped');
+    // A claim without a pod is a stopped workspace: not running, not missing.
     const stopped = await driver.exec(id, { argv: ['true'] }).done.catch((e: unknown) => e);
     assert.ok(stopped instanceof WorkloadError, String(stopped));
-    assert.ok(['WORKLOAD_NOT_RUNNING', 'WORKLOAD_NOT_FOUND'].includes(stopped.code));
+    assert.equal(stopped.code, 'WORKLOAD_NOT_RUNNING');
     await driver.start(id);
     const r = await collect(driver.exec(id, { argv: ['cat', '/workspace/kept.txt'] }));
     assert.equal(r.stdout, 'kept\n');
+    assert.equal((await files.readFile('kept.txt')).toString(), 'kept\n');
+  });
+
+  it('a created workspace that never started is stopped: exec says not running', async () => {
+    const fresh = `${id}-new`;
+    await driver.create(spec({ workspaceId: fresh }));
+    try {
+      assert.equal(await driver.status(fresh), 'stopped');
+      await assert.rejects(
+        driver.exec(fresh, { argv: ['true'] }).done,
+        (e: unknown) => e instanceof WorkloadError && e.code === 'WORKLOAD_NOT_RUNNING',
+      );
+      await assert.rejects(
+        driver.exec(`${id}-none`, { argv: ['true'] }).done,
+        (e: unknown) => e instanceof WorkloadError && e.code === 'WORKLOAD_NOT_FOUND',
+      );
+    } finally {
+      await driver.remove(fresh, { keepData: false });
+    }
   });
 
   it('lists and reports states; a new driver finds the workspace again', async () => {

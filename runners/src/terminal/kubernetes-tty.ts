@@ -3,7 +3,6 @@ import { PassThrough } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { EXEC_WRAPPER } from '../workloads/docker-exec.ts';
 import type { KubernetesWorkloadDriver } from '../workloads/kubernetes.ts';
-import { openPodExec } from '../workloads/kubernetes-exec.ts';
 import { SHELL_ARGV, TTY_ENV, type Tty, type TtySize } from './tty.ts';
 
 /**
@@ -19,7 +18,7 @@ export async function openKubernetesTty(
   const ref = await driver.podRef(workspaceId);
   const execId = randomUUID();
   const output = new PassThrough();
-  const session = await openPodExec(driver.access, ref, {
+  const session = await driver.openExec(workspaceId, ref, {
     command: [
       'env',
       ...Object.entries(TTY_ENV).map(([k, v]) => `${k}=${v}`),

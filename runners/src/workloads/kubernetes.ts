@@ -9,7 +9,7 @@ import type { KubernetesAccess } from '../servers/kubernetes-test.ts';
 import { EXEC_KILLER, EXEC_WRAPPER } from './docker-exec.ts';
 import { makeExecHandle, waitAtMost } from './exec-handle.ts';
 import { apiMessage, apiStatus, type KubernetesApis, makeApis, unless } from './kubernetes-api.ts';
-import { openPodExec, type PodExec, type PodRef } from './kubernetes-exec.ts';
+import { openPodExec, type PodExec, type PodExecOptions, type PodRef } from './kubernetes-exec.ts';
 import {
   CONTAINER,
   claimManifest,
@@ -281,7 +281,7 @@ export class KubernetesWorkloadDriver implements KubernetesDriver {
         validateExec(req);
         const ref = await this.podRef(id);
         const env = Object.entries(req.env ?? {}).map(([k, v]) => `${k}=${v}`);
-        const session = await openPodExec(this.access, ref, {
+        const session = await this.openExec(id, ref, {
           // Exec has no working directory or environment of its own: `env` and `cd` give them.
           command: [
             'env',
@@ -311,8 +311,28 @@ export class KubernetesWorkloadDriver implements KubernetesDriver {
     return Object.assign(handle, { stdin });
   }
 
+  /**
+   * The files of a workspace, for as long as it exists: stop ends its agent (the agent dies with
+   * the pod anyway), and the next call after a start brings up a new one. A runner keeps what this
+   * returns across stop and start, so it must not hand out the agent itself, which closes for good.
+   */
   async files(id: string): Promise<WorkspaceFiles> {
     assertWorkspaceId(id);
+    const agent = () => this.agent(id);
+    return {
+      readFile: (...a) => agent().readFile(...a),
+      writeFile: (...a) => agent().writeFile(...a),
+      stat: (...a) => agent().stat(...a),
+      listDir: (...a) => agent().listDir(...a),
+      listDirBounded: (...a) => agent().listDirBounded(...a),
+      tree: (...a) => agent().tree(...a),
+      mkdir: (...a) => agent().mkdir(...a),
+      remove: (...a) => agent().remove(...a),
+      rename: (...a) => agent().rename(...a),
+    };
+  }
+
+  private agent(id: string): AgentFiles {
     let files = this.agents.get(id);
     if (!files) {
       files = agentFiles((req) => this.exec(id, req));
@@ -367,6 +387,24 @@ export class KubernetesWorkloadDriver implements KubernetesDriver {
     const namespace = await this.namespaceOf(id);
     if (!namespace) throw new WorkloadError('WORKLOAD_NOT_FOUND', `no workspace ${id}`);
     return { namespace, pod: workloadName(id), container: CONTAINER };
+  }
+
+  /**
+   * Opens an exec in the workspace's pod. A pod that is missing while the workspace's claim is
+   * there is a stopped workspace (created and not started, or stopped): not running, not missing.
+   */
+  async openExec(id: string, ref: PodRef, opts: PodExecOptions): Promise<PodExec> {
+    try {
+      return await openPodExec(this.access, ref, opts);
+    } catch (err) {
+      if (
+        err instanceof WorkloadError &&
+        err.code === 'WORKLOAD_NOT_FOUND' &&
+        (await this.status(id).catch(() => 'missing')) !== 'missing'
+      )
+        throw new WorkloadError('WORKLOAD_NOT_RUNNING', 'workspace is not running');
+      throw err;
+    }
   }
 
   /**
