@@ -10,10 +10,10 @@ export function readmeClusterRole(): PolicyRule[] {
   const text = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   const section = text.slice(text.indexOf('### A Kubernetes cluster'));
   const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
-  if (!block) throw new Error('no yaml block in the README\'s Kubernetes section');
+  if (!block) throw new Error("no yaml block in the README's Kubernetes section");
   for (const doc of parseAllDocuments(block)) {
     const o = doc.toJS() as { kind?: string; rules?: PolicyRule[] };
     if (o?.kind === 'ClusterRole' && o.rules) return o.rules;
   }
-  throw new Error('no ClusterRole in the README\'s Kubernetes section');
+  throw new Error("no ClusterRole in the README's Kubernetes section");
 }
