@@ -8,11 +8,11 @@ let made = 0;
 
 /**
  * The kubernetes driver against the Kubernetes API stand-in (backed by the local Docker engine),
- * with a credential that holds exactly the README's ClusterRole. The stand-in's pods have no
- * network and it does not enforce NetworkPolicies: a network workspace there reaches nothing, so
- * checks that something is reachable cannot pass on it (the policies themselves are checked in
- * tests/kubernetes/). cleanup fails if the driver sent an object the API refused as invalid or
- * needed a right the README does not list.
+ * with a credential that holds exactly the README's ClusterRole. Its pods have a network as on a
+ * cluster, with the NetworkPolicies the driver makes enforced in each pod
+ * (tests/harness/kubernetes-api-standin/pod-network.ts), so the suite's network checks run; host
+ * folders are not something a cluster's pods have. cleanup fails if the driver sent an object
+ * the API refused as invalid or needed a right the README does not list.
  */
 export const target: DriverTarget = {
   kind: 'kubernetes',

@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { parseQuantity } from '../../../runners/src/workloads/kubernetes-quantity.ts';
+import { CLUSTER_DNS, type PodNetwork } from './pod-network.ts';
 import { apiTime, type KubeObject } from './store.ts';
 
 /** Labels on everything the stand-in makes in the engine, so that it can remove all of it. */
@@ -48,8 +49,8 @@ export interface PodHold {
  * Runs each pod as one container in the local Docker engine: the pod's image and command, its
  * security context (user, read-only root, dropped capabilities, no-new-privileges, seccomp),
  * its limits (NanoCpus, Memory), emptyDir volumes as tmpfs and claims as named volumes.
- * The stand-in has no pod network: every pod's container has NetworkMode none, and
- * NetworkPolicies are stored and checked, not enforced.
+ * Docker gives the container no network (NetworkMode none); the pod's network and its
+ * NetworkPolicies are pod-network.ts', set up before the pod is reported running.
  */
 export class DockerPods {
   /** Per pod uid: what keeps it from running (absent: launched or launching). */
@@ -59,6 +60,7 @@ export class DockerPods {
   constructor(
     private readonly docker: Docker,
     private readonly instance: string,
+    private readonly network: PodNetwork,
   ) {}
 
   containerName(pod: KubeObject): string {
@@ -180,7 +182,10 @@ export class DockerPods {
         Privileged: !!sc.privileged,
         SecurityOpt: securityOpt,
         GroupAdd: groups,
+        // An empty namespace of Docker's, which pod-network.ts connects; its resolver is the
+        // cluster's DNS, as dnsPolicy ClusterFirst has it.
         NetworkMode: 'none',
+        Dns: [CLUSTER_DNS],
         ...(limits.cpu ? { NanoCpus: Math.round(parseQuantity(limits.cpu) * 1e9) } : {}),
         ...(memory ? { Memory: memory, MemorySwap: memory } : {}),
         PidsLimit: 1024,
@@ -189,6 +194,8 @@ export class DockerPods {
       },
     });
     await container.start();
+    const { State } = await container.inspect();
+    await this.network.attach(pod, State.Pid);
   }
 
   /** The pod's status from its container's state (the kubelet's view). */
@@ -287,6 +294,7 @@ export class DockerPods {
     this.launching.delete(pod.metadata.uid);
     const container = this.docker.getContainer(this.containerName(pod));
     await container.stop({ t: graceSeconds }).catch(() => {});
+    this.network.detach(pod);
     await container.remove({ force: true, v: false }).catch(() => {});
   }
 
@@ -296,6 +304,7 @@ export class DockerPods {
 
   /** Removes every container and volume this stand-in made. */
   async cleanup(): Promise<void> {
+    this.network.detachAll();
     const filters = { label: [`${STANDIN_LABEL}=${this.instance}`] };
     for (const c of await this.docker.listContainers({ all: true, filters })) {
       await this.docker

@@ -18,6 +18,7 @@ import {
 import { makePki, type Pki } from './certs.ts';
 import { DockerPods } from './docker-pods.ts';
 import { negotiate, parseExecQuery, serveExec } from './pod-exec.ts';
+import { PodNetwork } from './pod-network.ts';
 import { restrictedViolations } from './pod-security.ts';
 import { allows, CLUSTER_ADMIN, forbiddenMessage, type PolicyRule, type ResourceAttributes } from './rbac.ts';
 import { type Cause, type ModelKind, validateObject } from './schemas.ts';
@@ -28,7 +29,7 @@ import { apiTime, type KubeObject, ObjectStore, parseLabelSelector } from './sto
  * HTTPS server instead. It implements, with the real API's paths, JSON shapes, Status errors and
  * exec protocol, the subset that Keel's kubernetes driver and connection test use, backed by the
  * local Docker engine so that pods really run commands (see docker-pods.ts for what that means
- * and what it does not enforce). Every object a client sends is validated against the official
+ * and what it does not enforce), on a network whose NetworkPolicies are enforced (pod-network.ts). Every object a client sends is validated against the official
  * schemas; a refused one answers 422 and is recorded in `refused`.
  */
 export interface StandinUser {
@@ -223,7 +224,8 @@ export async function startKubernetesApiStandin(opts: StandinOptions): Promise<K
   const nodes = opts.nodes ?? DEFAULT_NODES;
   const classes = opts.storageClasses ?? ['standard'];
   const store = new ObjectStore();
-  const pods = new DockerPods(docker, opts.instance);
+  const network = new PodNetwork(store);
+  const pods = new DockerPods(docker, opts.instance, network);
   await pods.cleanup();
   const refused: KubernetesApiStandin['refused'] = [];
   const denied: KubernetesApiStandin['denied'] = [];
@@ -693,6 +695,8 @@ export async function startKubernetesApiStandin(opts: StandinOptions): Promise<K
         if (why) pods.hold(stored, { unschedulable: why });
         else pods.launch(stored, (claim) => store.get('persistentvolumeclaims', namespace, claim));
       }
+      // Enforced before the answer: a client that made a policy may count on it (a CNI is quick).
+      if (resource === 'networkpolicies') await network.refresh(namespace);
       send(res, 201, resource === 'pods' ? await withStatus(stored) : stored);
       return;
     }
@@ -735,7 +739,9 @@ export async function startKubernetesApiStandin(opts: StandinOptions): Promise<K
         next.spec = existing.spec;
         next.status = existing.status;
       }
-      send(res, 200, store.put(storeKey, next));
+      const saved = store.put(storeKey, next);
+      if (resource === 'networkpolicies') await network.refresh(namespace);
+      send(res, 200, saved);
       return;
     }
 
@@ -797,6 +803,7 @@ export async function startKubernetesApiStandin(opts: StandinOptions): Promise<K
       return;
     }
     store.delete(storeKey, namespace, name!);
+    if (resource === 'networkpolicies') await network.refresh(namespace);
     send(res, 200, {
       kind: 'Status',
       apiVersion: 'v1',
