@@ -108,7 +108,9 @@ export function runnerBuildOptions({ outdir = 'runners/dist', plugins = [] } = {
     format: 'esm',
     target: 'node20',
     sourcemap: 'linked',
-    external: ['node-pty', 'cpu-features', ...deferred.map((d) => d.real)],
+    // ssh2 tries its optional native crypto binding in a try/catch and falls back to
+    // node:crypto; a bundle cannot carry a .node file, so the fallback is what runs.
+    external: ['node-pty', 'cpu-features', '*.node', ...deferred.map((d) => d.real)],
     // Bundled CommonJS dependencies call require(); an ES module has none of its own.
     banner: {
       js: "import { createRequire as keelCreateRequire } from 'node:module'; const require = keelCreateRequire(import.meta.url);",

@@ -156,6 +156,21 @@ describe('API stand-in: pods on their network', () => {
     assert.match(resolv.stdout, /nameserver 10\.0\.2\.3/);
   });
 
+  it("a network workspace reaches no node address (this host's, where every stand-in node runs) unless allowed", async () => {
+    const id = await up('nodes', { network: true });
+    assert.equal(await reaches(id), false, 'the node is closed although its address is not private');
+    const namespace = (await driver.podRef(id)).namespace;
+    const policy = await driver.api.networking.readNamespacedNetworkPolicy({
+      name: `${workloadName(id)}-egress`,
+      namespace,
+    });
+    const open = policy.spec?.egress?.flatMap((r) => r.to ?? []).find((t) => t.ipBlock?.cidr === '0.0.0.0/0');
+    assert.ok(
+      open?.ipBlock?.except?.includes(`${host}/32`),
+      'the node address is an exception to the internet',
+    );
+  });
+
   it('a removed pod leaves no slirp4netns behind', async () => {
     const id = await up('gone', { network: true });
     const [c] = await new Docker().listContainers({

@@ -5,8 +5,7 @@ import {
   type ServerAccess,
   type ServerResources,
 } from '@keel/contract/servers';
-import { collectDockerResources, type ServerProbeOptions, testDockerServer } from './docker-test.ts';
-import { collectKubernetesResources, testKubernetesServer } from './kubernetes-test.ts';
+import type { ServerProbeOptions } from './docker-test.ts';
 
 /** The connection tests and resource collectors by kind; tests pass their own. */
 export interface ServerProbes {
@@ -14,13 +13,16 @@ export interface ServerProbes {
   collect(access: ServerAccess, opts: ServerProbeOptions): Promise<ServerResources>;
 }
 
+/** Loaded on first use, like the server drivers (see server-drivers.ts). */
 export const remoteServerProbes: ServerProbes = {
-  test: (access, opts) =>
-    access.kind === 'kubernetes' ? testKubernetesServer(access, opts) : testDockerServer(access, opts),
-  collect: (access, opts) =>
+  test: async (access, opts) =>
     access.kind === 'kubernetes'
-      ? collectKubernetesResources(access, opts)
-      : collectDockerResources(access, opts),
+      ? (await import('./kubernetes-test.ts')).testKubernetesServer(access, opts)
+      : (await import('./docker-test.ts')).testDockerServer(access, opts),
+  collect: async (access, opts) =>
+    access.kind === 'kubernetes'
+      ? (await import('./kubernetes-test.ts')).collectKubernetesResources(access, opts)
+      : (await import('./docker-test.ts')).collectDockerResources(access, opts),
 };
 
 /** A connection test or collection ends within this, whatever the server does. */

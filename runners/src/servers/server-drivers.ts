@@ -1,6 +1,4 @@
 import type { ServerAccess } from '@keel/contract/servers';
-import { makeKubernetesDriver } from '../workloads/kubernetes.ts';
-import { makeRemoteDockerDriver } from '../workloads/remote-docker.ts';
 import type { WorkloadDriver } from '../workloads/types.ts';
 import type { AssignedServer } from './access.ts';
 import type { DockerAccess } from './docker-test.ts';
@@ -15,9 +13,15 @@ export interface ServerDriverFactories {
   kubernetes(access: KubernetesAccess, opts: { defaultImage?: string }): Promise<ServerDriver>;
 }
 
+/**
+ * Loaded on first use: a runner with no servers never evaluates the SSH and Kubernetes clients
+ * (most of the runner bundle's size).
+ */
 export const remoteServerDriverFactories: ServerDriverFactories = {
-  docker: makeRemoteDockerDriver,
-  kubernetes: makeKubernetesDriver,
+  docker: async (access, opts) =>
+    (await import('../workloads/remote-docker.ts')).makeRemoteDockerDriver(access, opts),
+  kubernetes: async (access, opts) =>
+    (await import('../workloads/kubernetes.ts')).makeKubernetesDriver(access, opts),
 };
 
 /** A workspace's server cannot be driven now (not assigned, access refused, unreachable). */

@@ -80,10 +80,19 @@ export function defaultDenyManifest(): V1NetworkPolicy {
 
 /**
  * Egress of a network workspace: the cluster's DNS, the public internet (IPv4 outside the
- * private, link-local/metadata, multicast and reserved ranges), and the admin's destinations.
- * Ingress stays closed by the default-deny policy.
+ * private, link-local/metadata, multicast and reserved ranges, and outside `hosts`: the nodes'
+ * and the API server's own addresses, which may be public and serve the kubelet and the API),
+ * and the admin's destinations. Ingress stays closed by the default-deny policy.
  */
-export function egressManifest(name: string, allow: string[]): V1NetworkPolicy {
+export function egressManifest(
+  name: string,
+  allow: string[],
+  hosts: readonly string[] = [],
+): V1NetworkPolicy {
+  const closedHosts = [...new Set(hosts)]
+    .filter((a) => /^\d{1,3}(\.\d{1,3}){3}$/.test(a) && !CLOSED_RANGES.some((r) => inRange(a, r)))
+    .sort()
+    .map((a) => `${a}/32`);
   const destinations = allow.map(parseEgressDestination);
   return {
     apiVersion: 'networking.k8s.io/v1',
@@ -105,7 +114,7 @@ export function egressManifest(name: string, allow: string[]): V1NetworkPolicy {
             { protocol: 'TCP', port: 53 },
           ],
         },
-        { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...CLOSED_RANGES] } }] },
+        { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: [...CLOSED_RANGES, ...closedHosts] } }] },
         ...destinations.map((d) => ({
           to: [{ ipBlock: { cidr: `${d.address}/${d.prefix}` } }],
           ...(d.port !== undefined
@@ -220,4 +229,12 @@ export function podManifest(
       ],
     },
   };
+}
+
+/** Whether the IPv4 address `a` is inside `cidr` ("10.0.0.0/8"). */
+function inRange(a: string, cidr: string): boolean {
+  const [base = '', bits = '32'] = cidr.split('/');
+  const n = (ip: string) => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(n(a) / size) === Math.floor(n(base) / size);
 }

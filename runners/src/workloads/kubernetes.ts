@@ -465,8 +465,21 @@ export class KubernetesWorkloadDriver implements KubernetesDriver {
     this.readyNamespaces.add(namespace);
   }
 
+  /**
+   * The nodes' addresses and the API server's, closed to network workspaces: on many clusters
+   * they are not in a private range, and they serve the kubelet and the API. Read at each start
+   * (the role may list nodes); a failure to read them fails the start rather than open them.
+   */
+  private async hostAddresses(): Promise<string[]> {
+    const nodes = await this.api.core.listNode();
+    const out = nodes.items.flatMap((node) => (node.status?.addresses ?? []).map((a) => a.address));
+    const apiHost = new URL(this.access.url).hostname.replace(/^\[|\]$/g, '');
+    out.push(apiHost);
+    return out;
+  }
+
   private async applyEgress(namespace: string, name: string, allow: string[]): Promise<void> {
-    const body = egressManifest(name, allow);
+    const body = egressManifest(name, allow, await this.hostAddresses());
     const existing = await unless(
       [404],
       this.api.networking.readNamespacedNetworkPolicy({ name: `${name}-egress`, namespace }),

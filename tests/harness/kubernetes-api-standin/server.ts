@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
+import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import Docker from 'dockerode';
@@ -304,6 +305,11 @@ export async function startKubernetesApiStandin(opts: StandinOptions): Promise<K
         capacity: n.capacity,
         allocatable: n.allocatable,
         conditions: [{ type: 'Ready', status: n.ready === false ? 'False' : 'True', reason: 'KubeletReady' }],
+        // Every node runs on this host (pods are its containers): its addresses are the node's.
+        addresses: [
+          { type: 'Hostname', address: n.name },
+          ...hostAddresses().map((address) => ({ type: 'InternalIP', address })),
+        ],
         nodeInfo: {
           kubeletVersion: opts.gitVersion ?? 'v1.30.0',
           operatingSystem: 'linux',
@@ -922,4 +928,12 @@ export async function startKubernetesApiStandin(opts: StandinOptions): Promise<K
       await pki.dispose();
     },
   };
+}
+
+/** This host's IPv4 addresses other than loopback. */
+function hostAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a !== undefined && a.family === 'IPv4' && !a.internal)
+    .map((a) => a!.address);
 }
