@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { agentFiles } from '../files/agent/index.ts';
+import { type AgentFiles, agentFiles } from '../files/agent/index.ts';
 import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import type { DockerAccess } from '../servers/docker-test.ts';
 import { DockerDriver, type RemoteEngine } from './docker.ts';
@@ -164,7 +164,7 @@ mkdir -m 0755 -- "$1" && chown ${WORKSPACE_UID}:${WORKSPACE_UID} -- "$1"`;
 
 /** Remote mode of the Docker driver: storage folders through helper containers, files through the agent. */
 class RemoteEngineOps implements RemoteEngine {
-  private readonly agents = new Map<string, WorkspaceFiles & { close(): Promise<void> }>();
+  private readonly agents = new Map<string, AgentFiles>();
 
   constructor(
     readonly kind: 'ssh' | 'docker-tls',
@@ -214,6 +214,14 @@ class RemoteEngineOps implements RemoteEngine {
       this.agents.set(id, agent);
     }
     return agent;
+  }
+
+  async stopped(id: string): Promise<void> {
+    // Kept: the runner holds these files across a stop and start, as it does a local folder.
+    await this.agents
+      .get(id)
+      ?.stop()
+      .catch(() => {});
   }
 
   async release(id: string): Promise<void> {
