@@ -1,17 +1,17 @@
 /**
  * The files a remote driver gives out for a workspace stay usable across a stop and a start, as
  * a local folder does: the runner keeps them for the workspace's life (runner-context `files`).
- * Each remote driver on its real part (sshd, the TLS engine, the Kubernetes API stand-in).
+ * The Docker drivers on their real parts (sshd, the TLS engine); the kubernetes driver's own
+ * test is in tests/kubernetes/driver-lifecycle.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { WorkloadDriver } from '../../runners/src/workloads/types.ts';
 import type { DriverTarget } from '../drivers/target.ts';
 import { target as dockerTls } from '../drivers/targets/docker-tls.ts';
-import { target as kubernetes } from '../drivers/targets/kubernetes.ts';
 import { target as ssh } from '../drivers/targets/ssh.ts';
 
-for (const target of [ssh, dockerTls, kubernetes] as DriverTarget[]) {
+for (const target of [ssh, dockerTls] as DriverTarget[]) {
   describe(`${target.kind}: files given out before a stop work after the start`, { timeout: 240_000 }, () => {
     let made: Awaited<ReturnType<DriverTarget['make']>>;
     let driver: WorkloadDriver;
@@ -47,6 +47,7 @@ for (const target of [ssh, dockerTls, kubernetes] as DriverTarget[]) {
         'written after the start\n',
       );
       await driver.remove(id, { keepData: false });
+      // Removed: nothing to read, and no agent is left behind.
       await assert.rejects(files.readFile('kept.txt'));
     });
   });

@@ -57,9 +57,7 @@ export interface RemoteEngine {
   ensureHostDir(dir: string, image: string): Promise<boolean>;
   removeHostDir(dir: string, image: string): Promise<void>;
   files(id: string): Promise<WorkspaceFiles>;
-  /** The workspace stopped: its file agent ends, and the files given out start another once it runs. */
-  stopped(id: string): Promise<void>;
-  /** The workspace is removed: its file agent, if any, is ended for good. */
+  /** The workspace is stopped or removed: its file agent, if any, is ended. */
   release(id: string): Promise<void>;
 }
 
@@ -203,7 +201,7 @@ export class DockerDriver implements WorkloadDriver {
     assertWorkspaceId(id);
     const t = Math.max(0, Math.ceil((opts.timeoutMs ?? 10_000) / 1000));
     await ignoring([304, 404], this.docker.getContainer(containerName(id)).stop({ t }));
-    await this.remote?.stopped(id);
+    await this.remote?.release(id);
     await this.networkDown(id);
   }
 

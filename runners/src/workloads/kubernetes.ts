@@ -218,11 +218,7 @@ export class KubernetesWorkloadDriver implements KubernetesDriver {
 
   async stop(id: string, opts: { timeoutMs?: number } = {}): Promise<void> {
     assertWorkspaceId(id);
-    // The agent ends with the pod; the files given out stay usable and start another after a start.
-    await this.agents
-      .get(id)
-      ?.stop()
-      .catch(() => {});
+    await this.closeAgent(id);
     const namespace = await this.namespaceOf(id);
     if (!namespace) return;
     const grace = Math.max(0, Math.ceil((opts.timeoutMs ?? 10_000) / 1000));

@@ -206,7 +206,27 @@ class RemoteEngineOps implements RemoteEngine {
       throw new WorkloadError('DRIVER_UNAVAILABLE', `cannot remove ${dir} on the server: ${output.trim()}`);
   }
 
+  /**
+   * The files of a workspace, for as long as it exists: a stop ends its agent (for good: the agent
+   * dies with the container anyway), and the next call after a start brings up a new one. A runner
+   * keeps what this returns across stop and start, so it must not be the agent itself.
+   */
   async files(id: string): Promise<WorkspaceFiles> {
+    const agent = () => this.agent(id);
+    return {
+      readFile: (...a) => agent().readFile(...a),
+      writeFile: (...a) => agent().writeFile(...a),
+      stat: (...a) => agent().stat(...a),
+      listDir: (...a) => agent().listDir(...a),
+      listDirBounded: (...a) => agent().listDirBounded(...a),
+      tree: (...a) => agent().tree(...a),
+      mkdir: (...a) => agent().mkdir(...a),
+      remove: (...a) => agent().remove(...a),
+      rename: (...a) => agent().rename(...a),
+    };
+  }
+
+  private agent(id: string): AgentFiles {
     let agent = this.agents.get(id);
     if (!agent) {
       const driver = this.driver();
@@ -214,14 +234,6 @@ class RemoteEngineOps implements RemoteEngine {
       this.agents.set(id, agent);
     }
     return agent;
-  }
-
-  async stopped(id: string): Promise<void> {
-    // Kept: the runner holds these files across a stop and start, as it does a local folder.
-    await this.agents
-      .get(id)
-      ?.stop()
-      .catch(() => {});
   }
 
   async release(id: string): Promise<void> {

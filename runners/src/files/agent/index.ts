@@ -56,15 +56,7 @@ export interface AgentFilesOptions {
   program?: () => Promise<string>;
 }
 
-export type AgentFiles = WorkspaceFiles & {
-  /**
-   * The workspace stops: its agent ends with it, and the next request (once it runs again)
-   * starts another. What holds these files keeps using them, as it would a local folder.
-   */
-  stop(): Promise<void>;
-  /** For good (the workspace is removed, or the driver closes): every later request fails. */
-  close(): Promise<void>;
-};
+export type AgentFiles = WorkspaceFiles & { close(): Promise<void> };
 
 /** The most entries a listing may ask for: what one frame can carry. */
 const MAX_ENTRIES = 100_000;
@@ -460,12 +452,6 @@ export function agentFiles(
       splitPath(to);
       splitPath(from);
       await call(from, { op: 'rename', from, to, overwrite: opts.overwrite });
-    },
-
-    async stop() {
-      const a = current ?? (await starting?.catch(() => undefined));
-      if (current === a) current = undefined;
-      await a?.close(2000);
     },
 
     async close() {
