@@ -113,7 +113,8 @@ export function runnerBuildOptions({ outdir = 'runners/dist', plugins = [] } = {
     external: ['node-pty', 'cpu-features', '*.node', ...deferred.map((d) => d.real)],
     // Bundled CommonJS dependencies call require(); an ES module has none of its own.
     banner: {
-      js: "import { createRequire as keelCreateRequire } from 'node:module'; const require = keelCreateRequire(import.meta.url);",
+      // …and some read __dirname as they load (ssh2's agent.js, for a Windows helper's path).
+      js: "import { createRequire as keelCreateRequire } from 'node:module'; import { fileURLToPath as keelFileURLToPath } from 'node:url'; const require = keelCreateRequire(import.meta.url); const __filename = keelFileURLToPath(import.meta.url); const __dirname = keelFileURLToPath(new URL('.', import.meta.url));",
     },
     plugins: [...plugins, deferLoading, agentProgramText],
     logLevel: 'warning',

@@ -32,6 +32,12 @@ export interface SshdServer {
   userKey: KeyPair;
   /** Another key pair the server does not know (wrong user key, wrong host key). */
   otherKey(): Promise<KeyPair>;
+  /**
+   * Stops the server (its open sessions too) and starts it again on the same port and user key;
+   * with `newHostKey`, under a host key made now (`hostKey` then names it): a host that was
+   * reinstalled, or an impostor at its address.
+   */
+  restart(opts?: { newHostKey?: boolean }): Promise<void>;
   output(): string;
   stop(): Promise<void>;
 }
@@ -99,7 +105,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdServer> {
   const { uid, gid } = await ensureSshUser();
   const dir = mkdtempSync(path.join(tmpdir(), 'keel-sshd-'));
   chmodSync(dir, 0o755);
-  const hostKey = await makeKeyPair(dir, 'host_ed25519');
+  const firstHostKey = await makeKeyPair(dir, 'host_ed25519');
   const userKey = await makeKeyPair(dir, 'user_ed25519');
   writeFileSync(path.join(dir, 'authorized_keys'), `${userKey.publicKey}\n`);
   const port = await freePort();
@@ -135,42 +141,76 @@ export async function startSshd(opts: SshdOptions = {}): Promise<SshdServer> {
   for (const f of ['host_ed25519', 'host_ed25519.pub', 'authorized_keys', 'sshd_config', '.']) {
     chownSync(path.join(dir, f), uid, gid);
   }
-  const sshd: Spawned = spawnService(
-    'setpriv',
-    [
-      '--reuid',
-      SSH_USER,
-      '--regid',
-      String(gid),
-      '--init-groups',
-      '/usr/sbin/sshd',
-      '-D',
-      '-e',
-      '-f',
-      config,
-    ],
-    { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
-  );
-  await waitFor(
-    `sshd on ${port}`,
-    async () => {
-      if (sshd.child.exitCode !== null)
-        throw new Error(`sshd exited ${sshd.child.exitCode}:\n${sshd.output()}`);
-      return /Server listening/.test(sshd.output()) ? true : undefined;
-    },
-    15_000,
-    50,
-  );
+  const spawnSshd = async (): Promise<Spawned> => {
+    const spawned = spawnService(
+      'setpriv',
+      [
+        '--reuid',
+        SSH_USER,
+        '--regid',
+        String(gid),
+        '--init-groups',
+        '/usr/sbin/sshd',
+        '-D',
+        '-e',
+        '-f',
+        config,
+      ],
+      { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
+    );
+    await waitFor(
+      `sshd on ${port}`,
+      async () => {
+        if (spawned.child.exitCode !== null)
+          throw new Error(`sshd exited ${spawned.child.exitCode}:\n${spawned.output()}`);
+        return /Server listening/.test(spawned.output()) ? true : undefined;
+      },
+      15_000,
+      50,
+    );
+    return spawned;
+  };
+  let sshd = await spawnSshd();
+  let hostKey = firstHostKey;
+  /**
+   * The listener and every connection it accepted: each connection's sshd runs in a session of
+   * its own (setsid), so ending the listener's group leaves open connections working.
+   */
+  const stopAll = async () => {
+    const listener = sshd.child.pid;
+    const { stdout } = await run('ps', ['-o', 'pid=', '--ppid', String(listener)]).catch(() => ({
+      stdout: '',
+    }));
+    await sshd.stop();
+    for (const pid of stdout.split(/\s+/).filter(Boolean).map(Number)) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  };
   return {
     host: '127.0.0.1',
     port,
     user: SSH_USER,
-    hostKey,
+    get hostKey() {
+      return hostKey;
+    },
     userKey,
     otherKey: () => makeKeyPair(dir, `other_${Math.random().toString(36).slice(2)}`),
+    async restart(opts = {}) {
+      // Open connections end too, as when a host is reinstalled.
+      await stopAll();
+      if (opts.newHostKey) {
+        hostKey = await makeKeyPair(dir, 'host_ed25519');
+        for (const f of ['host_ed25519', 'host_ed25519.pub']) chownSync(path.join(dir, f), uid, gid);
+      }
+      sshd = await spawnSshd();
+    },
     output: () => sshd.output(),
     async stop() {
-      await sshd.stop();
+      await stopAll();
       rmSync(dir, { recursive: true, force: true });
     },
   };

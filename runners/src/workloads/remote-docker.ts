@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { agentFiles } from '../files/agent/index.ts';
+import { type AgentFiles, agentFiles } from '../files/agent/index.ts';
 import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import type { DockerAccess } from '../servers/docker-test.ts';
 import { DockerDriver, type RemoteEngine } from './docker.ts';
@@ -164,7 +164,7 @@ mkdir -m 0755 -- "$1" && chown ${WORKSPACE_UID}:${WORKSPACE_UID} -- "$1"`;
 
 /** Remote mode of the Docker driver: storage folders through helper containers, files through the agent. */
 class RemoteEngineOps implements RemoteEngine {
-  private readonly agents = new Map<string, WorkspaceFiles & { close(): Promise<void> }>();
+  private readonly agents = new Map<string, AgentFiles>();
 
   constructor(
     readonly kind: 'ssh' | 'docker-tls',
@@ -206,7 +206,27 @@ class RemoteEngineOps implements RemoteEngine {
       throw new WorkloadError('DRIVER_UNAVAILABLE', `cannot remove ${dir} on the server: ${output.trim()}`);
   }
 
+  /**
+   * The files of a workspace, for as long as it exists: a stop ends its agent (for good: the agent
+   * dies with the container anyway), and the next call after a start brings up a new one. A runner
+   * keeps what this returns across stop and start, so it must not be the agent itself.
+   */
   async files(id: string): Promise<WorkspaceFiles> {
+    const agent = () => this.agent(id);
+    return {
+      readFile: (...a) => agent().readFile(...a),
+      writeFile: (...a) => agent().writeFile(...a),
+      stat: (...a) => agent().stat(...a),
+      listDir: (...a) => agent().listDir(...a),
+      listDirBounded: (...a) => agent().listDirBounded(...a),
+      tree: (...a) => agent().tree(...a),
+      mkdir: (...a) => agent().mkdir(...a),
+      remove: (...a) => agent().remove(...a),
+      rename: (...a) => agent().rename(...a),
+    };
+  }
+
+  private agent(id: string): AgentFiles {
     let agent = this.agents.get(id);
     if (!agent) {
       const driver = this.driver();

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { type HostKey, hostKeyAlgorithmsFor, hostKeyFromBlob, parsePublicKeyLine } from './ssh-host-key.ts';
 
@@ -396,7 +396,11 @@ export function sshDockerAgent(session: () => Promise<SshSession>): http.Agent {
     cb: (err: Error | null, socket?: Duplex) => void,
   ) => {
     session()
-      .then((s) => s.openDockerStream())
+      .then(async (s) => {
+        const stream = await s.openDockerStream();
+        void s.closed.then(() => closeWithConnection(stream));
+        return stream;
+      })
       .then(
         (stream) => cb(null, asSocket(stream)),
         (err: Error) => cb(err),
@@ -404,6 +408,23 @@ export function sshDockerAgent(session: () => Promise<SshSession>): http.Agent {
     return undefined;
   };
   return agent;
+}
+
+/**
+ * A channel whose connection dropped ends only once its end is read, and ssh2's destroy() only
+ * asks the (gone) peer to close it: a kept-alive channel the HTTP agent holds idle would never
+ * say 'close', and the next request sent on it would wait forever. It is destroyed as a stream
+ * instead, which says 'close' and takes it out of the agent's pool.
+ */
+function closeWithConnection(stream: Duplex): void {
+  let closed = false;
+  stream.once('close', () => {
+    closed = true;
+  });
+  // After what the connection's end set off in this turn (a flowing channel closes by itself).
+  setImmediate(() => {
+    if (!closed && !stream.destroyed) Duplex.prototype.destroy.call(stream);
+  });
 }
 
 /**

@@ -10,13 +10,16 @@ import { workspaceStates } from './states.ts';
  * Returns how many run.
  */
 export async function reconcile(ctx: RunnerContext): Promise<number> {
-  const [{ engine, unreachable }, ids, drivers] = await Promise.all([
+  const ids = await ctx.redis.smembers(ctx.keys.workspaces);
+  if (ids.length === 0) return 0;
+  // Read before the engines are looked at: a status published while they are listed (a create or
+  // start that just finished) is newer than the look and must not be judged by it; it no longer
+  // matches what was read here, so replaceIfUnchanged leaves it.
+  const published = await ctx.redis.mget(...ids.map((id) => ctx.keys.workspaceStatus(id)));
+  const [{ engine, unreachable }, drivers] = await Promise.all([
     workspaceStates(ctx),
-    ctx.redis.smembers(ctx.keys.workspaces),
     ctx.workspaceDrivers(),
   ]);
-  if (ids.length === 0) return 0;
-  const published = await ctx.redis.mget(...ids.map((id) => ctx.keys.workspaceStatus(id)));
   let running = 0;
   for (const [i, id] of ids.entries()) {
     if (engine.get(id)?.status === 'running') running++;
