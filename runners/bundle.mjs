@@ -2,9 +2,10 @@
 /*
  * Builds runners/dist/keel-runner.mjs: the runner and its dependencies in one ES module,
  * so a runner starts without the TypeScript loader and keeps less code in memory.
- * Native addons stay outside (node-pty, ssh2's optional ones), and so do the parts of
- * dockerode that it loads eagerly but the runner never uses (see `deferred`). The file agent's
- * program (runners/src/files/agent) is built first and embedded as text (see `agentProgramText`).
+ * Native addons stay outside (node-pty; ssh2, which loads its crypto addon from beside its own
+ * files, and its optional cpu-features), and so do the parts of dockerode that it loads eagerly
+ * but the runner never uses (see `deferred`). The file agent's program (runners/src/files/agent)
+ * is built first and embedded as text (see `agentProgramText`).
  *   node runners/bundle.mjs
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -108,7 +109,7 @@ export function runnerBuildOptions({ outdir = 'runners/dist', plugins = [] } = {
     format: 'esm',
     target: 'node20',
     sourcemap: 'linked',
-    external: ['node-pty', 'cpu-features', ...deferred.map((d) => d.real)],
+    external: ['node-pty', 'ssh2', 'cpu-features', ...deferred.map((d) => d.real)],
     // Bundled CommonJS dependencies call require(); an ES module has none of its own.
     banner: {
       js: "import { createRequire as keelCreateRequire } from 'node:module'; const require = keelCreateRequire(import.meta.url);",
