@@ -15,6 +15,7 @@ import { benchFileRead } from './file-read.ts';
 import { benchJobRoundTrip } from './job-round-trip.ts';
 import { benchMemory } from './memory.ts';
 import { writeMeasuredFigures } from './performance-doc.ts';
+import { benchRemoteDocker } from './remote-docker.ts';
 import { smokeRun } from './scale.ts';
 import { benchTerminalEcho } from './terminal-echo.ts';
 import { benchWorkspaceStart } from './workspace-start.ts';
@@ -49,6 +50,7 @@ try {
   await section('job', () => benchJobRoundTrip(redis.url));
   await section('file', benchFileRead);
   await section('start', benchWorkspaceStart);
+  await section('ssh', benchRemoteDocker);
   await section('exec', benchExecThroughput);
   await section('memory', benchMemory);
   await section('terminal', benchTerminalEcho);

@@ -2,9 +2,10 @@
 /*
  * Builds runners/dist/keel-runner.mjs: the runner and its dependencies in one ES module,
  * so a runner starts without the TypeScript loader and keeps less code in memory.
- * Native addons stay outside (node-pty, ssh2's optional ones), and so do the parts of
- * dockerode that it loads eagerly but the runner never uses (see `deferred`). The file agent's
- * program (runners/src/files/agent) is built first and embedded as text (see `agentProgramText`).
+ * Native addons stay outside (node-pty; ssh2, which loads its crypto addon from beside its own
+ * files, and its optional cpu-features), and so do the parts of dockerode that it loads eagerly
+ * but the runner never uses (see `deferred`). The file agent's program (runners/src/files/agent)
+ * is built first and embedded as text (see `agentProgramText`).
  *   node runners/bundle.mjs
  */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
