@@ -2,8 +2,8 @@
 /*
  * Builds runners/dist/keel-runner.mjs: the runner and its dependencies in one ES module,
  * so a runner starts without the TypeScript loader and keeps less code in memory.
- * Native addons stay outside (node-pty; ssh2, which loads its crypto addon from beside its own
- * files, and its optional cpu-features), and so do the parts of dockerode that it loads eagerly
+ * Native addons stay outside (node-pty; ssh2's optional crypto addon and cpu-features, for which
+ * it falls back to node:crypto), and so do the parts of dockerode that it loads eagerly
  * but the runner never uses (see `deferred`). The file agent's program (runners/src/files/agent)
  * is built first and embedded as text (see `agentProgramText`).
  *   node runners/bundle.mjs
