@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { agentFiles } from '../files/agent/index.ts';
+import { type AgentFiles, agentFiles } from '../files/agent/index.ts';
 import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import type { DockerAccess } from '../servers/docker-test.ts';
 import { DockerDriver, type RemoteEngine } from './docker.ts';
@@ -164,7 +164,7 @@ mkdir -m 0755 -- "$1" && chown ${WORKSPACE_UID}:${WORKSPACE_UID} -- "$1"`;
 
 /** Remote mode of the Docker driver: storage folders through helper containers, files through the agent. */
 class RemoteEngineOps implements RemoteEngine {
-  private readonly agents = new Map<string, WorkspaceFiles & { close(): Promise<void> }>();
+  private readonly agents = new Map<string, AgentFiles>();
 
   constructor(
     readonly kind: 'ssh' | 'docker-tls',
@@ -206,7 +206,27 @@ class RemoteEngineOps implements RemoteEngine {
       throw new WorkloadError('DRIVER_UNAVAILABLE', `cannot remove ${dir} on the server: ${output.trim()}`);
   }
 
+  /*
+   * The runner keeps what this returns for as long as the workspace exists, across stops and
+   * starts, while the agent behind it lives only as long as one start: so each call goes to the
+   * workspace's agent of the moment, made afresh after a stop released the last one.
+   */
   async files(id: string): Promise<WorkspaceFiles> {
+    const at = () => this.agentOf(id);
+    return {
+      readFile: (...a) => at().readFile(...a),
+      writeFile: (...a) => at().writeFile(...a),
+      stat: (...a) => at().stat(...a),
+      listDir: (...a) => at().listDir(...a),
+      listDirBounded: (...a) => at().listDirBounded(...a),
+      tree: (...a) => at().tree(...a),
+      mkdir: (...a) => at().mkdir(...a),
+      remove: (...a) => at().remove(...a),
+      rename: (...a) => at().rename(...a),
+    };
+  }
+
+  private agentOf(id: string): AgentFiles {
     let agent = this.agents.get(id);
     if (!agent) {
       const driver = this.driver();
