@@ -92,10 +92,16 @@ export async function startDockerExec(
   } catch (err) {
     const code = statusOf(err);
     if (code === 404) throw new WorkloadError('WORKLOAD_NOT_FOUND', `workspace container is missing`);
-    if (code === 409) throw new WorkloadError('WORKLOAD_NOT_RUNNING', 'workspace is not running');
-    throw err;
+    throw await refusalOf(container, err);
   }
-  const stream = await exec.start({ hijack: true, stdin: io.stdin !== undefined });
+  let stream: Awaited<ReturnType<Docker.Exec['start']>>;
+  try {
+    stream = await exec.start({ hijack: true, stdin: io.stdin !== undefined });
+  } catch (err) {
+    // A stop between the exec's creation and its start drops the exec with the container.
+    if (statusOf(err) === 404) throw notRunning();
+    throw await refusalOf(container, err);
+  }
   demuxDockerStream(stream, io.stdout, io.stderr);
   // The hijacked connection carries stdin one way; ending the handle's stdin half-closes it,
   // which the engine passes on as end of file.
@@ -132,10 +138,32 @@ export async function startDockerExec(
   return { exited, killTree };
 }
 
-export async function waitExitCode(exec: Docker.Exec): Promise<{ exitCode: number | null }> {
+const notRunning = () => new WorkloadError('WORKLOAD_NOT_RUNNING', 'workspace is not running');
+
+/**
+ * An engine's refusal to make or start an exec, as the WorkloadError it means when the container
+ * is not running (a stop racing the command: 409, or a 500 "container not running" when the stop
+ * lands between the engine's own checks); any other error as it came.
+ */
+async function refusalOf(container: Docker.Container, err: unknown): Promise<unknown> {
+  const code = statusOf(err);
+  if (code === 409) return notRunning();
+  if (code !== 500) return err;
+  const info = await container.inspect().catch(() => undefined);
+  return info && !info.State.Running ? notRunning() : err;
+}
+
+export async function waitExitCode(exec: Docker.Exec): Promise<{ exitCode: number | null; signal?: string }> {
   // The stream can end a moment before the engine records the exit code.
   for (let i = 0; i < 50; i++) {
-    const info = await exec.inspect();
+    let info: Docker.ExecInspectInfo;
+    try {
+      info = await exec.inspect();
+    } catch (err) {
+      // The engine forgets a container's execs when it stops: the command died with it.
+      if (statusOf(err) === 404) return { exitCode: null, signal: 'SIGKILL' };
+      throw err;
+    }
     if (!info.Running) return { exitCode: info.ExitCode };
     await delay(20 + i * 10);
   }

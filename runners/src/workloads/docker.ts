@@ -61,6 +61,11 @@ export interface RemoteEngine {
   release(id: string): Promise<void>;
 }
 
+/** Beyond a stop's timeout, how long it waits for the engine to end a command before killing it itself. */
+const STOP_MARGIN_MS = 5000;
+
+const delay = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
 export const containerName = (id: string) => `keel-ws-${id}`;
 export const volumeName = (id: string) => `keel-ws-${id}`;
 
@@ -87,6 +92,13 @@ export class DockerDriver implements WorkloadDriver {
   /** Workspaces whose network this runner has seen up; the first exec after a restart checks. */
   private readonly networks = new NetworkBringUps<void>();
   private readonly remote: RemoteEngine | undefined;
+  /** Each workspace's commands not yet over: a stop reports them killed, as types.ts promises. */
+  private readonly execs = new Map<string, Set<ExecHandle>>();
+  /**
+   * Workspaces being stopped, with how many stops at once and how long the engine may take to
+   * end their commands (the stop's timeout, and a margin).
+   */
+  private readonly stopping = new Map<string, { stops: number; graceMs: number }>();
 
   constructor(opts: DockerDriverOptions = {}) {
     this.docker = opts.docker ?? new Docker();
@@ -200,7 +212,20 @@ export class DockerDriver implements WorkloadDriver {
   async stop(id: string, opts: { timeoutMs?: number } = {}): Promise<void> {
     assertWorkspaceId(id);
     const t = Math.max(0, Math.ceil((opts.timeoutMs ?? 10_000) / 1000));
-    await ignoring([304, 404], this.docker.getContainer(containerName(id)).stop({ t }));
+    const graceMs = t * 1000 + STOP_MARGIN_MS;
+    const was = this.stopping.get(id);
+    this.stopping.set(id, { stops: (was?.stops ?? 0) + 1, graceMs: Math.max(graceMs, was?.graceMs ?? 0) });
+    try {
+      // Killed through their handles, so that each reports `killed`; while the workspace is
+      // stopping, a handle's kill only waits for the engine to end the command with the container.
+      const commands = [...(this.execs.get(id) ?? [])].map((h) => h.kill());
+      await ignoring([304, 404], this.docker.getContainer(containerName(id)).stop({ t }));
+      await Promise.all(commands);
+    } finally {
+      const now = this.stopping.get(id);
+      if (now && now.stops > 1) this.stopping.set(id, { ...now, stops: now.stops - 1 });
+      else this.stopping.delete(id);
+    }
     await this.remote?.release(id);
     await this.networkDown(id);
   }
@@ -237,7 +262,7 @@ export class DockerDriver implements WorkloadDriver {
 
   exec(id: string, req: ExecRequest): ExecHandle {
     const execId = randomUUID();
-    return makeExecHandle({
+    const handle = makeExecHandle({
       id: execId,
       timeoutMs: req.timeoutMs,
       stdin: req.stdin,
@@ -246,7 +271,7 @@ export class DockerDriver implements WorkloadDriver {
         validateExec(req);
         await this.networkFor(id);
         const container = this.docker.getContainer(containerName(id));
-        return startDockerExec(
+        const running = await startDockerExec(
           container,
           {
             execId,
@@ -256,8 +281,39 @@ export class DockerDriver implements WorkloadDriver {
           },
           io,
         );
+        return {
+          exited: running.exited,
+          killTree: async () => {
+            // The stopping container takes the command with it: no killer exec to race its end.
+            // One that outlives the stop's grace is killed the usual way.
+            const stop = this.stopping.get(id);
+            if (stop) {
+              const over = await Promise.race([
+                running.exited.then(
+                  () => true,
+                  () => true,
+                ),
+                delay(stop.graceMs).then(() => false),
+              ]);
+              if (over) return;
+            }
+            await running.killTree();
+          },
+        };
       },
     });
+    let set = this.execs.get(id);
+    if (!set) {
+      set = new Set();
+      this.execs.set(id, set);
+    }
+    set.add(handle);
+    const forget = () => {
+      set.delete(handle);
+      if (set.size === 0 && this.execs.get(id) === set) this.execs.delete(id);
+    };
+    handle.done.then(forget, forget);
+    return handle;
   }
 
   async files(id: string): Promise<WorkspaceFiles> {

@@ -16,20 +16,22 @@ export interface CloneOptions {
 
 /**
  * For a workspace whose files are not on this host (a remote server): clones into a private
- * temporary folder of the runner, copies the checkout in through the workspace's confined
- * files (so nothing lands outside /workspace, whatever the repository holds), then removes
- * the folder. Symbolic links are not carried: the file interface makes none, and a link is
- * where a repository would try to point outside.
+ * temporary folder of the runner, then opens the workspace's confined files (`open`: a remote
+ * workspace's files are reachable only while it runs, so this is where it is started) and copies
+ * the checkout in through them (so nothing lands outside /workspace, whatever the repository
+ * holds), then removes the folder. A clone that fails fails before `open`. Symbolic links are not
+ * carried: the file interface makes none, and a link is where a repository would try to point
+ * outside.
  */
 export async function cloneThroughFiles(
-  files: WorkspaceFiles,
+  open: () => Promise<WorkspaceFiles>,
   o: CloneOptions,
 ): Promise<{ files: number; skippedLinks: number }> {
   // mkdtemp makes it 0700: other users of this host never read the checkout.
   const folder = await mkdtemp(join(tmpdir(), 'keel-clone-'));
   try {
     await gitClone({ ...o, into: folder, owner: undefined });
-    return await copyInto(folder, files);
+    return await copyInto(folder, await open());
   } finally {
     await rm(folder, { recursive: true, force: true });
   }

@@ -38,9 +38,12 @@ export async function createWorkspace(job: CreateJob, ctx: RunnerContext): Promi
   if (!kind) await ctx.redis.hset(ctx.keys.workspaceDrivers, id, driver.kind);
   await ctx.guarded(id, async () => {
     await driver.create(workloadSpec(job));
-    if (job.source.type === 'git') await clone(ctx, driver, id, job.source);
-    await ctx.setStatus(id, 'starting', null);
-    await driver.start(id);
+    const start = async () => {
+      await ctx.setStatus(id, 'starting', null);
+      await driver.start(id);
+    };
+    if (job.source.type === 'git') await clone(ctx, driver, id, job.source, start);
+    else await start();
   });
   await ctx.setStatus(id, 'running', null);
   return {};
@@ -62,14 +65,18 @@ function workloadSpec(job: CreateJob): WorkloadSpec {
 }
 
 /**
- * Clones on this host: straight into the workspace's folder where the driver has one here,
- * otherwise into a folder of the runner's that is then copied in through the driver's files.
+ * Clones on this host, then starts the workspace (`start`): straight into the workspace's folder
+ * where the driver has one here, otherwise into a folder of the runner's that is copied in
+ * through the driver's files once the workspace runs (a remote workspace's files are reachable
+ * only then). Either way a clone that fails leaves the workspace stopped, and one that succeeds
+ * leaves it running.
  */
 async function clone(
   ctx: RunnerContext,
   driver: WorkloadDriver,
   id: string,
   source: Extract<CreateJob['source'], { type: 'git' }>,
+  start: () => Promise<void>,
 ): Promise<void> {
   await ctx.workspaceLog(id, 'system', `cloning ${source.url}${source.ref ? ` at ${source.ref}` : ''}`);
   let lastLogged = 0;
@@ -86,23 +93,50 @@ async function clone(
     allowLocal: ctx.config.KEEL_RUNNER_ALLOW_LOCAL_GIT,
     onProgress,
   };
-  try {
-    const root = await hostRoot(driver, id);
-    if (root) {
-      await gitClone({ ...options, into: root, owner: driver.fileOwner });
-      return;
-    }
-    const copied = await cloneThroughFiles(await driver.files(id), options);
-    if (copied.skippedLinks > 0) {
-      await ctx.workspaceLog(
-        id,
-        'system',
-        `${copied.skippedLinks} symbolic link(s) of the repository were not copied: links are not carried to this server`,
-      );
-    }
-  } catch (err) {
-    throw new Error(err instanceof CloneError ? `clone failed: ${err.message}` : String(err));
+  const root = await hostRoot(driver, id);
+  if (root) {
+    await cloned(gitClone({ ...options, into: root, owner: driver.fileOwner }));
+    await start();
+    return;
   }
+  let starting = false;
+  let started = false;
+  const open = async () => {
+    starting = true;
+    await start();
+    started = true;
+    return driver.files(id);
+  };
+  let copied: { skippedLinks: number };
+  try {
+    copied = await cloneThroughFiles(open, options);
+  } catch (err) {
+    if (!starting) throw cloneFailure(err);
+    // The start's own errors (a server out of reach) are not the clone's.
+    if (!started) throw err;
+    // Half copied: stopped again, as a workspace whose clone failed is left.
+    await driver.stop(id).catch(() => {});
+    throw cloneFailure(err);
+  }
+  if (copied.skippedLinks > 0) {
+    await ctx.workspaceLog(
+      id,
+      'system',
+      `${copied.skippedLinks} symbolic link(s) of the repository were not copied: links are not carried to this server`,
+    );
+  }
+}
+
+async function cloned<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    throw cloneFailure(err);
+  }
+}
+
+function cloneFailure(err: unknown): Error {
+  return new Error(err instanceof CloneError ? `clone failed: ${err.message}` : String(err));
 }
 
 /** The workspace's folder on this host, or undefined for a driver whose files are elsewhere. */

@@ -58,19 +58,19 @@ export function lifecycleSuite(stand: Stand): void {
       const id = stand.id('life');
       const w = await sh(id, 'echo persisted > /workspace/keep.txt');
       assert.equal(w.exitCode, 0, w.stderr);
+      // The runner keeps a workspace's files object across stops and starts (runner-context.ts).
+      const kept = await driver.files(id);
+      assert.equal((await kept.readFile('keep.txt')).toString(), 'persisted\n');
       const running = driver.exec(id, { argv: ['sh', '-c', 'echo started; sleep 3015'] });
       running.stderr.resume();
       // Running for sure: a stop that races the exec's own start is another question.
       await waitForOutput(running, 'started');
       running.stdout.resume();
       await driver.stop(id, { timeoutMs: 2000 });
-      // Ended, not left running: types.ts also asks for `killed: true`, which only the process
-      // driver reports today (its own test checks it).
+      // Ended, not left running, and reported as killed (types.ts: stop is one of the ways).
       const ended = await running.done;
-      assert.ok(
-        ended.killed || (ended.exitCode !== 0 && ended.exitCode !== undefined),
-        JSON.stringify(ended),
-      );
+      assert.equal(ended.killed, true, JSON.stringify(ended));
+      assert.notEqual(ended.exitCode, 0, JSON.stringify(ended));
       assert.equal(await driver.status(id), 'stopped');
       await assert.rejects(collect(driver.exec(id, { argv: ['true'] })), isCode('WORKLOAD_NOT_RUNNING'));
       await driver.stop(id);
@@ -80,6 +80,38 @@ export function lifecycleSuite(stand: Stand): void {
       assert.equal(r.stdout, 'persisted\n');
       const files = await driver.files(id);
       assert.equal((await files.readFile('keep.txt')).toString(), 'persisted\n');
+      assert.equal(
+        (await kept.readFile('keep.txt')).toString(),
+        'persisted\n',
+        'the files kept from before the stop',
+      );
+    });
+
+    test('a stop racing commands as they start: each ends killed, or refused with a WorkloadError', async () => {
+      const driver = stand.driver();
+      const id = await stand.running('race');
+      for (let round = 0; round < 4; round++) {
+        // Some are still being made, some starting, some running when the stop comes.
+        const handles = [];
+        for (let i = 0; i < 6; i++) {
+          handles.push(driver.exec(id, { argv: ['sh', '-c', 'echo up; sleep 3016'] }));
+          await new Promise((r) => setTimeout(r, round * 15 * (i % 3)));
+        }
+        for (const h of handles) {
+          h.stdout.resume();
+          h.stderr.resume();
+        }
+        await driver.stop(id, { timeoutMs: 1000 });
+        for (const outcome of await Promise.allSettled(handles.map((h) => h.done))) {
+          if (outcome.status === 'fulfilled') {
+            assert.equal(outcome.value.killed, true, JSON.stringify(outcome.value));
+          } else {
+            assert.ok(outcome.reason instanceof WorkloadError, String(outcome.reason));
+          }
+        }
+        await driver.start(id);
+      }
+      await driver.remove(id, { keepData: false });
     });
 
     test('remove with keepData leaves the files for a later create; without, deletes them; both idempotent', async () => {
