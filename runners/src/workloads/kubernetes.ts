@@ -74,6 +74,9 @@ const MANAGED_SELECTOR = Object.entries(MANAGED_BY)
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How long past a pod's grace period a stop waits for its commands before sweeping them. */
+const STOP_MARGIN_MS = 5_000;
+
 /**
  * Workspaces as pods on a Kubernetes cluster: a namespace per organization, a pod per running
  * workspace, a PersistentVolumeClaim for /workspace that outlives stop and start (it also keeps
@@ -92,6 +95,10 @@ export class KubernetesWorkloadDriver implements KubernetesDriver {
   private readonly namespaces = new Map<string, string>();
   private readonly readyNamespaces = new Set<string>();
   private readonly agents = new Map<string, AgentFiles>();
+  /** Each workspace's commands not yet over: a stop or remove reports them killed (types.ts). */
+  private readonly execs = new Map<string, Set<ExecHandle>>();
+  /** Workspaces whose pod is being deleted: their commands end with it, no sweep races that. */
+  private readonly stopping = new Map<string, number>();
 
   constructor(
     readonly access: KubernetesAccess,
@@ -222,7 +229,23 @@ export class KubernetesWorkloadDriver implements KubernetesDriver {
     const namespace = await this.namespaceOf(id);
     if (!namespace) return;
     const grace = Math.max(0, Math.ceil((opts.timeoutMs ?? 10_000) / 1000));
-    await this.deletePod(namespace, workloadName(id), grace);
+    await this.endingCommands(id, grace * 1000, () => this.deletePod(namespace, workloadName(id), grace));
+  }
+
+  /**
+   * Runs `deletion` with the workspace marked stopping and kills its commands through their
+   * handles meanwhile, so each reports `killed`; a handle's kill then only waits (the pod's grace
+   * and a margin) for the command to end with the pod, and sweeps one that outlived it.
+   */
+  private async endingCommands(id: string, graceMs: number, deletion: () => Promise<void>): Promise<void> {
+    this.stopping.set(id, Math.max(this.stopping.get(id) ?? 0, graceMs + STOP_MARGIN_MS));
+    try {
+      const commands = [...(this.execs.get(id) ?? [])].map((h) => h.kill());
+      await deletion();
+      await Promise.all(commands);
+    } finally {
+      this.stopping.delete(id);
+    }
   }
 
   async remove(id: string, opts: { keepData: boolean }): Promise<void> {
@@ -231,7 +254,7 @@ export class KubernetesWorkloadDriver implements KubernetesDriver {
     const namespace = await this.namespaceOf(id);
     if (!namespace) return;
     const name = workloadName(id);
-    await this.deletePod(namespace, name, 0);
+    await this.endingCommands(id, 0, () => this.deletePod(namespace, name, 0));
     await unless(
       [404],
       this.api.networking.deleteNamespacedNetworkPolicy({ name: `${name}-egress`, namespace }),
@@ -301,10 +324,34 @@ export class KubernetesWorkloadDriver implements KubernetesDriver {
         const exited = session.done;
         return {
           exited,
-          killTree: () => this.killExec(ref, execId, exited),
+          killTree: async () => {
+            const waitMs = this.stopping.get(id);
+            if (waitMs !== undefined) {
+              const over = await Promise.race([
+                exited.then(
+                  () => true,
+                  () => true,
+                ),
+                sleep(waitMs).then(() => false),
+              ]);
+              if (over) return;
+            }
+            await this.killExec(ref, execId, exited);
+          },
         };
       },
     });
+    let mine = this.execs.get(id);
+    if (!mine) {
+      mine = new Set();
+      this.execs.set(id, mine);
+    }
+    mine.add(handle);
+    const forget = () => {
+      mine.delete(handle);
+      if (mine.size === 0 && this.execs.get(id) === mine) this.execs.delete(id);
+    };
+    handle.done.then(forget, forget);
     if (!stdin) return handle;
     // A command that never started takes no input: what was written is dropped.
     handle.done.catch(() => stdin.resume());
