@@ -53,7 +53,8 @@ export function makeExecHandle(opts: {
   if (opts.timeoutMs !== undefined && opts.timeoutMs > 0) {
     timer = setTimeout(() => {
       timedOut = true;
-      void kill();
+      // A kill that fails (the workspace's host went away) leaves `done` to say how it ended.
+      kill().catch(() => {});
     }, opts.timeoutMs);
   }
 

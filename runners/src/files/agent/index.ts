@@ -233,7 +233,8 @@ class RunningAgent {
       p.reject(this.failure(p.path));
     }
     this.handle.stdin?.end();
-    if (!this.exited) void this.handle.kill();
+    // A kill that cannot reach the workspace (its host went away) has nothing left to end.
+    if (!this.exited) void this.handle.kill().catch(() => {});
   }
 
   /** Closes stdin (the agent exits once its requests are answered), then kills what is left. */
@@ -242,7 +243,7 @@ class RunningAgent {
     const timer = new Promise<void>((r) => setTimeout(r, graceMs).unref());
     await Promise.race([this.handle.done.catch(() => {}), timer]);
     this.end('the files were closed');
-    if (!this.exited) await this.handle.kill();
+    if (!this.exited) await this.handle.kill().catch(() => {});
   }
 
   private failure(path: string): unknown {
