@@ -109,6 +109,9 @@ async function runCommand(client: BrowserClient, id: string, command: string) {
  * commands and a terminal work, a stop and start keep the file; `inspect` looks at what the
  * server's engine made. Returns the workspace id (deleted unless `keep`).
  */
+/** Workspaces placed on the local engine through a server: removed at the end, whatever the tests left. */
+const placed: string[] = [];
+
 async function developerTour(
   serverId: string,
   name: string,
@@ -128,6 +131,7 @@ async function developerTour(
   });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   const id = created.body.id as string;
+  placed.push(id);
   assert.equal(created.body.serverId, serverId);
   assert.equal(created.body.runnerId, fleet.runnerId);
   await fleet.waitForStatus(fleet.developer, id, 'running');
@@ -196,6 +200,12 @@ describe('the fleet end to end: ssh, docker-tls and kubernetes servers with a re
   after(async () => {
     await fleet?.close();
     await Promise.allSettled([sshd?.stop(), tls?.stop(), standin?.stop()]);
+    // The ssh server fronts this host's engine: a workspace its runner could no longer reach (a
+    // changed host key) is still there.
+    for (const id of placed) {
+      await dockerCli('rm', '-f', containerName(id)).catch(() => {});
+      await dockerCli('volume', 'rm', '-f', containerName(id)).catch(() => {});
+    }
   });
 
   test('ssh: host key confirmed at the first test, resources collected, a workspace lives there', async () => {
