@@ -47,7 +47,7 @@ WORKDIR /opt/keel
 COPY --from=deps /opt/keel /opt/keel
 COPY edge/contract/src edge/contract/src
 COPY runners runners
-# One bundled module: less memory than the sources through the TypeScript loader.
+# The bundled runner: less memory than the sources through the TypeScript loader.
 RUN node runners/bundle.mjs
 
 ENV KEEL_RUNNER_DATA_DIR=/var/lib/keel-runner

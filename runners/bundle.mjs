@@ -107,6 +107,10 @@ export function runnerBuildOptions({ outdir = 'runners/dist', plugins = [] } = {
     write: false,
     platform: 'node',
     format: 'esm',
+    // The SSH and Kubernetes clients, imported only when a server needs them, go to chunks of
+    // their own: a runner with no servers never reads them (its memory stays as before them).
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     target: 'node20',
     sourcemap: 'linked',
     // ssh2 tries its optional native crypto binding in a try/catch and falls back to
