@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { EgressAllow } from '@keel/contract/egress';
 import type { V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
-import { type AgentFiles, agentFiles } from '../files/agent/index.ts';
+import { type AgentFiles, agentFiles, filesOfCurrentAgent } from '../files/agent/index.ts';
 import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import type { KubernetesAccess } from '../servers/kubernetes-test.ts';
 import { EXEC_KILLER, EXEC_WRAPPER } from './docker-exec.ts';
@@ -365,18 +365,7 @@ export class KubernetesWorkloadDriver implements KubernetesDriver {
    */
   async files(id: string): Promise<WorkspaceFiles> {
     assertWorkspaceId(id);
-    const agent = () => this.agent(id);
-    return {
-      readFile: (...a) => agent().readFile(...a),
-      writeFile: (...a) => agent().writeFile(...a),
-      stat: (...a) => agent().stat(...a),
-      listDir: (...a) => agent().listDir(...a),
-      listDirBounded: (...a) => agent().listDirBounded(...a),
-      tree: (...a) => agent().tree(...a),
-      mkdir: (...a) => agent().mkdir(...a),
-      remove: (...a) => agent().remove(...a),
-      rename: (...a) => agent().rename(...a),
-    };
+    return filesOfCurrentAgent(() => this.agent(id));
   }
 
   private agent(id: string): AgentFiles {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import https from 'node:https';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { type AgentFiles, agentFiles } from '../files/agent/index.ts';
+import { type AgentFiles, agentFiles, filesOfCurrentAgent } from '../files/agent/index.ts';
 import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import type { DockerAccess } from '../servers/docker-test.ts';
 import { DockerDriver, type RemoteEngine } from './docker.ts';
@@ -212,18 +212,7 @@ class RemoteEngineOps implements RemoteEngine {
    * keeps what this returns across stop and start, so it must not be the agent itself.
    */
   async files(id: string): Promise<WorkspaceFiles> {
-    const agent = () => this.agent(id);
-    return {
-      readFile: (...a) => agent().readFile(...a),
-      writeFile: (...a) => agent().writeFile(...a),
-      stat: (...a) => agent().stat(...a),
-      listDir: (...a) => agent().listDir(...a),
-      listDirBounded: (...a) => agent().listDirBounded(...a),
-      tree: (...a) => agent().tree(...a),
-      mkdir: (...a) => agent().mkdir(...a),
-      remove: (...a) => agent().remove(...a),
-      rename: (...a) => agent().rename(...a),
-    };
+    return filesOfCurrentAgent(() => this.agent(id));
   }
 
   private agent(id: string): AgentFiles {

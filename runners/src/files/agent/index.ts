@@ -462,3 +462,21 @@ export function agentFiles(
     },
   };
 }
+
+/**
+ * Files that always go to `current()`, the workspace's agent of the moment: a runner keeps a
+ * workspace's files across stop and start, while an agent lives only as long as one start.
+ */
+export function filesOfCurrentAgent(current: () => WorkspaceFiles): WorkspaceFiles {
+  return {
+    readFile: (...a) => current().readFile(...a),
+    writeFile: (...a) => current().writeFile(...a),
+    stat: (...a) => current().stat(...a),
+    listDir: (...a) => current().listDir(...a),
+    listDirBounded: (...a) => current().listDirBounded(...a),
+    tree: (...a) => current().tree(...a),
+    mkdir: (...a) => current().mkdir(...a),
+    remove: (...a) => current().remove(...a),
+    rename: (...a) => current().rename(...a),
+  };
+}
