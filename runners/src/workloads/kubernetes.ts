@@ -321,10 +321,18 @@ export class KubernetesWorkloadDriver implements KubernetesDriver {
           stdin: !!stdin,
         });
         if (stdin) pipeStdin(stdin, session);
-        const exited = session.done;
+        let killRequested = false;
+        // The pod deleted under a command (a stop or remove) may close its stream before the exit
+        // status: a command the stop killed ended by SIGKILL, one it did not know of was refused.
+        const exited = session.done.catch((err: unknown) => {
+          if (!this.stopping.has(id)) throw err;
+          if (killRequested) return { exitCode: 128 + 9, signal: 'SIGKILL' };
+          throw new WorkloadError('WORKLOAD_NOT_RUNNING', 'the workspace stopped under the command');
+        });
         return {
           exited,
           killTree: async () => {
+            killRequested = true;
             const waitMs = this.stopping.get(id);
             if (waitMs !== undefined) {
               const over = await Promise.race([
