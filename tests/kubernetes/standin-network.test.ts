@@ -95,8 +95,8 @@ describe('API stand-in: pods on their network', () => {
     return id;
   };
   /** Whether the workspace connects to the server within a second (a dropped SYN never answers). */
-  const reaches = async (id: string) => {
-    const script = `const s=require('net').connect(${port},'${host}');s.on('connect',()=>{console.log('open');process.exit(0)});s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(2),1000)`;
+  const reaches = async (id: string, to = { host, port }) => {
+    const script = `const s=require('net').connect(${to.port},'${to.host}');s.on('connect',()=>{console.log('open');process.exit(0)});s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(2),1000)`;
     const r = await collect(driver.exec(id, { argv: ['node', '-e', script] }));
     return r.stdout === 'open\n';
   };
@@ -169,6 +169,24 @@ describe('API stand-in: pods on their network', () => {
       open?.ipBlock?.except?.includes(`${host}/32`),
       'the node address is an exception to the internet',
     );
+  });
+
+  it('a network workspace reaches neither Redis, PostgreSQL, the host through the gateway, nor the metadata address', async () => {
+    const id = await up('control', { network: true });
+    const redisPort = Number(
+      new URL(process.env.KEEL_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379').port || 6379,
+    );
+    const pgPort = Number(new URL(process.env.KEEL_TEST_PG_URL ?? 'postgres://127.0.0.1:5432').port || 5432);
+    for (const to of [
+      { host, port: redisPort },
+      { host, port: pgPort },
+      { host: '10.0.2.2', port: redisPort },
+      { host: '10.0.2.2', port: pgPort },
+      { host: '10.0.2.2', port },
+      { host: '169.254.169.254', port: 80 },
+    ]) {
+      assert.equal(await reaches(id, to), false, `${to.host}:${to.port} stays closed`);
+    }
   });
 
   it('a removed pod leaves no slirp4netns behind', async () => {
