@@ -1,4 +1,14 @@
-import { boolean, index, integer, pgEnum, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 import { createdAt, tz } from './columns.ts';
 
 export const roleEnum = pgEnum('role', ['viewer', 'developer', 'admin', 'super_admin']);
@@ -6,6 +16,8 @@ export const roleEnum = pgEnum('role', ['viewer', 'developer', 'admin', 'super_a
 export const organizations = pgTable('organizations', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
+  /** The organization's placement policy (contract PlacementPolicy); null: the install's default. */
+  placementPolicy: jsonb('placement_policy').$type<Record<string, unknown>>(),
   createdAt: createdAt(),
 });
 

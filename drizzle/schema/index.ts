@@ -1,5 +1,6 @@
 export * from './accounts.ts';
 export * from './audit.ts';
+export * from './fleet.ts';
 export * from './install.ts';
 export * from './runners.ts';
 export * from './servers.ts';

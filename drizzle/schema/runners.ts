@@ -38,6 +38,12 @@ export const runners = pgTable(
     credentialHash: text('credential_hash').notNull(),
     registeredWith: text('registered_with').references(() => runnerTokens.id, { onDelete: 'set null' }),
     revokedAt: tz('revoked_at'),
+    /** Closed to new workspaces; its workspaces move away. */
+    drainingAt: tz('draining_at'),
+    /** Its heartbeat was gone past the deadline and its workspaces moved; cleared when it returns. */
+    lostAt: tz('lost_at'),
+    /** The last time the sweep saw its heartbeat (how long it has been gone). */
+    lastSeenAt: tz('last_seen_at'),
     createdAt: createdAt(),
   },
   (t) => [

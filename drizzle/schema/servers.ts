@@ -33,6 +33,8 @@ export const servers = pgTable(
     status: text('status').notNull().default('new'),
     lastTest: jsonb('last_test').$type<Record<string, unknown>>(),
     disabled: boolean('disabled').notNull().default(false),
+    /** Closed to new workspaces; its workspaces move away. */
+    drainingAt: tz('draining_at'),
     createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
     updatedAt: tz('updated_at').notNull().defaultNow(),

@@ -1,4 +1,4 @@
-import { boolean, index, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
+import { boolean, index, integer, jsonb, pgTable, text } from 'drizzle-orm/pg-core';
 import { organizations, users } from './accounts.ts';
 import { createdAt, tz } from './columns.ts';
 import { runners } from './runners.ts';
@@ -15,8 +15,26 @@ export const workspaces = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
-    source: jsonb('source').$type<{ type: 'empty' } | { type: 'git'; url: string; ref?: string }>().notNull(),
-    resources: jsonb('resources').$type<{ cpus: number; memoryMb: number; diskMb?: number }>().notNull(),
+    source: jsonb('source')
+      .$type<
+        | { type: 'empty' }
+        | { type: 'git'; url: string; ref?: string }
+        | { type: 'snapshot'; snapshotId: string }
+      >()
+      .notNull(),
+    resources: jsonb('resources')
+      .$type<{ cpus: number; memoryMb: number; diskMb?: number; gpus?: number }>()
+      .notNull(),
+    /** What it asked of placement (contract WorkspacePlacementRequest), kept for every re-placement. */
+    placement: jsonb('placement').$type<{
+      region?: string;
+      requiredLabels?: Record<string, string>;
+      preferredLabels?: Record<string, string>;
+    }>(),
+    /** Raised each time it moves to another runner (fencing: see contract/fleet). */
+    generation: integer('generation').notNull().default(1),
+    /** A move asked for (drain, by hand) and not yet handed off (contract WorkspaceMove). */
+    move: jsonb('move').$type<Record<string, unknown>>(),
     network: boolean('network').notNull().default(false),
     /**
      * The driver the workspace was created on (`docker`, `process`, …), chosen once; a runner

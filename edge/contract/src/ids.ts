@@ -16,6 +16,8 @@ export const idPrefixes = {
   aiStream: 'ais',
   terminal: 'trm',
   server: 'srv',
+  snapshot: 'snp',
+  placement: 'plc',
 } as const;
 export type IdKind = keyof typeof idPrefixes;
 

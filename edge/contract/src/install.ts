@@ -8,6 +8,7 @@ import {
   prefixMask,
 } from './egress.ts';
 import { idSchema } from './ids.ts';
+import { DEFAULT_PLACEMENT_POLICY, PlacementPolicy } from './placement.ts';
 
 /**
  * Whether a new workspace gets network: never (`off`), when its creator asks (`on_request`),
@@ -57,6 +58,8 @@ export const InstallSettings = z.strictObject({
   maxCpus: z.number().positive().max(64).default(8),
   maxMemoryMb: z.number().int().min(128).max(262_144).default(16_384),
   maxDiskMb: z.number().int().min(64).max(1_048_576).default(51_200),
+  /** The placement policy of organizations that set none. */
+  placementPolicy: PlacementPolicy.default(DEFAULT_PLACEMENT_POLICY),
 });
 export type InstallSettings = z.infer<typeof InstallSettings>;
 
@@ -67,6 +70,7 @@ export const UpdateInstallSettingsRequest = z.strictObject({
   maxCpus: z.number().positive().max(64).optional(),
   maxMemoryMb: z.number().int().min(128).max(262_144).optional(),
   maxDiskMb: z.number().int().min(64).max(1_048_576).optional(),
+  placementPolicy: PlacementPolicy.optional(),
 });
 export type UpdateInstallSettingsRequest = z.infer<typeof UpdateInstallSettingsRequest>;
 

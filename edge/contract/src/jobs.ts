@@ -5,12 +5,19 @@ import { FilesDeleteJob, FilesMkdirJob, FilesRenameJob } from './files.ts';
 import { idSchema } from './ids.ts';
 import { PatchApplyJob, PatchValidateJob } from './patch.ts';
 import { DriverKind } from './runners.ts';
+import { SnapshotReason } from './snapshots.ts';
 import { TerminalOpenJob } from './terminal.ts';
 import { CONTRACT_VERSION } from './version.ts';
 import { WorkspaceSource } from './workspaces.ts';
 
 const v = z.literal(CONTRACT_VERSION);
 const workspaceId = z.string().min(1).max(64);
+/**
+ * The placement generation the edge holds the workspace at (see contract/fleet). A runner
+ * refuses a job older than the generation it holds; absent from edges before fencing.
+ */
+const generation = z.number().int().min(1).optional();
+const snapshotId = idSchema('snapshot');
 
 export const WorkloadSpecPayload = z.object({
   image: z.string().optional(),
@@ -33,6 +40,8 @@ export const WorkloadSpecPayload = z.object({
   serverId: idSchema('server').optional(),
   /** Kubernetes: the claim's size (the server's storage sets the class). */
   diskGb: z.number().int().positive().optional(),
+  /** GPUs it is given (Docker device requests, Kubernetes `nvidia.com/gpu` limits). */
+  gpus: z.number().int().min(1).max(16).optional(),
 });
 
 /** Every job a runner pulls from its queue. Jobs carry a version; contracts only grow. */
@@ -42,8 +51,16 @@ export const RunnerJob = z.discriminatedUnion('type', [
     v,
     type: z.literal('workspace.create'),
     workspaceId,
+    generation,
     spec: WorkloadSpecPayload,
+    /** A `snapshot` source restores that snapshot's files into the new workload. */
     source: WorkspaceSource,
+    /** When the snapshot's files were read, for the log line that says how old they are. */
+    snapshotTakenAt: z.string().optional(),
+    /** Moved here from another runner: statuses read `relocating` until it is back. */
+    relocation: z.object({ reason: z.enum(['lost', 'drain', 'manual']) }).optional(),
+    /** Start it once made (default); a move of a stopped workspace leaves it stopped. */
+    start: z.boolean().optional(),
   }),
   /**
    * Start and restart carry the install's current `egressAllow` (CIDR[:port]): what a
@@ -53,16 +70,55 @@ export const RunnerJob = z.discriminatedUnion('type', [
     v,
     type: z.literal('workspace.start'),
     workspaceId,
+    generation,
     egressAllow: EgressAllow.optional(),
   }),
-  z.object({ v, type: z.literal('workspace.stop'), workspaceId }),
+  z.object({
+    v,
+    type: z.literal('workspace.stop'),
+    workspaceId,
+    generation,
+    /** Save this snapshot (pending at the edge) before stopping. */
+    snapshotId: snapshotId.optional(),
+  }),
   z.object({
     v,
     type: z.literal('workspace.restart'),
     workspaceId,
+    generation,
     egressAllow: EgressAllow.optional(),
   }),
-  z.object({ v, type: z.literal('workspace.delete'), workspaceId }),
+  z.object({ v, type: z.literal('workspace.delete'), workspaceId, generation }),
+  /** Save `/workspace` as this (pending) snapshot; the answer is a SnapshotJobResult. */
+  z.object({
+    v,
+    type: z.literal('workspace.snapshot'),
+    workspaceId,
+    generation,
+    snapshotId,
+    reason: SnapshotReason,
+  }),
+  /** Replace `/workspace` with this snapshot's files (stopped first, started again if it ran). */
+  z.object({
+    v,
+    type: z.literal('workspace.restore'),
+    workspaceId,
+    generation,
+    snapshotId,
+    snapshotTakenAt: z.string().optional(),
+  }),
+  /**
+   * Move it away: stop, save this (pending) snapshot, hand it off to the edge
+   * (`POST /api/runners/workspaces/:id/handoff`), and remove the local copy once moved.
+   */
+  z.object({ v, type: z.literal('workspace.evacuate'), workspaceId, generation, snapshotId }),
+  /** Delete these snapshots' manifests, then chunks no remaining manifest names (older than an hour). */
+  z.object({
+    v,
+    type: z.literal('snapshots.prune'),
+    snapshotIds: z.array(snapshotId).max(10_000),
+    collectChunks: z.boolean().default(true),
+  }),
   z.object({
     v,
     type: z.literal('exec.start'),
@@ -120,6 +176,8 @@ export const RunnerErrorCode = z.enum([
   'internal',
   /** The runner cannot serve this workspace now (its driver is not the one the runner runs). */
   'unavailable',
+  /** The job's placement generation is older than the one the runner holds: the workspace moved. */
+  'fenced',
 ]);
 export type RunnerErrorCode = z.infer<typeof RunnerErrorCode>;
 

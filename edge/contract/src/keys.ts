@@ -44,6 +44,8 @@ function makeRunnerKeys(keyPrefix: string, runnerId: string) {
     workspaces: `${base}workspaces`,
     /** Each placed workspace's driver (a hash), so a runner that changed driver knows which it cannot serve. */
     workspaceDrivers: `${base}ws-drivers`,
+    /** The placement generation this runner holds each workspace at (a hash; see contract/fleet). */
+    workspaceGenerations: `${base}ws-generations`,
     workspaceStatus: (workspaceId: string) => `${base}ws:${workspaceId}:status`,
     workspaceLogs: (workspaceId: string) => `${base}ws:${workspaceId}:logs`,
     /** Bumped whenever the workspace's files may have changed (writes, finished commands). */

@@ -56,6 +56,7 @@ export const runnerErrorApiCode = {
   invalid: 'validation_failed',
   internal: 'runner_unavailable',
   unavailable: 'runner_unavailable',
+  fenced: 'conflict',
 } as const satisfies Record<RunnerErrorCode, ErrorCode>;
 
 /** The HTTP status the API answers a file refusal with. */

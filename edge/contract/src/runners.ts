@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DrainProgress } from './fleet.ts';
 import { idSchema } from './ids.ts';
 import { ProtocolVersionString } from './protocol.ts';
 
@@ -123,6 +124,10 @@ export const RunnerView = z.object({
   stats: RunnerHeartbeat.nullable(),
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
+  /** Its heartbeat has been gone past the deadline: its workspaces moved. Absent from older edges. */
+  lost: z.boolean().optional(),
+  /** Set while draining or with workspaces left from a drain. */
+  drain: DrainProgress.optional(),
 });
 export type RunnerView = z.infer<typeof RunnerView>;
 export const ListRunnersResponse = z.object({ runners: z.array(RunnerView) });

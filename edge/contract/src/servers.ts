@@ -7,6 +7,7 @@
  * job needs them (never through Redis), and each fetch is audited.
  */
 import { z } from 'zod';
+import { DrainProgress } from './fleet.ts';
 import { idSchema } from './ids.ts';
 import { Labels, RunnerName } from './runners.ts';
 
@@ -297,6 +298,8 @@ export const ServerView = z.object({
   resources: ServerResources.nullable(),
   /** Workspaces placed on it that are not deleted. */
   workspaces: z.number().int(),
+  /** Set while draining or with workspaces left from a drain; absent from older edges. */
+  drain: DrainProgress.optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from './ids.ts';
+import { WorkspacePlacementRequest } from './placement.ts';
 import { DriverKind } from './runners.ts';
 
 export const WorkspaceStatus = z.enum([
@@ -12,6 +13,10 @@ export const WorkspaceStatus = z.enum([
   'deleting',
   /** Its runner is offline, or runs another driver than the workspace's: the reason says which. */
   'unavailable',
+  /** No runner has room for it yet: the reason says what is missing; placed when one has. */
+  'queued',
+  /** Moving to another runner (its host was lost, drained, or an admin moved it): "moving" to people. */
+  'relocating',
 ]);
 export type WorkspaceStatus = z.infer<typeof WorkspaceStatus>;
 
@@ -33,6 +38,8 @@ const GitRef = z
 export const WorkspaceSource = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('empty') }),
   z.strictObject({ type: z.literal('git'), url: GitUrl, ref: GitRef.optional() }),
+  /** The files of a snapshot of a workspace of the organization the caller may see. */
+  z.strictObject({ type: z.literal('snapshot'), snapshotId: idSchema('snapshot') }),
 ]);
 export type WorkspaceSource = z.infer<typeof WorkspaceSource>;
 
@@ -40,6 +47,8 @@ export const WorkspaceResources = z.strictObject({
   cpus: z.number().positive().max(64).default(1),
   memoryMb: z.number().int().min(128).max(262_144).default(1024),
   diskMb: z.number().int().min(64).max(1_048_576).optional(),
+  /** GPUs it needs: placed only where that many are free, and given them. */
+  gpus: z.number().int().min(1).max(16).optional(),
 });
 export type WorkspaceResources = z.infer<typeof WorkspaceResources>;
 
@@ -58,6 +67,8 @@ export const CreateWorkspaceRequest = z.strictObject({
   network: z.boolean().default(false),
   /** Place it on this infrastructure server of the organization (one that passed its test). */
   serverId: idSchema('server').optional(),
+  /** Labels or a region it must (or would rather) run in, on top of the organization's policy. */
+  placement: WorkspacePlacementRequest.optional(),
 });
 export const DEFAULT_WORKSPACE_RESOURCES = { cpus: 1, memoryMb: 1024 } as const;
 export type CreateWorkspaceRequest = z.infer<typeof CreateWorkspaceRequest>;
@@ -77,6 +88,8 @@ export const Workspace = z.object({
   serverId: z.string().nullable().optional(),
   status: WorkspaceStatus,
   statusReason: z.string().nullable(),
+  /** Raised each time it moves to another runner; absent from edges before placements had one. */
+  generation: z.number().int().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -4,8 +4,10 @@ import type { RunnerContext } from '../runner-context.ts';
 import { aiHandlers } from './ai.ts';
 import { executionHandlers } from './executions.ts';
 import { fileHandlers } from './files.ts';
+import { fleetHandlers } from './fleet.ts';
 import { patchHandlers } from './patch.ts';
 import { serverHandlers } from './servers.ts';
+import { snapshotHandlers } from './snapshots.ts';
 import type { JobHandlers } from './table.ts';
 import { terminalHandlers } from './terminal.ts';
 import { workspaceHandlers } from './workspaces.ts';
@@ -20,6 +22,8 @@ export const jobHandlers: JobHandlers = {
   ...aiHandlers,
   ...terminalHandlers,
   ...serverHandlers,
+  ...snapshotHandlers,
+  ...fleetHandlers,
 };
 
 /** A BullMQ job, or a call from the call list: the same handlers serve both. */

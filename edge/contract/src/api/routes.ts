@@ -2,10 +2,13 @@ import { adminRoutes } from './admin.ts';
 import { aiRoutes } from './ai.ts';
 import { authRoutes } from './auth.ts';
 import type { ApiRoute } from './describe.ts';
+import { fleetRoutes } from './fleet.ts';
 import { installRoutes } from './install.ts';
 import { patchRoutes } from './patch.ts';
+import { placementRoutes } from './placement.ts';
 import { runnerRoutes } from './runners.ts';
 import { serverRoutes } from './servers.ts';
+import { snapshotRoutes } from './snapshots.ts';
 import { systemRoutes } from './system.ts';
 import { workspaceRoutes } from './workspaces.ts';
 
@@ -20,6 +23,9 @@ export const api = {
   ...runnerRoutes,
   ...serverRoutes,
   ...aiRoutes,
+  ...snapshotRoutes,
+  ...placementRoutes,
+  ...fleetRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof api;
