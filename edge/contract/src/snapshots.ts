@@ -153,7 +153,11 @@ export const SnapshotStoreAccess = z.discriminatedUnion('kind', [
   }),
 ]);
 export type SnapshotStoreAccess = z.infer<typeof SnapshotStoreAccess>;
-export const SnapshotStoreAccessResponse = z.object({ access: SnapshotStoreAccess });
+export const SnapshotStoreAccessResponse = z.object({
+  access: SnapshotStoreAccess,
+  /** Whether a stop (the runner's idle stop too) saves a snapshot first. */
+  onStop: z.boolean(),
+});
 
 /**
  * `POST /api/runners/snapshots`: a runner starts a snapshot the edge did not ask for (idle stop).
