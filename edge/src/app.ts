@@ -12,6 +12,7 @@ import { adminServerRoutes } from './routes/admin-servers.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
 import { aiRoutes } from './routes/ai.ts';
 import { authRoutes, type ClientIp } from './routes/auth.ts';
+import { fleetApiRoutes } from './routes/fleet.ts';
 import { healthRoutes } from './routes/health.ts';
 import { installRoutes } from './routes/install.ts';
 import { invitationRoutes } from './routes/orgs-invitations.ts';
@@ -57,6 +58,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   });
   app.route('/api/auth', authRoutes({ clientIp: options.clientIp }));
   app.route('/api/orgs', invitationRoutes());
+  app.route('/', fleetApiRoutes());
   app.route('/api/admin/audit', adminAuditRoutes());
   app.route('/api/admin/servers', adminServerRoutes());
   app.route('/api/admin', adminRunnerRoutes());

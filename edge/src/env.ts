@@ -1,3 +1,4 @@
+import { RUNNER_LOST_AFTER_SECONDS } from '@keel/contract/fleet';
 import { z } from 'zod';
 import { SecretKeyring } from './auth/secret-keys.ts';
 
@@ -91,6 +92,8 @@ export const EdgeEnv = z.object({
     .regex(/^[A-Za-z0-9:_-]{1,64}$/)
     .optional()
     .default('keel:'),
+  /** A runner whose heartbeat is gone this long is lost and its workspaces move (tests shorten it). */
+  KEEL_RUNNER_LOST_AFTER_SECONDS: intFrom(RUNNER_LOST_AFTER_SECONDS, 1, 24 * 3600),
 });
 export type EdgeEnv = z.infer<typeof EdgeEnv>;
 
@@ -132,6 +135,8 @@ export interface EdgeConfig {
   runnerBootstrapToken: string | undefined;
   /** Set when each runner gets its own Redis user; `adminUrl` manages them (else redisUrl). */
   runnerRedisAcl: { adminUrl: string | undefined } | undefined;
+  /** Seconds without a heartbeat before a runner holding workspaces is declared lost. */
+  runnerLostAfterSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -175,5 +180,6 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
     redisPrefix: e.KEEL_REDIS_PREFIX,
     runnerBootstrapToken: e.KEEL_RUNNER_BOOTSTRAP_TOKEN,
     runnerRedisAcl: e.KEEL_REDIS_RUNNER_ACL ? { adminUrl: e.KEEL_REDIS_ADMIN_URL } : undefined,
+    runnerLostAfterSeconds: e.KEEL_RUNNER_LOST_AFTER_SECONDS,
   };
 }

@@ -159,5 +159,9 @@ export const HEARTBEAT_INTERVAL_MS = 3_000;
  * stats collection never makes a live runner look gone, and four renewals may be missed.
  */
 export const HEARTBEAT_RENEW_MS = 1_000;
-/** How often a runner confirms over HTTPS that its credential still stands. */
-export const CHECK_IN_INTERVAL_MS = 10_000;
+/**
+ * How often a runner confirms over HTTPS that its credential still stands. The fleet's sweep
+ * (lost runners, queued workspaces, drains) rides on these check-ins, so it sets how soon a lost
+ * runner's workspaces move.
+ */
+export const CHECK_IN_INTERVAL_MS = 5_000;

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { randomToken, sha256Hex } from '../auth/bytes.ts';
+import { drainProgresses } from '../fleet/drain.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
@@ -49,9 +50,12 @@ export function adminRunnerRoutes() {
       services,
       rows.filter((r) => !r.revokedAt).map((r) => r.id),
     );
+    const drains = await drainProgresses(services, 'runner', rows);
     // A shared runner's host serves every organization: its stats are the install's.
     return reply(c, adminRoutes.listRunners, 200, {
-      runners: rows.map((r) => runnerView(r, beats.get(r.id), r.organizationId !== null || p.installAdmin)),
+      runners: rows.map((r) =>
+        runnerView(r, beats.get(r.id), r.organizationId !== null || p.installAdmin, drains.get(r.id)),
+      ),
     });
   });
 

@@ -15,6 +15,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit, INSTALL_CHAIN, verifyAuditChain } from '../audit/audit-log.ts';
+import { drainProgresses } from '../fleet/drain.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
@@ -124,8 +125,9 @@ export function installRoutes() {
       services,
       rows.filter((r) => !r.revokedAt).map((r) => r.id),
     );
+    const drains = await drainProgresses(services, 'runner', rows);
     return reply(c, routes.listSharedRunners, 200, {
-      runners: rows.map((r) => runnerView(r, beats.get(r.id))),
+      runners: rows.map((r) => runnerView(r, beats.get(r.id), true, drains.get(r.id))),
     });
   });
 

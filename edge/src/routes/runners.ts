@@ -18,12 +18,14 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { constantTimeEqual, randomToken, sha256Hex } from '../auth/bytes.ts';
+import { sweepFleet } from '../fleet/sweep.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readOptionalJson } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { authenticateRunner } from '../middleware/authenticate-runner.ts';
 import { createRunnerRedisUser } from '../runners/redis-acl.ts';
+import { withTimeout } from '../services/with-timeout.ts';
 import type { Services } from '../services.ts';
 
 /** Admin console: registration tokens, the runner list, revocation. */
@@ -70,6 +72,9 @@ function agreedProtocol(stated: string | undefined): string {
   if (!result.ok) throw new ApiError('protocol_mismatch', result.message);
   return formatProtocol(result.agreed);
 }
+
+/** How long a check-in waits for the sweep it started (runners give up on a check-in after 5 s). */
+const CHECK_IN_SWEEP_WAIT_MS = 2_500;
 
 /** What runners call: registration with a token, then check-ins with their credential. */
 export function runnerApiRoutes() {
@@ -163,8 +168,8 @@ export function runnerApiRoutes() {
     const input = await readOptionalJson(c, RunnerCheckInRequest);
     const protocol = agreedProtocol(input.protocol);
     const runnerId = c.get('runnerId');
+    const services = c.get('services');
     if (input.drivers) {
-      const services = c.get('services');
       const drivers = [...new Set(input.drivers)].sort();
       // Written only when it changed: check-ins come every few seconds from every runner.
       await services.db
@@ -172,6 +177,9 @@ export function runnerApiRoutes() {
         .set({ drivers })
         .where(and(eq(runners.id, runnerId), sql`${runners.drivers} <> ${JSON.stringify(drivers)}::jsonb`));
     }
+    // The edge keeps no timers: the fleet's sweep rides on runners' check-ins. It never fails
+    // a check-in, and the runner waits for it only so long (the work goes on behind).
+    await withTimeout(sweepFleet(services), CHECK_IN_SWEEP_WAIT_MS).catch(() => {});
     return reply(c, runnerRoutes.runnerCheckIn, 200, { runnerId, revoked: false, protocol });
   });
 

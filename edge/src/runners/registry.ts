@@ -1,3 +1,4 @@
+import type { DrainProgress } from '@keel/contract/fleet';
 import { runnerKeys } from '@keel/contract/keys';
 import {
   type DriverKind,
@@ -38,6 +39,7 @@ export function runnerView(
   row: RunnerRow,
   heartbeat: RunnerHeartbeat | undefined,
   withStats = true,
+  drain?: DrainProgress,
 ): RunnerView {
   return {
     id: row.id,
@@ -51,6 +53,9 @@ export function runnerView(
     stats: withStats ? (heartbeat ?? null) : null,
     createdAt: row.createdAt.toISOString(),
     revokedAt: row.revokedAt?.toISOString() ?? null,
+    // Back online clears it at the next sweep; until then a heartbeat says it is back.
+    lost: row.lostAt !== null && !heartbeat,
+    ...(drain ? { drain } : {}),
   };
 }
 
@@ -70,6 +75,9 @@ export async function placeWorkspace(
       and(
         or(eq(runners.organizationId, organizationId), isNull(runners.organizationId)),
         isNull(runners.revokedAt),
+        // Draining and lost runners take no new workspaces.
+        isNull(runners.drainingAt),
+        isNull(runners.lostAt),
       ),
     );
   const beats = await heartbeatsOf(

@@ -33,7 +33,7 @@ export async function placeOnServer(
   serverId: string,
 ): Promise<ServerPlace> {
   const server = await loadServer(services, organizationId, serverId);
-  if (server.disabled) throw refused('The server is closed to new workspaces');
+  if (server.disabled || server.drainingAt) throw refused('The server is closed to new workspaces');
   if (server.status !== 'ok')
     throw refused('The server has not passed its connection test; ask an admin to test it');
   const runner = await onlineRunnerFor(services, server);

@@ -1,3 +1,4 @@
+import type { DrainProgress } from '@keel/contract/fleet';
 import { idSchema } from '@keel/contract/ids';
 import { runnerKeys } from '@keel/contract/keys';
 import {
@@ -11,6 +12,7 @@ import {
 import { runners, servers, workspaces } from '@keel/drizzle/schema';
 import { and, count, eq, inArray, isNull, or } from 'drizzle-orm';
 import type { z } from 'zod';
+import { drainProgresses } from '../fleet/drain.ts';
 import { ApiError } from '../http/api-error.ts';
 import type { Services } from '../services.ts';
 import { serves } from './assignment.ts';
@@ -109,14 +111,15 @@ export async function serverViews(
   organizationId: string,
   rows: ServerRow[],
 ): Promise<ServerView[]> {
-  const [counts, resources] = await Promise.all([
+  const [counts, resources, drains] = await Promise.all([
     workspaceCounts(
       services,
       rows.map((r) => r.id),
     ),
     resourcesOf(services, organizationId, rows),
+    drainProgresses(services, 'server', rows),
   ]);
-  return rows.map((r) => serverView(r, resources.get(r.id) ?? null, counts.get(r.id) ?? 0));
+  return rows.map((r) => serverView(r, resources.get(r.id) ?? null, counts.get(r.id) ?? 0, drains.get(r.id)));
 }
 
 export async function oneServerView(services: Services, row: ServerRow): Promise<ServerView> {
@@ -133,6 +136,7 @@ export function serverView(
   row: ServerRow,
   resources: z.infer<typeof ServerResources> | null,
   workspaceCount: number,
+  drain?: DrainProgress,
 ): ServerView {
   const kind = row.kind as ServerKind;
   const lastTest = row.lastTest ? ConnectionTestResult.safeParse(row.lastTest) : undefined;
@@ -154,6 +158,7 @@ export function serverView(
     lastTest: lastTest?.success ? lastTest.data : null,
     resources,
     workspaces: workspaceCount,
+    ...(drain ? { drain } : {}),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
