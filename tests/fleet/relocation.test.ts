@@ -6,51 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type FleetRunner, type FleetRunners, startFleetRunners } from '../harness/fleet-runners.ts';
+import { type FleetRunners, startFleetRunners } from '../harness/fleet-runners.ts';
 import { waitFor } from '../harness/ports.ts';
-
-/** Every workspace created now goes to `to`: the others drain meanwhile (nothing on them moves). */
-async function onlyOn<T>(fleet: FleetRunners, to: FleetRunner, work: () => Promise<T>): Promise<T> {
-  const others = fleet.runners.filter((r) => r !== to);
-  for (const r of others) await drain(fleet, r, true);
-  try {
-    return await work();
-  } finally {
-    for (const r of others) await drain(fleet, r, false);
-  }
-}
-
-async function drain(fleet: FleetRunners, r: FleetRunner, on: boolean) {
-  const res = await fleet.api('POST', `/api/admin/runners/${r.id}/drain`, { drain: on });
-  assert.equal(res.status, 200, JSON.stringify(res.body));
-  return res.body.drain;
-}
-
-async function snapshotNow(fleet: FleetRunners, id: string): Promise<string> {
-  const res = await fleet.api('POST', `/api/workspaces/${id}/snapshots`, {});
-  assert.ok(res.status === 201 || res.status === 202, `${res.status} ${JSON.stringify(res.body)}`);
-  const snapshotId = res.body.snapshot.id as string;
-  await waitFor(
-    `snapshot ${snapshotId} ready`,
-    async () => {
-      const list = await fleet.api('GET', `/api/workspaces/${id}/snapshots`);
-      const s = list.body.snapshots?.find((x: { id: string }) => x.id === snapshotId);
-      if (s?.status === 'failed') throw new Error(`snapshot failed: ${s.error}`);
-      return s?.status === 'ready' || undefined;
-    },
-    60_000,
-    200,
-  );
-  return snapshotId;
-}
-
-async function runnerCall(fleet: FleetRunners, r: FleetRunner, path: string, body: unknown) {
-  return fleet.edge.http(path, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${await r.credential()}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-}
 
 describe('a lost runner’s workspaces move; drains move every file (process driver, three runners)', () => {
   let fleet: FleetRunners;
@@ -63,7 +20,7 @@ describe('a lost runner’s workspaces move; drains move every file (process dri
 
   test('kill -9 of a runner with two running workspaces: both run elsewhere with their snapshot’s files within 60 s; the runner back does not resurrect them', async () => {
     const victim = fleet.runners[0]!;
-    const ids = await onlyOn(fleet, victim, async () => [
+    const ids = await fleet.onlyOn(victim, async () => [
       await fleet.createWorkspace('lost-a'),
       await fleet.createWorkspace('lost-b'),
     ]);
@@ -72,7 +29,7 @@ describe('a lost runner’s workspaces move; drains move every file (process dri
       await fleet.waitForStatus(id, 'running');
       assert.equal((await fleet.workspace(id)).runnerId, victim.id);
       await fleet.writeFile(id, 'notes/kept.txt', `kept in ${id}\n`);
-      snaps.set(id, await snapshotNow(fleet, id));
+      snaps.set(id, await fleet.snapshotNow(id));
       // Written after the snapshot: lost with the host.
       await fleet.writeFile(id, 'after.txt', 'too late\n');
     }
@@ -139,19 +96,19 @@ describe('a lost runner’s workspaces move; drains move every file (process dri
     }
     // Fenced: what it says about a workspace that moved is refused.
     const id = ids[0]!;
-    const handoff = await runnerCall(fleet, victim, `/api/runners/workspaces/${id}/handoff`, {
+    const handoff = await fleet.runnerCall(victim, `/api/runners/workspaces/${id}/handoff`, {
       generation: 1,
       snapshotId: snaps.get(id),
       wasRunning: true,
     });
     assert.equal(handoff.status, 409);
-    const snapshot = await runnerCall(fleet, victim, '/api/runners/snapshots', {
+    const snapshot = await fleet.runnerCall(victim, '/api/runners/snapshots', {
       workspaceId: id,
       generation: 1,
       reason: 'stop',
     });
     assert.equal(snapshot.status, 409);
-    const check = await runnerCall(fleet, victim, '/api/runners/placements/check', {
+    const check = await fleet.runnerCall(victim, '/api/runners/placements/check', {
       workspaces: [{ id, generation: 1 }],
     });
     assert.deepEqual(await check.json(), { stale: [id] });
@@ -159,7 +116,7 @@ describe('a lost runner’s workspaces move; drains move every file (process dri
 
   test('drain moves every workspace with every file: running ones run again, stopped ones stay stopped', async () => {
     const target = fleet.runners[1]!;
-    const ids = await onlyOn(fleet, target, async () => [
+    const ids = await fleet.onlyOn(target, async () => [
       await fleet.createWorkspace('drain-running'),
       await fleet.createWorkspace('drain-stopped'),
       await fleet.createWorkspace('drain-running-2'),
@@ -173,7 +130,7 @@ describe('a lost runner’s workspaces move; drains move every file (process dri
     assert.equal((await fleet.api('POST', `/api/workspaces/${stopped}/stop`)).status, 202);
     await fleet.waitForStatus(stopped, 'stopped');
     const began = Date.now();
-    const progress = await drain(fleet, target, true);
+    const progress = await fleet.drain(target, true);
     assert.equal(progress.draining, true);
     assert.equal(progress.remaining, ids.length, 'every one of them is on it');
     await waitFor(
@@ -197,12 +154,12 @@ describe('a lost runner’s workspaces move; drains move every file (process dri
       assert.equal(await fleet.readFile(id, 'src/main.txt'), `main of ${id}\n`);
       assert.equal(await fleet.readFile(id, 'deep/er/file.bin'), `${id}`.repeat(1000));
     }
-    const done = await drain(fleet, target, true);
+    const done = await fleet.drain(target, true);
     assert.deepEqual([done.remaining, done.moving, done.failed], [0, 0, 0]);
     // Closed to new workspaces while it drains.
     const fresh = await fleet.createWorkspace('after-drain');
     assert.notEqual((await fleet.workspace(fresh)).runnerId, target.id);
-    await drain(fleet, target, false);
+    await fleet.drain(target, false);
   });
 });
 
@@ -218,10 +175,10 @@ describe('a lost Docker runner’s workspace runs on a process runner from its s
 
   test('kill -9 of the Docker runner; its container, still running, is removed when it returns', async () => {
     const victim = fleet.runners[0]!;
-    const id = await onlyOn(fleet, victim, () => fleet.createWorkspace('docker-lost'));
+    const id = await fleet.onlyOn(victim, () => fleet.createWorkspace('docker-lost'));
     await fleet.waitForStatus(id, 'running');
     await fleet.writeFile(id, 'kept.txt', 'from docker\n');
-    await snapshotNow(fleet, id);
+    await fleet.snapshotNow(id);
     const killedAt = Date.now();
     await victim.kill();
     await waitFor(

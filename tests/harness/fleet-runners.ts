@@ -55,6 +55,14 @@ export interface FleetRunners {
   workspace(id: string): Promise<any>;
   writeFile(id: string, path: string, content: string): Promise<void>;
   readFile(id: string, path: string): Promise<string>;
+  /** Turns a drain of `r` on or off; answers its progress. */
+  drain(r: FleetRunner, on: boolean): Promise<any>;
+  /** Every workspace created in `work` goes to `to`: the others drain meanwhile (nothing is on them to move). */
+  onlyOn<T>(to: FleetRunner, work: () => Promise<T>): Promise<T>;
+  /** Takes a snapshot of the workspace now and waits until it is ready; its id. */
+  snapshotNow(id: string): Promise<string>;
+  /** Calls the edge as runner `r` does, with its saved credential. */
+  runnerCall(r: FleetRunner, path: string, body: unknown): Promise<Response>;
   /** Waits for the status (failing fast on `failed`), polling every 100 ms. */
   waitForStatus(
     id: string,
@@ -186,6 +194,46 @@ export async function startFleetRunners(
       const res = await api('GET', `/api/workspaces/${id}/files?path=${encodeURIComponent(path)}`);
       if (res.status !== 200) throw new Error(`read ${path}: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.content as string;
+    },
+    async drain(r, on) {
+      const res = await api('POST', `/api/admin/runners/${r.id}/drain`, { drain: on });
+      if (res.status !== 200) throw new Error(`drain ${r.name}: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.drain;
+    },
+    async onlyOn(to, work) {
+      const others = runners.filter((r) => r !== to);
+      for (const r of others) await fleet.drain(r, true);
+      try {
+        return await work();
+      } finally {
+        for (const r of others) await fleet.drain(r, false);
+      }
+    },
+    async snapshotNow(id) {
+      const res = await api('POST', `/api/workspaces/${id}/snapshots`, {});
+      if (res.status !== 201 && res.status !== 202) {
+        throw new Error(`snapshot of ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+      }
+      const snapshotId = res.body.snapshot.id as string;
+      await waitFor(
+        `snapshot ${snapshotId} ready`,
+        async () => {
+          const list = await api('GET', `/api/workspaces/${id}/snapshots`);
+          const found = list.body.snapshots?.find((x: { id: string }) => x.id === snapshotId);
+          if (found?.status === 'failed') throw new Error(`snapshot ${snapshotId} failed: ${found.error}`);
+          return found?.status === 'ready' || undefined;
+        },
+        60_000,
+        100,
+      );
+      return snapshotId;
+    },
+    async runnerCall(r, path, body) {
+      return edge.http(path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await r.credential()}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
     },
     async waitForStatus(id, status, timeoutMs = 60_000) {
       let last: unknown;
