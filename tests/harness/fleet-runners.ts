@@ -57,7 +57,10 @@ export interface FleetRunners {
   readFile(id: string, path: string): Promise<string>;
   /** Turns a drain of `r` on or off; answers its progress. */
   drain(r: FleetRunner, on: boolean): Promise<any>;
-  /** Every workspace created in `work` goes to `to`: the others drain meanwhile (nothing is on them to move). */
+  /**
+   * Every workspace created in `work` goes to `to`: the others drain meanwhile, so call it while
+   * nothing is on them (their workspaces would move).
+   */
   onlyOn<T>(to: FleetRunner, work: () => Promise<T>): Promise<T>;
   /** Takes a snapshot of the workspace now and waits until it is ready; its id. */
   snapshotNow(id: string): Promise<string>;
