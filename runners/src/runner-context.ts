@@ -12,6 +12,7 @@ import { ConfinedFsError } from './files/confined-fs.ts';
 import { FileLocks } from './files/file-locks.ts';
 import type { FileJobContext } from './files/jobs.ts';
 import type { WorkspaceFiles } from './files/workspace-files.ts';
+import { Generations } from './fleet/generations.ts';
 import { JobError } from './job-error.ts';
 import { log } from './log.ts';
 import { connectRunnerRedis } from './redis-connection.ts';
@@ -33,6 +34,7 @@ import { Terminals } from './terminal/terminals.ts';
 import { DEFAULT_WORKSPACE_IMAGE } from './workloads/docker.ts';
 import { type WorkloadDriver, WorkloadError } from './workloads/types.ts';
 import { foreignDriverReason } from './workspace-watch.ts';
+import { LifecycleQueue } from './workspaces/lifecycle-queue.ts';
 
 /** How this runner reaches infrastructure servers; tests pass stand-ins. */
 export interface ServerOptions {
@@ -69,7 +71,12 @@ export class RunnerContext {
   readonly serverOptions: Required<Pick<ServerOptions, 'factories' | 'probes'>> & ServerOptions;
   /** The image a workspace gets when its spec names none; connection tests report whether a server has it. */
   readonly workspaceImage: string;
-  private readonly edge: EdgeCaller;
+  /** This runner's calls to its edge, as itself. */
+  readonly edge: EdgeCaller;
+  /** Lifecycle steps of each workspace, one at a time and in order (see lifecycle-queue). */
+  readonly lifecycleQueue = new LifecycleQueue();
+  /** The placement generation held for each workspace (fencing). */
+  readonly generations: Generations;
 
   constructor(
     readonly config: RunnerConfig,
@@ -80,6 +87,7 @@ export class RunnerContext {
     this.redis = connectRunnerRedis(config, credential);
     this.keys = runnerKeys(credential.keyPrefix, credential.runnerId);
     this.workspaceImage = config.KEEL_WORKSPACE_IMAGE ?? DEFAULT_WORKSPACE_IMAGE;
+    this.generations = new Generations(this.redis, this.keys.workspaceGenerations);
     this.edge = { edgeUrl: config.KEEL_URL, credential: credential.credential };
     this.serverOptions = {
       ...serverOptions,

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { bounded } from './bounded.ts';
 import { CallConsumer } from './call-consumer.ts';
 import type { RunnerConfig } from './env.ts';
+import { removeStaleCopies } from './fleet/stale-copies.ts';
 import { expireJob, processJob } from './handlers/index.ts';
 import { gpuStats } from './heartbeat.ts';
 import { publishHeartbeat, renewHeartbeat } from './heartbeat-publisher.ts';
@@ -34,6 +35,8 @@ export class Runner {
   private gpus: Awaited<ReturnType<typeof gpuStats>> = [];
   private lastCollectionError: string | undefined;
   private collecting: Promise<void> | undefined;
+  private checking: Promise<string[]> | undefined;
+  private lastPlacementsError: string | undefined;
   onRevoked: () => void = () => {};
   /** The edge now speaks another protocol major: this runner cannot work for it. */
   onCannotRun: () => void = () => {};
@@ -56,11 +59,15 @@ export class Runner {
     // The sandboxed workspace user walks through here to reach its folder (see registration).
     await chmod(this.config.KEEL_RUNNER_DATA_DIR, 0o711);
     this.gpus = await gpuStats();
+    await this.ctx.generations.load();
     await reattach(this.ctx);
     await this.heartbeat();
     this.timers.push(setInterval(() => void this.heartbeat(), HEARTBEAT_INTERVAL_MS));
     this.timers.push(setInterval(() => void renewHeartbeat(this.ctx), HEARTBEAT_RENEW_MS));
     this.timers.push(setInterval(() => void this.checkRevocation(), CHECK_IN_INTERVAL_MS));
+    // Fencing: copies of workspaces that moved away go before any job can touch them.
+    await this.checkPlacements();
+    this.timers.push(setInterval(() => void this.checkPlacements(), CHECK_IN_INTERVAL_MS));
     // Not awaited: a slow server must not hold the start; the first round begins now.
     void this.collectResources();
     this.timers.push(
@@ -116,6 +123,7 @@ export class Runner {
     this.callConnection?.disconnect();
     await bounded(this.ctx.terminals.stop(), 5_000);
     await bounded(this.collecting ?? Promise.resolve(), 2_000);
+    await bounded(this.checking ?? Promise.resolve(), 5_000);
     await bounded(this.ctx.servers.close(), 5_000);
     await bounded(this.ctx.redis.del(this.ctx.keys.heartbeat), 2_000);
     this.workerConnection?.disconnect();
@@ -128,6 +136,30 @@ export class Runner {
    */
   ownWorkspaces(engine?: Map<string, unknown>): Promise<string[]> {
     return this.ctx.ownWorkspaces(engine);
+  }
+
+  /**
+   * Asks the edge which of this runner's workspaces moved away and removes those copies (see
+   * fleet/stale-copies); returns their ids. An edge that cannot answer now is logged once per
+   * cause and asked again at the next check-in.
+   */
+  checkPlacements(): Promise<string[]> {
+    this.checking ??= (async () => {
+      try {
+        const removed = await removeStaleCopies(this.ctx, this.ctx.edge);
+        this.lastPlacementsError = undefined;
+        return removed;
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        if (message !== this.lastPlacementsError)
+          log('warn', 'the placements of this runner could not be checked', { error: message });
+        this.lastPlacementsError = message;
+        return [];
+      } finally {
+        this.checking = undefined;
+      }
+    })();
+    return this.checking;
   }
 
   private heartbeat(): Promise<void> {

@@ -29,6 +29,7 @@ import {
   workspaceView,
 } from '../workspaces/access.ts';
 import { cached, invalidate, listScope, WORKSPACE_LIST_TTL_SECONDS } from '../workspaces/cache.ts';
+import { assertLifecycleAccepted } from '../workspaces/lifecycle-conflicts.ts';
 import { followWorkspaceLog, readWorkspaceLog } from '../workspaces/logs.ts';
 
 async function setStoredStatus(
@@ -218,6 +219,8 @@ export function workspaceRoutes() {
     on(lifecycle[action], requireRole('developer'), async (c) => {
       const services = c.get('services');
       const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
+      // Refused or queued, never a failure (see workspaces/lifecycle-conflicts).
+      assertLifecycleAccepted(action, row, (await liveStatuses(services, [row])).get(row.id));
       await assertRunnerServes(services, row);
       // What a workspace may reach is the install's list as it stands when it starts.
       const egress =
@@ -228,6 +231,7 @@ export function workspaceRoutes() {
         v: CONTRACT_VERSION,
         type: `workspace.${action}`,
         workspaceId: row.id,
+        generation: row.generation,
         ...egress,
       });
       const pending = action === 'stop' ? 'stopping' : 'starting';
@@ -245,6 +249,7 @@ export function workspaceRoutes() {
         v: CONTRACT_VERSION,
         type: 'workspace.delete',
         workspaceId: row.id,
+        generation: row.generation,
       });
     }
     await services.db

@@ -1,8 +1,6 @@
-import { JobError } from '../job-error.ts';
+import { evacuate } from '../fleet/evacuate.ts';
 import type { JobHandlers } from './table.ts';
 
 export const fleetHandlers = {
-  'workspace.evacuate': () => {
-    throw new JobError('internal', 'moves are not built yet');
-  },
+  'workspace.evacuate': evacuate,
 } satisfies Partial<JobHandlers>;

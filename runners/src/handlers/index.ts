@@ -1,4 +1,5 @@
 import { type JobOutcome, RunnerJob } from '@keel/contract/jobs';
+import { removeLocalCopy } from '../fleet/local-copy.ts';
 import { failedOutcome } from '../job-error.ts';
 import type { RunnerContext } from '../runner-context.ts';
 import { aiHandlers } from './ai.ts';
@@ -49,6 +50,13 @@ export async function expireJob(data: unknown, ctx: RunnerContext): Promise<void
     await ctx.ai.expired(job);
 }
 
+/** Jobs that change what a workspace is: one at a time per workspace, in order, fenced. */
+type LifecycleJob = Extract<RunnerJob, { type: `workspace.${string}` }>;
+
+function isLifecycle(job: RunnerJob): job is LifecycleJob {
+  return job.type.startsWith('workspace.');
+}
+
 /** Runs a job, marking its workspace busy for the heartbeat while a lifecycle job changes it. */
 async function tracked(job: RunnerJob, ctx: RunnerContext): Promise<unknown> {
   // A command's refusal ends its stream instead (see execStart): someone reads it.
@@ -59,12 +67,35 @@ async function tracked(job: RunnerJob, ctx: RunnerContext): Promise<unknown> {
   if (!('workspaceId' in job) || !job.workspaceId) return handle(job, ctx);
   const workspaceId = job.workspaceId;
   try {
-    if (!job.type.startsWith('workspace.')) return await handle(job, ctx);
-    return await ctx.busyWith(workspaceId, () => handle(job, ctx));
+    if (!isLifecycle(job)) return await handle(job, ctx);
+    // Entered before any await: the job's place in its workspace's order is when it was taken,
+    // so a start taken while the create runs waits for it, on every driver and any concurrency.
+    return await ctx.busyWith(workspaceId, () => ctx.lifecycleQueue.run(workspaceId, () => inTurn(job, ctx)));
   } catch (err) {
     // A server out of reach is a refusal saying so, not an error to retry blindly.
     throw ctx.serverTrouble(workspaceId, err) ?? err;
   }
+}
+
+/** A lifecycle job once its turn came: fenced against the generation held, then run. */
+async function inTurn(job: LifecycleJob, ctx: RunnerContext): Promise<unknown> {
+  const id = job.workspaceId;
+  if (job.type === 'workspace.create') {
+    const replaced = ctx.generations.assertCreate(id, job.generation);
+    if (replaced !== undefined) {
+      await removeLocalCopy(
+        ctx,
+        id,
+        `a create at generation ${job.generation} replaces generation ${replaced}`,
+      );
+    }
+    await ctx.generations.claim(id, job.generation);
+  } else {
+    ctx.generations.assertCurrent(id, job.generation, `this ${job.type} job`);
+  }
+  const result = await handle(job, ctx);
+  if (job.type === 'workspace.delete') await ctx.generations.forget(id, false);
+  return result;
 }
 
 function handle(job: RunnerJob, ctx: RunnerContext): Promise<unknown> {
