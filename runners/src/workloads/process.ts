@@ -405,7 +405,9 @@ export class ProcessDriver implements WorkloadDriver {
     if (!this.useCgroups) return undefined;
     let cg = this.cgroups.get(id);
     if (!cg) {
-      cg = await createCgroup(`ws-${id}`, {
+      // Host-wide like namespace names: several runners on one host (each its own root) must not
+      // share a workspace's cgroup when it moves from one to another (the old one removes its own).
+      cg = await createCgroup(`ws-${this.netnsTag}-${id}`, {
         cpus: spec.cpus,
         memoryMb: spec.memoryMb,
         pidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
