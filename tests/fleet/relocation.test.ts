@@ -134,7 +134,8 @@ describe('a lost runner’s workspaces move; drains move every file (process dri
     const began = Date.now();
     const progress = await fleet.drain(target, true);
     assert.equal(progress.draining, true);
-    assert.equal(progress.remaining, ids.length, 'every one of them is on it');
+    const where = await Promise.all(ids.map(async (id) => (await fleet.workspace(id)).runnerId));
+    assert.equal(progress.remaining, ids.length, `every one of them is on ${target.id}: ${where.join(', ')}`);
     await waitFor(
       'the drain done',
       async () => {

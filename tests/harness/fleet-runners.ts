@@ -51,7 +51,11 @@ export interface FleetRunners {
   runners: FleetRunner[];
   runnerById(id: string): FleetRunner;
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
-  createWorkspace(name: string): Promise<string>;
+  /**
+   * Creates a workspace, small by default (a quarter CPU, 256 MB): placement counts what
+   * workspaces ask for against the host's CPUs, and the three runners share one small host.
+   */
+  createWorkspace(name: string, body?: Record<string, unknown>): Promise<string>;
   workspace(id: string): Promise<any>;
   writeFile(id: string, path: string, content: string): Promise<void>;
   readFile(id: string, path: string): Promise<string>;
@@ -179,8 +183,12 @@ export async function startFleetRunners(
       return r;
     },
     api,
-    async createWorkspace(name) {
-      const res = await api('POST', '/api/workspaces', { name });
+    async createWorkspace(name, body = {}) {
+      const res = await api('POST', '/api/workspaces', {
+        name,
+        resources: { cpus: 0.25, memoryMb: 256 },
+        ...body,
+      });
       if (res.status !== 201) throw new Error(`create ${name}: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body.id as string;
     },
