@@ -181,7 +181,7 @@ describe('workspace snapshots over the API (real PostgreSQL and Redis)', () => {
       `${base}/snp_nope`,
       `${base}/${'x'.repeat(120)}`,
       `${base}/wsp_${'a'.repeat(20)}`,
-      `/api/workspaces/wsp_missing/snapshots/snp_${'a'.repeat(20)}`,
+      `/api/workspaces/ws_${'a'.repeat(20)}/snapshots/snp_${'a'.repeat(20)}`,
     ]) {
       expectError(await rig.as(rig.developer, 'DELETE', path), 404, 'not_found');
       expectError(await rig.as(rig.developer, 'POST', `${path}/restore`), 404, 'not_found');

@@ -62,7 +62,7 @@ export async function loadSnapshotStore(db: Database): Promise<StoredSnapshotSto
 export async function saveSnapshotStore(
   db: Database,
   value: Omit<StoredSnapshotStore, 'updatedAt'>,
-  by: string,
+  by: string | null,
   at: Date,
 ): Promise<void> {
   const set = {
