@@ -18,6 +18,9 @@ import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import { placeWorkspace } from '../runners/registry.ts';
 import { insertOnServer, placeOnServer, serverSpec } from '../servers/placement.ts';
+import { snapshotSource } from '../snapshots/access.ts';
+import { pendingSnapshot } from '../snapshots/request.ts';
+import { loadSnapshotStore } from '../snapshots/store-settings.ts';
 import {
   assertRunnerServes,
   canSeeAll,
@@ -73,6 +76,9 @@ export function workspaceRoutes() {
     const services = c.get('services');
     const p = c.get('principal');
     const input = await readJson(c, CreateWorkspaceRequest);
+    // A snapshot source: ready, and of a workspace the caller may see (404 otherwise).
+    const fromSnapshot =
+      input.source.type === 'snapshot' ? await snapshotSource(c, input.source.snapshotId) : {};
     const { settings } = await loadInstallSettings(services.db);
     const resources = input.resources ?? defaultResources(settings);
     assertWithinMaxima(settings, resources);
@@ -127,6 +133,7 @@ export function workspaceRoutes() {
         ...(onServer ? serverSpec(onServer.server, id) : {}),
       },
       source: input.source,
+      ...fromSnapshot,
     });
     await invalidate(services, listScope(p.organizationId));
     await audit(c, 'workspace.create', id, {
@@ -227,12 +234,18 @@ export function workspaceRoutes() {
         action === 'stop'
           ? {}
           : { egressAllow: (await loadInstallSettings(services.db)).settings.egressAllow };
+      // A stop saves the workspace's files first when the install's store says so.
+      const saved =
+        action === 'stop' && (await loadSnapshotStore(services.db)).onStop
+          ? { snapshotId: (await pendingSnapshot(services, row, 'stop', c.get('principal').userId)).id }
+          : {};
       await services.queue.enqueue(queueOf(row), {
         v: CONTRACT_VERSION,
         type: `workspace.${action}`,
         workspaceId: row.id,
         generation: row.generation,
         ...egress,
+        ...saved,
       });
       const pending = action === 'stop' ? 'stopping' : 'starting';
       await setStoredStatus(c, row, pending);
