@@ -27,44 +27,25 @@ import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import type { SecretKeyring } from '../../edge/src/auth/secret-keys.ts';
 import { ConfigError, parseSecretKeys } from '../../edge/src/env.ts';
-import { connectPostgres } from '../../edge/src/services/database.ts';
-import {
-  knownMigrations,
-  migrationLevel,
-  missingKeyIds,
-  type Query,
-  sealedKeyIds,
-  verifyAllChains,
-} from './backup-database.ts';
+import type { Database } from '../../edge/src/services/database.ts';
+import type { Query } from './backup-database.ts';
 import {
   BackupRefused,
   describePart,
   FORMAT,
+  knownMigrations,
   MANIFEST_FILE,
   type Manifest,
   type Migrations,
   readCheckedManifest,
 } from './backup-manifest.ts';
-import { dumpPglite, pgliteVersion, restorePglite } from './backup-pglite.ts';
-import {
-  connect,
-  createDatabase,
-  databaseExists,
-  dumpPostgres,
-  otherSessions,
-  postgresTool,
-  restorePostgres,
-  toolVersion,
-} from './backup-postgres.ts';
-import {
-  aofFiles,
-  copyLiveAof,
-  copyStoppedAof,
-  DEFAULT_APPEND_DIRNAME,
-  loadAndCompact,
-  scratchFolder,
-} from './backup-redis.ts';
 import { describeHolders, holdersOf } from './backup-running.ts';
+
+// The heavy parts load only when a step needs them: a refusal answers at once.
+const databaseParts = () => import('./backup-database.ts');
+const postgresParts = () => import('./backup-postgres.ts');
+const pgliteParts = () => import('./backup-pglite.ts');
+const redisParts = () => import('./backup-redis.ts');
 
 const say = (line: string) => process.stderr.write(`keel ${line}\n`);
 
@@ -131,7 +112,7 @@ function refuseWhileHeld(dataDir: string, what: string, override: string | undef
 }
 
 async function postgresQuery(url: string): Promise<{ query: Query; close(): Promise<void> }> {
-  const sql = connect(url);
+  const sql = (await postgresParts()).connect(url);
   return {
     query: async (text) => [...(await sql.unsafe(text))] as Record<string, unknown>[],
     close: () => sql.end({ timeout: 2 }),
@@ -199,17 +180,19 @@ async function backupDatabase(place: Place, folder: string): Promise<Manifest['d
     const { query, close } = await postgresQuery(place.databaseUrl);
     try {
       const [version] = await query('show server_version');
-      const before = await sealedKeyIds(query);
-      const migrations = await migrationLevel(query);
+      const before = await (await databaseParts()).sealedKeyIds(query);
+      const migrations = await (await databaseParts()).migrationLevel(query);
       say(`dumping PostgreSQL (pg_dump -Fc), migration ${migrations.latest ?? migrations.applied}`);
-      await dumpPostgres(place.databaseUrl, join(folder, part));
+      await (await postgresParts()).dumpPostgres(place.databaseUrl, join(folder, part));
       // Edges may seal meanwhile (a rotation): the ids before and after cover the dump's.
-      const after = await sealedKeyIds(query);
+      const after = await (await databaseParts()).sealedKeyIds(query);
       return {
         kind: 'postgres',
         part,
         serverVersion: String(version?.server_version ?? '?'),
-        toolVersion: await toolVersion(postgresTool('pg_dump')),
+        toolVersion: await (await postgresParts()).toolVersion(
+          (await postgresParts()).postgresTool('pg_dump'),
+        ),
         migrations,
         sealedUnder: [...new Set([...before, ...after])].sort(),
       };
@@ -225,31 +208,35 @@ async function backupDatabase(place: Place, folder: string): Promise<Manifest['d
   }
   const part = 'database.pglite.tar.gz';
   say(`dumping the embedded database (PGlite) from a copy of ${dir}`);
-  const { serverVersion, inspected } = await dumpPglite(dir, join(folder, part), async (db) => ({
-    migrations: await migrationLevel(db.query),
-    sealedUnder: await sealedKeyIds(db.query),
-  }));
+  const { serverVersion, inspected } = await (await pgliteParts()).dumpPglite(
+    dir,
+    join(folder, part),
+    async (db) => ({
+      migrations: await (await databaseParts()).migrationLevel(db.query),
+      sealedUnder: await (await databaseParts()).sealedKeyIds(db.query),
+    }),
+  );
   return {
     kind: 'pglite',
     part,
     serverVersion,
-    toolVersion: `@electric-sql/pglite ${pgliteVersion()}`,
+    toolVersion: `@electric-sql/pglite ${(await pgliteParts()).pgliteVersion()}`,
     ...inspected,
   };
 }
 
 async function backupRedis(place: Place, folder: string): Promise<NonNullable<Manifest['redis']>> {
-  const scratch = scratchFolder();
+  const scratch = (await redisParts()).scratchFolder();
   try {
     const embeddedDir = join(place.dataDir, 'redis');
     const layout = place.backupRedisUrl
-      ? await copyLiveAof(place.backupRedisUrl, place.redisDir, scratch)
-      : copyStoppedAof(embeddedDir, scratch);
+      ? await (await redisParts()).copyLiveAof(place.backupRedisUrl, place.redisDir, scratch)
+      : (await redisParts()).copyStoppedAof(embeddedDir, scratch);
     say(`${place.backupRedisUrl ? 'Redis rewrote its append-only file; ' : ''}checking the copy loads`);
-    const { version, keys } = await loadAndCompact(scratch, layout);
+    const { version, keys } = await (await redisParts()).loadAndCompact(scratch, layout);
     mkdirSync(join(folder, 'redis'), { mode: 0o700 });
     const parts: string[] = [];
-    for (const name of aofFiles(scratch, layout)) {
+    for (const name of (await redisParts()).aofFiles(scratch, layout)) {
       copyFileSync(join(scratch, layout.appendDirname, name), join(folder, 'redis', name));
       parts.push(`redis/${name}`);
     }
@@ -296,11 +283,11 @@ async function checkKey(place: Place, manifest: Manifest): Promise<SecretKeyring
         `which is never in a backup. Find the secret kept with it and ${where}. Nothing was restored.`,
     );
   }
-  const missing = await missingKeyIds(keyring, sealedUnder);
+  const have = new Set(await keyring.keyIds());
+  const missing = sealedUnder.filter((kid) => !have.has(kid));
   if (missing.length > 0) {
-    const have = (await keyring.keyIds()).join(', ');
     throw new BackupRefused(
-      `wrong KEEL_SECRET_KEY: the backup's values are sealed under key id ${missing.join(', ')}, the secret given has key id ${have}. ` +
+      `wrong KEEL_SECRET_KEY: the backup's values are sealed under key id ${missing.join(', ')}, the secret given has key id ${[...have].join(', ')}. ` +
         `Restore needs the secret the backup was made under (${where}; during a rotation, the older one in KEEL_SECRET_KEY_PREVIOUS). Nothing was restored.`,
     );
   }
@@ -384,8 +371,8 @@ async function restore(argv: string[]): Promise<void> {
     if (!place.databaseUrl || (withRedis && !place.redisUrl)) {
       refuseWhileHeld(place.dataDir, 'A restore', '--even-if-running');
     }
-    if (place.databaseUrl && (await databaseExists(place.databaseUrl))) {
-      const sessions = await otherSessions(place.databaseUrl);
+    if (place.databaseUrl && (await (await postgresParts()).databaseExists(place.databaseUrl))) {
+      const sessions = await (await postgresParts()).otherSessions(place.databaseUrl);
       if (sessions.length > 0) {
         throw new BackupRefused(
           `A restore needs the edges stopped, and ${sessions.length} session(s) use the database:\n` +
@@ -425,10 +412,15 @@ async function restore(argv: string[]): Promise<void> {
   } else {
     const dir = join(place.dataDir, 'pglite');
     say(`loading the embedded database into ${dir}`);
-    const kept = await restorePglite(dir, join(folder, manifest.database.part), stamp, async (db) => {
-      await expectLevel(db.query, manifest.database.migrations);
-      if (keyring) await reportChains(db.db, keyring, true);
-    });
+    const kept = await (await pgliteParts()).restorePglite(
+      dir,
+      join(folder, manifest.database.part),
+      stamp,
+      async (db) => {
+        await expectLevel(db.query, manifest.database.migrations);
+        if (keyring) await reportChains(db.db, keyring, true);
+      },
+    );
     if (kept) say(`the database it replaced is kept in ${kept}: delete it once the restore is confirmed`);
   }
   // 5. Redis.
@@ -463,7 +455,7 @@ function keepSecretWithData(dataDir: string): void {
 }
 
 async function expectLevel(query: Query, expected: Migrations): Promise<void> {
-  const level = await migrationLevel(query);
+  const level = await (await databaseParts()).migrationLevel(query);
   if (level.applied !== expected.applied || level.latestWhen !== expected.latestWhen) {
     throw new BackupRefused(
       `the restored database is at migration ${level.latest ?? level.applied}, the manifest says ${expected.latest ?? expected.applied}: the backup is inconsistent`,
@@ -472,12 +464,8 @@ async function expectLevel(query: Query, expected: Migrations): Promise<void> {
 }
 
 /** Verifies every audit chain with the edge's verifier; `refuse`: a broken one stops the restore. */
-async function reportChains(
-  db: Parameters<typeof verifyAllChains>[0],
-  keyring: SecretKeyring,
-  refuse: boolean,
-): Promise<void> {
-  const verdicts = await verifyAllChains(db, keyring);
+async function reportChains(db: Database, keyring: SecretKeyring, refuse: boolean): Promise<void> {
+  const verdicts = await (await databaseParts()).verifyAllChains(db, keyring);
   const broken = verdicts.filter((v) => !v.verdict.ok);
   if (broken.length === 0) {
     say(
@@ -496,13 +484,13 @@ async function reportChains(
 }
 
 async function restoreIntoPostgres(url: string, file: string, manifest: Manifest): Promise<void> {
-  if (!(await databaseExists(url))) {
+  if (!(await (await postgresParts()).databaseExists(url))) {
     say('the database does not exist: creating it');
-    await createDatabase(url);
+    await (await postgresParts()).createDatabase(url);
   }
   const { query, close } = await postgresQuery(url);
   try {
-    const current = await migrationLevel(query);
+    const current = await (await databaseParts()).migrationLevel(query);
     if (current.applied > manifest.database.migrations.applied) {
       throw new BackupRefused(
         `the database is at migration ${current.latest ?? current.applied}, newer than the backup's (${manifest.database.migrations.latest ?? manifest.database.migrations.applied}): ` +
@@ -510,13 +498,14 @@ async function restoreIntoPostgres(url: string, file: string, manifest: Manifest
       );
     }
     say('restoring PostgreSQL (pg_restore --clean --if-exists, one transaction)');
-    await restorePostgres(url, file);
+    await (await postgresParts()).restorePostgres(url, file);
     await expectLevel(query, manifest.database.migrations);
   } finally {
     await close();
   }
   const keyring = restoreKeyring(placeFrom(process.env));
   if (keyring) {
+    const { connectPostgres } = await import('../../edge/src/services/database.ts');
     const handle = connectPostgres(url, { max: 1 });
     try {
       await reportChains(handle.db, keyring, false);
@@ -533,7 +522,7 @@ async function restoreRedis(
   embedded: boolean,
   stamp: string,
 ): Promise<void> {
-  const scratch = scratchFolder();
+  const scratch = (await redisParts()).scratchFolder();
   try {
     const layout = { appendDirname: redis.appendDirname, appendFilename: redis.appendFilename };
     mkdirSync(join(scratch, layout.appendDirname));
@@ -541,7 +530,7 @@ async function restoreRedis(
       copyFileSync(join(folder, part), join(scratch, layout.appendDirname, basename(part)));
     }
     say("checking Redis' append-only file loads");
-    const { keys } = await loadAndCompact(scratch, layout);
+    const { keys } = await (await redisParts()).loadAndCompact(scratch, layout);
     if (keys !== redis.keys) {
       throw new BackupRefused(
         `Redis loaded ${keys} keys from the backup, the manifest says ${redis.keys}: inconsistent`,
@@ -561,7 +550,7 @@ async function restoreRedis(
       if (existsSync(acl)) renameSync(acl, `${acl}.before-restore-${stamp}`);
       copyFileSync(join(folder, redis.aclPart), acl);
     }
-    if (layout.appendDirname !== DEFAULT_APPEND_DIRNAME || !embedded) {
+    if (layout.appendDirname !== (await redisParts()).DEFAULT_APPEND_DIRNAME || !embedded) {
       say(
         `start Redis with --dir ${redisDir} --appendonly yes --appenddirname ${layout.appendDirname} --appendfilename ${layout.appendFilename}`,
       );

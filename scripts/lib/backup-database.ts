@@ -3,30 +3,17 @@
  * migration level, the key ids that sealed its values, and a check of every audit chain with
  * the edge's own verifier.
  */
-import { readFileSync } from 'node:fs';
-import { migrationsFolder } from '@keel/drizzle/migrate';
 import { auditEvents, auditHeads } from '@keel/drizzle/schema';
-import { z } from 'zod';
 import { type ChainVerdict, verifyAuditChain } from '../../edge/src/audit/audit-log.ts';
 import { AuditHeadSeal } from '../../edge/src/audit/head-seal.ts';
 import { SecretBox } from '../../edge/src/auth/secret-box.ts';
 import type { SecretKeyring } from '../../edge/src/auth/secret-keys.ts';
 import { systemClock } from '../../edge/src/services/clock.ts';
 import type { Database } from '../../edge/src/services/database.ts';
-import type { Migrations } from './backup-manifest.ts';
+import { knownMigrations, type Migrations } from './backup-manifest.ts';
 
 /** Runs one SQL text without parameters and returns its rows. */
 export type Query = (text: string) => Promise<Record<string, unknown>[]>;
-
-const Journal = z.object({
-  entries: z.array(z.object({ idx: z.number(), when: z.number(), tag: z.string() })),
-});
-
-/** The migrations this checkout carries, oldest first. */
-export function knownMigrations(): { when: number; tag: string }[] {
-  const journal = Journal.parse(JSON.parse(readFileSync(`${migrationsFolder}/meta/_journal.json`, 'utf8')));
-  return [...journal.entries].sort((a, b) => a.idx - b.idx);
-}
 
 /** The migration level: none applied when drizzle's table is not there (an empty database). */
 export async function migrationLevel(query: Query): Promise<Migrations> {
@@ -64,15 +51,6 @@ export async function sealedKeyIds(query: Query): Promise<string[]> {
     }
   }
   return [...ids].sort();
-}
-
-/** Says which of the backup's key ids the keyring lacks (empty: it opens everything). */
-export async function missingKeyIds(
-  keyring: SecretKeyring,
-  sealedUnder: readonly string[],
-): Promise<string[]> {
-  const have = new Set(await keyring.keyIds());
-  return sealedUnder.filter((kid) => !have.has(kid));
 }
 
 /** Every audit chain, verified as the edge verifies it (edge/src/audit/audit-log.ts). */

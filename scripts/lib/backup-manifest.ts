@@ -76,6 +76,17 @@ export const Manifest = z.object({
 });
 export type Manifest = z.infer<typeof Manifest>;
 
+const Journal = z.object({
+  entries: z.array(z.object({ idx: z.number(), when: z.number(), tag: z.string() })),
+});
+const JOURNAL = new URL('../../drizzle/migrations/meta/_journal.json', import.meta.url);
+
+/** The migrations this checkout carries, oldest first (drizzle's journal). */
+export function knownMigrations(): { when: number; tag: string }[] {
+  const journal = Journal.parse(JSON.parse(readFileSync(JOURNAL, 'utf8')));
+  return [...journal.entries].sort((a, b) => a.idx - b.idx);
+}
+
 export class BackupRefused extends Error {
   override name = 'BackupRefused';
 }

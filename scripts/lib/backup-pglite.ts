@@ -6,7 +6,7 @@
  * (`loadDataDir`), opens it once to check it, and only then swaps it in; the old folder is
  * kept beside it.
  */
-import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import * as schema from '@keel/drizzle/schema';
@@ -85,6 +85,7 @@ export async function restorePglite(
   check: (db: OpenPglite) => Promise<void>,
 ): Promise<string | null> {
   const fresh = `${dir}.restoring-${stamp}`;
+  mkdirSync(dirname(dir), { recursive: true, mode: 0o700 });
   rmSync(fresh, { recursive: true, force: true });
   try {
     const client = new PGlite(fresh, { loadDataDir: new Blob([readFileSync(file)]) });

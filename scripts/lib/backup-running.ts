@@ -16,7 +16,7 @@ export interface Holder {
 const inside = (path: string, dir: string) =>
   path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
-/** This process and its ancestors: the scripts that started this one carry the same settings. */
+/** This process and its ancestors. */
 function ancestry(): Set<number> {
   const out = new Set<number>([process.pid]);
   let pid = process.ppid;
@@ -40,8 +40,10 @@ export function holdersOf(dataDir: string): Holder[] | undefined {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
-    if (skip.has(pid)) continue;
-    const why = reasonToHold(pid, dataDir);
+    if (pid === process.pid) continue;
+    // The scripts that started this one carry the same settings and may stand in the folder;
+    // only files they hold open count (a test that holds PGlite open, say).
+    const why = reasonToHold(pid, dataDir, skip.has(pid));
     if (!why) continue;
     let command = '?';
     try {
@@ -58,10 +60,10 @@ export function holdersOf(dataDir: string): Holder[] | undefined {
   return holders;
 }
 
-function reasonToHold(pid: number, dataDir: string): string | undefined {
+function reasonToHold(pid: number, dataDir: string, ancestor: boolean): string | undefined {
   try {
     const cwd = readlinkSync(`/proc/${pid}/cwd`);
-    if (inside(cwd, dataDir)) return `works in ${cwd}`;
+    if (!ancestor && inside(cwd, dataDir)) return `works in ${cwd}`;
   } catch {
     return undefined; // Another user's process, or gone: not ours to judge.
   }
@@ -78,6 +80,7 @@ function reasonToHold(pid: number, dataDir: string): string | undefined {
   } catch {
     // Unreadable: leave it to the other checks.
   }
+  if (ancestor) return undefined;
   try {
     const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     for (const entry of env) {
