@@ -474,13 +474,19 @@ async function reportChains(db: Database, keyring: SecretKeyring, refuse: boolea
     return;
   }
   const what = broken.map((b) => `${b.chain} (first bad event ${b.verdict.firstBadSeq})`).join(', ');
-  if (refuse)
+  if (refuse) {
     throw new BackupRefused(
       `the backup's audit chains do not verify under this KEEL_SECRET_KEY: ${what}. Nothing was restored.`,
     );
-  throw new BackupRefused(
-    `restored, but the audit chains do not verify: ${what}. See docs/drafts/backups.md.`,
+  }
+  throw new RestoredWithDoubts(
+    `restored, but the audit chains do not verify: ${what}. Look at the backup's history before trusting it (docs/drafts/backups.md).`,
   );
+}
+
+/** The restore happened, but a check after it failed: exit 3, distinct from a refusal. */
+class RestoredWithDoubts extends Error {
+  override name = 'RestoredWithDoubts';
 }
 
 async function restoreIntoPostgres(url: string, file: string, manifest: Manifest): Promise<void> {
@@ -572,6 +578,10 @@ try {
   else throw new BackupRefused('usage: backup-cli.ts backup|restore ...');
   process.exit(0);
 } catch (err) {
+  if (err instanceof RestoredWithDoubts) {
+    process.stderr.write(`keel ${command}: ${err.message}\n`);
+    process.exit(3);
+  }
   if (err instanceof BackupRefused) {
     process.stderr.write(`keel ${command ?? ''}: ${err.message}\n`);
     process.exit(2);
