@@ -22,6 +22,9 @@ const PartPath = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*(\/[A-Za-z0-9][A-Za-z0-9._-]*)?$/, 'a plain relative name')
   .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'no . or .. segments');
 
+/** One name in a folder (the restore joins it to Redis' folder): never `.`, `..` or a path. */
+const PlainName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a plain file name');
+
 const Part = z.object({
   path: PartPath,
   bytes: z.number().int().nonnegative(),
@@ -64,8 +67,8 @@ export const Manifest = z.object({
     .object({
       version: z.string().max(40),
       /** The parts of Redis' append-only folder (Redis 7), by their names there. */
-      appendDirname: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/),
-      appendFilename: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/),
+      appendDirname: PlainName,
+      appendFilename: PlainName,
       parts: z.array(PartPath).min(1).max(64),
       /** Redis' users file, as scripts/up keeps it (password hashes only), when there was one. */
       aclPart: PartPath.nullable(),
@@ -102,10 +105,20 @@ export async function describePart(folder: string, path: string): Promise<Part> 
   return { path, bytes: statSync(full).size, sha256: await sha256File(full) };
 }
 
-/** Every regular file under `folder`, by relative path, the manifest excepted. */
+/**
+ * Every file under `folder`, by relative path, the manifest excepted. A link or any other
+ * kind of file is refused: a restore copies parts, and a link would copy what it points at.
+ */
 function filesIn(folder: string): string[] {
-  return readdirSync(folder, { recursive: true, withFileTypes: true })
-    .filter((e) => !e.isDirectory())
+  const entries = readdirSync(folder, { recursive: true, withFileTypes: true });
+  const odd = entries.filter((e) => !e.isDirectory() && !e.isFile());
+  if (odd.length > 0) {
+    throw new BackupRefused(
+      `the backup holds links or special files (${odd.map((e) => e.name).join(', ')}): not as scripts/backup makes it`,
+    );
+  }
+  return entries
+    .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name).slice(folder.length + 1))
     .filter((p) => p !== MANIFEST_FILE)
     .sort();

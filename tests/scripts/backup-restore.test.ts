@@ -20,6 +20,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -411,6 +412,21 @@ describe('scripts/backup and scripts/restore', () => {
           writeFileSync(join(f, 'manifest.json'), JSON.stringify(m));
         }),
         /not a keel-backup\/1 manifest \(database\.part/,
+      ],
+      [
+        tampered('dotdot', (f) => {
+          const m = JSON.parse(readFileSync(join(f, 'manifest.json'), 'utf8'));
+          m.redis.appendDirname = '..';
+          writeFileSync(join(f, 'manifest.json'), JSON.stringify(m));
+        }),
+        /redis\.appendDirname: a plain file name/,
+      ],
+      [
+        tampered('link', (f) => {
+          rmSync(join(f, 'database.pgdump'));
+          symlinkSync('/etc/passwd', join(f, 'database.pgdump'));
+        }),
+        /links or special files \(database\.pgdump\)/,
       ],
       [join(work, 'nowhere'), /not a backup folder/],
     ];
