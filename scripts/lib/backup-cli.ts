@@ -418,7 +418,7 @@ async function restore(argv: string[]): Promise<void> {
       stamp,
       async (db) => {
         await expectLevel(db.query, manifest.database.migrations);
-        if (keyring) await reportChains(db.db, keyring, true);
+        if (keyring) await reportChains(db.db, keyring, manifest, true);
       },
     );
     if (kept) say(`the database it replaced is kept in ${kept}: delete it once the restore is confirmed`);
@@ -464,12 +464,25 @@ async function expectLevel(query: Query, expected: Migrations): Promise<void> {
 }
 
 /** Verifies every audit chain with the edge's verifier; `refuse`: a broken one stops the restore. */
-async function reportChains(db: Database, keyring: SecretKeyring, refuse: boolean): Promise<void> {
-  const verdicts = await (await databaseParts()).verifyAllChains(db, keyring);
+async function reportChains(
+  db: Database,
+  keyring: SecretKeyring,
+  manifest: Manifest,
+  refuse: boolean,
+): Promise<void> {
+  const parts = await databaseParts();
+  const verdicts = await parts.verifyAllChains(db, keyring);
   const broken = verdicts.filter((v) => !v.verdict.ok);
+  if (broken.length === 0 || !refuse) {
+    await parts.recordRestore(db, keyring, {
+      createdAt: manifest.createdAt,
+      kind: manifest.database.kind,
+      migration: manifest.database.migrations.latest,
+    });
+  }
   if (broken.length === 0) {
     say(
-      `audit: ${verdicts.length} chain(s) verify (${verdicts.reduce((n, v) => n + v.verdict.checked, 0)} events)`,
+      `audit: ${verdicts.length} chain(s) verify (${verdicts.reduce((n, v) => n + v.verdict.checked, 0)} events); the restore is recorded as install.restored`,
     );
     return;
   }
@@ -514,7 +527,7 @@ async function restoreIntoPostgres(url: string, file: string, manifest: Manifest
     const { connectPostgres } = await import('../../edge/src/services/database.ts');
     const handle = connectPostgres(url, { max: 1 });
     try {
-      await reportChains(handle.db, keyring, false);
+      await reportChains(handle.db, keyring, manifest, false);
     } finally {
       await handle.close();
     }

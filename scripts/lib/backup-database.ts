@@ -4,7 +4,7 @@
  * the edge's own verifier.
  */
 import { auditEvents, auditHeads } from '@keel/drizzle/schema';
-import { type ChainVerdict, verifyAuditChain } from '../../edge/src/audit/audit-log.ts';
+import { appendAudit, type ChainVerdict, verifyAuditChain } from '../../edge/src/audit/audit-log.ts';
 import { AuditHeadSeal } from '../../edge/src/audit/head-seal.ts';
 import { SecretBox } from '../../edge/src/auth/secret-box.ts';
 import type { SecretKeyring } from '../../edge/src/auth/secret-keys.ts';
@@ -65,4 +65,24 @@ export async function verifyAllChains(
   const out: { chain: string; verdict: ChainVerdict }[] = [];
   for (const chain of chains) out.push({ chain, verdict: await verifyAuditChain(services, chain) });
   return out;
+}
+
+/**
+ * Records the restore on the install's audit chain, after its chains were verified: who
+ * restored is the operator of the host, so no actor; which backup, by its time and level.
+ */
+export async function recordRestore(
+  db: Database,
+  keyring: SecretKeyring,
+  backup: { createdAt: string; kind: string; migration: string | null },
+): Promise<void> {
+  await appendAudit(
+    { db, clock: systemClock, auditSeal: new AuditHeadSeal(keyring) },
+    {
+      action: 'install.restored',
+      outcome: 'success',
+      organizationId: null,
+      metadata: { backupCreatedAt: backup.createdAt, database: backup.kind, migration: backup.migration },
+    },
+  );
 }

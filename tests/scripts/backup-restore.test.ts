@@ -26,8 +26,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { servers, workspaces } from '@keel/drizzle/schema';
-import { eq } from 'drizzle-orm';
+import { auditEvents, servers, workspaces } from '@keel/drizzle/schema';
+import { and, eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { createApp } from '../../edge/src/app.ts';
@@ -161,6 +161,11 @@ async function assertChainsSound(edge: Edge, organizationId: string): Promise<vo
 /** What a restore must bring back, checked through the edge. */
 async function assertRestored(edge: Edge, made: Made): Promise<void> {
   await assertChainsSound(edge, made.organizationId);
+  const recorded = await edge.services.db
+    .select()
+    .from(auditEvents)
+    .where(and(eq(auditEvents.chain, INSTALL_CHAIN), eq(auditEvents.action, 'install.restored')));
+  assert.equal(recorded.length, 1, 'the restore is on the install chain');
   const client = await signIn(edge, made.email);
   const list = await client.request('GET', '/api/workspaces', undefined, { bearer: true });
   assert.equal(list.status, 200, JSON.stringify(list.body));
