@@ -75,7 +75,10 @@ function placeFrom(env: NodeJS.ProcessEnv): Place {
     dataDir: resolve(env.KEEL_DATA_DIR ?? '.keel'),
     databaseUrl,
     redisUrl,
-    backupRedisUrl: nonEmpty(env.KEEL_BACKUP_REDIS_URL) ?? nonEmpty(env.KEEL_REDIS_ADMIN_URL) ?? redisUrl,
+    // Only for an operator's Redis: scripts/up's own is backed up stopped, from its files.
+    backupRedisUrl: redisUrl
+      ? (nonEmpty(env.KEEL_BACKUP_REDIS_URL) ?? nonEmpty(env.KEEL_REDIS_ADMIN_URL) ?? redisUrl)
+      : undefined,
     redisDir: nonEmpty(env.KEEL_REDIS_DIR) ? resolve(env.KEEL_REDIS_DIR!) : undefined,
   };
 }
