@@ -1,7 +1,7 @@
 /**
  * `scripts/backup` and `scripts/restore`: the control plane's state (the database and Redis'
  * append-only file) into one backup folder and back. The procedure, for operators:
- * docs/drafts/backups.md.
+ * docs/BACKUPS.md.
  *
  * Where the state is, as scripts/up and the edge read it: DATABASE_URL (PostgreSQL) or the
  * embedded PGlite under $KEEL_DATA_DIR/pglite; REDIS_URL (an operator's Redis) or scripts/up's
@@ -496,7 +496,7 @@ async function reportChains(
     );
   }
   throw new RestoredWithDoubts(
-    `restored, but the audit chains do not verify: ${what}. Look at the backup's history before trusting it (docs/drafts/backups.md).`,
+    `restored, but the audit chains do not verify: ${what}. Look at the backup's history before trusting it (docs/BACKUPS.md).`,
   );
 }
 

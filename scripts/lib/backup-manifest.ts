@@ -5,7 +5,7 @@
  *
  * The hashes find damage (a truncated copy, a flipped bit, a part swapped for another); they
  * are not a signature: whoever may rewrite a part may rewrite the manifest too. Backups belong
- * where only operators write (docs/drafts/backups.md).
+ * where only operators write (docs/BACKUPS.md).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
