@@ -15,6 +15,7 @@ import { benchFileRead } from './file-read.ts';
 import { benchJobRoundTrip } from './job-round-trip.ts';
 import { benchMemory } from './memory.ts';
 import { writeMeasuredFigures } from './performance-doc.ts';
+import { benchPlacement } from './placement.ts';
 import { benchRemoteDocker } from './remote-docker.ts';
 import { smokeRun } from './scale.ts';
 import { benchTerminalEcho } from './terminal-echo.ts';
@@ -56,6 +57,7 @@ try {
   await section('terminal', benchTerminalEcho);
   await section('ai', benchAiLatency);
   await section('bundle', benchBundleSize);
+  await section('placement', benchPlacement);
 } finally {
   await redis.stop();
 }

@@ -17,6 +17,7 @@ import { installRoutes } from './routes/install.ts';
 import { installSnapshotStoreRoutes } from './routes/install-snapshot-store.ts';
 import { invitationRoutes } from './routes/orgs-invitations.ts';
 import { patchRoutes } from './routes/patch.ts';
+import { placementApiRoutes } from './routes/placement.ts';
 import { runnerApiRoutes } from './routes/runners.ts';
 import { aiReportRoutes } from './routes/runners-ai-reports.ts';
 import { runnerServerRoutes } from './routes/runners-servers.ts';
@@ -79,6 +80,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route('/api/workspaces', executionRoutes());
   app.route('/api/workspaces', terminalRoutes({ upgrade: options.upgradeWebSocket }));
   app.route('/api/patch', patchRoutes());
+  app.route('/api', placementApiRoutes());
   app.all('/api/*', notFound);
 
   if (options.serveWeb) app.get('*', options.serveWeb);
