@@ -15,6 +15,7 @@ import { benchFileRead } from './file-read.ts';
 import { benchJobRoundTrip } from './job-round-trip.ts';
 import { benchMemory } from './memory.ts';
 import { writeMeasuredFigures } from './performance-doc.ts';
+import { benchPlacement } from './placement.ts';
 import { benchRelocation } from './relocation.ts';
 import { benchRemoteDocker } from './remote-docker.ts';
 import { smokeRun } from './scale.ts';
@@ -57,6 +58,7 @@ try {
   await section('terminal', benchTerminalEcho);
   await section('ai', benchAiLatency);
   await section('bundle', benchBundleSize);
+  await section('placement', benchPlacement);
   await section('relocation', benchRelocation);
 } finally {
   await redis.stop();

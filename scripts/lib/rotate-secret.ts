@@ -1,9 +1,9 @@
 /**
  * `scripts/rotate-secret`: re-seals under KEEL_SECRET_KEY everything in the database that an
  * accepted older secret (KEEL_SECRET_KEY_PREVIOUS, KEEL_SECRET_KEY_NEXT) sealed: the private
- * halves of signing keys, server credentials and audit chain heads. Afterwards no stored value
- * needs the old secret, and edges may stop accepting it (docs/CONFIGURATION.md, "Rotating
- * KEEL_SECRET_KEY").
+ * halves of signing keys, server credentials, the snapshot store's secret and audit chain
+ * heads. Afterwards no stored value needs the old secret, and edges may stop accepting it
+ * (docs/CONFIGURATION.md, "Rotating KEEL_SECRET_KEY").
  *
  * All of it happens in one transaction, after every value was opened or checked: a value that
  * opens under no accepted secret makes it refuse, and nothing changes. A value already sealed
@@ -17,7 +17,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { auditHeads, servers, signingKeys } from '@keel/drizzle/schema';
+import { auditHeads, servers, signingKeys, snapshotStore } from '@keel/drizzle/schema';
 import { eq, sql } from 'drizzle-orm';
 import { appendAudit } from '../../edge/src/audit/audit-log.ts';
 import { AuditHeadSeal } from '../../edge/src/audit/head-seal.ts';
@@ -28,8 +28,9 @@ import { systemClock } from '../../edge/src/services/clock.ts';
 import { connectPostgres, type Database, type DatabaseHandle } from '../../edge/src/services/database.ts';
 import { openPglite } from '../../edge/src/services/database-pglite.ts';
 
-/** The purposes the sealed columns were sealed for (signing-keys.ts; drizzle/schema/servers.ts). */
+/** The purposes the sealed columns were sealed for (signing-keys.ts; drizzle/schema/servers.ts, fleet.ts). */
 const SIGNING_KEY_PURPOSE = 'signing-key';
+const SNAPSHOT_STORE_PURPOSE = 'snapshot-store';
 const serverCredentialPurpose = (serverId: string) => `server-credential:${serverId}`;
 
 export interface TableCount {
@@ -153,6 +154,23 @@ export async function rotateSecrets(input: {
         }
       }
 
+      const storeCount = tally('snapshot_store.secret_sealed');
+      const stores = await tx
+        .select({ id: snapshotStore.id, sealed: snapshotStore.secretSealed })
+        .from(snapshotStore)
+        .orderBy(snapshotStore.id)
+        .for('update');
+      for (const row of stores) {
+        if (!row.sealed) continue;
+        const value = storeCount(row.id, await judgeSealed(row.sealed, SNAPSHOT_STORE_PURPOSE));
+        // The secret itself is unchanged: its fingerprint stays.
+        if (value) {
+          updates.push((t) =>
+            t.update(snapshotStore).set({ secretSealed: value }).where(eq(snapshotStore.id, row.id)),
+          );
+        }
+      }
+
       // Heads move with every append: only those not yet under the current secret are locked,
       // each under its chain's lock (audit-log.ts), then read again and judged.
       const headCount = tally('audit_heads.mac');
@@ -193,7 +211,8 @@ export async function rotateSecrets(input: {
               sealingKeyId: report.sealingKeyId,
               signingKeys: report.counts[0]!.resealed,
               serverCredentials: report.counts[1]!.resealed,
-              auditHeads: report.counts[2]!.resealed,
+              snapshotStore: report.counts[2]!.resealed,
+              auditHeads: report.counts[3]!.resealed,
             },
           },
         );
@@ -239,8 +258,9 @@ export function describeReport(report: RotationReport): { out: string[]; err: st
 const USAGE = `usage: scripts/rotate-secret [--dry-run]
 
 Re-seals under KEEL_SECRET_KEY everything an accepted older secret sealed (signing keys,
-server credentials, audit chain heads). Needs KEEL_SECRET_KEY, the old secret in
-KEEL_SECRET_KEY_PREVIOUS, and DATABASE_URL (or the embedded database under KEEL_DATA_DIR).
+server credentials, the snapshot store's secret, audit chain heads). Needs KEEL_SECRET_KEY,
+the old secret in KEEL_SECRET_KEY_PREVIOUS, and DATABASE_URL (or the embedded database under
+KEEL_DATA_DIR).
 See docs/CONFIGURATION.md, "Rotating KEEL_SECRET_KEY".`;
 
 async function openDatabase(env: NodeJS.ProcessEnv): Promise<DatabaseHandle> {

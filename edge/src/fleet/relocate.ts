@@ -13,13 +13,14 @@ import type { WorkspaceSource } from '@keel/contract/workspaces';
 import { type runners, workspaces } from '@keel/drizzle/schema';
 import { and, eq, isNull } from 'drizzle-orm';
 import { appendAudit } from '../audit/audit-log.ts';
+import { loadInstallSettings } from '../install/settings.ts';
+import { type CreateJob, enqueueCreate } from '../placement/create-job.ts';
 import { decidePlacement } from '../placement/decide.ts';
 import type { ServerRow } from '../servers/store.ts';
 import type { Services } from '../services.ts';
 import { latestReadySnapshot, type SnapshotRow } from '../snapshots/request.ts';
 import { forgetWorkspaceRow } from '../workspaces/access.ts';
 import { invalidate, listScope } from '../workspaces/cache.ts';
-import { type CreateJob, moveCreateJob } from './create-job.ts';
 import { relocationKey } from './keys.ts';
 
 export type WorkspaceRow = typeof workspaces.$inferSelect;
@@ -175,24 +176,26 @@ export async function moveWorkspace(
     .where(
       and(eq(workspaces.id, row.id), eq(workspaces.generation, row.generation), isNull(workspaces.deletedAt)),
     )
-    .returning({ id: workspaces.id });
-  if (updated.length === 0) return undefined;
+    .returning();
+  const moved = updated[0];
+  if (!moved) return undefined;
   const pending: PendingRelocation = { reason: m.reason, start: m.start, from: row.runnerId };
   // Kept while it may wait queued: the queued path creates it from its snapshot, started if it ran.
   await services
     .redis()
     .set(relocationKey(services, row.id), JSON.stringify(pending), 'EX', QUEUED_GIVE_UP_SECONDS * 2);
   if (destination) {
-    const job: CreateJob = await moveCreateJob(services, row, {
-      generation,
-      driver: destination.driver,
+    const { settings } = await loadInstallSettings(services.db);
+    await enqueueCreate(services, moved, {
+      egressAllow: settings.egressAllow,
       server: destination.server,
-      source: m.source,
-      ...(m.snapshot?.takenAt ? { snapshotTakenAt: m.snapshot.takenAt.toISOString() } : {}),
-      relocation: { reason: m.reason },
-      start: m.start,
+      extra: {
+        source: m.source,
+        ...(m.snapshot?.takenAt ? { snapshotTakenAt: m.snapshot.takenAt.toISOString() } : {}),
+        relocation: { reason: m.reason },
+        start: m.start,
+      },
     });
-    await services.queue.enqueue(`runner.${destination.runner.id}`, job);
   }
   await forgetWorkspaceRow(services, row.id);
   await invalidate(services, listScope(row.organizationId));

@@ -1,6 +1,5 @@
 import { workspaceRoutes as routes } from '@keel/contract/api/workspaces';
 import type { WorkspacePolicyResponse } from '@keel/contract/install';
-import { runnerQueueName } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { CreateWorkspaceRequest, type Workspace, WorkspaceIdParam } from '@keel/contract/workspaces';
 import { workspaces } from '@keel/drizzle/schema';
@@ -8,7 +7,6 @@ import { and, desc, eq, isNull } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
@@ -16,8 +14,12 @@ import { loadInstallSettings } from '../install/settings.ts';
 import { assertWithinMaxima, defaultResources, networkFor } from '../install/workspace-policy.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
-import { placeWorkspace } from '../runners/registry.ts';
-import { insertOnServer, placeOnServer, serverSpec } from '../servers/placement.ts';
+import { enqueueCreate } from '../placement/create-job.ts';
+import { placeNew, recordServerChoice } from '../placement/new-workspace.ts';
+import { insertOnServer, placeOnServer } from '../servers/placement.ts';
+import { snapshotSource } from '../snapshots/access.ts';
+import { pendingSnapshot } from '../snapshots/request.ts';
+import { loadSnapshotStore } from '../snapshots/store-settings.ts';
 import {
   assertRunnerServes,
   canSeeAll,
@@ -73,25 +75,20 @@ export function workspaceRoutes() {
     const services = c.get('services');
     const p = c.get('principal');
     const input = await readJson(c, CreateWorkspaceRequest);
+    // A snapshot source: ready, and of a workspace the caller may see (404 otherwise).
+    const fromSnapshot =
+      input.source.type === 'snapshot' ? await snapshotSource(c, input.source.snapshotId) : {};
     const { settings } = await loadInstallSettings(services.db);
     const resources = input.resources ?? defaultResources(settings);
     assertWithinMaxima(settings, resources);
     // A git source needs no network of the workspace's: the clone runs on the runner host.
     const network = networkFor(settings, input.network);
     const id = newId('workspace');
-    // On a server the admin registered, through the runner it is assigned to; otherwise on
-    // the least loaded runner's own host.
+    // On a server the admin registered, through the runner it is assigned to; otherwise where
+    // the organization's placement policy puts it.
     const onServer = input.serverId
       ? await placeOnServer(services, p.organizationId, input.serverId)
       : undefined;
-    const placed = onServer ?? (await placeWorkspace(services, p.organizationId));
-    if (!placed) {
-      throw new ApiError(
-        'runner_unavailable',
-        'No runner is online with room for a workspace; ask an admin to add one',
-      );
-    }
-    const { runner, driver } = placed;
     const now = services.clock.now();
     const values = {
       id,
@@ -100,39 +97,42 @@ export function workspaceRoutes() {
       name: input.name,
       source: input.source,
       resources,
+      placement: input.placement ?? null,
       network,
-      runnerId: runner.id,
-      driver,
-      serverId: onServer?.server.id ?? null,
-      status: 'creating',
       createdAt: now,
       updatedAt: now,
       lastActiveAt: now,
     };
-    const row = onServer
-      ? await insertOnServer(services, onServer.server, values)
-      : (await services.db.insert(workspaces).values(values).returning())[0]!;
-    await services.queue.enqueue(runnerQueueName(runner.id), {
-      v: CONTRACT_VERSION,
-      type: 'workspace.create',
-      workspaceId: id,
-      spec: {
-        cpus: resources.cpus,
-        memoryMb: resources.memoryMb,
-        ...(resources.diskMb ? { diskMb: resources.diskMb } : {}),
-        network: row.network,
-        driver,
+    let row: WorkspaceRow;
+    let placementId: string;
+    if (onServer) {
+      row = await insertOnServer(services, onServer.server, {
+        ...values,
+        runnerId: onServer.runner.id,
+        driver: onServer.driver,
+        serverId: onServer.server.id,
+        status: 'creating',
+      });
+      placementId = (await recordServerChoice(services, row, onServer)).id;
+    } else {
+      const placed = await placeNew(services, { ...values, status: 'creating' });
+      row = placed.row;
+      placementId = placed.placementId;
+    }
+    if (row.runnerId) {
+      await enqueueCreate(services, row, {
         egressAllow: settings.egressAllow,
-        organizationId: p.organizationId,
-        ...(onServer ? serverSpec(onServer.server, id) : {}),
-      },
-      source: input.source,
-    });
+        server: onServer?.server ?? null,
+        extra: fromSnapshot,
+      });
+    }
     await invalidate(services, listScope(p.organizationId));
     await audit(c, 'workspace.create', id, {
       source: input.source.type,
-      runnerId: runner.id,
+      runnerId: row.runnerId ?? '',
       network,
+      placementId,
+      ...(row.status === 'queued' ? { queued: true } : {}),
       ...(onServer ? { serverId: onServer.server.id } : {}),
     });
     return reply(c, routes.createWorkspace, 201, workspaceView(row));
@@ -227,12 +227,18 @@ export function workspaceRoutes() {
         action === 'stop'
           ? {}
           : { egressAllow: (await loadInstallSettings(services.db)).settings.egressAllow };
+      // A stop saves the workspace's files first when the install's store says so.
+      const saved =
+        action === 'stop' && (await loadSnapshotStore(services.db)).onStop
+          ? { snapshotId: (await pendingSnapshot(services, row, 'stop', c.get('principal').userId)).id }
+          : {};
       await services.queue.enqueue(queueOf(row), {
         v: CONTRACT_VERSION,
         type: `workspace.${action}`,
         workspaceId: row.id,
         generation: row.generation,
         ...egress,
+        ...saved,
       });
       const pending = action === 'stop' ? 'stopping' : 'starting';
       await setStoredStatus(c, row, pending);

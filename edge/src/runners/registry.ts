@@ -1,13 +1,11 @@
 import type { DrainProgress } from '@keel/contract/fleet';
 import { runnerKeys } from '@keel/contract/keys';
 import {
-  type DriverKind,
   type RunnerHeartbeat,
   RunnerHeartbeat as RunnerHeartbeatSchema,
   type RunnerView,
 } from '@keel/contract/runners';
-import { runners } from '@keel/drizzle/schema';
-import { and, eq, isNull, or } from 'drizzle-orm';
+import type { runners } from '@keel/drizzle/schema';
 import type { Services } from '../services.ts';
 
 type RunnerRow = typeof runners.$inferSelect;
@@ -57,40 +55,4 @@ export function runnerView(
     lost: row.lostAt !== null && !heartbeat,
     ...(drain ? { drain } : {}),
   };
-}
-
-/**
- * Picks the runner for a new workspace, and the driver it runs (the workspace keeps it):
- * among the online, unrevoked runners of the organization and the shared ones, the one with
- * the most free slots for its capacity.
- */
-export async function placeWorkspace(
-  services: Services,
-  organizationId: string,
-): Promise<{ runner: RunnerRow; driver: DriverKind } | undefined> {
-  const rows = await services.db
-    .select()
-    .from(runners)
-    .where(
-      and(
-        or(eq(runners.organizationId, organizationId), isNull(runners.organizationId)),
-        isNull(runners.revokedAt),
-        // Draining and lost runners take no new workspaces.
-        isNull(runners.drainingAt),
-        isNull(runners.lostAt),
-      ),
-    );
-  const beats = await heartbeatsOf(
-    services,
-    rows.map((r) => r.id),
-  );
-  let best: { runner: RunnerRow; driver: DriverKind; load: number } | undefined;
-  for (const row of rows) {
-    const beat = beats.get(row.id);
-    if (!beat) continue;
-    const load = beat.workspacesRunning / Math.max(1, row.capacity.workspaces);
-    if (load >= 1) continue;
-    if (!best || load < best.load) best = { runner: row, driver: beat.driver, load };
-  }
-  return best && { runner: best.runner, driver: best.driver };
 }

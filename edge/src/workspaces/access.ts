@@ -208,6 +208,7 @@ export function workspaceView(row: WorkspaceRow, live?: LiveStatus): Workspace {
     serverId: row.serverId ?? null,
     status: (live?.status ?? row.status) as WorkspaceStatus,
     statusReason: live ? live.reason : row.statusReason,
+    generation: row.generation,
     createdAt: row.createdAt.toISOString(),
     updatedAt: (live?.at ? new Date(live.at) : row.updatedAt).toISOString(),
   };

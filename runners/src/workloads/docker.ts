@@ -82,6 +82,15 @@ async function ignoring<T>(codes: number[], p: Promise<T>): Promise<T | undefine
   }
 }
 
+/**
+ * The engine's device request for `gpus` GPUs (what `docker run --gpus n` sends): the NVIDIA
+ * container toolkit on the host hands that many devices to the container.
+ */
+export function gpuRequest(gpus: number | undefined): Pick<Docker.HostConfig, 'DeviceRequests'> {
+  if (!gpus) return {};
+  return { DeviceRequests: [{ Driver: 'nvidia', Count: gpus, Capabilities: [['gpu']] }] };
+}
+
 export class DockerDriver implements WorkloadDriver {
   readonly kind: 'docker' | RemoteEngine['kind'];
   readonly fileOwner: FileOwner = { uid: WORKSPACE_UID, gid: WORKSPACE_UID };
@@ -177,6 +186,7 @@ export class DockerDriver implements WorkloadDriver {
         // Equal to Memory: no swap on top of the limit.
         MemorySwap: memory,
         PidsLimit: spec.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+        ...gpuRequest(spec.gpus),
         Init: true,
         IpcMode: 'private',
         RestartPolicy: { Name: 'no' },

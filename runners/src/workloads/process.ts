@@ -132,6 +132,14 @@ export class ProcessDriver implements WorkloadDriver {
 
   async create(spec: WorkloadSpec): Promise<void> {
     validateSpec(spec);
+    if (spec.gpus) {
+      // Placement sends GPU workspaces only where GPUs are free; a sandboxed process has no way
+      // to be given some of them, so it is refused rather than run without.
+      throw new WorkloadError(
+        'INVALID_SPEC',
+        `the process driver cannot give a workspace GPUs (it asked for ${spec.gpus}); run it on a Docker or Kubernetes runner`,
+      );
+    }
     if (spec.network) assertNetworkSupported();
     const id = spec.workspaceId;
     if (await this.readState(id)) return;

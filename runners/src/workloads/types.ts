@@ -30,7 +30,7 @@ export interface WorkloadSpec {
   organizationId?: string;
   /** Kubernetes: the size of the workspace's claim. */
   diskGb?: number;
-  /** Kubernetes: GPUs requested (`nvidia.com/gpu`); the other drivers do not read it. */
+  /** GPUs it is given: Docker device requests, Kubernetes `nvidia.com/gpu` limits; the process driver refuses them. */
   gpus?: number;
 }
 

@@ -61,6 +61,7 @@ function workloadSpec(job: CreateJob): WorkloadSpec {
     storage: s.hostDir ? { kind: 'hostDir', path: s.hostDir } : { kind: 'volume' },
     ...(s.organizationId ? { organizationId: s.organizationId } : {}),
     ...(s.diskGb ? { diskGb: s.diskGb } : {}),
+    ...(s.gpus ? { gpus: s.gpus } : {}),
   };
 }
 
