@@ -79,13 +79,19 @@ export function manifestTar(
         const written = new Promise<void>((resolve, reject) => {
           done = (err) => (err ? reject(err) : resolve());
         });
+        // A failure below destroys the pack, which fails this entry too: reported once, by `fail`.
+        written.catch(() => {});
+        // The first chunk is verified before the entry begins: a file whose only chunk is
+        // corrupt is never made at all.
+        let data = e.chunks.length > 0 ? await nextChunk() : undefined;
         const w = p.entry(
           { name: e.path, type: 'file', size: e.size, mode: e.mode, mtime: new Date(e.mtimeMs) },
           done,
         );
         for (let i = 0; i < e.chunks.length; i++) {
-          const data = await nextChunk();
+          data ??= await nextChunk();
           if (!w.write(data)) await new Promise<void>((resolve) => w.once('drain', () => resolve()));
+          data = undefined;
         }
         w.end(() => {});
         await written;
