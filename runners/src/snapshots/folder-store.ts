@@ -15,6 +15,10 @@ export class FolderStore implements SnapshotStore {
 
   constructor(readonly root: string) {
     if (!root.startsWith('/')) throw new SnapshotStoreError('the snapshot folder must be an absolute path');
+    // Kernel file systems hold no files to keep (and Node's recursive mkdir never settles in /proc).
+    if (/^\/(proc|sys|dev)(\/|$)/.test(root)) {
+      throw new SnapshotStoreError(`${root} cannot hold snapshots`);
+    }
   }
 
   private path(key: string): string {
