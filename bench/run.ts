@@ -17,6 +17,7 @@ import { benchMemory } from './memory.ts';
 import { writeMeasuredFigures } from './performance-doc.ts';
 import { benchRemoteDocker } from './remote-docker.ts';
 import { smokeRun } from './scale.ts';
+import { benchSnapshot } from './snapshot.ts';
 import { benchTerminalEcho } from './terminal-echo.ts';
 import { benchWorkspaceStart } from './workspace-start.ts';
 
@@ -56,6 +57,7 @@ try {
   await section('terminal', benchTerminalEcho);
   await section('ai', benchAiLatency);
   await section('bundle', benchBundleSize);
+  await section('snapshot', benchSnapshot);
 } finally {
   await redis.stop();
 }

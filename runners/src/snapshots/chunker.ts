@@ -41,7 +41,7 @@ export async function chunkTree(
 ): Promise<ChunkedTree> {
   const { chunkBytes } = opts;
   const known = opts.known ?? new Set<string>();
-  const parallel = Math.max(1, opts.parallel ?? (store.kind === 's3' ? 8 : 4));
+  const parallel = Math.max(1, opts.parallel ?? 8);
   const out: ChunkedTree = {
     entries: [],
     files: 0,
