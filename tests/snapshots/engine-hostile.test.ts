@@ -170,6 +170,41 @@ describe('snapshot restore refuses hostile manifests (real bubblewrap, folder st
     assert.equal(await sh(driver, id, 'cat tampered.txt 2>/dev/null || echo absent'), 'absent\n');
   });
 
+  it('never restores set-user or set-group id bits', async () => {
+    const snapshotId = newSnapshotId();
+    await store.put(
+      snapshotStoreKeys.manifest(snapshotId),
+      Buffer.from(
+        JSON.stringify({
+          v: 1,
+          snapshotId,
+          workspaceId: workspaceIdFor('x'),
+          takenAt: new Date().toISOString(),
+          chunkBytes: SNAPSHOT_CHUNK_BYTES,
+          entries: [
+            { ...file('suid'), mode: 0o6755 },
+            { ...dir('sgid-dir'), mode: 0o2775 },
+          ],
+        }),
+      ),
+    );
+    const other = workspaceIdFor('snaphostile');
+    await driver.create({
+      workspaceId: other,
+      cpus: 1,
+      memoryMb: 128,
+      network: false,
+      storage: { kind: 'volume' },
+    });
+    await driver.start(other);
+    try {
+      await restoreWorkspace(driver, other, snapshotId, store);
+      assert.equal(await sh(driver, other, 'stat -c "%a %n" suid sgid-dir'), '755 suid\n775 sgid-dir\n');
+    } finally {
+      await driver.remove(other, { keepData: false });
+    }
+  });
+
   it('orders a checked manifest folders first and links last', () => {
     const ordered = checkManifest({
       v: 1,

@@ -10,8 +10,8 @@ import {
 import { JobError } from '../job-error.ts';
 import type { SnapshotStore } from './store.ts';
 
-/** A manifest past this is not read: about a million entries. */
-export const MANIFEST_MAX_BYTES = 256 * 1024 * 1024;
+/** A manifest past this is not read (parsing it would cost the runner several times as much memory): about 700,000 entries. */
+export const MANIFEST_MAX_BYTES = 128 * 1024 * 1024;
 
 export async function writeManifest(store: SnapshotStore, manifest: Manifest): Promise<number> {
   const bytes = Buffer.from(JSON.stringify(manifest));

@@ -9,6 +9,9 @@ import { type ManifestEntry, snapshotStoreKeys } from '@keel/contract/snapshots'
 import { pack } from 'tar-stream';
 import type { SnapshotStore } from './store.ts';
 
+/** No set-user or set-group id bits are ever restored, whatever a manifest says. */
+const SAFE_MODE = 0o1777;
+
 export class ChunkError extends Error {
   override name = 'ChunkError';
 }
@@ -71,7 +74,12 @@ export function manifestTar(
   (async () => {
     for (const e of entries) {
       if (e.type === 'directory') {
-        await added(p, { name: e.path, type: 'directory', mode: e.mode, mtime: new Date(e.mtimeMs) });
+        await added(p, {
+          name: e.path,
+          type: 'directory',
+          mode: e.mode & SAFE_MODE,
+          mtime: new Date(e.mtimeMs),
+        });
       } else if (e.type === 'symlink') {
         await added(p, { name: e.path, type: 'symlink', linkname: e.target, mode: 0o777 });
       } else {
@@ -85,7 +93,7 @@ export function manifestTar(
         // corrupt is never made at all.
         let data = e.chunks.length > 0 ? await nextChunk() : undefined;
         const w = p.entry(
-          { name: e.path, type: 'file', size: e.size, mode: e.mode, mtime: new Date(e.mtimeMs) },
+          { name: e.path, type: 'file', size: e.size, mode: e.mode & SAFE_MODE, mtime: new Date(e.mtimeMs) },
           done,
         );
         for (let i = 0; i < e.chunks.length; i++) {
