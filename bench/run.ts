@@ -19,6 +19,7 @@ import { benchPlacement } from './placement.ts';
 import { benchRelocation } from './relocation.ts';
 import { benchRemoteDocker } from './remote-docker.ts';
 import { smokeRun } from './scale.ts';
+import { benchSnapshot } from './snapshot.ts';
 import { benchTerminalEcho } from './terminal-echo.ts';
 import { benchWorkspaceStart } from './workspace-start.ts';
 
@@ -60,6 +61,7 @@ try {
   await section('bundle', benchBundleSize);
   await section('placement', benchPlacement);
   await section('relocation', benchRelocation);
+  await section('snapshot', benchSnapshot);
 } finally {
   await redis.stop();
 }

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
 import { Labels } from '@keel/contract/runners';
 import { EXEC_OUTPUT_MAX_BYTES } from '@keel/contract/streams';
 import { z } from 'zod';
@@ -40,6 +41,12 @@ export const RunnerEnv = z.object({
       return parsed.data;
     }),
   KEEL_RUNNER_DATA_DIR: z.string().default('/var/lib/keel-runner'),
+  /**
+   * The snapshot folder when the install's store is a folder without a path of its own
+   * (default `<KEEL_RUNNER_DATA_DIR>/snapshots`, see snapshotDir). Runners that should restore
+   * each other's snapshots must share it.
+   */
+  KEEL_SNAPSHOT_DIR: z.string().startsWith('/', 'an absolute path').optional(),
   /** Process driver only: where workspace folders live (default: see defaultProcessRoot). */
   KEEL_RUNNER_WORKSPACES_DIR: z.string().optional(),
   KEEL_RUNNER_DRIVER: z.enum(['auto', 'docker', 'process']).default('auto'),
@@ -79,6 +86,13 @@ export const RunnerEnv = z.object({
   KEEL_AI_CONTEXT_TOKENS: z.string().optional(),
 });
 export type RunnerConfig = z.infer<typeof RunnerEnv>;
+
+/** Where a folder snapshot store with no path of its own lives on this runner. */
+export function snapshotDir(
+  config: Pick<RunnerConfig, 'KEEL_SNAPSHOT_DIR' | 'KEEL_RUNNER_DATA_DIR'>,
+): string {
+  return config.KEEL_SNAPSHOT_DIR ?? resolve(config.KEEL_RUNNER_DATA_DIR, 'snapshots');
+}
 
 export function parseRunnerEnv(source: Record<string, string | undefined>): RunnerConfig {
   const parsed = RunnerEnv.safeParse(source);

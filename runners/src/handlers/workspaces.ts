@@ -1,3 +1,4 @@
+import { snapshotBeforeStop } from '../snapshots/index.ts';
 import type { StartOptions } from '../workloads/types.ts';
 import { createWorkspace } from '../workspaces/create.ts';
 import { forgetOutput } from '../workspaces/output-deletion.ts';
@@ -17,11 +18,15 @@ export const workspaceHandlers = {
   },
   'workspace.stop': async (job, ctx) => {
     const driver = await ctx.driverFor(job.workspaceId);
-    await ctx.setStatus(job.workspaceId, 'stopping', null);
+    await ctx.setStatus(job.workspaceId, 'stopping', job.snapshotId ? 'saving a snapshot' : null);
     await ctx.terminals.endWorkspace(job.workspaceId);
+    // Saved before stopping: the files are read inside the running workspace.
+    const saved = job.snapshotId
+      ? await snapshotBeforeStop(ctx, job.workspaceId, job.snapshotId, job.generation ?? 1)
+      : {};
     await ctx.guarded(job.workspaceId, () => driver.stop(job.workspaceId));
     await ctx.setStatus(job.workspaceId, 'stopped', null);
-    return {};
+    return saved;
   },
   'workspace.restart': async (job, ctx) => {
     ctx.touch(job.workspaceId);

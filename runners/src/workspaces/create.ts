@@ -2,6 +2,7 @@ import type { RunnerJob } from '@keel/contract/jobs';
 import { CloneError, gitClone } from '../git-clone.ts';
 import { JobError } from '../job-error.ts';
 import type { RunnerContext } from '../runner-context.ts';
+import { checkRestorable, describeAge, restoreSnapshot } from '../snapshots/index.ts';
 import { type WorkloadDriver, WorkloadError, type WorkloadSpec } from '../workloads/types.ts';
 import { foreignDriverReason } from '../workspace-watch.ts';
 import { cloneThroughFiles } from './clone-through-files.ts';
@@ -25,7 +26,13 @@ export async function createWorkspace(job: CreateJob, ctx: RunnerContext): Promi
     await ctx.setStatus(id, 'unavailable', foreignDriverReason(kind, ctx.driver.kind));
     ctx.assertServable(id);
   }
-  await ctx.setStatus(id, 'creating', null);
+  const moving = job.relocation ? relocationReason(job.relocation.reason) : undefined;
+  // While it moves, every step reads `relocating` ("moving" to people), with what it is doing.
+  const status = (step: 'creating' | 'starting', doing: string | null) =>
+    moving
+      ? ctx.setStatus(id, 'relocating', doing ? `${moving}: ${doing}` : moving)
+      : ctx.setStatus(id, step, doing);
+  await status('creating', null);
   let driver: WorkloadDriver;
   try {
     driver = await ctx.driverFor(id);
@@ -39,14 +46,48 @@ export async function createWorkspace(job: CreateJob, ctx: RunnerContext): Promi
   await ctx.guarded(id, async () => {
     await driver.create(workloadSpec(job));
     const start = async () => {
-      await ctx.setStatus(id, 'starting', null);
+      await status('starting', null);
       await driver.start(id);
     };
     if (job.source.type === 'git') await clone(ctx, driver, id, job.source, start);
-    else await start();
+    else if (job.source.type === 'snapshot')
+      await restoreInto(ctx, id, job, job.source.snapshotId, status, start);
+    else if (job.start !== false) await start();
+    // A stopped workspace that moves stays stopped.
+    if (job.start === false) await driver.stop(id);
   });
-  await ctx.setStatus(id, 'running', null);
+  await ctx.setStatus(id, job.start === false ? 'stopped' : 'running', null);
   return {};
+}
+
+function relocationReason(reason: 'lost' | 'drain' | 'manual'): string {
+  if (reason === 'lost') return 'moving here: its host was lost';
+  if (reason === 'drain') return 'moving here: its host is being drained';
+  return 'moving here: an admin moved it';
+}
+
+/**
+ * Fills the new workload from a snapshot: checked before anything runs, restored inside the
+ * started workload (the files are written in its own view), with a line in its log that says
+ * how old the restored files are.
+ */
+async function restoreInto(
+  ctx: RunnerContext,
+  id: string,
+  job: CreateJob,
+  snapshotId: string,
+  status: (step: 'creating' | 'starting', doing: string | null) => Promise<void>,
+  start: () => Promise<void>,
+): Promise<void> {
+  await status('creating', `restoring snapshot ${snapshotId}`);
+  const checked = await checkRestorable(ctx, snapshotId);
+  await start();
+  const restored = await restoreSnapshot(ctx, id, snapshotId, { checked });
+  await ctx.workspaceLog(
+    id,
+    'system',
+    `restored snapshot ${snapshotId} (${restored.files} file(s)); its files are ${describeAge(job.snapshotTakenAt ?? checked.manifest.takenAt)}`,
+  );
 }
 
 function workloadSpec(job: CreateJob): WorkloadSpec {

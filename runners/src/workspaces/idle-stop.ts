@@ -1,5 +1,8 @@
 import { log } from '../log.ts';
 import type { RunnerContext } from '../runner-context.ts';
+import { beginSnapshot } from '../snapshots/edge-calls.ts';
+import { snapshotBeforeStop } from '../snapshots/index.ts';
+import { edgeOf, storeFor } from '../snapshots/store-access.ts';
 import { workspaceStates } from './states.ts';
 
 /** Stops the running workspaces nobody used for KEEL_IDLE_STOP_SECONDS (no command, no terminal), on any driver. */
@@ -13,6 +16,7 @@ export async function stopIdle(ctx: RunnerContext): Promise<void> {
     if (busy.has(id) || Date.now() - last < limit) continue;
     if (engine.get(id)?.status !== 'running') continue;
     try {
+      await ctx.busyWith(id, () => saveIfAsked(ctx, id));
       await (await ctx.driverFor(id)).stop(id);
       await ctx.setStatus(
         id,
@@ -24,4 +28,24 @@ export async function stopIdle(ctx: RunnerContext): Promise<void> {
       log('warn', 'an idle workspace could not be stopped', { workspaceId: id, error: String(err) });
     }
   }
+}
+
+/**
+ * The idle stop saves a snapshot first when the install asks stops to (the store's `onStop`):
+ * the edge is asked for a snapshot id (fenced by the generation this runner holds), then the
+ * snapshot is taken and reported. A failure to save is logged and does not keep it running.
+ */
+async function saveIfAsked(ctx: RunnerContext, id: string): Promise<void> {
+  let snapshotId: string;
+  let generation: number;
+  try {
+    if (!(await storeFor(ctx)).onStop) return;
+    const held = Number(await ctx.redis.hget(ctx.keys.workspaceGenerations, id));
+    generation = Number.isInteger(held) && held >= 1 ? held : 1;
+    ({ snapshotId } = await beginSnapshot(edgeOf(ctx), { workspaceId: id, generation, reason: 'stop' }));
+  } catch (err) {
+    log('warn', 'no snapshot could be begun before an idle stop', { workspaceId: id, error: String(err) });
+    return;
+  }
+  await snapshotBeforeStop(ctx, id, snapshotId, generation);
 }
