@@ -14,7 +14,9 @@ import '../../ide/ide.css';
  * so the sign-in page and the workspace list stay small.
  */
 export default function IdePage(props: { workspaceId: string }) {
-  const watch = createWorkspaceWatch(useApis().workspaces, props.workspaceId);
+  // Asked every few seconds while it runs, so a move (a drain, a lost host) shows as "moving" even when
+  // it takes only a few seconds, and the files are read again as soon as it runs on the new host.
+  const watch = createWorkspaceWatch(useApis().workspaces, props.workspaceId, { runningPollMs: 3000 });
   onMount(() => void watch.load());
   onCleanup(() => watch.dispose());
   const missing = () => {
