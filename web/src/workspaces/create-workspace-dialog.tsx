@@ -180,9 +180,6 @@ function CreateWorkspaceForm(props: CreateWorkspaceDialogProps) {
         formId="new-workspace"
         name="gpus"
         label="GPUs"
-        type="number"
-        min={1}
-        max={16}
         inputMode="numeric"
         hint="It goes only where this many GPUs are free, and gets them. Empty: none."
         error={form.fieldError('resources')}
