@@ -47,7 +47,7 @@ export function IdeHeader(props: IdeHeaderProps) {
         >
           Snapshot
         </Button>
-        <Button size="small" variant="ghost" onClick={props.onWhere}>
+        <Button size="small" variant="secondary" onClick={props.onWhere}>
           Where it runs
         </Button>
         <button type="button" class="palette-button" onClick={props.onPalette}>

@@ -41,7 +41,17 @@ const DECIDERS: Record<PlacementDecision['decidedBy'], string> = {
 /** "Where it runs": the runner, by which policy and why, and every candidate refused with its reason. */
 export function PlacementDialog(props: { open: boolean; workspaceId: string; onClose: () => void }) {
   return (
-    <Dialog open={props.open} title="Where it runs" size="wide" onClose={props.onClose}>
+    <Dialog
+      open={props.open}
+      title="Where it runs"
+      size="wide"
+      onClose={props.onClose}
+      footer={
+        <Button variant="secondary" onClick={props.onClose}>
+          Close
+        </Button>
+      }
+    >
       <PlacementView workspaceId={props.workspaceId} />
     </Dialog>
   );

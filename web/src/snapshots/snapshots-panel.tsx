@@ -52,7 +52,7 @@ export function SnapshotsPanel(props: {
         >
           Take a snapshot
         </Button>
-        <Button size="small" variant="ghost" onClick={() => void props.store.load()}>
+        <Button size="small" variant="secondary" onClick={() => void props.store.load()}>
           Refresh
         </Button>
       </div>
