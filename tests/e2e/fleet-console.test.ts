@@ -174,7 +174,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
 
     await useDefault.uncheck();
     await page.getByRole('radio', { name: /^Round robin/ }).check();
-    await page.getByRole('button', { name: 'Add a required label' }).click();
+    await page.getByRole('button', { name: 'Add label to required labels' }).click();
     await page.getByLabel('Key of required label 1').fill('Region');
     await page.getByLabel('Value of required label 1').fill('mars');
     const puts: string[] = [];
@@ -191,7 +191,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
     assert.deepEqual(puts, [], 'nothing sent');
 
     await page.getByLabel('Key of required label 1').fill('region');
-    await page.getByRole('button', { name: 'Add a preferred label' }).click();
+    await page.getByRole('button', { name: 'Add label to preferred labels' }).click();
     await page.getByLabel('Key of preferred label 1').fill('disk');
     await page.getByLabel('Value of preferred label 1').fill('ssd');
     await expectAccessible(page, 'Placement, a policy being edited');
@@ -263,6 +263,29 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
       kind: 'folder',
       path: snapshotDir,
     });
+  });
+
+  step('Install: the default placement of organizations without a policy of their own', async () => {
+    await page.goto(`${keel.base}/install`);
+    const section = page.getByRole('region', { name: 'Default placement' });
+    await section.getByRole('radio', { name: /^Round robin/ }).check();
+    await section.getByRole('button', { name: 'Add label to preferred labels' }).click();
+    await section.getByLabel('Key of preferred label 1').fill('disk');
+    await section.getByLabel('Value of preferred label 1').fill('nvme');
+    await expectAccessible(page, 'Install, default placement');
+    const put = page.waitForRequest((r) => r.method() === 'PUT');
+    await section.getByRole('button', { name: 'Save default placement' }).click();
+    const policy = { strategy: 'round-robin', requiredLabels: {}, preferredLabels: { disk: 'nvme' } };
+    assert.deepEqual((await put).postDataJSON(), { placementPolicy: policy });
+    await section.getByText(/^Saved\. Organizations without a policy/).waitFor();
+    assert.deepEqual((await get(api, '/api/install/settings')).settings.placementPolicy, policy);
+    if (mounted.placement) {
+      assert.deepEqual((await get(api, '/api/admin/placement-policy')).installDefault, policy);
+      await page.goto(`${keel.base}/admin/placement`);
+      await page.getByText(/^Round robin; required labels none; preferred disk=nvme\./).waitFor();
+    }
+    await page.goto(`${keel.base}/admin/snapshots`);
+    await page.getByRole('heading', { name: 'Snapshots', level: 1 }).waitFor();
   });
 
   step('Runners and Servers offer Drain with a confirmation that says what it does', async () => {

@@ -188,7 +188,7 @@ describe('a drain moves an open workspace, end to end', { timeout: 480_000 }, ()
     await page.getByRole('heading', { name: 'Placement', level: 1 }).waitFor();
     await page.getByRole('checkbox', { name: /Use the install’s default/ }).uncheck();
     await page.getByRole('radio', { name: /^Least loaded/ }).check();
-    await page.getByRole('button', { name: 'Add a preferred label' }).click();
+    await page.getByRole('button', { name: 'Add label to preferred labels' }).click();
     await page.getByLabel('Key of preferred label 1').fill('region');
     await page.getByLabel('Value of preferred label 1').fill('eu');
     await page.getByRole('button', { name: 'Save policy' }).click();

@@ -79,7 +79,7 @@ export function LabelRowsEditor(props: {
       <Button
         size="small"
         variant="secondary"
-        ariaLabel={`Add a ${props.name.toLowerCase()}`}
+        ariaLabel={`Add label to ${props.legend.toLowerCase()}`}
         onClick={() => props.onChange([...props.rows, { key: '', value: '' }])}
       >
         Add label

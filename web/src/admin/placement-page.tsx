@@ -1,4 +1,4 @@
-import type { PlacementPolicy, PlacementStrategy } from '@keel/contract/placement';
+import type { PlacementPolicy } from '@keel/contract/placement';
 import { createResource, createSignal, Match, Show, Switch } from 'solid-js';
 import { useApis } from '../api/api-context.ts';
 import type { OrgPlacementPolicy } from '../api/fleet-api.ts';
@@ -8,24 +8,9 @@ import { LoadingIndicator } from '../components/loading-indicator.tsx';
 import { usePageTitle } from '../components/page-title.ts';
 import { describeError, type FormError } from '../forms/describe-error.ts';
 import { errorMessage } from '../forms/error-message.ts';
-import { ChoiceGroup } from './form-fields.tsx';
-import { formatPolicyLabels, type LabelRow, labelsFromRows, rowsFromLabels } from './label-rows.ts';
-import { LabelRowsEditor } from './label-rows-editor.tsx';
+import { formatPolicyLabels } from './label-rows.ts';
+import { createPolicyDraft, PolicyFields, STRATEGY_NAMES } from './policy-fields.tsx';
 import { Fact } from './test-result.tsx';
-
-const STRATEGIES: ReadonlyArray<{ value: PlacementStrategy; title: string; hint: string }> = [
-  {
-    value: 'least-loaded',
-    title: 'Least loaded',
-    hint: 'The runner with the most free CPU, memory and disk after the workspace is placed.',
-  },
-  { value: 'round-robin', title: 'Round robin', hint: 'Each eligible runner in turn.' },
-];
-
-const STRATEGY_NAMES: Record<PlacementStrategy, string> = {
-  'least-loaded': 'Least loaded',
-  'round-robin': 'Round robin',
-};
 
 /** Admin › Placement: how the organization's workspaces are placed on runners, or the install's default. */
 export default function PlacementPage() {
@@ -67,11 +52,8 @@ export default function PlacementPage() {
 
 function PolicyForm(props: { current: OrgPlacementPolicy; onSaved: (saved: OrgPlacementPolicy) => void }) {
   const api = useApis().fleet;
-  const start = props.current.policy ?? props.current.installDefault;
+  const draft = createPolicyDraft(props.current.policy ?? props.current.installDefault);
   const [useDefault, setUseDefault] = createSignal(props.current.policy === null);
-  const [strategy, setStrategy] = createSignal<PlacementStrategy>(start.strategy);
-  const [required, setRequired] = createSignal<LabelRow[]>(rowsFromLabels(start.requiredLabels));
-  const [preferred, setPreferred] = createSignal<LabelRow[]>(rowsFromLabels(start.preferredLabels));
   const [pending, setPending] = createSignal(false);
   const [error, setError] = createSignal<FormError>();
   const [saved, setSaved] = createSignal(false);
@@ -83,11 +65,9 @@ function PolicyForm(props: { current: OrgPlacementPolicy; onSaved: (saved: OrgPl
     setError(undefined);
     let policy: PlacementPolicy | null = null;
     if (!useDefault()) {
-      const req = labelsFromRows(required());
-      if (!req.ok) return void setError({ message: `Required labels: ${req.message}`, fields: {} });
-      const pref = labelsFromRows(preferred());
-      if (!pref.ok) return void setError({ message: `Preferred labels: ${pref.message}`, fields: {} });
-      policy = { strategy: strategy(), requiredLabels: req.labels, preferredLabels: pref.labels };
+      const built = draft.build();
+      if (!built.ok) return void setError({ message: built.message, fields: {} });
+      policy = built.policy;
     }
     setPending(true);
     try {
@@ -148,29 +128,7 @@ function PolicyForm(props: { current: OrgPlacementPolicy; onSaved: (saved: OrgPl
             </span>
           </label>
           <Show when={!useDefault()}>
-            <ChoiceGroup
-              legend="Strategy"
-              name="strategy"
-              value={strategy()}
-              choices={STRATEGIES}
-              onChange={setStrategy}
-            />
-            <LabelRowsEditor
-              legend="Required labels"
-              name="Required label"
-              idPrefix="placement-required"
-              hint="A runner must have every one (region=eu-west, say) to take the organization’s workspaces."
-              rows={required()}
-              onChange={setRequired}
-            />
-            <LabelRowsEditor
-              legend="Preferred labels"
-              name="Preferred label"
-              idPrefix="placement-preferred"
-              hint="Runners with more of these come first; the strategy decides among equals."
-              rows={preferred()}
-              onChange={setPreferred}
-            />
+            <PolicyFields draft={draft} idPrefix="placement" />
           </Show>
           <div class="dialog-footer dialog-footer-inline">
             <Button type="submit" pending={pending()} pendingLabel="Saving…">
