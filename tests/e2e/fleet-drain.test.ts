@@ -246,6 +246,16 @@ describe('a drain moves an open workspace, end to end', { timeout: 480_000 }, ()
     await devPage.keyboard.press('Control+s');
     await devPage.locator('.status-bar-save', { hasText: 'Saved' }).waitFor();
 
+    // Some weight to carry (64 MiB that do not compress or repeat), so the move takes long
+    // enough for the open IDE to see it under way, as it would with a real project.
+    const run = devPage.getByLabel('Command to run in the workspace');
+    await run.fill('head -c 67108864 /dev/urandom > data.bin && ls -l data.bin');
+    await run.press('Enter');
+    await devPage
+      .locator('.run-status-text')
+      .filter({ hasText: 'Exited with status 0' })
+      .waitFor({ timeout: 60_000 });
+
     await devPage.getByRole('button', { name: 'Where it runs' }).click();
     const where = devPage.getByRole('dialog', { name: 'Where it runs' });
     await where.getByText(SECOND, { exact: true }).first().waitFor();
@@ -313,6 +323,7 @@ describe('a drain moves an open workspace, end to end', { timeout: 480_000 }, ()
   step('the IDE keeps working on the new host, with the file saved before the move', async () => {
     // The tree and the open tab were read again from the new host: no errors, the same text.
     await devPage.getByRole('treeitem', { name: 'notes.txt' }).waitFor();
+    await devPage.getByRole('treeitem', { name: 'data.bin' }).waitFor();
     await devPage.locator('.code-editor .view-lines', { hasText: CONTENT }).waitFor();
     assert.equal(await devPage.locator('.ide-notice.alert-error').count(), 0, 'no error shown');
     const read = await dev.request('GET', `/api/workspaces/${workspaceId}/files?path=notes.txt`, undefined, {
@@ -330,7 +341,7 @@ describe('a drain moves an open workspace, end to end', { timeout: 480_000 }, ()
     await devPage.getByRole('button', { name: 'Where it runs' }).click();
     const where = devPage.getByRole('dialog', { name: 'Where it runs' });
     await where.getByText('local', { exact: true }).first().waitFor();
-    await where.getByText(/drained/).waitFor();
+    await where.getByText(/when its host was drained/).waitFor();
     await screenshot(devPage, 'fleet-drain-after');
     await expectAccessible(devPage, 'Where it runs, after the move');
   });
