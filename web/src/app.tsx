@@ -1,6 +1,6 @@
 import { Navigate, Route, Router, useLocation, useNavigate, useParams } from '@solidjs/router';
 import { createEffect, lazy, Match, type ParentProps, Show, Suspense, Switch } from 'solid-js';
-import { isOrgAdmin } from './admin/admin-access.ts';
+import { isInstallAdmin, isOrgAdmin } from './admin/admin-access.ts';
 import { AdminLayout, NotAllowedPage } from './admin/admin-layout.tsx';
 import { ApiContext, type Apis } from './api/api-context.ts';
 import { LoadingIndicator } from './components/loading-indicator.tsx';
@@ -21,6 +21,8 @@ const IdePage = lazy(() => import('./pages/ide/ide-page.tsx'));
 // The admin pages are a chunk of their own too: most people never open them.
 const ServersPage = lazy(() => import('./admin/servers-page.tsx'));
 const RunnersPage = lazy(() => import('./admin/runners-page.tsx'));
+const PlacementPage = lazy(() => import('./admin/placement-page.tsx'));
+const SnapshotsSettingsPage = lazy(() => import('./admin/snapshots-settings-page.tsx'));
 
 const AUTH_PATHS: ReadonlySet<string> = new Set(['/sign-in', '/sign-up']);
 
@@ -54,6 +56,8 @@ export function App(props: AppProps) {
         <Route path="/" component={() => <Navigate href="/admin/servers" />} />
         <Route path="/servers" component={ServersPage} />
         <Route path="/runners" component={RunnersPage} />
+        <Route path="/placement" component={PlacementPage} />
+        <Route path="/snapshots" component={SnapshotsRoute} />
         <Route path="*" component={AdminNotFound} />
       </Route>
       <Route path="*" component={NotFoundPage} />
@@ -132,6 +136,16 @@ function AdminRoute(props: ParentProps) {
       <AdminLayout>
         <Suspense fallback={<LoadingIndicator label="Loading…" />}>{props.children}</Suspense>
       </AdminLayout>
+    </Show>
+  );
+}
+
+/** The snapshot store is the install's: to an organization's admin who is not an install administrator, no page. */
+function SnapshotsRoute() {
+  const session = useSession();
+  return (
+    <Show when={isInstallAdmin(session.state())} fallback={<AdminNotFound />}>
+      <SnapshotsSettingsPage />
     </Show>
   );
 }

@@ -6,6 +6,7 @@ import { createApiClient } from './api/client.ts';
 import { readCookie } from './api/cookies.ts';
 import { createExecutionsApi } from './api/executions-api.ts';
 import { createFilesApi } from './api/files-api.ts';
+import { createFleetApi } from './api/fleet-api.ts';
 import { createInstallApi } from './api/install-api.ts';
 import { createPatchApi } from './api/patch-api.ts';
 import { withBrowserRefreshLock } from './api/refresh-lock.ts';
@@ -33,6 +34,7 @@ const apis = {
   install: createInstallApi(client),
   servers: createServersApi(client),
   runners: createRunnersApi(client),
+  fleet: createFleetApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

@@ -5,8 +5,22 @@ export function isOrgAdmin(state: SessionState): boolean {
   return state.status === 'signedIn' && (state.role === 'admin' || state.role === 'super_admin');
 }
 
-/** The admin area's pages, in the side navigation's order; later pages (Members, Audit, Usage) join here. */
-export const ADMIN_PAGES: ReadonlyArray<{ href: string; label: string }> = [
+/** Install administrators also manage what every organization shares (the snapshot store). */
+export function isInstallAdmin(state: SessionState): boolean {
+  return state.status === 'signedIn' && state.installAdmin;
+}
+
+/**
+ * The admin area's pages, in the side navigation's order; later pages (Members, Audit, Usage) join
+ * here. `installAdmin` pages are listed for install administrators only.
+ */
+export const ADMIN_PAGES: ReadonlyArray<{ href: string; label: string; installAdmin?: true }> = [
   { href: '/admin/servers', label: 'Servers' },
   { href: '/admin/runners', label: 'Runners' },
+  { href: '/admin/placement', label: 'Placement' },
+  { href: '/admin/snapshots', label: 'Snapshots', installAdmin: true },
 ];
+
+export function adminPagesFor(state: SessionState): ReadonlyArray<{ href: string; label: string }> {
+  return ADMIN_PAGES.filter((page) => !page.installAdmin || isInstallAdmin(state));
+}

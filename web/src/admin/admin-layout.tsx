@@ -1,12 +1,14 @@
 import { useLocation } from '@solidjs/router';
 import { For, type ParentProps } from 'solid-js';
 import { usePageTitle } from '../components/page-title.ts';
+import { useSession } from '../session/session-context.ts';
 import { AppHeader } from '../shell/app-header.tsx';
-import { ADMIN_PAGES } from './admin-access.ts';
+import { adminPagesFor } from './admin-access.ts';
 
 /** The admin area's frame: the app's header, the area's own navigation at the side, the page beside it. */
 export function AdminLayout(props: ParentProps) {
   const location = useLocation();
+  const session = useSession();
   return (
     <div class="app-shell">
       <AppHeader />
@@ -14,7 +16,7 @@ export function AdminLayout(props: ParentProps) {
         <nav aria-label="Admin" class="admin-nav">
           <p class="admin-nav-title">Admin</p>
           <ul>
-            <For each={ADMIN_PAGES}>
+            <For each={adminPagesFor(session.state())}>
               {(page) => (
                 <li>
                   <a

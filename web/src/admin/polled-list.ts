@@ -8,10 +8,18 @@ export interface PolledListOptions {
   isVisible?: (() => boolean) | undefined;
 }
 
+export interface FastPoll<T> {
+  /** While this holds for the items (a drain under way, say), the list is asked for every `ms`. */
+  when: (items: T[]) => boolean;
+  ms: number;
+}
+
 export interface PolledList<T> {
   /** Undefined until the first answer; kept as it was when a later load fails. */
   items: Accessor<T[] | undefined>;
   setItems: Setter<T[] | undefined>;
+  /** Picks the polling pace again from the items as they are now. */
+  reschedule(): void;
   loadError: Accessor<unknown>;
   load(): Promise<void>;
   /** Call when the page becomes visible again: polling skips hidden pages. */
@@ -23,9 +31,13 @@ export interface PolledList<T> {
  * A list that is fetched once and then asked for again every `pollMs` while its page is visible,
  * one request at a time. The admin pages show live resources, which only polling keeps current.
  */
-export function createPolledList<T>(fetch: () => Promise<T[]>, options: PolledListOptions): PolledList<T> {
+export function createPolledList<T>(
+  fetch: () => Promise<T[]>,
+  options: PolledListOptions & { fast?: FastPoll<T> | undefined },
+): PolledList<T> {
   const timers = options.timers ?? browserTimers;
-  const pollMs = options.pollMs ?? 10_000;
+  const slowMs = options.pollMs ?? 10_000;
+  const pollMs = () => (options.fast?.when(items() ?? []) ? options.fast.ms : slowMs);
   const isVisible = options.isVisible ?? (() => true);
   const [items, setItems] = createSignal<T[]>();
   const [loadError, setLoadError] = createSignal<unknown>();
@@ -40,7 +52,15 @@ export function createPolledList<T>(fetch: () => Promise<T[]>, options: PolledLi
       timer = undefined;
       if (isVisible()) void load();
       else missed = true;
-    }, pollMs);
+    }, pollMs());
+  }
+
+  /** A change that calls for fast polling (a drain just asked for) takes effect now, not after the slow wait. */
+  function reschedule(): void {
+    if (timer === undefined || loading) return;
+    timers.clear(timer);
+    timer = undefined;
+    schedule();
   }
 
   function load(): Promise<void> {
@@ -62,6 +82,7 @@ export function createPolledList<T>(fetch: () => Promise<T[]>, options: PolledLi
   return {
     items,
     setItems,
+    reschedule,
     loadError,
     load,
     resume() {

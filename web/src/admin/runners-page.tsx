@@ -12,8 +12,10 @@ import { relativeTime } from '../format/relative-time.ts';
 import { describeError, type FormError } from '../forms/describe-error.ts';
 import { errorMessage } from '../forms/error-message.ts';
 import { textValue } from '../forms/form-action.ts';
+import { useSession } from '../session/session-context.ts';
+import { DrainConfirm, DrainProgressView, drainButtonLabel } from './drain.tsx';
 import { InputField, SelectField } from './form-fields.tsx';
-import { createRunnerListStore, type RunnerListStore } from './runner-list-store.ts';
+import { createRunnerListStore, isDrainUnderWay, type RunnerListStore } from './runner-list-store.ts';
 import {
   buildTokenRequest,
   EXPIRY_CHOICES,
@@ -32,12 +34,21 @@ const RUNNER_STATUS: Record<RunnerView['status'], string> = {
 /** Admin › Runners: the daemons that run workspaces, their live load, registration tokens, revocation. */
 export default function RunnersPage() {
   usePageTitle('Runners');
+  const apis = useApis();
+  const session = useSession();
+  const installAdmin = () => {
+    const state = session.state();
+    return state.status === 'signedIn' && state.installAdmin;
+  };
   const store = createRunnerListStore({
-    api: useApis().runners,
+    api: apis.runners,
+    drain: (id, drain, shared) => apis.fleet.drainRunner(id, drain, shared),
     isVisible: () => document.visibilityState === 'visible',
   });
   const [making, setMaking] = createSignal(false);
   const [revoking, setRevoking] = createSignal<RunnerView>();
+  const [draining, setDraining] = createSignal<RunnerView>();
+  const [actionError, setActionError] = createSignal<string>();
   const [announcement, setAnnouncement] = createSignal('');
 
   const onVisible = () => {
@@ -67,6 +78,13 @@ export default function RunnersPage() {
       <p class="visually-hidden" role="status" aria-live="polite">
         {announcement()}
       </p>
+      <Show when={actionError()}>
+        {(message) => (
+          <div class="alert alert-error" role="alert">
+            <p>{message()}</p>
+          </div>
+        )}
+      </Show>
       <Show when={store.loadError()}>
         {(error) => (
           <div class="alert alert-error" role="alert">
@@ -99,6 +117,9 @@ export default function RunnersPage() {
                     runner={runner}
                     revoking={store.revoking(runner.id)}
                     onRevoke={() => setRevoking(runner)}
+                    canDrain={!runner.shared || installAdmin()}
+                    drainPending={store.draining(runner.id)}
+                    onDrain={() => setDraining(runner)}
                   />
                 )}
               </For>
@@ -106,6 +127,28 @@ export default function RunnersPage() {
           )}
         </Match>
       </Switch>
+
+      <Show when={draining()}>
+        {(runner) => (
+          <DrainConfirm
+            name={runner().name}
+            kind="runner"
+            draining={runner().drain?.draining ?? false}
+            onConfirm={async () => {
+              const on = !(runner().drain?.draining ?? false);
+              setActionError(undefined);
+              await store.drain(runner().id, on);
+              setAnnouncement(
+                on
+                  ? `${runner().name} is draining: its workspaces move away.`
+                  : `${runner().name} is no longer draining.`,
+              );
+              setDraining(undefined);
+            }}
+            onCancel={() => setDraining(undefined)}
+          />
+        )}
+      </Show>
 
       <Dialog open={making()} title="New registration token" onClose={() => setMaking(false)}>
         <TokenForm store={store} onClose={() => setMaking(false)} />
@@ -137,7 +180,14 @@ export default function RunnersPage() {
   );
 }
 
-function RunnerCard(props: { runner: RunnerView; revoking: boolean; onRevoke: () => void }) {
+function RunnerCard(props: {
+  runner: RunnerView;
+  revoking: boolean;
+  onRevoke: () => void;
+  canDrain: boolean;
+  drainPending: boolean;
+  onDrain: () => void;
+}) {
   const headingId = createUniqueId();
   const r = () => props.runner;
   return (
@@ -152,11 +202,32 @@ function RunnerCard(props: { runner: RunnerView; revoking: boolean; onRevoke: ()
             {r().shared ? ' · shared by every organization' : ''}
           </p>
         </div>
-        <span class={`status runner-status-${r().status}`}>
-          <span class="status-dot" aria-hidden="true" />
-          {RUNNER_STATUS[r().status]}
-        </span>
+        <div class="workspace-meta">
+          <Show
+            when={r().lost && r().status !== 'revoked'}
+            fallback={
+              <span class={`status runner-status-${r().status}`}>
+                <span class="status-dot" aria-hidden="true" />
+                {RUNNER_STATUS[r().status]}
+              </span>
+            }
+          >
+            <span class="status runner-status-lost" title="Its heartbeat is gone: its workspaces moved">
+              <span class="status-dot" aria-hidden="true" />
+              Lost
+            </span>
+          </Show>
+          <Show when={r().drain?.draining}>
+            <span class="status runner-status-draining">
+              <Show when={isDrainUnderWay(r())} fallback={<span class="status-dot" aria-hidden="true" />}>
+                <span class="spinner spinner-small" aria-hidden="true" />
+              </Show>
+              Draining
+            </span>
+          </Show>
+        </div>
       </div>
+      <Show when={r().drain}>{(drain) => <DrainProgressView drain={drain()} />}</Show>
       <dl class="facts facts-compact">
         <Fact term="Labels">{formatLabels(r().labels) || '—'}</Fact>
         <Show
@@ -205,18 +276,32 @@ function RunnerCard(props: { runner: RunnerView; revoking: boolean; onRevoke: ()
           )}
         </Show>
       </dl>
-      <Show when={r().status !== 'revoked' && !r().shared}>
+      <Show when={r().status !== 'revoked' && (props.canDrain || !r().shared)}>
         <div class="workspace-actions">
-          <Button
-            size="small"
-            variant="danger"
-            onClick={props.onRevoke}
-            pending={props.revoking}
-            pendingLabel="Revoking…"
-            ariaLabel={`Revoke ${r().name}`}
-          >
-            Revoke
-          </Button>
+          <Show when={props.canDrain}>
+            <Button
+              size="small"
+              variant="secondary"
+              onClick={props.onDrain}
+              pending={props.drainPending}
+              pendingLabel="Asking…"
+              ariaLabel={`${drainButtonLabel(r().drain?.draining ?? false)} ${r().name}`}
+            >
+              {drainButtonLabel(r().drain?.draining ?? false)}
+            </Button>
+          </Show>
+          <Show when={!r().shared}>
+            <Button
+              size="small"
+              variant="danger"
+              onClick={props.onRevoke}
+              pending={props.revoking}
+              pendingLabel="Revoking…"
+              ariaLabel={`Revoke ${r().name}`}
+            >
+              Revoke
+            </Button>
+          </Show>
         </div>
       </Show>
     </li>

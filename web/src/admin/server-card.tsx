@@ -3,6 +3,7 @@ import type { ConnectionTestResult, ServerView } from '@keel/contract/servers';
 import { createSignal, createUniqueId, Show } from 'solid-js';
 import { Button } from '../components/button.tsx';
 import { relativeTime } from '../format/relative-time.ts';
+import { DrainProgressView, drainButtonLabel } from './drain.tsx';
 import type { ServerAction } from './server-list-store.ts';
 import {
   describeAssignment,
@@ -50,6 +51,7 @@ export interface ServerCardProps {
   onEdit: () => void;
   onToggleDisabled: () => void;
   onDelete: () => void;
+  onDrain: () => void;
 }
 
 export function ServerCard(props: ServerCardProps) {
@@ -70,8 +72,17 @@ export function ServerCard(props: ServerCardProps) {
             {KIND_LABELS[s().kind]} · {endpointText(s())}
           </p>
         </div>
-        <ServerStatusBadge status={s().status} />
+        <div class="workspace-meta">
+          <ServerStatusBadge status={s().status} />
+          <Show when={s().drain?.draining}>
+            <span class="status runner-status-draining">
+              <span class="status-dot" aria-hidden="true" />
+              Draining
+            </span>
+          </Show>
+        </div>
       </div>
+      <Show when={s().drain}>{(drain) => <DrainProgressView drain={drain()} />}</Show>
       <dl class="facts facts-compact">
         <Fact term="Region">{s().region ?? '—'}</Fact>
         <Fact term="Labels">{formatLabels(s().labels) || '—'}</Fact>
@@ -147,6 +158,16 @@ export function ServerCard(props: ServerCardProps) {
           ariaLabel={`${disabled() ? 'Enable' : 'Disable'} ${s().name}`}
         >
           {disabled() ? 'Enable' : 'Disable'}
+        </Button>
+        <Button
+          size="small"
+          variant="secondary"
+          onClick={props.onDrain}
+          pending={props.pending === 'drain'}
+          pendingLabel="Asking…"
+          ariaLabel={`${drainButtonLabel(s().drain?.draining ?? false)} ${s().name}`}
+        >
+          {drainButtonLabel(s().drain?.draining ?? false)}
         </Button>
         <Button size="small" variant="danger" onClick={props.onDelete} ariaLabel={`Delete ${s().name}`}>
           Delete

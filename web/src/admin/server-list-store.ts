@@ -1,9 +1,11 @@
+import type { DrainProgress } from '@keel/contract/fleet';
 import type { ConnectionTestResult, ServerView } from '@keel/contract/servers';
 import { type Accessor, createSignal } from 'solid-js';
 import type { NewServer, ServerChange, ServersApi } from '../api/servers-api.ts';
 import { createPolledList, type PolledListOptions } from './polled-list.ts';
+import { isDrainUnderWay } from './runner-list-store.ts';
 
-export type ServerAction = 'test' | 'confirm' | 'disable' | 'enable' | 'delete';
+export type ServerAction = 'test' | 'confirm' | 'disable' | 'enable' | 'delete' | 'drain';
 
 export interface ServerListStore {
   servers: Accessor<ServerView[] | undefined>;
@@ -19,6 +21,8 @@ export interface ServerListStore {
   test(id: string): Promise<ConnectionTestResult>;
   confirmHostKey(id: string, fingerprint: string): Promise<void>;
   remove(id: string): Promise<void>;
+  /** Starts (true) or ends (false) a drain; the list is polled quickly while workspaces move. */
+  drain(id: string, drain: boolean): Promise<void>;
   resume(): void;
   dispose(): void;
 }
@@ -26,9 +30,18 @@ export interface ServerListStore {
 const byName = (a: ServerView, b: ServerView) => a.name.localeCompare(b.name);
 
 /** The Servers page's state: the list (polled for live resources) and the actions on each server. */
-export function createServerListStore(options: { api: ServersApi } & PolledListOptions): ServerListStore {
+export function createServerListStore(
+  options: {
+    api: ServersApi;
+    drain?: (id: string, drain: boolean) => Promise<DrainProgress>;
+  } & PolledListOptions,
+): ServerListStore {
   const { api } = options;
-  const list = createPolledList(() => api.list(), { pollMs: 15_000, ...options });
+  const list = createPolledList(() => api.list(), {
+    pollMs: 15_000,
+    ...options,
+    fast: { when: (servers) => servers.some(isDrainUnderWay), ms: 2000 },
+  });
   const [pendingActions, setPendingActions] = createSignal<ReadonlyMap<string, ServerAction>>(new Map());
   const [results, setResults] = createSignal<ReadonlyMap<string, ConnectionTestResult>>(new Map());
 
@@ -91,6 +104,13 @@ export function createServerListStore(options: { api: ServersApi } & PolledListO
       running(id, 'delete', async () => {
         await api.remove(id);
         list.setItems((current) => current?.filter((s) => s.id !== id));
+      }),
+    drain: (id, drain) =>
+      running(id, 'drain', async () => {
+        if (!options.drain) throw new Error('draining is not available here');
+        const progress = await options.drain(id, drain);
+        list.setItems((current) => current?.map((s) => (s.id === id ? { ...s, drain: progress } : s)));
+        list.reschedule();
       }),
     resume: list.resume,
     dispose: list.dispose,

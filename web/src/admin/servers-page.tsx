@@ -9,6 +9,7 @@ import { EmptyState } from '../components/empty-state.tsx';
 import { LoadingIndicator } from '../components/loading-indicator.tsx';
 import { usePageTitle } from '../components/page-title.ts';
 import { errorMessage } from '../forms/error-message.ts';
+import { DrainConfirm } from './drain.tsx';
 import { offeredHostKey, ServerCard } from './server-card.tsx';
 import { ServerFormDialog } from './server-form-dialog.tsx';
 import { createServerListStore } from './server-list-store.ts';
@@ -22,6 +23,7 @@ export default function ServersPage() {
   const apis = useApis();
   const store = createServerListStore({
     api: apis.servers,
+    drain: (id, drain) => apis.fleet.drainServer(id, drain),
     isVisible: () => document.visibilityState === 'visible',
   });
   // For the assignment choice and names; the page works without it (ids are shown instead).
@@ -30,6 +32,7 @@ export default function ServersPage() {
   });
   const [editing, setEditing] = createSignal<Editing>();
   const [deleting, setDeleting] = createSignal<ServerView>();
+  const [draining, setDraining] = createSignal<ServerView>();
   const [confirmingKey, setConfirmingKey] = createSignal<ServerView>();
   const [actionError, setActionError] = createSignal<string>();
   const [announcement, setAnnouncement] = createSignal('');
@@ -135,6 +138,7 @@ export default function ServersPage() {
                     onEdit={() => setEditing({ server })}
                     onToggleDisabled={() => void toggle(server)}
                     onDelete={() => setDeleting(server)}
+                    onDrain={() => setDraining(server)}
                   />
                 )}
               </For>
@@ -155,6 +159,27 @@ export default function ServersPage() {
         }}
         onCancel={() => setEditing(undefined)}
       />
+
+      <Show when={draining()}>
+        {(server) => (
+          <DrainConfirm
+            name={server().name}
+            kind="server"
+            draining={server().drain?.draining ?? false}
+            onConfirm={async () => {
+              const on = !(server().drain?.draining ?? false);
+              await store.drain(server().id, on);
+              setAnnouncement(
+                on
+                  ? `${server().name} is draining: its workspaces move away.`
+                  : `${server().name} is no longer draining.`,
+              );
+              setDraining(undefined);
+            }}
+            onCancel={() => setDraining(undefined)}
+          />
+        )}
+      </Show>
 
       <Show when={deleting()}>
         {(server) => (

@@ -2,6 +2,7 @@ import { createContext, useContext } from 'solid-js';
 import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
 import type { FilesApi } from './files-api.ts';
+import type { FleetApi } from './fleet-api.ts';
 import type { InstallApi } from './install-api.ts';
 import type { PatchApi } from './patch-api.ts';
 import type { RunnersApi } from './runners-api.ts';
@@ -18,6 +19,7 @@ export interface Apis {
   install: InstallApi;
   servers: ServersApi;
   runners: RunnersApi;
+  fleet: FleetApi;
 }
 
 export const ApiContext = createContext<Apis>();

@@ -10,6 +10,7 @@ const settings = {
   maxCpus: 8,
   maxMemoryMb: 16384,
   maxDiskMb: 51200,
+  placementPolicy: { strategy: 'round-robin', requiredLabels: { region: 'eu' }, preferredLabels: {} },
 };
 
 describe('install API (fake fetch)', () => {

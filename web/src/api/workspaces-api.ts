@@ -13,6 +13,10 @@ export interface NewWorkspace {
   network?: boolean;
   /** One of the organization's servers (GET /api/servers); absent: Keel places it. */
   serverId?: string;
+  /** A region it must run in, on top of the organization's placement policy. */
+  placement?: { region: string };
+  /** GPUs it needs; the server fills in the other resources from its defaults. */
+  resources?: { gpus: number };
 }
 
 export interface WorkspaceStatusInfo {

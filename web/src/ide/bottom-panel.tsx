@@ -7,12 +7,15 @@ export interface BottomPanelProps {
   run: JSX.Element;
   /** Built on first use only, then kept (hidden) so the shell session survives switching tabs. */
   terminal: () => JSX.Element;
+  /** Built while its tab shows, so the list is asked for fresh each time it is opened. */
+  snapshots: () => JSX.Element;
   actions?: JSX.Element;
 }
 
 const TABS: ReadonlyArray<{ id: PanelTab; label: string }> = [
   { id: 'run', label: 'Run' },
   { id: 'terminal', label: 'Terminal' },
+  { id: 'snapshots', label: 'Snapshots' },
 ];
 
 /** The Run and Terminal panels under the editor, as an ARIA tablist (arrow keys switch). */
@@ -69,6 +72,15 @@ export function BottomPanel(props: BottomPanelProps) {
         classList={{ hidden: props.tab !== 'terminal' }}
       >
         <Show when={terminalUsed()}>{props.terminal()}</Show>
+      </div>
+      <div
+        role="tabpanel"
+        id="panel-snapshots"
+        aria-labelledby="panel-tab-snapshots"
+        class="panel-body"
+        classList={{ hidden: props.tab !== 'snapshots' }}
+      >
+        <Show when={props.tab === 'snapshots'}>{props.snapshots()}</Show>
       </div>
     </div>
   );

@@ -1,5 +1,6 @@
 import type { Workspace } from '@keel/contract/workspaces';
 import { Brand } from '../components/brand.tsx';
+import { Button } from '../components/button.tsx';
 import { IconButton } from '../components/icon-button.tsx';
 import { BackIcon, CommandIcon, PanelIcon, SidebarIcon } from '../components/icons.tsx';
 import { ThemeToggle } from '../theme/theme-toggle.tsx';
@@ -13,6 +14,9 @@ export interface IdeHeaderProps {
   onPalette: () => void;
   onToggleSidebar: () => void;
   onTogglePanel: () => void;
+  snapshotPending: boolean;
+  onSnapshot: () => void;
+  onWhere: () => void;
 }
 
 /** The IDE's top bar: the way back, which workspace this is and its state, and the view controls. */
@@ -33,6 +37,19 @@ export function IdeHeader(props: IdeHeaderProps) {
         <StatusBadge status={props.workspace.status} />
       </div>
       <div class="ide-header-end">
+        <Button
+          size="small"
+          variant="secondary"
+          pending={props.snapshotPending}
+          pendingLabel="Asking…"
+          disabled={props.workspace.status === 'relocating' || props.workspace.status === 'deleting'}
+          onClick={props.onSnapshot}
+        >
+          Snapshot
+        </Button>
+        <Button size="small" variant="secondary" onClick={props.onWhere}>
+          Where it runs
+        </Button>
         <button type="button" class="palette-button" onClick={props.onPalette}>
           <CommandIcon />
           <span>Commands</span>

@@ -1,6 +1,6 @@
 import { type Accessor, createSignal } from 'solid-js';
 
-export type PanelTab = 'run' | 'terminal';
+export type PanelTab = 'run' | 'terminal' | 'snapshots';
 
 export interface IdeLayout {
   sidebarWidth: number;
@@ -57,7 +57,7 @@ function readLayout(storage?: Pick<Storage, 'getItem'>): IdeLayout {
       sidebarOpen: typeof stored.sidebarOpen === 'boolean' ? stored.sidebarOpen : DEFAULT_LAYOUT.sidebarOpen,
       panelHeight: typeof stored.panelHeight === 'number' ? stored.panelHeight : DEFAULT_LAYOUT.panelHeight,
       panelOpen: typeof stored.panelOpen === 'boolean' ? stored.panelOpen : DEFAULT_LAYOUT.panelOpen,
-      panelTab: stored.panelTab === 'terminal' ? 'terminal' : 'run',
+      panelTab: stored.panelTab === 'terminal' || stored.panelTab === 'snapshots' ? stored.panelTab : 'run',
     });
   } catch {
     return DEFAULT_LAYOUT;

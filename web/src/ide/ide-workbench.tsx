@@ -7,6 +7,9 @@ import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ResizeHandle } from '../components/resize-handle.tsx';
 import { errorMessage } from '../forms/error-message.ts';
+import { PlacementDialog } from '../snapshots/placement-view.tsx';
+import { createSnapshotListStore } from '../snapshots/snapshot-list-store.ts';
+import { SnapshotsPanel } from '../snapshots/snapshots-panel.tsx';
 import { useTheme } from '../theme/theme-context.ts';
 import { safeLocalStorage } from '../theme/theme-store.ts';
 import type { WorkspaceWatch } from '../workspaces/workspace-watch.ts';
@@ -51,6 +54,9 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
   const tabs = createEditorTabsStore(apis.files, id);
   const runs = createRunStore({ executions: apis.executions, workspaceId: id });
   const layout = createIdeLayoutStore(safeLocalStorage(window));
+  const snapshots = createSnapshotListStore(apis.fleet, id);
+  onCleanup(() => snapshots.dispose());
+  const [whereOpen, setWhereOpen] = createSignal(false);
   const ai = createAiFeatures({
     apis,
     workspaceId: id,
@@ -84,14 +90,24 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
       ? undefined
       : status() === 'creating' || status() === 'starting'
         ? 'The workspace is starting…'
-        : 'The workspace is not running. Start it to run commands.';
+        : status() === 'relocating'
+          ? 'The workspace is moving to another host…'
+          : status() === 'queued'
+            ? 'The workspace waits for a runner with room…'
+            : 'The workspace is not running. Start it to run commands.';
 
-  // Files appear once the workspace runs, and are read again after it was restarted.
+  // Files appear once the workspace runs, and are read again after it was restarted, moved to
+  // another host or restored from a snapshot: the files now come from elsewhere, so the tree and
+  // every open tab without unsaved changes are read afresh (tabs with changes keep them; saving
+  // them later meets the usual conflict check).
   createEffect(
     on(running, (isRunning, wasRunning) => {
       if (!isRunning) return;
-      if (wasRunning === false && tree.directory('') !== undefined) void tree.refreshAll();
-      else void tree.expand('');
+      if (wasRunning === false && tree.directory('') !== undefined) {
+        void tree.refreshAll();
+        for (const path of tabs.paths())
+          if (!tabs.isDirty(path)) void tabs.reload(path).catch(() => undefined);
+      } else void tree.expand('');
     }),
   );
   // Saving can create files and folders: show them.
@@ -213,6 +229,16 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
 
   const paletteKeys = shortcutLabel(['Mod', 'Shift', 'P'], MAC);
 
+  async function takeSnapshot(): Promise<void> {
+    setNotice(undefined);
+    try {
+      await snapshots.take();
+      layout.set({ panelOpen: true, panelTab: 'snapshots' });
+    } catch (error) {
+      setNotice(`Could not take a snapshot: ${errorMessage(error)}`);
+    }
+  }
+
   return (
     <div
       class="ide"
@@ -229,6 +255,9 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
         onPalette={actions.openPalette}
         onToggleSidebar={actions.toggleSidebar}
         onTogglePanel={actions.togglePanel}
+        snapshotPending={snapshots.taking()}
+        onSnapshot={() => void takeSnapshot()}
+        onWhere={() => setWhereOpen(true)}
       />
       <Show when={!running()}>
         <div class="ide-banner" role="status">
@@ -248,6 +277,20 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
               >
                 Start workspace
               </Button>
+            </Match>
+            <Match when={status() === 'relocating'}>
+              <p>
+                <span class="spinner spinner-small" aria-hidden="true" /> The workspace is moving to another
+                host{props.workspace.statusReason ? ` (${props.workspace.statusReason})` : ''}. Its files come
+                along; open files stay here and are read again when it runs.
+              </p>
+            </Match>
+            <Match when={status() === 'queued'}>
+              <p>
+                <span class="spinner spinner-small" aria-hidden="true" /> The workspace is queued
+                {props.workspace.statusReason ? `: ${props.workspace.statusReason}` : ''}. It starts when a
+                runner has room.
+              </p>
             </Match>
             <Match when={true}>
               <p>
@@ -347,6 +390,13 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
                     beforeConnect={() => apis.workspaces.status(id)}
                   />
                 )}
+                snapshots={() => (
+                  <SnapshotsPanel
+                    store={snapshots}
+                    workspaceName={props.workspace.name}
+                    onRestoring={() => void props.watch.load()}
+                  />
+                )}
               />
             </section>
           </Show>
@@ -354,6 +404,7 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
         <ai.Sidebar />
       </div>
       <StatusBar workspace={props.workspace} tabs={tabs} paletteKeys={paletteKeys} />
+      <PlacementDialog open={whereOpen()} workspaceId={id} onClose={() => setWhereOpen(false)} />
       <files.Dialogs />
       <ai.Dialogs />
       <CommandPalette

@@ -2,6 +2,7 @@ import { createAiApi } from '../api/ai-api.ts';
 import { createApiClient } from '../api/client.ts';
 import { createExecutionsApi } from '../api/executions-api.ts';
 import { createFilesApi } from '../api/files-api.ts';
+import { createFleetApi } from '../api/fleet-api.ts';
 import { createInstallApi } from '../api/install-api.ts';
 import { createPatchApi } from '../api/patch-api.ts';
 import { createRunnersApi } from '../api/runners-api.ts';
@@ -30,5 +31,6 @@ export function createTestApis(...script: Responder[]) {
     install: createInstallApi(client),
     servers: createServersApi(client),
     runners: createRunnersApi(client),
+    fleet: createFleetApi(client),
   };
 }

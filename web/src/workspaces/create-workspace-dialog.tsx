@@ -1,6 +1,8 @@
 import type { Workspace, WorkspaceSource } from '@keel/contract/workspaces';
 import { createResource, createSignal, For, onMount, Show } from 'solid-js';
+import { InputField } from '../admin/form-fields.tsx';
 import { useApis } from '../api/api-context.ts';
+import { ApiError } from '../api/api-error.ts';
 import type { NewWorkspace } from '../api/workspaces-api.ts';
 import { Button } from '../components/button.tsx';
 import { Dialog } from '../components/dialog.tsx';
@@ -8,7 +10,17 @@ import { FormAlert } from '../components/form-alert.tsx';
 import { TextField } from '../components/text-field.tsx';
 import { createFormAction, textValue } from '../forms/form-action.ts';
 
-const FIELDS = ['name', 'source', 'network', 'serverId'] as const;
+/** A problem with one field found before sending, shown under that field like the server's own. */
+function fieldProblem(field: string, message: string): ApiError {
+  return new ApiError({
+    status: 400,
+    code: 'validation_failed',
+    message: 'Check the highlighted fields.',
+    issues: [{ path: field, message }],
+  });
+}
+
+const FIELDS = ['name', 'source', 'network', 'serverId', 'placement', 'resources'] as const;
 
 export interface CreateWorkspaceDialogProps {
   open: boolean;
@@ -40,12 +52,20 @@ function CreateWorkspaceForm(props: CreateWorkspaceDialogProps) {
         : { type: 'empty' };
     const network = policy()?.workspaceNetwork === 'on_request' && data.get('network') === 'on';
     const serverId = textValue(data, 'serverId');
+    const region = textValue(data, 'region').trim();
+    const gpuText = textValue(data, 'gpus').trim();
+    const gpus = gpuText === '' ? undefined : Number(gpuText);
+    if (gpus !== undefined && !(Number.isInteger(gpus) && gpus >= 1 && gpus <= 16))
+      throw fieldProblem('resources', 'A whole number of GPUs, 1 to 16; empty for none.');
+    if (region.length > 64) throw fieldProblem('placement', 'Up to 64 characters.');
     props.onCreated(
       await props.onCreate({
         name: textValue(data, 'name').trim(),
         source,
         ...(network ? { network: true } : {}),
         ...(serverId === '' ? {} : { serverId }),
+        ...(region === '' ? {} : { placement: { region } }),
+        ...(gpus === undefined ? {} : { resources: { gpus } }),
       }),
     );
   }, FIELDS);
@@ -147,6 +167,23 @@ function CreateWorkspaceForm(props: CreateWorkspaceDialogProps) {
           </Show>
         </div>
       </Show>
+      <InputField
+        formId="new-workspace"
+        name="region"
+        label="Region"
+        maxLength={64}
+        placeholder="eu-west"
+        hint="Run it only on runners labelled with this region. Empty: wherever the organization’s policy places it."
+        error={form.fieldError('placement')}
+      />
+      <InputField
+        formId="new-workspace"
+        name="gpus"
+        label="GPUs"
+        inputMode="numeric"
+        hint="It goes only where this many GPUs are free, and gets them. Empty: none."
+        error={form.fieldError('resources')}
+      />
       <Show when={policy()?.workspaceNetwork === 'on_request'}>
         <label class="choice">
           <input type="checkbox" name="network" />

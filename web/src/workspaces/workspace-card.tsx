@@ -7,7 +7,7 @@ import { relativeTime } from '../format/relative-time.ts';
 import { StatusBadge } from './status-badge.tsx';
 import type { PendingAction } from './workspace-list-store.ts';
 import { WorkspaceProgress } from './workspace-progress.tsx';
-import { ACTION_LABELS, actionsFor } from './workspace-status.ts';
+import { ACTION_LABELS, actionsFor, showsReason } from './workspace-status.ts';
 
 export interface WorkspaceCardProps {
   workspace: Workspace;
@@ -16,6 +16,8 @@ export interface WorkspaceCardProps {
   showProgress?: boolean;
   onAction: (action: WorkspaceAction) => void;
   onDelete: () => void;
+  snapshotPending: boolean;
+  onSnapshot: () => void;
 }
 
 export function WorkspaceCard(props: WorkspaceCardProps) {
@@ -35,7 +37,7 @@ export function WorkspaceCard(props: WorkspaceCardProps) {
           <p class="workspace-source">
             <Show
               when={props.workspace.source.type === 'git' && props.workspace.source}
-              fallback="Empty workspace"
+              fallback={props.workspace.source.type === 'snapshot' ? 'From a snapshot' : 'Empty workspace'}
             >
               {(source) => (
                 <>
@@ -59,12 +61,7 @@ export function WorkspaceCard(props: WorkspaceCardProps) {
               <time datetime={props.workspace.updatedAt}>{relativeTime(props.workspace.updatedAt)}</time>
             </span>
           </p>
-          <Show
-            when={
-              (props.workspace.status === 'failed' || props.workspace.status === 'unavailable') &&
-              props.workspace.statusReason
-            }
-          >
+          <Show when={showsReason(props.workspace.status) && props.workspace.statusReason}>
             {(reason) => <p class="workspace-reason">{reason()}</p>}
           </Show>
         </div>
@@ -93,6 +90,19 @@ export function WorkspaceCard(props: WorkspaceCardProps) {
               </Button>
             )}
           </For>
+          <Show when={props.workspace.status === 'running' || props.workspace.status === 'stopped'}>
+            <Button
+              variant="secondary"
+              size="small"
+              ariaLabel={`Snapshot ${props.workspace.name}`}
+              pending={props.snapshotPending}
+              pendingLabel="Asking…"
+              disabled={busy()}
+              onClick={props.onSnapshot}
+            >
+              Snapshot
+            </Button>
+          </Show>
           <Button
             variant="ghost"
             size="small"

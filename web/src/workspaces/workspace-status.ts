@@ -10,9 +10,18 @@ export const STATUS_LABELS: Record<WorkspaceStatus, string> = {
   failed: 'Failed',
   deleting: 'Deleting',
   unavailable: 'Unavailable',
+  queued: 'Queued',
+  // People see a move, not the word the API uses for it.
+  relocating: 'Moving',
 };
 
-const TRANSITIONAL: ReadonlySet<WorkspaceStatus> = new Set(['creating', 'starting', 'stopping', 'deleting']);
+const TRANSITIONAL: ReadonlySet<WorkspaceStatus> = new Set([
+  'creating',
+  'starting',
+  'stopping',
+  'deleting',
+  'relocating',
+]);
 
 /** A status that will change on its own soon, so it is worth asking again. */
 export function isTransitional(status: WorkspaceStatus): boolean {
@@ -20,11 +29,16 @@ export function isTransitional(status: WorkspaceStatus): boolean {
 }
 
 /**
- * A status worth asking about again soon: the transitional ones, and `unavailable`, which
- * ends by itself when the workspace's runner comes back.
+ * A status worth asking about again soon: the transitional ones, `unavailable`, which ends by
+ * itself when the workspace's runner comes back, and `queued`, which ends when a runner has room.
  */
 export function mayChangeSoon(status: WorkspaceStatus): boolean {
-  return TRANSITIONAL.has(status) || status === 'unavailable';
+  return TRANSITIONAL.has(status) || status === 'unavailable' || status === 'queued';
+}
+
+/** Statuses whose reason says something people need: why it failed, waits, or moves. */
+export function showsReason(status: WorkspaceStatus): boolean {
+  return status === 'failed' || status === 'unavailable' || status === 'queued' || status === 'relocating';
 }
 
 /**

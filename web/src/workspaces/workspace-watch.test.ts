@@ -75,4 +75,25 @@ describe('workspace watch (fake fetch)', () => {
     assert.equal(watch.workspace(), undefined);
     assert.ok(watch.loadError());
   });
+
+  test('refresh asks at once (a log line said something happened): a move shows, then running', async () => {
+    const { workspaces, clock, paths } = setup(
+      json(200, workspace({ status: 'running' })),
+      json(200, { ...statusBody('relocating'), reason: 'saving its files to move' }),
+      json(200, statusBody('running')),
+    );
+    const watch = createRoot(() => createWorkspaceWatch(workspaces, workspaceId, { timers: clock.timers }));
+    await watch.load();
+    assert.deepEqual(clock.delays(), [15_000]);
+    await watch.refresh();
+    assert.equal(watch.workspace()?.status, 'relocating');
+    assert.equal(watch.workspace()?.statusReason, 'saving its files to move');
+    // Moving is a change under way: asked about again soon, and the slow re-check is gone.
+    assert.deepEqual(clock.delays(), [2000]);
+    await watch.refresh();
+    assert.equal(watch.workspace()?.status, 'running');
+    assert.deepEqual(clock.delays(), [15_000]);
+    assert.equal(paths().length, 3);
+    watch.dispose();
+  });
 });

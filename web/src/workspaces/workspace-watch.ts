@@ -12,6 +12,8 @@ export interface WorkspaceWatch {
   pendingAction: Accessor<WorkspaceAction | undefined>;
   load(): Promise<void>;
   act(action: WorkspaceAction): Promise<void>;
+  /** Asks for the status now, e.g. because the workspace's log says something happened. */
+  refresh(): Promise<void>;
   dispose(): void;
 }
 
@@ -34,12 +36,11 @@ export function createWorkspaceWatch(
   let timer: unknown;
   let disposed = false;
 
-  function schedule(): void {
-    const current = workspace();
-    if (disposed || timer !== undefined || current === undefined) return;
-    const delay = recheckAfter(current.status, pollMs, runningPollMs);
-    if (delay === undefined) return;
-    timer = timers.set(async () => {
+  let polling: Promise<void> | undefined;
+
+  /** Asks for the status now (one request at a time), then schedules the next ask. */
+  function poll(): Promise<void> {
+    polling ??= (async () => {
       try {
         const status = await api.status(workspaceId);
         setWorkspace((w) =>
@@ -50,9 +51,21 @@ export function createWorkspaceWatch(
       } catch {
         // A failed poll is retried on the next tick; the page keeps showing the last known status.
       } finally {
-        timer = undefined;
+        polling = undefined;
         schedule();
       }
+    })();
+    return polling;
+  }
+
+  function schedule(): void {
+    const current = workspace();
+    if (disposed || timer !== undefined || polling !== undefined || current === undefined) return;
+    const delay = recheckAfter(current.status, pollMs, runningPollMs);
+    if (delay === undefined) return;
+    timer = timers.set(() => {
+      timer = undefined;
+      void poll();
     }, delay);
   }
 
@@ -78,6 +91,12 @@ export function createWorkspaceWatch(
         setPendingAction(undefined);
         schedule();
       }
+    },
+    async refresh() {
+      if (disposed || workspace() === undefined) return;
+      timers.clear(timer);
+      timer = undefined;
+      await poll();
     },
     dispose() {
       disposed = true;

@@ -1,4 +1,4 @@
-import { Match, onCleanup, onMount, Switch } from 'solid-js';
+import { createEffect, Match, on, onCleanup, onMount, Switch } from 'solid-js';
 import { useApis } from '../../api/api-context.ts';
 import { ApiError } from '../../api/api-error.ts';
 import { AuthLayout } from '../../components/auth-layout.tsx';
@@ -6,6 +6,7 @@ import { Button } from '../../components/button.tsx';
 import { LoadingScreen } from '../../components/loading-screen.tsx';
 import { errorMessage } from '../../forms/error-message.ts';
 import { IdeWorkbench } from '../../ide/ide-workbench.tsx';
+import { createWorkspaceLogFollower } from '../../workspaces/workspace-log-follower.ts';
 import { createWorkspaceWatch } from '../../workspaces/workspace-watch.ts';
 import '../../ide/ide.css';
 
@@ -14,9 +15,28 @@ import '../../ide/ide.css';
  * so the sign-in page and the workspace list stay small.
  */
 export default function IdePage(props: { workspaceId: string }) {
-  const watch = createWorkspaceWatch(useApis().workspaces, props.workspaceId);
-  onMount(() => void watch.load());
-  onCleanup(() => watch.dispose());
+  const apis = useApis();
+  const watch = createWorkspaceWatch(apis.workspaces, props.workspaceId);
+  // Every change of state (a move of a drain or a lost host, a restore, a stop elsewhere) writes a
+  // line in the workspace's log: following it live asks for the status at once, so a move of a
+  // second or two shows as "moving", and the files are read again as soon as it runs on its new host.
+  const log = createWorkspaceLogFollower(apis.workspaces, props.workspaceId);
+  createEffect(
+    on(
+      () => log.lines()?.length,
+      (count, before) => {
+        if (before !== undefined && count !== undefined && count > before) void watch.refresh();
+      },
+    ),
+  );
+  onMount(() => {
+    void watch.load();
+    void log.refresh().then(() => log.follow());
+  });
+  onCleanup(() => {
+    log.stop();
+    watch.dispose();
+  });
   const missing = () => {
     const error = watch.loadError();
     return error instanceof ApiError && error.status === 404;

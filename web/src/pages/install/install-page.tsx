@@ -1,12 +1,15 @@
 import type { InstallSettings, WorkspaceNetworkPolicy } from '@keel/contract/install';
+import type { PlacementPolicy } from '@keel/contract/placement';
 import type { RunnerView } from '@keel/contract/runners';
 import { createResource, createSignal, For, Show } from 'solid-js';
+import { createPolicyDraft, PolicyFields } from '../../admin/policy-fields.tsx';
 import { useApis } from '../../api/api-context.ts';
 import { Button } from '../../components/button.tsx';
 import { ConfirmDialog } from '../../components/confirm-dialog.tsx';
 import { FormAlert } from '../../components/form-alert.tsx';
 import { LoadingIndicator } from '../../components/loading-indicator.tsx';
 import { usePageTitle } from '../../components/page-title.ts';
+import { describeError, type FormError } from '../../forms/describe-error.ts';
 import { errorMessage } from '../../forms/error-message.ts';
 import { createFormAction, textValue } from '../../forms/form-action.ts';
 import { AppHeader } from '../../shell/app-header.tsx';
@@ -67,6 +70,31 @@ export function InstallPage() {
           </Show>
           <Show when={settings()} fallback={<LoadingIndicator label="Loading settings…" />}>
             {(current) => <SettingsForm settings={current().settings} form={form} saved={saved()} />}
+          </Show>
+        </section>
+        <section class="card" aria-labelledby="default-placement-heading">
+          <h2 id="default-placement-heading" class="card-title">
+            Default placement
+          </h2>
+          <p class="muted">
+            How workspaces of organizations that set no placement policy of their own are placed on runners.
+          </p>
+          <Show
+            when={settings()}
+            fallback={
+              <Show when={!settings.error}>
+                <LoadingIndicator label="Loading settings…" />
+              </Show>
+            }
+          >
+            {(current) => (
+              <DefaultPlacementForm
+                policy={current().settings.placementPolicy}
+                onSave={async (placementPolicy) => {
+                  mutate(await api.updateSettings({ placementPolicy }));
+                }}
+              />
+            )}
           </Show>
         </section>
         <section class="card" aria-labelledby="shared-runners-heading">
@@ -247,5 +275,54 @@ function RunnerRow(props: { runner: RunnerView; onRevoke: () => void }) {
         </Button>
       </Show>
     </li>
+  );
+}
+
+/** The install's default placement policy, saved on its own (only `placementPolicy` is sent). */
+function DefaultPlacementForm(props: {
+  policy: PlacementPolicy;
+  onSave: (policy: PlacementPolicy) => Promise<void>;
+}) {
+  const draft = createPolicyDraft(props.policy);
+  const [pending, setPending] = createSignal(false);
+  const [error, setError] = createSignal<FormError>();
+  const [saved, setSaved] = createSignal(false);
+  async function submit(event: SubmitEvent): Promise<void> {
+    event.preventDefault();
+    if (pending()) return;
+    setSaved(false);
+    setError(undefined);
+    const built = draft.build();
+    if (!built.ok) return void setError({ message: built.message, fields: {} });
+    setPending(true);
+    try {
+      await props.onSave(built.policy);
+      setSaved(true);
+    } catch (failure) {
+      setError(describeError(failure, []));
+    } finally {
+      setPending(false);
+    }
+  }
+  return (
+    <form
+      class="form"
+      aria-labelledby="default-placement-heading"
+      onSubmit={(e) => void submit(e)}
+      novalidate
+    >
+      <FormAlert error={error()} />
+      <Show when={saved()}>
+        <p class="alert alert-info" role="status">
+          Saved. Organizations without a policy of their own follow it for new placements.
+        </p>
+      </Show>
+      <PolicyFields draft={draft} idPrefix="install-placement" />
+      <div class="dialog-footer dialog-footer-inline">
+        <Button type="submit" pending={pending()} pendingLabel="Saving…">
+          Save default placement
+        </Button>
+      </div>
+    </form>
   );
 }

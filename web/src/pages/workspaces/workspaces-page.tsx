@@ -53,6 +53,9 @@ export function WorkspacesPage() {
   const [actionError, setActionError] = createSignal<string>();
   const [justCreated, setJustCreated] = createSignal<string>();
   const [announcement, setAnnouncement] = createSignal('');
+  const [info, setInfo] = createSignal<string>();
+  const [snapshotting, setSnapshotting] = createSignal<ReadonlySet<string>>(new Set());
+  const apis = useApis();
   const lastStatus = new Map<string, string>();
 
   const onVisible = () => {
@@ -90,6 +93,24 @@ export function WorkspacesPage() {
     }
   }
 
+  async function snapshot(workspace: Workspace): Promise<void> {
+    setActionError(undefined);
+    setInfo(undefined);
+    setSnapshotting((current) => new Set(current).add(workspace.id));
+    try {
+      await apis.fleet.snapshot(workspace.id);
+      setInfo(`A snapshot of ${workspace.name} is being saved. Its snapshots are listed in the IDE.`);
+    } catch (error) {
+      setActionError(`Could not snapshot ${workspace.name}: ${errorMessage(error)}`);
+    } finally {
+      setSnapshotting((current) => {
+        const next = new Set(current);
+        next.delete(workspace.id);
+        return next;
+      });
+    }
+  }
+
   function request(workspace: Workspace, action: WorkspaceAction | 'delete'): void {
     if (action === 'start') void run(workspace, action);
     else setConfirming({ workspace, action });
@@ -108,6 +129,13 @@ export function WorkspacesPage() {
         <p class="visually-hidden" role="status" aria-live="polite">
           {announcement()}
         </p>
+        <Show when={info()}>
+          {(message) => (
+            <div class="alert alert-info" role="status">
+              <p>{message()}</p>
+            </div>
+          )}
+        </Show>
         <Show when={actionError()}>
           {(message) => (
             <div class="alert alert-error" role="alert">
@@ -152,6 +180,8 @@ export function WorkspacesPage() {
                       showProgress={justCreated() === workspace.id}
                       onAction={(action) => request(workspace, action)}
                       onDelete={() => request(workspace, 'delete')}
+                      snapshotPending={snapshotting().has(workspace.id)}
+                      onSnapshot={() => void snapshot(workspace)}
                     />
                   )}
                 </For>
