@@ -26,7 +26,8 @@ async function systemLines(admin: BrowserClient, id: string): Promise<string[]> 
 /** Status lines the runner wrote (each lifecycle step writes its own), in order. */
 const STATUS_LINE = /^(creating|starting|running|stopping|stopped|failed|deleting|unavailable)(:|$)/;
 async function statusLines(admin: BrowserClient, id: string): Promise<string[]> {
-  return (await systemLines(admin, id)).filter((l) => STATUS_LINE.test(l));
+  // The status alone: a stop may say why it takes longer ("stopping: saving a snapshot").
+  return (await systemLines(admin, id)).filter((l) => STATUS_LINE.test(l)).map((l) => l.replace(/:.*$/, ''));
 }
 
 /** Waits until the runner wrote `count` status lines, then returns them. */

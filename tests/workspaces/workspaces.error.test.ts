@@ -56,7 +56,12 @@ describe('workspaces and runners, bad input', () => {
       { name: 'x', source: { type: 'git', url: 'https://example.com/r.git', ref: 'a..b' } },
       { name: 'x', resources: { cpus: 0, memoryMb: 1024 } },
       { name: 'x', resources: { cpus: 1, memoryMb: 1 } },
-      { name: 'x', resources: { cpus: 1, memoryMb: 1024, gpus: 8 } },
+      { name: 'x', resources: { cpus: 1, memoryMb: 1024, gpus: 17 } },
+      { name: 'x', resources: { cpus: 1, memoryMb: 1024, gpus: 0.5 } },
+      { name: 'x', resources: { cpus: 1, memoryMb: 1024, tpus: 1 } },
+      { name: 'x', placement: { region: '' } },
+      { name: 'x', placement: { requiredLabels: { 'Bad Key': 'x' } } },
+      { name: 'x', source: { type: 'snapshot', snapshotId: 'snp_../../etc' } },
     ]) {
       await expect4xx('POST', '/api/workspaces', JSON.stringify(body), 422, 'validation_failed');
     }
@@ -205,7 +210,7 @@ describe('workspaces and runners, bad input', () => {
 });
 
 describe('workspaces without any runner', () => {
-  test('creating a workspace is a clear 503, and nothing is stored', async () => {
+  test('a workspace waits queued, saying why, and nothing is sent to any runner', async () => {
     const t = await createTestApp();
     try {
       const c = new BrowserClient(t.fetch);
@@ -215,10 +220,22 @@ describe('workspaces without any runner', () => {
         name: 'A',
       });
       const res = await c.request('POST', '/api/workspaces', { name: 'x' }, { bearer: true });
-      assert.equal(res.status, 503);
-      assert.equal(res.body.error.code, 'runner_unavailable');
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+      assert.equal(res.body.status, 'queued');
+      assert.equal(res.body.runnerId, null);
+      assert.match(res.body.statusReason, /no runner/i);
       const list = await c.request('GET', '/api/workspaces', undefined, { bearer: true });
-      assert.deepEqual(list.body.workspaces, []);
+      assert.deepEqual(
+        list.body.workspaces.map((w: { status: string }) => w.status),
+        ['queued'],
+      );
+      // Its decision says why: no candidate at all.
+      const why = await c.request('GET', `/api/workspaces/${res.body.id}/placement`, undefined, {
+        bearer: true,
+      });
+      assert.equal(why.status, 200);
+      assert.equal(why.body.current.runnerId, null);
+      assert.deepEqual(why.body.current.candidates, []);
     } finally {
       await t.close();
     }

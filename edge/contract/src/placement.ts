@@ -23,12 +23,21 @@ export const PlacementPolicy = z.strictObject({
   requiredLabels: Labels.default({}),
   /** Candidates matching more of these come first; the strategy orders within a tie. */
   preferredLabels: Labels.default({}),
+  /**
+   * How many CPUs workspaces may ask for per CPU of a runner. A workspace's CPUs are a ceiling,
+   * not a reservation, and most of a developer's day is idle: 4 by default.
+   */
+  cpuOvercommit: z.number().min(1).max(64).default(4),
+  /** Likewise for memory (a ceiling too, but memory once used is not given back as CPU is): 1.5. */
+  memoryOvercommit: z.number().min(1).max(16).default(1.5),
 });
 export type PlacementPolicy = z.infer<typeof PlacementPolicy>;
 export const DEFAULT_PLACEMENT_POLICY: PlacementPolicy = {
   strategy: 'least-loaded',
   requiredLabels: {},
   preferredLabels: {},
+  cpuOvercommit: 4,
+  memoryOvercommit: 1.5,
 };
 
 /** What one workspace asks of placement, on top of its organization's policy. */

@@ -126,6 +126,9 @@ export interface Need {
   labels: ReadonlyArray<readonly [string, string]>;
   exclude: ReadonlySet<string>;
   drivers: readonly DriverKind[] | undefined;
+  /** CPUs and memory workspaces may ask for per CPU / MB of the runner (the policy's). */
+  cpuOvercommit: number;
+  memoryOvercommit: number;
 }
 
 export type Judgement =
@@ -138,7 +141,8 @@ const plural = (n: number, one: string) => `${fmt(n)} ${one}${n === 1 ? '' : 's'
 
 /**
  * One candidate against the ask. Free CPU and memory are the runner's (its capacity, bounded by
- * its host as the heartbeat reports it) less what its live workspaces asked for; disk is the
+ * its host as the heartbeat reports it, times the policy's overcommit) less what its live
+ * workspaces asked for; disk is the
  * host's free disk less the disk its workspaces reserved; GPUs are the ones `nvidia-smi` lists
  * less those its workspaces hold. The score is the room left after placing, the lowest share of
  * CPU, memory and (when the workspace reserves disk) disk: 0..1, higher is emptier.
@@ -160,15 +164,16 @@ export function judge(c: Candidate, need: Need): Judgement {
   if (missing.length > 0) {
     return refuse('labels', `lacks ${missing.map(([k, v]) => `${k}=${v}`).join(', ')}`);
   }
-  const cpuTotal = Math.min(runner.capacity.cpus, beat.cpus > 0 ? beat.cpus : runner.capacity.cpus);
+  const cpuTotal =
+    Math.min(runner.capacity.cpus, beat.cpus > 0 ? beat.cpus : runner.capacity.cpus) * need.cpuOvercommit;
   const cpuFree = cpuTotal - committed.cpus;
   if (cpuFree < need.cpus)
     return refuse('cpu', `needs ${plural(need.cpus, 'CPU')}, ${fmt(Math.max(0, cpuFree))} free`);
-  const memTotal = Math.min(
-    runner.capacity.memoryMb,
-    beat.memory.totalMb > 0 ? beat.memory.totalMb : Infinity,
-  );
-  const memFree = Math.min(memTotal - committed.memoryMb, beat.memory.freeMb);
+  const memTotal =
+    Math.min(runner.capacity.memoryMb, beat.memory.totalMb > 0 ? beat.memory.totalMb : Infinity) *
+    need.memoryOvercommit;
+  // What the host has free now bounds it too: overcommitting a host already short of memory is not room.
+  const memFree = Math.min(memTotal - committed.memoryMb, beat.memory.freeMb * need.memoryOvercommit);
   if (memFree < need.memoryMb) {
     return refuse(
       'memory',

@@ -61,6 +61,8 @@ export async function decidePlacement(services: Services, ask: PlacementAsk): Pr
     labels,
     exclude: new Set(ask.exclude ?? []),
     drivers: ask.drivers,
+    cpuOvercommit: policy.cpuOvercommit,
+    memoryOvercommit: policy.memoryOvercommit,
   };
 
   const views: PlacementCandidate[] = [];

@@ -52,7 +52,7 @@ export function workspaceFileRoutes() {
     const { path } = readQuery(c, PathQuery);
     const tree = await cached(
       services,
-      treeScope(row.id),
+      treeScope(row),
       sha256Hex(path),
       FILE_TREE_TTL_SECONDS,
       () =>

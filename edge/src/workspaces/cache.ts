@@ -33,4 +33,10 @@ export async function invalidate(services: Services, scope: string, versionAt?: 
 }
 
 export const listScope = (organizationId: string) => `wslist:${organizationId}`;
-export const treeScope = (workspaceId: string) => `tree:${workspaceId}`;
+/**
+ * A workspace's trees, per placement: its files' version lives under its runner's keys and
+ * starts again at 0 on the runner it moves to, so a tree cached before a move must never be
+ * found after it.
+ */
+export const treeScope = (row: { id: string; runnerId: string | null; generation?: number }) =>
+  `tree:${row.id}:${row.runnerId ?? 'none'}:${row.generation ?? 1}`;

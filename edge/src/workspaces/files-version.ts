@@ -10,5 +10,5 @@ export function filesVersionKey(services: Services, row: WorkspaceRow): string {
 
 /** After any change to a workspace's files: every cached tree of it is stale at once. */
 export async function filesChanged(services: Services, row: WorkspaceRow): Promise<void> {
-  await invalidate(services, treeScope(row.id), filesVersionKey(services, row));
+  await invalidate(services, treeScope(row), filesVersionKey(services, row));
 }
