@@ -20,7 +20,7 @@ import type { JobOutcome, RunnerJob } from '@keel/contract/jobs';
 import { runnerKeys, runnerQueueName } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { workspaces } from '@keel/drizzle/schema';
-import { eq, inArray } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { newId } from '../../edge/src/ids.ts';
 import { forgetWorkspaceRow } from '../../edge/src/workspaces/access.ts';
 import { parseRunnerEnv } from '../../runners/src/env.ts';
@@ -52,7 +52,6 @@ interface Setup {
 async function setUp(): Promise<Setup> {
   const infra = await testInfra();
   const app = await createTestApp();
-  let credential: SavedCredential | undefined;
   const s = { beforeAnswer: undefined, extraStale: [], checks: 0 } as unknown as Setup;
 
   const port = await freePort();
@@ -99,7 +98,7 @@ async function setUp(): Promise<Setup> {
     REDIS_URL: infra.redisUrl,
   });
   const driver = new ProcessDriver({ root: join(dataDir, 'workspaces') });
-  credential = await register(config, {
+  const credential = await register(config, {
     drivers: ['process'],
     capacity: { workspaces: 20, cpus: 2, memoryMb: 4096 },
   });
