@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { RunnerJob } from '@keel/contract/jobs';
+import { DEFAULT_PLACEMENT_POLICY } from '@keel/contract/placement';
 import {
   auditEvents,
   installSettings,
@@ -207,6 +208,7 @@ describe('install administration', () => {
         maxCpus: 8,
         maxMemoryMb: 16384,
         maxDiskMb: 51200,
+        placementPolicy: DEFAULT_PLACEMENT_POLICY,
       },
       updatedAt: null,
       updatedBy: null,

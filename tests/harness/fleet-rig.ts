@@ -165,7 +165,7 @@ export async function startFleet(
   const driver = new DockerDriver();
   const credential = await register(config, {
     drivers: ['docker'],
-    capacity: { workspaces: 20, cpus: 2, memoryMb: 4096 },
+    capacity: { workspaces: 50, cpus: 2, memoryMb: 65_536 },
   });
   const runner = new Runner(config, credential, driver, {
     resourcesIntervalMs: options.resourcesIntervalMs ?? 1_000,

@@ -111,7 +111,7 @@ export async function startRig(kind: AnyDriverKind, options: RigOptions = {}): P
   const driver = options.driver ?? makeDriver(kind as DriverKind, dataDir);
   const credential = await register(config, {
     drivers: [kind],
-    capacity: { workspaces: 20, cpus: 2, memoryMb: 4096 },
+    capacity: { workspaces: 50, cpus: 2, memoryMb: 65_536 },
   });
   // The edge was built with its own Redis prefix; the runner learns it at registration.
   const runner = new Runner(config, credential, driver);

@@ -25,9 +25,10 @@ export const PlacementPolicy = z.strictObject({
   preferredLabels: Labels.default({}),
   /**
    * How many CPUs workspaces may ask for per CPU of a runner. A workspace's CPUs are a ceiling,
-   * not a reservation, and most of a developer's day is idle: 4 by default.
+   * not a reservation, CPU time is shared (too many makes them slower, never broken) and most of
+   * a developer's day is idle: 8 by default.
    */
-  cpuOvercommit: z.number().min(1).max(64).default(4),
+  cpuOvercommit: z.number().min(1).max(64).default(8),
   /** Likewise for memory (a ceiling too, but memory once used is not given back as CPU is): 1.5. */
   memoryOvercommit: z.number().min(1).max(16).default(1.5),
 });
@@ -36,7 +37,7 @@ export const DEFAULT_PLACEMENT_POLICY: PlacementPolicy = {
   strategy: 'least-loaded',
   requiredLabels: {},
   preferredLabels: {},
-  cpuOvercommit: 4,
+  cpuOvercommit: 8,
   memoryOvercommit: 1.5,
 };
 
