@@ -34,6 +34,14 @@ describe('placement policies, three real runners with real heartbeats', () => {
         standinGpus: 2,
       },
     ]);
+    // The install's default without overcommit: each runner's room is exactly its capacity.
+    const res = await rig.admin.request(
+      'PUT',
+      '/api/install/settings',
+      { placementPolicy: { strategy: 'least-loaded', cpuOvercommit: 1, memoryOvercommit: 1 } },
+      { bearer: true },
+    );
+    assert.equal(res.status, 200, JSON.stringify(res.body));
   });
 
   after(async () => {
@@ -64,8 +72,19 @@ describe('placement policies, three real runners with real heartbeats', () => {
     return res.body;
   }
 
+  /**
+   * The organization's policy; without overcommit unless given, so that each runner's room is
+   * exactly its capacity and these tests can fill it. `null`: the install's default, which these
+   * tests set without overcommit too (see `before`).
+   */
   async function setPolicy(policy: Record<string, unknown> | null) {
-    const res = await rig.admin.request('PUT', '/api/admin/placement-policy', { policy }, { bearer: true });
+    const body = policy === null ? null : { cpuOvercommit: 1, memoryOvercommit: 1, ...policy };
+    const res = await rig.admin.request(
+      'PUT',
+      '/api/admin/placement-policy',
+      { policy: body },
+      { bearer: true },
+    );
     assert.equal(res.status, 200, JSON.stringify(res.body));
     return res.body;
   }

@@ -154,6 +154,8 @@ describe('placement routes: authorization and bad input', () => {
       strategy: 'round-robin',
       requiredLabels: { region: 'eu' },
       preferredLabels: {},
+      cpuOvercommit: 8,
+      memoryOvercommit: 1.5,
     });
     assert.deepEqual(set.body.effective, set.body.policy);
     assert.equal(set.body.installDefault.strategy, 'least-loaded');
@@ -185,6 +187,8 @@ describe('placement routes: authorization and bad input', () => {
       strategy: 'round-robin',
       requiredLabels: {},
       preferredLabels: { disk: 'ssd' },
+      cpuOvercommit: 8,
+      memoryOvercommit: 1.5,
     });
     const audited = await app.services.db
       .select()

@@ -2,7 +2,8 @@
  * A runner in the servers' network, against real parts: a real edge (PGlite, real Redis) for
  * registration and jobs, the real Docker engine behind a stand-in "server driver", and the two
  * edge routes a runner fetches servers from (the list and the access) served by a small fake
- * edge in front of the real one, since those routes are another part's work. The runner's own
+ * edge in front of the real one, since those routes are another part's work; the fake also
+ * answers the placements check (the workspaces here have no row at the real edge). The runner's own
  * driver is the process driver, so whatever lands in Docker went through the server's driver.
  */
 import assert from 'node:assert/strict';
@@ -180,6 +181,13 @@ async function fakeEdge(real: EdgeOnPort): Promise<{ base: string; close(): Prom
         world.accessFetches.push({ serverId: id, purpose: url.searchParams.get('purpose') ?? '' });
         if (world.accessFails) return refusal(503, 'internal_error');
         return json(200, { access: accessOf(id) });
+      }
+      // The workspaces here are made by jobs sent straight to the runner, with no row at the
+      // real edge, which would call every one of them stale: none moved away.
+      if (url.pathname === '/api/runners/placements/check') {
+        if (req.headers.authorization !== `Bearer ${world.credential}`) return refusal(401, 'unauthorized');
+        await readBody(req);
+        return json(200, { stale: [] });
       }
       const body = await readBody(req);
       const headers = new Headers();
