@@ -5,7 +5,6 @@
  * before anything is done with it.
  */
 
-import { ErrorBody } from '@keel/contract/errors';
 import {
   HandoffRequest,
   HandoffResponse,
@@ -13,7 +12,7 @@ import {
   PlacementsCheckResponse,
 } from '@keel/contract/fleet';
 import type { z } from 'zod';
-import type { EdgeCaller } from '../servers/access.ts';
+import { callEdge, type EdgeCaller, type EdgeCallFailure } from '../edge-call.ts';
 
 export type { EdgeCaller };
 
@@ -24,7 +23,7 @@ export type { EdgeCaller };
 export class FleetCallError extends Error {
   override name = 'FleetCallError';
   constructor(
-    readonly reason: 'unreachable' | 'refused' | 'invalid',
+    readonly reason: EdgeCallFailure,
     message: string,
     readonly status?: number,
   ) {
@@ -32,13 +31,20 @@ export class FleetCallError extends Error {
   }
 }
 
+const fleetCallError = (reason: EdgeCallFailure, message: string, status?: number) =>
+  new FleetCallError(reason, message, status);
+
 /** Those of `workspaces` (held at those generations) that are no longer this runner's. */
 export async function checkPlacements(
   edge: EdgeCaller,
   workspaces: { id: string; generation: number }[],
 ): Promise<z.infer<typeof PlacementsCheckResponse>> {
   const request = PlacementsCheckRequest.parse({ workspaces });
-  const body = await postEdge(edge, '/api/runners/placements/check', request, 'the placements check');
+  const body = await callEdge(
+    edge,
+    { method: 'POST', path: '/api/runners/placements/check', what: 'the placements check', body: request },
+    fleetCallError,
+  );
   const parsed = PlacementsCheckResponse.safeParse(body);
   if (!parsed.success)
     throw new FleetCallError('invalid', 'the edge answered an unreadable placements check');
@@ -52,54 +58,13 @@ export async function handOff(
   request: z.infer<typeof HandoffRequest>,
 ): Promise<z.infer<typeof HandoffResponse>> {
   const path = `/api/runners/workspaces/${encodeURIComponent(workspaceId)}/handoff`;
-  const body = await postEdge(edge, path, HandoffRequest.parse(request), `the handoff of ${workspaceId}`);
+  const body = await callEdge(
+    edge,
+    { method: 'POST', path, what: `the handoff of ${workspaceId}`, body: HandoffRequest.parse(request) },
+    fleetCallError,
+  );
   const parsed = HandoffResponse.safeParse(body);
   if (!parsed.success)
     throw new FleetCallError('invalid', `the edge answered an unreadable handoff of ${workspaceId}`);
   return parsed.data;
-}
-
-async function postEdge(edge: EdgeCaller, path: string, payload: unknown, what: string): Promise<unknown> {
-  let res: Response;
-  let body: unknown;
-  const signal = AbortSignal.timeout(edge.timeoutMs ?? 10_000);
-  try {
-    res = await fetch(new URL(path, edge.edgeUrl), {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${edge.credential}`,
-        accept: 'application/json',
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify(payload),
-      signal,
-      redirect: 'error',
-    });
-  } catch (err) {
-    const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-    throw new FleetCallError(
-      'unreachable',
-      timedOut ? `the edge did not answer ${what} in time` : `the edge could not be reached for ${what}`,
-    );
-  }
-  try {
-    // The body's read is bounded by the same signal as the call.
-    body = await res.json();
-  } catch {
-    throw new FleetCallError(
-      res.status >= 500 ? 'unreachable' : 'invalid',
-      `the edge answered ${what} with no JSON (${res.status})`,
-      res.status,
-    );
-  }
-  if (!res.ok) {
-    const refusal = ErrorBody.safeParse(body);
-    const reason = refusal.success ? refusal.data.error.message : 'no reason given';
-    throw new FleetCallError(
-      res.status >= 500 ? 'unreachable' : 'refused',
-      `the edge refused ${what} (${res.status}): ${reason}`,
-      res.status,
-    );
-  }
-  return body;
 }
