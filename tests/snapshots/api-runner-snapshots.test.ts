@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { auditEvents, snapshots, workspaces } from '@keel/drizzle/schema';
-import { and, desc, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import { requestScheduledSnapshots } from '../../edge/src/snapshots/request.ts';
 import type { RegisteredRunner } from '../servers/server-rig.ts';
 import { type SnapshotRig, startSnapshotRig } from './snapshot-rig.ts';
@@ -274,7 +274,15 @@ describe('runners report snapshots, fenced by the placement generation (real Pos
     const stopped = await rig.createWorkspace(rig.developer, 'stopped');
     const recent = await rig.createWorkspace(rig.developer, 'recent');
     const never = await rig.createWorkspace(rig.developer, 'never');
+    const young = await rig.createWorkspace(rig.developer, 'young');
+    // Made before the interval: due although it has no snapshot at all. `young` was made a
+    // moment ago: its first one comes an interval after it was made.
+    await services.db
+      .update(workspaces)
+      .set({ createdAt: new Date(Date.now() - 30 * 60_000) })
+      .where(inArray(workspaces.id, [never, due, stopped, recent]));
     await rig.setStatus(rig.holder, never, 'running');
+    await rig.setStatus(rig.holder, young, 'running');
     await rig.setStatus(rig.holder, due, 'running');
     await rig.setStatus(rig.holder, stopped, 'stopped');
     await rig.setStatus(rig.holder, recent, 'running');
@@ -302,6 +310,7 @@ describe('runners report snapshots, fenced by the placement generation (real Pos
     const byWorkspace = new Map(asked.map((j) => [j.type === 'workspace.snapshot' ? j.workspaceId : '', j]));
     assert.ok(byWorkspace.has(due), 'the workspace with an old snapshot');
     assert.ok(byWorkspace.has(never), 'a running workspace with none at all');
+    assert.ok(!byWorkspace.has(young), 'not one made less than an interval ago');
     assert.ok(!byWorkspace.has(ws.dev), 'not one with a recent failure (asked again later)');
     assert.ok(!byWorkspace.has(stopped), 'not a stopped one');
     assert.ok(!byWorkspace.has(recent), 'not one saved a moment ago');

@@ -5,7 +5,7 @@ import { runnerQueueName } from '@keel/contract/keys';
 import type { SnapshotReason, SnapshotView } from '@keel/contract/snapshots';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { snapshots, workspaces } from '@keel/drizzle/schema';
-import { and, asc, desc, eq, gt, isNotNull, isNull, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import { newId } from '../ids.ts';
 import type { Services } from '../services.ts';
 import { liveStatuses } from '../workspaces/access.ts';
@@ -123,6 +123,8 @@ export async function requestScheduledSnapshots(services: Services): Promise<voi
         and(
           isNull(workspaces.deletedAt),
           isNotNull(workspaces.runnerId),
+          // A workspace's first scheduled snapshot comes an interval after it was made.
+          lt(workspaces.createdAt, fresh),
           gt(workspaces.id, after),
           sql`not ${notDue}`,
         ),
