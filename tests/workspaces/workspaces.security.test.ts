@@ -383,7 +383,14 @@ describe('runner revocation', () => {
       const list = await rig.admin.request('GET', '/api/admin/runners', undefined, { bearer: true });
       assert.equal(list.body.runners[0].status, 'revoked');
       const create = await rig.admin.request('POST', '/api/workspaces', { name: 'x' }, { bearer: true });
-      assert.equal(create.status, 503, 'no further jobs go to it');
+      // It waits for a place instead: the revoked runner is a refused candidate, nothing is sent to it.
+      assert.equal(create.status, 201, JSON.stringify(create.body));
+      assert.equal(create.body.status, 'queued', 'no further jobs go to it');
+      assert.equal(create.body.runnerId, null);
+      const why = await rig.admin.request('GET', `/api/workspaces/${create.body.id}/placement`, undefined, {
+        bearer: true,
+      });
+      assert.equal(why.body.current.candidates[0].refusal, 'revoked');
       await waitFor('the runner to notice', async () => (revoked ? true : undefined), 30_000, 200);
     } finally {
       await rig.close();

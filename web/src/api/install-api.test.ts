@@ -10,7 +10,13 @@ const settings = {
   maxCpus: 8,
   maxMemoryMb: 16384,
   maxDiskMb: 51200,
-  placementPolicy: { strategy: 'round-robin', requiredLabels: { region: 'eu' }, preferredLabels: {} },
+  placementPolicy: {
+    strategy: 'round-robin',
+    requiredLabels: { region: 'eu' },
+    preferredLabels: {},
+    cpuOvercommit: 8,
+    memoryOvercommit: 1.5,
+  },
 };
 
 describe('install API (fake fetch)', () => {
