@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { runnerKeys } from '@keel/contract/keys';
 import { auditEvents } from '@keel/drizzle/schema';
 import { eq } from 'drizzle-orm';
 import { BrowserClient } from '../harness/browser-client.ts';
@@ -225,5 +226,86 @@ describe('placement routes: authorization and bad input', () => {
       { bearer: true },
     );
     assert.equal(gpus.status, 422);
+  });
+});
+
+describe('placement decisions keep a shared runner’s host figures to install administrators', () => {
+  test('a developer reads the refusal without figures; an install administrator reads them', async () => {
+    const app = await createTestApp();
+    try {
+      const client = () => new BrowserClient((path, init) => app.fetch(path, init));
+      const installAdmin = client();
+      const first = await installAdmin.request('POST', '/api/auth/signup', {
+        email: 'pl-install@example.com',
+        password: PASSWORD,
+        name: 'Install',
+      });
+      assert.equal(first.status, 201);
+      const token = await installAdmin.request('POST', '/api/install/runner-tokens', {}, { bearer: true });
+      assert.equal(token.status, 201, JSON.stringify(token.body));
+      const reg = await app.fetch('/api/runners/register', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          token: token.body.token,
+          name: 'shared-small',
+          capacity: { workspaces: 10, cpus: 2, memoryMb: 512 },
+          drivers: ['process'],
+        }),
+      });
+      const { runnerId } = (await reg.json()) as { runnerId: string };
+      const beat = {
+        v: 1,
+        runnerId,
+        at: new Date().toISOString(),
+        version: 'test',
+        driver: 'process',
+        cpus: 2,
+        load: [0, 0, 0],
+        memory: { totalMb: 512, freeMb: 300 },
+        disk: { totalMb: 10_000, freeMb: 5_000 },
+        workspacesRunning: 0,
+        gpus: [],
+      };
+      await app.services
+        .redis()
+        .set(runnerKeys(app.services.config.redisPrefix, runnerId).heartbeat, JSON.stringify(beat), 'EX', 60);
+      const inv = await installAdmin.request(
+        'POST',
+        `/api/orgs/${first.body.organization.id}/invitations`,
+        { role: 'developer' },
+        { bearer: true },
+      );
+      const dev = client();
+      await dev.request('POST', '/api/auth/signup', {
+        email: 'pl-shared-dev@example.com',
+        password: PASSWORD,
+        name: 'Dev',
+        inviteToken: inv.body.token,
+      });
+      const ws = await dev.request(
+        'POST',
+        '/api/workspaces',
+        { name: 'big', resources: { cpus: 1, memoryMb: 4096 } },
+        { bearer: true },
+      );
+      assert.equal(ws.body.status, 'queued', JSON.stringify(ws.body));
+      const seen = async (c: BrowserClient) => {
+        const res = await c.request('GET', `/api/workspaces/${ws.body.id}/placement`, undefined, {
+          bearer: true,
+        });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        return res.body.current.candidates[0];
+      };
+      const forDev = await seen(dev);
+      assert.equal(forDev.refusal, 'memory');
+      assert.equal(forDev.detail, 'not enough memory free');
+      assert.equal(forDev.score, null);
+      assert.doesNotMatch(JSON.stringify(forDev), /\d+ MB/);
+      const forInstall = await seen(installAdmin);
+      assert.match(forInstall.detail, /needs 4096 MB of memory, \d+ MB free/);
+    } finally {
+      await app.close();
+    }
   });
 });

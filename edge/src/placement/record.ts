@@ -8,8 +8,8 @@ import {
   type PlacementReason,
   type PlacementStrategy,
 } from '@keel/contract/placement';
-import { placements } from '@keel/drizzle/schema';
-import { desc, eq } from 'drizzle-orm';
+import { placements, runners } from '@keel/drizzle/schema';
+import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
 import { z } from 'zod';
 import { newId } from '../ids.ts';
 import type { Services } from '../services.ts';
@@ -68,4 +68,49 @@ export async function placementHistory(
     .limit(21);
   const [current, ...history] = rows.map(decisionView);
   return { current: current ?? null, history };
+}
+
+/** What a refusal of a shared runner says to people outside the install's administrators: no figures. */
+const SHARED_DETAIL: Partial<Record<PlacementCandidate['refusal'] & string, string>> = {
+  cpu: 'not enough CPU free',
+  memory: 'not enough memory free',
+  disk: 'not enough disk free',
+  gpu: 'not enough GPUs free',
+  capacity: 'holds its most workspaces',
+};
+
+/**
+ * Decisions as an organization's people may read them: a shared runner's free CPU, memory and
+ * disk are its host's (and every organization's use of it), which only install administrators
+ * see, so its refusals lose their figures and its score.
+ */
+export async function withoutSharedHostFigures(
+  services: Services,
+  view: { current: PlacementDecision | null; history: PlacementDecision[] },
+): Promise<typeof view> {
+  const all = [...(view.current ? [view.current] : []), ...view.history];
+  const ids = [...new Set(all.flatMap((d) => d.candidates.map((c) => c.runnerId)))];
+  if (ids.length === 0) return view;
+  const shared = new Set(
+    (
+      await services.db
+        .select({ id: runners.id })
+        .from(runners)
+        .where(and(inArray(runners.id, ids), isNull(runners.organizationId)))
+    ).map((r) => r.id),
+  );
+  if (shared.size === 0) return view;
+  const hide = (d: PlacementDecision): PlacementDecision => ({
+    ...d,
+    candidates: d.candidates.map((c) =>
+      shared.has(c.runnerId)
+        ? {
+            ...c,
+            score: null,
+            detail: c.refusal ? (SHARED_DETAIL[c.refusal] ?? c.detail) : c.detail,
+          }
+        : c,
+    ),
+  });
+  return { current: view.current ? hide(view.current) : null, history: view.history.map(hide) };
 }

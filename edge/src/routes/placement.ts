@@ -9,7 +9,7 @@ import { readJson, readParams } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
 import { loadPolicy, saveOrgPolicy } from '../placement/policy.ts';
-import { placementHistory } from '../placement/record.ts';
+import { placementHistory, withoutSharedHostFigures } from '../placement/record.ts';
 import { loadWorkspace } from '../workspaces/access.ts';
 
 const labelList = (labels: Record<string, string>) =>
@@ -28,8 +28,15 @@ export function placementApiRoutes() {
 
   // Its owner or an admin of its organization; anyone else gets the 404 of a missing one.
   on(routes.workspacePlacement, authenticate(), async (c) => {
+    const services = c.get('services');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
-    return reply(c, routes.workspacePlacement, 200, await placementHistory(c.get('services'), row.id));
+    const view = await placementHistory(services, row.id);
+    return reply(
+      c,
+      routes.workspacePlacement,
+      200,
+      c.get('principal').installAdmin ? view : await withoutSharedHostFigures(services, view),
+    );
   });
 
   on(routes.getPlacementPolicy, authenticate(), requireRole('admin'), async (c) => {
