@@ -8,6 +8,9 @@ type Prefixed = { config: { redisPrefix: string } };
 export const sweepLockKey = (on: Prefixed) => `${on.config.redisPrefix}fleet:sweep:lock`;
 /** Set after each sweep: check-ins from many runners do not sweep more often than this allows. */
 export const sweepRecentKey = (on: Prefixed) => `${on.config.redisPrefix}fleet:sweep:recent`;
+/** Set after the sweep asked for scheduled snapshots: the schedule is in minutes, its scan need not run every second. */
+export const snapshotScheduleRecentKey = (on: Prefixed) =>
+  `${on.config.redisPrefix}fleet:sweep:snapshot-schedule`;
 /**
  * Why a workspace waits `queued` after it left a runner (lost, drained, moved by hand) and
  * whether it ran: the queued path creates it from its latest snapshot and starts it if it did.

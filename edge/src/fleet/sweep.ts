@@ -8,7 +8,7 @@ import { placeQueued } from '../placement/queued.ts';
 import type { Services } from '../services.ts';
 import { requestScheduledSnapshots } from '../snapshots/request.ts';
 import { kickDrains } from './drain.ts';
-import { sweepLockKey, sweepRecentKey } from './keys.ts';
+import { snapshotScheduleRecentKey, sweepLockKey, sweepRecentKey } from './keys.ts';
 import { markLostRunners, relocateFromLost } from './lost.ts';
 
 /** Long enough for one bounded sweep; a crashed edge's lock frees itself after it. */
@@ -17,6 +17,11 @@ const LOCK_MS = 15_000;
 const MIN_INTERVAL_MS = 1_000;
 /** Workspaces moved off lost runners in one sweep; the next sweep goes on. */
 const RELOCATIONS_PER_SWEEP = 20;
+/**
+ * Scheduled snapshots are asked for at most this often: the scan reads up to thousands of
+ * workspaces, and a schedule counted in minutes gains nothing from a scan every second.
+ */
+const SNAPSHOT_SCHEDULE_MS = 30_000;
 /** Drain moves started in one sweep. */
 const DRAIN_MOVES_PER_SWEEP = 10;
 
@@ -43,7 +48,13 @@ export async function sweepFleet(services: Services): Promise<void> {
         await relocateFromLost(services, lost, RELOCATIONS_PER_SWEEP);
       });
       await step('queued workspaces', () => placeQueued(services));
-      await step('scheduled snapshots', () => requestScheduledSnapshots(services));
+      await step('scheduled snapshots', async () => {
+        if (
+          (await redis.set(snapshotScheduleRecentKey(services), '1', 'PX', SNAPSHOT_SCHEDULE_MS, 'NX')) ===
+          'OK'
+        )
+          await requestScheduledSnapshots(services);
+      });
       await step('drains', () => kickDrains(services, DRAIN_MOVES_PER_SWEEP));
     } finally {
       await redis.eval(RELEASE, 1, sweepLockKey(services), token);
