@@ -304,6 +304,19 @@ describe('placement decisions keep a shared runner’s host figures to install a
       assert.doesNotMatch(JSON.stringify(forDev), /\d+ MB/);
       const forInstall = await seen(installAdmin);
       assert.match(forInstall.detail, /needs 4096 MB of memory, \d+ MB free/);
+      // Placed there: the summary's share of room left is the host's figure too.
+      const small = await dev.request(
+        'POST',
+        '/api/workspaces',
+        { name: 'small', resources: { cpus: 1, memoryMb: 128 } },
+        { bearer: true },
+      );
+      assert.equal(small.body.runnerId, runnerId, JSON.stringify(small.body));
+      const summary = async (c: BrowserClient) =>
+        (await c.request('GET', `/api/workspaces/${small.body.id}/placement`, undefined, { bearer: true }))
+          .body.current.summary as string;
+      assert.doesNotMatch(await summary(dev), /%/);
+      assert.match(await summary(installAdmin), /\(\d+%\)/);
     } finally {
       await app.close();
     }

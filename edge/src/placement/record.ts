@@ -102,6 +102,8 @@ export async function withoutSharedHostFigures(
   if (shared.size === 0) return view;
   const hide = (d: PlacementDecision): PlacementDecision => ({
     ...d,
+    // "the most room left after placing (83%)" of a shared runner is its host's figure too.
+    summary: d.runnerId && shared.has(d.runnerId) ? d.summary.replace(/ \(\d+%\)/, '') : d.summary,
     candidates: d.candidates.map((c) =>
       shared.has(c.runnerId)
         ? {
