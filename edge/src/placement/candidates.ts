@@ -11,7 +11,10 @@ import { DriverKind } from '@keel/contract/runners';
 import { runners, workspaces } from '@keel/drizzle/schema';
 import { eq, isNull, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
+import { setBounded } from '../services/bounded-map.ts';
+import type { Database } from '../services/database.ts';
 import type { Services } from '../services.ts';
+import { loadPolicy, type PolicyView, policyColumns, policyView } from './policy.ts';
 
 export type RunnerRow = typeof runners.$inferSelect;
 
@@ -67,22 +70,70 @@ function toCommitted(value: unknown): Committed {
   return { workspaces: n, cpus, memoryMb, diskMb, gpus };
 }
 
-/** Two round trips: the runners with their commitments, then one MGET of their heartbeats. */
-export async function loadCandidates(services: Services, organizationId: string): Promise<Candidate[]> {
-  const rows = await services.db
-    .select({ runner: runners, committed: committedColumn })
+function candidatesQuery(db: Database) {
+  const org = sql.placeholder('organizationId');
+  return db
+    .select({ runner: runners, committed: committedColumn, ...policyColumns(org) })
     .from(runners)
-    .where(or(eq(runners.organizationId, organizationId), isNull(runners.organizationId)))
-    .orderBy(runners.id);
-  const beats = await placementHeartbeats(
+    .where(or(eq(runners.organizationId, org), isNull(runners.organizationId)))
+    .orderBy(runners.id)
+    .prepare('placement_candidates');
+}
+
+/**
+ * Prepared once per database handle: building a query of this size in drizzle costs about as
+ * much as PostgreSQL takes to answer it (measured with bench/placement.ts).
+ */
+const prepared = new WeakMap<Database, ReturnType<typeof candidatesQuery>>();
+
+export interface PlacementInputs {
+  policy: PolicyView;
+  candidates: Candidate[];
+}
+
+/**
+ * The runner ids each organization's last decision read, so the next reads their heartbeats
+ * while PostgreSQL answers (see loadCandidates). Process-local and only a guess: a runner it
+ * lacks is read after the query, one it names that is gone is dropped.
+ */
+const lastRunnerIds = new Map<string, string[]>();
+const LAST_RUNNER_IDS_MAX = 1_000;
+
+/**
+ * The runners with their commitments and the policy that applies (one query), and their
+ * heartbeats (one MGET, sent beside the query for the runners the organization's last decision
+ * read, and after it only for runners that were not among them). With no runner at all, the
+ * policy is read on its own.
+ */
+export async function loadCandidates(services: Services, organizationId: string): Promise<PlacementInputs> {
+  let query = prepared.get(services.db);
+  if (!query) {
+    query = candidatesQuery(services.db);
+    prepared.set(services.db, query);
+  }
+  const guessed = lastRunnerIds.get(organizationId) ?? [];
+  const [rows, early] = await Promise.all([
+    query.execute({ organizationId }),
+    placementHeartbeats(services, guessed),
+  ]);
+  const policy = rows[0]
+    ? policyView(rows[0].orgPolicy, rows[0].installSettings)
+    : await loadPolicy(services, organizationId);
+  const ids = rows.filter((r) => !r.runner.revokedAt).map((r) => r.runner.id);
+  setBounded(lastRunnerIds, organizationId, ids, LAST_RUNNER_IDS_MAX);
+  const known = new Set(guessed);
+  const late = await placementHeartbeats(
     services,
-    rows.filter((r) => !r.runner.revokedAt).map((r) => r.runner.id),
+    ids.filter((id) => !known.has(id)),
   );
-  return rows.map(({ runner, committed }) => ({
-    runner,
-    heartbeat: beats.get(runner.id),
-    committed: toCommitted(committed),
-  }));
+  return {
+    policy,
+    candidates: rows.map(({ runner, committed }) => ({
+      runner,
+      heartbeat: runner.revokedAt ? undefined : (early.get(runner.id) ?? late.get(runner.id)),
+      committed: toCommitted(committed),
+    })),
+  };
 }
 
 /**

@@ -13,7 +13,6 @@ import type { DriverKind } from '@keel/contract/runners';
 import type { runners } from '@keel/drizzle/schema';
 import type { Services } from '../services.ts';
 import { type Candidate, judge, loadCandidates, type Need } from './candidates.ts';
-import { loadPolicy } from './policy.ts';
 import { recordDecision } from './record.ts';
 import { type Eligible, pick, preferredMatches } from './strategies.ts';
 
@@ -47,10 +46,10 @@ interface Judged extends Eligible {
 
 /** Decides and records. Never throws for "nothing fits": the outcome's runner is null. */
 export async function decidePlacement(services: Services, ask: PlacementAsk): Promise<PlacementOutcome> {
-  const [{ effective: policy }, candidates] = await Promise.all([
-    loadPolicy(services, ask.organizationId),
-    loadCandidates(services, ask.organizationId),
-  ]);
+  const {
+    policy: { effective: policy },
+    candidates,
+  } = await loadCandidates(services, ask.organizationId);
   const labels = requiredLabels(policy.requiredLabels, ask.request);
   const preferred = { ...policy.preferredLabels, ...(ask.request?.preferredLabels ?? {}) };
   const need: Need = {

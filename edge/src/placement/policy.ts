@@ -4,7 +4,7 @@
  */
 import { PlacementPolicy } from '@keel/contract/placement';
 import { installSettings, organizations } from '@keel/drizzle/schema';
-import { eq, sql } from 'drizzle-orm';
+import { eq, type SQLWrapper, sql } from 'drizzle-orm';
 import { DEFAULT_INSTALL_SETTINGS, INSTALL_SETTINGS_ID } from '../install/settings.ts';
 import type { Services } from '../services.ts';
 
@@ -30,19 +30,31 @@ function safeJson(text: string): unknown {
   }
 }
 
-/** Both documents in one round trip: placement runs on every create and wants few queries. */
-export async function loadPolicy(services: Services, organizationId: string): Promise<PolicyView> {
-  const [row] = await services.db
-    .select({
-      org: sql<unknown>`(select ${organizations.placementPolicy} from ${organizations} where ${organizations.id} = ${organizationId})`,
-      install: sql<unknown>`(select ${installSettings.settings} from ${installSettings} where ${installSettings.id} = ${INSTALL_SETTINGS_ID})`,
-    })
-    .from(sql`(select 1) as one`);
-  const policy = parsed(row?.org);
-  const install = typeof row?.install === 'string' ? safeJson(row.install) : row?.install;
+/**
+ * The two stored documents as columns of a query: the organization's policy and the install's
+ * settings. Placement reads them beside its runners (see candidates.ts), so a decision pays for
+ * one round trip to PostgreSQL.
+ */
+export function policyColumns(organizationId: SQLWrapper | string) {
+  return {
+    orgPolicy: sql<unknown>`(select ${organizations.placementPolicy} from ${organizations} where ${organizations.id} = ${organizationId})`,
+    installSettings: sql<unknown>`(select ${installSettings.settings} from ${installSettings} where ${installSettings.id} = ${INSTALL_SETTINGS_ID})`,
+  };
+}
+
+/** The view from the two stored documents as `policyColumns` reads them. */
+export function policyView(orgPolicy: unknown, installStored: unknown): PolicyView {
+  const policy = parsed(orgPolicy);
+  const install = typeof installStored === 'string' ? safeJson(installStored) : installStored;
   const stored = install as { placementPolicy?: unknown } | null | undefined;
   const installDefault = parsed(stored?.placementPolicy) ?? DEFAULT_INSTALL_SETTINGS.placementPolicy;
   return { policy, installDefault, effective: policy ?? installDefault };
+}
+
+/** Both documents in one round trip. */
+export async function loadPolicy(services: Services, organizationId: string): Promise<PolicyView> {
+  const [row] = await services.db.select(policyColumns(organizationId)).from(sql`(select 1) as one`);
+  return policyView(row?.orgPolicy, row?.installSettings);
 }
 
 export async function saveOrgPolicy(

@@ -9,9 +9,10 @@ import {
   type PlacementStrategy,
 } from '@keel/contract/placement';
 import { placements, runners } from '@keel/drizzle/schema';
-import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { newId } from '../ids.ts';
+import type { Database } from '../services/database.ts';
 import type { Services } from '../services.ts';
 
 export interface DecisionInput {
@@ -27,10 +28,39 @@ export interface DecisionInput {
   candidates: PlacementCandidate[];
 }
 
+function insertQuery(db: Database) {
+  const p = (name: keyof DecisionInput | 'id' | 'decidedAt') => sql.placeholder(name);
+  return db
+    .insert(placements)
+    .values({
+      id: p('id'),
+      organizationId: p('organizationId'),
+      workspaceId: p('workspaceId'),
+      generation: p('generation'),
+      reason: p('reason'),
+      strategy: p('strategy'),
+      decidedBy: p('decidedBy'),
+      runnerId: p('runnerId'),
+      serverId: p('serverId'),
+      summary: p('summary'),
+      candidates: p('candidates'),
+      decidedAt: p('decidedAt'),
+    })
+    .prepare('placement_record');
+}
+
+/** Prepared once per database handle: a decision is recorded on every create (see candidates.ts). */
+const prepared = new WeakMap<Database, ReturnType<typeof insertQuery>>();
+
 export async function recordDecision(services: Services, input: DecisionInput): Promise<PlacementDecision> {
   const id = newId('placement');
   const decidedAt = services.clock.now();
-  await services.db.insert(placements).values({ id, ...input, decidedAt });
+  let query = prepared.get(services.db);
+  if (!query) {
+    query = insertQuery(services.db);
+    prepared.set(services.db, query);
+  }
+  await query.execute({ id, ...input, decidedAt });
   return { id, ...input, decidedAt: decidedAt.toISOString() };
 }
 
