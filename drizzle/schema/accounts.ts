@@ -18,6 +18,8 @@ export const organizations = pgTable('organizations', {
   name: text('name').notNull(),
   /** The organization's placement policy (contract PlacementPolicy); null: the install's default. */
   placementPolicy: jsonb('placement_policy').$type<Record<string, unknown>>(),
+  /** The organization's plan and its limits (contract, rate limits); null: the install's default. */
+  plan: jsonb('plan').$type<Record<string, unknown>>(),
   createdAt: createdAt(),
 });
 
@@ -28,8 +30,16 @@ export const users = pgTable(
     /** Stored lower-cased; the unique index is what makes concurrent signups safe. */
     email: text('email').notNull(),
     name: text('name').notNull(),
-    /** PHC string: `$argon2id$v=19$m=…,t=…,p=…$salt$hash`, so parameters can be raised later. */
-    passwordHash: text('password_hash').notNull(),
+    /**
+     * PHC string: `$argon2id$v=19$m=…,t=…,p=…$salt$hash`, so parameters can be raised later.
+     * Null for people who arrived through single sign-on or the directory and never set one.
+     */
+    passwordHash: text('password_hash'),
+    /** How the account arrived: `password`, `oidc`, `github` or `ldap` (members list). */
+    source: text('source').notNull().default('password'),
+    /** Set by an admin's password reset: the next sign-in must choose a new password. */
+    mustChangePassword: boolean('must_change_password').notNull().default(false),
+    lastSignInAt: tz('last_sign_in_at'),
     /**
      * An install administrator: manages what every organization shares (shared runners, install
      * settings, the install audit chain). Distinct from any organization's super_admin.
@@ -51,6 +61,8 @@ export const memberships = pgTable(
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
     role: roleEnum('role').notNull(),
+    /** Disabled in this organization: no sign-in, no token, no session here until enabled. */
+    disabledAt: tz('disabled_at'),
     createdAt: createdAt(),
   },
   (t) => [
@@ -103,6 +115,10 @@ export const refreshTokenFamilies = pgTable(
     revokedAt: tz('revoked_at'),
     revokedReason: text('revoked_reason'),
     lastUsedAt: tz('last_used_at'),
+    /** The browser or client that signed in (User-Agent, cut to 300 characters): the sessions list. */
+    userAgent: text('user_agent'),
+    /** The client address at sign-in and at the last refresh. */
+    address: text('address'),
     createdAt: createdAt(),
   },
   (t) => [index('refresh_token_families_user_idx').on(t.userId)],

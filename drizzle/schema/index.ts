@@ -2,6 +2,7 @@ export * from './accounts.ts';
 export * from './audit.ts';
 export * from './fleet.ts';
 export * from './install.ts';
+export * from './organization.ts';
 export * from './runners.ts';
 export * from './servers.ts';
 export * from './signing-keys.ts';

@@ -18,6 +18,8 @@ export const idPrefixes = {
   server: 'srv',
   snapshot: 'snp',
   placement: 'plc',
+  accessToken: 'pat',
+  identityProvider: 'idp',
 } as const;
 export type IdKind = keyof typeof idPrefixes;
 

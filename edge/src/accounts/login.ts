@@ -28,7 +28,9 @@ export async function checkPassword(
     .orderBy(asc(memberships.createdAt))
     .limit(1);
   const ok = await verifyPassword(password, row?.user.passwordHash ?? DECOY_PASSWORD_HASH);
-  if (!ok || !row || row.user.disabledAt || !row.membership) return undefined;
+  // An account without a password (single sign-on, directory) never signs in by password.
+  if (!ok || !row?.user.passwordHash || row.user.disabledAt || !row.membership) return undefined;
+  if (row.membership.disabledAt) return undefined;
   if (needsRehash(row.user.passwordHash)) {
     await db
       .update(users)

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorBody, errorStatus } from '../errors.ts';
+import type { RouteAccess } from '../permissions.ts';
 
 /**
  * One HTTP route as data: method, path (OpenAPI `{param}` form), request parts and the answers
@@ -13,6 +14,8 @@ export interface ApiRoute {
   readonly summary: string;
   readonly tags: readonly string[];
   readonly security?: readonly Record<string, readonly string[]>[];
+  /** Who may call it (see permissions.ts); enforced where the edge mounts described routes. */
+  readonly access?: RouteAccess;
   readonly request?: {
     readonly params?: z.ZodObject;
     readonly query?: z.ZodObject;
