@@ -1,4 +1,5 @@
 import type { Role } from '@keel/contract/auth';
+import { type Permission, roleHas } from '@keel/contract/permissions';
 import type { Services } from './services.ts';
 
 /** Who is calling, as established by the auth middleware from a verified token and the database. */
@@ -10,6 +11,17 @@ export interface Principal {
   installAdmin: boolean;
   sessionId: string;
   via: 'bearer' | 'cookie';
+  /**
+   * Set when the caller presented a personal access token: its scopes. What the caller may do
+   * is then its role's permissions that are also among these (see principalPermits).
+   */
+  tokenPermissions?: ReadonlySet<Permission>;
+}
+
+/** Whether the principal holds `permission`: by its role, and by its token's scopes if it used one. */
+export function principalPermits(p: Principal, permission: Permission): boolean {
+  if (!roleHas(p.role, permission)) return false;
+  return p.tokenPermissions ? p.tokenPermissions.has(permission) : true;
 }
 
 export type AppEnv = {
