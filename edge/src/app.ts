@@ -7,6 +7,7 @@ import { openApiDocument } from './http/openapi-document.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { adminAuditRoutes } from './routes/admin-audit.ts';
+import { adminMemberRoutes } from './routes/admin-members.ts';
 import { adminRunnerRoutes } from './routes/admin-runners.ts';
 import { adminServerRoutes } from './routes/admin-servers.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
@@ -64,6 +65,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route('/api/orgs', invitationRoutes());
   app.route('/', fleetApiRoutes());
   app.route('/api/admin/audit', adminAuditRoutes());
+  app.route('/api/admin/members', adminMemberRoutes());
   app.route('/api/admin/servers', adminServerRoutes());
   app.route('/api/admin', adminRunnerRoutes());
   app.route('/api/install', installRoutes());

@@ -51,6 +51,9 @@ export const EdgeEnv = z.object({
     .or(z.literal('').transform(() => undefined)),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
   KEEL_PUBLIC_URL: z.url().optional(),
+  /** Invitation e-mail: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`. */
+  KEEL_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
+  KEEL_SMTP_FROM: z.string().trim().min(3).max(320).optional(),
   KEEL_OPEN_SIGNUP: flag,
   /** Comma-separated e-mail domains that open signup accepts; empty accepts any. */
   KEEL_OPEN_SIGNUP_DOMAINS: z.string().optional().default(''),
@@ -120,6 +123,8 @@ export interface EdgeConfig {
   /** KEEL_SECRET_KEY seals; KEEL_SECRET_KEY_PREVIOUS and _NEXT are accepted for opening. */
   secretKeys: SecretKeyring;
   publicUrl: string | undefined;
+  /** Where invitation e-mail goes out; undefined: e-mail is off and the console shows the link. */
+  smtp?: { url: string; from: string };
   issuer: string;
   openSignup: boolean;
   openSignupDomains: string[];
@@ -164,6 +169,9 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
     redisUrl: e.REDIS_URL,
     secretKeys: keyringOf(e),
     publicUrl: e.KEEL_PUBLIC_URL,
+    smtp: e.KEEL_SMTP_URL
+      ? { url: e.KEEL_SMTP_URL, from: e.KEEL_SMTP_FROM ?? 'Keel <keel@localhost>' }
+      : undefined,
     issuer: e.KEEL_PUBLIC_URL ? new URL(e.KEEL_PUBLIC_URL).origin : 'keel',
     openSignup: e.KEEL_OPEN_SIGNUP,
     openSignupDomains: e.KEEL_OPEN_SIGNUP_DOMAINS.split(',')

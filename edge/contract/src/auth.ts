@@ -99,18 +99,42 @@ export const CreateInvitationRequest = z.strictObject({
 });
 export type CreateInvitationRequest = z.infer<typeof CreateInvitationRequest>;
 
+/** Where an invitation stands: open, taken up, past its date, or withdrawn. */
+export const InvitationStatus = z.enum(['pending', 'accepted', 'expired', 'revoked']);
+export type InvitationStatus = z.infer<typeof InvitationStatus>;
+
 export const Invitation = z.object({
   id: idSchema('invitation'),
   organizationId: idSchema('organization'),
   email: z.string().nullable(),
   role: Role,
+  status: InvitationStatus,
   expiresAt: z.string(),
   acceptedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
   createdAt: z.string(),
 });
 export type Invitation = z.infer<typeof Invitation>;
 
-export const CreateInvitationResponse = z.object({ invitation: Invitation, token: z.string() });
+/**
+ * Whether an invitation went out by e-mail: `sent`; `off` (no SMTP configured: pass the link on
+ * by hand); `failed` (the SMTP server refused; the message says why); `unavailable` (e-mail
+ * needs the Node edge: workerd cannot run the SMTP client).
+ */
+export const InvitationDelivery = z.object({
+  status: z.enum(['sent', 'off', 'failed', 'unavailable']),
+  message: z.string(),
+});
+export type InvitationDelivery = z.infer<typeof InvitationDelivery>;
+
+export const CreateInvitationResponse = z.object({
+  invitation: Invitation,
+  token: z.string(),
+  /** The sign-up page with the token: `<public URL>/sign-up?invite=<token>`. */
+  link: z.string(),
+  /** Present when the invitation names an address. */
+  delivery: InvitationDelivery.optional(),
+});
 export type CreateInvitationResponse = z.infer<typeof CreateInvitationResponse>;
 
 export const ListInvitationsResponse = z.object({ invitations: z.array(Invitation) });

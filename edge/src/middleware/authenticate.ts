@@ -5,7 +5,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppEnv, Principal } from '../app-env.ts';
 import { assertCsrf } from '../auth/csrf.ts';
-import { REVOKED_MARKER } from '../auth/sessions.ts';
+import { REVOKED_MARKER, REVOKED_MARKER_SECONDS } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
 import { sessionCacheKey } from '../redis-keys.ts';
 import type { Services } from '../services.ts';
@@ -135,4 +135,23 @@ async function sessionRole(
   // that failed its check stays until it expires; meanwhile every request asks the database.
   await services.redis().set(key, entry, 'EX', SESSION_CACHE_SECONDS, 'NX');
   return { role: row.role, installAdmin: row.installAdmin, entry };
+}
+
+/**
+ * Acts at once on sessions whose confirmation may sit in the cache: `revoked` ends them (as
+ * revokeSession does, for many at a time); `recheck` makes their next request ask the database
+ * (a role changed). The recheck entry is not sealed, so it is never trusted, and it outlives
+ * any confirmation that a request reading the old row could still write (NX keeps it there).
+ */
+export async function markSessions(
+  services: Services,
+  sessionIds: readonly string[],
+  mark: 'revoked' | 'recheck',
+): Promise<void> {
+  if (sessionIds.length === 0) return;
+  const [value, seconds] =
+    mark === 'revoked' ? [REVOKED_MARKER, REVOKED_MARKER_SECONDS] : ['recheck', SESSION_CACHE_SECONDS + 5];
+  const batch = services.redis().multi();
+  for (const id of sessionIds) batch.set(sessionCacheKey(services, id), value, 'EX', seconds);
+  await batch.exec();
 }

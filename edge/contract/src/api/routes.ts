@@ -4,6 +4,7 @@ import { authRoutes } from './auth.ts';
 import type { ApiRoute } from './describe.ts';
 import { fleetRoutes } from './fleet.ts';
 import { installRoutes } from './install.ts';
+import { memberRoutes } from './members.ts';
 import { patchRoutes } from './patch.ts';
 import { placementRoutes } from './placement.ts';
 import { runnerRoutes } from './runners.ts';
@@ -26,6 +27,7 @@ export const api = {
   ...snapshotRoutes,
   ...placementRoutes,
   ...fleetRoutes,
+  ...memberRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof api;
