@@ -26,7 +26,12 @@ export const MEMBERS_PAGE_MAX = 200;
 
 export const ListMembersQuery = z.strictObject({
   /** Part of the name or e-mail address, case-insensitive. */
-  q: z.string().trim().max(100).optional(),
+  q: z
+    .string()
+    .trim()
+    .max(100)
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL')
+    .optional(),
   role: Role.optional(),
   limit: z.coerce.number().int().min(1).max(MEMBERS_PAGE_MAX).default(50),
   /** Opaque: the `next` of the previous page. */

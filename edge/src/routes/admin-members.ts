@@ -109,9 +109,12 @@ function likeText(text: string): string {
 
 function decodeCursor(cursor: string): string {
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(
+    const email = new TextDecoder('utf-8', { fatal: true }).decode(
       Uint8Array.from(atob(cursor.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0)),
     );
+    // PostgreSQL text cannot hold NUL: such a cursor was never given out.
+    if (email.includes('\u0000')) throw new Error('NUL');
+    return email;
   } catch {
     throw new ApiError('validation_failed', 'Query string is invalid', [
       { path: 'cursor', message: 'not a cursor this list gave out' },
