@@ -23,6 +23,8 @@ const ServersPage = lazy(() => import('./admin/servers-page.tsx'));
 const RunnersPage = lazy(() => import('./admin/runners-page.tsx'));
 const PlacementPage = lazy(() => import('./admin/placement-page.tsx'));
 const SnapshotsSettingsPage = lazy(() => import('./admin/snapshots-settings-page.tsx'));
+const MembersPage = lazy(() => import('./admin/members-page.tsx'));
+const InvitationsPage = lazy(() => import('./admin/invitations-page.tsx'));
 
 const AUTH_PATHS: ReadonlySet<string> = new Set(['/sign-in', '/sign-up']);
 
@@ -58,6 +60,8 @@ export function App(props: AppProps) {
         <Route path="/runners" component={RunnersPage} />
         <Route path="/placement" component={PlacementPage} />
         <Route path="/snapshots" component={SnapshotsRoute} />
+        <Route path="/members" component={MembersPage} />
+        <Route path="/invitations" component={InvitationsPage} />
         <Route path="*" component={AdminNotFound} />
       </Route>
       <Route path="*" component={NotFoundPage} />

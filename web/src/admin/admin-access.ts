@@ -15,6 +15,8 @@ export function isInstallAdmin(state: SessionState): boolean {
  * here. `installAdmin` pages are listed for install administrators only.
  */
 export const ADMIN_PAGES: ReadonlyArray<{ href: string; label: string; installAdmin?: true }> = [
+  { href: '/admin/members', label: 'Members' },
+  { href: '/admin/invitations', label: 'Invitations' },
   { href: '/admin/servers', label: 'Servers' },
   { href: '/admin/runners', label: 'Runners' },
   { href: '/admin/placement', label: 'Placement' },
