@@ -34,7 +34,12 @@ function buildDocument(): unknown {
     scheme: 'bearer',
     description: 'A runner’s credential from registration',
   });
-  for (const route of apiRoutes) registry.registerPath(route as Parameters<typeof registry.registerPath>[0]);
+  // Who may call it, as an extension (OpenAPI has no field for it).
+  for (const { access, ...route } of apiRoutes)
+    registry.registerPath({
+      ...route,
+      ...(access ? { 'x-keel-access': access } : {}),
+    } as Parameters<typeof registry.registerPath>[0]);
   return app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: { title: 'Keel API', version: `${CONTRACT_VERSION}` },
