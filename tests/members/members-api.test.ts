@@ -7,15 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { bullPrefixOf, runnerKeys } from '@keel/contract/keys';
 import {
   auditEvents,
   invitations,
   memberships,
   organizations,
   personalAccessTokens,
+  runners,
   users,
   workspaces,
 } from '@keel/drizzle/schema';
+import { Queue } from 'bullmq';
 import { and, eq, isNull } from 'drizzle-orm';
 import { hashPassword } from '../../edge/src/auth/password.ts';
 import { BrowserClient } from '../harness/browser-client.ts';
@@ -311,7 +314,12 @@ describe('members API (postgres)', () => {
     assert.ok(actions.some((a) => a.action === 'member.enable'));
   });
 
-  async function ownWorkspace(owner: string, name: string): Promise<string> {
+  async function ownWorkspace(
+    owner: string,
+    name: string,
+    runnerId?: string,
+    status = 'stopped',
+  ): Promise<string> {
     const id = `ws_${name.padEnd(20, 'a')}`;
     await t.services.db.insert(workspaces).values({
       id,
@@ -320,10 +328,69 @@ describe('members API (postgres)', () => {
       name,
       source: { type: 'empty' },
       resources: { cpus: 1, memoryMb: 512 },
-      status: 'stopped',
+      status,
+      ...(runnerId ? { runnerId } : {}),
     });
     return id;
   }
+
+  test('removal sends the lifecycle jobs: running workspaces handed over are stopped, deleted ones removed', async () => {
+    const runnerId = 'rnr_jjjjjjjjjjjjjjjjjjjj';
+    await t.services.db.insert(runners).values({
+      id: runnerId,
+      organizationId: orgId,
+      name: 'r1',
+      labels: {},
+      drivers: ['process'],
+      capacity: { workspaces: 10, cpus: 8, memoryMb: 8192 },
+      version: 'test',
+      credentialHash: 'c'.repeat(64),
+    });
+    const prefix = t.services.config.redisPrefix;
+    // A live heartbeat: the runner is online, so jobs are queued for it.
+    await t.services.redis().set(runnerKeys(prefix, runnerId).heartbeat, '{}', 'EX', 60);
+    const connection = t.services.redis().duplicate();
+    const queue = new Queue(`runner.${runnerId}`, {
+      connection,
+      prefix: bullPrefixOf(prefix),
+    });
+    try {
+      await join('ron', 'developer');
+      await join('rex', 'developer');
+      const running = await ownWorkspace('ron', 'ronrun', runnerId, 'running');
+      const stopped = await ownWorkspace('ron', 'ronstop', runnerId, 'stopped');
+      const doomed = await ownWorkspace('rex', 'rexrun', runnerId, 'running');
+      const handed = await call('ada', 'DELETE', `/api/admin/members/${idOf('ron')}`, {
+        workspaces: 'transfer',
+        transferTo: idOf('sam'),
+      });
+      assert.equal(handed.status, 200, JSON.stringify(handed.body));
+      const removed = await call('ada', 'DELETE', `/api/admin/members/${idOf('rex')}`, {
+        workspaces: 'delete',
+      });
+      assert.equal(removed.status, 200);
+      const jobs = (await queue.getJobs(['waiting'])).map((j) => [j.data.type, j.data.workspaceId]);
+      assert.deepEqual(jobs.sort(), [
+        ['workspace.delete', doomed],
+        ['workspace.stop', running],
+      ]);
+      const [row] = await t.services.db.select().from(workspaces).where(eq(workspaces.id, running));
+      assert.equal(row!.status, 'stopping');
+      assert.equal(row!.ownerId, idOf('sam'));
+      const [still] = await t.services.db.select().from(workspaces).where(eq(workspaces.id, stopped));
+      assert.equal(still!.status, 'stopped', 'a stopped workspace is only handed over');
+      // The new owner finds them in their list at once (the cached list was dropped).
+      const list = await call('sam', 'GET', '/api/workspaces');
+      const ids = list.body.workspaces.map((w: { id: string }) => w.id);
+      assert.ok(ids.includes(running) && ids.includes(stopped), JSON.stringify(ids));
+      assert.equal(ids.includes(doomed), false);
+    } finally {
+      await queue.obliterate({ force: true });
+      await queue.close();
+      // A connection handed to BullMQ stays the caller's to close.
+      connection.disconnect();
+    }
+  });
 
   test('removal: sessions end; workspaces go to an admin, or are deleted', async () => {
     await join('leo', 'developer');
