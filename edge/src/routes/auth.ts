@@ -31,7 +31,6 @@ import {
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readOptionalJson } from '../http/validate.ts';
-import { authenticate } from '../middleware/authenticate.ts';
 import { signInRateKeys } from '../redis-keys.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
 
@@ -226,7 +225,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
     return c.body(null, 204);
   });
 
-  on(routes.me, authenticate(), async (c) => {
+  on(routes.me, async (c) => {
     const { db } = c.get('services');
     const p = c.get('principal');
     const [row] = await db
