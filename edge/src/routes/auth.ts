@@ -9,6 +9,7 @@ import {
   SignupRequest,
   type SignupResponse,
 } from '@keel/contract/auth';
+import { Permission } from '@keel/contract/permissions';
 import { memberships, organizations, users } from '@keel/drizzle/schema';
 import { and, eq } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
@@ -16,7 +17,7 @@ import { getCookie } from 'hono/cookie';
 import { checkPassword } from '../accounts/login.ts';
 import { signup } from '../accounts/signup.ts';
 import { organizationView, userView } from '../accounts/views.ts';
-import type { AppEnv } from '../app-env.ts';
+import { type AppEnv, principalPermits } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { clearSessionCookies, setSessionCookies } from '../auth/cookies.ts';
@@ -240,6 +241,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       organization: organizationView(row.organization),
       role: p.role,
       installAdmin: row.user.installAdmin,
+      permissions: Permission.options.filter((permission) => principalPermits(p, permission)),
     };
     return reply(c, routes.me, 200, body);
   });
