@@ -220,7 +220,7 @@ for (const database of DATABASE_KINDS) {
       assert.equal(csvCell('line\nbreak'), '"line\nbreak"');
     });
 
-    test('members who are not admins get 403 (and the attempt is recorded); another organization sees only its own', async () => {
+    test('members without audit:read get 403 (and the attempt is recorded); another organization sees only its own', async () => {
       for (const path of ['/api/admin/audit', '/api/admin/audit/verify', '/api/admin/audit?format=csv']) {
         const res = await developer.request('GET', path, undefined, { bearer: true });
         assert.equal(res.status, 403, path);
@@ -228,7 +228,7 @@ for (const database of DATABASE_KINDS) {
       }
       const denied = await list('?action=access.denied&outcome=denied');
       assert.ok(denied.body.events.length >= 3);
-      assert.equal(denied.body.events[0].metadata.required, 'admin');
+      assert.equal(denied.body.events[0].metadata.required, 'audit:read');
       const anonymous = await t.fetch('/api/admin/audit');
       assert.equal(anonymous.status, 401);
 

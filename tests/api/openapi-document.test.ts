@@ -55,4 +55,21 @@ describe('GET /openapi.json', () => {
       }
     }
   });
+
+  test('every operation shows who may call it, as data and in its description', () => {
+    const kinds = new Set(['public', 'signed_in', 'permission', 'install_admin', 'runner']);
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(
+        ops as Record<
+          string,
+          { 'x-keel-access'?: { kind: string; permission?: string }; description?: string }
+        >,
+      )) {
+        const access = op['x-keel-access'];
+        assert.ok(access && kinds.has(access.kind), `${method} ${path} declares its access`);
+        if (access.kind === 'permission') assert.match(access.permission ?? '', /^[a-z]+:[a-z]+$/);
+        assert.match(op.description ?? '', /^Access: /, `${method} ${path} says its access`);
+      }
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { idSchema } from './ids.ts';
+import { Permission } from './permissions.ts';
 
 export const Role = z.enum(['viewer', 'developer', 'admin', 'super_admin']);
 export type Role = z.infer<typeof Role>;
@@ -84,6 +85,11 @@ export const MeResponse = z.object({
   role: Role,
   /** An install administrator: manages shared runners, install settings and the install chain. */
   installAdmin: z.boolean(),
+  /**
+   * What this session may do: the role's permissions (see permissions.ts), narrowed by the access
+   * token's scopes if it used one. Clients ask these, never compare roles.
+   */
+  permissions: z.array(Permission),
 });
 export type MeResponse = z.infer<typeof MeResponse>;
 

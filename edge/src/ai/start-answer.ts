@@ -5,6 +5,7 @@
  * call sent. The routes in routes/ai.ts parse the request and hand it here.
  */
 import type { AiKind } from '@keel/contract/ai';
+import { aiRoutes } from '@keel/contract/api/ai';
 import type { RunnerJob } from '@keel/contract/jobs';
 import { runnerKeys } from '@keel/contract/keys';
 import { type RunnerHeartbeat, RunnerHeartbeat as RunnerHeartbeatSchema } from '@keel/contract/runners';
@@ -14,10 +15,10 @@ import type { z } from 'zod';
 import type { AppEnv } from '../app-env.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
+import { assertAccess } from '../http/described-routes.ts';
 import { readJson } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { confirmSession, type VerifiedCaller, verifyCaller } from '../middleware/authenticate.ts';
-import { assertRole } from '../middleware/require-role.ts';
 import { aiRateKey } from '../redis-keys.ts';
 import { setBounded } from '../services/bounded-map.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
@@ -94,7 +95,7 @@ export async function startRoute<S extends z.ZodType>(
     }
   }
   const sessionEntry = await confirmSession(c, caller);
-  await assertRole(c, 'developer');
+  await assertAccess(c, aiRoutes[kind].access);
   if ('error' in body) throw body.error;
   return startCall(c, kind, body.call, sessionEntry);
 }

@@ -1,16 +1,25 @@
 import type { ApiRoute, ResponseBody } from '@keel/contract/api/describe';
-import type { Context, Handler, Hono } from 'hono';
+import type { RouteAccess } from '@keel/contract/permissions';
+import type { Context, Handler, Hono, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../app-env.ts';
+import { authenticate } from '../middleware/authenticate.ts';
+import { authenticateRunner } from '../middleware/authenticate-runner.ts';
+import { assertInstallAdmin, requireInstallAdmin } from '../middleware/require-install-admin.ts';
+import { assertPermission, requirePermission } from '../middleware/require-permission.ts';
 
 /**
  * Serves routes as the contract describes them (`@keel/contract/api/*`), on a sub-app mounted at
  * `mountedAt`: the method and path come from the description, so what is served and what
  * /openapi.json says cannot drift apart. Validation stays in the handlers (readJson, readQuery,
  * readParams with the same schemas), which own the body cap, media type and error order.
+ *
+ * Access is enforced here, from the route's declared `access`, before its handlers: the one
+ * place that decides who may call what (see `accessChecks`). Checks that depend on the resource
+ * (whose workspace, which organization's runner) stay in the handlers.
  */
 export function describedRoutes(app: Hono<AppEnv>, mountedAt: string) {
-  return (route: ApiRoute, ...handlers: Handler<AppEnv>[]): void => {
+  const mount = (route: ApiRoute, handlers: Handler<AppEnv>[]) => {
     if (!route.path.startsWith(mountedAt)) throw new Error(`${route.path} is not under ${mountedAt}`);
     const path = route.path.slice(mountedAt.length).replace(/\{(\w+)\}/g, ':$1') || '/';
     (app.on as (method: string, path: string, ...handlers: Handler<AppEnv>[]) => unknown)(
@@ -19,6 +28,40 @@ export function describedRoutes(app: Hono<AppEnv>, mountedAt: string) {
       ...handlers,
     );
   };
+  const on = (route: ApiRoute, ...handlers: Handler<AppEnv>[]): void =>
+    mount(route, [...accessChecks(route.access), ...handlers]);
+  /**
+   * For a handler that authenticates the caller itself (the AI starts: see ai/warm-start); it
+   * must call `assertAccess(c, route.access)` once it has the principal.
+   */
+  on.authenticatingItself = (route: ApiRoute, handler: Handler<AppEnv>): void => {
+    if (route.access.kind === 'public' || route.access.kind === 'runner')
+      throw new Error(`${route.path} needs no person to authenticate`);
+    mount(route, [handler]);
+  };
+  return on;
+}
+
+/** The middleware that enforces one declared access, in order: who is calling, then may they. */
+export function accessChecks(access: RouteAccess): MiddlewareHandler<AppEnv>[] {
+  switch (access.kind) {
+    case 'public':
+      return [];
+    case 'signed_in':
+      return [authenticate()];
+    case 'permission':
+      return [authenticate(), requirePermission(access.permission)];
+    case 'install_admin':
+      return [authenticate(), requireInstallAdmin()];
+    case 'runner':
+      return [authenticateRunner()];
+  }
+}
+
+/** The second half of `accessChecks`, for a handler that set the principal itself. */
+export async function assertAccess(c: Context<AppEnv>, access: RouteAccess): Promise<void> {
+  if (access.kind === 'permission') await assertPermission(c, access.permission);
+  else if (access.kind === 'install_admin') await assertInstallAdmin(c);
 }
 
 type JsonStatus<R extends ApiRoute> = Extract<keyof R['responses'], ContentfulStatusCode>;

@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { type ApiRoute, describeAccess } from '@keel/contract/api/describe';
 import { apiRoutes } from '@keel/contract/api/routes';
 import { AUTH_COOKIES, CSRF_HEADER } from '@keel/contract/auth';
 import { CONTRACT_VERSION } from '@keel/contract/version';
@@ -34,14 +35,24 @@ function buildDocument(): unknown {
     scheme: 'bearer',
     description: 'A runner’s credential from registration',
   });
-  // Who may call it, as an extension (OpenAPI has no field for it).
-  for (const { access, ...route } of apiRoutes)
-    registry.registerPath({
-      ...route,
-      ...(access ? { 'x-keel-access': access } : {}),
-    } as Parameters<typeof registry.registerPath>[0]);
+  for (const route of apiRoutes) registry.registerPath(operation(route));
   return app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: { title: 'Keel API', version: `${CONTRACT_VERSION}` },
   });
+}
+
+type RouteConfig = Parameters<OpenAPIHono['openAPIRegistry']['registerPath']>[0];
+
+/**
+ * The route as an OpenAPI operation, its access shown twice: as data (`x-keel-access`, for
+ * clients and the permission-matrix test) and as a line of its description (for people).
+ */
+function operation(route: ApiRoute): RouteConfig {
+  const { access, ...rest } = route;
+  return {
+    ...rest,
+    description: describeAccess(access),
+    'x-keel-access': access,
+  } as unknown as RouteConfig;
 }

@@ -8,6 +8,8 @@ import { ApiError } from '../http/api-error.ts';
 /** A runner presents the credential it got at registration; a revoked one is refused at once. */
 export function authenticateRunner(): MiddlewareHandler<AppEnv> {
   return async function authenticateRunnerMiddleware(c, next) {
+    // Routes mounted side by side may each run this for one request: the first check stands.
+    if (c.get('runnerId')) return next();
     const m = /^Bearer (rnc_[A-Za-z0-9_-]{20,100})$/.exec(c.req.header('authorization') ?? '');
     if (!m) throw new ApiError('unauthorized', 'Runner credential required');
     const [row] = await c

@@ -23,9 +23,8 @@ import {
   type LockedMembership,
   lockMembership,
 } from '../members/membership-lock.ts';
-import { assertPermission, requirePermission } from '../members/require-permission.ts';
 import { handOverInTx, sendHandoverJobs } from '../members/workspace-handover.ts';
-import { authenticate } from '../middleware/authenticate.ts';
+import { assertPermission } from '../middleware/require-permission.ts';
 import type { Services } from '../services.ts';
 
 const SOURCE = MemberSource.catch('password');
@@ -134,7 +133,6 @@ function encodeCursor(email: string): string {
 export function adminMemberRoutes() {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/admin/members');
-  app.use('*', authenticate(), requirePermission('members:manage'));
 
   on(memberRoutes.listMembers, async (c) => {
     const { db } = c.get('services');

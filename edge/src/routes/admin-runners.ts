@@ -13,9 +13,7 @@ import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
-import { authenticate } from '../middleware/authenticate.ts';
 import { assertInstallAdmin } from '../middleware/require-install-admin.ts';
-import { requireRole } from '../middleware/require-role.ts';
 import { removeRunnerRedisUser } from '../runners/redis-acl.ts';
 import { heartbeatsOf, runnerView } from '../runners/registry.ts';
 import type { Services } from '../services.ts';
@@ -24,7 +22,6 @@ import type { Services } from '../services.ts';
 export function adminRunnerRoutes() {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/admin');
-  app.use('*', authenticate(), requireRole('admin'));
 
   on(adminRoutes.createRunnerToken, async (c) => {
     const principal = c.get('principal');

@@ -7,8 +7,6 @@ import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readQuery } from '../http/validate.ts';
-import { authenticate } from '../middleware/authenticate.ts';
-import { requireRole } from '../middleware/require-role.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 const DEFAULT_WINDOW_MS = 30 * DAY_MS;
@@ -42,7 +40,6 @@ function tidy<T extends AiUsageTotals>(row: T): T {
 export function adminUsageRoutes() {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/admin/usage');
-  app.use('*', authenticate(), requireRole('admin'));
 
   on(adminRoutes.adminUsage, async (c) => {
     const services = c.get('services');

@@ -21,8 +21,6 @@ import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readParams, readQuery } from '../http/validate.ts';
-import { authenticate } from '../middleware/authenticate.ts';
-import { requireRole } from '../middleware/require-role.ts';
 import { heartbeatsOf } from '../runners/registry.ts';
 import type { Services } from '../services.ts';
 import { loadWorkspace } from '../workspaces/access.ts';
@@ -87,9 +85,9 @@ function aboutFile(
 export function aiRoutes() {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/ai');
-  // The three starts authenticate in their handler (see startRoute), so they come before the
-  // middleware that authenticates every other route here: a handler that answers ends the chain.
-  on(routes.explain, (c) =>
+  // The three starts authenticate in their handler (see startRoute: the one-round-trip start
+  // checks the session and the route's access itself, in its own order).
+  on.authenticatingItself(routes.explain, (c) =>
     startRoute(c, 'explain', ExplainRequest, (input) =>
       aboutFile(input, (base) => ({
         ...base,
@@ -99,13 +97,13 @@ export function aiRoutes() {
     ),
   );
 
-  on(routes.rewrite, (c) =>
+  on.authenticatingItself(routes.rewrite, (c) =>
     startRoute(c, 'rewrite', RewriteRequest, (input) =>
       aboutFile(input, (base) => ({ ...base, type: 'ai.rewrite', instruction: input.instruction })),
     ),
   );
 
-  on(routes.chat, (c) =>
+  on.authenticatingItself(routes.chat, (c) =>
     startRoute(c, 'chat', ChatRequest, (input) => {
       const paths = input.paths?.map(workspaceRelative);
       return {
@@ -123,8 +121,6 @@ export function aiRoutes() {
     }),
   );
 
-  app.use('*', authenticate());
-
   on(routes.aiConfig, async (c) => reply(c, routes.aiConfig, 200, await aiConfig(c, c.get('services'))));
 
   on(routes.aiStreamEvents, async (c) => {
@@ -140,7 +136,7 @@ export function aiRoutes() {
     return relayAiStream(c, { record, cursor });
   });
 
-  on(routes.cancelAiStream, requireRole('developer'), async (c) => {
+  on(routes.cancelAiStream, async (c) => {
     const services = c.get('services');
     const record = await ownStream(services, c.get('principal'), readParams(c, StreamParams).streamId);
     const keys = runnerKeys(services.config.redisPrefix, record.runnerId);

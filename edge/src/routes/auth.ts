@@ -9,6 +9,7 @@ import {
   SignupRequest,
   type SignupResponse,
 } from '@keel/contract/auth';
+import { Permission } from '@keel/contract/permissions';
 import { memberships, organizations, users } from '@keel/drizzle/schema';
 import { and, eq } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
@@ -16,7 +17,7 @@ import { getCookie } from 'hono/cookie';
 import { checkPassword } from '../accounts/login.ts';
 import { signup } from '../accounts/signup.ts';
 import { organizationView, userView } from '../accounts/views.ts';
-import type { AppEnv } from '../app-env.ts';
+import { type AppEnv, principalPermits } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { clearSessionCookies, setSessionCookies } from '../auth/cookies.ts';
@@ -31,7 +32,6 @@ import {
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readOptionalJson } from '../http/validate.ts';
-import { authenticate } from '../middleware/authenticate.ts';
 import { signInRateKeys } from '../redis-keys.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
 
@@ -226,7 +226,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
     return c.body(null, 204);
   });
 
-  on(routes.me, authenticate(), async (c) => {
+  on(routes.me, async (c) => {
     const { db } = c.get('services');
     const p = c.get('principal');
     const [row] = await db
@@ -241,6 +241,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       organization: organizationView(row.organization),
       role: p.role,
       installAdmin: row.user.installAdmin,
+      permissions: Permission.options.filter((permission) => principalPermits(p, permission)),
     };
     return reply(c, routes.me, 200, body);
   });

@@ -8,8 +8,6 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson } from '../http/validate.ts';
-import { authenticate } from '../middleware/authenticate.ts';
-import { requireInstallAdmin } from '../middleware/require-install-admin.ts';
 import {
   loadSnapshotStore,
   type StoredSnapshotStore,
@@ -35,14 +33,13 @@ function storeView(stored: StoredSnapshotStore): z.infer<typeof SnapshotStoreRes
 export function installSnapshotStoreRoutes() {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/install');
-  const installAdmin = [authenticate(), requireInstallAdmin()] as const;
 
-  on(routes.snapshotStore, ...installAdmin, async (c) => {
+  on(routes.snapshotStore, async (c) => {
     const stored = await loadSnapshotStore(c.get('services').db);
     return reply(c, routes.snapshotStore, 200, storeView(stored));
   });
 
-  on(routes.updateSnapshotStore, ...installAdmin, async (c) => {
+  on(routes.updateSnapshotStore, async (c) => {
     const services = c.get('services');
     const p = c.get('principal');
     const input = await readJson(c, UpdateSnapshotStoreRequest);

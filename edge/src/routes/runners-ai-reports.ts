@@ -7,7 +7,6 @@ import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson } from '../http/validate.ts';
-import { authenticateRunner } from '../middleware/authenticate-runner.ts';
 
 /**
  * `POST /api/runners/ai-reports`: a runner's summary of a finished model call (see AiCallReport).
@@ -22,7 +21,7 @@ export function aiReportRoutes() {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/runners');
 
-  on(runnerRoutes.aiReport, authenticateRunner(), async (c) => {
+  on(runnerRoutes.aiReport, async (c) => {
     const services = c.get('services');
     const report = await readJson(c, AiCallReport);
     const record = await readStreamRecord(services, report.streamId);

@@ -9,7 +9,6 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readParams, readQuery } from '../http/validate.ts';
-import { authenticateRunner } from '../middleware/authenticate-runner.ts';
 import { serverAccess } from '../servers/access.ts';
 import { type RunnerIdentity, serves } from '../servers/assignment.ts';
 
@@ -32,8 +31,6 @@ async function callingRunner(c: Context<AppEnv>): Promise<RunnerIdentity> {
 export function runnerServerRoutes() {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/runners');
-  app.use('/servers', authenticateRunner());
-  app.use('/servers/*', authenticateRunner());
 
   on(routes.runnerServers, async (c) => {
     const runner = await callingRunner(c);

@@ -10,7 +10,6 @@ import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
-import { authenticateRunner } from '../middleware/authenticate-runner.ts';
 import { applyRetention, sendPrune } from '../snapshots/retention.ts';
 import { callingRunner, fenced, heldWorkspace } from '../snapshots/runner-fence.ts';
 import { loadSnapshotStore, storeAccess } from '../snapshots/store-settings.ts';
@@ -23,9 +22,6 @@ import { loadSnapshotStore, storeAccess } from '../snapshots/store-settings.ts';
 export function runnerSnapshotRoutes() {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/runners');
-  app.use('/snapshot-store', authenticateRunner());
-  app.use('/snapshots', authenticateRunner());
-  app.use('/snapshots/*', authenticateRunner());
 
   on(routes.runnerSnapshotStore, async (c) => {
     const services = c.get('services');

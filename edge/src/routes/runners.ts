@@ -23,7 +23,6 @@ import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readOptionalJson } from '../http/validate.ts';
 import { newId } from '../ids.ts';
-import { authenticateRunner } from '../middleware/authenticate-runner.ts';
 import { createRunnerRedisUser } from '../runners/redis-acl.ts';
 import { withTimeout } from '../services/with-timeout.ts';
 import type { Services } from '../services.ts';
@@ -164,7 +163,7 @@ export function runnerApiRoutes() {
     });
   });
 
-  on(runnerRoutes.runnerCheckIn, authenticateRunner(), async (c) => {
+  on(runnerRoutes.runnerCheckIn, async (c) => {
     const input = await readOptionalJson(c, RunnerCheckInRequest);
     const protocol = agreedProtocol(input.protocol);
     const runnerId = c.get('runnerId');

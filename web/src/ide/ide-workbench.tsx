@@ -7,6 +7,8 @@ import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { EmptyState } from '../components/empty-state.tsx';
 import { ResizeHandle } from '../components/resize-handle.tsx';
 import { errorMessage } from '../forms/error-message.ts';
+import { can } from '../session/permissions.ts';
+import { useSession } from '../session/session-context.ts';
 import { PlacementDialog } from '../snapshots/placement-view.tsx';
 import { createSnapshotListStore } from '../snapshots/snapshot-list-store.ts';
 import { SnapshotsPanel } from '../snapshots/snapshots-panel.tsx';
@@ -28,6 +30,7 @@ import { createFileTreeStore } from './file-tree-store.ts';
 import { ideCommands } from './ide-commands.ts';
 import { IdeHeader } from './ide-header.tsx';
 import { createIdeLayoutStore, LAYOUT_LIMITS } from './ide-layout-store.ts';
+import { allowedCommands, ideAllowances, READ_ONLY_NOTE } from './read-only.ts';
 import { RunPanel } from './run/run-panel.tsx';
 import { createRunStore } from './run/run-store.ts';
 import { StatusBar } from './status-bar.tsx';
@@ -49,6 +52,10 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
   const apis = useApis();
   const navigate = useNavigate();
   const theme = useTheme();
+  const session = useSession();
+  // What this person may do here, from the server's list (session/permissions.ts). A viewer reads:
+  // the editor is read-only, and saving, running, the terminal, file changes and AI are not offered.
+  const allowed = ideAllowances((permission) => can(session.state(), permission));
   const id = props.workspace.id;
   const tree = createFileTreeStore(apis.files, id);
   const tabs = createEditorTabsStore(apis.files, id);
@@ -204,14 +211,17 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
     stopWorkspace: () => setConfirmAction('stop'),
     restartWorkspace: () => setConfirmAction('restart'),
   };
-  const commands = ideCommands(actions, {
-    hasActiveFile: () => tabs.active() !== undefined,
-    hasDirtyFiles: () => tabs.dirtyPaths().length > 0,
-    hasSelection: () => tree.selected() !== undefined,
-    running,
-    canStart: () => status() === 'stopped' || status() === 'failed',
-    canUseSelection: ai.canUseSelection,
-  });
+  const commands = allowedCommands(
+    ideCommands(actions, {
+      hasActiveFile: () => tabs.active() !== undefined,
+      hasDirtyFiles: () => tabs.dirtyPaths().length > 0,
+      hasSelection: () => tree.selected() !== undefined,
+      running,
+      canStart: () => status() === 'stopped' || status() === 'failed',
+      canUseSelection: ai.canUseSelection,
+    }),
+    allowed,
+  );
   useShortcuts(
     () => commands,
     MAC,
@@ -258,7 +268,13 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
         snapshotPending={snapshots.taking()}
         onSnapshot={() => void takeSnapshot()}
         onWhere={() => setWhereOpen(true)}
+        canWork={allowed.work}
       />
+      <Show when={!allowed.work}>
+        <div class="ide-banner ide-read-only" role="note">
+          <p>{READ_ONLY_NOTE}</p>
+        </div>
+      </Show>
       <Show when={!running()}>
         <div class="ide-banner" role="status">
           <Switch>
@@ -267,16 +283,20 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
                 {status() === 'failed'
                   ? `This workspace failed${props.workspace.statusReason ? `: ${props.workspace.statusReason}` : '.'}`
                   : 'This workspace is stopped.'}{' '}
-                Start it to browse its files, run commands and open a terminal.
+                {allowed.work
+                  ? 'Start it to browse its files, run commands and open a terminal.'
+                  : 'Someone who may work in it has to start it.'}
               </p>
-              <Button
-                size="small"
-                pending={props.watch.pendingAction() === 'start'}
-                pendingLabel="Starting…"
-                onClick={() => void act('start')}
-              >
-                Start workspace
-              </Button>
+              <Show when={allowed.work}>
+                <Button
+                  size="small"
+                  pending={props.watch.pendingAction() === 'start'}
+                  pendingLabel="Starting…"
+                  onClick={() => void act('start')}
+                >
+                  Start workspace
+                </Button>
+              </Show>
             </Match>
             <Match when={status() === 'relocating'}>
               <p>
@@ -316,6 +336,7 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
                 actions={files.actions}
                 isDirty={tabs.isDirty}
                 onOpenFile={(path) => void openFile(path)}
+                readOnly={!allowed.work}
               />
             </Show>
           </aside>
@@ -344,7 +365,7 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
                 </div>
               )}
             </Show>
-            <EditorSetupContext.Provider value={ai.setupEditor}>
+            <EditorSetupContext.Provider value={allowed.ai ? ai.setupEditor : undefined}>
               <EditorStage
                 tabs={tabs}
                 theme={theme.theme()}
@@ -353,9 +374,12 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
                 onEditorReady={(focus) => {
                   focusEditor = focus;
                 }}
+                readOnly={!allowed.work}
               />
             </EditorSetupContext.Provider>
-            <ai.Review theme={theme.theme()} />
+            <Show when={allowed.ai}>
+              <ai.Review theme={theme.theme()} />
+            </Show>
           </section>
           <Show when={layout.layout().panelOpen}>
             <ResizeHandle
@@ -373,23 +397,31 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
                 tab={layout.layout().panelTab}
                 onTab={(panelTab) => layout.set({ panelTab })}
                 run={
-                  <RunPanel
-                    runs={runs}
-                    blockedReason={blockedReason()}
-                    inputRef={(element) => {
-                      runInput = element;
-                    }}
-                  />
+                  !allowed.work ? (
+                    <p class="panel-note">{READ_ONLY_NOTE}</p>
+                  ) : (
+                    <RunPanel
+                      runs={runs}
+                      blockedReason={blockedReason()}
+                      inputRef={(element) => {
+                        runInput = element;
+                      }}
+                    />
+                  )
                 }
-                terminal={() => (
-                  <TerminalPanel
-                    workspaceId={id}
-                    theme={theme.theme()}
-                    visible={layout.layout().panelTab === 'terminal'}
-                    blockedReason={blockedReason()}
-                    beforeConnect={() => apis.workspaces.status(id)}
-                  />
-                )}
+                terminal={() =>
+                  !allowed.work ? (
+                    <p class="panel-note">{READ_ONLY_NOTE}</p>
+                  ) : (
+                    <TerminalPanel
+                      workspaceId={id}
+                      theme={theme.theme()}
+                      visible={layout.layout().panelTab === 'terminal'}
+                      blockedReason={blockedReason()}
+                      beforeConnect={() => apis.workspaces.status(id)}
+                    />
+                  )
+                }
                 snapshots={() => (
                   <SnapshotsPanel
                     store={snapshots}
@@ -401,7 +433,9 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
             </section>
           </Show>
         </main>
-        <ai.Sidebar />
+        <Show when={allowed.ai}>
+          <ai.Sidebar />
+        </Show>
       </div>
       <StatusBar workspace={props.workspace} tabs={tabs} paletteKeys={paletteKeys} />
       <PlacementDialog open={whereOpen()} workspaceId={id} onClose={() => setWhereOpen(false)} />

@@ -7,6 +7,7 @@ import { createApiClient } from '../api/client.ts';
 import { apiError, createFakeFetch, json, networkFailure, type Responder } from '../testing/fake-fetch.ts';
 import { createFakeTimers } from '../testing/fake-timers.ts';
 import { grant, me, organization, user } from '../testing/fixtures.ts';
+import { can } from './permissions.ts';
 import { createSessionStore } from './session-store.ts';
 
 /** The real client and auth API over a scripted fetch: the store is tested against the wire, not a mock. */
@@ -36,6 +37,7 @@ describe('start (fake fetch)', () => {
       organization,
       role: 'developer',
       installAdmin: false,
+      permissions: me.permissions,
     });
   });
 
@@ -106,6 +108,23 @@ describe('sign in, sign up, sign out (fake fetch)', () => {
 
     assert.deepEqual(paths().slice(1), ['POST /api/auth/signup']);
     assert.equal(session.state().status, 'signedIn');
+    // Signup answers with the role; a fresh session holds the role's whole set.
+    assert.equal(can(session.state(), 'workspaces:use'), true);
+    assert.equal(can(session.state(), 'members:manage'), false);
+  });
+
+  test('what the person may do comes from /me, never from comparing roles', async () => {
+    const viewer = { ...me, role: 'viewer' as const, permissions: ['workspaces:read' as const] };
+    const { session } = setup(json(200, grant('a1')), json(200, viewer));
+    assert.equal(can(session.state(), 'workspaces:read'), false, 'nobody may do anything while loading');
+    await session.start();
+    assert.equal(can(session.state(), 'workspaces:read'), true);
+    assert.equal(can(session.state(), 'workspaces:use'), false);
+    // A token narrowed below its role: the server's list stands, whatever the role says.
+    const narrowed = { ...me, role: 'admin' as const, permissions: ['workspaces:read' as const] };
+    const second = setup(json(200, grant('a2')), json(200, narrowed)).session;
+    await second.start();
+    assert.equal(can(second.state(), 'workspaces:use'), false);
   });
 
   test('sign-out tells the server, forgets the token and signs out', async () => {

@@ -2,6 +2,7 @@ import type { LoginRequest, MeResponse, SignupRequest } from '@keel/contract/aut
 import { type Accessor, createSignal } from 'solid-js';
 import { ApiError } from '../api/api-error.ts';
 import type { AuthApi } from '../api/auth-api.ts';
+import { rolePermissions } from './permissions.ts';
 
 /**
  * Why the person is looking at the sign-in page, when it is worth telling them:
@@ -47,6 +48,7 @@ export function createSessionStore(auth: AuthApi): SessionStore {
       organization: me.organization,
       role: me.role,
       installAdmin: me.installAdmin,
+      permissions: me.permissions,
     });
   }
 
@@ -68,7 +70,9 @@ export function createSessionStore(auth: AuthApi): SessionStore {
   }
 
   async function signUp(request: SignupRequest): Promise<void> {
-    signedIn(await auth.signup(request));
+    const joined = await auth.signup(request);
+    // The session just made carries no token scopes: its permissions are its role's.
+    signedIn({ ...joined, permissions: rolePermissions(joined.role) });
   }
 
   async function signOut(): Promise<void> {

@@ -13,7 +13,13 @@ export const organization = {
   name: 'Analytical Engines',
   createdAt: '2025-01-01T00:00:00.000Z',
 };
-export const me: MeResponse = { user, organization, role: 'developer', installAdmin: false };
+export const me: MeResponse = {
+  user,
+  organization,
+  role: 'developer',
+  installAdmin: false,
+  permissions: ['workspaces:read', 'workspaces:create', 'workspaces:use', 'ai:use'],
+};
 
 export function grant(accessToken: string, expiresIn = 900) {
   return { user, accessToken, csrfToken: `csrf-${accessToken}`, expiresIn };

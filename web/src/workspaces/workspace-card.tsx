@@ -18,6 +18,8 @@ export interface WorkspaceCardProps {
   onDelete: () => void;
   snapshotPending: boolean;
   onSnapshot: () => void;
+  /** Open only (read-only IDE): no lifecycle, snapshot or delete, for people without `workspaces:use`. */
+  readOnly?: boolean;
 }
 
 export function WorkspaceCard(props: WorkspaceCardProps) {
@@ -75,45 +77,47 @@ export function WorkspaceCard(props: WorkspaceCardProps) {
           >
             Open
           </Button>
-          <For each={actionsFor(props.workspace.status)}>
-            {(action) => (
+          <Show when={!props.readOnly}>
+            <For each={actionsFor(props.workspace.status)}>
+              {(action) => (
+                <Button
+                  variant="secondary"
+                  size="small"
+                  ariaLabel={`${ACTION_LABELS[action].label} ${props.workspace.name}`}
+                  pending={props.pending === action}
+                  pendingLabel={ACTION_LABELS[action].pending}
+                  disabled={busy()}
+                  onClick={() => props.onAction(action)}
+                >
+                  {ACTION_LABELS[action].label}
+                </Button>
+              )}
+            </For>
+            <Show when={props.workspace.status === 'running' || props.workspace.status === 'stopped'}>
               <Button
                 variant="secondary"
                 size="small"
-                ariaLabel={`${ACTION_LABELS[action].label} ${props.workspace.name}`}
-                pending={props.pending === action}
-                pendingLabel={ACTION_LABELS[action].pending}
+                ariaLabel={`Snapshot ${props.workspace.name}`}
+                pending={props.snapshotPending}
+                pendingLabel="Asking…"
                 disabled={busy()}
-                onClick={() => props.onAction(action)}
+                onClick={props.onSnapshot}
               >
-                {ACTION_LABELS[action].label}
+                Snapshot
               </Button>
-            )}
-          </For>
-          <Show when={props.workspace.status === 'running' || props.workspace.status === 'stopped'}>
+            </Show>
             <Button
-              variant="secondary"
+              variant="ghost"
               size="small"
-              ariaLabel={`Snapshot ${props.workspace.name}`}
-              pending={props.snapshotPending}
-              pendingLabel="Asking…"
+              ariaLabel={`Delete ${props.workspace.name}`}
+              pending={props.pending === 'delete'}
+              pendingLabel="Deleting…"
               disabled={busy()}
-              onClick={props.onSnapshot}
+              onClick={props.onDelete}
             >
-              Snapshot
+              Delete
             </Button>
           </Show>
-          <Button
-            variant="ghost"
-            size="small"
-            ariaLabel={`Delete ${props.workspace.name}`}
-            pending={props.pending === 'delete'}
-            pendingLabel="Deleting…"
-            disabled={busy()}
-            onClick={props.onDelete}
-          >
-            Delete
-          </Button>
           <button
             type="button"
             class="disclosure"

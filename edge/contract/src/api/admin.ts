@@ -3,7 +3,7 @@ import { AiUsageQuery, AiUsageResponse } from '../ai-jobs.ts';
 import { AuditListQuery, AuditListResponse, AuditVerifyResponse } from '../audit.ts';
 import { CreateInvitationRequest, CreateInvitationResponse, ListInvitationsResponse } from '../auth.ts';
 import { CreateRunnerTokenRequest, CreateRunnerTokenResponse, ListRunnersResponse } from '../runners.ts';
-import { body, errorResponses, json, noContent, userAuth } from './describe.ts';
+import { body, errorResponses, json, needs, noContent, userAuth } from './describe.ts';
 
 export const OrgParams = z.object({ orgId: z.string() });
 export const InvitationParams = z.object({ orgId: z.string(), invitationId: z.string() });
@@ -26,6 +26,7 @@ export const adminRoutes = {
     path: '/api/admin/audit',
     summary: 'The organization’s audit trail',
     tags: ['admin'],
+    access: needs('audit:read'),
     security,
     request: { query: AuditListQuery },
     responses: { 200: auditPage, ...errorResponses },
@@ -35,6 +36,7 @@ export const adminRoutes = {
     path: '/api/admin/audit/verify',
     summary: 'Check the organization’s audit chain',
     tags: ['admin'],
+    access: needs('audit:read'),
     security,
     responses: { 200: json(AuditVerifyResponse, 'The verdict'), ...errorResponses },
   },
@@ -43,6 +45,7 @@ export const adminRoutes = {
     path: '/api/admin/usage',
     summary: 'AI use of the organization in a window',
     tags: ['admin'],
+    access: needs('usage:read'),
     security,
     request: { query: AiUsageQuery },
     responses: { 200: json(AiUsageResponse, 'Totals per user, model and kind'), ...errorResponses },
@@ -52,6 +55,7 @@ export const adminRoutes = {
     path: '/api/admin/runner-tokens',
     summary: 'A registration token for a new runner, shown once',
     tags: ['admin'],
+    access: needs('runners:manage'),
     security,
     request: { body: body(CreateRunnerTokenRequest) },
     responses: { 201: json(CreateRunnerTokenResponse, 'Created'), ...errorResponses },
@@ -61,6 +65,7 @@ export const adminRoutes = {
     path: '/api/admin/runners',
     summary: 'The organization’s runners and the shared ones',
     tags: ['admin'],
+    access: needs('runners:manage'),
     security,
     responses: { 200: json(ListRunnersResponse, 'Runners, newest first'), ...errorResponses },
   },
@@ -69,6 +74,7 @@ export const adminRoutes = {
     path: '/api/admin/runners/{id}',
     summary: 'Revoke one of the organization’s runners',
     tags: ['admin'],
+    access: needs('runners:manage'),
     security,
     request: { params: RunnerIdParam },
     responses: { 204: noContent, ...errorResponses },
@@ -78,6 +84,7 @@ export const adminRoutes = {
     path: '/api/orgs/{orgId}/invitations',
     summary: 'Invite someone to the organization (the token is shown once)',
     tags: ['admin'],
+    access: needs('members:manage'),
     security,
     request: { params: OrgParams, body: body(CreateInvitationRequest) },
     responses: { 201: json(CreateInvitationResponse, 'Created'), ...errorResponses },
@@ -87,6 +94,7 @@ export const adminRoutes = {
     path: '/api/orgs/{orgId}/invitations',
     summary: 'The organization’s invitations',
     tags: ['admin'],
+    access: needs('members:manage'),
     security,
     request: { params: OrgParams },
     responses: { 200: json(ListInvitationsResponse, 'Invitations'), ...errorResponses },
@@ -96,6 +104,7 @@ export const adminRoutes = {
     path: '/api/orgs/{orgId}/invitations/{invitationId}',
     summary: 'Withdraw an invitation',
     tags: ['admin'],
+    access: needs('members:manage'),
     security,
     request: { params: InvitationParams },
     responses: { 204: noContent, ...errorResponses },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AiConfigResponse, ChatRequest, ExplainRequest, RewriteRequest } from '../ai.ts';
-import { body, errorResponses, eventStream, json, noContent, userAuth } from './describe.ts';
+import { body, errorResponses, eventStream, json, needs, noContent, signedIn, userAuth } from './describe.ts';
 
 export const AiStreamParams = z.object({ streamId: z.string().max(64) });
 export const AiConfigQuery = z.object({ workspaceId: z.string().max(128).optional() });
@@ -15,6 +15,7 @@ function start(kind: 'explain' | 'rewrite' | 'chat', schema: z.ZodType, summary:
     path: `/api/ai/${kind}`,
     summary,
     tags,
+    access: needs('ai:use'),
     security,
     request: { body: body(schema) },
     responses: { 200: eventStream, ...errorResponses },
@@ -30,6 +31,7 @@ export const aiRoutes = {
     path: '/api/ai/config',
     summary: 'Whether AI is on, and its model',
     tags,
+    access: signedIn,
     security,
     request: { query: AiConfigQuery },
     responses: { 200: json(AiConfigResponse, 'The configuration'), ...errorResponses },
@@ -39,6 +41,7 @@ export const aiRoutes = {
     path: '/api/ai/streams/{streamId}/events',
     summary: 'Resume an AI answer from Last-Event-ID',
     tags,
+    access: needs('ai:use'),
     security,
     request: { params: AiStreamParams },
     responses: { 200: eventStream, 204: noContent, ...errorResponses },
@@ -48,6 +51,7 @@ export const aiRoutes = {
     path: '/api/ai/streams/{streamId}/cancel',
     summary: 'Stop an AI answer',
     tags,
+    access: needs('ai:use'),
     security,
     request: { params: AiStreamParams },
     responses: { 202: json(AiCancelAccepted, 'Cancelling'), ...errorResponses },

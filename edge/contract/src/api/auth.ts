@@ -7,7 +7,7 @@ import {
   SignupRequest,
   SignupResponse,
 } from '../auth.ts';
-import { body, errorResponses, json, noContent, userAuth } from './describe.ts';
+import { body, errorResponses, json, noContent, publicAccess, signedIn, userAuth } from './describe.ts';
 
 const tags = ['auth'];
 
@@ -17,6 +17,7 @@ export const authRoutes = {
     path: '/api/auth/signup',
     summary: 'Create an account (the first founds the organization)',
     tags,
+    access: publicAccess,
     request: { body: body(SignupRequest) },
     responses: { 201: json(SignupResponse, 'Signed up and signed in'), ...errorResponses },
   },
@@ -25,6 +26,7 @@ export const authRoutes = {
     path: '/api/auth/login',
     summary: 'Sign in',
     tags,
+    access: publicAccess,
     request: { body: body(LoginRequest) },
     responses: { 200: json(LoginResponse, 'Signed in'), ...errorResponses },
   },
@@ -33,6 +35,7 @@ export const authRoutes = {
     path: '/api/auth/refresh',
     summary: 'Rotate the refresh token for a new access token (cookie or body)',
     tags,
+    access: publicAccess,
     request: { body: body(RefreshRequest, false) },
     responses: { 200: json(RefreshResponse, 'A new grant'), ...errorResponses },
   },
@@ -41,6 +44,7 @@ export const authRoutes = {
     path: '/api/auth/logout',
     summary: 'End the session and its refresh-token family',
     tags,
+    access: publicAccess,
     request: { body: body(RefreshRequest, false) },
     responses: { 204: noContent, ...errorResponses },
   },
@@ -49,6 +53,7 @@ export const authRoutes = {
     path: '/api/auth/me',
     summary: 'Who is signed in',
     tags,
+    access: signedIn,
     security: userAuth,
     responses: { 200: json(MeResponse, 'The signed-in user'), ...errorResponses },
   },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ErrorBody, errorStatus } from '../errors.ts';
-import type { RouteAccess } from '../permissions.ts';
+import type { Permission, RouteAccess } from '../permissions.ts';
 
 /**
  * One HTTP route as data: method, path (OpenAPI `{param}` form), request parts and the answers
@@ -15,7 +15,7 @@ export interface ApiRoute {
   readonly tags: readonly string[];
   readonly security?: readonly Record<string, readonly string[]>[];
   /** Who may call it (see permissions.ts); enforced where the edge mounts described routes. */
-  readonly access?: RouteAccess;
+  readonly access: RouteAccess;
   readonly request?: {
     readonly params?: z.ZodObject;
     readonly query?: z.ZodObject;
@@ -60,6 +60,35 @@ export const errorResponses: Readonly<Record<number, ReturnType<typeof json<type
       .sort((a, b) => a - b)
       .map((status) => [status, json(ErrorBody, 'Refused; the body says why')]),
   );
+
+/** Anyone, signed in or not (health, sign-in, the API's own description). */
+export const publicAccess = { kind: 'public' } as const satisfies RouteAccess;
+/** Any signed-in person of the organization, whatever their role (their own account). */
+export const signedIn = { kind: 'signed_in' } as const satisfies RouteAccess;
+/** An install administrator, whatever their organization role. */
+export const installAdminAccess = { kind: 'install_admin' } as const satisfies RouteAccess;
+/** A runner with its credential. */
+export const runnerAccess = { kind: 'runner' } as const satisfies RouteAccess;
+/** A signed-in person whose role (and token, if one was used) holds `permission`. */
+export function needs<P extends Permission>(permission: P) {
+  return { kind: 'permission', permission } as const satisfies RouteAccess;
+}
+
+/** How a route's access reads in a sentence (the OpenAPI description, refusals). */
+export function describeAccess(access: RouteAccess): string {
+  switch (access.kind) {
+    case 'public':
+      return 'Access: public (no sign-in).';
+    case 'signed_in':
+      return 'Access: any signed-in member of the organization.';
+    case 'permission':
+      return `Access: the \`${access.permission}\` permission.`;
+    case 'install_admin':
+      return 'Access: install administrators only.';
+    case 'runner':
+      return 'Access: a runner, with its credential.';
+  }
+}
 
 /** Access token in the `Authorization: Bearer` header or the session cookie (with the CSRF header on writes). */
 export const userAuth = [{ bearer: [] }, { session: [] }] as const;

@@ -7,7 +7,16 @@ import {
   PlacementsCheckRequest,
   PlacementsCheckResponse,
 } from '../fleet.ts';
-import { body, errorResponses, json, runnerAuth, userAuth } from './describe.ts';
+import {
+  body,
+  errorResponses,
+  installAdminAccess,
+  json,
+  needs,
+  runnerAccess,
+  runnerAuth,
+  userAuth,
+} from './describe.ts';
 
 const tags = ['fleet'];
 const IdParam = z.object({ id: z.string().max(128) });
@@ -18,6 +27,7 @@ export const fleetRoutes = {
     path: '/api/runners/placements/check',
     summary: 'Which of the workspaces a runner holds moved away (remove them)',
     tags,
+    access: runnerAccess,
     security: runnerAuth,
     request: { body: body(PlacementsCheckRequest) },
     responses: { 200: json(PlacementsCheckResponse, 'The stale ones'), ...errorResponses },
@@ -27,6 +37,7 @@ export const fleetRoutes = {
     path: '/api/runners/workspaces/{id}/handoff',
     summary: 'A runner hands a stopped, saved workspace over to where it moves',
     tags,
+    access: runnerAccess,
     security: runnerAuth,
     request: { params: IdParam, body: body(HandoffRequest) },
     responses: { 200: json(HandoffResponse, 'Moved, or not (then keep it)'), ...errorResponses },
@@ -36,6 +47,7 @@ export const fleetRoutes = {
     path: '/api/admin/runners/{id}/drain',
     summary: 'Drain a runner of the organization: no new workspaces, its workspaces move away',
     tags,
+    access: needs('runners:manage'),
     security: userAuth,
     request: { params: IdParam, body: body(DrainRequest) },
     responses: { 200: json(DrainResponse, 'Draining, or not'), ...errorResponses },
@@ -45,6 +57,7 @@ export const fleetRoutes = {
     path: '/api/install/runners/{id}/drain',
     summary: 'Drain a shared runner (install administrators)',
     tags,
+    access: installAdminAccess,
     security: userAuth,
     request: { params: IdParam, body: body(DrainRequest) },
     responses: { 200: json(DrainResponse, 'Draining, or not'), ...errorResponses },
@@ -54,6 +67,7 @@ export const fleetRoutes = {
     path: '/api/admin/servers/{id}/drain',
     summary: 'Drain a server: closed to new workspaces, its workspaces move away',
     tags,
+    access: needs('servers:manage'),
     security: userAuth,
     request: { params: IdParam, body: body(DrainRequest) },
     responses: { 200: json(DrainResponse, 'Draining, or not'), ...errorResponses },

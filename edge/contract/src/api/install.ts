@@ -9,7 +9,7 @@ import {
 } from '../install.ts';
 import { CreateRunnerTokenRequest, CreateRunnerTokenResponse, ListRunnersResponse } from '../runners.ts';
 import { auditPage, RunnerIdParam } from './admin.ts';
-import { body, errorResponses, json, noContent, userAuth } from './describe.ts';
+import { body, errorResponses, installAdminAccess, json, noContent, userAuth } from './describe.ts';
 
 export const GrantInstallAdminResponse = z.object({ admin: InstallAdmin });
 export const InstallAdminParams = z.object({ userId: z.string().max(128) });
@@ -23,6 +23,7 @@ export const installRoutes = {
     path: '/api/install/settings',
     summary: 'The install’s settings',
     tags,
+    access: installAdminAccess,
     security,
     responses: { 200: json(InstallSettingsResponse, 'Settings'), ...errorResponses },
   },
@@ -31,6 +32,7 @@ export const installRoutes = {
     path: '/api/install/settings',
     summary: 'Replace the fields given',
     tags,
+    access: installAdminAccess,
     security,
     request: { body: body(UpdateInstallSettingsRequest) },
     responses: { 200: json(InstallSettingsResponse, 'Settings now'), ...errorResponses },
@@ -40,6 +42,7 @@ export const installRoutes = {
     path: '/api/install/admins',
     summary: 'Install administrators',
     tags,
+    access: installAdminAccess,
     security,
     responses: { 200: json(ListInstallAdminsResponse, 'Administrators'), ...errorResponses },
   },
@@ -48,6 +51,7 @@ export const installRoutes = {
     path: '/api/install/admins',
     summary: 'Make an account an install administrator',
     tags,
+    access: installAdminAccess,
     security,
     request: { body: body(GrantInstallAdminRequest) },
     responses: {
@@ -61,6 +65,7 @@ export const installRoutes = {
     path: '/api/install/admins/{userId}',
     summary: 'Take the grant back (never the last one)',
     tags,
+    access: installAdminAccess,
     security,
     request: { params: InstallAdminParams },
     responses: { 204: noContent, ...errorResponses },
@@ -70,6 +75,7 @@ export const installRoutes = {
     path: '/api/install/runners',
     summary: 'Shared runners',
     tags,
+    access: installAdminAccess,
     security,
     responses: { 200: json(ListRunnersResponse, 'Runners'), ...errorResponses },
   },
@@ -78,6 +84,7 @@ export const installRoutes = {
     path: '/api/install/runner-tokens',
     summary: 'A registration token for a shared runner, shown once',
     tags,
+    access: installAdminAccess,
     security,
     request: { body: body(CreateRunnerTokenRequest) },
     responses: { 201: json(CreateRunnerTokenResponse, 'Created'), ...errorResponses },
@@ -87,6 +94,7 @@ export const installRoutes = {
     path: '/api/install/runners/{id}',
     summary: 'Revoke a shared runner',
     tags,
+    access: installAdminAccess,
     security,
     request: { params: RunnerIdParam },
     responses: { 204: noContent, ...errorResponses },
@@ -96,6 +104,7 @@ export const installRoutes = {
     path: '/api/install/audit',
     summary: 'The install’s own audit chain',
     tags,
+    access: installAdminAccess,
     security,
     request: { query: AuditListQuery },
     responses: { 200: auditPage, ...errorResponses },
@@ -105,6 +114,7 @@ export const installRoutes = {
     path: '/api/install/audit/verify',
     summary: 'Check the install’s audit chain',
     tags,
+    access: installAdminAccess,
     security,
     responses: { 200: json(AuditVerifyResponse, 'The verdict'), ...errorResponses },
   },

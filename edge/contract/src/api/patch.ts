@@ -4,7 +4,7 @@ import {
   PatchValidateRequest,
   PatchValidateResponse,
 } from '../patch.ts';
-import { body, errorResponses, json, userAuth } from './describe.ts';
+import { body, errorResponses, json, needs, userAuth } from './describe.ts';
 
 const tags = ['patch'];
 
@@ -14,6 +14,7 @@ export const patchRoutes = {
     path: '/api/patch/validate',
     summary: 'Check a unified diff against a workspace without changing it',
     tags,
+    access: needs('workspaces:read'),
     security: userAuth,
     request: { body: body(PatchValidateRequest) },
     responses: { 200: json(PatchValidateResponse, 'Per-file verdicts'), ...errorResponses },
@@ -23,6 +24,7 @@ export const patchRoutes = {
     path: '/api/patch/apply',
     summary: 'Apply a unified diff, all files or none',
     tags,
+    access: needs('workspaces:use'),
     security: userAuth,
     request: { body: body(PatchApplyRequest) },
     responses: { 200: json(PatchApplyResponse, 'Applied'), ...errorResponses },

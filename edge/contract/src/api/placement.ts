@@ -5,7 +5,7 @@ import {
   WorkspacePlacementResponse,
 } from '../placement.ts';
 import { WorkspaceIdParam } from '../workspaces.ts';
-import { body, errorResponses, json, userAuth } from './describe.ts';
+import { body, errorResponses, json, needs, userAuth } from './describe.ts';
 import { WorkspaceAccepted } from './workspaces.ts';
 
 const tags = ['placement'];
@@ -17,6 +17,7 @@ export const placementRoutes = {
     path: '/api/workspaces/{id}/placement',
     summary: 'Where the workspace runs, by which policy, and which candidates were refused and why',
     tags,
+    access: needs('workspaces:read'),
     security,
     request: { params: WorkspaceIdParam },
     responses: {
@@ -29,6 +30,7 @@ export const placementRoutes = {
     path: '/api/admin/placement-policy',
     summary: 'The organization’s placement policy',
     tags,
+    access: needs('settings:manage'),
     security,
     responses: { 200: json(OrgPlacementPolicyResponse, 'The policy'), ...errorResponses },
   },
@@ -37,6 +39,7 @@ export const placementRoutes = {
     path: '/api/admin/placement-policy',
     summary: 'Set the organization’s placement policy (null: the install’s default)',
     tags,
+    access: needs('settings:manage'),
     security,
     request: { body: body(UpdateOrgPlacementPolicyRequest) },
     responses: { 200: json(OrgPlacementPolicyResponse, 'Changed'), ...errorResponses },
@@ -46,6 +49,7 @@ export const placementRoutes = {
     path: '/api/admin/workspaces/{id}/place',
     summary: 'Move a workspace to a runner or server (stop, snapshot, restore there, start)',
     tags,
+    access: needs('runners:manage'),
     security,
     request: { params: WorkspaceIdParam, body: body(AdminPlaceRequest) },
     responses: {

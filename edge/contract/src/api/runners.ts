@@ -6,7 +6,7 @@ import {
   RunnerCheckInRequest,
   RunnerCheckInResponse,
 } from '../runners.ts';
-import { body, errorResponses, json, runnerAuth } from './describe.ts';
+import { body, errorResponses, json, publicAccess, runnerAccess, runnerAuth } from './describe.ts';
 
 /** A report counts once per stream: a retry is answered as a duplicate, recording nothing. */
 export const AiReportResponse = z.object({ recorded: z.boolean(), duplicate: z.literal(true).optional() });
@@ -19,6 +19,7 @@ export const runnerRoutes = {
     path: '/api/runners/register',
     summary: 'Exchange a registration token for a runner credential',
     tags,
+    access: publicAccess,
     request: { body: body(RegisterRunnerRequest) },
     responses: { 201: json(RegisterRunnerResponse, 'Registered'), ...errorResponses },
   },
@@ -27,6 +28,7 @@ export const runnerRoutes = {
     path: '/api/runners/check-in',
     summary: 'A runner’s periodic check-in',
     tags,
+    access: runnerAccess,
     security: runnerAuth,
     request: { body: body(RunnerCheckInRequest, false) },
     responses: { 200: json(RunnerCheckInResponse, 'Still standing, or revoked'), ...errorResponses },
@@ -36,6 +38,7 @@ export const runnerRoutes = {
     path: '/api/runners/ai-reports',
     summary: 'A runner’s summary of a finished model call',
     tags,
+    access: runnerAccess,
     security: runnerAuth,
     request: { body: body(AiCallReport) },
     responses: { 200: json(AiReportResponse, 'Recorded, or a duplicate'), ...errorResponses },

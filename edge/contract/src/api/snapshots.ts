@@ -14,7 +14,17 @@ import {
   UpdateSnapshotStoreRequest,
 } from '../snapshots.ts';
 import { WorkspaceIdParam } from '../workspaces.ts';
-import { body, errorResponses, json, noContent, runnerAuth, userAuth } from './describe.ts';
+import {
+  body,
+  errorResponses,
+  installAdminAccess,
+  json,
+  needs,
+  noContent,
+  runnerAccess,
+  runnerAuth,
+  userAuth,
+} from './describe.ts';
 
 const tags = ['snapshots'];
 const security = userAuth;
@@ -27,6 +37,7 @@ export const snapshotRoutes = {
     path: '/api/workspaces/{id}/snapshots',
     summary: 'A workspace’s snapshots, newest first',
     tags,
+    access: needs('workspaces:read'),
     security,
     request: { params: WorkspaceIdParam },
     responses: { 200: json(SnapshotListResponse, 'Snapshots'), ...errorResponses },
@@ -36,6 +47,7 @@ export const snapshotRoutes = {
     path: '/api/workspaces/{id}/snapshots',
     summary: 'Save the workspace’s files now',
     tags,
+    access: needs('workspaces:use'),
     security,
     request: { params: WorkspaceIdParam, body: body(CreateSnapshotRequest, false) },
     responses: {
@@ -48,6 +60,7 @@ export const snapshotRoutes = {
     path: '/api/workspaces/{id}/snapshots/{snapshotId}',
     summary: 'Delete a snapshot',
     tags,
+    access: needs('workspaces:use'),
     security,
     request: { params: SnapshotParams },
     responses: { 204: noContent, ...errorResponses },
@@ -57,6 +70,7 @@ export const snapshotRoutes = {
     path: '/api/workspaces/{id}/snapshots/{snapshotId}/restore',
     summary: 'Replace the workspace’s files with a snapshot’s',
     tags,
+    access: needs('workspaces:use'),
     security,
     request: { params: SnapshotParams },
     responses: { 202: json(RestoreAccepted, 'Accepted; the runner carries it out'), ...errorResponses },
@@ -66,6 +80,7 @@ export const snapshotRoutes = {
     path: '/api/install/snapshot-store',
     summary: 'Where snapshots are kept, their schedule and retention (install administrators)',
     tags,
+    access: installAdminAccess,
     security,
     responses: { 200: json(SnapshotStoreResponse, 'The store; never its secret'), ...errorResponses },
   },
@@ -74,6 +89,7 @@ export const snapshotRoutes = {
     path: '/api/install/snapshot-store',
     summary: 'Change where snapshots are kept (the secret is sealed, never shown again)',
     tags,
+    access: installAdminAccess,
     security,
     request: { body: body(UpdateSnapshotStoreRequest) },
     responses: { 200: json(SnapshotStoreResponse, 'Changed'), ...errorResponses },
@@ -83,6 +99,7 @@ export const snapshotRoutes = {
     path: '/api/runners/snapshot-store',
     summary: 'The snapshot store’s access, for a runner (audited)',
     tags,
+    access: runnerAccess,
     security: runnerAuth,
     responses: { 200: json(SnapshotStoreAccessResponse, 'The access'), ...errorResponses },
   },
@@ -91,6 +108,7 @@ export const snapshotRoutes = {
     path: '/api/runners/snapshots',
     summary: 'A runner starts a snapshot of a workspace it holds',
     tags,
+    access: runnerAccess,
     security: runnerAuth,
     request: { body: body(RunnerBeginSnapshotRequest) },
     responses: { 201: json(RunnerBeginSnapshotResponse, 'Begun'), ...errorResponses },
@@ -100,6 +118,7 @@ export const snapshotRoutes = {
     path: '/api/runners/snapshots/{snapshotId}/complete',
     summary: 'A runner reports a snapshot saved, or failed',
     tags,
+    access: runnerAccess,
     security: runnerAuth,
     request: { params: RunnerSnapshotParam, body: body(RunnerCompleteSnapshotRequest) },
     responses: { 200: json(RunnerCompleteSnapshotResponse, 'Recorded'), ...errorResponses },

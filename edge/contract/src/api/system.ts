@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorResponses, json } from './describe.ts';
+import { errorResponses, json, publicAccess } from './describe.ts';
 
 export const HealthResponse = z.object({ status: z.literal('ok') });
 export const ReadyResponse = z.object({
@@ -19,6 +19,7 @@ export const systemRoutes = {
     path: '/healthz',
     summary: 'The process answers',
     tags,
+    access: publicAccess,
     responses: { 200: json(HealthResponse, 'Alive'), ...errorResponses },
   },
   readyz: {
@@ -26,6 +27,7 @@ export const systemRoutes = {
     path: '/readyz',
     summary: 'The database and Redis both answer',
     tags,
+    access: publicAccess,
     responses: { 200: json(ReadyResponse, 'Ready'), ...errorResponses },
   },
   jwks: {
@@ -33,6 +35,7 @@ export const systemRoutes = {
     path: '/.well-known/jwks.json',
     summary: 'Public keys that verify access tokens',
     tags,
+    access: publicAccess,
     responses: { 200: json(JwksResponse, 'The key set'), ...errorResponses },
   },
   openapi: {
@@ -40,6 +43,7 @@ export const systemRoutes = {
     path: '/openapi.json',
     summary: 'This document',
     tags,
+    access: publicAccess,
     responses: { 200: json(z.looseObject({ openapi: z.string() }), 'OpenAPI 3.1'), ...errorResponses },
   },
 } as const;

@@ -8,6 +8,8 @@ import { EmptyState } from '../../components/empty-state.tsx';
 import { LoadingIndicator } from '../../components/loading-indicator.tsx';
 import { usePageTitle } from '../../components/page-title.ts';
 import { errorMessage } from '../../forms/error-message.ts';
+import { can } from '../../session/permissions.ts';
+import { useSession } from '../../session/session-context.ts';
 import { AppHeader } from '../../shell/app-header.tsx';
 import { CreateWorkspaceDialog } from '../../workspaces/create-workspace-dialog.tsx';
 import { WorkspaceCard } from '../../workspaces/workspace-card.tsx';
@@ -116,7 +118,14 @@ export function WorkspacesPage() {
     else setConfirming({ workspace, action });
   }
 
-  const newButton = () => <Button onClick={() => setCreating(true)}>New workspace</Button>;
+  const session = useSession();
+  const mayCreate = () => can(session.state(), 'workspaces:create');
+  const mayWork = () => can(session.state(), 'workspaces:use');
+  const newButton = () => (
+    <Show when={mayCreate()}>
+      <Button onClick={() => setCreating(true)}>New workspace</Button>
+    </Show>
+  );
 
   return (
     <div class="app-shell">
@@ -182,6 +191,7 @@ export function WorkspacesPage() {
                       onDelete={() => request(workspace, 'delete')}
                       snapshotPending={snapshotting().has(workspace.id)}
                       onSnapshot={() => void snapshot(workspace)}
+                      readOnly={!mayWork()}
                     />
                   )}
                 </For>

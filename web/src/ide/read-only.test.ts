@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Permission } from '@keel/contract/permissions';
+import { ROLE_PERMISSIONS } from '@keel/contract/permissions';
+import { type IdeActions, ideCommands } from './ide-commands.ts';
+import { allowedCommands, ideAllowances } from './read-only.ts';
+
+const actions = new Proxy({}, { get: () => () => {} }) as IdeActions;
+const yes = () => true;
+const all = ideCommands(actions, {
+  hasActiveFile: yes,
+  hasDirtyFiles: yes,
+  hasSelection: yes,
+  running: yes,
+  canStart: yes,
+  canUseSelection: yes,
+});
+const holding = (permissions: Iterable<Permission>) => {
+  const held = new Set(permissions);
+  return ideAllowances((p) => held.has(p));
+};
+
+describe('the IDE for what a person may do', () => {
+  test('a viewer reads: no save, run, terminal, file changes, lifecycle or AI', () => {
+    const viewer = holding(ROLE_PERMISSIONS.viewer);
+    assert.deepEqual(viewer, { work: false, ai: false });
+    const ids = allowedCommands(all, viewer).map((c) => c.id);
+    for (const hidden of [
+      'save',
+      'save-all',
+      'new-file',
+      'new-folder',
+      'rename',
+      'delete',
+      'run',
+      'terminal',
+    ])
+      assert.ok(!ids.includes(hidden), `${hidden} is not offered`);
+    for (const hidden of ['start', 'stop', 'restart', 'ai-panel', 'ai-explain', 'ai-rewrite'])
+      assert.ok(!ids.includes(hidden), `${hidden} is not offered`);
+    for (const kept of ['palette', 'close-tab', 'refresh', 'sidebar', 'panel', 'theme', 'back'])
+      assert.ok(ids.includes(kept), `${kept} stays`);
+  });
+
+  test('a developer and up get every command', () => {
+    for (const role of ['developer', 'admin', 'super_admin'] as const) {
+      const allowed = holding(ROLE_PERMISSIONS[role]);
+      assert.deepEqual(allowed, { work: true, ai: true });
+      assert.equal(allowedCommands(all, allowed).length, all.length, role);
+    }
+  });
+
+  test('a token scoped to reading and AI: AI stays, writing goes', () => {
+    const ids = allowedCommands(all, holding(['workspaces:read', 'ai:use'])).map((c) => c.id);
+    assert.ok(ids.includes('ai-explain'));
+    assert.ok(!ids.includes('save'));
+  });
+});
