@@ -56,3 +56,20 @@ export function assertNotLastSuperAdmin(locked: LockedMembership, what: string):
     );
   }
 }
+
+/**
+ * 404 unless `userId` is a member of the organization: checked before a request's body, so
+ * another organization's id is answered as absent whatever the body says.
+ */
+export async function assertMember(
+  db: Tx | Services['db'],
+  organizationId: string,
+  userId: string,
+): Promise<void> {
+  const [row] = await db
+    .select({ userId: memberships.userId })
+    .from(memberships)
+    .where(and(eq(memberships.organizationId, organizationId), eq(memberships.userId, userId)))
+    .limit(1);
+  if (!row) throw new ApiError('not_found', 'No such member');
+}

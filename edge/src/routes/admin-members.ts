@@ -19,6 +19,7 @@ import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams, readQuery } from '../http/validate.ts';
 import { endAccessInTx, forgetEndedAccess, recheckOpenSessions } from '../members/end-access.ts';
 import {
+  assertMember,
   assertNotLastSuperAdmin,
   type LockedMembership,
   lockMembership,
@@ -254,6 +255,7 @@ export function adminMemberRoutes() {
     const services = c.get('services');
     const p = c.get('principal');
     const userId = targetId(c);
+    await assertMember(services.db, p.organizationId, userId);
     const input = await readJson(c, RemoveMemberRequest);
     notSelf(c, userId, 'remove');
     const transferTo = input.workspaces === 'transfer' ? input.transferTo! : null;
