@@ -15,6 +15,7 @@ import { createServersApi } from './api/servers-api.ts';
 import { createWorkspacesApi } from './api/workspaces-api.ts';
 import { App } from './app.tsx';
 import { createSessionStore } from './session/session-store.ts';
+import { createAccountApi } from './settings/account-api.ts';
 import { browserThemeHost, createThemeStore } from './theme/theme-store.ts';
 import './styles.css';
 
@@ -35,6 +36,7 @@ const apis = {
   servers: createServersApi(client),
   runners: createRunnersApi(client),
   fleet: createFleetApi(client),
+  account: createAccountApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'solid-js';
+import type { AccountApi } from '../settings/account-api.ts';
 import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
 import type { FilesApi } from './files-api.ts';
@@ -20,6 +21,7 @@ export interface Apis {
   servers: ServersApi;
   runners: RunnersApi;
   fleet: FleetApi;
+  account: AccountApi;
 }
 
 export const ApiContext = createContext<Apis>();
