@@ -17,6 +17,11 @@ function useSignedIn() {
   };
 }
 
+/** Read once while the component is made: a JSX prop is a getter, and context is gone by the time an event handler reads it. */
+function useAccountApi() {
+  return useApis().account;
+}
+
 function Layout(props: ParentProps) {
   return <SettingsLayout>{props.children}</SettingsLayout>;
 }
@@ -30,20 +35,30 @@ export function SettingsRoutes() {
         path="/profile"
         component={() => {
           const signedIn = useSignedIn();
-          return (
-            <Show when={signedIn()}>{(s) => <ProfilePage api={useApis().account} signedIn={s()} />}</Show>
-          );
+          const api = useAccountApi();
+          return <Show when={signedIn()}>{(s) => <ProfilePage api={api} signedIn={s()} />}</Show>;
         }}
       />
-      <Route path="/password" component={() => <PasswordPage api={useApis().account} />} />
-      <Route path="/sessions" component={() => <SessionsPage api={useApis().account} />} />
+      <Route
+        path="/password"
+        component={() => {
+          const api = useAccountApi();
+          return <PasswordPage api={api} />;
+        }}
+      />
+      <Route
+        path="/sessions"
+        component={() => {
+          const api = useAccountApi();
+          return <SessionsPage api={api} />;
+        }}
+      />
       <Route
         path="/tokens"
         component={() => {
           const signedIn = useSignedIn();
-          return (
-            <Show when={signedIn()}>{(s) => <TokensPage api={useApis().account} signedIn={s()} />}</Show>
-          );
+          const api = useAccountApi();
+          return <Show when={signedIn()}>{(s) => <TokensPage api={api} signedIn={s()} />}</Show>;
         }}
       />
       <Route path="*" component={() => <Navigate href="/settings/profile" />} />
@@ -53,7 +68,8 @@ export function SettingsRoutes() {
 
 /** The reset link's page; shown whether or not someone is signed in (see the app's session gate). */
 export function ResetPasswordRoute() {
-  return <ResetPasswordPage api={useApis().account} />;
+  const api = useAccountApi();
+  return <ResetPasswordPage api={api} />;
 }
 
 export const RESET_PASSWORD_PATH = '/reset-password';
