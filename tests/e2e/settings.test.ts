@@ -107,7 +107,7 @@ describe('settings, end to end', { timeout: 300_000 }, () => {
     await page.getByText('No tokens yet').waitFor();
     await expectAccessible('Access tokens, empty');
     await page.getByLabel('Name', { exact: true }).fill('deploy script');
-    await page.getByLabel('Manage members').check();
+    await page.getByLabel('Ask the AI assistant').check();
     await page.getByRole('button', { name: 'Make token' }).click();
     const shown = page.getByLabel('Token', { exact: true });
     await shown.waitFor();
@@ -118,11 +118,17 @@ describe('settings, end to end', { timeout: 300_000 }, () => {
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
     await expectAccessible('Access tokens, the new token');
 
-    const me = await withToken('/api/auth/me');
-    assert.equal(me.status, 200, await me.clone().text());
-    assert.equal(((await me.json()) as any).user.email, FOUNDER);
-    const audit = await withToken('/api/admin/audit');
-    assert.equal(audit.status, 403, 'its scope does not hold audit:read');
+    const whoAmI = await withToken('/api/auth/me');
+    assert.equal(whoAmI.status, 200, await whoAmI.clone().text());
+    const me = (await whoAmI.json()) as { user: { id: string; email: string } };
+    assert.equal(me.user.email, FOUNDER);
+    const workspaces = await withToken('/api/workspaces');
+    assert.equal(workspaces.status, 200, 'workspaces:read is in its scope');
+    const reset = await fetch(new URL(`/api/admin/members/${me.user.id}/reset-password`, keel.base), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(reset.status, 403, 'members:manage is not in its scope, though the founder’s role holds it');
 
     await page.getByRole('button', { name: 'Done' }).click();
     await page.reload();
@@ -130,7 +136,7 @@ describe('settings, end to end', { timeout: 300_000 }, () => {
     await row.waitFor();
     assert.equal((await page.content()).includes(token), false, 'the token is not shown again');
     assert.match((await row.textContent()) ?? '', /keel_pat_/);
-    assert.match((await row.textContent()) ?? '', /members:manage/);
+    assert.match((await row.textContent()) ?? '', /ai:use/);
   });
 
   step('revokes it and the API answers 401', async () => {
