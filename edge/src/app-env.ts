@@ -1,5 +1,6 @@
 import type { Role } from '@keel/contract/auth';
 import { type Permission, roleHas } from '@keel/contract/permissions';
+import type { Context } from 'hono';
 import type { Services } from './services.ts';
 
 /** Who is calling, as established by the auth middleware from a verified token and the database. */
@@ -29,6 +30,8 @@ export type AppEnv = {
     requestId: string;
     services: Services;
     principal: Principal;
+    /** The client's address as the runtime's entry sees it (proxy headers only when trusted). */
+    clientIp: (c: Context) => string | undefined;
     /** Set by the runner-credential middleware on runner routes. */
     runnerId: string;
     /** What the security-headers middleware puts on every response, as name/value pairs. */

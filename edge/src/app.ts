@@ -6,8 +6,10 @@ import { notFound, onError } from './http/error-handler.ts';
 import { openApiDocument } from './http/openapi-document.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
+import { accountRoutes } from './routes/account.ts';
 import { adminAuditRoutes } from './routes/admin-audit.ts';
 import { adminMemberRoutes } from './routes/admin-members.ts';
+import { adminPasswordResetRoutes } from './routes/admin-password-reset.ts';
 import { adminRunnerRoutes } from './routes/admin-runners.ts';
 import { adminServerRoutes } from './routes/admin-servers.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
@@ -50,6 +52,10 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.use('*', requestId());
   app.use('*', securityHeaders({ trustProxy: () => false }));
   app.use('*', options.provideServices);
+  app.use('*', (c, next) => {
+    c.set('clientIp', options.clientIp);
+    return next();
+  });
 
   app.route('/', healthRoutes());
   const on = describedRoutes(app, '');
@@ -62,6 +68,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     return c.json(openApiDocument() as object);
   });
   app.route('/api/auth', authRoutes({ clientIp: options.clientIp }));
+  app.route('/api/account', accountRoutes({ clientIp: options.clientIp }));
+  app.route('/api/admin/members', adminPasswordResetRoutes());
   app.route('/api/orgs', invitationRoutes());
   app.route('/', fleetApiRoutes());
   app.route('/api/admin/audit', adminAuditRoutes());

@@ -13,6 +13,7 @@ import { SignUpPage } from './pages/sign-up/sign-up-page.tsx';
 import { WorkspacesPage } from './pages/workspaces/workspaces-page.tsx';
 import { SessionContext, useSession } from './session/session-context.ts';
 import type { SessionStore } from './session/session-store.ts';
+import { RESET_PASSWORD_PATH, ResetPasswordRoute, SettingsRoutes } from './settings/settings-routes.tsx';
 import { ThemeContext } from './theme/theme-context.ts';
 import type { ThemeStore } from './theme/theme-store.ts';
 
@@ -52,6 +53,8 @@ export function App(props: AppProps) {
     <Router root={root}>
       <Route path={['/', ...AUTH_PATHS]} component={WorkspacesPage} />
       <Route path="/account" component={AccountRoute} />
+      <SettingsRoutes />
+      <Route path={RESET_PASSWORD_PATH} component={ResetPasswordRoute} />
       <Route path="/install" component={InstallRoute} />
       <Route path="/workspaces/:id" component={WorkspaceRoute} />
       <Route path="/admin" component={AdminRoute}>
@@ -91,6 +94,7 @@ function SessionGate(props: ParentProps) {
 
   return (
     <Switch>
+      <Match when={location.pathname === RESET_PASSWORD_PATH}>{props.children}</Match>
       <Match when={state().status === 'loading'}>
         <LoadingScreen />
       </Match>

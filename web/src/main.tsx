@@ -16,6 +16,7 @@ import { createServersApi } from './api/servers-api.ts';
 import { createWorkspacesApi } from './api/workspaces-api.ts';
 import { App } from './app.tsx';
 import { createSessionStore } from './session/session-store.ts';
+import { createAccountApi } from './settings/account-api.ts';
 import { browserThemeHost, createThemeStore } from './theme/theme-store.ts';
 import './styles.css';
 
@@ -37,6 +38,7 @@ const apis = {
   runners: createRunnersApi(client),
   fleet: createFleetApi(client),
   members: createMembersApi(client),
+  account: createAccountApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

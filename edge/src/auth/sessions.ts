@@ -20,11 +20,28 @@ export interface IssuedSession {
   csrfToken: string;
 }
 
+/** Where a session is used from, for the person's list of their sessions. */
+export interface SessionClient {
+  userAgent?: string | undefined;
+  address?: string | undefined;
+}
+
+const USER_AGENT_MAX = 300;
+const ADDRESS_MAX = 100;
+
+function clientColumns(client: SessionClient) {
+  return {
+    userAgent: client.userAgent ? client.userAgent.slice(0, USER_AGENT_MAX) : null,
+    address: client.address ? client.address.slice(0, ADDRESS_MAX) : null,
+  };
+}
+
 /** Opens a sign-in session: a refresh-token family with its first token. */
 export async function openSession(
   services: Services,
   userId: string,
   organizationId: string,
+  client: SessionClient = {},
 ): Promise<IssuedSession> {
   const { db, clock, config } = services;
   const now = clock.now();
@@ -37,6 +54,8 @@ export async function openSession(
       organizationId,
       generation: 0,
       expiresAt: new Date(now.getTime() + config.refreshTokenTtlSeconds * 1000),
+      lastUsedAt: now,
+      ...clientColumns(client),
       createdAt: now,
     });
     await tx.insert(refreshTokens).values({
@@ -64,7 +83,11 @@ export type RotateResult =
  * copy is in someone else's hands: the whole family is revoked and both holders must sign
  * in again. The conditional update makes two concurrent uses of one token count as reuse.
  */
-export async function rotateSession(services: Services, presented: string): Promise<RotateResult> {
+export async function rotateSession(
+  services: Services,
+  presented: string,
+  client: SessionClient = {},
+): Promise<RotateResult> {
   const { db, clock, config } = services;
   const now = clock.now();
   const hash = sha256Hex(presented);
@@ -94,7 +117,12 @@ export async function rotateSession(services: Services, presented: string): Prom
     });
     await tx
       .update(refreshTokenFamilies)
-      .set({ generation: token.generation + 1, lastUsedAt: now })
+      .set({
+        generation: token.generation + 1,
+        lastUsedAt: now,
+        // The address moves with the person (a laptop changes networks); the device does not.
+        ...(client.address ? { address: clientColumns(client).address } : {}),
+      })
       .where(eq(refreshTokenFamilies.id, family.id));
     return 'rotated' as const;
   });

@@ -1,13 +1,16 @@
 import { AUTH_COOKIES, Role } from '@keel/contract/auth';
+import type { Permission } from '@keel/contract/permissions';
 import { memberships, refreshTokenFamilies, users } from '@keel/drizzle/schema';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
+import { confirmAccessToken, looksLikeAccessToken } from '../accounts/access-tokens.ts';
 import type { AppEnv, Principal } from '../app-env.ts';
 import { assertCsrf } from '../auth/csrf.ts';
 import { REVOKED_MARKER, REVOKED_MARKER_SECONDS } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
-import { sessionCacheKey } from '../redis-keys.ts';
+import { sessionCacheKey, signInRateKeys } from '../redis-keys.ts';
+import { hitRateLimit } from '../services/rate-limit.ts';
 import type { Services } from '../services.ts';
 
 /**
@@ -31,6 +34,8 @@ export interface VerifiedCaller {
   organizationId: string;
   sessionId: string;
   via: Principal['via'];
+  /** Set when the caller presented a personal access token, already confirmed (sessionId is its id). */
+  accessToken?: { role: Role; installAdmin: boolean; permissions: ReadonlySet<Permission> };
 }
 
 /** The first half of `authenticate`: the token's signature and expiry, and CSRF proof for a cookie. */
@@ -49,6 +54,7 @@ export async function verifyCaller(c: Context<AppEnv>): Promise<VerifiedCaller> 
     via = 'cookie';
   }
   if (!token) throw new ApiError('unauthorized', 'Sign in first');
+  if (via === 'bearer' && looksLikeAccessToken(token)) return verifyAccessToken(c, token);
 
   let claims: Awaited<ReturnType<typeof services.keys.verify>>;
   try {
@@ -66,6 +72,19 @@ export async function verifyCaller(c: Context<AppEnv>): Promise<VerifiedCaller> 
  * nothing changed since (see ai/warm-start).
  */
 export async function confirmSession(c: Context<AppEnv>, caller: VerifiedCaller): Promise<string> {
+  if (caller.accessToken) {
+    c.set('principal', {
+      userId: caller.userId,
+      organizationId: caller.organizationId,
+      role: caller.accessToken.role,
+      installAdmin: caller.accessToken.installAdmin,
+      sessionId: caller.sessionId,
+      via: 'bearer',
+      tokenPermissions: caller.accessToken.permissions,
+    });
+    // No session entry: what remembers an approved session (ai/warm-start) never matches a token.
+    return '';
+  }
   const confirmed = await sessionRole(c.get('services'), caller);
   if (!confirmed) throw new ApiError('invalid_token', 'Session has ended; sign in again');
   c.set('principal', {
@@ -77,6 +96,41 @@ export async function confirmSession(c: Context<AppEnv>, caller: VerifiedCaller)
     via: caller.via,
   });
   return confirmed.entry;
+}
+
+/**
+ * A personal access token (`keel_pat_…`), looked up by its hash: it and its owner's account and
+ * membership must stand, the same 401 for every refusal. Failed lookups count against the
+ * client address like failed sign-ins, so guessing costs the guesser, not the database.
+ */
+async function verifyAccessToken(c: Context<AppEnv>, token: string): Promise<VerifiedCaller> {
+  const services = c.get('services');
+  const address = c.get('clientIp')?.(c);
+  const confirmed = await confirmAccessToken(services, token, address);
+  if (confirmed) {
+    return {
+      userId: confirmed.userId,
+      organizationId: confirmed.organizationId,
+      sessionId: confirmed.tokenId,
+      via: 'bearer',
+      accessToken: {
+        role: confirmed.role,
+        installAdmin: confirmed.installAdmin,
+        permissions: confirmed.permissions,
+      },
+    };
+  }
+  const limit = services.config.loginRateLimitPerMinute * 3;
+  const keys = signInRateKeys(services, address ?? 'unknown', '-');
+  const decision = await hitRateLimit(services.redis(), keys.byIp, limit, 60);
+  if (!decision.allowed) {
+    c.header('Retry-After', String(decision.retryAfterSeconds));
+    throw new ApiError(
+      'rate_limited',
+      `Too many failed attempts; try again in ${decision.retryAfterSeconds} s`,
+    );
+  }
+  throw new ApiError('invalid_token', 'Access token is invalid, expired or revoked');
 }
 
 /** How long a confirmed session is trusted from Redis before the database is asked again. */
@@ -110,7 +164,11 @@ async function sessionRole(
     .from(users)
     .innerJoin(
       memberships,
-      and(eq(memberships.userId, users.id), eq(memberships.organizationId, caller.organizationId)),
+      and(
+        eq(memberships.userId, users.id),
+        eq(memberships.organizationId, caller.organizationId),
+        isNull(memberships.disabledAt),
+      ),
     )
     .innerJoin(
       refreshTokenFamilies,

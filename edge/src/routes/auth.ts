@@ -27,6 +27,7 @@ import {
   openSession,
   revokeSession,
   rotateSession,
+  type SessionClient,
   sessionOfRefreshToken,
 } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -89,7 +90,12 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       metadata: { via: result.via, role: result.role },
     });
 
-    const session = await openSession(services, result.user.id, result.organization.id);
+    const session = await openSession(
+      services,
+      result.user.id,
+      result.organization.id,
+      sessionClient(c, options.clientIp),
+    );
     const tokens = await issueTokens(
       c,
       { userId: result.user.id, organizationId: result.organization.id, role: result.role },
@@ -119,7 +125,26 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       });
       throw new ApiError('invalid_credentials', 'E-mail or password is incorrect');
     }
-    const session = await openSession(services, found.user.id, found.organizationId);
+    if (found.user.mustChangePassword) {
+      // Only after the password checked out, so this answer tells nothing to someone guessing.
+      await appendAudit(services, {
+        action: 'auth.login',
+        outcome: 'denied',
+        actorId: found.user.id,
+        organizationId: found.organizationId,
+        metadata: { reason: 'password_change_required' },
+      });
+      throw new ApiError(
+        'password_change_required',
+        'An administrator reset your password: choose a new one with the link they gave you',
+      );
+    }
+    const session = await openSession(
+      services,
+      found.user.id,
+      found.organizationId,
+      sessionClient(c, options.clientIp),
+    );
     await appendAudit(services, {
       action: 'auth.login',
       outcome: 'success',
@@ -145,7 +170,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       if (presented) assertCsrf(c);
     }
     if (!presented) throw new ApiError('unauthorized', 'No refresh token: sign in first');
-    const result = await rotateSession(services, presented);
+    const result = await rotateSession(services, presented, sessionClient(c, options.clientIp));
     if (result.kind === 'invalid') {
       clearSessionCookies(c);
       throw new ApiError('invalid_token', 'Refresh token is invalid or expired; sign in again');
@@ -165,7 +190,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       );
     }
     const [row] = await services.db
-      .select({ user: users, role: memberships.role })
+      .select({ user: users, role: memberships.role, disabledAt: memberships.disabledAt })
       .from(users)
       .innerJoin(
         memberships,
@@ -173,7 +198,7 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       )
       .where(eq(users.id, result.userId))
       .limit(1);
-    if (!row || row.user.disabledAt) {
+    if (!row || row.user.disabledAt || row.disabledAt || row.user.mustChangePassword) {
       await revokeSession(services, result.session.sessionId, 'account unavailable');
       clearSessionCookies(c);
       throw new ApiError('invalid_token', 'This account can no longer sign in');
@@ -247,6 +272,11 @@ export function authRoutes(options: { clientIp: ClientIp }) {
   });
 
   return app;
+}
+
+/** The device and address a session is opened or refreshed from (see the account's sessions list). */
+export function sessionClient(c: Context<AppEnv>, clientIp: ClientIp): SessionClient {
+  return { userAgent: c.req.header('user-agent'), address: clientIp(c) };
 }
 
 /** Per address and per account, so neither a spray over many accounts nor a focused guess runs free. */

@@ -1,5 +1,6 @@
 import { createContext, useContext } from 'solid-js';
 import type { MembersApi } from '../admin/members-api.ts';
+import type { AccountApi } from '../settings/account-api.ts';
 import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
 import type { FilesApi } from './files-api.ts';
@@ -22,6 +23,7 @@ export interface Apis {
   runners: RunnersApi;
   fleet: FleetApi;
   members: MembersApi;
+  account: AccountApi;
 }
 
 export const ApiContext = createContext<Apis>();

@@ -8,6 +8,7 @@ import { createPatchApi } from '../api/patch-api.ts';
 import { createRunnersApi } from '../api/runners-api.ts';
 import { createServersApi } from '../api/servers-api.ts';
 import { createWorkspacesApi } from '../api/workspaces-api.ts';
+import { createAccountApi } from '../settings/account-api.ts';
 import { createFakeFetch, type Responder } from './fake-fetch.ts';
 import { createFakeTimers } from './fake-timers.ts';
 
@@ -32,5 +33,6 @@ export function createTestApis(...script: Responder[]) {
     servers: createServersApi(client),
     runners: createRunnersApi(client),
     fleet: createFleetApi(client),
+    account: createAccountApi(client),
   };
 }

@@ -1,3 +1,4 @@
+import { accountRoutes } from './account.ts';
 import { adminRoutes } from './admin.ts';
 import { aiRoutes } from './ai.ts';
 import { authRoutes } from './auth.ts';
@@ -28,6 +29,7 @@ export const api = {
   ...placementRoutes,
   ...fleetRoutes,
   ...memberRoutes,
+  ...accountRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof api;
