@@ -17,7 +17,7 @@ import { BadEntryError, type CheckedManifest, checkManifest } from './entry-chec
 import { readManifest, writeManifest } from './manifest.ts';
 import type { SnapshotStore } from './store.ts';
 import { manifestTar, type WriteStats } from './tar-writer.ts';
-import { emptyWorkspace, readWorkspaceTar, writeWorkspaceTar } from './workspace-tar.ts';
+import { readWorkspaceTar, replaceWorkspaceFiles } from './workspace-tar.ts';
 
 export interface SavedSnapshot extends Omit<ChunkedTree, 'entries' | 'chunks'> {
   snapshotId: string;
@@ -110,9 +110,8 @@ export async function restoreWorkspace(
   checked?: CheckedSnapshot,
 ): Promise<WriteStats & { takenAt: string }> {
   const snapshot = checked ?? (await checkSnapshot(store, snapshotId));
-  await emptyWorkspace(driver, workspaceId);
   const stats: WriteStats = { files: 0, bytes: 0 };
-  await writeWorkspaceTar(driver, workspaceId, manifestTar(store, snapshot, stats));
+  await replaceWorkspaceFiles(driver, workspaceId, manifestTar(store, snapshot, stats));
   return { ...stats, takenAt: snapshot.manifest.takenAt };
 }
 

@@ -110,6 +110,9 @@ export function manifestTar(
         // A failure below destroys the pack, which fails this entry too: reported once, by `fail`.
         written.catch(() => {});
         const w = p.entry(header, done);
+        // A failure below destroys the pack, and the pack this entry, which then emits the
+        // error too: with no listener that would throw out of the runner.
+        w.on('error', () => {});
         let left = e.size;
         while (left > 0) {
           await ready();
@@ -141,7 +144,8 @@ function added(
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     const done = (err?: Error | null) => (err ? reject(err) : resolve());
-    if (data) p.entry(header, data, done);
-    else p.entry(header, done);
+    const sink = data ? p.entry(header, data, done) : p.entry(header, done);
+    // Reported through `done` (and once more by the pack): not an uncaught error.
+    sink.on('error', () => {});
   });
 }
