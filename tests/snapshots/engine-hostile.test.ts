@@ -3,7 +3,12 @@ import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type ManifestEntry, SNAPSHOT_CHUNK_BYTES, snapshotStoreKeys } from '@keel/contract/snapshots';
+import {
+  type ManifestEntry,
+  type ManifestEntryV1,
+  SNAPSHOT_CHUNK_BYTES,
+  snapshotStoreKeys,
+} from '@keel/contract/snapshots';
 import { JobError } from '../../runners/src/job-error.ts';
 import { restoreWorkspace } from '../../runners/src/snapshots/engine.ts';
 import { BadEntryError, checkManifest } from '../../runners/src/snapshots/entry-checks.ts';
@@ -19,10 +24,39 @@ const file = (path: string): Extract<ManifestEntry, { type: 'file' }> => ({
   mode: 0o644,
   size: content.length,
   mtimeMs: 1_600_000_000_000,
-  chunks: [hash],
 });
+/** A version 2 manifest whose files each hold the planted content, one chunk apiece. */
+const manifestV2 = (
+  snapshotId: string,
+  entries: ManifestEntry[],
+  chunks = entries.flatMap((e) => (e.type === 'file' ? [{ hash, size: content.length }] : [])),
+) =>
+  Buffer.from(
+    JSON.stringify({
+      v: 2,
+      snapshotId,
+      workspaceId: workspaceIdFor('x'),
+      takenAt: new Date().toISOString(),
+      chunks,
+      entries,
+    }),
+  );
+/** The same in version 1 (each file its own chunks), as snapshots taken before version 2 are. */
+const manifestV1 = (snapshotId: string, entries: ManifestEntry[]) =>
+  Buffer.from(
+    JSON.stringify({
+      v: 1,
+      snapshotId,
+      workspaceId: workspaceIdFor('x'),
+      takenAt: new Date().toISOString(),
+      chunkBytes: SNAPSHOT_CHUNK_BYTES,
+      entries: entries.map(
+        (e): ManifestEntryV1 => (e.type === 'file' ? { ...e, chunks: e.size > 0 ? [hash] : [] } : e),
+      ),
+    }),
+  );
 const link = (path: string, target: string): ManifestEntry => ({ type: 'symlink', path, target });
-const dir = (path: string): ManifestEntry => ({
+const dir = (path: string): Extract<ManifestEntry, { type: 'directory' }> => ({
   type: 'directory',
   path,
   mode: 0o755,
@@ -47,7 +81,11 @@ const hostile: [string, ManifestEntry[], RegExp][] = [
   ['a loop of links', [link('a', 'b'), link('b', 'a')], /points outside/],
   ['a file under a file', [file('f'), file('f/g')], /lies under the file/],
   ['the same name twice', [file('twice'), link('twice', 'other')], /appears twice/],
-  ['a size its chunks do not hold', [{ ...file('big'), size: SNAPSHOT_CHUNK_BYTES + 1 }], /chunk\(s\) for/],
+  [
+    'a size its chunks do not hold',
+    [{ ...file('big'), size: SNAPSHOT_CHUNK_BYTES + 1 }],
+    /chunk\(s\) for|their chunks 8$/,
+  ],
   ['an empty part in a name', [file('a//b')], /not a plain relative path/],
   ['a mode past 07777', [{ ...file('m'), mode: 0o10000 }], /mode/],
 ];
@@ -84,21 +122,17 @@ describe('snapshot restore refuses hostile manifests (real bubblewrap, folder st
   });
 
   for (const [what, entries, reason] of hostile) {
-    it(`refuses ${what}, writing nothing inside or outside`, async () => {
-      const snapshotId = newSnapshotId();
-      await store.put(
-        snapshotStoreKeys.manifest(snapshotId),
-        Buffer.from(
-          JSON.stringify({
-            v: 1,
-            snapshotId,
-            workspaceId: workspaceIdFor('x'),
-            takenAt: new Date().toISOString(),
-            chunkBytes: SNAPSHOT_CHUNK_BYTES,
-            entries,
-          }),
-        ),
-      );
+    it(`refuses ${what}, writing nothing inside or outside (version 2 and version 1 manifests)`, async () => {
+      for (const manifest of [manifestV2, manifestV1]) {
+        const snapshotId = newSnapshotId();
+        await store.put(snapshotStoreKeys.manifest(snapshotId), manifest(snapshotId, entries));
+        await refused(snapshotId, reason);
+      }
+    });
+  }
+
+  const refused = async (snapshotId: string, reason: RegExp) => {
+    {
       await assert.rejects(
         restoreWorkspace(driver, id, snapshotId, store),
         (err: unknown) => err instanceof JobError && err.code === 'invalid' && reason.test(err.message),
@@ -109,8 +143,36 @@ describe('snapshot restore refuses hostile manifests (real bubblewrap, folder st
       assert.ok(!existsSync(join(root, '..', '..', 'escaped.txt')));
       assert.ok(!existsSync('/tmp/keel-snap-absolute.txt'));
       assert.ok(!existsSync('/tmp/x.txt'));
-    });
-  }
+    }
+  };
+
+  it('refuses chunks out of bounds, or more chunk bytes than the files hold', async () => {
+    for (const [chunks, reason] of [
+      [[{ hash, size: 0 }], /out of bounds/],
+      [[{ hash, size: 65 * 1024 * 1024 }], /out of bounds/],
+      [
+        [
+          { hash, size: content.length },
+          { hash, size: content.length },
+        ],
+        /hold 8 bytes and their chunks 16/,
+      ],
+    ] as const) {
+      const snapshotId = newSnapshotId();
+      await store.put(
+        snapshotStoreKeys.manifest(snapshotId),
+        manifestV2(snapshotId, [file('a.txt')], [...chunks]),
+      );
+      await refused(snapshotId, reason);
+    }
+  });
+
+  it('refuses a manifest version it does not know, saying so', async () => {
+    const snapshotId = newSnapshotId();
+    const future = JSON.parse(manifestV2(snapshotId, [file('a.txt')]).toString());
+    await store.put(snapshotStoreKeys.manifest(snapshotId), Buffer.from(JSON.stringify({ ...future, v: 3 })));
+    await refused(snapshotId, /manifest version 3, which this runner cannot read \(it reads 1 and 2\)/);
+  });
 
   it('refuses a manifest that is not one, or that names another snapshot', async () => {
     const snapshotId = newSnapshotId();
@@ -139,22 +201,15 @@ describe('snapshot restore refuses hostile manifests (real bubblewrap, folder st
 
   it('a snapshot with a missing chunk is refused before anything changes; a corrupt chunk is never written', async () => {
     const missing = newSnapshotId();
-    const lacking = { ...file('lacking.txt'), chunks: ['0'.repeat(64)] } as ManifestEntry;
-    const manifest = (snapshotId: string, entries: ManifestEntry[]) =>
-      Buffer.from(
-        JSON.stringify({
-          v: 1,
-          snapshotId,
-          workspaceId: workspaceIdFor('x'),
-          takenAt: '',
-          chunkBytes: SNAPSHOT_CHUNK_BYTES,
-          entries,
-        }),
-      );
-    await store.put(snapshotStoreKeys.manifest(missing), manifest(missing, [lacking]));
+    const lacking = '0'.repeat(64);
+    await store.put(
+      snapshotStoreKeys.manifest(missing),
+      manifestV2(missing, [file('lacking.txt')], [{ hash: lacking, size: content.length }]),
+    );
     await assert.rejects(
       restoreWorkspace(driver, id, missing, store),
-      (e: unknown) => e instanceof JobError && e.code === 'not_found',
+      (e: unknown) =>
+        e instanceof JobError && e.code === 'not_found' && e.message.includes(`lacks chunk ${lacking}`),
     );
     assert.deepEqual(await listing(driver, id), untouched);
 
@@ -164,7 +219,11 @@ describe('snapshot restore refuses hostile manifests (real bubblewrap, folder st
     await store.put(snapshotStoreKeys.chunk(badHash), bad);
     await store.put(
       snapshotStoreKeys.manifest(corrupt),
-      manifest(corrupt, [{ ...file('tampered.txt'), size: bad.length, chunks: [badHash] }]),
+      manifestV2(
+        corrupt,
+        [{ ...file('tampered.txt'), size: bad.length }],
+        [{ hash: badHash, size: bad.length }],
+      ),
     );
     await assert.rejects(restoreWorkspace(driver, id, corrupt, store), /does not match its hash/);
     assert.equal(await sh(driver, id, 'cat tampered.txt 2>/dev/null || echo absent'), 'absent\n');
@@ -174,19 +233,10 @@ describe('snapshot restore refuses hostile manifests (real bubblewrap, folder st
     const snapshotId = newSnapshotId();
     await store.put(
       snapshotStoreKeys.manifest(snapshotId),
-      Buffer.from(
-        JSON.stringify({
-          v: 1,
-          snapshotId,
-          workspaceId: workspaceIdFor('x'),
-          takenAt: new Date().toISOString(),
-          chunkBytes: SNAPSHOT_CHUNK_BYTES,
-          entries: [
-            { ...file('suid'), mode: 0o6755 },
-            { ...dir('sgid-dir'), mode: 0o2775 },
-          ],
-        }),
-      ),
+      manifestV2(snapshotId, [
+        { ...file('suid'), mode: 0o6755 },
+        { ...dir('sgid-dir'), mode: 0o2775 },
+      ]),
     );
     const other = workspaceIdFor('snaphostile');
     await driver.create({
@@ -206,18 +256,20 @@ describe('snapshot restore refuses hostile manifests (real bubblewrap, folder st
   });
 
   it('orders a checked manifest folders first and links last', () => {
-    const ordered = checkManifest({
-      v: 1,
+    const { ordered, chunks } = checkManifest({
+      v: 2,
       snapshotId: newSnapshotId(),
       workspaceId: workspaceIdFor('x'),
       takenAt: '',
-      chunkBytes: SNAPSHOT_CHUNK_BYTES,
-      entries: [link('l', 'a/f'), file('a/f'), dir('a/b'), dir('a')],
+      chunks: [{ hash, size: 2 * content.length }],
+      entries: [link('l', 'a/f'), file('a/z'), file('a/f'), dir('a/b'), dir('a')],
     });
     assert.deepEqual(
       ordered.map((e) => e.path),
-      ['a', 'a/b', 'a/f', 'l'],
+      ['a', 'a/b', 'a/z', 'a/f', 'l'],
+      'files keep the order their bytes have in the chunks',
     );
+    assert.equal(chunks.length, 1);
     assert.throws(
       () =>
         checkManifest({

@@ -33,7 +33,7 @@ describe('snapshot folder store (real bubblewrap)', () => {
     rmSync(base, { recursive: true, force: true });
   });
 
-  it('round trip, a second snapshot that writes one chunk, and a prune that keeps shared chunks', async () => {
+  it('round trip, a second snapshot that writes only the chunks around one change, and a prune that keeps shared chunks', async () => {
     await storeScenario(new FolderStore(join(base, 'store')), driver, source, target);
   });
 });

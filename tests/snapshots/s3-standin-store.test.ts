@@ -65,7 +65,7 @@ describe('snapshot S3 store against the s3rver stand-in (real bubblewrap)', () =
     rmSync(base, { recursive: true, force: true });
   });
 
-  it('round trip, a second snapshot that writes one chunk, and a prune that keeps shared chunks', async () => {
+  it('round trip, a second snapshot that writes only the chunks around one change, and a prune that keeps shared chunks', async () => {
     const store = await openStore(access(), '/nonexistent');
     assert.ok(store instanceof S3Store, 'an s3 access opens the S3 client');
     await storeScenario(store, driver, source, target);

@@ -1,15 +1,18 @@
 /**
  * Snapshots of a workspace's `/workspace`, kept in object storage: any S3-compatible store, or
- * a folder the runners can all read and write (the embedded default). Content-addressed: each
- * file is cut in chunks of `SNAPSHOT_CHUNK_BYTES`, each chunk stored once under its SHA-256,
- * and a snapshot is a manifest naming them; a second snapshot of a mostly unchanged workspace
- * writes only the chunks it lacks. Only runners touch the store (the edge never dials it); the
- * edge keeps the list of snapshots and who may see them, and hands a runner the store's access
- * over the runner's own HTTPS call (audited), never through Redis.
+ * a folder the runners can all read and write (the embedded default). Content-addressed: the
+ * files' bytes, one after another in the manifest's order, are cut into chunks at boundaries
+ * chosen by their content (a rolling hash, so small files share chunks and a changed file
+ * changes only the chunks around it), each chunk stored once under its SHA-256, and a snapshot
+ * is a manifest naming them; a second snapshot of a mostly unchanged workspace writes only the
+ * chunks it lacks. Only runners touch the store (the edge never dials it); the edge keeps the
+ * list of snapshots and who may see them, and hands a runner the store's access over the
+ * runner's own HTTPS call (audited), never through Redis.
  */
 import { z } from 'zod';
 import { idSchema } from './ids.ts';
 
+/** Version 1 manifests (still restorable) cut each file on its own in pieces of this size. */
 export const SNAPSHOT_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Store layout, relative to the store's root (bucket + prefix, or the folder). */
 export const snapshotStoreKeys = {
@@ -53,7 +56,20 @@ export const RestoreAccepted = z.object({
   snapshotId: idSchema('snapshot'),
 });
 
-/** One entry of a manifest. Paths are relative to `/workspace`, `/`-separated, checked on restore. */
+const chunkHash = z.string().regex(/^[0-9a-f]{64}$/);
+const DirectoryEntry = z.object({
+  type: z.literal('directory'),
+  path: z.string(),
+  mode: z.number().int(),
+  mtimeMs: z.number(),
+});
+const SymlinkEntry = z.object({ type: z.literal('symlink'), path: z.string(), target: z.string() });
+
+/**
+ * One entry of a manifest. Paths are relative to `/workspace`, `/`-separated, checked on
+ * restore. A file's bytes are the next `size` bytes of the snapshot's chunks, files taken in
+ * the order the manifest lists them.
+ */
 export const ManifestEntry = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('file'),
@@ -61,22 +77,54 @@ export const ManifestEntry = z.discriminatedUnion('type', [
     mode: z.number().int(),
     size: z.number().int(),
     mtimeMs: z.number(),
-    /** Chunk hashes in order; an empty file has none. */
-    chunks: z.array(z.string().regex(/^[0-9a-f]{64}$/)),
   }),
-  z.object({ type: z.literal('directory'), path: z.string(), mode: z.number().int(), mtimeMs: z.number() }),
-  z.object({ type: z.literal('symlink'), path: z.string(), target: z.string() }),
+  DirectoryEntry,
+  SymlinkEntry,
 ]);
 export type ManifestEntry = z.infer<typeof ManifestEntry>;
+/** One chunk of the files' bytes: its SHA-256 and its length. */
+export const ManifestChunk = z.object({ hash: chunkHash, size: z.number().int() });
+export type ManifestChunk = z.infer<typeof ManifestChunk>;
+/** The manifest versions a runner reads; one past them is refused by name, never guessed at. */
+export const SNAPSHOT_MANIFEST_VERSIONS = [1, 2] as const;
 export const SnapshotManifest = z.object({
+  v: z.literal(2),
+  snapshotId: idSchema('snapshot'),
+  workspaceId: idSchema('workspace'),
+  takenAt: z.string(),
+  /** Every file's bytes, in the entries' order, cut where their content says. */
+  chunks: z.array(ManifestChunk),
+  entries: z.array(ManifestEntry),
+});
+export type SnapshotManifest = z.infer<typeof SnapshotManifest>;
+
+/** Version 1 (before content-defined chunks): each file cut on its own every `chunkBytes`. */
+export const ManifestEntryV1 = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('file'),
+    path: z.string(),
+    mode: z.number().int(),
+    size: z.number().int(),
+    mtimeMs: z.number(),
+    /** Chunk hashes in order; an empty file has none. */
+    chunks: z.array(chunkHash),
+  }),
+  DirectoryEntry,
+  SymlinkEntry,
+]);
+export type ManifestEntryV1 = z.infer<typeof ManifestEntryV1>;
+export const SnapshotManifestV1 = z.object({
   v: z.literal(1),
   snapshotId: idSchema('snapshot'),
   workspaceId: idSchema('workspace'),
   takenAt: z.string(),
   chunkBytes: z.number().int(),
-  entries: z.array(ManifestEntry),
+  entries: z.array(ManifestEntryV1),
 });
-export type SnapshotManifest = z.infer<typeof SnapshotManifest>;
+export type SnapshotManifestV1 = z.infer<typeof SnapshotManifestV1>;
+/** Any manifest a runner restores (and the prune reads for the chunks it names). */
+export const AnySnapshotManifest = z.discriminatedUnion('v', [SnapshotManifestV1, SnapshotManifest]);
+export type AnySnapshotManifest = z.infer<typeof AnySnapshotManifest>;
 
 /** Where snapshots go. `folder` with no path: the runner's `KEEL_SNAPSHOT_DIR`. */
 export const SnapshotStoreSettings = z.discriminatedUnion('kind', [

@@ -1,19 +1,24 @@
 /**
- * Turns a tar stream of `/workspace` into manifest entries and content-addressed chunks: each
- * regular file is cut in `chunkBytes` pieces, each piece hashed (SHA-256) and written only when
- * the store lacks it. Folders, modes, times and links go in the manifest; other entry types
- * (devices, pipes, sockets) are skipped and counted, and so are links that lead outside
- * `/workspace`, which a restore would refuse.
+ * Turns a tar stream of `/workspace` into manifest entries and content-addressed chunks: every
+ * regular file's bytes, one file after another, go through one content-defined chunker (see
+ * content-chunker.ts), so a workspace of thousands of small files is a few hundred chunks, not
+ * thousands of store objects. Each chunk is hashed (SHA-256) and written only when the store
+ * lacks it. Folders, modes, times and links go in the manifest; other entry types (devices,
+ * pipes, sockets) are skipped and counted, and so are links that lead outside `/workspace`,
+ * which a restore would refuse.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { type ManifestEntry, snapshotStoreKeys } from '@keel/contract/snapshots';
+import { type ManifestChunk, type ManifestEntry, snapshotStoreKeys } from '@keel/contract/snapshots';
 import { extract } from 'tar-stream';
+import { type ChunkingOptions, ContentChunker, DEFAULT_CHUNKING } from './content-chunker.ts';
 import { linkTargetInside } from './entry-checks.ts';
 import type { SnapshotStore } from './store.ts';
 
 export interface ChunkedTree {
   entries: ManifestEntry[];
+  /** The files' bytes, in the entries' order. */
+  chunks: ManifestChunk[];
   files: number;
   bytes: number;
   /** Chunk bytes this run wrote (chunks the store already had are not counted). */
@@ -26,7 +31,7 @@ export interface ChunkedTree {
 }
 
 export interface ChunkOptions {
-  chunkBytes: number;
+  chunking?: ChunkingOptions;
   /** Chunk writes in flight at once (the store's latency, not the disk, bounds an S3 store). */
   parallel?: number;
   /** Hashes known present in the store, shared by the runs that want it; filled as it goes. */
@@ -37,13 +42,14 @@ export interface ChunkOptions {
 export async function chunkTree(
   tar: Readable,
   store: SnapshotStore,
-  opts: ChunkOptions,
+  opts: ChunkOptions = {},
 ): Promise<ChunkedTree> {
-  const { chunkBytes } = opts;
   const known = opts.known ?? new Set<string>();
   const parallel = Math.max(1, opts.parallel ?? 8);
+  const chunker = new ContentChunker(opts.chunking ?? DEFAULT_CHUNKING);
   const out: ChunkedTree = {
     entries: [],
+    chunks: [],
     files: 0,
     bytes: 0,
     bytesWritten: 0,
@@ -69,10 +75,13 @@ export async function chunkTree(
       throw err;
     }
   };
-  const enqueue = async (hash: string, data: Buffer) => {
+  const enqueue = async (data: Buffer) => {
+    const hash = createHash('sha256').update(data).digest('hex');
+    out.chunks.push({ hash, size: data.byteLength });
     const p = save(hash, data).then(
       () => {
         inFlight.delete(p);
+        chunker.recycle(data);
       },
       (err) => {
         inFlight.delete(p);
@@ -104,31 +113,14 @@ export async function chunkTree(
       const mtimeMs = h.mtime?.getTime() ?? 0;
       if (h.type === 'file' || h.type === 'contiguous-file') {
         const size = h.size ?? 0;
-        const chunks: string[] = [];
-        let buf = Buffer.allocUnsafe(Math.min(size, chunkBytes));
-        let filled = 0;
-        let left = size;
+        let seen = 0;
         for await (const piece of entry as AsyncIterable<Buffer>) {
-          if (piece.length > left - filled)
-            throw new Error(`the archive holds more of ${JSON.stringify(path)} than its size`);
-          let at = 0;
-          while (at < piece.length) {
-            const n = Math.min(piece.length - at, buf.length - filled);
-            piece.copy(buf, filled, at, at + n);
-            filled += n;
-            at += n;
-            if (filled === buf.length) {
-              const hash = createHash('sha256').update(buf).digest('hex');
-              chunks.push(hash);
-              await enqueue(hash, buf);
-              left -= filled;
-              buf = Buffer.allocUnsafe(Math.min(left, chunkBytes));
-              filled = 0;
-            }
-          }
+          seen += piece.length;
+          if (seen > size) throw new Error(`the archive holds more of ${JSON.stringify(path)} than its size`);
+          for (const chunk of chunker.push(piece)) await enqueue(chunk);
         }
-        if (left !== 0 || filled !== 0) throw new Error(`the archive ended inside ${JSON.stringify(path)}`);
-        out.entries.push({ type: 'file', path, mode, size, mtimeMs, chunks });
+        if (seen !== size) throw new Error(`the archive ended inside ${JSON.stringify(path)}`);
+        out.entries.push({ type: 'file', path, mode, size, mtimeMs });
         out.files++;
         out.bytes += size;
         continue;
@@ -140,6 +132,8 @@ export async function chunkTree(
       else out.skippedOther++;
     }
     await fed;
+    const last = chunker.end();
+    if (last) await enqueue(last);
     await Promise.all(inFlight);
     if (failure) throw failure;
   } catch (err) {

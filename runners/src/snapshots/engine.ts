@@ -4,21 +4,22 @@
  * call these directly).
  */
 import {
-  type ManifestEntry,
-  SNAPSHOT_CHUNK_BYTES,
+  type AnySnapshotManifest,
+  type ManifestChunk,
   type SnapshotManifest,
   snapshotStoreKeys,
 } from '@keel/contract/snapshots';
 import { JobError } from '../job-error.ts';
 import type { WorkloadDriver } from '../workloads/types.ts';
 import { type ChunkedTree, chunkTree } from './chunker.ts';
-import { BadEntryError, checkManifest } from './entry-checks.ts';
+import type { ChunkingOptions } from './content-chunker.ts';
+import { BadEntryError, type CheckedManifest, checkManifest } from './entry-checks.ts';
 import { readManifest, writeManifest } from './manifest.ts';
 import type { SnapshotStore } from './store.ts';
 import { manifestTar, type WriteStats } from './tar-writer.ts';
-import { emptyWorkspace, readWorkspaceTar, writeWorkspaceTar } from './workspace-tar.ts';
+import { readWorkspaceTar, replaceWorkspaceFiles } from './workspace-tar.ts';
 
-export interface SavedSnapshot extends Omit<ChunkedTree, 'entries'> {
+export interface SavedSnapshot extends Omit<ChunkedTree, 'entries' | 'chunks'> {
   snapshotId: string;
   takenAt: string;
   manifestBytes: number;
@@ -30,14 +31,13 @@ export async function saveWorkspace(
   workspaceId: string,
   snapshotId: string,
   store: SnapshotStore,
-  opts: { chunkBytes?: number; known?: Set<string> } = {},
+  opts: { chunking?: ChunkingOptions; known?: Set<string> } = {},
 ): Promise<SavedSnapshot> {
-  const chunkBytes = opts.chunkBytes ?? SNAPSHOT_CHUNK_BYTES;
   const takenAt = new Date().toISOString();
   const reading = readWorkspaceTar(driver, workspaceId);
   let tree: ChunkedTree;
   try {
-    tree = await chunkTree(reading.tar, store, { chunkBytes, ...(opts.known ? { known: opts.known } : {}) });
+    tree = await chunkTree(reading.tar, store, opts);
   } catch (err) {
     await reading.kill().catch(() => {});
     // tar's own failure says more than the stream it cut short.
@@ -46,11 +46,11 @@ export async function saveWorkspace(
   }
   await reading.done;
   const manifest: SnapshotManifest = {
-    v: 1,
+    v: 2,
     snapshotId,
     workspaceId,
     takenAt,
-    chunkBytes,
+    chunks: tree.chunks,
     entries: tree.entries,
   };
   // What a restore would refuse is not saved as a snapshot either.
@@ -62,7 +62,7 @@ export async function saveWorkspace(
     throw err;
   }
   const manifestBytes = await writeManifest(store, manifest);
-  const { entries: _, ...counts } = tree;
+  const { entries: _, chunks: __, ...counts } = tree;
   return {
     ...counts,
     bytesWritten: counts.bytesWritten + manifestBytes,
@@ -73,10 +73,8 @@ export async function saveWorkspace(
 }
 
 /** A snapshot read and checked, ready to write. */
-export interface CheckedSnapshot {
-  manifest: SnapshotManifest;
-  /** Its entries in the order they are written (folders, files, links). */
-  ordered: ManifestEntry[];
+export interface CheckedSnapshot extends CheckedManifest {
+  manifest: AnySnapshotManifest;
 }
 
 /**
@@ -86,17 +84,17 @@ export interface CheckedSnapshot {
  */
 export async function checkSnapshot(store: SnapshotStore, snapshotId: string): Promise<CheckedSnapshot> {
   const manifest = await readManifest(store, snapshotId);
-  let ordered: ManifestEntry[];
+  let checked: CheckedManifest;
   try {
-    ordered = checkManifest(manifest);
+    checked = checkManifest(manifest);
   } catch (err) {
     if (err instanceof BadEntryError) {
       throw new JobError('invalid', `snapshot ${snapshotId} was refused: ${err.message}`);
     }
     throw err;
   }
-  await assertChunksPresent(store, ordered);
-  return { manifest, ordered };
+  await assertChunksPresent(store, checked.chunks);
+  return { manifest, ...checked };
 }
 
 /**
@@ -111,15 +109,14 @@ export async function restoreWorkspace(
   store: SnapshotStore,
   checked?: CheckedSnapshot,
 ): Promise<WriteStats & { takenAt: string }> {
-  const { manifest, ordered } = checked ?? (await checkSnapshot(store, snapshotId));
-  await emptyWorkspace(driver, workspaceId);
+  const snapshot = checked ?? (await checkSnapshot(store, snapshotId));
   const stats: WriteStats = { files: 0, bytes: 0 };
-  await writeWorkspaceTar(driver, workspaceId, manifestTar(store, ordered, manifest.chunkBytes, stats));
-  return { ...stats, takenAt: manifest.takenAt };
+  await replaceWorkspaceFiles(driver, workspaceId, manifestTar(store, snapshot, stats));
+  return { ...stats, takenAt: snapshot.manifest.takenAt };
 }
 
-async function assertChunksPresent(store: SnapshotStore, entries: ManifestEntry[]): Promise<void> {
-  const hashes = [...new Set(entries.flatMap((e) => (e.type === 'file' ? e.chunks : [])))];
+async function assertChunksPresent(store: SnapshotStore, chunks: ManifestChunk[]): Promise<void> {
+  const hashes = [...new Set(chunks.map((c) => c.hash))];
   const parallel = store.kind === 's3' ? 16 : 8;
   let next = 0;
   let missing: string | undefined;

@@ -4,9 +4,16 @@
  * outside `/workspace` (absolute, `..`, NUL, empty parts), sit under a path that another entry
  * makes a link or a file, appear twice, or be a link whose target resolves outside
  * `/workspace` (following the manifest's own links, which are all that exists after the
- * restore empties the folder). A file's size must match its chunks.
+ * restore empties the folder). The files' sizes must add up to their chunks' (version 2), or
+ * each file's size match its own chunks (version 1).
  */
-import type { ManifestEntry, SnapshotManifest } from '@keel/contract/snapshots';
+import type {
+  AnySnapshotManifest,
+  ManifestChunk,
+  ManifestEntry,
+  ManifestEntryV1,
+  SnapshotManifestV1,
+} from '@keel/contract/snapshots';
 
 export const MIN_CHUNK_BYTES = 64 * 1024;
 export const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
@@ -17,13 +24,76 @@ export class BadEntryError extends Error {
   override name = 'BadEntryError';
 }
 
+/** A checked manifest, either version, as the restore writes it. */
+export interface CheckedManifest {
+  /**
+   * Folders first (parents before children), then files, then links last: no file is ever
+   * written after a link that could lead somewhere. Files keep the order their bytes have in
+   * `chunks`.
+   */
+  ordered: ManifestEntry[];
+  /** The files' bytes, in `ordered`'s order. */
+  chunks: ManifestChunk[];
+}
+
 /** Throws BadEntryError naming the first bad entry; returns the entries in a safe order to write. */
-export function checkManifest(manifest: SnapshotManifest): ManifestEntry[] {
+export function checkManifest(manifest: AnySnapshotManifest): CheckedManifest {
+  if (manifest.v === 1) return checkV1(manifest);
+  const { entries, chunks } = manifest;
+  checkEntries(entries);
+  let chunked = 0;
+  for (const c of chunks) {
+    if (!Number.isInteger(c.size) || c.size < 1 || c.size > MAX_CHUNK_BYTES) {
+      throw new BadEntryError(`a chunk of ${c.size} bytes is out of bounds`);
+    }
+    chunked += c.size;
+  }
+  let sized = 0;
+  for (const e of entries) if (e.type === 'file') sized += e.size;
+  if (chunked !== sized) {
+    throw new BadEntryError(`the files hold ${sized} bytes and their chunks ${chunked}`);
+  }
+  const files = entries.filter((e) => e.type === 'file');
+  return { ordered: [...sorted(entries, 'directory'), ...files, ...sorted(entries, 'symlink')], chunks };
+}
+
+/** Version 1: each file has its own chunks, every one `chunkBytes` long but its last. */
+function checkV1(manifest: SnapshotManifestV1): CheckedManifest {
   const { chunkBytes, entries } = manifest;
   if (!Number.isInteger(chunkBytes) || chunkBytes < MIN_CHUNK_BYTES || chunkBytes > MAX_CHUNK_BYTES) {
     throw new BadEntryError(`chunk size ${chunkBytes} is out of bounds`);
   }
-  const byPath = new Map<string, ManifestEntry>();
+  checkEntries(entries);
+  const files = sorted(entries, 'file') as Extract<ManifestEntryV1, { type: 'file' }>[];
+  const chunks: ManifestChunk[] = [];
+  for (const e of files) {
+    if (e.chunks.length !== Math.ceil(e.size / chunkBytes)) {
+      throw new BadEntryError(`${quote(e.path)}: ${e.chunks.length} chunk(s) for ${e.size} bytes`);
+    }
+    e.chunks.forEach((hash, i) => {
+      chunks.push({ hash, size: Math.min(chunkBytes, e.size - i * chunkBytes) });
+    });
+  }
+  const asFile = ({ chunks: _, ...rest }: (typeof files)[number]): ManifestEntry => rest;
+  return {
+    ordered: [
+      ...(sorted(entries, 'directory') as ManifestEntry[]),
+      ...files.map(asFile),
+      ...(sorted(entries, 'symlink') as ManifestEntry[]),
+    ],
+    chunks,
+  };
+}
+
+function sorted<E extends { type: string; path: string }>(entries: E[], type: E['type']): E[] {
+  return entries
+    .filter((e) => e.type === type)
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** What both versions check of every entry: names, modes, times, sizes, links. */
+function checkEntries(entries: (ManifestEntry | ManifestEntryV1)[]): void {
+  const byPath = new Map<string, ManifestEntry | ManifestEntryV1>();
   for (const entry of entries) {
     checkPath(entry.path);
     if (byPath.has(entry.path)) throw new BadEntryError(`${quote(entry.path)} appears twice`);
@@ -38,15 +108,8 @@ export function checkManifest(manifest: SnapshotManifest): ManifestEntry[] {
       throw new BadEntryError(`${quote(entry.path)} has mode ${entry.mode}`);
     }
     if (!Number.isFinite(entry.mtimeMs)) throw new BadEntryError(`${quote(entry.path)} has no usable time`);
-    if (entry.type === 'file') {
-      if (!Number.isSafeInteger(entry.size) || entry.size < 0) {
-        throw new BadEntryError(`${quote(entry.path)} has size ${entry.size}`);
-      }
-      if (entry.chunks.length !== Math.ceil(entry.size / chunkBytes)) {
-        throw new BadEntryError(
-          `${quote(entry.path)}: ${entry.chunks.length} chunk(s) for ${entry.size} bytes`,
-        );
-      }
+    if (entry.type === 'file' && (!Number.isSafeInteger(entry.size) || entry.size < 0)) {
+      throw new BadEntryError(`${quote(entry.path)} has size ${entry.size}`);
     }
   }
   for (const entry of entries) {
@@ -62,12 +125,6 @@ export function checkManifest(manifest: SnapshotManifest): ManifestEntry[] {
       throw new BadEntryError(`the link ${quote(entry.path)} points outside /workspace`);
     }
   }
-  // Folders first (parents before children), then files, then links last: no file is ever
-  // written after a link that could lead somewhere.
-  const rank = { directory: 0, file: 1, symlink: 2 } as const;
-  return [...entries].sort(
-    (a, b) => rank[a.type] - rank[b.type] || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
-  );
 }
 
 function checkPath(path: string): void {
@@ -89,7 +146,7 @@ function checkPath(path: string): void {
  */
 function linkStaysInside(
   link: Extract<ManifestEntry, { type: 'symlink' }>,
-  byPath: Map<string, ManifestEntry>,
+  byPath: Map<string, ManifestEntry | ManifestEntryV1>,
 ): boolean {
   let hops = 0;
   const resolve = (from: string[], target: string): string[] | undefined => {

@@ -41,7 +41,9 @@ export async function pruneSnapshots(
     if (!m) continue;
     try {
       const manifest = await readManifest(store, m[1]!);
-      for (const e of manifest.entries) if (e.type === 'file') for (const c of e.chunks) named.add(c);
+      if (manifest.v === 1) {
+        for (const e of manifest.entries) if (e.type === 'file') for (const c of e.chunks) named.add(c);
+      } else for (const c of manifest.chunks) named.add(c.hash);
     } catch (err) {
       // A manifest that cannot be read may still name chunks: deleting none is the safe side.
       if (err instanceof JobError && err.code === 'not_found') continue;
