@@ -3,6 +3,7 @@ import { aiRoutes } from './ai.ts';
 import { authRoutes } from './auth.ts';
 import type { ApiRoute } from './describe.ts';
 import { fleetRoutes } from './fleet.ts';
+import { identityRoutes } from './identity.ts';
 import { installRoutes } from './install.ts';
 import { patchRoutes } from './patch.ts';
 import { placementRoutes } from './placement.ts';
@@ -26,6 +27,7 @@ export const api = {
   ...snapshotRoutes,
   ...placementRoutes,
   ...fleetRoutes,
+  ...identityRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof api;
