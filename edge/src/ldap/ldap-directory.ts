@@ -92,12 +92,14 @@ async function withDirectory<T>(
     ...(config.caCertificate ? { ca: [config.caCertificate] } : {}),
     minVersion: 'TLSv1.2' as const,
   };
+  // ldapts speaks TLS from the first byte whenever it is given TLS options: only for ldaps://.
+  const ldaps = config.url.toLowerCase().startsWith('ldaps://');
   const client = new Client({
     url: config.url,
     timeout: ms,
     connectTimeout: ms,
-    tlsOptions,
     strictDN: false,
+    ...(ldaps ? { tlsOptions } : {}),
   });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
