@@ -23,6 +23,7 @@ const ServersPage = lazy(() => import('./admin/servers-page.tsx'));
 const RunnersPage = lazy(() => import('./admin/runners-page.tsx'));
 const PlacementPage = lazy(() => import('./admin/placement-page.tsx'));
 const SnapshotsSettingsPage = lazy(() => import('./admin/snapshots-settings-page.tsx'));
+const SignInSettingsPage = lazy(() => import('./admin/sign-in-page.tsx'));
 
 const AUTH_PATHS: ReadonlySet<string> = new Set(['/sign-in', '/sign-up']);
 
@@ -58,6 +59,7 @@ export function App(props: AppProps) {
         <Route path="/runners" component={RunnersPage} />
         <Route path="/placement" component={PlacementPage} />
         <Route path="/snapshots" component={SnapshotsRoute} />
+        <Route path="/sign-in" component={SignInSettingsPage} />
         <Route path="*" component={AdminNotFound} />
       </Route>
       <Route path="*" component={NotFoundPage} />

@@ -1,5 +1,6 @@
 import { createEffect, createRoot } from 'solid-js';
 import { render } from 'solid-js/web';
+import { createIdentityApi } from './admin/sign-in-api.ts';
 import { createAiApi } from './api/ai-api.ts';
 import { createAuthApi } from './api/auth-api.ts';
 import { createApiClient } from './api/client.ts';
@@ -35,6 +36,7 @@ const apis = {
   servers: createServersApi(client),
   runners: createRunnersApi(client),
   fleet: createFleetApi(client),
+  identity: createIdentityApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'solid-js';
+import type { IdentityApi } from '../admin/sign-in-api.ts';
 import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
 import type { FilesApi } from './files-api.ts';
@@ -20,6 +21,7 @@ export interface Apis {
   servers: ServersApi;
   runners: RunnersApi;
   fleet: FleetApi;
+  identity: IdentityApi;
 }
 
 export const ApiContext = createContext<Apis>();
