@@ -34,7 +34,11 @@ function buildDocument(): unknown {
     scheme: 'bearer',
     description: 'A runner’s credential from registration',
   });
-  for (const route of apiRoutes) registry.registerPath(route as Parameters<typeof registry.registerPath>[0]);
+  // Who may call a route is an OpenAPI extension of its operation (`access` is not an operation field).
+  for (const { access, ...route } of apiRoutes)
+    registry.registerPath({ ...route, ...(access ? { 'x-keel-access': access } : {}) } as Parameters<
+      typeof registry.registerPath
+    >[0]);
   return app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: { title: 'Keel API', version: `${CONTRACT_VERSION}` },

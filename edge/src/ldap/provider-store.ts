@@ -1,4 +1,9 @@
-import { type LdapConfig, LdapConfig as LdapConfigSchema, type ProviderView } from '@keel/contract/identity';
+import {
+  IdentityProviderId,
+  type LdapConfig,
+  LdapConfig as LdapConfigSchema,
+  type ProviderView,
+} from '@keel/contract/identity';
 import { identityProviders } from '@keel/drizzle/schema';
 import { and, eq } from 'drizzle-orm';
 import { ApiError } from '../http/api-error.ts';
@@ -25,6 +30,8 @@ export async function providerOf(
   organizationId: string,
   id: string,
 ): Promise<ProviderRow> {
+  // Not even shaped like a provider id (a NUL byte would not reach PostgreSQL): the same 404.
+  if (!IdentityProviderId.safeParse(id).success) throw new ApiError('not_found', 'No such sign-in provider');
   const [row] = await services.db
     .select()
     .from(identityProviders)

@@ -175,10 +175,10 @@ export function authRoutes(options: { clientIp: ClientIp; directory?: DirectoryL
       )
       .where(eq(users.id, result.userId))
       .limit(1);
-    const admitted =
-      row && row.user.source === 'ldap'
-        ? await directoryStillAdmits(services, options.directory, row.user.id, result.organizationId)
-        : true;
+    // Directory people (also accounts linked to a directory by e-mail) are asked about again.
+    const admitted = row
+      ? await directoryStillAdmits(services, options.directory, row.user.id, result.organizationId)
+      : true;
     if (!row || row.user.disabledAt || !admitted) {
       await revokeSession(services, result.session.sessionId, 'account unavailable');
       clearSessionCookies(c);
