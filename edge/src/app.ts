@@ -4,6 +4,7 @@ import type { AppEnv } from './app-env.ts';
 import { describedRoutes } from './http/described-routes.ts';
 import { notFound, onError } from './http/error-handler.ts';
 import { openApiDocument } from './http/openapi-document.ts';
+import type { DirectoryLoader } from './ldap/ldap-runtime.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { accountRoutes } from './routes/account.ts';
@@ -15,6 +16,7 @@ import { adminServerRoutes } from './routes/admin-servers.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
 import { aiRoutes } from './routes/ai.ts';
 import { authRoutes, type ClientIp } from './routes/auth.ts';
+import { directoryAuthRoutes } from './routes/auth-directory.ts';
 import { fleetApiRoutes } from './routes/fleet.ts';
 import { healthRoutes } from './routes/health.ts';
 import { installRoutes } from './routes/install.ts';
@@ -27,6 +29,7 @@ import { aiReportRoutes } from './routes/runners-ai-reports.ts';
 import { runnerServerRoutes } from './routes/runners-servers.ts';
 import { runnerSnapshotRoutes } from './routes/runners-snapshots.ts';
 import { placeableServerRoutes } from './routes/servers.ts';
+import { signInProviderRoutes } from './routes/sign-in-providers.ts';
 import { workspaceRoutes } from './routes/workspaces.ts';
 import { executionRoutes } from './routes/workspaces-executions.ts';
 import { workspaceFileOpRoutes } from './routes/workspaces-file-ops.ts';
@@ -43,6 +46,8 @@ export interface AppOptions {
   serveWeb?: MiddlewareHandler<AppEnv>;
   /** WebSockets of the runtime at hand (the terminal); without it the terminal answers 503. */
   upgradeWebSocket?: SocketUpgrade;
+  /** The directory (LDAP) client, loaded on first use; Node only. Without it directory routes answer 501. */
+  directory?: DirectoryLoader;
 }
 
 /** The whole HTTP surface. Both entries (Node and workerd) serve exactly this app. */
@@ -67,8 +72,11 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     c.header('Cache-Control', 'public, max-age=300');
     return c.json(openApiDocument() as object);
   });
-  app.route('/api/auth', authRoutes({ clientIp: options.clientIp }));
-  app.route('/api/account', accountRoutes({ clientIp: options.clientIp }));
+  const { clientIp, directory } = options;
+  app.route('/api/auth', authRoutes({ clientIp, ...(directory ? { directory } : {}) }));
+  app.route('/api/auth', directoryAuthRoutes({ clientIp, ...(directory ? { directory } : {}) }));
+  app.route('/api/admin/sign-in', signInProviderRoutes(directory ? { directory } : {}));
+  app.route('/api/account', accountRoutes({ clientIp }));
   app.route('/api/admin/members', adminPasswordResetRoutes());
   app.route('/api/orgs', invitationRoutes());
   app.route('/', fleetApiRoutes());

@@ -112,6 +112,7 @@ export async function startNodeEdge(
     clientIp: nodeClientIp(config.trustProxy),
     serveWeb: serveWebDist(nodeEnv.KEEL_WEB_DIST ?? defaultWebDist),
     upgradeWebSocket: sockets.upgrade,
+    directory: () => import('./ldap/ldap-directory.ts'),
   });
   const server = await new Promise<ServerType>((resolveServer) => {
     const s = serve(

@@ -79,3 +79,18 @@ keel_ensure_postgres_server() {
 keel_free_port() {
   node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
+
+# keel_ensure_slapd : Debian's OpenLDAP server and client tools for the directory sign-in tests.
+# Preseeded to skip the package's own configuration: the tests start slapd from a config of
+# their own on free ports, and no system-wide directory is created or started.
+keel_ensure_slapd() {
+  [ -x /usr/sbin/slapd ] && [ -x /usr/sbin/slapadd ] && command -v ldapmodify >/dev/null 2>&1 && return 0
+  keel_say "installing slapd and ldap-utils"
+  if command -v debconf-set-selections >/dev/null 2>&1; then
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo 'slapd slapd/no_configuration boolean true' | $sudo debconf-set-selections || true
+  fi
+  keel_apt_install slapd ldap-utils || return 1
+  [ -x /usr/sbin/slapd ]
+}

@@ -75,6 +75,7 @@ export async function createTestApp(
     },
     clientIp: () => ip,
     ...(options.upgradeWebSocket ? { upgradeWebSocket: options.upgradeWebSocket } : {}),
+    directory: () => import('../../edge/src/ldap/ldap-directory.ts'),
   });
   return {
     app: app as unknown as Hono<never>,

@@ -26,6 +26,7 @@ const PlacementPage = lazy(() => import('./admin/placement-page.tsx'));
 const SnapshotsSettingsPage = lazy(() => import('./admin/snapshots-settings-page.tsx'));
 const MembersPage = lazy(() => import('./admin/members-page.tsx'));
 const InvitationsPage = lazy(() => import('./admin/invitations-page.tsx'));
+const SignInSettingsPage = lazy(() => import('./admin/sign-in-page.tsx'));
 
 const AUTH_PATHS: ReadonlySet<string> = new Set(['/sign-in', '/sign-up']);
 
@@ -65,6 +66,7 @@ export function App(props: AppProps) {
         <Route path="/snapshots" component={SnapshotsRoute} />
         <Route path="/members" component={MembersPage} />
         <Route path="/invitations" component={InvitationsPage} />
+        <Route path="/sign-in" component={SignInSettingsPage} />
         <Route path="*" component={AdminNotFound} />
       </Route>
       <Route path="*" component={NotFoundPage} />

@@ -1,6 +1,7 @@
 import { createEffect, createRoot } from 'solid-js';
 import { render } from 'solid-js/web';
 import { createMembersApi } from './admin/members-api.ts';
+import { createIdentityApi } from './admin/sign-in-api.ts';
 import { createAiApi } from './api/ai-api.ts';
 import { createAuthApi } from './api/auth-api.ts';
 import { createApiClient } from './api/client.ts';
@@ -39,6 +40,7 @@ const apis = {
   fleet: createFleetApi(client),
   members: createMembersApi(client),
   account: createAccountApi(client),
+  identity: createIdentityApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

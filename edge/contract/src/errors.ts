@@ -37,6 +37,10 @@ export const ErrorCode = z.enum([
   'model_unavailable',
   'rate_limited',
   'not_ready',
+  /** The directory (LDAP) needs the Node edge: workerd has no raw TLS sockets for it. */
+  'directory_needs_node',
+  /** The directory did not answer in time, or refused the service account. */
+  'directory_unavailable',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -75,6 +79,8 @@ export const errorStatus = {
   model_unavailable: 502,
   rate_limited: 429,
   not_ready: 503,
+  directory_needs_node: 501,
+  directory_unavailable: 503,
   internal_error: 500,
 } as const satisfies Record<ErrorCode, number>;
 

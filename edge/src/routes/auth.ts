@@ -33,12 +33,14 @@ import {
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readOptionalJson } from '../http/validate.ts';
+import { directoryStillAdmits } from '../ldap/directory-sign-in.ts';
+import type { DirectoryLoader } from '../ldap/ldap-runtime.ts';
 import { signInRateKeys } from '../redis-keys.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
 
 export type ClientIp = (c: Context<AppEnv>) => string | undefined;
 
-async function issueTokens(
+export async function issueTokens(
   c: Context<AppEnv>,
   principal: { userId: string; organizationId: string; role: string },
   session: IssuedSession,
@@ -59,7 +61,7 @@ async function issueTokens(
   return { accessToken: token, csrfToken: session.csrfToken, expiresIn };
 }
 
-export function authRoutes(options: { clientIp: ClientIp }) {
+export function authRoutes(options: { clientIp: ClientIp; directory?: DirectoryLoader }) {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/auth');
 
@@ -198,7 +200,11 @@ export function authRoutes(options: { clientIp: ClientIp }) {
       )
       .where(eq(users.id, result.userId))
       .limit(1);
-    if (!row || row.user.disabledAt || row.disabledAt || row.user.mustChangePassword) {
+    // Directory people (also accounts linked to a directory by e-mail) are asked about again.
+    const admitted = row
+      ? await directoryStillAdmits(services, options.directory, row.user.id, result.organizationId)
+      : true;
+    if (!row || row.user.disabledAt || row.disabledAt || row.user.mustChangePassword || !admitted) {
       await revokeSession(services, result.session.sessionId, 'account unavailable');
       clearSessionCookies(c);
       throw new ApiError('invalid_token', 'This account can no longer sign in');

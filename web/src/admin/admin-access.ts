@@ -14,15 +14,28 @@ export function isInstallAdmin(state: SessionState): boolean {
  * The admin area's pages, in the side navigation's order; later pages (Members, Audit, Usage) join
  * here. `installAdmin` pages are listed for install administrators only.
  */
-export const ADMIN_PAGES: ReadonlyArray<{ href: string; label: string; installAdmin?: true }> = [
+export const ADMIN_PAGES: ReadonlyArray<{
+  href: string;
+  label: string;
+  installAdmin?: true;
+  superAdmin?: true;
+}> = [
   { href: '/admin/members', label: 'Members' },
   { href: '/admin/invitations', label: 'Invitations' },
   { href: '/admin/servers', label: 'Servers' },
   { href: '/admin/runners', label: 'Runners' },
   { href: '/admin/placement', label: 'Placement' },
   { href: '/admin/snapshots', label: 'Snapshots', installAdmin: true },
+  { href: '/admin/sign-in', label: 'Sign-in', superAdmin: true },
 ];
 
+/** The organization's sign-in settings are its super admins' (`signin:manage`). */
+export function isSuperAdmin(state: SessionState): boolean {
+  return state.status === 'signedIn' && state.role === 'super_admin';
+}
+
 export function adminPagesFor(state: SessionState): ReadonlyArray<{ href: string; label: string }> {
-  return ADMIN_PAGES.filter((page) => !page.installAdmin || isInstallAdmin(state));
+  return ADMIN_PAGES.filter(
+    (page) => (!page.installAdmin || isInstallAdmin(state)) && (!page.superAdmin || isSuperAdmin(state)),
+  );
 }

@@ -1,5 +1,6 @@
 import { createContext, useContext } from 'solid-js';
 import type { MembersApi } from '../admin/members-api.ts';
+import type { IdentityApi } from '../admin/sign-in-api.ts';
 import type { AccountApi } from '../settings/account-api.ts';
 import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
@@ -24,6 +25,7 @@ export interface Apis {
   fleet: FleetApi;
   members: MembersApi;
   account: AccountApi;
+  identity: IdentityApi;
 }
 
 export const ApiContext = createContext<Apis>();

@@ -4,6 +4,7 @@ import { aiRoutes } from './ai.ts';
 import { authRoutes } from './auth.ts';
 import type { ApiRoute } from './describe.ts';
 import { fleetRoutes } from './fleet.ts';
+import { identityRoutes } from './identity.ts';
 import { installRoutes } from './install.ts';
 import { memberRoutes } from './members.ts';
 import { patchRoutes } from './patch.ts';
@@ -30,6 +31,7 @@ export const api = {
   ...fleetRoutes,
   ...memberRoutes,
   ...accountRoutes,
+  ...identityRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof api;

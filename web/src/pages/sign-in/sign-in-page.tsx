@@ -7,6 +7,7 @@ import { TextField } from '../../components/text-field.tsx';
 import { createFormAction, textValue } from '../../forms/form-action.ts';
 import { useSession } from '../../session/session-context.ts';
 import type { SignedOutNotice } from '../../session/session-store.ts';
+import { DirectorySignIn } from './directory-sign-in.tsx';
 
 const NOTICES: Record<SignedOutNotice, string> = {
   expired: 'Your session has ended. Sign in again to continue.',
@@ -60,6 +61,7 @@ export function SignInPage(props: { notice?: SignedOutNotice | undefined }) {
           Sign in
         </Button>
       </form>
+      <DirectorySignIn />
     </AuthLayout>
   );
 }

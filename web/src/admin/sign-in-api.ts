@@ -1,0 +1,54 @@
+import { identityRoutes as routes } from '@keel/contract/api/identity';
+import {
+  type LdapLoginRequest,
+  LdapLoginResponse,
+  type ProviderView,
+  PublicProvidersResponse,
+  type SaveProviderRequest,
+  type TestProviderResponse,
+} from '@keel/contract/identity';
+import { callRoute } from '../api/call-route.ts';
+import type { ApiClient } from '../api/client.ts';
+
+export type PublicProvider = { name: string; slug: string; kind: 'ldap' };
+
+/** Sign-in providers: the super admin's settings, and what the sign-in page offers before anyone signs in. */
+export interface IdentityApi {
+  list(): Promise<ProviderView[]>;
+  /** Adds (no `id`) or changes a provider; the bind password is sealed by the edge and never comes back. */
+  save(request: SaveProviderRequest): Promise<ProviderView>;
+  remove(id: string): Promise<void>;
+  test(id: string, username: string): Promise<TestProviderResponse>;
+  /** No session needed: the sign-in page's list of directories. */
+  publicProviders(): Promise<PublicProvider[]>;
+  /** Signs in with a directory; the grant is taken up by the client like a password sign-in's. */
+  ldapLogin(request: LdapLoginRequest): Promise<void>;
+}
+
+export function createIdentityApi(client: ApiClient): IdentityApi {
+  return {
+    list: async () => (await callRoute(client, routes.listProviders, {})).providers,
+    save: (request) => callRoute(client, routes.saveProvider, { body: request }),
+    async remove(id) {
+      await callRoute(client, routes.deleteProvider, { params: { id } });
+    },
+    test: (id, username) => callRoute(client, routes.testProvider, { params: { id }, body: { username } }),
+    publicProviders: async () =>
+      (
+        await client.request('GET', routes.publicProviders.path, {
+          schema: PublicProvidersResponse,
+          authenticate: false,
+          retryOnUnauthorized: false,
+        })
+      ).providers,
+    async ldapLogin(request) {
+      const grant = await client.request('POST', routes.ldapLogin.path, {
+        body: request,
+        schema: LdapLoginResponse,
+        authenticate: false,
+        retryOnUnauthorized: false,
+      });
+      client.useGrant(grant);
+    },
+  };
+}
