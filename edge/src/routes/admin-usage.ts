@@ -9,12 +9,16 @@ import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readQuery } from '../http/validate.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { requireRole } from '../middleware/require-role.ts';
+import { requirePermission } from './admin-audit.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
 const DEFAULT_WINDOW_MS = 30 * DAY_MS;
 const MAX_WINDOW_MS = 366 * DAY_MS;
 /** The busiest users first; a dashboard pages nothing, so the list is bounded. */
 const MAX_USERS = 1_000;
+const MAX_WORKSPACES = 200;
+/** The UTC day of a call, as the console's day chart labels it. */
+const utcDay = sql<string>`to_char(${aiUsage.createdAt} at time zone 'UTC', 'YYYY-MM-DD')`;
 
 // Sums as float8: exact far beyond any token count, and a number (not a string) from both drivers.
 const totals = {
@@ -42,7 +46,7 @@ function tidy<T extends AiUsageTotals>(row: T): T {
 export function adminUsageRoutes() {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/admin/usage');
-  app.use('*', authenticate(), requireRole('admin'));
+  app.use('*', authenticate(), requireRole('admin'), requirePermission('usage:read'));
 
   on(adminRoutes.adminUsage, async (c) => {
     const services = c.get('services');
@@ -59,7 +63,7 @@ export function adminUsageRoutes() {
       gte(aiUsage.createdAt, since),
       lt(aiUsage.createdAt, until),
     );
-    const [org, byUser, byModel, byKind] = await Promise.all([
+    const [org, byUser, byModel, byKind, byDay, byWorkspace] = await Promise.all([
       services.db.select(totals).from(aiUsage).where(where),
       services.db
         .select({ userId: aiUsage.userId, email: users.email, ...totals })
@@ -79,6 +83,20 @@ export function adminUsageRoutes() {
         .from(aiUsage)
         .where(where)
         .groupBy(aiUsage.kind),
+      // At most 366 rows: the window is capped.
+      services.db
+        .select({ day: utcDay, ...totals })
+        .from(aiUsage)
+        .where(where)
+        .groupBy(utcDay)
+        .orderBy(utcDay),
+      services.db
+        .select({ workspaceId: aiUsage.workspaceId, ...totals })
+        .from(aiUsage)
+        .where(where)
+        .groupBy(aiUsage.workspaceId)
+        .orderBy(sql`count(*) desc`)
+        .limit(MAX_WORKSPACES),
     ]);
     const body: AiUsageResponse = {
       since: since.toISOString(),
@@ -87,6 +105,8 @@ export function adminUsageRoutes() {
       users: byUser.map(tidy),
       models: byModel.map(tidy),
       kinds: byKind.map(tidy),
+      days: byDay.map(tidy),
+      workspaces: byWorkspace.map(tidy),
     };
     return reply(c, adminRoutes.adminUsage, 200, body);
   });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AiUsageQuery, AiUsageResponse } from '../ai-jobs.ts';
-import { AuditListQuery, AuditListResponse, AuditVerifyResponse } from '../audit.ts';
+import { AuditExportQuery, AuditListQuery, AuditListResponse, AuditVerifyResponse } from '../audit.ts';
 import { CreateInvitationRequest, CreateInvitationResponse, ListInvitationsResponse } from '../auth.ts';
 import { CreateRunnerTokenRequest, CreateRunnerTokenResponse, ListRunnersResponse } from '../runners.ts';
 import { body, errorResponses, json, noContent, userAuth } from './describe.ts';
@@ -19,6 +19,17 @@ export const auditPage = {
 } as const;
 
 const security = userAuth;
+const auditRead = { kind: 'permission', permission: 'audit:read' } as const;
+const usageRead = { kind: 'permission', permission: 'usage:read' } as const;
+
+/** The export's body: streamed, one event per line or per CSV row, never JSON as a whole. */
+export const auditExport = {
+  description: 'The filtered trail as a download (X-Next-Cursor when the limit cut it short)',
+  content: {
+    'application/x-ndjson': { schema: z.string() },
+    'text/csv': { schema: z.string() },
+  },
+} as const;
 
 export const adminRoutes = {
   adminAudit: {
@@ -27,8 +38,19 @@ export const adminRoutes = {
     summary: 'The organization’s audit trail',
     tags: ['admin'],
     security,
+    access: auditRead,
     request: { query: AuditListQuery },
     responses: { 200: auditPage, ...errorResponses },
+  },
+  adminAuditExport: {
+    method: 'get',
+    path: '/api/admin/audit/export',
+    summary: 'Download the organization’s audit trail (JSON Lines or CSV)',
+    tags: ['admin'],
+    security,
+    access: auditRead,
+    request: { query: AuditExportQuery },
+    responses: { 200: auditExport, ...errorResponses },
   },
   adminAuditVerify: {
     method: 'get',
@@ -36,6 +58,7 @@ export const adminRoutes = {
     summary: 'Check the organization’s audit chain',
     tags: ['admin'],
     security,
+    access: auditRead,
     responses: { 200: json(AuditVerifyResponse, 'The verdict'), ...errorResponses },
   },
   adminUsage: {
@@ -44,6 +67,7 @@ export const adminRoutes = {
     summary: 'AI use of the organization in a window',
     tags: ['admin'],
     security,
+    access: usageRead,
     request: { query: AiUsageQuery },
     responses: { 200: json(AiUsageResponse, 'Totals per user, model and kind'), ...errorResponses },
   },
