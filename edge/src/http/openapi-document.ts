@@ -34,7 +34,11 @@ function buildDocument(): unknown {
     scheme: 'bearer',
     description: 'A runner’s credential from registration',
   });
-  for (const route of apiRoutes) registry.registerPath(route as Parameters<typeof registry.registerPath>[0]);
+  for (const { access, ...route } of apiRoutes) {
+    // Who may call it, as an extension field: OpenAPI has no word of its own for permissions.
+    const described = access ? { ...route, 'x-keel-access': access } : route;
+    registry.registerPath(described as Parameters<typeof registry.registerPath>[0]);
+  }
   return app.getOpenAPI31Document({
     openapi: '3.1.0',
     info: { title: 'Keel API', version: `${CONTRACT_VERSION}` },
