@@ -23,6 +23,8 @@ const ServersPage = lazy(() => import('./admin/servers-page.tsx'));
 const RunnersPage = lazy(() => import('./admin/runners-page.tsx'));
 const PlacementPage = lazy(() => import('./admin/placement-page.tsx'));
 const SnapshotsSettingsPage = lazy(() => import('./admin/snapshots-settings-page.tsx'));
+const AuditPage = lazy(() => import('./admin/audit-page.tsx'));
+const UsagePage = lazy(() => import('./admin/usage-page.tsx'));
 
 const AUTH_PATHS: ReadonlySet<string> = new Set(['/sign-in', '/sign-up']);
 
@@ -58,6 +60,8 @@ export function App(props: AppProps) {
         <Route path="/runners" component={RunnersPage} />
         <Route path="/placement" component={PlacementPage} />
         <Route path="/snapshots" component={SnapshotsRoute} />
+        <Route path="/audit" component={AuditPage} />
+        <Route path="/usage" component={UsagePage} />
         <Route path="*" component={AdminNotFound} />
       </Route>
       <Route path="*" component={NotFoundPage} />

@@ -1,5 +1,7 @@
 import { createEffect, createRoot } from 'solid-js';
 import { render } from 'solid-js/web';
+import { createAuditApi } from './admin/audit-api.ts';
+import { createUsageApi } from './admin/usage-api.ts';
 import { createAiApi } from './api/ai-api.ts';
 import { createAuthApi } from './api/auth-api.ts';
 import { createApiClient } from './api/client.ts';
@@ -35,6 +37,8 @@ const apis = {
   servers: createServersApi(client),
   runners: createRunnersApi(client),
   fleet: createFleetApi(client),
+  audit: createAuditApi(client),
+  usage: createUsageApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

@@ -19,6 +19,8 @@ export const ADMIN_PAGES: ReadonlyArray<{ href: string; label: string; installAd
   { href: '/admin/runners', label: 'Runners' },
   { href: '/admin/placement', label: 'Placement' },
   { href: '/admin/snapshots', label: 'Snapshots', installAdmin: true },
+  { href: '/admin/audit', label: 'Audit' },
+  { href: '/admin/usage', label: 'Usage' },
 ];
 
 export function adminPagesFor(state: SessionState): ReadonlyArray<{ href: string; label: string }> {

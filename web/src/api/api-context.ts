@@ -1,4 +1,6 @@
 import { createContext, useContext } from 'solid-js';
+import type { AuditApi } from '../admin/audit-api.ts';
+import type { UsageApi } from '../admin/usage-api.ts';
 import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
 import type { FilesApi } from './files-api.ts';
@@ -20,6 +22,8 @@ export interface Apis {
   servers: ServersApi;
   runners: RunnersApi;
   fleet: FleetApi;
+  audit: AuditApi;
+  usage: UsageApi;
 }
 
 export const ApiContext = createContext<Apis>();
