@@ -27,6 +27,8 @@ const SnapshotsSettingsPage = lazy(() => import('./admin/snapshots-settings-page
 const MembersPage = lazy(() => import('./admin/members-page.tsx'));
 const InvitationsPage = lazy(() => import('./admin/invitations-page.tsx'));
 const SignInSettingsPage = lazy(() => import('./admin/sign-in-page.tsx'));
+const AuditPage = lazy(() => import('./admin/audit-page.tsx'));
+const UsagePage = lazy(() => import('./admin/usage-page.tsx'));
 
 const AUTH_PATHS: ReadonlySet<string> = new Set(['/sign-in', '/sign-up']);
 
@@ -67,6 +69,8 @@ export function App(props: AppProps) {
         <Route path="/members" component={MembersPage} />
         <Route path="/invitations" component={InvitationsPage} />
         <Route path="/sign-in" component={SignInSettingsPage} />
+        <Route path="/audit" component={AuditPage} />
+        <Route path="/usage" component={UsagePage} />
         <Route path="*" component={AdminNotFound} />
       </Route>
       <Route path="*" component={NotFoundPage} />

@@ -1,7 +1,9 @@
 import { createEffect, createRoot } from 'solid-js';
 import { render } from 'solid-js/web';
+import { createAuditApi } from './admin/audit-api.ts';
 import { createMembersApi } from './admin/members-api.ts';
 import { createIdentityApi } from './admin/sign-in-api.ts';
+import { createUsageApi } from './admin/usage-api.ts';
 import { createAiApi } from './api/ai-api.ts';
 import { createAuthApi } from './api/auth-api.ts';
 import { createApiClient } from './api/client.ts';
@@ -41,6 +43,8 @@ const apis = {
   members: createMembersApi(client),
   account: createAccountApi(client),
   identity: createIdentityApi(client),
+  audit: createAuditApi(client),
+  usage: createUsageApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

@@ -178,5 +178,9 @@ export const AiUsageResponse = z.object({
   users: z.array(AiUsageTotals.extend({ userId: z.string(), email: z.string().nullable() })),
   models: z.array(AiUsageTotals.extend({ model: z.string() })),
   kinds: z.array(AiUsageTotals.extend({ kind: z.string() })),
+  /** Each UTC day of the window that had calls, oldest first (`YYYY-MM-DD`). */
+  days: z.array(AiUsageTotals.extend({ day: z.string() })).optional(),
+  /** The busiest workspaces; calls made outside any workspace have `workspaceId` null. */
+  workspaces: z.array(AiUsageTotals.extend({ workspaceId: z.string().nullable() })).optional(),
 });
 export type AiUsageResponse = z.infer<typeof AiUsageResponse>;

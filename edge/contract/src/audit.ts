@@ -30,34 +30,53 @@ const Id = z
   .regex(/^[a-z]+_[a-z2-7]+$/, 'an id such as usr_… or ws_…');
 const Time = z.iso.datetime({ offset: true });
 
+const Action = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[a-z0-9_.]+$/, 'an action such as file.write');
+
+/** What narrows the trail, for a page and for an export alike. */
+const auditFilters = {
+  /** One action exactly. */
+  action: Action.optional(),
+  /** Actions that start with it (`invitation.` for every invitation action); matched literally. */
+  actionPrefix: Action.optional(),
+  actorId: Id.optional(),
+  workspaceId: Id.optional(),
+  outcome: AuditOutcome.optional(),
+  from: Time.optional(),
+  to: Time.optional(),
+  cursor: z
+    .string()
+    .regex(/^[1-9][0-9]{0,14}$/, 'a cursor from a previous page')
+    .optional(),
+};
+
+const fromBeforeTo: [
+  (q: { from?: string | undefined; to?: string | undefined }) => boolean,
+  { message: string; path: string[] },
+] = [
+  (q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to),
+  { message: '`from` must be before `to`', path: ['from'] },
+];
+
+/** The filters as both queries share them, for code that builds or reads them (the console, the edge). */
+export type AuditFilters = {
+  [K in keyof typeof auditFilters]?: z.output<(typeof auditFilters)[K]>;
+};
+
 /**
  * `GET /api/admin/audit`: newest first. `from` is inclusive and `to` exclusive; `cursor` is
- * the `nextCursor` of the previous page. `format=csv|json` answers a download.
+ * the `nextCursor` of the previous page. `format=csv|json` answers a download of the page.
  */
 export const AuditListQuery = z
   .strictObject({
-    action: z
-      .string()
-      .min(1)
-      .max(100)
-      .regex(/^[a-z0-9_.]+$/, 'an action such as file.write')
-      .optional(),
-    actorId: Id.optional(),
-    workspaceId: Id.optional(),
-    outcome: AuditOutcome.optional(),
-    from: Time.optional(),
-    to: Time.optional(),
+    ...auditFilters,
     limit: z.coerce.number().int().min(1).max(1000).default(100),
-    cursor: z
-      .string()
-      .regex(/^[1-9][0-9]{0,14}$/, 'a cursor from a previous page')
-      .optional(),
     format: z.enum(['json', 'csv']).optional(),
   })
-  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), {
-    message: '`from` must be before `to`',
-    path: ['from'],
-  });
+  .refine(...fromBeforeTo);
 export type AuditListQuery = z.infer<typeof AuditListQuery>;
 
 export const AuditListResponse = z.object({
@@ -74,3 +93,20 @@ export const AuditVerifyResponse = z.object({
   firstBadSeq: z.number().int().positive().optional(),
 });
 export type AuditVerifyResponse = z.infer<typeof AuditVerifyResponse>;
+
+/** The most rows one export carries; past it the answer says where to go on (`X-Next-Cursor`). */
+export const AUDIT_EXPORT_MAX_ROWS = 100_000;
+
+/**
+ * `GET /api/admin/audit/export`: the filtered trail as a streamed download, newest first, one
+ * event per line (`jsonl`) or per CSV row (`csv`, formula-safe cells). At most `limit` rows;
+ * when more match, the `X-Next-Cursor` header is the `cursor` that continues after the last.
+ */
+export const AuditExportQuery = z
+  .strictObject({
+    ...auditFilters,
+    format: z.enum(['jsonl', 'csv']),
+    limit: z.coerce.number().int().min(1).max(AUDIT_EXPORT_MAX_ROWS).default(AUDIT_EXPORT_MAX_ROWS),
+  })
+  .refine(...fromBeforeTo);
+export type AuditExportQuery = z.infer<typeof AuditExportQuery>;

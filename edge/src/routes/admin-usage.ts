@@ -13,6 +13,9 @@ const DEFAULT_WINDOW_MS = 30 * DAY_MS;
 const MAX_WINDOW_MS = 366 * DAY_MS;
 /** The busiest users first; a dashboard pages nothing, so the list is bounded. */
 const MAX_USERS = 1_000;
+const MAX_WORKSPACES = 200;
+/** The UTC day of a call, as the console's day chart labels it. */
+const utcDay = sql<string>`to_char(${aiUsage.createdAt} at time zone 'UTC', 'YYYY-MM-DD')`;
 
 // Sums as float8: exact far beyond any token count, and a number (not a string) from both drivers.
 const totals = {
@@ -56,7 +59,7 @@ export function adminUsageRoutes() {
       gte(aiUsage.createdAt, since),
       lt(aiUsage.createdAt, until),
     );
-    const [org, byUser, byModel, byKind] = await Promise.all([
+    const [org, byUser, byModel, byKind, byDay, byWorkspace] = await Promise.all([
       services.db.select(totals).from(aiUsage).where(where),
       services.db
         .select({ userId: aiUsage.userId, email: users.email, ...totals })
@@ -76,6 +79,20 @@ export function adminUsageRoutes() {
         .from(aiUsage)
         .where(where)
         .groupBy(aiUsage.kind),
+      // At most 366 rows: the window is capped.
+      services.db
+        .select({ day: utcDay, ...totals })
+        .from(aiUsage)
+        .where(where)
+        .groupBy(utcDay)
+        .orderBy(utcDay),
+      services.db
+        .select({ workspaceId: aiUsage.workspaceId, ...totals })
+        .from(aiUsage)
+        .where(where)
+        .groupBy(aiUsage.workspaceId)
+        .orderBy(sql`count(*) desc`)
+        .limit(MAX_WORKSPACES),
     ]);
     const body: AiUsageResponse = {
       since: since.toISOString(),
@@ -84,6 +101,8 @@ export function adminUsageRoutes() {
       users: byUser.map(tidy),
       models: byModel.map(tidy),
       kinds: byKind.map(tidy),
+      days: byDay.map(tidy),
+      workspaces: byWorkspace.map(tidy),
     };
     return reply(c, adminRoutes.adminUsage, 200, body);
   });

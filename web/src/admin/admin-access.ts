@@ -27,6 +27,8 @@ export const ADMIN_PAGES: ReadonlyArray<{
   { href: '/admin/placement', label: 'Placement' },
   { href: '/admin/snapshots', label: 'Snapshots', installAdmin: true },
   { href: '/admin/sign-in', label: 'Sign-in', superAdmin: true },
+  { href: '/admin/audit', label: 'Audit' },
+  { href: '/admin/usage', label: 'Usage' },
 ];
 
 /** The organization's sign-in settings are its super admins' (`signin:manage`). */

@@ -1,6 +1,8 @@
 import { createContext, useContext } from 'solid-js';
+import type { AuditApi } from '../admin/audit-api.ts';
 import type { MembersApi } from '../admin/members-api.ts';
 import type { IdentityApi } from '../admin/sign-in-api.ts';
+import type { UsageApi } from '../admin/usage-api.ts';
 import type { AccountApi } from '../settings/account-api.ts';
 import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
@@ -26,6 +28,8 @@ export interface Apis {
   members: MembersApi;
   account: AccountApi;
   identity: IdentityApi;
+  audit: AuditApi;
+  usage: UsageApi;
 }
 
 export const ApiContext = createContext<Apis>();

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AiUsageQuery, AiUsageResponse } from '../ai-jobs.ts';
-import { AuditListQuery, AuditListResponse, AuditVerifyResponse } from '../audit.ts';
+import { AuditExportQuery, AuditListQuery, AuditListResponse, AuditVerifyResponse } from '../audit.ts';
 import { CreateInvitationRequest, CreateInvitationResponse, ListInvitationsResponse } from '../auth.ts';
 import { CreateRunnerTokenRequest, CreateRunnerTokenResponse, ListRunnersResponse } from '../runners.ts';
 import { body, errorResponses, json, needs, noContent, userAuth } from './describe.ts';
@@ -20,6 +20,15 @@ export const auditPage = {
 
 const security = userAuth;
 
+/** The export's body: streamed, one event per line or per CSV row, never JSON as a whole. */
+export const auditExport = {
+  description: 'The filtered trail as a download (X-Next-Cursor when the limit cut it short)',
+  content: {
+    'application/x-ndjson': { schema: z.string() },
+    'text/csv': { schema: z.string() },
+  },
+} as const;
+
 export const adminRoutes = {
   adminAudit: {
     method: 'get',
@@ -30,6 +39,16 @@ export const adminRoutes = {
     security,
     request: { query: AuditListQuery },
     responses: { 200: auditPage, ...errorResponses },
+  },
+  adminAuditExport: {
+    method: 'get',
+    path: '/api/admin/audit/export',
+    summary: 'Download the organization’s audit trail (JSON Lines or CSV)',
+    tags: ['admin'],
+    security,
+    access: needs('audit:read'),
+    request: { query: AuditExportQuery },
+    responses: { 200: auditExport, ...errorResponses },
   },
   adminAuditVerify: {
     method: 'get',
