@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
+import { stopTestInfra } from '../tests/harness/infra.ts';
 import { startRedisServer } from '../tests/harness/redis-server.ts';
 import { benchAiLatency } from './ai-latency.ts';
 import { benchBundleSize } from './bundle-size.ts';
@@ -87,6 +88,7 @@ console.log(table);
 
 if (only.length > 0 && figures.length === 0 && failed.length === 0) {
   console.error(`bench: no bench is named like ${only.join(', ')}`);
+  await stopTestInfra();
   process.exit(1);
 }
 const missed = figures.filter((f) => f.pass === false).map((f) => f.name);
@@ -102,4 +104,6 @@ if (only.length === 0 && !smokeRun && failed.length === 0) {
 ${table}`,
   );
 }
+// The benches' PostgreSQL and Redis (tests/harness) would outlive an exit without this.
+await stopTestInfra();
 process.exit(failed.length > 0 || missed.length > 0 ? 1 : 0);

@@ -12,6 +12,7 @@ export interface TestInfra {
 }
 
 let infra: Promise<TestInfra> | undefined;
+let stopSpawned: (() => Promise<void>) | undefined;
 
 export function testInfra(): Promise<TestInfra> {
   infra ??= (async () => {
@@ -26,10 +27,16 @@ export function testInfra(): Promise<TestInfra> {
       redis?.process.unref();
       process.once('exit', () => {
         redis?.process.kill('SIGKILL');
+        // A process that ends with process.exit() never sees 'beforeExit'.
+        pg?.killNow();
       });
       process.once('beforeExit', () => {
         void pg?.stop();
       });
+      stopSpawned = async () => {
+        redis?.process.kill('SIGKILL');
+        await pg?.stop();
+      };
     }
     const sharedPg = pgUrl ? await attachPostgres(pgUrl) : pg!;
     return {
@@ -57,4 +64,10 @@ async function attachPostgres(url: string): Promise<Pick<PostgresServer, 'create
       return u.toString();
     },
   };
+}
+
+/** Stops the servers this process started (a script that exits by itself calls it first). */
+export async function stopTestInfra(): Promise<void> {
+  await stopSpawned?.();
+  stopSpawned = undefined;
 }

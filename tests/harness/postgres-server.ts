@@ -10,6 +10,8 @@ export interface PostgresServer {
   url: string;
   createDatabase(name?: string): Promise<string>;
   stop(): Promise<void>;
+  /** Immediate shutdown, synchronously signalled: for a process 'exit' handler, where nothing can be awaited. */
+  killNow(): void;
 }
 
 function postgresBinDir(): string {
@@ -86,6 +88,9 @@ export async function startPostgresServer(): Promise<PostgresServer> {
         await exited;
       }
       rmSync(dir, { recursive: true, force: true });
+    },
+    killNow() {
+      if (child.exitCode === null) child.kill('SIGQUIT');
     },
   };
 }
