@@ -250,7 +250,8 @@ for (const database of DATABASE_KINDS) {
       const denied = await get(admin, '/api/admin/audit?action=access.denied');
       const refusals = denied.body.events.filter(
         (e: { metadata: { role: string; required: string } }) =>
-          e.metadata.role === 'developer' && e.metadata.required === 'admin',
+          e.metadata.role === 'developer' &&
+          (e.metadata.required === 'audit:read' || e.metadata.required === 'usage:read'),
       );
       assert.equal(refusals.length, 2, 'each refusal is recorded');
     });
