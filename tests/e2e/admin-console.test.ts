@@ -323,7 +323,7 @@ describe('admin console, end to end', { timeout: 300_000 }, () => {
       await their.getByLabel('Password').fill(PASSWORD);
       await their.getByRole('button', { name: 'Sign in' }).click();
       const nav = their.getByRole('navigation', { name: 'Main' });
-      await nav.getByRole('link', { name: 'Account' }).waitFor();
+      await nav.getByRole('link', { name: 'Settings' }).waitFor();
       assert.equal(await nav.getByRole('link', { name: 'Admin' }).count(), 0);
 
       for (const path of ['/admin', '/admin/servers', '/admin/runners']) {

@@ -256,7 +256,7 @@ describe('install administration, end to end', { timeout: 300_000 }, () => {
         await their.getByLabel('Password').fill(PASSWORD);
         await their.getByRole('button', { name: 'Sign in' }).click();
         const nav = their.getByRole('navigation', { name: 'Main' });
-        await nav.getByRole('link', { name: 'Account' }).waitFor();
+        await nav.getByRole('link', { name: 'Settings' }).waitFor();
         assert.equal(await nav.getByRole('link', { name: 'Install' }).count(), 0);
 
         await their.goto(`${keel.base}/install`);

@@ -5,7 +5,6 @@ import { AdminLayout, NotAllowedPage } from './admin/admin-layout.tsx';
 import { ApiContext, type Apis } from './api/api-context.ts';
 import { LoadingIndicator } from './components/loading-indicator.tsx';
 import { LoadingScreen } from './components/loading-screen.tsx';
-import { AccountPage } from './pages/account/account-page.tsx';
 import { InstallPage } from './pages/install/install-page.tsx';
 import { NotFoundPage } from './pages/not-found/not-found-page.tsx';
 import { SignInPage } from './pages/sign-in/sign-in-page.tsx';
@@ -55,7 +54,8 @@ export function App(props: AppProps) {
   return (
     <Router root={root}>
       <Route path={['/', ...AUTH_PATHS]} component={WorkspacesPage} />
-      <Route path="/account" component={AccountRoute} />
+      {/* The account page became Settings › Profile; old links land there. */}
+      <Route path="/account" component={() => <Navigate href="/settings/profile" />} />
       <SettingsRoutes />
       <Route path={RESET_PASSWORD_PATH} component={ResetPasswordRoute} />
       <Route path="/install" component={InstallRoute} />
@@ -125,11 +125,6 @@ function useSignedIn() {
     const current = session.state();
     return current.status === 'signedIn' ? current : undefined;
   };
-}
-
-function AccountRoute() {
-  const signedIn = useSignedIn();
-  return <Show when={signedIn()}>{(current) => <AccountPage signedIn={current()} />}</Show>;
 }
 
 /** Install settings are for install administrators; to anyone else the page does not exist. */

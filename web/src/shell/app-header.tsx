@@ -10,7 +10,6 @@ import { ThemeToggle } from '../theme/theme-toggle.tsx';
 
 const NAV: ReadonlyArray<{ href: string; label: string; only?: 'installAdmin' | 'orgAdmin' }> = [
   { href: '/', label: 'Workspaces' },
-  { href: '/account', label: 'Account' },
   { href: '/settings', label: 'Settings' },
   { href: '/admin', label: 'Admin', only: 'orgAdmin' },
   { href: '/install', label: 'Install', only: 'installAdmin' },
