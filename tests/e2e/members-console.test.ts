@@ -225,6 +225,29 @@ describe('Members and Invitations, end to end', { timeout: 300_000 }, () => {
       listed.body.members.map((m: { email: string }) => m.email),
       [FOUNDER],
     );
+  });
+
+  step('invited back, they sign in through the new link and are a member again', async () => {
+    await adminNav().getByRole('link', { name: 'Invitations' }).click();
+    await page.getByLabel('E-mail addresses').fill(INVITEE);
+    await page.getByLabel('Role', { exact: true }).selectOption('viewer');
+    await page.getByRole('button', { name: 'Invite', exact: true }).click();
+    const made = page.getByRole('region', { name: 'New invitations' });
+    const again = (await made.locator('code.invite-link').first().textContent()) ?? '';
+    assert.match(again, /\/sign-up\?invite=inv_/);
+    assert.notEqual(again, inviteLink);
+
+    // Their account still exists: the sign-up page sends them to sign in, which accepts it.
+    await guest.goto(again);
+    await guest.getByRole('link', { name: 'Sign in to accept the invitation' }).click();
+    await guest.getByText('Sign in to accept the invitation.').waitFor();
+    await expectAccessible(guest, 'Sign in with an invitation');
+    await guest.getByLabel('Email').fill(INVITEE);
+    await guest.getByLabel('Password').fill(PASSWORD);
+    await guest.getByRole('button', { name: 'Sign in' }).click();
+    await guest.getByRole('heading', { name: 'Workspaces' }).waitFor();
+    const listed = await api.request('GET', '/api/admin/members?q=linus', undefined, { bearer: true });
+    assert.equal(listed.body.members[0].role, 'viewer');
     assert.deepEqual(problems.pageErrors, []);
     assert.deepEqual(problems.cspViolations, []);
   });

@@ -463,6 +463,62 @@ describe('members API (postgres)', () => {
     assert.equal((audit!.metadata as Record<string, unknown>).workspaceCount, 2);
   });
 
+  test('a removed person invited back signs in with the invitation and is a member again', async () => {
+    // leo was removed above; the account stays (its e-mail is taken), the membership is gone.
+    const inv = await call('ada', 'POST', `/api/orgs/${orgId}/invitations`, {
+      email: 'leo@example.com',
+      role: 'viewer',
+    });
+    assert.equal(inv.status, 201, JSON.stringify(inv.body));
+    const token = inv.body.token as string;
+    const leo = new BrowserClient(t.fetch);
+    const signup = await leo.request('POST', '/api/auth/signup', {
+      email: 'leo@example.com',
+      password: PASSWORD,
+      name: 'Leo',
+      inviteToken: token,
+    });
+    refused(signup, 409, 'email_taken');
+    assert.match(signup.body.error.message, /sign in with it to accept the invitation/);
+    const login = (body: Record<string, unknown>) => leo.request('POST', '/api/auth/login', body);
+    // A wrong password spends nothing and says nothing about the invitation.
+    refused(
+      await login({ email: 'leo@example.com', password: 'not the password', inviteToken: token }),
+      401,
+      'invalid_credentials',
+    );
+    refused(
+      await login({ email: 'leo@example.com', password: PASSWORD, inviteToken: 'x'.repeat(40) }),
+      403,
+      'invitation_invalid',
+    );
+    // Someone else's account cannot take an invitation made for leo.
+    refused(
+      await new BrowserClient(t.fetch).request('POST', '/api/auth/login', {
+        email: 'dev@example.com',
+        password: PASSWORD,
+        inviteToken: token,
+      }),
+      403,
+      'invitation_invalid',
+    );
+    const back = await login({ email: 'leo@example.com', password: PASSWORD, inviteToken: token });
+    assert.equal(back.status, 200, JSON.stringify(back.body));
+    const me = await leo.request('GET', '/api/auth/me', undefined, { bearer: true });
+    assert.equal(me.body.organization.id, orgId);
+    assert.equal(me.body.role, 'viewer');
+    refused(
+      await login({ email: 'leo@example.com', password: PASSWORD, inviteToken: token }),
+      403,
+      'invitation_invalid',
+    );
+    const [accepted] = await t.services.db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.action, 'invitation.accept'), eq(auditEvents.actorId, idOf('leo'))));
+    assert.ok(accepted, 'the acceptance is in the audit trail');
+  });
+
   test('invitations: every state listed, revoke, bulk with each address checked', async () => {
     const open = await call('ada', 'POST', `/api/orgs/${orgId}/invitations`, { email: 'new@example.com' });
     assert.equal(open.status, 201);

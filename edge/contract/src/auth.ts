@@ -31,6 +31,8 @@ export type SignupRequest = z.infer<typeof SignupRequest>;
 export const LoginRequest = z.strictObject({
   email: Email,
   password: z.string().min(1).max(256),
+  /** An invitation accepted by someone who already has an account: signed in, they join its organization. */
+  inviteToken: z.string().min(1).max(200).optional(),
 });
 export type LoginRequest = z.infer<typeof LoginRequest>;
 

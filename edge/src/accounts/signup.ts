@@ -38,7 +38,12 @@ export async function signup(services: Services, input: SignupRequest): Promise<
       .where(eq(users.email, input.email))
       .limit(1);
     if (taken)
-      throw new ApiError('email_taken', 'An account with this e-mail already exists; sign in instead');
+      throw new ApiError(
+        'email_taken',
+        inviteHash
+          ? 'An account with this e-mail already exists: sign in with it to accept the invitation'
+          : 'An account with this e-mail already exists; sign in instead',
+      );
 
     let organization: typeof organizations.$inferSelect;
     let role: Role;
@@ -46,24 +51,7 @@ export async function signup(services: Services, input: SignupRequest): Promise<
     let invitationId: string | undefined;
 
     if (inviteHash) {
-      const [inv] = await tx
-        .select()
-        .from(invitations)
-        .where(
-          and(
-            eq(invitations.tokenHash, inviteHash),
-            isNull(invitations.acceptedAt),
-            isNull(invitations.revokedAt),
-            gt(invitations.expiresAt, now),
-          ),
-        )
-        .limit(1);
-      if (!inv) throw new ApiError('invitation_invalid', 'This invitation is invalid, used or expired');
-      if (inv.email && inv.email !== input.email) {
-        throw new ApiError('invitation_invalid', 'This invitation was made for another e-mail address');
-      }
-      const [org] = await tx.select().from(organizations).where(eq(organizations.id, inv.organizationId));
-      if (!org) throw new ApiError('invitation_invalid', 'This invitation is invalid, used or expired');
+      const { inv, org } = await openInvitation(tx, inviteHash, input.email, now);
       organization = org;
       role = inv.role;
       via = 'invitation';
@@ -124,4 +112,30 @@ function domainAllowed(email: string, domains: string[]): boolean {
   if (domains.length === 0) return true;
   const domain = email.slice(email.lastIndexOf('@') + 1);
   return domains.includes(domain);
+}
+
+type Tx = Parameters<Parameters<Services['db']['transaction']>[0]>[0];
+
+/** An invitation that may be accepted now by `email`, and its organization; refused otherwise. */
+export async function openInvitation(tx: Tx, inviteHash: string, email: string, now: Date) {
+  const [inv] = await tx
+    .select()
+    .from(invitations)
+    .where(
+      and(
+        eq(invitations.tokenHash, inviteHash),
+        isNull(invitations.acceptedAt),
+        isNull(invitations.revokedAt),
+        gt(invitations.expiresAt, now),
+      ),
+    )
+    .limit(1)
+    .for('update');
+  if (!inv) throw new ApiError('invitation_invalid', 'This invitation is invalid, used or expired');
+  if (inv.email && inv.email !== email) {
+    throw new ApiError('invitation_invalid', 'This invitation was made for another e-mail address');
+  }
+  const [org] = await tx.select().from(organizations).where(eq(organizations.id, inv.organizationId));
+  if (!org) throw new ApiError('invitation_invalid', 'This invitation is invalid, used or expired');
+  return { inv, org };
 }

@@ -14,7 +14,7 @@ import { memberships, organizations, users } from '@keel/drizzle/schema';
 import { and, eq } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
-import { checkPassword } from '../accounts/login.ts';
+import { checkPassword, checkPasswordAndAccept } from '../accounts/login.ts';
 import { signup } from '../accounts/signup.ts';
 import { organizationView, userView } from '../accounts/views.ts';
 import { type AppEnv, principalPermits } from '../app-env.ts';
@@ -117,7 +117,9 @@ export function authRoutes(options: { clientIp: ClientIp; directory?: DirectoryL
     const services = c.get('services');
     const input = await readJson(c, LoginRequest);
     await limitAttempts(c, options.clientIp, input.email);
-    const found = await checkPassword(services, input.email, input.password);
+    const found = input.inviteToken
+      ? await checkPasswordAndAccept(services, input.email, input.password, input.inviteToken)
+      : await checkPassword(services, input.email, input.password);
     if (!found) {
       await appendAudit(services, {
         action: 'auth.login',
@@ -140,6 +142,15 @@ export function authRoutes(options: { clientIp: ClientIp; directory?: DirectoryL
         'password_change_required',
         'An administrator reset your password: choose a new one with the link they gave you',
       );
+    }
+    if (input.inviteToken) {
+      await appendAudit(services, {
+        action: 'invitation.accept',
+        outcome: 'success',
+        actorId: found.user.id,
+        organizationId: found.organizationId,
+        metadata: { role: found.role, via: 'sign-in' },
+      });
     }
     const session = await openSession(
       services,

@@ -1,3 +1,4 @@
+import { useLocation } from '@solidjs/router';
 import { onMount, Show } from 'solid-js';
 import { AuthLayout } from '../../components/auth-layout.tsx';
 import { Button } from '../../components/button.tsx';
@@ -16,8 +17,18 @@ const NOTICES: Record<SignedOutNotice, string> = {
 
 export function SignInPage(props: { notice?: SignedOutNotice | undefined }) {
   const session = useSession();
+  const location = useLocation();
+  // An invitation link followed by someone who already has an account: signing in accepts it.
+  const inviteToken = () => new URLSearchParams(location.search).get('invite') || undefined;
   const form = createFormAction(
-    (data) => session.signIn({ email: textValue(data, 'email'), password: textValue(data, 'password') }),
+    (data) => {
+      const invite = inviteToken();
+      return session.signIn({
+        email: textValue(data, 'email'),
+        password: textValue(data, 'password'),
+        ...(invite ? { inviteToken: invite } : {}),
+      });
+    },
     ['email', 'password'],
   );
   let emailInput: HTMLInputElement | undefined;
@@ -29,11 +40,17 @@ export function SignInPage(props: { notice?: SignedOutNotice | undefined }) {
       title="Sign in to Keel"
       footer={
         <p>
-          New here? <a href="/sign-up">Create an account</a>
+          New here?{' '}
+          <a href={inviteToken() ? `/sign-up?invite=${encodeURIComponent(inviteToken()!)}` : '/sign-up'}>
+            Create an account
+          </a>
         </p>
       }
     >
       <Show when={props.notice}>{(notice) => <Notice message={NOTICES[notice()]} />}</Show>
+      <Show when={inviteToken()}>
+        <Notice message="You were invited to an organization. Sign in to accept the invitation." />
+      </Show>
       <form class="form" onSubmit={form.onSubmit} aria-label="Sign in">
         <FormAlert error={form.error()} />
         <TextField

@@ -38,7 +38,10 @@ export function SignUpPage() {
       title={inviteToken() ? 'Join your team on Keel' : 'Create your Keel account'}
       footer={
         <p>
-          Already have an account? <a href="/sign-in">Sign in</a>
+          Already have an account?{' '}
+          <a href={inviteToken() ? `/sign-in?invite=${encodeURIComponent(inviteToken()!)}` : '/sign-in'}>
+            {inviteToken() ? 'Sign in to accept the invitation' : 'Sign in'}
+          </a>
         </p>
       }
     >
