@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -75,13 +75,23 @@ describe('content-defined chunker', () => {
 
 /** GNU tar's output for `dir`, as the workspace's own tar gives it. */
 function tarOf(dir: string): { tar: Readable; done: Promise<void> } {
-  const child = spawn('tar', ['-C', dir, '--numeric-owner', '-cf', '-', '.'], {
+  // Sorted by name: the order a folder lists its files in differs between file systems.
+  const child = spawn('tar', ['-C', dir, '--sort=name', '--numeric-owner', '-cf', '-', '.'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const done = new Promise<void>((resolve, reject) =>
     child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar exit ${code}`)))),
   );
   return { tar: child.stdout, done };
+}
+
+/**
+ * Bytes that look random but are the same in every run (AES-256-CTR of zeros under a key from
+ * `seed`): where chunks fall depends on the bytes, and a test must not pass or fail by chance.
+ */
+function seededBytes(seed: string, n: number): Buffer {
+  const key = createHash('sha256').update(seed).digest();
+  return createCipheriv('aes-256-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(n));
 }
 
 /** Writes `tar` out into `dir` with GNU tar, as the restore does in the workspace. */
@@ -134,10 +144,10 @@ describe('chunkTree and manifestTar through GNU tar (folder store)', () => {
     for (let i = 0; i < SMALL; i++) {
       const d = join(tree, 'node_modules', `d${i % 50}`);
       mkdirSync(d, { recursive: true });
-      writeFileSync(join(d, `f${i}.js`), randomBytes(1024 + ((i * 7919) % 15000)));
+      writeFileSync(join(d, `f${i}.js`), seededBytes(`small ${i}`, 1024 + ((i * 7919) % 15000)));
     }
     writeFileSync(join(tree, 'empty.txt'), '');
-    writeFileSync(join(tree, 'big.bin'), randomBytes(10 * 1024 * 1024));
+    writeFileSync(join(tree, 'big.bin'), seededBytes('big', 10 * 1024 * 1024));
     store = new FolderStore(join(base, 'store'));
   });
 
@@ -173,11 +183,14 @@ describe('chunkTree and manifestTar through GNU tar (folder store)', () => {
 
     writeFileSync(join(tree, 'node_modules', 'd7', 'f1507.js'), 'a changed file\n');
     const second = await snapshotOf(store, tree);
+    // Usually the chunk holding the file and maybe the next: a cut that falls within the bytes
+    // skipped after the previous cut moves, and the cuts after it find the old ones again a
+    // chunk or two later (with random bytes, 3 chunks in a few runs of a hundred).
     assert.ok(
-      second.tree.chunksWritten >= 1 && second.tree.chunksWritten <= 2,
+      second.tree.chunksWritten >= 1 && second.tree.chunksWritten <= 3,
       `${second.tree.chunksWritten}`,
     );
-    assert.ok(second.tree.bytesWritten <= 2 * maxBytes);
+    assert.ok(second.tree.bytesWritten <= 3 * maxBytes);
     assert.ok(second.tree.bytesWritten < first.tree.bytesWritten * 0.25);
     // A chunk the store already has is not written again, even within one run.
     const known = new Set<string>();
