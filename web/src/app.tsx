@@ -91,8 +91,10 @@ function SessionGate(props: ParentProps) {
     const current = state();
     return current.status === 'signedOut' ? current : undefined;
   };
+  // An invitation link opens sign-up, except on /sign-in: someone with an account accepts it there.
   const wantsSignUp = () =>
-    location.pathname === '/sign-up' || new URLSearchParams(location.search).has('invite');
+    location.pathname === '/sign-up' ||
+    (location.pathname !== '/sign-in' && new URLSearchParams(location.search).has('invite'));
 
   createEffect(() => {
     if (state().status === 'signedIn' && AUTH_PATHS.has(location.pathname)) navigate('/', { replace: true });
