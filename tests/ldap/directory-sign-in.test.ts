@@ -147,7 +147,7 @@ describe('directory sign-in against a real slapd (StartTLS and LDAPS, real Postg
     assert.equal(publicList.status, 200);
     assert.deepEqual(
       publicList.body.providers.map((p: any) => Object.keys(p).sort()),
-      publicList.body.providers.map(() => ['kind', 'name', 'slug']),
+      publicList.body.providers.map(() => ['kind', 'name', 'slug', 'startUrl']),
     );
     assert.ok(publicList.body.providers.some((p: any) => p.slug === 'corp'));
   });

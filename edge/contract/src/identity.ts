@@ -3,10 +3,11 @@ import { DisplayName, LoginResponse, Role } from './auth.ts';
 import { idSchema } from './ids.ts';
 
 /**
- * Sign-in providers of an organization. Only LDAP / Active Directory directories for now; OpenID
- * Connect and GitHub join `ProviderKind` and the unions below with their own config documents.
+ * Sign-in providers of an organization: an LDAP / Active Directory directory, OpenID Connect
+ * (generic, or with the presets `google` and `entra`), or GitHub. Each kind has its own config
+ * document; the secret (bind password, client secret) is sealed apart and never shown.
  */
-export const ProviderKind = z.enum(['ldap']);
+export const ProviderKind = z.enum(['ldap', 'oidc', 'google', 'entra', 'github']);
 export type ProviderKind = z.infer<typeof ProviderKind>;
 
 /** Short and URL-safe: the sign-in page and the login request name a provider by it. */
@@ -134,27 +135,150 @@ export type LdapConfigView = z.infer<typeof LdapConfigView>;
 
 export const IdentityProviderId = idSchema('identityProvider');
 
-export const SaveProviderRequest = z.strictObject({
-  /** Present: change that provider; absent: add one. */
+/** A group, team or claim value → role row (OIDC groups claim, GitHub `org/team`). */
+export const ClaimRoleRow = z.strictObject({ group: z.string().trim().min(1).max(1024), role: Role });
+export type ClaimRoleRow = z.infer<typeof ClaimRoleRow>;
+
+const Domain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(253)
+  .regex(/^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$/, 'a domain name such as example.com');
+
+const ProviderUrl = z
+  .string()
+  .trim()
+  .max(500)
+  .regex(/^https?:\/\/[^\s?#]+$/i, 'must be an http(s) URL without query or fragment');
+
+/** An OAuth scope token (RFC 6749 §3.3). */
+const Scope = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'a scope token');
+
+/** What every single sign-on kind shares: the client, role mapping and linking rules. */
+const ssoFields = {
+  clientId: z.string().trim().min(1).max(500),
+  /** Value → role; the highest mapped role wins. OIDC: values of `groupsClaim`; GitHub: `org/team-slug`. */
+  groupRoleMap: z.array(ClaimRoleRow).max(200).default([]),
+  /**
+   * The role of people no row maps. Absent: the organization's default role (sign-in settings);
+   * null: such people are refused.
+   */
+  defaultRole: Role.nullable().optional(),
+  /**
+   * Treat the provider's e-mail as verified even without an `email_verified` claim (Entra ID sends
+   * none). An existing account is linked on first sign-in only through a verified e-mail.
+   */
+  trustEmail: z.boolean().default(false),
+  /** Allow an http:// issuer or API. Only for tests and labs: codes and tokens cross in the clear. */
+  insecure: z.boolean().default(false),
+};
+
+const oidcFields = {
+  ...ssoFields,
+  /**
+   * The issuer; discovery reads `<issuer>/.well-known/openid-configuration`. Google:
+   * `https://accounts.google.com`; Entra ID: `https://login.microsoftonline.com/<tenant>/v2.0`.
+   */
+  issuer: ProviderUrl,
+  scopes: z.array(Scope).min(1).max(20).default(['openid', 'email', 'profile']),
+  /** Google: only accounts of these Workspace domains (the ID token's `hd`); empty: any. */
+  allowedDomains: z.array(Domain).max(50).default([]),
+  /** Entra ID: only this tenant (the ID token's `tid`). */
+  tenantId: z.string().trim().min(1).max(100).optional(),
+  /** The ID-token claim that lists a person's groups (`groups` for Entra ID and Keycloak). */
+  groupsClaim: z.string().trim().min(1).max(100).default('groups'),
+};
+
+function httpsOnly(fields: Record<string, string>, insecure: boolean, ctx: z.RefinementCtx): void {
+  if (insecure) return;
+  for (const [field, url] of Object.entries(fields))
+    if (!url.toLowerCase().startsWith('https://'))
+      ctx.addIssue({ code: 'custom', path: [field], message: 'must be https:// (or insecure: true)' });
+}
+const oidcHttps = (c: { issuer: string; insecure: boolean }, ctx: z.RefinementCtx) =>
+  httpsOnly({ issuer: c.issuer }, c.insecure, ctx);
+
+export const OidcConfigInput = z
+  .strictObject({ ...oidcFields, clientSecret: z.string().min(1).max(2048).optional() })
+  .superRefine(oidcHttps);
+export type OidcConfigInput = z.input<typeof OidcConfigInput>;
+export const OidcConfig = z.strictObject(oidcFields).superRefine(oidcHttps);
+export type OidcConfig = z.infer<typeof OidcConfig>;
+export const OidcConfigView = z.object({ ...oidcFields, hasClientSecret: z.boolean() });
+export type OidcConfigView = z.infer<typeof OidcConfigView>;
+
+const githubFields = {
+  ...ssoFields,
+  /** Where people authorize: `https://github.com`, or a GitHub Enterprise Server. */
+  webUrl: ProviderUrl.default('https://github.com'),
+  /** Its REST API: `https://api.github.com`, or `https://<host>/api/v3`. */
+  apiUrl: ProviderUrl.default('https://api.github.com'),
+  /** People must belong to one of these organizations (logins); empty: anyone. */
+  requiredOrganizations: z
+    .array(
+      z
+        .string()
+        .trim()
+        .min(1)
+        .max(100)
+        .regex(/^[A-Za-z0-9-]+$/, 'a GitHub organization login'),
+    )
+    .max(50)
+    .default([]),
+};
+const githubHttps = (c: { webUrl: string; apiUrl: string; insecure: boolean }, ctx: z.RefinementCtx) =>
+  httpsOnly({ webUrl: c.webUrl, apiUrl: c.apiUrl }, c.insecure, ctx);
+
+export const GitHubConfigInput = z
+  .strictObject({ ...githubFields, clientSecret: z.string().min(1).max(2048).optional() })
+  .superRefine(githubHttps);
+export type GitHubConfigInput = z.input<typeof GitHubConfigInput>;
+export const GitHubConfig = z.strictObject(githubFields).superRefine(githubHttps);
+export type GitHubConfig = z.infer<typeof GitHubConfig>;
+export const GitHubConfigView = z.object({ ...githubFields, hasClientSecret: z.boolean() });
+export type GitHubConfigView = z.infer<typeof GitHubConfigView>;
+
+const saveFields = {
+  /** Present: change that provider; absent: add one. The kind of an existing provider cannot change. */
   id: IdentityProviderId.optional(),
-  kind: z.literal('ldap'),
   name: DisplayName,
   slug: ProviderSlug,
   enabled: z.boolean().default(true),
-  config: LdapConfigInput,
-});
+};
+
+/** Add or change a provider. A secret left out on update is kept; on add, SSO kinds need one. */
+export const SaveProviderRequest = z.discriminatedUnion('kind', [
+  z.strictObject({ ...saveFields, kind: z.literal('ldap'), config: LdapConfigInput }),
+  z.strictObject({ ...saveFields, kind: z.literal('oidc'), config: OidcConfigInput }),
+  z.strictObject({ ...saveFields, kind: z.literal('google'), config: OidcConfigInput }),
+  z.strictObject({ ...saveFields, kind: z.literal('entra'), config: OidcConfigInput }),
+  z.strictObject({ ...saveFields, kind: z.literal('github'), config: GitHubConfigInput }),
+]);
 export type SaveProviderRequest = z.input<typeof SaveProviderRequest>;
 
-export const ProviderView = z.object({
+const viewFields = {
   id: IdentityProviderId,
-  kind: ProviderKind,
   name: z.string(),
   slug: z.string(),
   enabled: z.boolean(),
-  config: LdapConfigView,
+  /** Where the provider must send people back (register it with the provider); null for LDAP. */
+  callbackUrl: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string().nullable(),
-});
+};
+
+export const ProviderView = z.discriminatedUnion('kind', [
+  z.object({ ...viewFields, kind: z.literal('ldap'), config: LdapConfigView }),
+  z.object({ ...viewFields, kind: z.literal('oidc'), config: OidcConfigView }),
+  z.object({ ...viewFields, kind: z.literal('google'), config: OidcConfigView }),
+  z.object({ ...viewFields, kind: z.literal('entra'), config: OidcConfigView }),
+  z.object({ ...viewFields, kind: z.literal('github'), config: GitHubConfigView }),
+]);
 export type ProviderView = z.infer<typeof ProviderView>;
 
 export const ProviderListResponse = z.object({ providers: z.array(ProviderView) });
@@ -208,6 +332,67 @@ export const LdapLoginResponse = LoginResponse;
 export type LdapLoginResponse = z.infer<typeof LdapLoginResponse>;
 
 /** What the sign-in page may know before anyone signs in: names to show, slugs to send. */
-export const PublicProvider = z.object({ name: z.string(), slug: z.string(), kind: ProviderKind });
-export const PublicProvidersResponse = z.object({ providers: z.array(PublicProvider) });
+export const PublicProvider = z.object({
+  name: z.string(),
+  slug: z.string(),
+  kind: ProviderKind,
+  /** SSO kinds: where the sign-in button goes (`/api/auth/sso/<slug>/start`); null for LDAP. */
+  startUrl: z.string().nullable(),
+});
+export const PublicProvidersResponse = z.object({
+  providers: z.array(PublicProvider),
+  /**
+   * False when no organization with providers allows password sign-in: the page then leads with
+   * its providers (the form stays reachable, for the last super_admin's way in).
+   */
+  passwordSignIn: z.boolean(),
+});
 export type PublicProvidersResponse = z.infer<typeof PublicProvidersResponse>;
+
+/** An organization's sign-in settings (super_admin). */
+export const SignInSettings = z.object({
+  /** Password sign-in allowed. Off, the last super_admin with a password keeps a way in. */
+  passwordEnabled: z.boolean(),
+  /** Only configured providers sign people in (implies password sign-in off for everyone else). */
+  requireSso: z.boolean(),
+  /** The role of people created at first sign-in when no mapping applies. */
+  defaultRole: Role,
+});
+export type SignInSettings = z.infer<typeof SignInSettings>;
+export const SaveSignInSettingsRequest = SignInSettings.strict();
+export type SaveSignInSettingsRequest = z.infer<typeof SaveSignInSettingsRequest>;
+
+/** Where to land after sign-in: a path of this site only (never another origin). */
+export const ReturnToPath = z
+  .string()
+  .max(1000)
+  .regex(/^\/(?![/\\])[^\s]*$/, 'a path on this site');
+
+export const SsoStartQuery = z.strictObject({ returnTo: ReturnToPath.optional() });
+export const SsoSlugParam = z.strictObject({ slug: ProviderSlug });
+/** What the provider sends back; `error` instead of `code` when the person declined or it failed. */
+export const SsoCallbackQuery = z.object({
+  code: z.string().max(4096).optional(),
+  state: z.string().max(512).optional(),
+  error: z.string().max(200).optional(),
+  error_description: z.string().max(1000).optional(),
+  iss: z.string().max(500).optional(),
+});
+
+/**
+ * Why a single sign-on did not complete; the callback sends the browser to
+ * `/sign-in?sso_error=<code>` with one of these.
+ */
+export const SsoErrorCode = z.enum([
+  'state_mismatch',
+  'provider_error',
+  'token_rejected',
+  'domain_not_allowed',
+  'tenant_not_allowed',
+  'organization_required',
+  'email_unverified',
+  'no_role',
+  'account_disabled',
+  'provider_unavailable',
+]);
+export type SsoErrorCode = z.infer<typeof SsoErrorCode>;

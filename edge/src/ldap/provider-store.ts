@@ -74,6 +74,7 @@ export function providerView(row: ProviderRow): ProviderView {
     name: row.name,
     slug: row.slug,
     enabled: row.enabled,
+    callbackUrl: null,
     config: { ...config, hasBindPassword: row.secretSealed !== null },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt?.toISOString() ?? null,

@@ -34,8 +34,10 @@ export function directoryAuthRoutes(options: { clientIp: ClientIp; directory?: D
       .where(eq(identityProviders.enabled, true))
       .orderBy(asc(identityProviders.name))
       .limit(100);
-    const providers = rows.filter((r): r is typeof r & { kind: 'ldap' } => r.kind === 'ldap');
-    return reply(c, routes.publicProviders, 200, { providers });
+    const providers = rows
+      .filter((r): r is typeof r & { kind: 'ldap' } => r.kind === 'ldap')
+      .map((r) => ({ ...r, startUrl: null }));
+    return reply(c, routes.publicProviders, 200, { providers, passwordSignIn: true });
   });
 
   on(routes.ldapLogin, async (c) => {

@@ -63,6 +63,10 @@ export function signInProviderRoutes(options: { directory?: DirectoryLoader }) {
     const services = c.get('services');
     const org = c.get('principal').organizationId;
     const input = await readJson(c, SaveProviderRequest);
+    if (input.kind !== 'ldap')
+      throw new ApiError('validation_failed', 'Single sign-on providers are not available yet', [
+        { path: 'kind', message: 'only ldap for now' },
+      ]);
     const { bindPassword, ...rest } = input.config;
     const config = LdapConfig.parse(rest);
     const existing = input.id ? await providerOf(services, org, input.id) : undefined;

@@ -10,7 +10,7 @@ import {
 import { callRoute } from '../api/call-route.ts';
 import type { ApiClient } from '../api/client.ts';
 
-export type PublicProvider = { name: string; slug: string; kind: 'ldap' };
+export type PublicProvider = PublicProvidersResponse['providers'][number];
 
 /** Sign-in providers: the super admin's settings, and what the sign-in page offers before anyone signs in. */
 export interface IdentityApi {

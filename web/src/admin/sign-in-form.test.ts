@@ -23,7 +23,7 @@ describe('directory form', () => {
   test('becomes the contract’s request: StartTLS, group rows without blanks, no password on edit', () => {
     const built = buildDirectoryRequest(filled());
     assert.equal(built.ok, true);
-    if (!built.ok) return;
+    if (!built.ok || built.request.kind !== 'ldap') return;
     assert.equal(built.request.config.startTls, true);
     assert.deepEqual(built.request.config.groupRoleMap, [
       { group: 'cn=admins,ou=groups,dc=corp', role: 'admin' },

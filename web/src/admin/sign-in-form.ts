@@ -69,7 +69,7 @@ export function emptyDirectoryForm(): DirectoryForm {
 }
 
 /** An existing provider, as the form shows it (never its bind password, which the edge does not give). */
-export function directoryFormFrom(p: ProviderView): DirectoryForm {
+export function directoryFormFrom(p: Extract<ProviderView, { kind: 'ldap' }>): DirectoryForm {
   const c = p.config;
   const base = emptyDirectoryForm();
   return {

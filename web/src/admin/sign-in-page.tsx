@@ -59,7 +59,10 @@ export default function SignInSettingsPage() {
 
 function SignInSettings() {
   const api = useApis().identity;
-  const [providers, { refetch }] = createResource(() => api.list());
+  // Directories only on this page for now; single sign-on providers get their own section.
+  const [providers, { refetch }] = createResource(async () =>
+    (await api.list()).filter((p): p is DirectoryView => p.kind === 'ldap'),
+  );
   const [editing, setEditing] = createSignal<DirectoryForm>();
   const [removing, setRemoving] = createSignal<ProviderView>();
 
@@ -144,7 +147,9 @@ function SignInSettings() {
   );
 }
 
-function ProviderCard(props: { provider: ProviderView; onEdit: () => void; onRemove: () => void }) {
+type DirectoryView = Extract<ProviderView, { kind: 'ldap' }>;
+
+function ProviderCard(props: { provider: DirectoryView; onEdit: () => void; onRemove: () => void }) {
   const api = useApis().identity;
   const [username, setUsername] = createSignal('');
   const [pending, setPending] = createSignal(false);
