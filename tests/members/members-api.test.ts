@@ -269,6 +269,30 @@ describe('members API (postgres)', () => {
     assert.equal((await signIn('sue')).status, 200);
   });
 
+  test('a token already confirmed (cached) follows a demotion and a disable at once', async () => {
+    const bearer = (token: string, path: string) =>
+      t.fetch(path, { headers: { authorization: `Bearer ${token}` } });
+    const roleOfVic = (role: string) =>
+      call('sam', 'PATCH', `/api/admin/members/${idOf('vic')}`, { role }).then((r) => r.status);
+    // A scope the role loses on demotion, and one it keeps.
+    assert.equal(await roleOfVic('admin'), 200);
+    const made = await call('vic', 'POST', '/api/account/tokens', {
+      name: 'cached',
+      permissions: ['members:manage', 'workspaces:read'],
+    });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const token = made.body.token as string;
+    assert.equal((await bearer(token, '/api/admin/members')).status, 200, 'confirmed and now cached');
+    assert.equal(await roleOfVic('viewer'), 200);
+    assert.equal((await bearer(token, '/api/admin/members')).status, 403, 'the demotion acts at once');
+    assert.equal((await bearer(token, '/api/workspaces')).status, 200);
+    assert.equal((await call('sam', 'POST', `/api/admin/members/${idOf('vic')}/disable`)).status, 200);
+    assert.equal((await bearer(token, '/api/workspaces')).status, 401, 'the disable acts at once');
+    assert.equal((await call('sam', 'POST', `/api/admin/members/${idOf('vic')}/enable`)).status, 200);
+    assert.equal((await bearer(token, '/api/workspaces')).status, 401, 'an ended token stays ended');
+    assert.equal((await signIn('vic')).status, 200);
+  });
+
   test('disabling ends sessions and tokens at once; enabling lets them sign in again', async () => {
     const now = new Date();
     await t.services.db.insert(personalAccessTokens).values({

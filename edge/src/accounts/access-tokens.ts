@@ -98,7 +98,7 @@ export async function revokeAccessToken(
       ),
     )
     .returning({ id: personalAccessTokens.id, tokenHash: personalAccessTokens.tokenHash });
-  await markRevoked(services, revoked);
+  await markAccessTokensRevoked(services, revoked);
   return revoked.length > 0;
 }
 
@@ -107,7 +107,10 @@ export async function revokeAccessToken(
  * row cannot cache it over the marker, see the NX below), and on the token's id under the
  * sessions' keys, which open terminals watch.
  */
-async function markRevoked(services: Services, rows: { id: string; tokenHash: string }[]): Promise<void> {
+export async function markAccessTokensRevoked(
+  services: Services,
+  rows: readonly { id: string; tokenHash: string }[],
+): Promise<void> {
   if (rows.length === 0) return;
   const multi = services.redis().multi();
   for (const r of rows) {
@@ -148,7 +151,7 @@ export async function revokeAllAccessTokens(
       ),
     )
     .returning({ id: personalAccessTokens.id, tokenHash: personalAccessTokens.tokenHash });
-  await markRevoked(services, revoked);
+  await markAccessTokensRevoked(services, revoked);
   return revoked.length;
 }
 

@@ -1,17 +1,11 @@
 import type { Role } from '@keel/contract/auth';
-import {
-  identityProviders,
-  memberships,
-  refreshTokenFamilies,
-  userIdentities,
-  users,
-} from '@keel/drizzle/schema';
-import { and, eq, isNull } from 'drizzle-orm';
+import { identityProviders, memberships, userIdentities, users } from '@keel/drizzle/schema';
+import { and, eq } from 'drizzle-orm';
 import { appendAudit } from '../audit/audit-log.ts';
 import { sha256Hex } from '../auth/bytes.ts';
-import { revokeSession } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
 import { newId } from '../ids.ts';
+import { endAccess, recheckOpenSessions } from '../members/end-access.ts';
 import type { Services } from '../services.ts';
 import type { DirectoryPerson } from './ldap-directory.ts';
 import { roleForGroups } from './ldap-roles.ts';
@@ -19,27 +13,6 @@ import type { DirectoryLoader } from './ldap-runtime.ts';
 import { type LdapProvider, openBindPassword, parseLdap } from './provider-store.ts';
 
 type UserRow = typeof users.$inferSelect;
-
-/** Ends every open session of a person in an organization (refresh families revoked, cached confirmations replaced). */
-export async function endSessions(
-  services: Services,
-  userId: string,
-  organizationId: string,
-  reason: string,
-): Promise<number> {
-  const open = await services.db
-    .select({ id: refreshTokenFamilies.id })
-    .from(refreshTokenFamilies)
-    .where(
-      and(
-        eq(refreshTokenFamilies.userId, userId),
-        eq(refreshTokenFamilies.organizationId, organizationId),
-        isNull(refreshTokenFamilies.revokedAt),
-      ),
-    );
-  for (const s of open) await revokeSession(services, s.id, reason);
-  return open.length;
-}
 
 async function linkedUser(
   services: Services,
@@ -62,7 +35,7 @@ async function refuseDisabled(
   person: DirectoryPerson,
 ): Promise<never> {
   const user = await linkedUser(services, provider.row.id, person.subject);
-  if (user) await endSessions(services, user.id, provider.row.organizationId, 'directory account disabled');
+  if (user) await endAccess(services, user.id, provider.row.organizationId, 'directory account disabled');
   await appendAudit(services, {
     action: 'auth.ldap_login',
     outcome: 'denied',
@@ -89,7 +62,7 @@ export async function admitDirectoryPerson(
   const role = roleForGroups(person.groups, provider.config.groupRoleMap, provider.config.defaultRole);
   if (!role) {
     const user = await linkedUser(services, provider.row.id, person.subject);
-    if (user) await endSessions(services, user.id, organizationId, 'directory groups give no role');
+    if (user) await endAccess(services, user.id, organizationId, 'directory groups give no role');
     throw new ApiError('forbidden', 'Your directory groups do not grant access to this organization');
   }
   const now = services.clock.now();
@@ -137,8 +110,8 @@ export async function admitDirectoryPerson(
       .update(memberships)
       .set({ role })
       .where(and(eq(memberships.userId, user.id), eq(memberships.organizationId, organizationId)));
-    // Open sessions carry the old role in their cached confirmation: end them.
-    await endSessions(services, user.id, organizationId, 'directory role changed');
+    // Open sessions and tokens carry the old role in their cached confirmation: read it again.
+    await recheckOpenSessions(services, user.id, organizationId);
   }
   await services.db
     .insert(userIdentities)
@@ -208,7 +181,7 @@ export async function directoryStillAdmits(
       ? roleForGroups(person.groups, provider.config.groupRoleMap, provider.config.defaultRole)
       : null;
     if (!person || person.disabled || !role) {
-      await endSessions(
+      await endAccess(
         services,
         userId,
         organizationId,

@@ -1,5 +1,6 @@
 import { personalAccessTokens, refreshTokenFamilies } from '@keel/drizzle/schema';
 import { and, eq, isNull } from 'drizzle-orm';
+import { forgetAccessTokens, markAccessTokensRevoked } from '../accounts/access-tokens.ts';
 import { markSessions } from '../middleware/authenticate.ts';
 import type { Services } from '../services.ts';
 import type { Tx } from './membership-lock.ts';
@@ -7,7 +8,7 @@ import type { Tx } from './membership-lock.ts';
 /** What ended inside the transaction, for the cache once it has committed. */
 export interface EndedAccess {
   sessionIds: string[];
-  tokenIds: string[];
+  tokens: { id: string; tokenHash: string }[];
 }
 
 /**
@@ -42,20 +43,42 @@ export async function endAccessInTx(
         isNull(personalAccessTokens.revokedAt),
       ),
     )
-    .returning({ id: personalAccessTokens.id });
-  return { sessionIds: sessions.map((s) => s.id), tokenIds: tokens.map((t) => t.id) };
+    .returning({ id: personalAccessTokens.id, tokenHash: personalAccessTokens.tokenHash });
+  return { sessionIds: sessions.map((s) => s.id), tokens };
 }
 
 /**
- * After the commit: the cached confirmations of those sessions are replaced by the revoked
- * marker, so an access token already issued stops on its next request. Token ids are marked
- * as well, for a check that caches an access token's confirmation under its id.
+ * After the commit: the cached confirmations of those sessions and personal access tokens are
+ * replaced by the revoked marker, so a session's access token, or a personal token confirmed a
+ * moment ago, stops on its next request.
  */
 export async function forgetEndedAccess(services: Services, ended: EndedAccess): Promise<void> {
-  await markSessions(services, [...ended.sessionIds, ...ended.tokenIds], 'revoked');
+  await Promise.all([
+    markSessions(services, ended.sessionIds, 'revoked'),
+    markAccessTokensRevoked(services, ended.tokens),
+  ]);
 }
 
-/** A role changed: the person's open sessions in the organization read it on their next request. */
+/**
+ * Ends a person's access to an organization on its own (a directory that disabled or removed
+ * them): sessions and personal access tokens, in one transaction, then their cached confirmations.
+ */
+export async function endAccess(
+  services: Services,
+  userId: string,
+  organizationId: string,
+  reason: string,
+): Promise<EndedAccess> {
+  const now = services.clock.now();
+  const ended = await services.db.transaction((tx) => endAccessInTx(tx, now, userId, organizationId, reason));
+  await forgetEndedAccess(services, ended);
+  return ended;
+}
+
+/**
+ * A role changed: the person's open sessions in the organization, and their personal access
+ * tokens (whose scopes are cut to the role), read it on their next request.
+ */
 export async function recheckOpenSessions(
   services: Services,
   userId: string,
@@ -71,9 +94,12 @@ export async function recheckOpenSessions(
         isNull(refreshTokenFamilies.revokedAt),
       ),
     );
-  await markSessions(
-    services,
-    open.map((s) => s.id),
-    'recheck',
-  );
+  await Promise.all([
+    markSessions(
+      services,
+      open.map((s) => s.id),
+      'recheck',
+    ),
+    forgetAccessTokens(services, userId),
+  ]);
 }

@@ -215,7 +215,7 @@ export function adminMemberRoutes() {
         actorId: p.userId,
         organizationId: p.organizationId,
         targetId: userId,
-        metadata: { sessionsEnded: ended.sessionIds.length, tokensRevoked: ended.tokenIds.length },
+        metadata: { sessionsEnded: ended.sessionIds.length, tokensRevoked: ended.tokens.length },
       });
     }
     return reply(c, memberRoutes.disableMember, 200, {
@@ -311,7 +311,7 @@ export function adminMemberRoutes() {
         workspaceCount: done.rows.length,
         transferTo,
         sessionsEnded: done.ended.sessionIds.length,
-        tokensRevoked: done.ended.tokenIds.length,
+        tokensRevoked: done.ended.tokens.length,
       },
     });
     return reply(c, memberRoutes.removeMember, 200, {
