@@ -19,11 +19,11 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BrowserClient } from '../harness/browser-client.ts';
 import { waitFor } from '../harness/ports.ts';
 import {
-  describeViolations,
+  expectAccessible,
   launchChromium,
   type PageProblems,
+  scenarioSteps,
   screenshot,
-  seriousAccessibilityViolations,
   watchForProblems,
 } from './support/browser.ts';
 import { type KeelInstance, startKeel } from './support/keel-instance.ts';
@@ -51,27 +51,7 @@ async function get(path: string): Promise<any> {
   return res.body;
 }
 
-function step(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      await screenshot(page, `failed-admin-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(
-        () => {},
-      );
-      throw error;
-    }
-  });
-}
-
-async function expectAccessible(on: Page, name: string): Promise<void> {
-  const violations = await seriousAccessibilityViolations(on);
-  assert.equal(
-    violations.length,
-    0,
-    `${name}: serious accessibility problems\n${describeViolations(violations)}`,
-  );
-}
+const step = scenarioSteps('admin', () => ({ page }));
 
 const adminNav = () => page.getByRole('navigation', { name: 'Admin' });
 const serverCard = (name: string) => page.getByRole('listitem', { name });

@@ -11,14 +11,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
-  describeViolations,
+  expectAccessible,
   launchChromium,
   type PageProblems,
-  screenshot,
-  seriousAccessibilityViolations,
+  scenarioSteps,
   watchForProblems,
 } from './support/browser.ts';
 import { type KeelInstance, startKeel } from './support/keel-instance.ts';
@@ -33,27 +32,7 @@ let context: BrowserContext;
 let page: Page;
 let problems: PageProblems;
 
-function step(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      await screenshot(page, `failed-audit-console-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(
-        () => {},
-      );
-      throw error;
-    }
-  });
-}
-
-async function expectAccessible(name: string): Promise<void> {
-  const violations = await seriousAccessibilityViolations(page, []);
-  assert.equal(
-    violations.length,
-    0,
-    `${name}: serious accessibility problems\n${describeViolations(violations)}`,
-  );
-}
+const step = scenarioSteps('audit-console', () => ({ page }));
 
 const rows = () => page.getByRole('table', { name: 'Audit entries' }).locator('tbody tr');
 
@@ -102,7 +81,7 @@ describe('the audit and usage pages, end to end', { timeout: 300_000 }, () => {
       (await page.getByRole('table', { name: 'Audit entries' }).textContent())?.includes('auth.signup'),
       'the sign-up entry is there',
     );
-    await expectAccessible('Audit');
+    await expectAccessible(page, 'Audit');
 
     // A bad id is said next to its field, and nothing is asked of the API.
     await page.getByLabel('Actor id').fill('barbara@example.com');
@@ -134,7 +113,7 @@ describe('the audit and usage pages, end to end', { timeout: 300_000 }, () => {
     await page.getByLabel('Action').fill('no.such.action');
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.getByText('No entries match these filters').waitFor();
-    await expectAccessible('Audit, nothing matches');
+    await expectAccessible(page, 'Audit, nothing matches');
 
     await page.getByRole('button', { name: 'Clear' }).click();
     await rows().first().waitFor();
@@ -181,7 +160,7 @@ describe('the audit and usage pages, end to end', { timeout: 300_000 }, () => {
       await page.getByText('No AI use in this period').waitFor();
       await page.getByLabel('Period').selectOption('7');
       await page.getByText('No AI use in this period').waitFor();
-      await expectAccessible('Usage');
+      await expectAccessible(page, 'Usage');
     },
   );
 
@@ -189,10 +168,10 @@ describe('the audit and usage pages, end to end', { timeout: 300_000 }, () => {
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.goto(`${keel.base}/admin/audit`);
     await rows().first().waitFor();
-    await expectAccessible('Audit (dark)');
+    await expectAccessible(page, 'Audit (dark)');
     await page.goto(`${keel.base}/admin/usage`);
     await page.getByText('No AI use in this period').waitFor();
-    await expectAccessible('Usage (dark)');
+    await expectAccessible(page, 'Usage (dark)');
     assert.deepEqual(problems.pageErrors, []);
     assert.deepEqual(problems.cspViolations, []);
   });

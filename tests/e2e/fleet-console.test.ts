@@ -22,11 +22,11 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BrowserClient } from '../harness/browser-client.ts';
 import { waitFor } from '../harness/ports.ts';
 import {
-  describeViolations,
+  expectAccessible,
   launchChromium,
   type PageProblems,
+  scenarioSteps,
   screenshot,
-  seriousAccessibilityViolations,
   watchForProblems,
 } from './support/browser.ts';
 import { type KeelInstance, startKeel } from './support/keel-instance.ts';
@@ -67,27 +67,7 @@ async function mustServe(client: BrowserClient, method: string, path: string, bo
   assert.notEqual(res.status, 404, `${method} ${path} is served`);
 }
 
-function step(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      const shot = `failed-fleet-console-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`;
-      await screenshot(page, shot).catch(() => {});
-      if (devPage) await screenshot(devPage, `${shot}-dev`).catch(() => {});
-      throw error;
-    }
-  });
-}
-
-async function expectAccessible(on: Page, name: string): Promise<void> {
-  const violations = await seriousAccessibilityViolations(on, THIRD_PARTY);
-  assert.equal(
-    violations.length,
-    0,
-    `${name}: serious accessibility problems\n${describeViolations(violations)}`,
-  );
-}
+const step = scenarioSteps('fleet-console', () => ({ page, dev: devPage }));
 
 const adminNav = () => page.getByRole('navigation', { name: 'Admin' });
 const workspaceCard = () => devPage.getByRole('listitem', { name: 'notes' });
@@ -160,7 +140,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
     await applies.getByText('The install’s default').waitFor();
     const useDefault = page.getByRole('checkbox', { name: /Use the install’s default/ });
     assert.equal(await useDefault.isChecked(), true);
-    await expectAccessible(page, 'Placement, the install’s default');
+    await expectAccessible(page, 'Placement, the install’s default', THIRD_PARTY);
 
     await useDefault.uncheck();
     await page.getByRole('radio', { name: /^Round robin/ }).check();
@@ -184,7 +164,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
     await page.getByRole('button', { name: 'Add label to preferred labels' }).click();
     await page.getByLabel('Key of preferred label 1').fill('disk');
     await page.getByLabel('Value of preferred label 1').fill('ssd');
-    await expectAccessible(page, 'Placement, a policy being edited');
+    await expectAccessible(page, 'Placement, a policy being edited', THIRD_PARTY);
     const put = page.waitForRequest((r) => r.method() === 'PUT');
     await page.getByRole('button', { name: 'Save policy' }).click();
     assert.deepEqual((await put).postDataJSON(), {
@@ -220,7 +200,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByText('A new S3 store needs its secret access key.').waitFor();
     assert.equal(await page.getByLabel(/^Secret access key/).getAttribute('aria-invalid'), 'true');
-    await expectAccessible(page, 'Snapshots settings, a field to fix');
+    await expectAccessible(page, 'Snapshots settings, a field to fix', THIRD_PARTY);
 
     await page.getByLabel(/^Secret access key/).fill(S3_SECRET);
     await page.getByLabel(/^Snapshot every/).fill('30');
@@ -241,7 +221,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
     assert.equal(await page.getByLabel(/^Secret access key/).inputValue(), '');
     assert.equal((await page.content()).includes(S3_SECRET), false);
     await screenshot(page, 'fleet-snapshot-store');
-    await expectAccessible(page, 'Snapshots settings, S3');
+    await expectAccessible(page, 'Snapshots settings, S3', THIRD_PARTY);
 
     // Back to the folder every runner of this machine shares, for the snapshots below.
     await page.getByRole('radio', { name: /^A folder/ }).check();
@@ -261,7 +241,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
     await section.getByRole('button', { name: 'Add label to preferred labels' }).click();
     await section.getByLabel('Key of preferred label 1').fill('disk');
     await section.getByLabel('Value of preferred label 1').fill('nvme');
-    await expectAccessible(page, 'Install, default placement');
+    await expectAccessible(page, 'Install, default placement', THIRD_PARTY);
     const put = page.waitForRequest((r) => r.method() === 'PUT');
     await section.getByRole('button', { name: 'Save default placement' }).click();
     const policy = {
@@ -288,7 +268,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
     await local.getByRole('button', { name: 'Drain local' }).click();
     const confirm = page.getByRole('alertdialog', { name: 'Drain local?' });
     await confirm.getByText(/no files are lost/).waitFor();
-    await expectAccessible(page, 'Drain a runner, confirmation');
+    await expectAccessible(page, 'Drain a runner, confirmation', THIRD_PARTY);
     await confirm.getByRole('button', { name: 'Cancel' }).click();
     await confirm.waitFor({ state: 'detached' });
 
@@ -314,7 +294,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
     await ask.waitFor({ state: 'detached' });
     await card.getByText('Draining', { exact: true }).waitFor();
     await card.getByText('Drained: no workspaces left').waitFor();
-    await expectAccessible(page, 'Servers, draining');
+    await expectAccessible(page, 'Servers, draining', THIRD_PARTY);
     await card.getByRole('button', { name: 'Stop draining drain-me' }).click();
     await page
       .getByRole('alertdialog', { name: 'Stop draining drain-me?' })
@@ -365,7 +345,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
       await dialog.getByText('A whole number of GPUs, 1 to 16; empty for none.').waitFor();
       assert.equal(await dialog.getByLabel(/^GPUs/).getAttribute('aria-invalid'), 'true');
       assert.deepEqual((await get(dev, '/api/workspaces')).workspaces, [], 'nothing sent');
-      await expectAccessible(devPage, 'New workspace, region and GPUs');
+      await expectAccessible(devPage, 'New workspace, region and GPUs', THIRD_PARTY);
       await dialog.getByLabel(/^GPUs/).fill('');
       await dialog.getByRole('button', { name: 'Create workspace' }).click();
       await dialog.waitFor({ state: 'detached' });
@@ -377,7 +357,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
       assert.ok(statusReason, 'a queued workspace says why');
       await workspaceCard().getByText(statusReason).waitFor();
       await screenshot(devPage, 'fleet-queued');
-      await expectAccessible(devPage, 'Workspaces, queued');
+      await expectAccessible(devPage, 'Workspaces, queued', THIRD_PARTY);
       // Back to the install's default: the next sweep places it.
       await page.goto(`${keel.base}/admin/placement`);
       await page.getByRole('checkbox', { name: /Use the install’s default/ }).check();
@@ -397,7 +377,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
     await mustServe(dev, 'GET', `/api/workspaces/${workspaceId}/placement`);
     await workspaceCard().getByRole('button', { name: 'Snapshot notes' }).click();
     await devPage.getByText('A snapshot of notes is being saved.', { exact: false }).waitFor();
-    await expectAccessible(devPage, 'Workspaces, after Snapshot');
+    await expectAccessible(devPage, 'Workspaces, after Snapshot', THIRD_PARTY);
 
     await workspaceCard().getByRole('button', { name: 'Open notes' }).click();
     await devPage.getByRole('heading', { name: 'notes', level: 1 }).waitFor();
@@ -405,14 +385,14 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
     const panel = devPage.getByRole('tabpanel', { name: 'Snapshots' });
     const table = panel.getByRole('table', { name: 'Snapshots' });
     await table.getByRole('cell', { name: 'By hand' }).first().waitFor();
-    await expectAccessible(devPage, 'IDE, Snapshots panel');
+    await expectAccessible(devPage, 'IDE, Snapshots panel', THIRD_PARTY);
 
     await devPage.getByRole('button', { name: 'Where it runs' }).click();
     const where = devPage.getByRole('dialog', { name: 'Where it runs' });
     await where.getByText('local', { exact: true }).first().waitFor();
     await where.getByRole('table', { name: 'Candidates' }).getByText('Chosen').waitFor();
     await screenshot(devPage, 'fleet-where-it-runs');
-    await expectAccessible(devPage, 'Where it runs');
+    await expectAccessible(devPage, 'Where it runs', THIRD_PARTY);
     await devPage.keyboard.press('Escape');
     await where.waitFor({ state: 'detached' });
   });
@@ -454,7 +434,7 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
     await restore.click();
     const confirm = devPage.getByRole('alertdialog', { name: 'Restore this snapshot?' });
     await confirm.getByText(/Every file of/).waitFor();
-    await expectAccessible(devPage, 'Restore, confirmation');
+    await expectAccessible(devPage, 'Restore, confirmation', THIRD_PARTY);
     await confirm.getByRole('button', { name: 'Replace the files' }).click();
     await confirm.waitFor({ state: 'detached' });
     await waitFor(

@@ -21,11 +21,11 @@ import { BrowserClient } from '../harness/browser-client.ts';
 import { waitFor } from '../harness/ports.ts';
 import { type Spawned, spawnService } from '../harness/processes.ts';
 import {
-  describeViolations,
+  expectAccessible,
   launchChromium,
   type PageProblems,
+  scenarioSteps,
   screenshot,
-  seriousAccessibilityViolations,
   watchForProblems,
 } from './support/browser.ts';
 import { type KeelInstance, startKeel } from './support/keel-instance.ts';
@@ -60,28 +60,13 @@ async function get(client: BrowserClient, path: string): Promise<any> {
   return res.body;
 }
 
-function step(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      const shot = `failed-fleet-drain-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`;
-      await screenshot(page, shot).catch(() => {});
-      if (devPage) await screenshot(devPage, `${shot}-dev`).catch(() => {});
-      if (second) console.error(`${SECOND} said:\n${second.output().slice(-4000)}`);
-      throw error;
-    }
-  });
-}
-
-async function expectAccessible(on: Page, name: string): Promise<void> {
-  const violations = await seriousAccessibilityViolations(on, THIRD_PARTY);
-  assert.equal(
-    violations.length,
-    0,
-    `${name}: serious accessibility problems\n${describeViolations(violations)}`,
-  );
-}
+const step = scenarioSteps(
+  'fleet-drain',
+  () => ({ page, dev: devPage }),
+  () => {
+    if (second) console.error(`${SECOND} said:\n${second.output().slice(-4000)}`);
+  },
+);
 
 /** The Redis that `scripts/up` started for this instance: the one redis-server of its process group. */
 function redisUrlOf(instance: KeelInstance): string {
@@ -195,7 +180,7 @@ describe('a drain moves an open workspace, end to end', { timeout: 480_000 }, ()
     const applies = page.getByRole('region', { name: 'What applies now' });
     await applies.getByText('This organization’s policy').waitFor();
     await applies.getByText('region=eu').waitFor();
-    await expectAccessible(page, 'Placement, set');
+    await expectAccessible(page, 'Placement, set', THIRD_PARTY);
   });
 
   step('a developer’s workspace lands on east-2; they save a file in the IDE', async () => {
@@ -259,7 +244,7 @@ describe('a drain moves an open workspace, end to end', { timeout: 480_000 }, ()
     await devPage.getByRole('button', { name: 'Where it runs' }).click();
     const where = devPage.getByRole('dialog', { name: 'Where it runs' });
     await where.getByText(SECOND, { exact: true }).first().waitFor();
-    await expectAccessible(devPage, 'Where it runs, before the move');
+    await expectAccessible(devPage, 'Where it runs, before the move', THIRD_PARTY);
     await devPage.keyboard.press('Escape');
     await where.waitFor({ state: 'detached' });
   });
@@ -285,7 +270,7 @@ describe('a drain moves an open workspace, end to end', { timeout: 480_000 }, ()
       await card.getByText('Online', { exact: true }).waitFor();
       await card.getByRole('button', { name: `Drain ${SECOND}` }).click();
       const confirm = page.getByRole('alertdialog', { name: `Drain ${SECOND}?` });
-      await expectAccessible(page, 'Drain, confirmation');
+      await expectAccessible(page, 'Drain, confirmation', THIRD_PARTY);
       await confirm.getByRole('button', { name: 'Drain runner' }).click();
       await confirm.waitFor({ state: 'detached' });
       await card.getByText('Draining', { exact: true }).waitFor();
@@ -294,7 +279,7 @@ describe('a drain moves an open workspace, end to end', { timeout: 480_000 }, ()
         .getByText(/remaining|Drained/)
         .waitFor();
       await screenshot(page, 'fleet-drain-progress');
-      await expectAccessible(page, 'Runners, draining');
+      await expectAccessible(page, 'Runners, draining', THIRD_PARTY);
 
       const ideBadge = devPage.locator('.ide-header .status');
       await ideBadge.getByText('Moving', { exact: true }).waitFor({ timeout: 60_000 });
@@ -303,7 +288,7 @@ describe('a drain moves an open workspace, end to end', { timeout: 480_000 }, ()
         .getByText(/moving to another host/)
         .waitFor();
       await screenshot(devPage, 'fleet-drain-moving');
-      await expectAccessible(devPage, 'IDE, moving');
+      await expectAccessible(devPage, 'IDE, moving', THIRD_PARTY);
       await ideBadge.getByText('Running', { exact: true }).waitFor({ timeout: 120_000 });
 
       await card.getByText('Drained: no workspaces left').waitFor({ timeout: 60_000 });
@@ -343,7 +328,7 @@ describe('a drain moves an open workspace, end to end', { timeout: 480_000 }, ()
     await where.getByText('local', { exact: true }).first().waitFor();
     await where.getByText(/when its host was drained/).waitFor();
     await screenshot(devPage, 'fleet-drain-after');
-    await expectAccessible(devPage, 'Where it runs, after the move');
+    await expectAccessible(devPage, 'Where it runs, after the move', THIRD_PARTY);
   });
 
   test('no CSP violations or uncaught errors anywhere along the way', () => {

@@ -15,11 +15,11 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { freePort } from '../harness/ports.ts';
 import {
-  describeViolations,
+  expectAccessible,
   launchChromium,
   type PageProblems,
+  scenarioSteps,
   screenshot,
-  seriousAccessibilityViolations,
   watchForProblems,
 } from './support/browser.ts';
 import { kb, recordScripts } from './support/bundle-budget.ts';
@@ -61,15 +61,6 @@ function makeRepository(): string {
   return dir;
 }
 
-async function expectAccessible(name: string): Promise<void> {
-  const violations = await seriousAccessibilityViolations(page, THIRD_PARTY);
-  assert.equal(
-    violations.length,
-    0,
-    `${name}: serious accessibility problems\n${describeViolations(violations)}`,
-  );
-}
-
 /** The text Monaco shows (it renders spaces as non-breaking ones). */
 async function editorText(): Promise<string> {
   const text = (await page.locator('.code-editor .view-lines').textContent()) ?? '';
@@ -83,16 +74,7 @@ async function runCommand(command: string): Promise<void> {
 }
 
 /** A test whose failure leaves a screenshot of the page as it was, named after the step. */
-function step(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      await screenshot(page, `failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
-      throw error;
-    }
-  });
-}
+const step = scenarioSteps('ide', () => ({ page }));
 
 const runStatus = () => page.locator('.run-status-text');
 const runOutput = () => page.locator('.run-output');
@@ -151,7 +133,7 @@ describe('the IDE, end to end', { timeout: 240_000 }, () => {
       [],
     );
     await screenshot(page, '01-sign-in');
-    await expectAccessible('sign-in page');
+    await expectAccessible(page, 'sign-in page', THIRD_PARTY);
   });
 
   step('signing up lands on an empty workspace list that says what to do', async () => {
@@ -164,7 +146,7 @@ describe('the IDE, end to end', { timeout: 240_000 }, () => {
     await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
     await page.getByText('No workspaces yet').waitFor();
     await screenshot(page, '02-workspaces-empty');
-    await expectAccessible('empty workspace list');
+    await expectAccessible(page, 'empty workspace list', THIRD_PARTY);
   });
 
   step('a new empty workspace shows its progress and becomes running', async () => {
@@ -172,7 +154,7 @@ describe('the IDE, end to end', { timeout: 240_000 }, () => {
     const dialog = page.getByRole('dialog', { name: 'New workspace' });
     await dialog.getByLabel('Name').fill('e2e');
     await screenshot(page, '03-create-dialog');
-    await expectAccessible('create dialog');
+    await expectAccessible(page, 'create dialog', THIRD_PARTY);
     await dialog.getByRole('button', { name: 'Create workspace' }).click();
 
     const card = page.getByRole('listitem', { name: 'e2e' });
@@ -195,7 +177,7 @@ describe('the IDE, end to end', { timeout: 240_000 }, () => {
     const log = (await card.getByRole('list', { name: 'Workspace log' }).textContent()) ?? '';
     assert.match(log, /clon/i, `the log mentions the clone:\n${log}`);
     await screenshot(page, '04-workspaces');
-    await expectAccessible('workspace list');
+    await expectAccessible(page, 'workspace list', THIRD_PARTY);
   });
 
   step('deleting asks first, then removes the workspace', async () => {
@@ -240,7 +222,7 @@ describe('the IDE, end to end', { timeout: 240_000 }, () => {
 
     assert.match(await editorText(), /echo hello-from-keel/);
     await screenshot(page, '05-ide');
-    await expectAccessible('IDE');
+    await expectAccessible(page, 'IDE', THIRD_PARTY);
   });
 
   step('after a reload the file is still there with what was typed', async () => {
@@ -342,7 +324,7 @@ describe('the IDE, end to end', { timeout: 240_000 }, () => {
     await conflict.waitFor();
     await page.locator('.conflict-diff .monaco-diff-editor').waitFor();
     await screenshot(page, '07-conflict');
-    await expectAccessible('conflict view');
+    await expectAccessible(page, 'conflict view', THIRD_PARTY);
     await conflict.getByRole('button', { name: 'Overwrite with mine' }).click();
     await conflict.waitFor({ state: 'detached' });
     await page.locator('.status-bar-save', { hasText: 'Saved' }).waitFor();
@@ -447,7 +429,7 @@ describe('the IDE, end to end', { timeout: 240_000 }, () => {
     const palette = page.getByRole('dialog', { name: 'Commands and keyboard shortcuts' });
     await palette.getByRole('option', { name: /File: Save\s*Ctrl\+S/ }).waitFor();
     await screenshot(page, '10-palette');
-    await expectAccessible('command palette');
+    await expectAccessible(page, 'command palette', THIRD_PARTY);
     await palette.getByRole('combobox').fill('theme');
     await palette.getByRole('combobox').press('Enter');
     await palette.waitFor({ state: 'detached' });
@@ -458,11 +440,11 @@ describe('the IDE, end to end', { timeout: 240_000 }, () => {
     await page.getByRole('treeitem', { name: 'main.ts' }).click();
     await page.locator('.code-editor .monaco-editor.vs-dark').waitFor();
     await screenshot(page, '11-ide-dark');
-    await expectAccessible('IDE, dark theme');
+    await expectAccessible(page, 'IDE, dark theme', THIRD_PARTY);
     await page.getByRole('link', { name: /all workspaces/ }).click();
     await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
     await screenshot(page, '12-workspaces-dark');
-    await expectAccessible('workspace list, dark theme');
+    await expectAccessible(page, 'workspace list, dark theme', THIRD_PARTY);
   });
 
   step('stopping asks first; a stopped workspace offers to start from the IDE', async () => {

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { BrowserClient } from '../harness/browser-client.ts';
 import {
@@ -22,12 +22,7 @@ import {
   type SlapdServer,
   startSlapd,
 } from '../harness/slapd.ts';
-import {
-  describeViolations,
-  launchChromium,
-  screenshot,
-  seriousAccessibilityViolations,
-} from './support/browser.ts';
+import { expectAccessible, launchChromium, scenarioSteps } from './support/browser.ts';
 import { type KeelInstance, startKeel } from './support/keel-instance.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -39,25 +34,7 @@ let slapd: SlapdServer;
 let browser: Browser;
 let page: Page;
 
-function step(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      await screenshot(page, `failed-ldap-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(() => {});
-      throw error;
-    }
-  });
-}
-
-async function expectAccessible(on: Page, name: string): Promise<void> {
-  const violations = await seriousAccessibilityViolations(on);
-  assert.equal(
-    violations.length,
-    0,
-    `${name}: serious accessibility problems\n${describeViolations(violations)}`,
-  );
-}
+const step = scenarioSteps('ldap', () => ({ page }));
 
 describe('directory sign-in, end to end', { timeout: 300_000 }, () => {
   before(async () => {

@@ -11,15 +11,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BrowserClient } from '../harness/browser-client.ts';
 import {
-  describeViolations,
+  expectAccessible,
   launchChromium,
   type PageProblems,
-  screenshot,
-  seriousAccessibilityViolations,
+  scenarioSteps,
   watchForProblems,
 } from './support/browser.ts';
 import { type KeelInstance, startKeel } from './support/keel-instance.ts';
@@ -39,27 +38,7 @@ let guest: Page;
 let api: BrowserClient;
 let inviteLink = '';
 
-function step(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      const shot = `failed-members-console-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`;
-      await screenshot(page, shot).catch(() => {});
-      if (guest) await screenshot(guest, `${shot}-guest`).catch(() => {});
-      throw error;
-    }
-  });
-}
-
-async function expectAccessible(on: Page, name: string): Promise<void> {
-  const violations = await seriousAccessibilityViolations(on, []);
-  assert.equal(
-    violations.length,
-    0,
-    `${name}: serious accessibility problems\n${describeViolations(violations)}`,
-  );
-}
+const step = scenarioSteps('members-console', () => ({ page, guest }));
 
 const adminNav = () => page.getByRole('navigation', { name: 'Admin' });
 const memberRow = (email: string) => page.getByRole('row').filter({ hasText: email });

@@ -20,11 +20,11 @@ import { waitFor } from '../harness/ports.ts';
 import { type SshdServer, startSshd } from '../harness/sshd.ts';
 import { dockerCli, ensureDockerAndImage } from '../runner/docker-helper.ts';
 import {
-  describeViolations,
+  expectAccessible,
   launchChromium,
   type PageProblems,
+  scenarioSteps,
   screenshot,
-  seriousAccessibilityViolations,
   watchForProblems,
 } from './support/browser.ts';
 import { type KeelInstance, startKeel } from './support/keel-instance.ts';
@@ -57,27 +57,7 @@ async function get(path: string): Promise<any> {
   return res.body;
 }
 
-function step(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      const shot = `failed-servers-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`;
-      await screenshot(page, shot).catch(() => {});
-      if (devPage) await screenshot(devPage, `${shot}-dev`).catch(() => {});
-      throw error;
-    }
-  });
-}
-
-async function expectAccessible(on: Page, name: string): Promise<void> {
-  const violations = await seriousAccessibilityViolations(on, THIRD_PARTY);
-  assert.equal(
-    violations.length,
-    0,
-    `${name}: serious accessibility problems\n${describeViolations(violations)}`,
-  );
-}
+const step = scenarioSteps('servers', () => ({ page, dev: devPage }));
 
 const serverCard = () => page.getByRole('listitem', { name: SERVER });
 const testRegion = () => serverCard().getByRole('region', { name: `Test of ${SERVER}` });
@@ -145,7 +125,7 @@ describe('a server from the Servers page to a developer’s command', { timeout:
     await dialog.getByLabel('From a file').setInputFiles(keyFile);
     await dialog.getByRole('radio', { name: /^A runner/ }).check();
     await dialog.getByLabel('Runner', { exact: true }).selectOption({ label: 'local (online)' });
-    await expectAccessible(page, 'Add a server, filled');
+    await expectAccessible(page, 'Add a server, filled', THIRD_PARTY);
     await dialog.getByRole('button', { name: 'Add server' }).click();
     await dialog.waitFor({ state: 'detached' });
     await serverCard().getByText('Never tested').waitFor();
@@ -162,7 +142,7 @@ describe('a server from the Servers page to a developer’s command', { timeout:
     await trust.waitFor({ timeout: 30_000 });
     // The fingerprint shown is the one the host's own ssh-keygen prints.
     await trust.getByText(sshd.hostKey.fingerprint, { exact: true }).waitFor();
-    await expectAccessible(page, 'Trust the host key');
+    await expectAccessible(page, 'Trust the host key', THIRD_PARTY);
     await screenshot(page, 'servers-flow-host-key');
     await trust.getByRole('button', { name: 'Pin this host key' }).click();
     await trust.waitFor({ state: 'detached' });
@@ -177,7 +157,7 @@ describe('a server from the Servers page to a developer’s command', { timeout:
     assert.equal(tested.status, 'ok', JSON.stringify(tested.lastTest));
     assert.equal(tested.endpoint.hostKeyFingerprint, sshd.hostKey.fingerprint);
     await screenshot(page, 'servers-flow-tested');
-    await expectAccessible(page, 'Servers, tested');
+    await expectAccessible(page, 'Servers, tested', THIRD_PARTY);
   });
 
   step('a developer creates a workspace on the server under "Where"; it runs there', async () => {
@@ -212,7 +192,7 @@ describe('a server from the Servers page to a developer’s command', { timeout:
     const dialog = devPage.getByRole('dialog', { name: 'New workspace' });
     await dialog.getByLabel('Name', { exact: true }).fill('on-lab');
     await dialog.getByLabel('Where').selectOption({ label: SERVER });
-    await expectAccessible(devPage, 'New workspace, with Where');
+    await expectAccessible(devPage, 'New workspace, with Where', THIRD_PARTY);
     await dialog.getByRole('button', { name: 'Create workspace' }).click();
     const card = devPage.getByRole('listitem', { name: 'on-lab' });
     await card.getByText('Running', { exact: true }).waitFor({ timeout: 90_000 });
@@ -229,7 +209,7 @@ describe('a server from the Servers page to a developer’s command', { timeout:
     assert.deepEqual(info.HostConfig.CapDrop, ['ALL']);
     assert.equal(info.HostConfig.ReadonlyRootfs, true);
     await screenshot(devPage, 'servers-flow-workspace');
-    await expectAccessible(devPage, 'Workspaces, one on a server');
+    await expectAccessible(devPage, 'Workspaces, one on a server', THIRD_PARTY);
   });
 
   step('in the IDE the developer writes a file and runs a command that prints it', async () => {
@@ -257,7 +237,7 @@ describe('a server from the Servers page to a developer’s command', { timeout:
     const onServer = await dockerCli('exec', containerName(workspaceId), 'cat', '/workspace/hello.sh');
     assert.match(onServer, /echo hello-from-the-lab-\$\(\(6\*7\)\)/);
     await screenshot(devPage, 'servers-flow-ide');
-    await expectAccessible(devPage, 'IDE on a server');
+    await expectAccessible(devPage, 'IDE on a server', THIRD_PARTY);
   });
 
   test('no CSP violations or uncaught errors anywhere along the way', () => {

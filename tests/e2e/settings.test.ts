@@ -10,15 +10,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BrowserClient } from '../harness/browser-client.ts';
 import {
-  describeViolations,
+  expectAccessible,
   launchChromium,
   type PageProblems,
-  screenshot,
-  seriousAccessibilityViolations,
+  scenarioSteps,
   watchForProblems,
 } from './support/browser.ts';
 import { type KeelInstance, startKeel } from './support/keel-instance.ts';
@@ -35,27 +34,7 @@ let page: Page;
 let problems: PageProblems;
 let token = '';
 
-function step(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      await screenshot(page, `failed-settings-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(
-        () => {},
-      );
-      throw error;
-    }
-  });
-}
-
-async function expectAccessible(name: string): Promise<void> {
-  const violations = await seriousAccessibilityViolations(page, []);
-  assert.equal(
-    violations.length,
-    0,
-    `${name}: serious accessibility problems\n${describeViolations(violations)}`,
-  );
-}
+const step = scenarioSteps('settings', () => ({ page }));
 
 const withToken = (path: string) =>
   fetch(new URL(path, keel.base), { headers: { authorization: `Bearer ${token}` } });
@@ -91,7 +70,7 @@ describe('settings, end to end', { timeout: 300_000 }, () => {
     await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Profile', level: 1 }).waitFor();
-    await expectAccessible('Profile');
+    await expectAccessible(page, 'Profile');
     await page.getByLabel('Display name').fill('Ada King');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Your name is saved.').waitFor();
@@ -105,7 +84,7 @@ describe('settings, end to end', { timeout: 300_000 }, () => {
       .click();
     await page.getByRole('heading', { name: 'Access tokens', level: 1 }).waitFor();
     await page.getByText('No tokens yet').waitFor();
-    await expectAccessible('Access tokens, empty');
+    await expectAccessible(page, 'Access tokens, empty');
     await page.getByLabel('Name', { exact: true }).fill('deploy script');
     await page.getByLabel('Ask the AI assistant').check();
     await page.getByRole('button', { name: 'Make token' }).click();
@@ -116,7 +95,7 @@ describe('settings, end to end', { timeout: 300_000 }, () => {
     await page.getByRole('button', { name: 'Copy token' }).click();
     await page.getByRole('button', { name: 'Copied' }).waitFor();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token);
-    await expectAccessible('Access tokens, the new token');
+    await expectAccessible(page, 'Access tokens, the new token');
 
     const whoAmI = await withToken('/api/auth/me');
     assert.equal(whoAmI.status, 200, await whoAmI.clone().text());
@@ -164,7 +143,7 @@ describe('settings, end to end', { timeout: 300_000 }, () => {
     const table = page.getByRole('table', { name: 'Your sessions' });
     await table.getByText('(this session)').waitFor();
     await table.getByText(OTHER_DEVICE.split('/')[0]!).waitFor();
-    await expectAccessible('Sessions');
+    await expectAccessible(page, 'Sessions');
     await page.getByRole('button', { name: /^End session: keel-e2e-cli/ }).click();
     await page.getByRole('alertdialog').getByRole('button', { name: 'End' }).click();
     await page.getByRole('alertdialog').waitFor({ state: 'detached' });
@@ -177,7 +156,7 @@ describe('settings, end to end', { timeout: 300_000 }, () => {
   step('the Password page asks for the current password', async () => {
     await page.getByRole('navigation', { name: 'Settings' }).getByRole('link', { name: 'Password' }).click();
     await page.getByRole('heading', { name: 'Password', level: 1 }).waitFor();
-    await expectAccessible('Password');
+    await expectAccessible(page, 'Password');
     await page.getByLabel('Current password').fill('not my password');
     await page.getByLabel('New password', { exact: true }).fill('a fresh long passphrase');
     await page.getByLabel('New password, again').fill('a fresh long passphrase');

@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
 const root = new URL('../../..', import.meta.url).pathname;
@@ -82,4 +83,35 @@ export function describeViolations(violations: AxeViolation[]): string {
         `${v.impact} ${v.id}: ${v.help}\n${v.nodes.map((n) => `  ${n.target.join(' ')} ${n.failureSummary ?? ''}`).join('\n')}`,
     )
     .join('\n');
+}
+
+/** Fails with axe's own words when a page has serious or critical accessibility problems. */
+export async function expectAccessible(page: Page, name: string, exclude: string[] = []): Promise<void> {
+  const violations = await seriousAccessibilityViolations(page, exclude);
+  if (violations.length > 0)
+    throw new Error(`${name}: serious accessibility problems\n${describeViolations(violations)}`);
+}
+
+/**
+ * `test` for a scenario's steps: when one fails, each page named by `pages` is saved as
+ * `failed-<scenario>-<step>[-<page>].png` (the first page without a suffix), and `onFailure`
+ * may add what else explains it (a process's output).
+ */
+export function scenarioSteps(
+  scenario: string,
+  pages: () => Record<string, Page | undefined>,
+  onFailure?: () => void,
+): (name: string, body: () => Promise<void>) => void {
+  return (name, body) =>
+    test(name, async () => {
+      try {
+        await body();
+      } catch (error) {
+        const shot = `failed-${scenario}-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`;
+        for (const [i, [label, page]] of Object.entries(pages()).entries())
+          if (page) await screenshot(page, i === 0 ? shot : `${shot}-${label}`).catch(() => {});
+        onFailure?.();
+        throw error;
+      }
+    });
 }
