@@ -31,9 +31,9 @@ export function CopyField(props: { id: string; label: string; value: string; hin
           variant="secondary"
           size="small"
           onClick={() => void copy()}
-          ariaLabel={`Copy the ${props.label.toLowerCase()}`}
+          ariaLabel={`Copy the ${props.label.charAt(0).toLowerCase()}${props.label.slice(1)}`}
         >
-          {copied() === 'yes' ? 'Copied' : 'Copy'}
+          Copy
         </Button>
       </div>
       <Show when={props.hint}>
@@ -41,7 +41,7 @@ export function CopyField(props: { id: string; label: string; value: string; hin
           {props.hint}
         </p>
       </Show>
-      <p class="visually-hidden" role="status">
+      <p class="field-hint" role="status">
         {copied() === 'yes'
           ? 'Copied to the clipboard.'
           : copied() === 'failed'
