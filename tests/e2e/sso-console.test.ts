@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { BrowserClient } from '../harness/browser-client.ts';
 import {
   describeViolations,
@@ -98,6 +98,26 @@ describe('single sign-on in the console and on the sign-in page, end to end', { 
     const settings = page.getByRole('form', { name: 'Sign-in settings' });
     assert.equal(await settings.getByLabel('Allow password sign-in').isChecked(), true);
     await expectAccessible(page, 'Sign-in, empty');
+
+    // Refused once each: both lists say so and offer a retry that works.
+    const broken = JSON.stringify({
+      error: { code: 'internal_error', message: 'Broken on purpose', requestId: 'req_x' },
+    });
+    const refuse = (route: Route) =>
+      route.fulfill({ status: 500, contentType: 'application/json', body: broken });
+    await page.route('**/api/admin/sign-in/settings', refuse);
+    await page.route('**/api/admin/sign-in/providers', refuse);
+    await page.reload();
+    await page.getByText('Could not load the sign-in settings.').waitFor();
+    await page.getByText('Could not load the sign-in providers.').first().waitFor();
+    await expectAccessible(page, 'Sign-in, failed to load');
+    await page.unroute('**/api/admin/sign-in/settings');
+    await page.unroute('**/api/admin/sign-in/providers');
+    // The two provider sections share one list: one retry reloads both.
+    const retries = page.getByRole('button', { name: 'Try again' });
+    while ((await retries.count()) > 0) await retries.first().click();
+    await settings.getByLabel('Allow password sign-in').waitFor();
+    await page.getByText('No single sign-on provider yet').waitFor();
 
     // Requiring SSO with nothing to sign in with would lock everyone but the super admins out.
     await settings.getByLabel('Require single sign-on').check();
