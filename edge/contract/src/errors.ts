@@ -41,6 +41,8 @@ export const ErrorCode = z.enum([
   'directory_needs_node',
   /** The directory did not answer in time, or refused the service account. */
   'directory_unavailable',
+  /** The organization switched password sign-in off or requires single sign-on. */
+  'password_sign_in_disabled',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -81,6 +83,7 @@ export const errorStatus = {
   not_ready: 503,
   directory_needs_node: 501,
   directory_unavailable: 503,
+  password_sign_in_disabled: 403,
   internal_error: 500,
 } as const satisfies Record<ErrorCode, number>;
 

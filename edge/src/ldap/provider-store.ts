@@ -1,7 +1,10 @@
 import {
+  GitHubConfig,
   IdentityProviderId,
   type LdapConfig,
   LdapConfig as LdapConfigSchema,
+  OidcConfig,
+  type ProviderKind,
   type ProviderView,
 } from '@keel/contract/identity';
 import { identityProviders } from '@keel/drizzle/schema';
@@ -66,17 +69,49 @@ export async function openBindPassword(services: Services, row: ProviderRow): Pr
   return services.box.open(row.secretSealed, IDENTITY_PROVIDER_PURPOSE);
 }
 
-export function providerView(row: ProviderRow): ProviderView {
-  const config = LdapConfigSchema.parse(row.config);
-  return {
+/** Where a provider sends people back: register this URL with it. */
+export function callbackUrl(base: string, slug: string): string {
+  return `${base.replace(/\/+$/, '')}/api/auth/sso/${slug}/callback`;
+}
+
+/**
+ * A provider as the console shows it: its config without the secret, whether one is set, and
+ * (single sign-on kinds) the callback URL under `base` (KEEL_PUBLIC_URL, else the request's origin).
+ */
+export function providerView(row: ProviderRow, base: string): ProviderView {
+  const common = {
     id: row.id,
-    kind: 'ldap',
     name: row.name,
     slug: row.slug,
     enabled: row.enabled,
-    callbackUrl: null,
-    config: { ...config, hasBindPassword: row.secretSealed !== null },
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt?.toISOString() ?? null,
   };
+  const kind = row.kind as ProviderKind;
+  const hasSecret = row.secretSealed !== null;
+  switch (kind) {
+    case 'ldap':
+      return {
+        ...common,
+        kind,
+        callbackUrl: null,
+        config: { ...LdapConfigSchema.parse(row.config), hasBindPassword: hasSecret },
+      };
+    case 'oidc':
+    case 'google':
+    case 'entra':
+      return {
+        ...common,
+        kind,
+        callbackUrl: callbackUrl(base, row.slug),
+        config: { ...OidcConfig.parse(row.config), hasClientSecret: hasSecret },
+      };
+    case 'github':
+      return {
+        ...common,
+        kind,
+        callbackUrl: callbackUrl(base, row.slug),
+        config: { ...GitHubConfig.parse(row.config), hasClientSecret: hasSecret },
+      };
+  }
 }

@@ -1,5 +1,5 @@
 import { identityRoutes as routes } from '@keel/contract/api/identity';
-import { LdapLoginRequest, type LdapLoginResponse } from '@keel/contract/identity';
+import { LdapLoginRequest, type LdapLoginResponse, ProviderKind } from '@keel/contract/identity';
 import { identityProviders } from '@keel/drizzle/schema';
 import { asc, eq } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
@@ -16,6 +16,7 @@ import { type DirectoryLoader, loadDirectory } from '../ldap/ldap-runtime.ts';
 import { ldapProviderBySlug, openBindPassword } from '../ldap/provider-store.ts';
 import { signInRateKeys } from '../redis-keys.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
+import { readSignInSettings } from '../sso/sign-in-settings.ts';
 import { type ClientIp, issueTokens } from './auth.ts';
 
 /** Refusals of unknown names and wrong passwords take at least this long, so timing tells them apart no better than the answer. */
@@ -27,17 +28,32 @@ export function directoryAuthRoutes(options: { clientIp: ClientIp; directory?: D
   const on = describedRoutes(app, '/api/auth');
 
   on(routes.publicProviders, async (c) => {
-    const rows = await c
-      .get('services')
-      .db.select({ name: identityProviders.name, slug: identityProviders.slug, kind: identityProviders.kind })
+    const services = c.get('services');
+    const rows = await services.db
+      .select({
+        name: identityProviders.name,
+        slug: identityProviders.slug,
+        kind: identityProviders.kind,
+        organizationId: identityProviders.organizationId,
+      })
       .from(identityProviders)
       .where(eq(identityProviders.enabled, true))
       .orderBy(asc(identityProviders.name))
       .limit(100);
-    const providers = rows
-      .filter((r): r is typeof r & { kind: 'ldap' } => r.kind === 'ldap')
-      .map((r) => ({ ...r, startUrl: null }));
-    return reply(c, routes.publicProviders, 200, { providers, passwordSignIn: true });
+    const providers = rows.flatMap((r) => {
+      const kind = ProviderKind.safeParse(r.kind);
+      if (!kind.success) return [];
+      const startUrl = kind.data === 'ldap' ? null : `/api/auth/sso/${r.slug}/start`;
+      return [{ name: r.name, slug: r.slug, kind: kind.data, startUrl }];
+    });
+    // The page leads with providers when no organization that has them still takes passwords.
+    const organizations = [...new Set(rows.map((r) => r.organizationId))];
+    let passwordSignIn = organizations.length === 0;
+    for (const org of organizations) {
+      const settings = await readSignInSettings(services, org);
+      if (settings.passwordEnabled && !settings.requireSso) passwordSignIn = true;
+    }
+    return reply(c, routes.publicProviders, 200, { providers, passwordSignIn });
   });
 
   on(routes.ldapLogin, async (c) => {
@@ -102,7 +118,8 @@ export function directoryAuthRoutes(options: { clientIp: ClientIp; directory?: D
   return app;
 }
 
-async function limitAttempts(c: Context<AppEnv>, clientIp: ClientIp, account: string): Promise<void> {
+/** Per address and per account (or per provider, for single sign-on). */
+export async function limitAttempts(c: Context<AppEnv>, clientIp: ClientIp, account: string): Promise<void> {
   const services = c.get('services');
   const limit = services.config.loginRateLimitPerMinute;
   const redis = services.redis();

@@ -37,6 +37,7 @@ import { directoryStillAdmits } from '../ldap/directory-sign-in.ts';
 import type { DirectoryLoader } from '../ldap/ldap-runtime.ts';
 import { signInRateKeys } from '../redis-keys.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
+import { passwordSignInAllowed, readSignInSettings } from '../sso/sign-in-settings.ts';
 
 export type ClientIp = (c: Context<AppEnv>) => string | undefined;
 
@@ -141,6 +142,22 @@ export function authRoutes(options: { clientIp: ClientIp; directory?: DirectoryL
       throw new ApiError(
         'password_change_required',
         'An administrator reset your password: choose a new one with the link they gave you',
+      );
+    }
+    const settings = await readSignInSettings(services, found.organizationId);
+    if (!passwordSignInAllowed(settings, found.role)) {
+      await appendAudit(services, {
+        action: 'auth.login',
+        outcome: 'denied',
+        actorId: found.user.id,
+        organizationId: found.organizationId,
+        metadata: { reason: settings.requireSso ? 'sso_required' : 'password_sign_in_disabled' },
+      });
+      throw new ApiError(
+        'password_sign_in_disabled',
+        settings.requireSso
+          ? 'Your organization requires single sign-on: use its sign-in provider'
+          : 'Your organization switched password sign-in off: use its sign-in provider',
       );
     }
     if (input.inviteToken) {

@@ -1,8 +1,11 @@
 import { identityRoutes as routes } from '@keel/contract/api/identity';
 import {
+  GitHubConfig,
   LdapConfig,
+  OidcConfig,
   ProviderIdParam,
   SaveProviderRequest,
+  SaveSignInSettingsRequest,
   TestProviderRequest,
   type TestProviderResponse,
 } from '@keel/contract/identity';
@@ -25,6 +28,34 @@ import {
   providerView,
 } from '../ldap/provider-store.ts';
 import { isUniqueViolation } from '../servers/store.ts';
+import { publicBase } from '../sso/public-base.ts';
+import { hasEnabledProvider, readSignInSettings, writeSignInSettings } from '../sso/sign-in-settings.ts';
+
+type SaveInput = ReturnType<typeof SaveProviderRequest.parse>;
+
+/** A saved provider's config as stored (defaults filled), and its secret apart, with the field that carries it. */
+function splitSecret(input: SaveInput): {
+  config: Record<string, unknown>;
+  secret: string | undefined;
+  field: string;
+} {
+  switch (input.kind) {
+    case 'ldap': {
+      const { bindPassword, ...rest } = input.config;
+      return { config: LdapConfig.parse(rest), secret: bindPassword, field: 'bindPassword' };
+    }
+    case 'oidc':
+    case 'google':
+    case 'entra': {
+      const { clientSecret, ...rest } = input.config;
+      return { config: OidcConfig.parse(rest), secret: clientSecret, field: 'clientSecret' };
+    }
+    case 'github': {
+      const { clientSecret, ...rest } = input.config;
+      return { config: GitHubConfig.parse(rest), secret: clientSecret, field: 'clientSecret' };
+    }
+  }
+}
 
 async function audit(
   c: Context<AppEnv>,
@@ -56,33 +87,34 @@ export function signInProviderRoutes(options: { directory?: DirectoryLoader }) {
       .where(eq(identityProviders.organizationId, c.get('principal').organizationId))
       .orderBy(asc(identityProviders.name))
       .limit(200);
-    return reply(c, routes.listProviders, 200, { providers: rows.map(providerView) });
+    const base = publicBase(c);
+    return reply(c, routes.listProviders, 200, { providers: rows.map((r) => providerView(r, base)) });
   });
 
   on(routes.saveProvider, async (c) => {
     const services = c.get('services');
     const org = c.get('principal').organizationId;
     const input = await readJson(c, SaveProviderRequest);
-    if (input.kind !== 'ldap')
-      throw new ApiError('validation_failed', 'Single sign-on providers are not available yet', [
-        { path: 'kind', message: 'only ldap for now' },
-      ]);
-    const { bindPassword, ...rest } = input.config;
-    const config = LdapConfig.parse(rest);
     const existing = input.id ? await providerOf(services, org, input.id) : undefined;
-    if (!bindPassword && !existing?.secretSealed)
-      throw new ApiError('validation_failed', 'The directory needs a bind password', [
-        { path: 'config.bindPassword', message: 'required when adding a directory' },
+    if (existing && existing.kind !== input.kind)
+      throw new ApiError(
+        'bad_request',
+        `This provider is ${existing.kind}; its kind cannot change (add a new provider instead)`,
+      );
+    const { config, secret, field } = splitSecret(input);
+    if (!secret && !existing?.secretSealed)
+      throw new ApiError('validation_failed', `A new ${input.kind} provider needs its ${field}`, [
+        { path: `config.${field}`, message: 'required when adding a provider' },
       ]);
-    const secretSealed = bindPassword
-      ? await services.box.seal(bindPassword, IDENTITY_PROVIDER_PURPOSE)
+    const secretSealed = secret
+      ? await services.box.seal(secret, IDENTITY_PROVIDER_PURPOSE)
       : (existing?.secretSealed ?? null);
     const values = {
       kind: input.kind,
       name: input.name,
       slug: input.slug,
       enabled: input.enabled,
-      config: config as Record<string, unknown>,
+      config,
       secretSealed,
     };
     let row: typeof identityProviders.$inferSelect | undefined;
@@ -106,10 +138,11 @@ export function signInProviderRoutes(options: { directory?: DirectoryLoader }) {
     if (!row) throw new ApiError('not_found', 'No such sign-in provider');
     await audit(c, existing ? 'signin.provider_update' : 'signin.provider_create', row.id, {
       kind: row.kind,
-      bindPasswordChanged: bindPassword ? 'yes' : 'no',
+      secretChanged: secret ? 'yes' : 'no',
     });
-    if (existing) return reply(c, routes.saveProvider, 200, providerView(row));
-    return reply(c, routes.saveProvider, 201, providerView(row));
+    const view = providerView(row, publicBase(c));
+    if (existing) return reply(c, routes.saveProvider, 200, view);
+    return reply(c, routes.saveProvider, 201, view);
   });
 
   on(routes.deleteProvider, async (c) => {
@@ -126,6 +159,8 @@ export function signInProviderRoutes(options: { directory?: DirectoryLoader }) {
     const { id } = readParams(c, ProviderIdParam);
     const row = await providerOf(services, c.get('principal').organizationId, id);
     const { username } = await readJson(c, TestProviderRequest);
+    if (row.kind !== 'ldap')
+      throw new ApiError('bad_request', 'Only a directory (LDAP) can be tested with a username');
     const directory = await loadDirectory(options.directory);
     const provider = parseLdap(row);
     let body: TestProviderResponse;
@@ -150,6 +185,40 @@ export function signInProviderRoutes(options: { directory?: DirectoryLoader }) {
     }
     await audit(c, 'signin.provider_test', row.id, { result: body.ok ? 'found' : body.error.code });
     return reply(c, routes.testProvider, 200, body);
+  });
+
+  on(routes.signInSettings, async (c) => {
+    const settings = await readSignInSettings(c.get('services'), c.get('principal').organizationId);
+    return reply(c, routes.signInSettings, 200, settings);
+  });
+
+  on(routes.saveSignInSettings, async (c) => {
+    const services = c.get('services');
+    const org = c.get('principal').organizationId;
+    const input = await readJson(c, SaveSignInSettingsRequest);
+    // Without a provider, switching passwords off would leave only the super_admins a way in.
+    if ((input.requireSso || !input.passwordEnabled) && !(await hasEnabledProvider(services, org)))
+      throw new ApiError(
+        'conflict',
+        input.requireSso
+          ? 'Requiring single sign-on needs an enabled sign-in provider (SSO or directory) first'
+          : 'Switching password sign-in off needs an enabled sign-in provider (SSO or directory) first',
+      );
+    await writeSignInSettings(services, org, input);
+    const p = c.get('principal');
+    await appendAudit(services, {
+      action: 'signin.settings_update',
+      outcome: 'success',
+      actorId: p.userId,
+      organizationId: org,
+      metadata: {
+        permission: 'signin:manage',
+        passwordEnabled: input.passwordEnabled,
+        requireSso: input.requireSso,
+        defaultRole: input.defaultRole,
+      },
+    });
+    return reply(c, routes.saveSignInSettings, 200, await readSignInSettings(services, org));
   });
 
   return app;

@@ -5,6 +5,8 @@ import {
   type ProviderView,
   PublicProvidersResponse,
   type SaveProviderRequest,
+  type SaveSignInSettingsRequest,
+  type SignInSettings,
   type TestProviderResponse,
 } from '@keel/contract/identity';
 import { callRoute } from '../api/call-route.ts';
@@ -19,8 +21,11 @@ export interface IdentityApi {
   save(request: SaveProviderRequest): Promise<ProviderView>;
   remove(id: string): Promise<void>;
   test(id: string, username: string): Promise<TestProviderResponse>;
-  /** No session needed: the sign-in page's list of directories. */
-  publicProviders(): Promise<PublicProvider[]>;
+  /** No session needed: what the sign-in page offers (directories, single sign-on, the password form). */
+  publicProviders(): Promise<PublicProvidersResponse>;
+  settings(): Promise<SignInSettings>;
+  /** Refused (409/422 with the error body) when it would lock people out, e.g. SSO required with no provider. */
+  saveSettings(request: SaveSignInSettingsRequest): Promise<SignInSettings>;
   /** Signs in with a directory; the grant is taken up by the client like a password sign-in's. */
   ldapLogin(request: LdapLoginRequest): Promise<void>;
 }
@@ -33,14 +38,14 @@ export function createIdentityApi(client: ApiClient): IdentityApi {
       await callRoute(client, routes.deleteProvider, { params: { id } });
     },
     test: (id, username) => callRoute(client, routes.testProvider, { params: { id }, body: { username } }),
-    publicProviders: async () =>
-      (
-        await client.request('GET', routes.publicProviders.path, {
-          schema: PublicProvidersResponse,
-          authenticate: false,
-          retryOnUnauthorized: false,
-        })
-      ).providers,
+    publicProviders: () =>
+      client.request('GET', routes.publicProviders.path, {
+        schema: PublicProvidersResponse,
+        authenticate: false,
+        retryOnUnauthorized: false,
+      }),
+    settings: () => callRoute(client, routes.signInSettings, {}),
+    saveSettings: (request) => callRoute(client, routes.saveSignInSettings, { body: request }),
     async ldapLogin(request) {
       const grant = await client.request('POST', routes.ldapLogin.path, {
         body: request,

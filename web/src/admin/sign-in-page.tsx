@@ -21,6 +21,9 @@ import {
   emptyDirectoryForm,
   fieldForPath,
 } from './sign-in-form.ts';
+import { SignInSettingsCard } from './sign-in-settings-card.tsx';
+import { emptySsoForm, isSsoView, type SsoForm } from './sso-form.ts';
+import { SsoProviders } from './sso-providers.tsx';
 
 const ROLES = Object.keys(ROLE_PERMISSIONS) as Role[];
 const ROLE_LABELS: Record<Role, string> = {
@@ -38,7 +41,7 @@ const TEST_ERRORS: Record<string, string> = {
   search_failed: 'The directory refused the search',
 };
 
-/** Admin › Sign-in (super admins): directories (LDAP / Active Directory) people sign in with. */
+/** Admin › Sign-in (super admins): sign-in settings, single sign-on providers and directories. */
 export default function SignInSettingsPage() {
   usePageTitle('Sign-in');
   const session = useSession();
@@ -59,57 +62,111 @@ export default function SignInSettingsPage() {
 
 function SignInSettings() {
   const api = useApis().identity;
-  // Directories only on this page for now; single sign-on providers get their own section.
-  const [providers, { refetch }] = createResource(async () =>
-    (await api.list()).filter((p): p is DirectoryView => p.kind === 'ldap'),
-  );
+  const [providers, { refetch }] = createResource(() => api.list());
+  const directories = () => providers()?.filter((p): p is DirectoryView => p.kind === 'ldap');
+  const ssoProviders = () => providers()?.filter(isSsoView);
   const [editing, setEditing] = createSignal<DirectoryForm>();
+  const [editingSso, setEditingSso] = createSignal<{ form: SsoForm; callbackUrl: string | null }>();
   const [removing, setRemoving] = createSignal<ProviderView>();
+
+  /** One list feeds both sections: they share its loading and error states. */
+  const listed = (render: () => JSX.Element) => (
+    <Switch>
+      <Match when={providers.error}>
+        <div class="alert alert-error" role="alert">
+          <p>Could not load the sign-in providers. {errorMessage(providers.error)}</p>
+          <p>
+            <Button variant="secondary" size="small" onClick={() => void refetch()}>
+              Try again
+            </Button>
+          </p>
+        </div>
+      </Match>
+      <Match when={providers()}>{render()}</Match>
+      <Match when={true}>
+        <div class="list-placeholder">
+          <LoadingIndicator label="Loading the sign-in providers…" />
+        </div>
+      </Match>
+    </Switch>
+  );
 
   return (
     <>
       <div class="page-heading">
         <h1 class="page-title">Sign-in</h1>
-        <Show when={!editing()}>
-          <Button onClick={() => setEditing(emptyDirectoryForm())}>Add a directory</Button>
-        </Show>
       </div>
       <p class="page-intro muted">
-        People sign in with their directory (LDAP or Active Directory) username and password. The edge
-        searches with a service account, checks the password by binding as the person, and gives them the role
-        their groups map to, again at every sign-in. Directory sign-in needs the Node edge.
+        How people sign in to the organization: with a password, through single sign-on (Google, Microsoft
+        Entra ID, GitHub or another OpenID Connect provider), or with their directory (LDAP or Active
+        Directory) account.
       </p>
-      <Show when={editing()}>
-        {(form) => (
-          <DirectoryEditor
-            initial={form()}
-            onDone={() => {
-              setEditing(undefined);
-              void refetch();
-            }}
+      <SignInSettingsCard />
+
+      <section class="sign-in-section" aria-labelledby="sso-section-title">
+        <div class="page-heading">
+          <h2 class="section-title" id="sso-section-title">
+            Single sign-on
+          </h2>
+          <Show when={!editingSso()}>
+            <Button onClick={() => setEditingSso({ form: emptySsoForm('google'), callbackUrl: null })}>
+              Add a provider
+            </Button>
+          </Show>
+        </div>
+        <p class="muted">
+          People sign in with their account at the provider. Register the callback URL shown with each
+          provider in its app settings; new people get the role their groups or teams map to.
+        </p>
+        {listed(() => (
+          <SsoProviders
+            providers={ssoProviders() ?? []}
+            editing={editingSso()}
+            onEdit={setEditingSso}
+            onRemove={setRemoving}
+            onSaved={() => void refetch()}
           />
-        )}
-      </Show>
-      <Switch>
-        <Match when={providers.error}>
-          <div class="alert alert-error" role="alert">
-            <p>Could not load the sign-in providers. {errorMessage(providers.error)}</p>
-            <p>
-              <Button variant="secondary" size="small" onClick={() => void refetch()}>
-                Try again
-              </Button>
-            </p>
-          </div>
-        </Match>
-        <Match when={providers()?.length === 0 && !editing()}>
-          <EmptyState title="No directory yet">
-            <p>Add one to let people sign in with their directory account.</p>
-          </EmptyState>
-        </Match>
-        <Match when={providers()}>
-          {(list) => (
+        ))}
+      </section>
+
+      <section class="sign-in-section" aria-labelledby="directories-section-title">
+        <div class="page-heading">
+          <h2 class="section-title" id="directories-section-title">
+            Directories
+          </h2>
+          <Show when={!editing()}>
+            <Button onClick={() => setEditing(emptyDirectoryForm())}>Add a directory</Button>
+          </Show>
+        </div>
+        <p class="muted">
+          People sign in with their directory (LDAP or Active Directory) username and password. The edge
+          searches with a service account, checks the password by binding as the person, and gives them the
+          role their groups map to, again at every sign-in. Directory sign-in needs the Node edge.
+        </p>
+        <Show when={editing()}>
+          {(form) => (
+            <DirectoryEditor
+              initial={form()}
+              onDone={() => {
+                setEditing(undefined);
+                void refetch();
+              }}
+            />
+          )}
+        </Show>
+        {listed(() => (
+          <Show
+            when={(directories() ?? []).length > 0}
+            fallback={
+              <Show when={!editing()}>
+                <EmptyState title="No directory yet">
+                  <p>Add one to let people sign in with their directory account.</p>
+                </EmptyState>
+              </Show>
+            }
+          >
             <ul class="card-list" aria-label="Directories">
-              <For each={list()}>
+              <For each={directories()}>
                 {(p) => (
                   <ProviderCard
                     provider={p}
@@ -119,17 +176,12 @@ function SignInSettings() {
                 )}
               </For>
             </ul>
-          )}
-        </Match>
-        <Match when={true}>
-          <div class="list-placeholder">
-            <LoadingIndicator label="Loading the sign-in providers…" />
-          </div>
-        </Match>
-      </Switch>
+          </Show>
+        ))}
+      </section>
       <ConfirmDialog
         open={removing() !== undefined}
-        title={`Remove ${removing()?.name ?? 'the directory'}?`}
+        title={`Remove ${removing()?.name ?? 'the provider'}?`}
         confirmLabel="Remove"
         pendingLabel="Removing…"
         danger
@@ -174,9 +226,9 @@ function ProviderCard(props: { provider: DirectoryView; onEdit: () => void; onRe
 
   return (
     <li class="card" aria-labelledby={`${id()}-title`}>
-      <h2 class="card-title" id={`${id()}-title`}>
+      <h3 class="card-title" id={`${id()}-title`}>
         {props.provider.name}
-      </h2>
+      </h3>
       <p class="muted">
         {props.provider.config.url} · sign-in name <code>{props.provider.slug}</code>
         {props.provider.enabled ? '' : ' · disabled'}
@@ -368,9 +420,9 @@ function DirectoryEditor(props: { initial: DirectoryForm; onDone: () => void }) 
 
   return (
     <section class="card" aria-labelledby={`${fid}-title`}>
-      <h2 class="card-title" id={`${fid}-title`}>
+      <h3 class="card-title" id={`${fid}-title`}>
         {editingExisting ? `Edit ${props.initial.name}` : 'Add a directory'}
-      </h2>
+      </h3>
       <form class="form" onSubmit={submit} aria-label="Directory" novalidate>
         <FormAlert error={error()} />
         {text('name', 'Name', { required: true, hint: 'Shown on the sign-in page: “Sign in with …”' })}

@@ -95,8 +95,11 @@ export const userAuth = [{ bearer: [] }, { session: [] }] as const;
 /** A runner's credential in `Authorization: Bearer`. */
 export const runnerAuth = [{ runnerCredential: [] }] as const;
 
-/** The statuses a route answers with success bodies (2xx and 101), for clients and tests. */
-export type SuccessStatus<R extends ApiRoute> = Extract<keyof R['responses'], 101 | 200 | 201 | 202 | 204>;
+/** The statuses a route answers with success bodies (2xx, 101, and 302 for browser redirects), for clients and tests. */
+export type SuccessStatus<R extends ApiRoute> = Extract<
+  keyof R['responses'],
+  101 | 200 | 201 | 202 | 204 | 302
+>;
 
 /** The JSON body a route answers with at `status`; `undefined` for statuses without one. */
 export type ResponseBody<R extends ApiRoute, S extends keyof R['responses']> = R['responses'][S] extends {

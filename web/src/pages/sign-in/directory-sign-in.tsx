@@ -1,4 +1,4 @@
-import { createResource, createSignal, For, Show } from 'solid-js';
+import { createSignal, For, Show } from 'solid-js';
 import type { PublicProvider } from '../../admin/sign-in-api.ts';
 import { useApis } from '../../api/api-context.ts';
 import { ApiError } from '../../api/api-error.ts';
@@ -27,16 +27,13 @@ function directoryError(error: unknown): FormError {
 }
 
 /** "Sign in with <directory>" for each directory the install offers; nothing when there is none. */
-export function DirectorySignIn() {
-  const api = useApis().identity;
-  // A failure to list them leaves password sign-in as it was: nothing to show.
-  const [providers] = createResource(() => api.publicProviders().catch(() => [] as PublicProvider[]));
+export function DirectorySignIn(props: { providers: readonly PublicProvider[]; lead?: string }) {
   const [open, setOpen] = createSignal<string>();
   return (
-    <Show when={(providers() ?? []).length > 0}>
-      <section class="sign-in-directories" aria-label="Other ways to sign in">
-        <p class="muted">Or sign in with your directory account:</p>
-        <For each={providers()}>
+    <Show when={props.providers.length > 0}>
+      <section class="sign-in-directories" aria-label="Directory sign-in">
+        <p class="muted">{props.lead ?? 'Or sign in with your directory account:'}</p>
+        <For each={props.providers}>
           {(p) => (
             <Show
               when={open() === p.slug}
