@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
 import { spawnService, waitForHttp } from './processes.ts';
-import { testSecretKey } from './test-app.ts';
+import { GENEROUS_REQUEST_LIMITS, testSecretKey } from './test-app.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -32,6 +32,7 @@ export async function startWorkerdEdge(opts: {
       `REDIS_URL=${opts.redisUrl}`,
       `KEEL_SECRET_KEY=${testSecretKey()}`,
       `KEEL_REDIS_PREFIX=${opts.redisPrefix}`,
+      ...Object.entries(GENEROUS_REQUEST_LIMITS).map(([k, v]) => `${k}=${v}`),
     ].join('\n'),
   );
   const wrangler = spawnService(
