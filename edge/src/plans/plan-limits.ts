@@ -7,7 +7,7 @@
 import { runnerKeys, STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { execOutputStream } from '@keel/contract/streams';
 import { aiUsage, workspaces } from '@keel/drizzle/schema';
-import { and, eq, gte, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, gte, isNull, or, sql } from 'drizzle-orm';
 import type { Context } from 'hono';
 import type { Redis } from 'ioredis';
 import type { AppEnv } from '../app-env.ts';
@@ -27,29 +27,62 @@ const claimsKey = (services: Services, organizationId: string) =>
 const commandsKey = (services: Services, organizationId: string) =>
   `${services.config.redisPrefix}plan:commands:${organizationId}`;
 
-/** The organization's workspaces that occupy a place now (stored row, or what the runner last wrote). */
-export async function occupyingWorkspaces(services: Services, organizationId: string): Promise<string[]> {
-  const rows = await services.db
+/** The organization's workspaces, each with whether it occupies a place now and since when its status stands. */
+export async function workspacePlaces(
+  services: Services,
+  organizationId: string,
+): Promise<{ id: string; occupying: boolean; at: number }[]> {
+  // Deleted ones too while a claim may still name them: their deletion settles it.
+  const since = new Date(Date.now() - CLAIM_SECONDS * 1000);
+  const all = await services.db
     .select()
     .from(workspaces)
-    .where(and(eq(workspaces.organizationId, organizationId), isNull(workspaces.deletedAt)));
+    .where(
+      and(
+        eq(workspaces.organizationId, organizationId),
+        or(isNull(workspaces.deletedAt), gt(workspaces.deletedAt, since)),
+      ),
+    );
+  const rows = all.filter((r) => !r.deletedAt);
+  const deleted = all.flatMap((r) =>
+    r.deletedAt ? [{ id: r.id, occupying: false, at: r.deletedAt.getTime() }] : [],
+  );
   const live = await liveStatuses(services, rows);
-  return rows.filter((r) => OCCUPYING.has(currentStatus(r, live.get(r.id)))).map((r) => r.id);
+  return rows
+    .map((r) => {
+      const l = live.get(r.id);
+      const status = currentStatus(r, l);
+      const at = l && status === l.status ? Date.parse(l.at) : r.updatedAt.getTime();
+      return { id: r.id, occupying: OCCUPYING.has(status), at: Number.isNaN(at) ? 0 : at };
+    })
+    .concat(deleted);
+}
+
+/** The organization's workspaces that occupy a place now (stored row, or what the runner last wrote). */
+export async function occupyingWorkspaces(services: Services, organizationId: string): Promise<string[]> {
+  return (await workspacePlaces(services, organizationId)).filter((w) => w.occupying).map((w) => w.id);
 }
 
 /**
- * KEYS[1]: the organization's recent claims (workspace id → when). ARGV: now (ms), the claim's
- * life (ms), the limit, the workspace to claim, then the ids already counted as occupying.
- * Claims of workspaces already counted are not counted twice; two creates racing each other
- * meet here, one at a time.
+ * KEYS[1]: the organization's recent claims (workspace id → when, ms). ARGV: now (ms), the
+ * claim's life (ms), the limit, the workspace to claim, how many ids follow as occupying, those
+ * ids, then pairs of (id, ms) of workspaces that occupy nothing and since when. A claim counts
+ * until its workspace's row speaks for itself: counted as occupying, or settled (stopped,
+ * failed) after the claim was made. Two creates or starts racing each other meet here, one at
+ * a time.
  */
 const CLAIM_WORKSPACE = `
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+local occupying = tonumber(ARGV[5])
 local counted = {}
-for i = 5, #ARGV do counted[ARGV[i]] = true end
-local total = #ARGV - 4
-for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  if not counted[id] and id ~= ARGV[4] then total = total + 1 end
+for i = 6, 5 + occupying do counted[ARGV[i]] = true end
+local settled = {}
+for i = 6 + occupying, #ARGV, 2 do settled[ARGV[i]] = tonumber(ARGV[i + 1]) end
+local total = occupying
+local claims = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #claims, 2 do
+  local id, at = claims[i], tonumber(claims[i + 1])
+  if not counted[id] and id ~= ARGV[4] and not (settled[id] and settled[id] > at) then total = total + 1 end
 end
 if total >= tonumber(ARGV[3]) then return total end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
@@ -99,14 +132,18 @@ export async function claimWorkspacePlace(c: Context<AppEnv>, organizationId: st
   const services = c.get('services');
   const limit = (await planOf(services, organizationId)).plan.limits.concurrentWorkspaces;
   if (limit === null) return;
-  const occupying = (await occupyingWorkspaces(services, organizationId)).filter((id) => id !== workspaceId);
+  const places = (await workspacePlaces(services, organizationId)).filter((w) => w.id !== workspaceId);
+  const occupying = places.filter((w) => w.occupying).map((w) => w.id);
+  const settled = places.filter((w) => !w.occupying).flatMap((w) => [w.id, w.at]);
   const total = await scripted(services.redis()).keelClaimWorkspace(
     claimsKey(services, organizationId),
     Date.now(),
     CLAIM_SECONDS * 1000,
     limit,
     workspaceId,
+    occupying.length,
     ...occupying,
+    ...settled,
   );
   if (total >= 0) {
     await refuse(c, {
