@@ -19,6 +19,7 @@ import { writeMeasuredFigures } from './performance-doc.ts';
 import { benchPlacement } from './placement.ts';
 import { benchRelocation } from './relocation.ts';
 import { benchRemoteDocker } from './remote-docker.ts';
+import { benchRequestChecks } from './request-checks.ts';
 import { smokeRun } from './scale.ts';
 import { benchSnapshot } from './snapshot.ts';
 import { benchTerminalEcho } from './terminal-echo.ts';
@@ -63,6 +64,7 @@ try {
   await section('placement', benchPlacement);
   await section('relocation', benchRelocation);
   await section('snapshot', benchSnapshot);
+  await section('checks', benchRequestChecks);
 } finally {
   await redis.stop();
 }

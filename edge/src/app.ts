@@ -5,12 +5,14 @@ import { describedRoutes } from './http/described-routes.ts';
 import { notFound, onError } from './http/error-handler.ts';
 import { openApiDocument } from './http/openapi-document.ts';
 import type { DirectoryLoader } from './ldap/ldap-runtime.ts';
+import { requestLimits } from './middleware/rate-limits.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { accountRoutes } from './routes/account.ts';
 import { adminAuditRoutes } from './routes/admin-audit.ts';
 import { adminMemberRoutes } from './routes/admin-members.ts';
 import { adminPasswordResetRoutes } from './routes/admin-password-reset.ts';
+import { adminPlanRoutes } from './routes/admin-plan.ts';
 import { adminRunnerRoutes } from './routes/admin-runners.ts';
 import { adminServerRoutes } from './routes/admin-servers.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
@@ -61,6 +63,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     c.set('clientIp', options.clientIp);
     return next();
   });
+  app.use('*', requestLimits());
 
   app.route('/', healthRoutes());
   const on = describedRoutes(app, '');
@@ -92,6 +95,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route('/api/runners', runnerSnapshotRoutes());
   app.route('/api/servers', placeableServerRoutes());
   app.route('/api/admin/usage', adminUsageRoutes());
+  app.route('/api/admin/plan', adminPlanRoutes());
   app.route('/api/ai', aiRoutes());
   app.route('/api/workspaces', workspaceRoutes());
   app.route('/api/workspaces', workspaceFileRoutes());

@@ -1,4 +1,5 @@
 import { RUNNER_LOST_AFTER_SECONDS } from '@keel/contract/fleet';
+import { PLAN_LIMIT_NAMES, type Plan, type PlanLimits } from '@keel/contract/plans';
 import { z } from 'zod';
 import { SecretKeyring } from './auth/secret-keys.ts';
 
@@ -9,6 +10,32 @@ const flag = z
 
 const intFrom = (def: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).optional().default(def);
+
+/** A plan limit from the environment: a positive whole number, or unset / empty / `unlimited` for none. */
+const planLimit = z.preprocess(
+  (v) => (v === undefined || (typeof v === 'string' && ['', 'unlimited'].includes(v.trim())) ? null : v),
+  z.coerce.number().int().positive().max(1_000_000_000).nullable(),
+);
+
+const planLimitEnv = (prefix: string) => ({
+  [`${prefix}_AI_TOKENS_PER_DAY`]: planLimit,
+  [`${prefix}_CONCURRENT_WORKSPACES`]: planLimit,
+  [`${prefix}_CONCURRENT_COMMANDS`]: planLimit,
+  [`${prefix}_API_REQUESTS_PER_MINUTE`]: planLimit,
+});
+
+const ENV_SUFFIX: Record<keyof PlanLimits, string> = {
+  aiTokensPerDay: 'AI_TOKENS_PER_DAY',
+  concurrentWorkspaces: 'CONCURRENT_WORKSPACES',
+  concurrentCommands: 'CONCURRENT_COMMANDS',
+  apiRequestsPerMinute: 'API_REQUESTS_PER_MINUTE',
+};
+
+function limitsFrom(e: Record<string, unknown>, prefix: string): PlanLimits {
+  return Object.fromEntries(
+    PLAN_LIMIT_NAMES.map((name) => [name, (e[`${prefix}_${ENV_SUFFIX[name]}`] as number | null) ?? null]),
+  ) as PlanLimits;
+}
 
 const SECRET_KEY_HINT = 'must be 32 random bytes, base64-encoded (openssl rand -base64 32)';
 /** Accepted secrets during a rotation: comma-separated, each like KEEL_SECRET_KEY. */
@@ -97,6 +124,17 @@ export const EdgeEnv = z.object({
     .default('keel:'),
   /** A runner whose heartbeat is gone this long is lost and its workspaces move (tests shorten it). */
   KEEL_RUNNER_LOST_AFTER_SECONDS: intFrom(RUNNER_LOST_AFTER_SECONDS, 1, 24 * 3600),
+  /** Requests per minute from one client address, on every route. */
+  KEEL_RATE_LIMIT_IP_PER_MINUTE: intFrom(600, 1, 1_000_000_000),
+  /** Requests per minute from one signed-in person (or access token's owner), whatever the address. */
+  KEEL_RATE_LIMIT_PERSON_PER_MINUTE: intFrom(300, 1, 1_000_000_000),
+  /** The plan of organizations that have none of their own. */
+  KEEL_PLAN_DEFAULT_NAME: z.string().trim().min(1).max(80).optional().default('Default'),
+  ...planLimitEnv('KEEL_PLAN_DEFAULT'),
+  /** The install's ceilings on any organization's plan. */
+  ...planLimitEnv('KEEL_PLAN_MAX'),
+  /** How long an edge keeps an organization's plan before reading it again. */
+  KEEL_PLAN_CACHE_SECONDS: intFrom(10, 0, 300),
 });
 export type EdgeEnv = z.infer<typeof EdgeEnv>;
 
@@ -142,6 +180,10 @@ export interface EdgeConfig {
   runnerRedisAcl: { adminUrl: string | undefined } | undefined;
   /** Seconds without a heartbeat before a runner holding workspaces is declared lost. */
   runnerLostAfterSeconds: number;
+  /** Requests per minute per client address (every route) and per person (signed in). */
+  rateLimits: { perIpPerMinute: number; perPersonPerMinute: number };
+  /** The plan of organizations without one, the install's ceilings, and how long edges cache plans. */
+  plans: { default: Plan; maximums: PlanLimits; cacheSeconds: number };
 }
 
 export class ConfigError extends Error {
@@ -189,5 +231,14 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
     runnerBootstrapToken: e.KEEL_RUNNER_BOOTSTRAP_TOKEN,
     runnerRedisAcl: e.KEEL_REDIS_RUNNER_ACL ? { adminUrl: e.KEEL_REDIS_ADMIN_URL } : undefined,
     runnerLostAfterSeconds: e.KEEL_RUNNER_LOST_AFTER_SECONDS,
+    rateLimits: {
+      perIpPerMinute: e.KEEL_RATE_LIMIT_IP_PER_MINUTE,
+      perPersonPerMinute: e.KEEL_RATE_LIMIT_PERSON_PER_MINUTE,
+    },
+    plans: {
+      default: { name: e.KEEL_PLAN_DEFAULT_NAME, limits: limitsFrom(e, 'KEEL_PLAN_DEFAULT') },
+      maximums: limitsFrom(e, 'KEEL_PLAN_MAX'),
+      cacheSeconds: e.KEEL_PLAN_CACHE_SECONDS,
+    },
   };
 }

@@ -29,7 +29,7 @@ import { BrowserClient } from './browser-client.ts';
 import { testInfra } from './infra.ts';
 import { freshDatabaseUrl } from './migrated-postgres.ts';
 import { freePort, waitFor } from './ports.ts';
-import { testSecretKey } from './test-app.ts';
+import { GENEROUS_REQUEST_LIMITS, testSecretKey } from './test-app.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 export const ADMIN_EMAIL = 'fleet-admin@example.com';
@@ -74,6 +74,7 @@ export async function startFleet(
       REDIS_URL: infra.redisUrl,
       DATABASE_URL: databaseUrl,
       KEEL_REDIS_PREFIX: prefix,
+      ...GENEROUS_REQUEST_LIMITS,
       ...secrets,
     });
     const database = connectPostgres(databaseUrl, { max: 5 });

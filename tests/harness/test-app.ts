@@ -28,6 +28,15 @@ export function testSecretKey(): string {
   return randomBytes(32).toString('base64');
 }
 
+/**
+ * Tests send many requests a minute from one address and one person: the request limits of
+ * production (600 and 300 a minute) would refuse them. Tests of the limits set their own.
+ */
+export const GENEROUS_REQUEST_LIMITS = {
+  KEEL_RATE_LIMIT_IP_PER_MINUTE: '1000000',
+  KEEL_RATE_LIMIT_PERSON_PER_MINUTE: '1000000',
+};
+
 /** A fresh database of the given kind with migrations applied. */
 export async function freshDatabase(kind: DatabaseKind): Promise<DatabaseHandle> {
   if (kind === 'pglite') return openPglite(undefined);
@@ -58,6 +67,7 @@ export async function createTestApp(
     KEEL_SECRET_KEY: testSecretKey(),
     // Tests share one Redis: a prefix per app keeps their counters apart.
     KEEL_REDIS_PREFIX: `t${randomBytes(6).toString('hex')}:`,
+    ...GENEROUS_REQUEST_LIMITS,
     ...options.env,
   });
   const handle = buildServices({

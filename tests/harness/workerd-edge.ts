@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.ts';
 import { spawnService, waitForHttp } from './processes.ts';
-import { testSecretKey } from './test-app.ts';
+import { GENEROUS_REQUEST_LIMITS, testSecretKey } from './test-app.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -20,6 +20,8 @@ export async function startWorkerdEdge(opts: {
   redisUrl: string;
   databaseUrl: string;
   redisPrefix: string;
+  /** More of the edge's variables, over the defaults here. */
+  env?: Record<string, string>;
 }): Promise<WorkerdEdge> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'keel-workerd-'));
@@ -32,6 +34,7 @@ export async function startWorkerdEdge(opts: {
       `REDIS_URL=${opts.redisUrl}`,
       `KEEL_SECRET_KEY=${testSecretKey()}`,
       `KEEL_REDIS_PREFIX=${opts.redisPrefix}`,
+      ...Object.entries({ ...GENEROUS_REQUEST_LIMITS, ...opts.env }).map(([k, v]) => `${k}=${v}`),
     ].join('\n'),
   );
   const wrangler = spawnService(

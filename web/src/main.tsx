@@ -2,6 +2,7 @@ import { createEffect, createRoot } from 'solid-js';
 import { render } from 'solid-js/web';
 import { createAuditApi } from './admin/audit-api.ts';
 import { createMembersApi } from './admin/members-api.ts';
+import { createPlansApi } from './admin/plans-api.ts';
 import { createIdentityApi } from './admin/sign-in-api.ts';
 import { createUsageApi } from './admin/usage-api.ts';
 import { createAiApi } from './api/ai-api.ts';
@@ -45,6 +46,7 @@ const apis = {
   identity: createIdentityApi(client),
   audit: createAuditApi(client),
   usage: createUsageApi(client),
+  plans: createPlansApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

@@ -19,6 +19,7 @@ import { assertAccess } from '../http/described-routes.ts';
 import { readJson } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { confirmSession, type VerifiedCaller, verifyCaller } from '../middleware/authenticate.ts';
+import { assertAiTokensLeft } from '../plans/plan-limits.ts';
 import { aiRateKey } from '../redis-keys.ts';
 import { setBounded } from '../services/bounded-map.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
@@ -83,6 +84,8 @@ export async function startRoute<S extends z.ZodType>(
   toCall: (input: z.output<S>) => CallRequestOf,
 ): Promise<Response> {
   const caller = await verifyCaller(c);
+  // Nothing to read unless the organization's plan limits its tokens.
+  await assertAiTokensLeft(c, caller.organizationId);
   // A body that fails (schema, or a path outside the workspace) is refused after the session check.
   const body = await readJson(c, schema)
     .then((input) => ({ call: toCall(input) }))

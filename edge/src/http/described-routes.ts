@@ -5,6 +5,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../app-env.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { authenticateRunner } from '../middleware/authenticate-runner.ts';
+import { limitedAuthentication } from '../middleware/rate-limits.ts';
 import { assertInstallAdmin, requireInstallAdmin } from '../middleware/require-install-admin.ts';
 import { assertPermission, requirePermission } from '../middleware/require-permission.ts';
 
@@ -42,17 +43,20 @@ export function describedRoutes(app: Hono<AppEnv>, mountedAt: string) {
   return on;
 }
 
-/** The middleware that enforces one declared access, in order: who is calling, then may they. */
+/**
+ * The middleware that enforces one declared access, in order: who is calling (and the request
+ * limits, which then know the person: middleware/rate-limits.ts), then may they.
+ */
 export function accessChecks(access: RouteAccess): MiddlewareHandler<AppEnv>[] {
   switch (access.kind) {
     case 'public':
       return [];
     case 'signed_in':
-      return [authenticate()];
+      return [limitedAuthentication(authenticate())];
     case 'permission':
-      return [authenticate(), requirePermission(access.permission)];
+      return [limitedAuthentication(authenticate()), requirePermission(access.permission)];
     case 'install_admin':
-      return [authenticate(), requireInstallAdmin()];
+      return [limitedAuthentication(authenticate()), requireInstallAdmin()];
     case 'runner':
       return [authenticateRunner()];
   }

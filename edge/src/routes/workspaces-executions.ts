@@ -14,6 +14,7 @@ import { describedRoutes, reply } from '../http/described-routes.ts';
 import { sseResponse } from '../http/sse-response.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
+import { claimCommandSlot } from '../plans/plan-limits.ts';
 import type { Services } from '../services.ts';
 import { lastEventIdOf } from '../streams/cursor.ts';
 import { StreamFollower } from '../streams/follower.ts';
@@ -55,6 +56,7 @@ export function executionRoutes() {
       ),
       ttlSeconds: STREAM_TTL_SECONDS,
     });
+    await claimCommandSlot(c, row, executionId, input.timeoutMs);
     await services.queue.enqueue(
       queueOf(row),
       {

@@ -14,6 +14,7 @@ import { loadInstallSettings } from '../install/settings.ts';
 import { assertWithinMaxima, defaultResources, networkFor } from '../install/workspace-policy.ts';
 import { enqueueCreate } from '../placement/create-job.ts';
 import { placeNew, recordServerChoice } from '../placement/new-workspace.ts';
+import { claimWorkspacePlace } from '../plans/plan-limits.ts';
 import { insertOnServer, placeOnServer } from '../servers/placement.ts';
 import { snapshotSource } from '../snapshots/access.ts';
 import { pendingSnapshot } from '../snapshots/request.ts';
@@ -81,6 +82,7 @@ export function workspaceRoutes() {
     // A git source needs no network of the workspace's: the clone runs on the runner host.
     const network = networkFor(settings, input.network);
     const id = newId('workspace');
+    await claimWorkspacePlace(c, p.organizationId, id);
     // On a server the admin registered, through the runner it is assigned to; otherwise where
     // the organization's placement policy puts it.
     const onServer = input.serverId
@@ -218,6 +220,7 @@ export function workspaceRoutes() {
       const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
       // Refused or queued, never a failure (see workspaces/lifecycle-conflicts).
       assertLifecycleAccepted(action, row, (await liveStatuses(services, [row])).get(row.id));
+      if (action === 'start') await claimWorkspacePlace(c, row.organizationId, row.id);
       await assertRunnerServes(services, row);
       // What a workspace may reach is the install's list as it stands when it starts.
       const egress =

@@ -46,3 +46,83 @@ export async function hitRateLimit(
 export function rateWindowKey(key: string, windowSeconds: number): string {
   return `${key}:${Math.floor(Date.now() / 1000 / windowSeconds)}`;
 }
+
+/** One fixed-window counter among several counted together (see `hitRateLimits`). */
+export interface WindowCounter {
+  /** The key without its window (carries the install's prefix). */
+  key: string;
+  limit: number;
+}
+
+/**
+ * Counts one request against every counter of the same window in one round trip, and on a
+ * refusal counts it in `refusalsKey`'s hash under the first exceeded counter's `field`.
+ * KEYS: the counters' window keys, then the refusals hash. ARGV: window seconds, the hash's
+ * lifetime, then each counter's limit and field.
+ */
+const HIT_COUNTERS = `
+local n = #KEYS - 1
+local out = {}
+local refused = 0
+for i = 1, n do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+  out[i] = count
+  if refused == 0 and count > tonumber(ARGV[1 + 2 * i]) then refused = i end
+end
+if refused > 0 then
+  redis.call('HINCRBY', KEYS[n + 1], ARGV[2 + 2 * refused], 1)
+  redis.call('EXPIRE', KEYS[n + 1], ARGV[2])
+end
+out[n + 1] = refused
+return out`;
+
+interface CountersRedis {
+  keelHitCounters(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
+}
+const withScript = new WeakSet<Redis>();
+function scripted(redis: Redis): Redis & CountersRedis {
+  // EVALSHA, and the script itself once after Redis lost it (restart, SCRIPT FLUSH).
+  if (!withScript.has(redis)) {
+    redis.defineCommand('keelHitCounters', { lua: HIT_COUNTERS });
+    withScript.add(redis);
+  }
+  return redis as Redis & CountersRedis;
+}
+
+export interface CountersDecision {
+  /** Each counter's count in this window, this request included; empty when Redis did not answer. */
+  counts: number[];
+  /** The index of the first counter over its limit, or -1. */
+  refused: number;
+  /** Seconds left in the window. */
+  resetSeconds: number;
+}
+
+/**
+ * Several fixed-window counters of one window, counted in one round trip (a Lua script, so
+ * the refusal is counted in the same trip). Fails open like `hitRateLimit`.
+ */
+export async function hitRateLimits(
+  redis: Redis,
+  counters: readonly (WindowCounter & { field: string })[],
+  windowSeconds: number,
+  refusals: { key: string; keepSeconds: number },
+): Promise<CountersDecision> {
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  const window = Math.floor(nowSeconds / windowSeconds);
+  const resetSeconds = windowSeconds - (nowSeconds % windowSeconds);
+  const args: Array<string | number> = counters.map((c) => `${c.key}:${window}`);
+  args.push(refusals.key, windowSeconds, refusals.keepSeconds);
+  for (const c of counters) args.push(c.limit, c.field);
+  try {
+    const out = await withTimeout(
+      scripted(redis).keelHitCounters(counters.length + 1, ...args),
+      REDIS_BUDGET_MS,
+    );
+    return { counts: out.slice(0, counters.length), refused: (out[counters.length] ?? 0) - 1, resetSeconds };
+  } catch (err) {
+    console.error(JSON.stringify({ level: 'warn', msg: 'rate limiter unavailable', error: String(err) }));
+    return { counts: [], refused: -1, resetSeconds };
+  }
+}

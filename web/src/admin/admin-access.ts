@@ -29,6 +29,7 @@ export const ADMIN_PAGES: ReadonlyArray<{
   { href: '/admin/sign-in', label: 'Sign-in', superAdmin: true },
   { href: '/admin/audit', label: 'Audit' },
   { href: '/admin/usage', label: 'Usage' },
+  { href: '/admin/plan', label: 'Plans and limits' },
 ];
 
 /** The organization's sign-in settings are its super admins' (`signin:manage`). */

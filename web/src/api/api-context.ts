@@ -1,6 +1,7 @@
 import { createContext, useContext } from 'solid-js';
 import type { AuditApi } from '../admin/audit-api.ts';
 import type { MembersApi } from '../admin/members-api.ts';
+import type { PlansApi } from '../admin/plans-api.ts';
 import type { IdentityApi } from '../admin/sign-in-api.ts';
 import type { UsageApi } from '../admin/usage-api.ts';
 import type { AccountApi } from '../settings/account-api.ts';
@@ -30,6 +31,7 @@ export interface Apis {
   identity: IdentityApi;
   audit: AuditApi;
   usage: UsageApi;
+  plans: PlansApi;
 }
 
 export const ApiContext = createContext<Apis>();

@@ -47,6 +47,11 @@ describe('describeError', () => {
       describeError(apiError({ code: 'rate_limited', retryAfterSeconds: 300 }), fields).message,
       /5 minutes/,
     );
+    const plan = 'The organization’s plan allows 2 workspaces running at once; stop one first';
+    assert.equal(
+      describeError(apiError({ code: 'rate_limited', status: 429, message: plan }), fields).message,
+      `${plan}.`,
+    );
   });
 
   test('validation issues go under their field; the rest stay in the summary', () => {

@@ -42,7 +42,13 @@ export function describeError(error: unknown, fieldNames: readonly string[]): Fo
         fields: { email: 'This email is already registered.' },
       };
     case 'rate_limited':
-      return { message: tooManyAttempts(error.retryAfterSeconds), fields: {} };
+      // A plan's quota (workspaces or commands at once, AI tokens a day) says what to do in its own words.
+      return {
+        message: /\bplan\b/.test(error.message)
+          ? sentence(error.message)
+          : tooManyAttempts(error.retryAfterSeconds),
+        fields: {},
+      };
     case 'csrf_failed':
       return { message: 'Your session’s security check failed. Reload the page and try again.', fields: {} };
     case 'validation_failed':

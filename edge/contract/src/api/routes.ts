@@ -9,6 +9,7 @@ import { installRoutes } from './install.ts';
 import { memberRoutes } from './members.ts';
 import { patchRoutes } from './patch.ts';
 import { placementRoutes } from './placement.ts';
+import { planRoutes } from './plans.ts';
 import { runnerRoutes } from './runners.ts';
 import { serverRoutes } from './servers.ts';
 import { snapshotRoutes } from './snapshots.ts';
@@ -32,6 +33,7 @@ export const api = {
   ...memberRoutes,
   ...accountRoutes,
   ...identityRoutes,
+  ...planRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof api;

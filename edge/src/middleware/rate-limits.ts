@@ -1,0 +1,139 @@
+import type { RateLimitScope } from '@keel/contract/plans';
+import type { Context, MiddlewareHandler } from 'hono';
+import { matchedRoutes } from 'hono/route';
+import type { AppEnv, Principal } from '../app-env.ts';
+import { planOf } from '../plans/plan-store.ts';
+import {
+  type LimitPolicy,
+  REFUSALS_KEPT_SECONDS,
+  rateLimitHeaders,
+  refusalsKey,
+  refuse,
+} from '../plans/refusals.ts';
+import { hitRateLimits } from '../services/rate-limit.ts';
+
+/**
+ * Request limits, per minute, counted in Redis so every edge instance shares them:
+ *  - per client address, on every route (KEEL_RATE_LIMIT_IP_PER_MINUTE);
+ *  - per person, on routes that need one signed in (KEEL_RATE_LIMIT_PERSON_PER_MINUTE);
+ *  - per organization, its plan's `apiRequestsPerMinute`, shared by all its people.
+ * A request is counted against all that apply in one Redis round trip. A route that
+ * authenticates has its counting wait for the person (`limitedAuthentication`, which the
+ * described routes put in place of `authenticate`), so it still costs one trip; every other
+ * route is counted by address here, before its handlers.
+ */
+const WINDOW_SECONDS = 60;
+
+/** The authentication middleware instances that count the request themselves, once they know who. */
+const countingAfterAuth = new WeakSet<object>();
+/** Requests already counted (several route groups may run their checks on one request). */
+const counted = new WeakSet<Context>();
+
+/** The app-wide middleware: counts by address unless the route will count once it knows the person. */
+export function requestLimits(): MiddlewareHandler<AppEnv> {
+  return async function requestLimitsMiddleware(c, next) {
+    if (matchedRoutes(c).some((r) => countingAfterAuth.has(r.handler))) return next();
+    const answer = await count(c, undefined);
+    await next();
+    answer?.(c.res);
+  };
+}
+
+/**
+ * `authenticate`, then the request counted by address, person and plan in one round trip.
+ * A caller who fails authentication is still counted by address: past its limit the answer is
+ * 429, not 401, so guessing tokens is limited like everything else.
+ */
+export function limitedAuthentication(authenticate: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> {
+  const middleware: MiddlewareHandler<AppEnv> = async function limitedAuthenticationMiddleware(c, next) {
+    let authenticated = false;
+    try {
+      await authenticate(c, async () => {
+        authenticated = true;
+      });
+    } catch (err) {
+      if (!authenticated) await count(c, undefined);
+      throw err;
+    }
+    const answer = await count(c, c.get('principal'));
+    await next();
+    answer?.(c.res);
+  };
+  countingAfterAuth.add(middleware);
+  return middleware;
+}
+
+/**
+ * Counts the request once; refuses (throws) when a limit is passed, and otherwise returns
+ * what puts the tightest policy's RateLimit headers on the answer.
+ */
+async function count(
+  c: Context<AppEnv>,
+  principal: Principal | undefined,
+): Promise<((res: Response) => void) | undefined> {
+  if (counted.has(c)) return undefined;
+  counted.add(c);
+  const services = c.get('services');
+  const { perIpPerMinute, perPersonPerMinute } = services.config.rateLimits;
+  const prefix = `${services.config.redisPrefix}rl:req`;
+  const address = c.get('clientIp')?.(c) ?? 'unknown';
+  const counters: { key: string; limit: number; field: RateLimitScope; policy: LimitPolicy }[] = [
+    policyCounter(`${prefix}:ip:${address}`, 'ip', perIpPerMinute),
+  ];
+  let organizationId: string | undefined;
+  if (principal) {
+    organizationId = principal.organizationId;
+    counters.push(policyCounter(`${prefix}:user:${principal.userId}`, 'person', perPersonPerMinute));
+    const plan = await planOf(services, organizationId);
+    const perOrg = plan.plan.limits.apiRequestsPerMinute;
+    if (perOrg !== null) counters.push(policyCounter(`${prefix}:org:${organizationId}`, 'plan', perOrg));
+  }
+  const decision = await hitRateLimits(services.redis(), counters, WINDOW_SECONDS, {
+    key: refusalsKey(services, organizationId, services.clock.now()),
+    keepSeconds: REFUSALS_KEPT_SECONDS,
+  });
+  if (decision.counts.length === 0) return undefined;
+  const refused = counters[decision.refused];
+  if (refused) {
+    await refuse(c, {
+      scope: refused.field,
+      organizationId,
+      counted: true,
+      retryAfterSeconds: decision.resetSeconds,
+      policy: refused.policy,
+      message: `${REFUSAL_WORDS[refused.field]}: at most ${refused.limit} requests a minute; try again in ${decision.resetSeconds} s`,
+    });
+  }
+  // The policy closest to its limit is the one a client should pace itself by.
+  let tightest = 0;
+  counters.forEach((counter, i) => {
+    const left = counter.limit - (decision.counts[i] ?? 0);
+    if (left < counters[tightest]!.limit - (decision.counts[tightest] ?? 0)) tightest = i;
+  });
+  const headers = rateLimitHeaders(
+    counters[tightest]!.policy,
+    counters[tightest]!.limit - (decision.counts[tightest] ?? 0),
+    decision.resetSeconds,
+  );
+  return (res) => {
+    if (res.status === 101) return;
+    try {
+      for (const [name, value] of headers) res.headers.set(name, value);
+    } catch {
+      // An answer with immutable headers (a proxied one) goes out without them.
+    }
+  };
+}
+
+const REFUSAL_WORDS: Record<RateLimitScope, string> = {
+  ip: 'Too many requests from this address',
+  person: 'Too many requests from you',
+  plan: 'Too many requests from your organization (its plan)',
+  ai: 'The organization’s AI tokens for today are spent',
+  workspaces: 'The organization’s plan allows no more running workspaces',
+  commands: 'The organization’s plan allows no more running commands',
+};
+
+function policyCounter(key: string, field: RateLimitScope, limit: number) {
+  return { key, limit, field, policy: { name: field, quota: limit, windowSeconds: WINDOW_SECONDS } };
+}

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { writePlan } from '../../edge/src/plans/plan-store.ts';
+import { refusalsToday } from '../../edge/src/plans/refusals.ts';
+import { assertError, PASSWORD, startAccountRig } from '../account/account-rig.ts';
+import { BrowserClient } from '../harness/browser-client.ts';
+import { withinOneRateWindow } from '../harness/rate-window.ts';
+import { createTestApp } from '../harness/test-app.ts';
+
+/** A 429 of the request limits: error body, Retry-After and the policy that refused. */
+function assertRefused(res: { status: number; body: any; headers: Headers }, policy: string, quota: number) {
+  assertError(res, 429, 'rate_limited');
+  const retry = Number(res.headers.get('retry-after'));
+  assert.ok(retry > 0 && retry <= 60, `Retry-After ${res.headers.get('retry-after')}`);
+  assert.equal(res.headers.get('ratelimit-policy'), `"${policy}";q=${quota};w=60`);
+  assert.match(res.headers.get('ratelimit') ?? '', new RegExp(`^"${policy}";r=0;t=${retry}$`));
+}
+
+const json = (res: Response) => res.json() as Promise<any>;
+
+describe('request limits per address, person and plan (real Redis and PostgreSQL)', () => {
+  test('per address: every route, signed in or not, a bad token too; the answer says how many are left', async () => {
+    const t = await createTestApp({ env: { KEEL_RATE_LIMIT_IP_PER_MINUTE: '6' } });
+    try {
+      await withinOneRateWindow(10);
+      const client = new BrowserClient(t.fetch);
+      const signup = await client.request('POST', '/api/auth/signup', {
+        email: 'ip@example.com',
+        password: PASSWORD,
+        name: 'Ip',
+      }); // 1
+      assert.equal(signup.status, 201, JSON.stringify(signup.body));
+      const open = await t.fetch('/openapi.json'); // 2
+      assert.equal(open.status, 200);
+      assert.equal(open.headers.get('ratelimit-policy'), '"ip";q=6;w=60');
+      assert.match(open.headers.get('ratelimit') ?? '', /^"ip";r=4;t=\d+$/);
+      const me = await client.request('GET', '/api/auth/me', undefined, { bearer: true }); // 3
+      assert.equal(me.status, 200);
+      assert.match(me.headers.get('ratelimit') ?? '', /^"ip";r=3;t=\d+$/);
+      for (let i = 4; i <= 6; i++) assert.equal((await t.fetch('/healthz')).status, 200);
+      const refusedOpen = await t.fetch('/openapi.json');
+      assertRefused(
+        { status: refusedOpen.status, body: await json(refusedOpen), headers: refusedOpen.headers },
+        'ip',
+        6,
+      );
+      assertRefused(await client.request('GET', '/api/auth/me', undefined, { bearer: true }), 'ip', 6);
+      // A caller whose token is refused is still counted by address: 429, not 401.
+      const forged = await t.fetch('/api/auth/me', { headers: { authorization: 'Bearer not.a.token' } });
+      assertRefused({ status: forged.status, body: await json(forged), headers: forged.headers }, 'ip', 6);
+      // Another address is not affected.
+      const other = await createTestApp({
+        env: { KEEL_RATE_LIMIT_IP_PER_MINUTE: '6', KEEL_REDIS_PREFIX: t.services.config.redisPrefix },
+      });
+      try {
+        assert.equal((await other.fetch('/healthz')).status, 200);
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('two edges share the counters of one address (one Redis)', async () => {
+    const shared = {
+      KEEL_RATE_LIMIT_IP_PER_MINUTE: '4',
+      KEEL_REDIS_PREFIX: `t${randomBytes(6).toString('hex')}:`,
+    };
+    const clientIp = `10.9.${randomBytes(2).join('.')}`;
+    const one = await createTestApp({ env: shared, clientIp });
+    const two = await createTestApp({ env: shared, clientIp });
+    try {
+      await withinOneRateWindow(10);
+      const statuses: number[] = [];
+      for (const edge of [one, two, one, two, one, two]) statuses.push((await edge.fetch('/healthz')).status);
+      assert.deepEqual(statuses, [200, 200, 200, 200, 429, 429]);
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+
+  describe('per person and per plan', () => {
+    let rig: Awaited<ReturnType<typeof startAccountRig>>;
+    before(async () => {
+      rig = await startAccountRig({ KEEL_RATE_LIMIT_PERSON_PER_MINUTE: '5' });
+      await rig.addPerson('dev1@example.com', rig.orgA, 'developer');
+      await rig.addPerson('dev2@example.com', rig.orgA, 'developer');
+      await rig.addPerson('dev3@example.com', rig.orgA, 'developer');
+      await rig.addPerson('dev4@example.com', rig.orgA, 'developer');
+      await rig.addPerson('admin-b@example.com', rig.orgB, 'admin');
+    });
+    after(() => rig.close());
+
+    test('per person: one person past the limit is refused, another at the same address is not', async () => {
+      const one = await rig.signIn('dev1@example.com');
+      const two = await rig.signIn('dev2@example.com');
+      await withinOneRateWindow(10);
+      for (let i = 0; i < 5; i++) {
+        const res = await one.request('GET', '/api/workspaces', undefined, { bearer: true });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+      }
+      assertRefused(await one.request('GET', '/api/workspaces', undefined, { bearer: true }), 'person', 5);
+      assert.equal((await two.request('GET', '/api/workspaces', undefined, { bearer: true })).status, 200);
+      // The session cookie is the same person as the bearer token.
+      assertRefused(await one.request('GET', '/api/auth/me'), 'person', 5);
+    });
+
+    test('the plan’s requests a minute are shared by the organization’s people, not by another organization', async () => {
+      await withinOneRateWindow(10);
+      const root = await rig.signIn('root@example.com');
+      // People who made no request this minute, so their own limit (5) stays out of the way.
+      const one = await rig.signIn('dev3@example.com');
+      const two = await rig.signIn('dev4@example.com');
+      const other = await rig.signIn('admin-b@example.com');
+      const put = await root.request(
+        'PUT',
+        '/api/admin/plan',
+        {
+          plan: {
+            name: 'Team',
+            limits: {
+              aiTokensPerDay: null,
+              concurrentWorkspaces: null,
+              concurrentCommands: null,
+              apiRequestsPerMinute: 4,
+            },
+          },
+        },
+        { bearer: true },
+      );
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      assert.equal(put.body.plan.limits.apiRequestsPerMinute, 4);
+      // Until now the organization had no request limit, so nothing was counted against it.
+      for (const client of [one, two, one, two]) {
+        const res = await client.request('GET', '/api/auth/me', undefined, { bearer: true });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+      }
+      assertRefused(await one.request('GET', '/api/auth/me', undefined, { bearer: true }), 'plan', 4);
+      assertRefused(await two.request('GET', '/api/auth/me', undefined, { bearer: true }), 'plan', 4);
+      assertRefused(await root.request('GET', '/api/admin/plan', undefined, { bearer: true }), 'plan', 4);
+      const b = await other.request('GET', '/api/auth/me', undefined, { bearer: true });
+      assert.equal(b.status, 200, 'another organization has its own plan');
+      // Counted for the dashboards, by scope (the plan page shows them; its own test reads it there).
+      const counts = await refusalsToday(rig.t.services, rig.orgA);
+      assert.equal(counts.plan, 3);
+      assert.ok(counts.person >= 2, JSON.stringify(counts));
+      assert.equal((await refusalsToday(rig.t.services, rig.orgB)).plan, 0);
+      await writePlan(rig.t.services, rig.orgA, null);
+    });
+  });
+});
