@@ -7,13 +7,13 @@
  * pipes, sockets) are skipped and counted, and so are links that lead outside `/workspace`,
  * which a restore would refuse.
  */
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { type ManifestChunk, type ManifestEntry, snapshotStoreKeys } from '@keel/contract/snapshots';
-import { extract } from 'tar-stream';
+import { chunkHasher } from './chunk-hasher.ts';
 import { type ChunkingOptions, ContentChunker, DEFAULT_CHUNKING } from './content-chunker.ts';
 import { linkTargetInside } from './entry-checks.ts';
 import type { SnapshotStore } from './store.ts';
+import { TarReader } from './tar-reader.ts';
 
 export interface ChunkedTree {
   entries: ManifestEntry[];
@@ -75,69 +75,96 @@ export async function chunkTree(
       throw err;
     }
   };
-  const enqueue = async (data: Buffer) => {
-    const hash = createHash('sha256').update(data).digest('hex');
-    out.chunks.push({ hash, size: data.byteLength });
-    const p = save(hash, data).then(
-      () => {
-        inFlight.delete(p);
+  let paused = false;
+  let wake: (() => void) | undefined;
+  /** Starts a finished chunk's hash and write; the read pauses while `parallel` are in flight. */
+  const enqueue = (chunk: Buffer) => {
+    // Its place in the manifest now; its hash once the hashing thread sends it back.
+    const entry: ManifestChunk = { hash: '', size: chunk.byteLength };
+    out.chunks.push(entry);
+    // A ContentChunker's chunk owns its memory (see content-chunker.ts): it can travel.
+    const p: Promise<void> = chunkHasher
+      .hash(chunk, true)
+      .then(async ({ hash, data }) => {
+        entry.hash = hash;
+        await save(hash, data);
         chunker.recycle(data);
-      },
-      (err) => {
-        inFlight.delete(p);
+      })
+      .catch((err) => {
         failure ??= err;
-      },
-    );
+      })
+      .finally(() => {
+        inFlight.delete(p);
+        if (failure) wake?.();
+        else if (paused && inFlight.size < parallel) {
+          paused = false;
+          tar.resume();
+        }
+      });
     inFlight.add(p);
     // Bounded: the tar stream waits while the store catches up (memory stays ~parallel chunks).
-    while (inFlight.size >= parallel) await Promise.race(inFlight);
-    if (failure) throw failure;
+    if (inFlight.size >= parallel && !paused) {
+      paused = true;
+      tar.pause();
+    }
   };
 
-  const ex = extract();
-  const fed = new Promise<void>((resolve, reject) => {
-    tar.once('error', reject);
-    ex.once('error', reject);
-    ex.once('finish', resolve);
-  });
-  tar.pipe(ex);
-  try {
-    for await (const entry of ex) {
-      const h = entry.header;
+  /** Whether the current entry's bytes are a saved file's. */
+  let taking = false;
+  const reader = new TarReader({
+    entry(h) {
       const path = relativeName(h.name);
-      if (path === undefined) {
-        entry.resume();
-        continue;
-      }
-      const mode = (h.mode ?? 0o644) & 0o1777;
-      const mtimeMs = h.mtime?.getTime() ?? 0;
-      if (h.type === 'file' || h.type === 'contiguous-file') {
-        const size = h.size ?? 0;
-        let seen = 0;
-        for await (const piece of entry as AsyncIterable<Buffer>) {
-          seen += piece.length;
-          if (seen > size) throw new Error(`the archive holds more of ${JSON.stringify(path)} than its size`);
-          for (const chunk of chunker.push(piece)) await enqueue(chunk);
-        }
-        if (seen !== size) throw new Error(`the archive ended inside ${JSON.stringify(path)}`);
-        out.entries.push({ type: 'file', path, mode, size, mtimeMs });
+      taking = false;
+      if (path === undefined) return;
+      const mode = h.mode & 0o1777;
+      if (h.type === 'file') {
+        out.entries.push({ type: 'file', path, mode, size: h.size, mtimeMs: h.mtimeMs });
         out.files++;
-        out.bytes += size;
-        continue;
-      }
-      entry.resume();
-      if (h.type === 'directory') out.entries.push({ type: 'directory', path, mode, mtimeMs });
+        out.bytes += h.size;
+        taking = true;
+      } else if (h.type === 'directory')
+        out.entries.push({ type: 'directory', path, mode, mtimeMs: h.mtimeMs });
       else if (h.type === 'symlink' && h.linkname)
         out.entries.push({ type: 'symlink', path, target: h.linkname });
       else out.skippedOther++;
-    }
-    await fed;
+    },
+    data(bytes) {
+      if (!taking) return;
+      for (const chunk of chunker.push(bytes)) enqueue(chunk);
+    },
+  });
+
+  // The read runs in the stream's 'data' events, with no promise per piece: see tar-reader.ts.
+  const read = new Promise<void>((resolve, reject) => {
+    wake = () => reject(failure);
+    tar.on('data', (piece: Buffer) => {
+      if (failure) return;
+      try {
+        reader.push(piece);
+      } catch (err) {
+        failure ??= err;
+        reject(err);
+      }
+    });
+    tar.once('error', reject);
+    tar.once('end', () => {
+      try {
+        reader.end();
+        resolve();
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+  try {
+    await read;
     const last = chunker.end();
-    if (last) await enqueue(last);
+    if (last) enqueue(last);
     await Promise.all(inFlight);
     if (failure) throw failure;
   } catch (err) {
-    tar.unpipe(ex);
+    // The rest of the stream is drained (tar is told to stop by the caller).
+    failure ??= err;
     tar.resume();
     await Promise.allSettled(inFlight);
     throw err;

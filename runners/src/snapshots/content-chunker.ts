@@ -82,7 +82,8 @@ export class ContentChunker {
   }
 
   private fresh(): Buffer {
-    // Slow: its own memory, never a slice of Node's shared pool (recycle reuses it whole).
+    // Slow: its own memory, never a slice of Node's shared pool (recycle reuses it whole, and
+    // the hashing thread takes it and gives it back: see chunk-hasher.ts).
     return this.spare.pop() ?? Buffer.allocUnsafeSlow(this.max);
   }
 
