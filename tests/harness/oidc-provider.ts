@@ -71,6 +71,14 @@ export async function startOidcProvider(clients: OidcClientSpec[]): Promise<Oidc
     },
     conformIdTokenClaims: false,
     pkce: { required: () => true },
+    ttl: {
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+      AccessToken: 600,
+      IdToken: 600,
+      AuthorizationCode: 60,
+    },
     features: { devInteractions: { enabled: true } },
     async findAccount(_ctx: unknown, id: string) {
       const account = accounts.get(id);
