@@ -19,6 +19,7 @@ import { adminUsageRoutes } from './routes/admin-usage.ts';
 import { aiRoutes } from './routes/ai.ts';
 import { authRoutes, type ClientIp } from './routes/auth.ts';
 import { directoryAuthRoutes } from './routes/auth-directory.ts';
+import { ssoAuthRoutes } from './routes/auth-sso.ts';
 import { fleetApiRoutes } from './routes/fleet.ts';
 import { healthRoutes } from './routes/health.ts';
 import { installRoutes } from './routes/install.ts';
@@ -78,6 +79,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   const { clientIp, directory } = options;
   app.route('/api/auth', authRoutes({ clientIp, ...(directory ? { directory } : {}) }));
   app.route('/api/auth', directoryAuthRoutes({ clientIp, ...(directory ? { directory } : {}) }));
+  app.route('/api/auth', ssoAuthRoutes({ clientIp }));
   app.route('/api/admin/sign-in', signInProviderRoutes(directory ? { directory } : {}));
   app.route('/api/account', accountRoutes({ clientIp }));
   app.route('/api/admin/members', adminPasswordResetRoutes());

@@ -54,3 +54,13 @@ export function signInRateKeys(
   const prefix = `${on.config.redisPrefix}rl:auth`;
   return { byIp: `${prefix}:ip:${ip}`, byAccount: `${prefix}:acct:${emailSha256}` };
 }
+
+/** A started single sign-on (state, nonce, PKCE verifier), named by the state's hash, taken once. */
+export function ssoStateKey(on: Prefixed, stateSha256: string): string {
+  return `${on.config.redisPrefix}sso:state:${stateSha256}`;
+}
+
+/** Single sign-on starts and callbacks per client address. */
+export function ssoRateKey(on: Prefixed, ip: string): string {
+  return `${on.config.redisPrefix}rl:sso:ip:${ip}`;
+}

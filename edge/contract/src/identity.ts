@@ -394,5 +394,10 @@ export const SsoErrorCode = z.enum([
   'no_role',
   'account_disabled',
   'provider_unavailable',
+  /**
+   * An account with this verified address exists but is not a member of the provider's
+   * organization: it is not taken over from another organization's provider.
+   */
+  'account_exists',
 ]);
 export type SsoErrorCode = z.infer<typeof SsoErrorCode>;
