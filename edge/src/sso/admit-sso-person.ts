@@ -3,7 +3,7 @@ import { memberships, userIdentities, users } from '@keel/drizzle/schema';
 import { and, eq, ne } from 'drizzle-orm';
 import { sha256Hex } from '../auth/bytes.ts';
 import { newId } from '../ids.ts';
-import { endSessions } from '../ldap/directory-sign-in.ts';
+import { endAccess, recheckOpenSessions } from '../members/end-access.ts';
 import type { Services } from '../services.ts';
 import { readSignInSettings } from './sign-in-settings.ts';
 import type { SsoPerson } from './sso-person.ts';
@@ -71,7 +71,7 @@ export async function admitSsoPerson(
       : provider.config.defaultRole;
   if (!mapped && !fallback) {
     const user = await linkedUser(services, provider.row.id, person.subject);
-    if (user) await endSessions(services, user.id, organizationId, 'provider groups give no role');
+    if (user) await endAccess(services, user.id, organizationId, 'provider groups give no role');
     throw new SsoRefusal('no_role', 'no mapped group or team and no default role');
   }
 
@@ -139,8 +139,8 @@ export async function admitSsoPerson(
         .update(memberships)
         .set({ role })
         .where(and(eq(memberships.userId, user.id), eq(memberships.organizationId, organizationId)));
-      // Open sessions carry the old role in their cached confirmation: end them.
-      await endSessions(services, user.id, organizationId, 'provider role changed');
+      // Open sessions and tokens carry the old role in their cached confirmation: read it again.
+      await recheckOpenSessions(services, user.id, organizationId);
     }
   }
   await services.db

@@ -13,6 +13,8 @@ export const SSO_ERROR_MESSAGES: Record<SsoErrorCode, string> = {
     'Your e-mail address is not verified by the provider, so it cannot be linked to an account here.',
   no_role: 'Your account is not in a group that may use Keel; ask an admin for access.',
   account_disabled: 'Your Keel account is disabled; ask an admin to enable it.',
+  account_exists:
+    'An account with this e-mail already exists outside this organization; sign in with it, or ask an admin for an invitation.',
   provider_unavailable:
     'The sign-in provider could not be reached or is not set up correctly; try again later.',
 };
