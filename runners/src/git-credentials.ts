@@ -32,8 +32,11 @@ export async function gitAuthFor(
   workspaceId: string,
   url: string,
   purpose: 'clone' | 'push',
+  /** Plain http to this host's loopback (`KEEL_RUNNER_ALLOW_LOCAL_GIT`: tests and one-machine installs). */
+  allowLoopbackHttp: boolean,
 ): Promise<GitAuth | undefined> {
   if (!credentialMayTravelTo(url)) return undefined;
+  if (url.startsWith('http:') && !allowLoopbackHttp) return undefined;
   const host = gitUrlHost(url);
   if (!host) return undefined;
   const path = `/api/runners/workspaces/${encodeURIComponent(workspaceId)}/git-credential`;

@@ -55,7 +55,13 @@ export async function gitPushJob(job: GitPushJob, ctx: RunnerContext): Promise<G
         `Remote ${job.remote} must be an https URL without a user or password in it (plain http only to this host)`,
       );
     }
-    const auth = await gitAuthFor(ctx.edge, job.workspaceId, url, 'push');
+    // Plain http goes only to this host's own loopback, and only where local Git is allowed: a
+    // workspace's config must not make the runner call services on its host.
+    const local = ctx.config.KEEL_RUNNER_ALLOW_LOCAL_GIT;
+    if (url.startsWith('http:') && !local) {
+      throw new JobError('invalid', `Remote ${job.remote} must be an https URL`);
+    }
+    const auth = await gitAuthFor(ctx.edge, job.workspaceId, url, 'push', local);
     const lines: string[] = [];
     let pushed = true;
     try {

@@ -131,7 +131,9 @@ async function clone(
     void ctx.workspaceLog(id, 'stderr', line);
   };
   // The owner's token for the host, if they keep one: asked of the edge now, held only for this clone.
-  const auth = await cloned(gitAuthFor(ctx.edge, id, source.url, 'clone'));
+  const auth = await cloned(
+    gitAuthFor(ctx.edge, id, source.url, 'clone', ctx.config.KEEL_RUNNER_ALLOW_LOCAL_GIT),
+  );
   if (auth) await ctx.workspaceLog(id, 'system', 'using your Git host token for this host');
   const options = {
     url: source.url,
