@@ -1,6 +1,7 @@
 export * from './accounts.ts';
 export * from './audit.ts';
 export * from './fleet.ts';
+export * from './git-credentials.ts';
 export * from './install.ts';
 export * from './organization.ts';
 export * from './runners.ts';

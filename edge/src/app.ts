@@ -24,11 +24,13 @@ import { fleetApiRoutes } from './routes/fleet.ts';
 import { healthRoutes } from './routes/health.ts';
 import { installRoutes } from './routes/install.ts';
 import { installSnapshotStoreRoutes } from './routes/install-snapshot-store.ts';
+import { gitCredentialRoutes, gitPushRoutes } from './routes/integrations.ts';
 import { invitationRoutes } from './routes/orgs-invitations.ts';
 import { patchRoutes } from './routes/patch.ts';
 import { placementApiRoutes } from './routes/placement.ts';
 import { runnerApiRoutes } from './routes/runners.ts';
 import { aiReportRoutes } from './routes/runners-ai-reports.ts';
+import { runnerGitCredentialRoutes } from './routes/runners-git-credentials.ts';
 import { runnerServerRoutes } from './routes/runners-servers.ts';
 import { runnerSnapshotRoutes } from './routes/runners-snapshots.ts';
 import { placeableServerRoutes } from './routes/servers.ts';
@@ -81,6 +83,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route('/api/auth', directoryAuthRoutes({ clientIp, ...(directory ? { directory } : {}) }));
   app.route('/api/auth', ssoAuthRoutes({ clientIp }));
   app.route('/api/admin/sign-in', signInProviderRoutes(directory ? { directory } : {}));
+  app.route('/api/account/git-credentials', gitCredentialRoutes());
   app.route('/api/account', accountRoutes({ clientIp }));
   app.route('/api/admin/members', adminPasswordResetRoutes());
   app.route('/api/orgs', invitationRoutes());
@@ -95,6 +98,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route('/api/runners', aiReportRoutes());
   app.route('/api/runners', runnerServerRoutes());
   app.route('/api/runners', runnerSnapshotRoutes());
+  app.route('/api/runners', runnerGitCredentialRoutes());
   app.route('/api/servers', placeableServerRoutes());
   app.route('/api/admin/usage', adminUsageRoutes());
   app.route('/api/admin/plan', adminPlanRoutes());
@@ -104,6 +108,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route('/api/workspaces', workspaceFileOpRoutes());
   app.route('/api/workspaces', workspaceSnapshotRoutes());
   app.route('/api/workspaces', executionRoutes());
+  app.route('/api/workspaces', gitPushRoutes());
   app.route('/api/workspaces', terminalRoutes({ upgrade: options.upgradeWebSocket }));
   app.route('/api/patch', patchRoutes());
   app.route('/api', placementApiRoutes());

@@ -20,6 +20,7 @@ export const idPrefixes = {
   placement: 'plc',
   accessToken: 'pat',
   identityProvider: 'idp',
+  gitCredential: 'gcr',
 } as const;
 export type IdKind = keyof typeof idPrefixes;
 

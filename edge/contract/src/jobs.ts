@@ -3,6 +3,7 @@ import { AiCancelJob, AiChatJob, AiExplainJob, AiRewriteJob } from './ai-jobs.ts
 import { EgressAllow } from './egress.ts';
 import { FilesDeleteJob, FilesMkdirJob, FilesRenameJob } from './files.ts';
 import { idSchema } from './ids.ts';
+import { GitPushJob } from './integrations.ts';
 import { PatchApplyJob, PatchValidateJob } from './patch.ts';
 import { DriverKind } from './runners.ts';
 import { SnapshotReason } from './snapshots.ts';
@@ -156,6 +157,7 @@ export const RunnerJob = z.discriminatedUnion('type', [
   PatchValidateJob,
   PatchApplyJob,
   TerminalOpenJob,
+  GitPushJob,
   /** Test the connection to a server assigned to this runner; the answer is a ConnectionTestResult. */
   z.object({ v, type: z.literal('server.test'), serverId: idSchema('server') }),
 ]);

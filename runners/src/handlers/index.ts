@@ -1,5 +1,6 @@
 import { type JobOutcome, RunnerJob } from '@keel/contract/jobs';
 import { removeLocalCopy } from '../fleet/local-copy.ts';
+import { gitPushJob } from '../git-push.ts';
 import { failedOutcome } from '../job-error.ts';
 import type { RunnerContext } from '../runner-context.ts';
 import { aiHandlers } from './ai.ts';
@@ -25,6 +26,7 @@ export const jobHandlers: JobHandlers = {
   ...serverHandlers,
   ...snapshotHandlers,
   ...fleetHandlers,
+  'git.push': gitPushJob,
 };
 
 /** A BullMQ job, or a call from the call list: the same handlers serve both. */

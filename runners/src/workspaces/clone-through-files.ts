@@ -2,7 +2,7 @@ import { lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkspaceFiles } from '../files/workspace-files.ts';
-import { gitClone } from '../git-clone.ts';
+import { type GitAuth, gitClone } from '../git-clone.ts';
 
 /** Files written at once into the workspace: enough to hide a remote round trip, few enough to stay gentle. */
 const PARALLEL_WRITES = 8;
@@ -11,6 +11,8 @@ export interface CloneOptions {
   url: string;
   ref?: string;
   allowLocal: boolean;
+  /** The owner's token for the URL's host, if one is kept (see git-clone). */
+  auth?: GitAuth;
   onProgress: (line: string) => void;
 }
 

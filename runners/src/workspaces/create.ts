@@ -1,5 +1,6 @@
 import type { RunnerJob } from '@keel/contract/jobs';
 import { CloneError, gitClone } from '../git-clone.ts';
+import { GitCredentialError, gitAuthFor } from '../git-credentials.ts';
 import { JobError } from '../job-error.ts';
 import type { RunnerContext } from '../runner-context.ts';
 import { checkRestorable, describeAge, restoreSnapshot } from '../snapshots/index.ts';
@@ -129,10 +130,16 @@ async function clone(
     lastLogged = now;
     void ctx.workspaceLog(id, 'stderr', line);
   };
+  // The owner's token for the host, if they keep one: asked of the edge now, held only for this clone.
+  const auth = await cloned(
+    gitAuthFor(ctx.edge, id, source.url, 'clone', ctx.config.KEEL_RUNNER_ALLOW_LOCAL_GIT),
+  );
+  if (auth) await ctx.workspaceLog(id, 'system', 'using your Git host token for this host');
   const options = {
     url: source.url,
     ...(source.ref ? { ref: source.ref } : {}),
     allowLocal: ctx.config.KEEL_RUNNER_ALLOW_LOCAL_GIT,
+    ...(auth ? { auth } : {}),
     onProgress,
   };
   const root = await hostRoot(driver, id);
@@ -178,7 +185,9 @@ async function cloned<T>(p: Promise<T>): Promise<T> {
 }
 
 function cloneFailure(err: unknown): Error {
-  return new Error(err instanceof CloneError ? `clone failed: ${err.message}` : String(err));
+  if (err instanceof CloneError) return new Error(`clone failed: ${err.message}`);
+  if (err instanceof GitCredentialError) return new Error(`clone failed: ${err.message}`);
+  return new Error(String(err));
 }
 
 /** The workspace's folder on this host, or undefined for a driver whose files are elsewhere. */

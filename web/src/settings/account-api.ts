@@ -5,7 +5,15 @@ import type {
   CreateAccessTokenResponse,
 } from '@keel/contract/account';
 import { accountRoutes } from '@keel/contract/api/account';
+import { integrationRoutes } from '@keel/contract/api/integrations';
 import type { User } from '@keel/contract/auth';
+import type {
+  GitCredential,
+  GitPushRequest,
+  GitPushResponse,
+  PutGitCredentialRequest,
+  PutGitCredentialResponse,
+} from '@keel/contract/integrations';
 import { callRoute } from '../api/call-route.ts';
 import type { ApiClient } from '../api/client.ts';
 
@@ -20,6 +28,12 @@ export interface AccountApi {
   tokens(): Promise<AccessToken[]>;
   createToken(request: CreateAccessTokenRequest): Promise<CreateAccessTokenResponse>;
   revokeToken(tokenId: string): Promise<void>;
+  /** Settings › Integrations: my Git host tokens (never the tokens themselves). */
+  gitCredentials(): Promise<GitCredential[]>;
+  putGitCredential(request: PutGitCredentialRequest): Promise<PutGitCredentialResponse>;
+  deleteGitCredential(credentialId: string): Promise<void>;
+  /** Push a branch of my workspace with my kept token for its remote's host. */
+  pushWorkspace(workspaceId: string, request?: GitPushRequest): Promise<GitPushResponse>;
 }
 
 export function createAccountApi(client: ApiClient): AccountApi {
@@ -44,5 +58,13 @@ export function createAccountApi(client: ApiClient): AccountApi {
     async revokeToken(tokenId) {
       await callRoute(client, accountRoutes.revokeAccessToken, { params: { tokenId } });
     },
+    gitCredentials: async () =>
+      (await callRoute(client, integrationRoutes.listGitCredentials, {})).credentials,
+    putGitCredential: (request) => callRoute(client, integrationRoutes.putGitCredential, { body: request }),
+    async deleteGitCredential(credentialId) {
+      await callRoute(client, integrationRoutes.deleteGitCredential, { params: { credentialId } });
+    },
+    pushWorkspace: (workspaceId, request = {}) =>
+      callRoute(client, integrationRoutes.pushWorkspace, { params: { id: workspaceId }, body: request }),
   };
 }

@@ -7,6 +7,7 @@ export const SETTINGS_PAGES: ReadonlyArray<{ href: string; label: string }> = [
   { href: '/settings/password', label: 'Password' },
   { href: '/settings/sessions', label: 'Sessions' },
   { href: '/settings/tokens', label: 'Access tokens' },
+  { href: '/settings/integrations', label: 'Integrations' },
 ];
 
 /** The settings area's frame: the app's header, the area's navigation at the side, the page beside it. */

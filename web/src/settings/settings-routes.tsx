@@ -2,6 +2,7 @@ import { Navigate, Route } from '@solidjs/router';
 import { type ParentProps, Show } from 'solid-js';
 import { useApis } from '../api/api-context.ts';
 import { useSession } from '../session/session-context.ts';
+import { IntegrationsPage } from './integrations-page.tsx';
 import { PasswordPage } from './password-page.tsx';
 import { ProfilePage } from './profile-page.tsx';
 import { ResetPasswordPage } from './reset-password-page.tsx';
@@ -59,6 +60,13 @@ export function SettingsRoutes() {
           const signedIn = useSignedIn();
           const api = useAccountApi();
           return <Show when={signedIn()}>{(s) => <TokensPage api={api} signedIn={s()} />}</Show>;
+        }}
+      />
+      <Route
+        path="/integrations"
+        component={() => {
+          const api = useAccountApi();
+          return <IntegrationsPage api={api} />;
         }}
       />
       <Route path="*" component={() => <Navigate href="/settings/profile" />} />

@@ -6,6 +6,7 @@ import type { ApiRoute } from './describe.ts';
 import { fleetRoutes } from './fleet.ts';
 import { identityRoutes } from './identity.ts';
 import { installRoutes } from './install.ts';
+import { integrationRoutes } from './integrations.ts';
 import { memberRoutes } from './members.ts';
 import { patchRoutes } from './patch.ts';
 import { placementRoutes } from './placement.ts';
@@ -34,6 +35,7 @@ export const api = {
   ...accountRoutes,
   ...identityRoutes,
   ...planRoutes,
+  ...integrationRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof api;
