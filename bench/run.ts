@@ -22,6 +22,7 @@ import { benchRemoteDocker } from './remote-docker.ts';
 import { smokeRun } from './scale.ts';
 import { benchSnapshot } from './snapshot.ts';
 import { benchTerminalEcho } from './terminal-echo.ts';
+import { benchWorkspaceList } from './workspace-list.ts';
 import { benchWorkspaceStart } from './workspace-start.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -63,6 +64,7 @@ try {
   await section('placement', benchPlacement);
   await section('relocation', benchRelocation);
   await section('snapshot', benchSnapshot);
+  await section('list', benchWorkspaceList);
 } finally {
   await redis.stop();
 }
