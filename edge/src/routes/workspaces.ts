@@ -7,11 +7,12 @@ import { and, desc, eq, isNull } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import { describedRoutes, reply } from '../http/described-routes.ts';
+import { assertAccess, describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { loadInstallSettings } from '../install/settings.ts';
 import { assertWithinMaxima, defaultResources, networkFor } from '../install/workspace-policy.ts';
+import { confirmSessionReading, verifyCaller } from '../middleware/authenticate.ts';
 import { enqueueCreate } from '../placement/create-job.ts';
 import { placeNew, recordServerChoice } from '../placement/new-workspace.ts';
 import { insertOnServer, placeOnServer } from '../servers/placement.ts';
@@ -23,12 +24,20 @@ import {
   canSeeAll,
   forgetWorkspaceRow,
   liveStatuses,
+  liveStatusesFrom,
+  liveStatusKeys,
   loadWorkspace,
   queueOf,
   type WorkspaceRow,
   workspaceView,
 } from '../workspaces/access.ts';
-import { cached, invalidate, listScope, WORKSPACE_LIST_TTL_SECONDS } from '../workspaces/cache.ts';
+import {
+  alongsideReads,
+  cachedAlongside,
+  invalidate,
+  listScope,
+  WORKSPACE_LIST_TTL_SECONDS,
+} from '../workspaces/cache.ts';
 import { assertLifecycleAccepted } from '../workspaces/lifecycle-conflicts.ts';
 import { followWorkspaceLog, readWorkspaceLog } from '../workspaces/logs.ts';
 
@@ -135,13 +144,21 @@ export function workspaceRoutes() {
     return reply(c, routes.createWorkspace, 201, workspaceView(row));
   });
 
-  on(routes.listWorkspaces, async (c) => {
+  // Authenticates itself: the list's version and its live statuses are read in the session
+  // check's round trip (one round trip in all, once the list is remembered: see cachedAlongside).
+  on.authenticatingItself(routes.listWorkspaces, async (c) => {
     const services = c.get('services');
+    const caller = await verifyCaller(c);
+    const scope = listScope(caller.organizationId);
+    const early = alongsideReads(services, scope, ['all', caller.userId]);
+    const { values } = await confirmSessionReading(c, caller, early);
+    await assertAccess(c, routes.listWorkspaces.access);
     const p = c.get('principal');
     const all = canSeeAll(p);
-    const views = await cached<Workspace[]>(
+    // The list and its live statuses: on a remembered list, one round trip reads both.
+    const { value: views, alongside } = await cachedAlongside<Workspace[]>(
       services,
-      listScope(p.organizationId),
+      scope,
       all ? 'all' : p.userId,
       WORKSPACE_LIST_TTL_SECONDS,
       async () => {
@@ -159,8 +176,10 @@ export function workspaceRoutes() {
           .limit(1000);
         return rows.map((r) => workspaceView(r));
       },
+      (list) => liveStatusKeys(services.config.redisPrefix, list),
+      new Map(early.map((k, i) => [k, values[i] ?? null])),
     );
-    const live = await liveStatuses(services, views);
+    const live = liveStatusesFrom(views, alongside);
     return reply(c, routes.listWorkspaces, 200, {
       workspaces: views.map((w) => {
         const l = live.get(w.id);
