@@ -23,6 +23,7 @@ import { benchRequestChecks } from './request-checks.ts';
 import { smokeRun } from './scale.ts';
 import { benchSnapshot } from './snapshot.ts';
 import { benchTerminalEcho } from './terminal-echo.ts';
+import { benchWorkspaceList } from './workspace-list.ts';
 import { benchWorkspaceStart } from './workspace-start.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -65,6 +66,7 @@ try {
   await section('relocation', benchRelocation);
   await section('snapshot', benchSnapshot);
   await section('checks', benchRequestChecks);
+  await section('list', benchWorkspaceList);
 } finally {
   await redis.stop();
 }

@@ -4,12 +4,14 @@ import { memberships, refreshTokenFamilies, users } from '@keel/drizzle/schema';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
+import type { ChainableCommander } from 'ioredis';
 import { confirmAccessToken, looksLikeAccessToken } from '../accounts/access-tokens.ts';
 import type { AppEnv, Principal } from '../app-env.ts';
 import { assertCsrf } from '../auth/csrf.ts';
 import { REVOKED_MARKER, REVOKED_MARKER_SECONDS } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
 import { sessionCacheKey, signInRateKeys } from '../redis-keys.ts';
+import { setBounded } from '../services/bounded-map.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
 import type { Services } from '../services.ts';
 
@@ -72,6 +74,22 @@ export async function verifyCaller(c: Context<AppEnv>): Promise<VerifiedCaller> 
  * nothing changed since (see ai/warm-start).
  */
 export async function confirmSession(c: Context<AppEnv>, caller: VerifiedCaller): Promise<string> {
+  return (await confirmSessionReading(c, caller, [])).entry;
+}
+
+/**
+ * `confirmSession`, reading `keys` in the same round trip as the session's entry: for a route
+ * that knows from the verified token what it will read next (the workspace list). Their values
+ * are as Redis held them with the entry, read before the session was confirmed and used only
+ * after. With a personal access token (no session entry) they are read on their own.
+ */
+export async function confirmSessionReading(
+  c: Context<AppEnv>,
+  caller: VerifiedCaller,
+  keys: readonly string[],
+  alongside?: AlongsideCommands,
+): Promise<{ entry: string; values: Array<string | null>; alongside: unknown[] }> {
+  const services = c.get('services');
   if (caller.accessToken) {
     c.set('principal', {
       userId: caller.userId,
@@ -83,9 +101,10 @@ export async function confirmSession(c: Context<AppEnv>, caller: VerifiedCaller)
       tokenPermissions: caller.accessToken.permissions,
     });
     // No session entry: what remembers an approved session (ai/warm-start) never matches a token.
-    return '';
+    const [values = [], ...extra] = await readTogether(services, keys, alongside);
+    return { entry: '', values: values as Array<string | null>, alongside: extra };
   }
-  const confirmed = await sessionRole(c.get('services'), caller);
+  const { confirmed, values, extra } = await sessionRole(services, caller, keys, alongside);
   if (!confirmed) throw new ApiError('invalid_token', 'Session has ended; sign in again');
   c.set('principal', {
     userId: caller.userId,
@@ -95,7 +114,30 @@ export async function confirmSession(c: Context<AppEnv>, caller: VerifiedCaller)
     sessionId: caller.sessionId,
     via: caller.via,
   });
-  return confirmed.entry;
+  return { entry: confirmed.entry, values, alongside: extra };
+}
+
+/** Commands a route sends in the session read's round trip (its request counting: middleware/rate-limits.ts). */
+export type AlongsideCommands = (pipeline: ChainableCommander) => void;
+
+/**
+ * An MGET of `keys` and the `alongside` commands in one round trip: the MGET's values first,
+ * then each command's answer (or its error, in its place). Without commands, the MGET alone.
+ */
+async function readTogether(
+  services: Services,
+  keys: readonly string[],
+  alongside: AlongsideCommands | undefined,
+): Promise<unknown[]> {
+  if (!alongside) return [keys.length > 0 ? await services.redis().mget(...keys) : []];
+  const pipeline = services.redis().pipeline();
+  if (keys.length > 0) pipeline.mget(...keys);
+  alongside(pipeline);
+  const answers = (await pipeline.exec()) ?? [];
+  const [first, ...rest] = answers.map(([err, value]) => err ?? value);
+  if (keys.length === 0) return [[], first, ...rest];
+  if (first instanceof Error) throw first;
+  return [first, ...rest];
 }
 
 /**
@@ -147,18 +189,97 @@ const SESSION_CACHE_SECONDS = 60;
 async function sessionRole(
   services: Services,
   caller: VerifiedCaller,
-): Promise<{ role: Role; installAdmin: boolean; entry: string } | undefined> {
+  alsoRead: readonly string[] = [],
+  alongside?: AlongsideCommands,
+): Promise<{
+  confirmed: { role: Role; installAdmin: boolean; entry: string } | undefined;
+  values: Array<string | null>;
+  extra: unknown[];
+}> {
   const key = sessionCacheKey(services, caller.sessionId);
-  const cached = await services.redis().get(key);
-  if (cached === REVOKED_MARKER) return undefined;
-  const value = await services.cacheSeal.open(key, cached);
-  if (value) {
-    const [userId, orgId, role, installAdmin, until] = value.split(' ');
-    const fresh = Number(until) * 1000 > services.clock.now().getTime();
-    const known = Role.safeParse(role);
-    if (userId === caller.userId && orgId === caller.organizationId && fresh && known.success)
-      return { role: known.data, installAdmin: installAdmin === 'install_admin', entry: cached! };
+  let cached: string | null;
+  let values: Array<string | null> = [];
+  let extra: unknown[] = [];
+  if (alsoRead.length === 0 && !alongside) cached = await services.redis().get(key);
+  else {
+    const [read, ...rest] = await readTogether(services, [key, ...alsoRead], alongside);
+    [cached = null, ...values] = read as Array<string | null>;
+    extra = rest;
   }
+  if (cached === REVOKED_MARKER) return { confirmed: undefined, values, extra };
+  const entry = await openSessionEntry(services, key, cached);
+  if (
+    entry &&
+    entry.userId === caller.userId &&
+    entry.organizationId === caller.organizationId &&
+    entry.untilMs > services.clock.now().getTime()
+  ) {
+    return {
+      confirmed: { role: entry.role, installAdmin: entry.installAdmin, entry: cached! },
+      values,
+      extra,
+    };
+  }
+  return { confirmed: await confirmInDatabase(services, caller, key), values, extra };
+}
+
+/** A session entry, opened: who it confirms, their role, and the moment it lapses. */
+interface OpenedEntry {
+  userId: string;
+  organizationId: string;
+  role: Role;
+  installAdmin: boolean;
+  untilMs: number;
+}
+
+/** Session entries opened lately, per `services` (see openSessionEntry); bounded. */
+const openedEntries = new WeakMap<Services, Map<string, { sealed: string; opened: OpenedEntry }>>();
+const MAX_OPENED = 10_000;
+
+/**
+ * The sealed entry, checked and parsed; undefined for anything not sealed for this key or not
+ * well formed. A session's entry reads the same on each of its requests for up to
+ * SESSION_CACHE_SECONDS, so the last one opened for each key is kept with the exact text it
+ * was opened from: the same text under the same key opens to the same entry, so only a text
+ * never opened before costs the seal check. What the entry says is still checked on every
+ * request (whose it is, and that it has not lapsed), and Redis is still read on every request,
+ * so a revocation (a marker in place of the entry) acts at once.
+ */
+async function openSessionEntry(
+  services: Services,
+  key: string,
+  sealed: string | null,
+): Promise<OpenedEntry | undefined> {
+  if (!sealed) return undefined;
+  let memo = openedEntries.get(services);
+  if (!memo) {
+    memo = new Map();
+    openedEntries.set(services, memo);
+  }
+  const known = memo.get(key);
+  if (known?.sealed === sealed) return known.opened;
+  const value = await services.cacheSeal.open(key, sealed);
+  if (!value) return undefined;
+  const [userId, organizationId, role, installAdmin, until] = value.split(' ');
+  const parsedRole = Role.safeParse(role);
+  if (!userId || !organizationId || !parsedRole.success) return undefined;
+  const opened: OpenedEntry = {
+    userId,
+    organizationId,
+    role: parsedRole.data,
+    installAdmin: installAdmin === 'install_admin',
+    untilMs: Number(until) * 1000,
+  };
+  setBounded(memo, key, { sealed, opened }, MAX_OPENED);
+  return opened;
+}
+
+/** The session, user and membership, read from the database; a confirmation is cached in Redis. */
+async function confirmInDatabase(
+  services: Services,
+  caller: VerifiedCaller,
+  key: string,
+): Promise<{ role: Role; installAdmin: boolean; entry: string } | undefined> {
   const [row] = await services.db
     .select({ role: memberships.role, installAdmin: users.installAdmin })
     .from(users)

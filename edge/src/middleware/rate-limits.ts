@@ -10,7 +10,12 @@ import {
   refusalsKey,
   refuse,
 } from '../plans/refusals.ts';
-import { hitRateLimits } from '../services/rate-limit.ts';
+import {
+  type CountersDecision,
+  countersHit,
+  sendCountersHit,
+  withCountersScript,
+} from '../services/rate-limit.ts';
 
 /**
  * Request limits, per minute, counted in Redis so every edge instance shares them:
@@ -33,7 +38,7 @@ const counted = new WeakSet<Context>();
 export function requestLimits(): MiddlewareHandler<AppEnv> {
   return async function requestLimitsMiddleware(c, next) {
     if (matchedRoutes(c).some((r) => countingAfterAuth.has(r.handler))) return next();
-    const answer = await count(c, undefined);
+    const answer = await countRequest(c, undefined);
     await next();
     answer?.(c.res);
   };
@@ -52,10 +57,10 @@ export function limitedAuthentication(authenticate: MiddlewareHandler<AppEnv>): 
         authenticated = true;
       });
     } catch (err) {
-      if (!authenticated) await count(c, undefined);
+      if (!authenticated) await countRequest(c, undefined);
       throw err;
     }
-    const answer = await count(c, c.get('principal'));
+    const answer = await countRequest(c, c.get('principal'));
     await next();
     answer?.(c.res);
   };
@@ -67,13 +72,37 @@ export function limitedAuthentication(authenticate: MiddlewareHandler<AppEnv>): 
  * Counts the request once; refuses (throws) when a limit is passed, and otherwise returns
  * what puts the tightest policy's RateLimit headers on the answer.
  */
-async function count(
+export async function countRequest(
   c: Context<AppEnv>,
-  principal: Principal | undefined,
+  principal: Pick<Principal, 'userId' | 'organizationId'> | undefined,
 ): Promise<((res: Response) => void) | undefined> {
+  const prepared = await prepareCount(c, principal);
+  if (!prepared) return undefined;
+  return prepared.settle(await sendCountersHit(c.get('services').redis(), prepared.hit));
+}
+
+/**
+ * The request's counting, to send in a pipeline beside the caller's own reads (one round trip
+ * for both): for a route that authenticates itself and counts itself (`countsItself`), given
+ * the person its verified token names. `settle` takes the script's answer (or the error):
+ * it throws the 429, or returns what sets the RateLimit headers. Undefined when this request
+ * was counted already.
+ */
+export async function prepareCount(
+  c: Context<AppEnv>,
+  principal: Pick<Principal, 'userId' | 'organizationId'> | undefined,
+): Promise<
+  | {
+      hit: ReturnType<typeof countersHit>;
+      settle(answer: unknown): Promise<((res: Response) => void) | undefined>;
+    }
+  | undefined
+> {
   if (counted.has(c)) return undefined;
   counted.add(c);
   const services = c.get('services');
+  // Defines the script on the client, so pipelines made from it from now on can send it.
+  withCountersScript(services.redis());
   const { perIpPerMinute, perPersonPerMinute } = services.config.rateLimits;
   const prefix = `${services.config.redisPrefix}rl:req`;
   const address = c.get('clientIp')?.(c) ?? 'unknown';
@@ -88,10 +117,19 @@ async function count(
     const perOrg = plan.plan.limits.apiRequestsPerMinute;
     if (perOrg !== null) counters.push(policyCounter(`${prefix}:org:${organizationId}`, 'plan', perOrg));
   }
-  const decision = await hitRateLimits(services.redis(), counters, WINDOW_SECONDS, {
+  const hit = countersHit(counters, WINDOW_SECONDS, {
     key: refusalsKey(services, organizationId, services.clock.now()),
     keepSeconds: REFUSALS_KEPT_SECONDS,
   });
+  return { hit, settle: (answer) => settle(c, counters, organizationId, hit.decide(answer)) };
+}
+
+async function settle(
+  c: Context<AppEnv>,
+  counters: readonly { limit: number; field: RateLimitScope; policy: LimitPolicy }[],
+  organizationId: string | undefined,
+  decision: CountersDecision,
+): Promise<((res: Response) => void) | undefined> {
   if (decision.counts.length === 0) return undefined;
   const refused = counters[decision.refused];
   if (refused) {
@@ -123,6 +161,12 @@ async function count(
       // An answer with immutable headers (a proxied one) goes out without them.
     }
   };
+}
+
+/** Marks a handler that counts its request itself (through `prepareCount`): the app-wide middleware leaves it. */
+export function countsItself<H extends object>(handler: H): H {
+  countingAfterAuth.add(handler);
+  return handler;
 }
 
 const REFUSAL_WORDS: Record<RateLimitScope, string> = {

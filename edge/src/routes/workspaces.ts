@@ -7,11 +7,13 @@ import { and, desc, eq, isNull } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import { describedRoutes, reply } from '../http/described-routes.ts';
+import { assertAccess, describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { loadInstallSettings } from '../install/settings.ts';
 import { assertWithinMaxima, defaultResources, networkFor } from '../install/workspace-policy.ts';
+import { confirmSessionReading, verifyCaller } from '../middleware/authenticate.ts';
+import { countRequest, countsItself, prepareCount } from '../middleware/rate-limits.ts';
 import { enqueueCreate } from '../placement/create-job.ts';
 import { placeNew, recordServerChoice } from '../placement/new-workspace.ts';
 import { claimWorkspacePlace } from '../plans/plan-limits.ts';
@@ -24,12 +26,20 @@ import {
   canSeeAll,
   forgetWorkspaceRow,
   liveStatuses,
+  liveStatusesFrom,
+  liveStatusKeys,
   loadWorkspace,
   queueOf,
   type WorkspaceRow,
   workspaceView,
 } from '../workspaces/access.ts';
-import { cached, invalidate, listScope, WORKSPACE_LIST_TTL_SECONDS } from '../workspaces/cache.ts';
+import {
+  alongsideReads,
+  cachedAlongside,
+  invalidate,
+  listScope,
+  WORKSPACE_LIST_TTL_SECONDS,
+} from '../workspaces/cache.ts';
 import { assertLifecycleAccepted } from '../workspaces/lifecycle-conflicts.ts';
 import { followWorkspaceLog, readWorkspaceLog } from '../workspaces/logs.ts';
 
@@ -137,39 +147,69 @@ export function workspaceRoutes() {
     return reply(c, routes.createWorkspace, 201, workspaceView(row));
   });
 
-  on(routes.listWorkspaces, async (c) => {
-    const services = c.get('services');
-    const p = c.get('principal');
-    const all = canSeeAll(p);
-    const views = await cached<Workspace[]>(
-      services,
-      listScope(p.organizationId),
-      all ? 'all' : p.userId,
-      WORKSPACE_LIST_TTL_SECONDS,
-      async () => {
-        const rows = await services.db
-          .select()
-          .from(workspaces)
-          .where(
-            and(
-              eq(workspaces.organizationId, p.organizationId),
-              isNull(workspaces.deletedAt),
-              all ? undefined : eq(workspaces.ownerId, p.userId),
-            ),
-          )
-          .orderBy(desc(workspaces.createdAt))
-          .limit(1000);
-        return rows.map((r) => workspaceView(r));
-      },
-    );
-    const live = await liveStatuses(services, views);
-    return reply(c, routes.listWorkspaces, 200, {
-      workspaces: views.map((w) => {
-        const l = live.get(w.id);
-        return l ? { ...w, status: l.status, statusReason: l.reason, updatedAt: l.at } : w;
-      }),
-    });
-  });
+  // Authenticates itself: the list's version and its live statuses are read in the session
+  // check's round trip (one round trip in all, once the list is remembered: see cachedAlongside).
+  // The request limits are counted in that round trip too (countsItself, prepareCount).
+  on.authenticatingItself(
+    routes.listWorkspaces,
+    countsItself(async (c) => {
+      const services = c.get('services');
+      let caller: Awaited<ReturnType<typeof verifyCaller>>;
+      try {
+        caller = await verifyCaller(c);
+      } catch (err) {
+        // Counted by address all the same, as limitedAuthentication counts a failed caller.
+        await countRequest(c, undefined);
+        throw err;
+      }
+      const scope = listScope(caller.organizationId);
+      const early = alongsideReads(services, scope, ['all', caller.userId]);
+      const counting = await prepareCount(c, caller);
+      const { values, alongside } = await confirmSessionReading(
+        c,
+        caller,
+        early,
+        counting && ((pipeline) => counting.hit.queue(pipeline)),
+      );
+      const limitHeaders = await counting?.settle(alongside[0]);
+      await assertAccess(c, routes.listWorkspaces.access);
+      const p = c.get('principal');
+      const all = canSeeAll(p);
+      // The list and its live statuses: on a remembered list, one round trip reads both.
+      const { value: views, alongside: statuses } = await cachedAlongside<Workspace[]>(
+        services,
+        scope,
+        all ? 'all' : p.userId,
+        WORKSPACE_LIST_TTL_SECONDS,
+        async () => {
+          const rows = await services.db
+            .select()
+            .from(workspaces)
+            .where(
+              and(
+                eq(workspaces.organizationId, p.organizationId),
+                isNull(workspaces.deletedAt),
+                all ? undefined : eq(workspaces.ownerId, p.userId),
+              ),
+            )
+            .orderBy(desc(workspaces.createdAt))
+            .limit(1000);
+          return rows.map((r) => workspaceView(r));
+        },
+        (list) => liveStatusKeys(services.config.redisPrefix, list),
+        new Map(early.map((k, i) => [k, values[i] ?? null])),
+      );
+      const live = liveStatusesFrom(views, statuses);
+      const res = reply(c, routes.listWorkspaces, 200, {
+        workspaces: views.map((w) => {
+          const l = live.get(w.id);
+          return l ? { ...w, status: l.status, statusReason: l.reason, updatedAt: l.at } : w;
+        }),
+      });
+      limitHeaders?.(res);
+      return res;
+    }),
+  );
 
   // What the create form may offer: the network policy and the maxima, no destinations.
   on(routes.workspacePolicy, async (c) => {

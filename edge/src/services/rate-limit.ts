@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { withTimeout } from './with-timeout.ts';
 
 /** Redis must answer within this, or the limiter steps aside rather than hang a request. */
@@ -109,20 +109,66 @@ export async function hitRateLimits(
   windowSeconds: number,
   refusals: { key: string; keepSeconds: number },
 ): Promise<CountersDecision> {
+  const hit = countersHit(counters, windowSeconds, refusals);
+  return hit.decide(await sendCountersHit(redis, hit));
+}
+
+/**
+ * `hitRateLimits` in parts, for a caller that sends the script in a pipeline beside its own
+ * reads (one round trip for both: the workspace list). `queue` adds the script to the pipeline;
+ * `decide` takes its answer, or the error, and fails open like `hitRateLimit`.
+ */
+export function countersHit(
+  counters: readonly (WindowCounter & { field: string })[],
+  windowSeconds: number,
+  refusals: { key: string; keepSeconds: number },
+): {
+  args: [number, ...Array<string | number>];
+  queue(pipeline: ChainableCommander): void;
+  decide(answer: unknown): CountersDecision;
+} {
   const nowSeconds = Math.floor(Date.now() / 1000);
   const window = Math.floor(nowSeconds / windowSeconds);
   const resetSeconds = windowSeconds - (nowSeconds % windowSeconds);
-  const args: Array<string | number> = counters.map((c) => `${c.key}:${window}`);
+  const args: [number, ...Array<string | number>] = [counters.length + 1];
+  for (const c of counters) args.push(`${c.key}:${window}`);
   args.push(refusals.key, windowSeconds, refusals.keepSeconds);
   for (const c of counters) args.push(c.limit, c.field);
+  return {
+    args,
+    queue(pipeline) {
+      (pipeline as unknown as CountersRedis).keelHitCounters(...args);
+    },
+    decide(answer) {
+      if (!Array.isArray(answer)) {
+        console.error(
+          JSON.stringify({ level: 'warn', msg: 'rate limiter unavailable', error: String(answer) }),
+        );
+        return { counts: [], refused: -1, resetSeconds };
+      }
+      const out = answer as number[];
+      return {
+        counts: out.slice(0, counters.length),
+        refused: (out[counters.length] ?? 0) - 1,
+        resetSeconds,
+      };
+    },
+  };
+}
+
+/** Sends a `countersHit` on its own; its answer, or the error (for `decide`). */
+export async function sendCountersHit(
+  redis: Redis,
+  hit: { args: [number, ...Array<string | number>] },
+): Promise<unknown> {
   try {
-    const out = await withTimeout(
-      scripted(redis).keelHitCounters(counters.length + 1, ...args),
-      REDIS_BUDGET_MS,
-    );
-    return { counts: out.slice(0, counters.length), refused: (out[counters.length] ?? 0) - 1, resetSeconds };
+    return await withTimeout(scripted(redis).keelHitCounters(...hit.args), REDIS_BUDGET_MS);
   } catch (err) {
-    console.error(JSON.stringify({ level: 'warn', msg: 'rate limiter unavailable', error: String(err) }));
-    return { counts: [], refused: -1, resetSeconds };
+    return err;
   }
+}
+
+/** `redis`, with the counters' script defined on it and so on every pipeline made from it. */
+export function withCountersScript(redis: Redis): Redis {
+  return scripted(redis);
 }

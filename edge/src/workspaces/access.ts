@@ -110,27 +110,47 @@ function heartbeatDriver(raw: string): unknown {
   }
 }
 
+type PlacedRow = { id: string; runnerId: string | null; driver?: string | null; serverId?: string | null };
+
 /**
  * Statuses the runners last wrote, read in one round trip with the runners' heartbeats: a
  * workspace whose runner is offline, or runs another driver than the workspace's, is
  * `unavailable` whatever its runner last wrote.
  */
-export async function liveStatuses(
-  services: Services,
-  rows: Array<{ id: string; runnerId: string | null; driver?: string | null; serverId?: string | null }>,
-): Promise<Map<string, LiveStatus>> {
+export async function liveStatuses(services: Services, rows: PlacedRow[]): Promise<Map<string, LiveStatus>> {
+  const keys = liveStatusKeys(services.config.redisPrefix, rows);
+  if (keys.length === 0) return new Map();
+  return liveStatusesFrom(rows, await services.redis().mget(...keys));
+}
+
+/**
+ * What `liveStatuses` reads for `rows`, in order: each placed workspace's status, then each of
+ * their runners' heartbeats. For a caller that reads them in a round trip it makes anyway.
+ */
+export function liveStatusKeys(prefix: string, rows: PlacedRow[]): string[] {
+  const placed = rows.filter((r) => r.runnerId);
+  const runnerIds = [...new Set(placed.map((r) => r.runnerId!))];
+  return [
+    ...placed.map((r) => runnerKeys(prefix, r.runnerId!).workspaceStatus(r.id)),
+    ...runnerIds.map((id) => runnerKeys(prefix, id).heartbeat),
+  ];
+}
+
+/** `liveStatuses` from the values read at `liveStatusKeys(…, rows)`. */
+export function liveStatusesFrom(
+  rows: PlacedRow[],
+  values: ReadonlyArray<string | null>,
+): Map<string, LiveStatus> {
   const out = new Map<string, LiveStatus>();
   const placed = rows.filter((r) => r.runnerId);
-  if (placed.length === 0) return out;
-  const prefix = services.config.redisPrefix;
   const runnerIds = [...new Set(placed.map((r) => r.runnerId!))];
-  const values = await services
-    .redis()
-    .mget(
-      ...placed.map((r) => runnerKeys(prefix, r.runnerId!).workspaceStatus(r.id)),
-      ...runnerIds.map((id) => runnerKeys(prefix, id).heartbeat),
-    );
-  const beats = new Map(runnerIds.map((id, i) => [id, values[placed.length + i] ?? null]));
+  // Each runner's heartbeat parsed once, however many of its workspaces are listed.
+  const drivers = new Map(
+    runnerIds.map((id, i) => {
+      const beat = values[placed.length + i];
+      return [id, beat ? { driver: heartbeatDriver(beat) } : null];
+    }),
+  );
   placed.forEach((r, i) => {
     const v = values[i];
     let live: LiveStatus | undefined;
@@ -142,12 +162,12 @@ export async function liveStatuses(
         // Ignore a malformed status; the stored one stands.
       }
     }
-    const beat = beats.get(r.runnerId!);
+    const beat = drivers.get(r.runnerId!);
     // A workspace on a server runs on the server's driver, whatever the runner runs on its own host.
     const unavailable = beat
       ? r.serverId
         ? undefined
-        : foreignDriver(r.driver, heartbeatDriver(beat))
+        : foreignDriver(r.driver, beat.driver)
       : RUNNER_OFFLINE;
     if (unavailable) {
       out.set(r.id, { status: 'unavailable', reason: unavailable, at: live?.at ?? new Date().toISOString() });

@@ -1,4 +1,5 @@
 import { cacheEntryKey, cacheVersionKey } from '../redis-keys.ts';
+import { setBounded } from '../services/bounded-map.ts';
 import type { Services } from '../services.ts';
 
 /**
@@ -26,6 +27,100 @@ export async function cached<T>(
   const value = await load();
   await redis.set(full, await services.cacheSeal.seal(full, JSON.stringify(value)), 'EX', ttlSeconds);
   return value;
+}
+
+/** How long a value read through `cachedAlongside` is reused from memory while its version stands. */
+export const REMEMBERED_MS = 5_000;
+/** Values remembered per process at most; past this the oldest is forgotten first. */
+const REMEMBERED_MAX = 256;
+
+interface Remembered {
+  version: string;
+  value: unknown;
+  /** The keys read alongside the value (they depend on it, so they are kept with it). */
+  alongside: string[];
+  untilMs: number;
+}
+
+/**
+ * Per `services` (once per process on Node, per request in workerd, where nothing is then
+ * remembered across requests): plain data, no I/O objects, never shared between two edges in
+ * one process (tests run several).
+ */
+const remembered = new WeakMap<Services, Map<string, Remembered>>();
+
+/**
+ * `cached`, for a value read on every request together with keys that depend on it (the
+ * workspace list and its live statuses): the value last read is kept in memory with its
+ * version for REMEMBERED_MS, and then one MGET reads the version and those keys at once. The
+ * version is still read from Redis each time, so a write anywhere (any edge's `invalidate`) acts
+ * at once; what memory saves is the entry's round trip, its seal check and its parse, not a
+ * moment of staleness. On a version change, or once forgotten, it reads as `cached` does.
+ *
+ * The value is shared by the requests that reuse it: callers must not change it.
+ */
+export async function cachedAlongside<T>(
+  services: Services,
+  scope: string,
+  key: string,
+  ttlSeconds: number,
+  load: () => Promise<T>,
+  alongside: (value: T) => string[],
+  /** Values read already (see `alongsideReads`): when they cover the round trip, it is not made. */
+  readEarlier?: ReadonlyMap<string, string | null>,
+): Promise<{ value: T; alongside: Array<string | null> }> {
+  const redis = services.redis();
+  const versionAt = cacheVersionKey(services, scope);
+  let memo = remembered.get(services);
+  if (!memo) {
+    memo = new Map();
+    remembered.set(services, memo);
+  }
+  const known = memo.get(rememberedId(scope, key));
+  if (known && known.untilMs > Date.now()) {
+    const [version, ...values] =
+      readEarlier?.has(versionAt) && known.alongside.every((k) => readEarlier.has(k))
+        ? [versionAt, ...known.alongside].map((k) => readEarlier.get(k)!)
+        : await redis.mget(versionAt, ...known.alongside);
+    if ((version ?? '0') === known.version) return { value: known.value as T, alongside: values };
+  }
+  const version = (await redis.get(versionAt)) ?? '0';
+  const full = cacheEntryKey(services, scope, version, key);
+  const hit = await services.cacheSeal.open(full, await redis.get(full));
+  let value: T;
+  if (hit !== undefined) value = JSON.parse(hit) as T;
+  else {
+    value = await load();
+    await redis.set(full, await services.cacheSeal.seal(full, JSON.stringify(value)), 'EX', ttlSeconds);
+  }
+  const keys = alongside(value);
+  const values = keys.length > 0 ? await redis.mget(...keys) : [];
+  setBounded(
+    memo,
+    rememberedId(scope, key),
+    { version, value, alongside: keys, untilMs: Date.now() + REMEMBERED_MS },
+    REMEMBERED_MAX,
+  );
+  return { value, alongside: values };
+}
+
+const rememberedId = (scope: string, key: string) => `${scope}\n${key}`;
+
+/**
+ * What `cachedAlongside` would read in its one round trip for any of `keys` of `scope`: the
+ * version, and the keys read alongside each value remembered now. For a caller that can read
+ * them earlier in a round trip of its own (the session check: see confirmSessionReading) and
+ * pass them on as `readEarlier`.
+ */
+export function alongsideReads(services: Services, scope: string, keys: readonly string[]): string[] {
+  const memo = remembered.get(services);
+  const reads = new Set([cacheVersionKey(services, scope)]);
+  const now = Date.now();
+  for (const key of keys) {
+    const known = memo?.get(rememberedId(scope, key));
+    if (known && known.untilMs > now) for (const k of known.alongside) reads.add(k);
+  }
+  return [...reads];
 }
 
 export async function invalidate(services: Services, scope: string, versionAt?: string): Promise<void> {
