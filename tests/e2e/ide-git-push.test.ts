@@ -4,8 +4,8 @@
  * behind Basic auth) serving a private repository: the founder keeps a token for the host in
  * Settings › Integrations, clones the private repository into a workspace, commits from the Run
  * box, and pushes with the header's Push button; the stand-in's bare repository then holds the
- * commit. Without a kept token the push is answered "not pushed" with a link to keep one. The
- * dialog passes axe in each state.
+ * commit. A remote that is not there is refused in the edge's words; without a kept token the
+ * push is answered "not pushed" with a link to keep one. The dialog passes axe in each state.
  *
  * Build first: `npm run build -w @keel/web`.
  */
@@ -179,6 +179,15 @@ describe('pushing from the IDE with a kept Git host token, end to end', { timeou
       .fill('Git: Push');
     await page.keyboard.press('Enter');
     const dialog = pushDialog();
+    // A refusal is the edge's own words, in an alert.
+    await dialog.getByRole('textbox', { name: 'Remote' }).fill('upstream');
+    await dialog.getByRole('button', { name: 'Push', exact: true }).click();
+    await dialog
+      .getByRole('alert')
+      .getByText(/no remote named upstream/)
+      .waitFor({ timeout: 60_000 });
+    await expectAccessible(page, 'push dialog, refused', THIRD_PARTY);
+    await dialog.getByRole('textbox', { name: 'Remote' }).fill('origin');
     await dialog.getByRole('button', { name: 'Push', exact: true }).click();
     await dialog.getByText('Not pushed: origin did not take main').waitFor({ timeout: 60_000 });
     assert.match((await dialog.textContent()) ?? '', /No token was sent/);
