@@ -23,6 +23,7 @@ export interface IdeActions {
   startWorkspace(): void;
   stopWorkspace(): void;
   restartWorkspace(): void;
+  gitPush(): void;
 }
 
 export interface IdeConditions {
@@ -95,6 +96,7 @@ export function ideCommands(actions: IdeActions, when: IdeConditions): Command[]
       run: actions.showTerminal,
       inTerminal: true,
     },
+    { id: 'git-push', title: 'Git: Push…', run: actions.gitPush, enabled: when.running },
     { id: 'ai-panel', title: 'AI: Toggle the AI panel', keys: ['Alt', 'A'], run: actions.toggleAiPanel },
     {
       id: 'ai-explain',

@@ -20,6 +20,9 @@ export interface IdeHeaderProps {
   onWhere: () => void;
   /** Whether the person may take snapshots (`workspaces:use`); without it the button is not there. */
   canWork: boolean;
+  /** Whether the person may push (the workspace's owner, who may work in it); else no Push button. */
+  canPush: boolean;
+  onPush: () => void;
 }
 
 /** The IDE's top bar: the way back, which workspace this is and its state, and the view controls. */
@@ -50,6 +53,21 @@ export function IdeHeader(props: IdeHeaderProps) {
             onClick={props.onSnapshot}
           >
             Snapshot
+          </Button>
+        </Show>
+        <Show when={props.canPush}>
+          <Button
+            size="small"
+            variant="secondary"
+            disabled={props.workspace.status !== 'running'}
+            title={
+              props.workspace.status === 'running'
+                ? 'Push to a Git remote with your kept token'
+                : 'Start the workspace to push from it'
+            }
+            onClick={props.onPush}
+          >
+            Push
           </Button>
         </Show>
         <Button size="small" variant="secondary" onClick={props.onWhere}>

@@ -27,6 +27,7 @@ import { createFileActions } from './file-actions.tsx';
 import { createFileOperations } from './file-operations.ts';
 import { FileTree } from './file-tree.tsx';
 import { createFileTreeStore } from './file-tree-store.ts';
+import { GitPushDialog } from './git/git-push-dialog.tsx';
 import { ideCommands } from './ide-commands.ts';
 import { IdeHeader } from './ide-header.tsx';
 import { createIdeLayoutStore, LAYOUT_LIMITS } from './ide-layout-store.ts';
@@ -55,7 +56,11 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
   const session = useSession();
   // What this person may do here, from the server's list (session/permissions.ts). A viewer reads:
   // the editor is read-only, and saving, running, the terminal, file changes and AI are not offered.
-  const allowed = ideAllowances((permission) => can(session.state(), permission));
+  // Pushing goes with the owner's own kept Git host token, so only the owner is offered it.
+  const state = session.state();
+  const allowed = ideAllowances((permission) => can(state, permission), {
+    owner: state.status === 'signedIn' && state.user.id === props.workspace.ownerId,
+  });
   const id = props.workspace.id;
   const tree = createFileTreeStore(apis.files, id);
   const tabs = createEditorTabsStore(apis.files, id);
@@ -64,6 +69,7 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
   const snapshots = createSnapshotListStore(apis.fleet, id);
   onCleanup(() => snapshots.dispose());
   const [whereOpen, setWhereOpen] = createSignal(false);
+  const [pushOpen, setPushOpen] = createSignal(false);
   const ai = createAiFeatures({
     apis,
     workspaceId: id,
@@ -210,6 +216,7 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
     startWorkspace: () => void act('start'),
     stopWorkspace: () => setConfirmAction('stop'),
     restartWorkspace: () => setConfirmAction('restart'),
+    gitPush: () => setPushOpen(true),
   };
   const commands = allowedCommands(
     ideCommands(actions, {
@@ -269,6 +276,8 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
         onSnapshot={() => void takeSnapshot()}
         onWhere={() => setWhereOpen(true)}
         canWork={allowed.work}
+        canPush={allowed.push}
+        onPush={actions.gitPush}
       />
       <Show when={!allowed.work}>
         <div class="ide-banner ide-read-only" role="note">
@@ -439,6 +448,14 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
       </div>
       <StatusBar workspace={props.workspace} tabs={tabs} paletteKeys={paletteKeys} />
       <PlacementDialog open={whereOpen()} workspaceId={id} onClose={() => setWhereOpen(false)} />
+      <Show when={allowed.push}>
+        <GitPushDialog
+          open={pushOpen()}
+          running={running()}
+          push={(request) => apis.account.pushWorkspace(id, request)}
+          onClose={() => setPushOpen(false)}
+        />
+      </Show>
       <files.Dialogs />
       <ai.Dialogs />
       <CommandPalette

@@ -15,15 +15,15 @@ const all = ideCommands(actions, {
   canStart: yes,
   canUseSelection: yes,
 });
-const holding = (permissions: Iterable<Permission>) => {
+const holding = (permissions: Iterable<Permission>, owner = false) => {
   const held = new Set(permissions);
-  return ideAllowances((p) => held.has(p));
+  return ideAllowances((p) => held.has(p), { owner });
 };
 
 describe('the IDE for what a person may do', () => {
   test('a viewer reads: no save, run, terminal, file changes, lifecycle or AI', () => {
     const viewer = holding(ROLE_PERMISSIONS.viewer);
-    assert.deepEqual(viewer, { work: false, ai: false });
+    assert.deepEqual(viewer, { work: false, ai: false, push: false });
     const ids = allowedCommands(all, viewer).map((c) => c.id);
     for (const hidden of [
       'save',
@@ -36,18 +36,27 @@ describe('the IDE for what a person may do', () => {
       'terminal',
     ])
       assert.ok(!ids.includes(hidden), `${hidden} is not offered`);
-    for (const hidden of ['start', 'stop', 'restart', 'ai-panel', 'ai-explain', 'ai-rewrite'])
+    for (const hidden of ['start', 'stop', 'restart', 'ai-panel', 'ai-explain', 'ai-rewrite', 'git-push'])
       assert.ok(!ids.includes(hidden), `${hidden} is not offered`);
     for (const kept of ['palette', 'close-tab', 'refresh', 'sidebar', 'panel', 'theme', 'back'])
       assert.ok(ids.includes(kept), `${kept} stays`);
   });
 
-  test('a developer and up get every command', () => {
+  test('a developer and up get every command in their own workspace', () => {
     for (const role of ['developer', 'admin', 'super_admin'] as const) {
-      const allowed = holding(ROLE_PERMISSIONS[role]);
-      assert.deepEqual(allowed, { work: true, ai: true });
+      const allowed = holding(ROLE_PERMISSIONS[role], true);
+      assert.deepEqual(allowed, { work: true, ai: true, push: true });
       assert.equal(allowedCommands(all, allowed).length, all.length, role);
     }
+  });
+
+  test('Git: Push… is the owner’s alone: not for an admin in someone else’s workspace, nor a demoted owner', () => {
+    const admin = allowedCommands(all, holding(ROLE_PERMISSIONS.admin, false)).map((c) => c.id);
+    assert.ok(!admin.includes('git-push'));
+    assert.equal(admin.length, all.length - 1, 'everything else stays');
+    const demoted = holding(ROLE_PERMISSIONS.viewer, true);
+    assert.equal(demoted.push, false);
+    assert.ok(!allowedCommands(all, demoted).some((c) => c.id === 'git-push'));
   });
 
   test('a token scoped to reading and AI: AI stays, writing goes', () => {
