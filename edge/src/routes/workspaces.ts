@@ -171,7 +171,7 @@ export function workspaceRoutes() {
         early,
         counting && ((pipeline) => counting.hit.queue(pipeline)),
       );
-      const limitHeaders = await counting?.settle(alongside[0]);
+      await counting?.settle(alongside[0]);
       await assertAccess(c, routes.listWorkspaces.access);
       const p = c.get('principal');
       const all = canSeeAll(p);
@@ -200,14 +200,12 @@ export function workspaceRoutes() {
         new Map(early.map((k, i) => [k, values[i] ?? null])),
       );
       const live = liveStatusesFrom(views, statuses);
-      const res = reply(c, routes.listWorkspaces, 200, {
+      return reply(c, routes.listWorkspaces, 200, {
         workspaces: views.map((w) => {
           const l = live.get(w.id);
           return l ? { ...w, status: l.status, statusReason: l.reason, updatedAt: l.at } : w;
         }),
       });
-      limitHeaders?.(res);
-      return res;
     }),
   );
 

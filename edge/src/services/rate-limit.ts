@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { withTimeout } from './with-timeout.ts';
 
@@ -77,6 +78,8 @@ end
 out[n + 1] = refused
 return out`;
 
+const HIT_COUNTERS_SHA = createHash('sha1').update(HIT_COUNTERS).digest('hex');
+
 interface CountersRedis {
   keelHitCounters(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
 }
@@ -137,7 +140,10 @@ export function countersHit(
   return {
     args,
     queue(pipeline) {
-      (pipeline as unknown as CountersRedis).keelHitCounters(...args);
+      // EVALSHA by hand: a defined command in a pipeline sends the whole script every time
+      // (ioredis remembers a loaded script per socket, and a pipeline writes through one of its
+      // own). A Redis that lost the script answers NOSCRIPT, and `decide`'s caller sends it alone.
+      pipeline.evalsha(HIT_COUNTERS_SHA, ...args);
     },
     decide(answer) {
       if (!Array.isArray(answer)) {
@@ -166,9 +172,4 @@ export async function sendCountersHit(
   } catch (err) {
     return err;
   }
-}
-
-/** `redis`, with the counters' script defined on it and so on every pipeline made from it. */
-export function withCountersScript(redis: Redis): Redis {
-  return scripted(redis);
 }
