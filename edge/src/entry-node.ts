@@ -18,6 +18,7 @@ import { systemClock } from './services/clock.ts';
 import { connectPostgres, type DatabaseHandle } from './services/database.ts';
 import { openPglite } from './services/database-pglite.ts';
 import { buildServices, type ServicesHandle } from './services.ts';
+import { environmentProvidersReady } from './sso/environment-providers.ts';
 import { nodeWebSockets } from './terminal/node-websockets.ts';
 
 /** Settings only the Node entry has: where it listens and where the embedded data lives. */
@@ -103,6 +104,9 @@ export async function startNodeEdge(
     clock: systemClock,
     keyCache: newKeyCache(),
   });
+  // Providers declared by the environment are written before anyone can sign in; a mistake in
+  // them stops the start with its reason (workerd, with no start, writes them on first need).
+  await environmentProvidersReady(handle.services, { throwOnError: true });
   const sockets = nodeWebSockets();
   const app = createApp({
     provideServices: async function processServices(c, next) {

@@ -78,6 +78,8 @@ export const EdgeEnv = z.object({
     .or(z.literal('').transform(() => undefined)),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
   KEEL_PUBLIC_URL: z.url().optional(),
+  /** Sign-in providers declared as code (sso/environment-providers.ts): a JSON array. */
+  KEEL_SSO_PROVIDERS: z.string().max(200_000).optional(),
   /** Invitation e-mail: `smtp://user:pass@host:587` (STARTTLS when offered) or `smtps://…:465`. */
   KEEL_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   KEEL_SMTP_FROM: z.string().trim().min(3).max(320).optional(),
@@ -161,6 +163,8 @@ export interface EdgeConfig {
   /** KEEL_SECRET_KEY seals; KEEL_SECRET_KEY_PREVIOUS and _NEXT are accepted for opening. */
   secretKeys: SecretKeyring;
   publicUrl: string | undefined;
+  /** KEEL_SSO_PROVIDERS as given (parsed and applied by sso/environment-providers.ts). */
+  ssoProvidersJson: string | undefined;
   /** Where invitation e-mail goes out; undefined: e-mail is off and the console shows the link. */
   smtp?: { url: string; from: string };
   issuer: string;
@@ -211,6 +215,7 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
     redisUrl: e.REDIS_URL,
     secretKeys: keyringOf(e),
     publicUrl: e.KEEL_PUBLIC_URL,
+    ssoProvidersJson: e.KEEL_SSO_PROVIDERS?.trim() || undefined,
     smtp: e.KEEL_SMTP_URL
       ? { url: e.KEEL_SMTP_URL, from: e.KEEL_SMTP_FROM ?? 'Keel <keel@localhost>' }
       : undefined,

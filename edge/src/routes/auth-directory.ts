@@ -16,6 +16,7 @@ import { type DirectoryLoader, loadDirectory } from '../ldap/ldap-runtime.ts';
 import { ldapProviderBySlug, openBindPassword } from '../ldap/provider-store.ts';
 import { signInRateKeys } from '../redis-keys.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
+import { environmentProvidersReady } from '../sso/environment-providers.ts';
 import { readSignInSettings } from '../sso/sign-in-settings.ts';
 import { type ClientIp, issueTokens } from './auth.ts';
 
@@ -29,6 +30,7 @@ export function directoryAuthRoutes(options: { clientIp: ClientIp; directory?: D
 
   on(routes.publicProviders, async (c) => {
     const services = c.get('services');
+    await environmentProvidersReady(services);
     const rows = await services.db
       .select({
         name: identityProviders.name,
@@ -58,6 +60,7 @@ export function directoryAuthRoutes(options: { clientIp: ClientIp; directory?: D
 
   on(routes.ldapLogin, async (c) => {
     const services = c.get('services');
+    await environmentProvidersReady(services);
     const input = await readJson(c, LdapLoginRequest);
     await limitAttempts(c, options.clientIp, `ldap:${input.provider}:${input.username.toLowerCase()}`);
     const directory = await loadDirectory(options.directory);

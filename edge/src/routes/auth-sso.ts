@@ -13,6 +13,7 @@ import { callbackUrl } from '../ldap/provider-store.ts';
 import { ssoRateKey } from '../redis-keys.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
 import { admitSsoPerson } from '../sso/admit-sso-person.ts';
+import { environmentProvidersReady } from '../sso/environment-providers.ts';
 import { githubAuthorizationUrl, githubCallback } from '../sso/github-callback.ts';
 import { oidcAuthorizationUrl, oidcCallback, reasonOf } from '../sso/oidc-callback.ts';
 import { publicBase } from '../sso/public-base.ts';
@@ -29,6 +30,7 @@ export function ssoAuthRoutes(options: { clientIp: ClientIp }) {
 
   on(routes.ssoStart, async (c) => {
     const services = c.get('services');
+    await environmentProvidersReady(services);
     const { slug } = readParams(c, SsoSlugParam);
     const { returnTo = '/' } = readQuery(c, SsoStartQuery);
     await limitSso(c, options.clientIp);

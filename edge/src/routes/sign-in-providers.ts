@@ -1,8 +1,5 @@
 import { identityRoutes as routes } from '@keel/contract/api/identity';
 import {
-  GitHubConfig,
-  LdapConfig,
-  OidcConfig,
   ProviderIdParam,
   SaveProviderRequest,
   SaveSignInSettingsRequest,
@@ -28,34 +25,9 @@ import {
   providerView,
 } from '../ldap/provider-store.ts';
 import { isUniqueViolation } from '../servers/store.ts';
+import { splitSecret } from '../sso/provider-secret.ts';
 import { publicBase } from '../sso/public-base.ts';
 import { hasEnabledProvider, readSignInSettings, writeSignInSettings } from '../sso/sign-in-settings.ts';
-
-type SaveInput = ReturnType<typeof SaveProviderRequest.parse>;
-
-/** A saved provider's config as stored (defaults filled), and its secret apart, with the field that carries it. */
-function splitSecret(input: SaveInput): {
-  config: Record<string, unknown>;
-  secret: string | undefined;
-  field: string;
-} {
-  switch (input.kind) {
-    case 'ldap': {
-      const { bindPassword, ...rest } = input.config;
-      return { config: LdapConfig.parse(rest), secret: bindPassword, field: 'bindPassword' };
-    }
-    case 'oidc':
-    case 'google':
-    case 'entra': {
-      const { clientSecret, ...rest } = input.config;
-      return { config: OidcConfig.parse(rest), secret: clientSecret, field: 'clientSecret' };
-    }
-    case 'github': {
-      const { clientSecret, ...rest } = input.config;
-      return { config: GitHubConfig.parse(rest), secret: clientSecret, field: 'clientSecret' };
-    }
-  }
-}
 
 async function audit(
   c: Context<AppEnv>,
