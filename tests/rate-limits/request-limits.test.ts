@@ -63,6 +63,35 @@ describe('request limits per address, person and plan (real Redis and PostgreSQL
     }
   });
 
+  test('the AI starts are counted beside their one-round-trip start: past the limit, the address is refused', async () => {
+    const t = await createTestApp({ env: { KEEL_RATE_LIMIT_IP_PER_MINUTE: '3' } });
+    try {
+      await withinOneRateWindow(10);
+      const ask = () =>
+        t.fetch('/api/ai/explain', {
+          method: 'POST',
+          headers: { authorization: 'Bearer not.a.token', 'content-type': 'application/json' },
+          body: '{}',
+        });
+      // Answered by the route (no such session), counted all the same, up to the limit and one past it.
+      for (let i = 0; i < 4; i++) assert.equal((await ask()).status, 401);
+      // The count that found the address past its limit lands beside the answer.
+      await new Promise((r) => setTimeout(r, 100));
+      const refused = await ask();
+      assertRefused({ status: refused.status, body: await json(refused), headers: refused.headers }, 'ip', 3);
+      assertRefused(
+        await (async () => {
+          const res = await t.fetch('/healthz');
+          return { status: res.status, body: await json(res), headers: res.headers };
+        })(),
+        'ip',
+        3,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
   test('two edges share the counters of one address (one Redis)', async () => {
     const shared = {
       KEEL_RATE_LIMIT_IP_PER_MINUTE: '4',

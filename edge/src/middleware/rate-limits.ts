@@ -29,13 +29,56 @@ const countingAfterAuth = new WeakSet<object>();
 /** Requests already counted (several route groups may run their checks on one request). */
 const counted = new WeakSet<Context>();
 
+/** The handlers whose requests are counted behind them (`countsBehind`). */
+const countingBehind = new WeakSet<object>();
+/** Addresses a count found past their limit, until their window ends (for `countsBehind`). */
+const overLimit = new Map<string, number>();
+const MAX_OVER_LIMIT = 10_000;
+
 /** The app-wide middleware: counts by address unless the route will count once it knows the person. */
 export function requestLimits(): MiddlewareHandler<AppEnv> {
   return async function requestLimitsMiddleware(c, next) {
-    if (matchedRoutes(c).some((r) => countingAfterAuth.has(r.handler))) return next();
+    const routes = matchedRoutes(c);
+    if (routes.some((r) => countingAfterAuth.has(r.handler))) return next();
+    if (routes.some((r) => countingBehind.has(r.handler))) return countBehind(c, next);
     await countRequest(c, undefined);
     await next();
   };
+}
+
+/**
+ * For a route whose start is one round trip end to end (the AI starts: ai/warm-start.ts, with
+ * their own per-person limit inside it): the address's count goes out beside the handler
+ * instead of before it. An address a count found past its limit is refused here, without a
+ * round trip, until its window ends; so at most the requests in flight when it passed go
+ * through, and they are counted all the same.
+ */
+async function countBehind(c: Context<AppEnv>, next: () => Promise<void>): Promise<void> {
+  const services = c.get('services');
+  const address = c.get('clientIp')?.(c) ?? 'unknown';
+  const key = `${services.config.redisPrefix}${address}`;
+  const until = overLimit.get(key);
+  if (until !== undefined && until > Date.now()) {
+    await countRequest(c, undefined);
+  } else {
+    if (until !== undefined) overLimit.delete(key);
+    const prepared = await prepareCount(c, undefined);
+    if (prepared)
+      void sendCountersHit(services.redis(), prepared.hit).then((answer) => {
+        const decision = prepared.hit.decide(answer);
+        if (decision.refused >= 0) {
+          if (overLimit.size >= MAX_OVER_LIMIT) overLimit.clear();
+          overLimit.set(key, Date.now() + decision.resetSeconds * 1000);
+        }
+      });
+  }
+  await next();
+}
+
+/** Marks a handler whose request is counted beside it rather than before it (see countBehind). */
+export function countsBehind<H extends object>(handler: H): H {
+  countingBehind.add(handler);
+  return handler;
 }
 
 /**

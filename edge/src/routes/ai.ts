@@ -6,12 +6,13 @@ import {
   RewriteRequest,
 } from '@keel/contract/ai';
 import { aiRoutes as routes } from '@keel/contract/api/ai';
+import type { ApiRoute } from '@keel/contract/api/describe';
 import type { RunnerJob } from '@keel/contract/jobs';
 import { AI_STREAM_TTL_SECONDS, runnerKeys } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { runners } from '@keel/drizzle/schema';
 import { and, eq, isNull, or } from 'drizzle-orm';
-import { type Context, Hono } from 'hono';
+import { type Context, type Handler, Hono } from 'hono';
 import { z } from 'zod';
 import { workspaceRelative } from '../ai/paths.ts';
 import { cursorFrom, relayAiStream, streamState } from '../ai/relay.ts';
@@ -21,6 +22,7 @@ import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readParams, readQuery } from '../http/validate.ts';
+import { countsBehind } from '../middleware/rate-limits.ts';
 import { heartbeatsOf } from '../runners/registry.ts';
 import type { Services } from '../services.ts';
 import { loadWorkspace } from '../workspaces/access.ts';
@@ -87,7 +89,10 @@ export function aiRoutes() {
   const on = describedRoutes(app, '/api/ai');
   // The three starts authenticate in their handler (see startRoute: the one-round-trip start
   // checks the session and the route's access itself, in its own order).
-  on.authenticatingItself(routes.explain, (c) =>
+  // Their request limits are counted beside them, not before (rate-limits.ts, countsBehind).
+  const startOn = (route: ApiRoute, handler: Handler<AppEnv>) =>
+    on.authenticatingItself(route, countsBehind(handler));
+  startOn(routes.explain, (c) =>
     startRoute(c, 'explain', ExplainRequest, (input) =>
       aboutFile(input, (base) => ({
         ...base,
@@ -97,13 +102,13 @@ export function aiRoutes() {
     ),
   );
 
-  on.authenticatingItself(routes.rewrite, (c) =>
+  startOn(routes.rewrite, (c) =>
     startRoute(c, 'rewrite', RewriteRequest, (input) =>
       aboutFile(input, (base) => ({ ...base, type: 'ai.rewrite', instruction: input.instruction })),
     ),
   );
 
-  on.authenticatingItself(routes.chat, (c) =>
+  startOn(routes.chat, (c) =>
     startRoute(c, 'chat', ChatRequest, (input) => {
       const paths = input.paths?.map(workspaceRelative);
       return {
