@@ -48,8 +48,8 @@ export function requestLimits(): MiddlewareHandler<AppEnv> {
 
 /**
  * For a route whose start is one round trip end to end (the AI starts: ai/warm-start.ts, with
- * their own per-person limit inside it): the address's count goes out beside the handler
- * instead of before it. An address a count found past its limit is refused here, without a
+ * their own per-person limit inside it): the address's count goes out once the handler has
+ * answered, instead of before it. An address a count found past its limit is refused here, without a
  * round trip, until its window ends; so at most the requests in flight when it passed go
  * through, and they are counted all the same.
  */
@@ -60,9 +60,14 @@ async function countBehind(c: Context<AppEnv>, next: () => Promise<void>): Promi
   const until = overLimit.get(key);
   if (until !== undefined && until > Date.now()) {
     await countRequest(c, undefined);
-  } else {
-    if (until !== undefined) overLimit.delete(key);
-    const prepared = await prepareCount(c, undefined);
+    return next();
+  }
+  if (until !== undefined) overLimit.delete(key);
+  const prepared = await prepareCount(c, undefined);
+  try {
+    await next();
+  } finally {
+    // Once the start is answered (its stream under way), so nothing waits behind the count.
     if (prepared)
       void sendCountersHit(services.redis(), prepared.hit).then((answer) => {
         const decision = prepared.hit.decide(answer);
@@ -72,7 +77,6 @@ async function countBehind(c: Context<AppEnv>, next: () => Promise<void>): Promi
         }
       });
   }
-  await next();
 }
 
 /** Marks a handler whose request is counted beside it rather than before it (see countBehind). */
