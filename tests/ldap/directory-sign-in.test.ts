@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { auditEvents, identityProviders, organizations, users } from '@keel/drizzle/schema';
+import { auditEvents, identityProviders, memberships, organizations, users } from '@keel/drizzle/schema';
 import { eq } from 'drizzle-orm';
 import { createApp } from '../../edge/src/app.ts';
 import { newId } from '../../edge/src/ids.ts';
@@ -165,6 +165,14 @@ describe('directory sign-in against a real slapd (StartTLS and LDAPS, real Postg
     const alice = await login('corp-ldaps', 'alice', pw('alice'));
     assert.equal(alice.status, 200, JSON.stringify(alice.body));
     const trusting = await save('trusting', ldapConfig({ trustEmail: true }));
+    // Not a member of this organization: a trusted address does not take the account over.
+    const aliceIs = eq(memberships.userId, alice.body.user.id);
+    const [kept] = await t.services.db.select().from(memberships).where(aliceIs);
+    await t.services.db.delete(memberships).where(aliceIs);
+    const takeover = await login('trusting', 'alice', pw('alice'));
+    assert.equal(takeover.status, 409, JSON.stringify(takeover.body));
+    assert.equal(takeover.body.error.code, 'email_taken');
+    await t.services.db.insert(memberships).values(kept!);
     const linked = await login('trusting', 'alice', pw('alice'));
     assert.equal(linked.status, 200, 'a directory whose e-mail is trusted links the existing account');
     assert.equal(linked.body.user.id, alice.body.user.id);

@@ -1,11 +1,12 @@
 import type { Role } from '@keel/contract/auth';
-import { identityProviders, memberships, userIdentities, users } from '@keel/drizzle/schema';
+import { identityProviders, userIdentities, users } from '@keel/drizzle/schema';
 import { and, eq } from 'drizzle-orm';
 import { appendAudit } from '../audit/audit-log.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { newId } from '../ids.ts';
-import { endAccess, recheckOpenSessions } from '../members/end-access.ts';
+import { endAccess } from '../members/end-access.ts';
+import { admitToProviderOrganization, isMemberOf } from '../members/provider-membership.ts';
 import type { Services } from '../services.ts';
 import type { DirectoryPerson } from './ldap-directory.ts';
 import { roleForGroups } from './ldap-roles.ts';
@@ -69,6 +70,11 @@ export async function admitDirectoryPerson(
   let user = await linkedUser(services, provider.row.id, person.subject);
   if (!user && person.email && provider.config.trustEmail) {
     [user] = await services.db.select().from(users).where(eq(users.email, person.email)).limit(1);
+    if (user && !(await isMemberOf(services, user.id, organizationId)))
+      throw new ApiError(
+        'email_taken',
+        'An account with this e-mail belongs to another organization; it is not linked to this directory',
+      );
   }
   if (!user) {
     const email =
@@ -97,37 +103,18 @@ export async function admitDirectoryPerson(
   if (!user) throw new ApiError('internal_error', 'Could not create the account');
   if (user.disabledAt) throw new ApiError('forbidden', 'This account is disabled');
 
-  const [membership] = await services.db
-    .select()
-    .from(memberships)
-    .where(and(eq(memberships.userId, user.id), eq(memberships.organizationId, organizationId)))
-    .limit(1);
-  if (membership?.disabledAt) throw new ApiError('forbidden', 'This account is disabled in the organization');
-  if (!membership) {
-    await services.db.insert(memberships).values({ userId: user.id, organizationId, role });
-  } else if (membership.role !== role) {
-    await services.db
-      .update(memberships)
-      .set({ role })
-      .where(and(eq(memberships.userId, user.id), eq(memberships.organizationId, organizationId)));
-    // Open sessions and tokens carry the old role in their cached confirmation: read it again.
-    await recheckOpenSessions(services, user.id, organizationId);
-  }
-  await services.db
-    .insert(userIdentities)
-    .values({
-      providerId: provider.row.id,
-      subject: person.subject,
-      userId: user.id,
-      groups: person.groups,
-      lastSignInAt: now,
-    })
-    .onConflictDoUpdate({
-      target: [userIdentities.providerId, userIdentities.subject],
-      set: { groups: person.groups, lastSignInAt: now },
-    });
-  await services.db.update(users).set({ lastSignInAt: now }).where(eq(users.id, user.id));
-  return { user, organizationId, role };
+  const admitted = await admitToProviderOrganization(services, {
+    userId: user.id,
+    organizationId,
+    providerId: provider.row.id,
+    subject: person.subject,
+    groups: person.groups,
+    apply: role,
+    roleIfNew: role,
+    now,
+  });
+  if (!admitted) throw new ApiError('forbidden', 'This account is disabled in the organization');
+  return { user, organizationId, role: admitted };
 }
 
 function recheckKey(services: Services, userId: string, providerId: string): string {

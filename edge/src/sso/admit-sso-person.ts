@@ -1,9 +1,10 @@
-import { type Role, roleRank } from '@keel/contract/auth';
-import { memberships, userIdentities, users } from '@keel/drizzle/schema';
-import { and, eq, ne } from 'drizzle-orm';
+import type { Role } from '@keel/contract/auth';
+import { userIdentities, users } from '@keel/drizzle/schema';
+import { and, eq } from 'drizzle-orm';
 import { sha256Hex } from '../auth/bytes.ts';
 import { newId } from '../ids.ts';
-import { endAccess, recheckOpenSessions } from '../members/end-access.ts';
+import { endAccess } from '../members/end-access.ts';
+import { admitToProviderOrganization, isMemberOf } from '../members/provider-membership.ts';
 import type { Services } from '../services.ts';
 import { readSignInSettings } from './sign-in-settings.ts';
 import type { SsoPerson } from './sso-person.ts';
@@ -25,30 +26,6 @@ async function linkedUser(
     .where(and(eq(userIdentities.providerId, providerId), eq(userIdentities.subject, subject)))
     .limit(1);
   return row?.user;
-}
-
-async function isMember(services: Services, userId: string, organizationId: string): Promise<boolean> {
-  const [row] = await services.db
-    .select({ userId: memberships.userId })
-    .from(memberships)
-    .where(and(eq(memberships.userId, userId), eq(memberships.organizationId, organizationId)))
-    .limit(1);
-  return row !== undefined;
-}
-
-async function otherSuperAdmins(services: Services, organizationId: string, userId: string): Promise<number> {
-  const rows = await services.db
-    .select({ userId: memberships.userId })
-    .from(memberships)
-    .where(
-      and(
-        eq(memberships.organizationId, organizationId),
-        eq(memberships.role, 'super_admin'),
-        ne(memberships.userId, userId),
-      ),
-    )
-    .limit(1);
-  return rows.length;
 }
 
 /**
@@ -89,7 +66,7 @@ export async function admitSsoPerson(
         );
       // An organization's provider vouches only for its own people: an account of another
       // organization (or an install administrator) is not taken over by whoever runs this provider.
-      if (!(await isMember(services, existing.id, organizationId)))
+      if (!(await isMemberOf(services, existing.id, organizationId)))
         throw new SsoRefusal(
           'account_exists',
           'the account with this address is not a member of the organization',
@@ -116,46 +93,16 @@ export async function admitSsoPerson(
   if (!user) throw new Error('the account was not created');
   if (user.disabledAt) throw new SsoRefusal('account_disabled', 'the account is disabled');
 
-  const [membership] = await services.db
-    .select()
-    .from(memberships)
-    .where(and(eq(memberships.userId, user.id), eq(memberships.organizationId, organizationId)))
-    .limit(1);
-  if (membership?.disabledAt) throw new SsoRefusal('account_disabled', 'the membership is disabled');
-  let role: Role;
-  if (!membership) {
-    role = (mapped ?? fallback) as Role;
-    await services.db.insert(memberships).values({ userId: user.id, organizationId, role, createdAt: now });
-  } else {
-    role = membership.role;
-    const demotesLastSuperAdmin =
-      mapped !== null &&
-      membership.role === 'super_admin' &&
-      roleRank[mapped] < roleRank.super_admin &&
-      (await otherSuperAdmins(services, organizationId, user.id)) === 0;
-    if (mapped && mapped !== membership.role && !demotesLastSuperAdmin) {
-      role = mapped;
-      await services.db
-        .update(memberships)
-        .set({ role })
-        .where(and(eq(memberships.userId, user.id), eq(memberships.organizationId, organizationId)));
-      // Open sessions and tokens carry the old role in their cached confirmation: read it again.
-      await recheckOpenSessions(services, user.id, organizationId);
-    }
-  }
-  await services.db
-    .insert(userIdentities)
-    .values({
-      providerId: provider.row.id,
-      subject: person.subject,
-      userId: user.id,
-      groups: person.groups,
-      lastSignInAt: now,
-    })
-    .onConflictDoUpdate({
-      target: [userIdentities.providerId, userIdentities.subject],
-      set: { groups: person.groups, lastSignInAt: now },
-    });
-  await services.db.update(users).set({ lastSignInAt: now }).where(eq(users.id, user.id));
+  const role = await admitToProviderOrganization(services, {
+    userId: user.id,
+    organizationId,
+    providerId: provider.row.id,
+    subject: person.subject,
+    groups: person.groups,
+    apply: mapped,
+    roleIfNew: (mapped ?? fallback) as Role,
+    now,
+  });
+  if (!role) throw new SsoRefusal('account_disabled', 'the membership is disabled');
   return { user, organizationId, role, created, linked };
 }
