@@ -10,14 +10,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import {
-  describeViolations,
+  expectAccessible,
   launchChromium,
   type PageProblems,
-  screenshot,
-  seriousAccessibilityViolations,
+  scenarioSteps,
   watchForProblems,
 } from './support/browser.ts';
 import { type KeelInstance, startKeel } from './support/keel-instance.ts';
@@ -33,27 +32,7 @@ let context: BrowserContext;
 let page: Page;
 let problems: PageProblems;
 
-function step(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      await screenshot(page, `failed-integrations-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(
-        () => {},
-      );
-      throw error;
-    }
-  });
-}
-
-async function expectAccessible(name: string): Promise<void> {
-  const violations = await seriousAccessibilityViolations(page, []);
-  assert.equal(
-    violations.length,
-    0,
-    `${name}: serious accessibility problems\n${describeViolations(violations)}`,
-  );
-}
+const step = scenarioSteps('integrations', () => ({ page }));
 
 describe('settings › integrations, end to end', { timeout: 300_000 }, () => {
   before(async () => {
@@ -108,14 +87,14 @@ describe('settings › integrations, end to end', { timeout: 300_000 }, () => {
         .click();
       await page.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
       await page.getByText('Loading Git host tokens…').waitFor();
-      await expectAccessible('Integrations, loading');
+      await expectAccessible(page, 'Integrations, loading');
       release();
       await page.getByRole('alert').getByText('Could not load your Git host tokens.').waitFor();
-      await expectAccessible('Integrations, error');
+      await expectAccessible(page, 'Integrations, error');
       await page.unroute('**/api/account/git-credentials');
       await page.getByRole('button', { name: 'Try again' }).click();
       await page.getByText('No Git host tokens yet').waitFor();
-      await expectAccessible('Integrations, empty');
+      await expectAccessible(page, 'Integrations, empty');
     },
   );
 
@@ -126,7 +105,7 @@ describe('settings › integrations, end to end', { timeout: 300_000 }, () => {
       await page.getByLabel('Token', { exact: true }).fill(FIRST_TOKEN);
       await page.getByRole('button', { name: 'Save token' }).click();
       await page.getByText(/must be a host name/i).waitFor();
-      await expectAccessible('Integrations, a refused host');
+      await expectAccessible(page, 'Integrations, a refused host');
 
       await page.getByRole('textbox', { name: 'Host' }).fill('GitHub.com');
       await page.getByLabel('Token', { exact: true }).fill(FIRST_TOKEN);
@@ -139,7 +118,7 @@ describe('settings › integrations, end to end', { timeout: 300_000 }, () => {
       assert.match((await row.textContent()) ?? '', /Never/);
       assert.equal((await page.content()).includes(FIRST_TOKEN), false, 'the token is not shown');
       assert.equal(await page.getByLabel('Token', { exact: true }).inputValue(), '', 'the form was cleared');
-      await expectAccessible('Integrations, one token');
+      await expectAccessible(page, 'Integrations, one token');
     },
   );
 
@@ -156,7 +135,7 @@ describe('settings › integrations, end to end', { timeout: 300_000 }, () => {
     assert.equal(html.includes(FIRST_TOKEN) || html.includes(SECOND_TOKEN), false);
 
     await page.getByRole('button', { name: 'Delete the token for github.com' }).click();
-    await expectAccessible('Integrations, delete dialog');
+    await expectAccessible(page, 'Integrations, delete dialog');
     await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
     await page.getByText('No Git host tokens yet').waitFor();
     assert.deepEqual(problems.pageErrors, []);

@@ -9,15 +9,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BrowserClient } from '../harness/browser-client.ts';
-import {
-  describeViolations,
-  launchChromium,
-  screenshot,
-  seriousAccessibilityViolations,
-} from './support/browser.ts';
+import { expectAccessible, launchChromium, scenarioSteps } from './support/browser.ts';
 import { type KeelInstance, startKeel } from './support/keel-instance.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -30,27 +25,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 
-function step(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      await screenshot(page, `failed-plans-console-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(
-        () => {},
-      );
-      throw error;
-    }
-  });
-}
-
-async function expectAccessible(on: Page, name: string): Promise<void> {
-  const violations = await seriousAccessibilityViolations(on, []);
-  assert.equal(
-    violations.length,
-    0,
-    `${name}: serious accessibility problems\n${describeViolations(violations)}`,
-  );
-}
+const step = scenarioSteps('plans-console', () => ({ page }));
 
 const limitsTable = () => page.getByRole('table', { name: 'The plan’s limits and what is in use now' });
 

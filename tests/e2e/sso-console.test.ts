@@ -12,15 +12,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, before, describe } from 'node:test';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { BrowserClient } from '../harness/browser-client.ts';
-import {
-  describeViolations,
-  launchChromium,
-  screenshot,
-  seriousAccessibilityViolations,
-} from './support/browser.ts';
+import { expectAccessible, launchChromium, scenarioSteps } from './support/browser.ts';
 import { type KeelInstance, startKeel } from './support/keel-instance.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -34,27 +29,7 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 
-function step(name: string, body: () => Promise<void>): void {
-  test(name, async () => {
-    try {
-      await body();
-    } catch (error) {
-      await screenshot(page, `failed-sso-console-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 50)}`).catch(
-        () => {},
-      );
-      throw error;
-    }
-  });
-}
-
-async function expectAccessible(on: Page, name: string): Promise<void> {
-  const violations = await seriousAccessibilityViolations(on);
-  assert.equal(
-    violations.length,
-    0,
-    `${name}: serious accessibility problems\n${describeViolations(violations)}`,
-  );
-}
+const step = scenarioSteps('sso-console', () => ({ page }));
 
 /** Every input's value and the page's text: a secret must appear in neither. */
 async function pageHolds(on: Page, secret: string): Promise<boolean> {
