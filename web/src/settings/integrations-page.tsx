@@ -1,19 +1,17 @@
 import type { GitCredential, PutGitCredentialResponse } from '@keel/contract/integrations';
-import { createSignal, For, Match, onMount, Show, Switch } from 'solid-js';
+import { createSignal, For, onMount, Show } from 'solid-js';
 import { Button } from '../components/button.tsx';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
-import { EmptyState } from '../components/empty-state.tsx';
 import { FormAlert } from '../components/form-alert.tsx';
-import { LoadingIndicator } from '../components/loading-indicator.tsx';
 import { usePageTitle } from '../components/page-title.ts';
 import { TextField } from '../components/text-field.tsx';
 import { relativeTime } from '../format/relative-time.ts';
-import { errorMessage } from '../forms/error-message.ts';
 import { createFormAction, textValue } from '../forms/form-action.ts';
 import { can } from '../session/permissions.ts';
 import { useSession } from '../session/session-context.ts';
 import type { AccountApi } from './account-api.ts';
 import { createListResource } from './list-resource.ts';
+import { ListStates } from './list-states.tsx';
 
 /**
  * Settings › Integrations: tokens for Git hosts, one per host. Keel keeps them sealed and never
@@ -161,96 +159,78 @@ export function IntegrationsPage(props: { api: AccountApi }) {
       </Show>
 
       <h2 class="card-title">Your Git host tokens</h2>
-      <Show when={list.error()}>
-        {(error) => (
-          <div class="alert alert-error" role="alert">
-            <p>Could not load your Git host tokens. {errorMessage(error())}</p>
-            <p>
-              <Button variant="secondary" size="small" onClick={() => void list.load()}>
-                Try again
-              </Button>
-            </p>
-          </div>
-        )}
-      </Show>
-      <Switch>
-        <Match when={list.items() === undefined && !list.error()}>
-          <div class="list-placeholder">
-            <LoadingIndicator label="Loading Git host tokens…" />
-          </div>
-        </Match>
-        <Match when={list.items()?.length === 0}>
-          <EmptyState title="No Git host tokens yet">
-            <p>Add one above to clone private repositories and to push.</p>
-          </EmptyState>
-        </Match>
-        <Match when={list.items()}>
-          {(items) => (
-            <div class="table-scroll">
-              <table class="data-table" aria-label="Your Git host tokens">
-                <thead>
-                  <tr>
-                    <th scope="col">Host</th>
-                    <th scope="col">User name</th>
-                    <th scope="col">Label</th>
-                    <th scope="col">Added</th>
-                    <th scope="col">Last used</th>
-                    <th scope="col">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={items()}>
-                    {(credential) => (
-                      <tr>
-                        <td>
-                          <code>{credential.host}</code>
-                        </td>
-                        <td>
-                          {credential.username}
-                          <Show when={credential.usernameIsDefault}>
-                            <span class="muted"> (default)</span>
-                          </Show>
-                        </td>
-                        <td>{credential.label ?? '—'}</td>
-                        <td>
-                          <time datetime={credential.createdAt}>{relativeTime(credential.createdAt)}</time>
-                        </td>
-                        <td>
-                          <Show when={credential.lastUsedAt} fallback="Never">
-                            {(at) => <time datetime={at()}>{relativeTime(at())}</time>}
-                          </Show>
-                        </td>
-                        <td>
-                          <Show when={mayAdd()}>
-                            <Button
-                              variant="secondary"
-                              size="small"
-                              ariaLabel={`Replace the token for ${credential.host}`}
-                              onClick={() => replace(credential)}
-                            >
-                              Replace
-                            </Button>{' '}
-                          </Show>
+      <ListStates
+        list={list}
+        what="your Git host tokens"
+        loading="Loading Git host tokens…"
+        emptyTitle="No Git host tokens yet"
+        empty=<p>Add one above to clone private repositories and to push.</p>
+      >
+        {(items) => (
+          <div class="table-scroll">
+            <table class="data-table" aria-label="Your Git host tokens">
+              <thead>
+                <tr>
+                  <th scope="col">Host</th>
+                  <th scope="col">User name</th>
+                  <th scope="col">Label</th>
+                  <th scope="col">Added</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={items()}>
+                  {(credential) => (
+                    <tr>
+                      <td>
+                        <code>{credential.host}</code>
+                      </td>
+                      <td>
+                        {credential.username}
+                        <Show when={credential.usernameIsDefault}>
+                          <span class="muted"> (default)</span>
+                        </Show>
+                      </td>
+                      <td>{credential.label ?? '—'}</td>
+                      <td>
+                        <time datetime={credential.createdAt}>{relativeTime(credential.createdAt)}</time>
+                      </td>
+                      <td>
+                        <Show when={credential.lastUsedAt} fallback="Never">
+                          {(at) => <time datetime={at()}>{relativeTime(at())}</time>}
+                        </Show>
+                      </td>
+                      <td>
+                        <Show when={mayAdd()}>
                           <Button
                             variant="secondary"
                             size="small"
-                            ariaLabel={`Delete the token for ${credential.host}`}
-                            onClick={() => setDeleting(credential)}
+                            ariaLabel={`Replace the token for ${credential.host}`}
+                            onClick={() => replace(credential)}
                           >
-                            Delete
-                          </Button>
-                        </td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-            </div>
-          )}
-        </Match>
-      </Switch>
+                            Replace
+                          </Button>{' '}
+                        </Show>
+                        <Button
+                          variant="secondary"
+                          size="small"
+                          ariaLabel={`Delete the token for ${credential.host}`}
+                          onClick={() => setDeleting(credential)}
+                        >
+                          Delete
+                        </Button>
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
+          </div>
+        )}
+      </ListStates>
       <ConfirmDialog
         open={deleting() !== undefined}
         title="Delete this token?"

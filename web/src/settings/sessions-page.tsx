@@ -1,14 +1,12 @@
 import type { AccountSession } from '@keel/contract/account';
-import { createSignal, For, Match, onMount, Show, Switch } from 'solid-js';
+import { createSignal, For, onMount, Show } from 'solid-js';
 import { Button } from '../components/button.tsx';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
-import { EmptyState } from '../components/empty-state.tsx';
-import { LoadingIndicator } from '../components/loading-indicator.tsx';
 import { usePageTitle } from '../components/page-title.ts';
 import { relativeTime } from '../format/relative-time.ts';
-import { errorMessage } from '../forms/error-message.ts';
 import type { AccountApi } from './account-api.ts';
 import { createListResource } from './list-resource.ts';
+import { ListStates } from './list-states.tsx';
 
 /** Settings › Sessions: where I am signed in, and ending any of it. */
 export function SessionsPage(props: { api: AccountApi }) {
@@ -35,81 +33,59 @@ export function SessionsPage(props: { api: AccountApi }) {
       <p class="visually-hidden" role="status" aria-live="polite">
         {announcement()}
       </p>
-      <Show when={list.error()}>
-        {(error) => (
-          <div class="alert alert-error" role="alert">
-            <p>Could not load your sessions. {errorMessage(error())}</p>
-            <p>
-              <Button variant="secondary" size="small" onClick={() => void list.load()}>
-                Try again
-              </Button>
-            </p>
+      <ListStates list={list} what="your sessions" loading="Loading sessions…" emptyTitle="No open sessions">
+        {(items) => (
+          <div class="table-scroll">
+            <table class="data-table" aria-label="Your sessions">
+              <thead>
+                <tr>
+                  <th scope="col">Device</th>
+                  <th scope="col">Address</th>
+                  <th scope="col">Signed in</th>
+                  <th scope="col">Last seen</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={items()}>
+                  {(session) => (
+                    <tr>
+                      <td>
+                        <span title={session.userAgent ?? undefined}>{session.device}</span>
+                        <Show when={session.current}>
+                          {' '}
+                          <strong>(this session)</strong>
+                        </Show>
+                      </td>
+                      <td>{session.address ?? '—'}</td>
+                      <td>
+                        <time datetime={session.createdAt}>{relativeTime(session.createdAt)}</time>
+                      </td>
+                      <td>
+                        <time datetime={session.lastSeenAt}>{relativeTime(session.lastSeenAt)}</time>
+                      </td>
+                      <td>
+                        <Show when={!session.current}>
+                          <Button
+                            variant="secondary"
+                            size="small"
+                            ariaLabel={`End session: ${session.device}, ${session.address ?? 'unknown address'}`}
+                            onClick={() => setEnding(session)}
+                          >
+                            End
+                          </Button>
+                        </Show>
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
           </div>
         )}
-      </Show>
-      <Switch>
-        <Match when={list.items() === undefined && !list.error()}>
-          <div class="list-placeholder">
-            <LoadingIndicator label="Loading sessions…" />
-          </div>
-        </Match>
-        <Match when={list.items()?.length === 0}>
-          <EmptyState title="No open sessions" />
-        </Match>
-        <Match when={list.items()}>
-          {(items) => (
-            <div class="table-scroll">
-              <table class="data-table" aria-label="Your sessions">
-                <thead>
-                  <tr>
-                    <th scope="col">Device</th>
-                    <th scope="col">Address</th>
-                    <th scope="col">Signed in</th>
-                    <th scope="col">Last seen</th>
-                    <th scope="col">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={items()}>
-                    {(session) => (
-                      <tr>
-                        <td>
-                          <span title={session.userAgent ?? undefined}>{session.device}</span>
-                          <Show when={session.current}>
-                            {' '}
-                            <strong>(this session)</strong>
-                          </Show>
-                        </td>
-                        <td>{session.address ?? '—'}</td>
-                        <td>
-                          <time datetime={session.createdAt}>{relativeTime(session.createdAt)}</time>
-                        </td>
-                        <td>
-                          <time datetime={session.lastSeenAt}>{relativeTime(session.lastSeenAt)}</time>
-                        </td>
-                        <td>
-                          <Show when={!session.current}>
-                            <Button
-                              variant="secondary"
-                              size="small"
-                              ariaLabel={`End session: ${session.device}, ${session.address ?? 'unknown address'}`}
-                              onClick={() => setEnding(session)}
-                            >
-                              End
-                            </Button>
-                          </Show>
-                        </td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-            </div>
-          )}
-        </Match>
-      </Switch>
+      </ListStates>
       <ConfirmDialog
         open={ending() !== undefined}
         title={ending() === 'others' ? 'End all other sessions?' : 'End this session?'}

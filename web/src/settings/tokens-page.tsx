@@ -1,19 +1,17 @@
 import type { AccessToken, CreateAccessTokenResponse } from '@keel/contract/account';
 import { type Permission, ROLE_PERMISSIONS } from '@keel/contract/permissions';
-import { createSignal, For, Match, onMount, Show, Switch } from 'solid-js';
+import { createSignal, For, onMount, Show } from 'solid-js';
 import { Button } from '../components/button.tsx';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
-import { EmptyState } from '../components/empty-state.tsx';
 import { FormAlert } from '../components/form-alert.tsx';
-import { LoadingIndicator } from '../components/loading-indicator.tsx';
 import { usePageTitle } from '../components/page-title.ts';
 import { TextField } from '../components/text-field.tsx';
 import { relativeTime } from '../format/relative-time.ts';
-import { errorMessage } from '../forms/error-message.ts';
 import { createFormAction, textValue } from '../forms/form-action.ts';
 import type { SignedInState } from '../session/session-store.ts';
 import type { AccountApi } from './account-api.ts';
 import { createListResource } from './list-resource.ts';
+import { ListStates } from './list-states.tsx';
 import { fieldError } from './password-page.tsx';
 
 export const PERMISSION_LABELS: Record<Permission, string> = {
@@ -184,88 +182,70 @@ export function TokensPage(props: { api: AccountApi; signedIn: SignedInState }) 
       </section>
 
       <h2 class="card-title">Your tokens</h2>
-      <Show when={list.error()}>
-        {(error) => (
-          <div class="alert alert-error" role="alert">
-            <p>Could not load your tokens. {errorMessage(error())}</p>
-            <p>
-              <Button variant="secondary" size="small" onClick={() => void list.load()}>
-                Try again
-              </Button>
-            </p>
+      <ListStates
+        list={list}
+        what="your tokens"
+        loading="Loading tokens…"
+        emptyTitle="No tokens yet"
+        empty=<p>Make one above when a script needs to call Keel.</p>
+      >
+        {(items) => (
+          <div class="table-scroll">
+            <table class="data-table" aria-label="Your tokens">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Token</th>
+                  <th scope="col">Permissions</th>
+                  <th scope="col">Expires</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">
+                    <span class="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                <For each={items()}>
+                  {(token) => (
+                    <tr>
+                      <td>{token.name}</td>
+                      <td>
+                        <code>{token.prefix}…</code>
+                      </td>
+                      <td>{token.permissions.join(', ')}</td>
+                      <td>
+                        <Show when={!token.expired} fallback={<strong>Expired</strong>}>
+                          <time datetime={token.expiresAt}>{relativeTime(token.expiresAt)}</time>
+                        </Show>
+                      </td>
+                      <td>
+                        <Show when={token.lastUsedAt} fallback="Never">
+                          {(at) => (
+                            <>
+                              <time datetime={at()}>{relativeTime(at())}</time>
+                              <Show when={token.lastUsedAddress}>{(address) => ` from ${address()}`}</Show>
+                            </>
+                          )}
+                        </Show>
+                      </td>
+                      <td>
+                        <Button
+                          variant="secondary"
+                          size="small"
+                          ariaLabel={`Revoke ${token.name}`}
+                          onClick={() => setRevoking(token)}
+                        >
+                          Revoke
+                        </Button>
+                      </td>
+                    </tr>
+                  )}
+                </For>
+              </tbody>
+            </table>
           </div>
         )}
-      </Show>
-      <Switch>
-        <Match when={list.items() === undefined && !list.error()}>
-          <div class="list-placeholder">
-            <LoadingIndicator label="Loading tokens…" />
-          </div>
-        </Match>
-        <Match when={list.items()?.length === 0}>
-          <EmptyState title="No tokens yet">
-            <p>Make one above when a script needs to call Keel.</p>
-          </EmptyState>
-        </Match>
-        <Match when={list.items()}>
-          {(items) => (
-            <div class="table-scroll">
-              <table class="data-table" aria-label="Your tokens">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col">Token</th>
-                    <th scope="col">Permissions</th>
-                    <th scope="col">Expires</th>
-                    <th scope="col">Last used</th>
-                    <th scope="col">
-                      <span class="visually-hidden">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  <For each={items()}>
-                    {(token) => (
-                      <tr>
-                        <td>{token.name}</td>
-                        <td>
-                          <code>{token.prefix}…</code>
-                        </td>
-                        <td>{token.permissions.join(', ')}</td>
-                        <td>
-                          <Show when={!token.expired} fallback={<strong>Expired</strong>}>
-                            <time datetime={token.expiresAt}>{relativeTime(token.expiresAt)}</time>
-                          </Show>
-                        </td>
-                        <td>
-                          <Show when={token.lastUsedAt} fallback="Never">
-                            {(at) => (
-                              <>
-                                <time datetime={at()}>{relativeTime(at())}</time>
-                                <Show when={token.lastUsedAddress}>{(address) => ` from ${address()}`}</Show>
-                              </>
-                            )}
-                          </Show>
-                        </td>
-                        <td>
-                          <Button
-                            variant="secondary"
-                            size="small"
-                            ariaLabel={`Revoke ${token.name}`}
-                            onClick={() => setRevoking(token)}
-                          >
-                            Revoke
-                          </Button>
-                        </td>
-                      </tr>
-                    )}
-                  </For>
-                </tbody>
-              </table>
-            </div>
-          )}
-        </Match>
-      </Switch>
+      </ListStates>
       <ConfirmDialog
         open={revoking() !== undefined}
         title="Revoke this token?"
