@@ -2,7 +2,8 @@ import { identityRoutes as routes } from '@keel/contract/api/identity';
 import { LdapLoginRequest, type LdapLoginResponse, ProviderKind } from '@keel/contract/identity';
 import { identityProviders } from '@keel/drizzle/schema';
 import { asc, eq } from 'drizzle-orm';
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
+import { limitSignInAttempts } from '../accounts/sign-in-limits.ts';
 import { userView } from '../accounts/views.ts';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
@@ -14,8 +15,6 @@ import { readJson } from '../http/validate.ts';
 import { admitDirectoryPerson } from '../ldap/directory-sign-in.ts';
 import { type DirectoryLoader, loadDirectory } from '../ldap/ldap-runtime.ts';
 import { ldapProviderBySlug, openBindPassword } from '../ldap/provider-store.ts';
-import { signInRateKeys } from '../redis-keys.ts';
-import { hitRateLimit } from '../services/rate-limit.ts';
 import { environmentProvidersReady } from '../sso/environment-providers.ts';
 import { readSignInSettings } from '../sso/sign-in-settings.ts';
 import { type ClientIp, issueTokens } from './auth.ts';
@@ -62,7 +61,11 @@ export function directoryAuthRoutes(options: { clientIp: ClientIp; directory?: D
     const services = c.get('services');
     await environmentProvidersReady(services);
     const input = await readJson(c, LdapLoginRequest);
-    await limitAttempts(c, options.clientIp, `ldap:${input.provider}:${input.username.toLowerCase()}`);
+    await limitSignInAttempts(
+      c,
+      options.clientIp(c),
+      `ldap:${input.provider}:${input.username.toLowerCase()}`,
+    );
     const directory = await loadDirectory(options.directory);
     const started = Date.now();
     const refuse = async (reason: string): Promise<never> => {
@@ -119,21 +122,4 @@ export function directoryAuthRoutes(options: { clientIp: ClientIp; directory?: D
   });
 
   return app;
-}
-
-/** Per address and per account (or per provider, for single sign-on). */
-export async function limitAttempts(c: Context<AppEnv>, clientIp: ClientIp, account: string): Promise<void> {
-  const services = c.get('services');
-  const limit = services.config.loginRateLimitPerMinute;
-  const redis = services.redis();
-  const keys = signInRateKeys(services, clientIp(c) ?? 'unknown', sha256Hex(account));
-  const [byIp, byAccount] = await Promise.all([
-    hitRateLimit(redis, keys.byIp, limit * 3, 60),
-    hitRateLimit(redis, keys.byAccount, limit, 60),
-  ]);
-  const denied = [byIp, byAccount].find((d) => !d.allowed);
-  if (denied) {
-    c.header('Retry-After', String(denied.retryAfterSeconds));
-    throw new ApiError('rate_limited', `Too many attempts; try again in ${denied.retryAfterSeconds} s`);
-  }
 }

@@ -15,6 +15,7 @@ import { and, eq } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import { checkPassword, checkPasswordAndAccept } from '../accounts/login.ts';
+import { limitSignInAttempts } from '../accounts/sign-in-limits.ts';
 import { signup } from '../accounts/signup.ts';
 import { organizationView, userView } from '../accounts/views.ts';
 import { type AppEnv, principalPermits } from '../app-env.ts';
@@ -35,8 +36,6 @@ import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson, readOptionalJson } from '../http/validate.ts';
 import { directoryStillAdmits } from '../ldap/directory-sign-in.ts';
 import type { DirectoryLoader } from '../ldap/ldap-runtime.ts';
-import { signInRateKeys } from '../redis-keys.ts';
-import { hitRateLimit } from '../services/rate-limit.ts';
 import { passwordSignInAllowed, readSignInSettings } from '../sso/sign-in-settings.ts';
 
 export type ClientIp = (c: Context<AppEnv>) => string | undefined;
@@ -69,7 +68,7 @@ export function authRoutes(options: { clientIp: ClientIp; directory?: DirectoryL
   on(routes.signup, async (c) => {
     const services = c.get('services');
     const input = await readJson(c, SignupRequest);
-    await limitAttempts(c, options.clientIp, input.email);
+    await limitSignInAttempts(c, options.clientIp(c), input.email);
     let result: Awaited<ReturnType<typeof signup>>;
     try {
       result = await signup(services, input);
@@ -117,7 +116,7 @@ export function authRoutes(options: { clientIp: ClientIp; directory?: DirectoryL
   on(routes.login, async (c) => {
     const services = c.get('services');
     const input = await readJson(c, LoginRequest);
-    await limitAttempts(c, options.clientIp, input.email);
+    await limitSignInAttempts(c, options.clientIp(c), input.email);
     const found = input.inviteToken
       ? await checkPasswordAndAccept(services, input.email, input.password, input.inviteToken)
       : await checkPassword(services, input.email, input.password);
@@ -311,22 +310,4 @@ export function authRoutes(options: { clientIp: ClientIp; directory?: DirectoryL
 /** The device and address a session is opened or refreshed from (see the account's sessions list). */
 export function sessionClient(c: Context<AppEnv>, clientIp: ClientIp): SessionClient {
   return { userAgent: c.req.header('user-agent'), address: clientIp(c) };
-}
-
-/** Per address and per account, so neither a spray over many accounts nor a focused guess runs free. */
-async function limitAttempts(c: Context<AppEnv>, clientIp: ClientIp, email: string): Promise<void> {
-  const services = c.get('services');
-  const limit = services.config.loginRateLimitPerMinute;
-  const ip = clientIp(c) ?? 'unknown';
-  const redis = services.redis();
-  const keys = signInRateKeys(services, ip, sha256Hex(email));
-  const [byIp, byAccount] = await Promise.all([
-    hitRateLimit(redis, keys.byIp, limit * 3, 60),
-    hitRateLimit(redis, keys.byAccount, limit, 60),
-  ]);
-  const denied = [byIp, byAccount].find((d) => !d.allowed);
-  if (denied) {
-    c.header('Retry-After', String(denied.retryAfterSeconds));
-    throw new ApiError('rate_limited', `Too many attempts; try again in ${denied.retryAfterSeconds} s`);
-  }
 }
