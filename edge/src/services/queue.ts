@@ -96,7 +96,13 @@ export class JobProducer {
       answer.catch(() => {});
       throw err;
     }
-    const value = await answer;
+    const value = await answer.catch(async (err: unknown) => {
+      // The caller hears "no answer" only once the call can no longer run: a timer may
+      // fire a millisecond before the runner's clock passes the deadline, so the call is
+      // taken back from the list first (a call the runner took already is past saving).
+      await redis.lrem(call.list, 1, call.payload).catch(() => 0);
+      throw err;
+    });
     if ('runnerGone' in value) throw new RunnerGoneError();
     if ('failed' in value) throw new Error(value.failed);
     return value.outcome;
