@@ -49,6 +49,7 @@ const provideServices: MiddlewareHandler<AppEnv & { Bindings: WorkerBindings }> 
     closeDb: database.close,
     clock: systemClock,
     keyCache,
+    perRequest: true,
   });
   c.set('services', handle.services);
   try {

@@ -8,6 +8,8 @@ import type { Clock } from './services/clock.ts';
 import type { Database } from './services/database.ts';
 import { JobProducer } from './services/queue.ts';
 import { closeRedis, connectRedis } from './services/redis.ts';
+import { RequestLeases } from './services/request-leases.ts';
+import { type KeyReads, TrackedReads, UntrackedReads } from './services/tracked-reads.ts';
 import { ReaderPool } from './workspaces/output-reader.ts';
 
 /** Everything a handler may touch, read from the Hono context; never imported at module level. */
@@ -16,6 +18,10 @@ export interface Services {
   db: Database;
   /** Connects on first use, so requests that never touch Redis open no connection. */
   redis(): Redis;
+  /** Reads of small keys that nearly every request makes, kept in memory while Redis says they stand. */
+  reads: KeyReads;
+  /** Request counts taken ahead from Redis, for requests far from every limit (none in workerd). */
+  leases: RequestLeases | undefined;
   queue: JobProducer;
   /** Connections for streams' blocking reads (XREAD BLOCK holds one per open stream). */
   readers: ReaderPool;
@@ -40,6 +46,11 @@ export function buildServices(input: {
   clock: Clock;
   keyCache: KeyCache;
   redis?: () => Redis;
+  /**
+   * Services that last one request (workerd): nothing is kept in memory across requests, so
+   * every read and every count goes to Redis.
+   */
+  perRequest?: boolean;
 }): ServicesHandle {
   let redis: Redis | undefined;
   const getRedis =
@@ -53,6 +64,9 @@ export function buildServices(input: {
   const cacheSeal = new CacheSeal(input.config.secretKeys);
   const queue = new JobProducer(getRedis, input.config.redisPrefix);
   const readers = new ReaderPool(getRedis);
+  const longLived = !input.perRequest && !input.redis;
+  const reads: KeyReads = longLived ? new TrackedReads(input.config.redisUrl) : new UntrackedReads(getRedis);
+  const leases = input.perRequest ? undefined : new RequestLeases();
   const keys = new SigningKeyStore(input.db, box, input.clock, input.keyCache, {
     issuer: input.config.issuer,
     accessTokenTtlSeconds: input.config.accessTokenTtlSeconds,
@@ -63,6 +77,8 @@ export function buildServices(input: {
       config: input.config,
       db: input.db,
       redis: getRedis,
+      reads,
+      leases,
       queue,
       readers,
       clock: input.clock,
@@ -72,6 +88,7 @@ export function buildServices(input: {
       cacheSeal,
     },
     async close() {
+      await reads.close();
       await queue.close();
       readers.close();
       if (redis) await closeRedis(redis);

@@ -118,6 +118,7 @@ export async function markAccessTokensRevoked(
     multi.set(sessionCacheKey(services, r.id), REVOKED_MARKER, 'EX', REVOKED_MARKER_SECONDS);
   }
   await multi.exec();
+  services.reads.forget(rows.map((r) => sessionCacheKey(services, r.id)));
 }
 
 /**

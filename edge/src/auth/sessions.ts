@@ -156,9 +156,9 @@ export async function revokeSession(services: Services, sessionId: string, reaso
     .set({ revokedAt: services.clock.now(), revokedReason: reason })
     .where(and(eq(refreshTokenFamilies.id, sessionId), isNull(refreshTokenFamilies.revokedAt)));
   // After the database: a request that read the old row cannot cache it over this marker.
-  await services
-    .redis()
-    .set(sessionCacheKey(services, sessionId), REVOKED_MARKER, 'EX', REVOKED_MARKER_SECONDS);
+  const key = sessionCacheKey(services, sessionId);
+  await services.redis().set(key, REVOKED_MARKER, 'EX', REVOKED_MARKER_SECONDS);
+  services.reads.forget([key]);
 }
 
 /** Finds the session a refresh token belongs to (for logout by refresh cookie). */

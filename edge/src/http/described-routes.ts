@@ -70,6 +70,23 @@ export async function assertAccess(c: Context<AppEnv>, access: RouteAccess): Pro
 
 type JsonStatus<R extends ApiRoute> = Extract<keyof R['responses'], ContentfulStatusCode>;
 
+/** A body serialized once for answers that repeat it (`replySerialized`), typed by what it holds. */
+export type SerializedBody<T> = string & { readonly __serializedBody: T };
+
+export function serializeBody<T>(body: T): SerializedBody<T> {
+  return JSON.stringify(body) as SerializedBody<T>;
+}
+
+/** `reply` with a body serialized already (an answer many requests repeat): the same status and type. */
+export function replySerialized<R extends ApiRoute, S extends JsonStatus<R>>(
+  c: Context<AppEnv>,
+  _route: R,
+  status: S,
+  body: SerializedBody<ResponseBody<R, S>>,
+): Response {
+  return c.body(body, status, { 'content-type': 'application/json' });
+}
+
 /** A JSON answer whose body the compiler checks against the route's schema for that status. */
 export function reply<R extends ApiRoute, S extends JsonStatus<R>>(
   c: Context<AppEnv>,

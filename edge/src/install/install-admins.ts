@@ -88,6 +88,8 @@ async function forgetCachedSessions(services: Services, userId: string): Promise
     .where(and(eq(refreshTokenFamilies.userId, userId), isNull(refreshTokenFamilies.revokedAt)));
   const redis = services.redis();
   for (const f of families) {
-    await redis.eval(FORGET_UNLESS_REVOKED, 1, sessionCacheKey(services, f.id), REVOKED_MARKER);
+    const key = sessionCacheKey(services, f.id);
+    await redis.eval(FORGET_UNLESS_REVOKED, 1, key, REVOKED_MARKER);
+    services.reads.forget([key]);
   }
 }

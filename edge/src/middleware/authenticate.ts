@@ -121,23 +121,23 @@ export async function confirmSessionReading(
 export type AlongsideCommands = (pipeline: ChainableCommander) => void;
 
 /**
- * An MGET of `keys` and the `alongside` commands in one round trip: the MGET's values first,
- * then each command's answer (or its error, in its place). Without commands, the MGET alone.
+ * `keys` as MGET answers them (kept in memory while Redis says they stand: services.reads), and
+ * the answers of the `alongside` commands, sent meanwhile in a pipeline of their own: the
+ * values first, then each command's answer (or its error, in its place).
  */
 async function readTogether(
   services: Services,
   keys: readonly string[],
   alongside: AlongsideCommands | undefined,
 ): Promise<unknown[]> {
-  if (!alongside) return [keys.length > 0 ? await services.redis().mget(...keys) : []];
+  if (!alongside) return [keys.length > 0 ? await services.reads.mget(keys) : []];
   const pipeline = services.redis().pipeline();
-  if (keys.length > 0) pipeline.mget(...keys);
   alongside(pipeline);
-  const answers = (await pipeline.exec()) ?? [];
-  const [first, ...rest] = answers.map(([err, value]) => err ?? value);
-  if (keys.length === 0) return [[], first, ...rest];
-  if (first instanceof Error) throw first;
-  return [first, ...rest];
+  const [values, answers] = await Promise.all([
+    keys.length > 0 ? services.reads.mget(keys) : [],
+    pipeline.exec().then((a) => (a ?? []).map(([err, value]) => err ?? value)),
+  ]);
+  return [values, ...answers];
 }
 
 /**
@@ -200,7 +200,7 @@ async function sessionRole(
   let cached: string | null;
   let values: Array<string | null> = [];
   let extra: unknown[] = [];
-  if (alsoRead.length === 0 && !alongside) cached = await services.redis().get(key);
+  if (alsoRead.length === 0 && !alongside) [cached = null] = await services.reads.mget([key]);
   else {
     const [read, ...rest] = await readTogether(services, [key, ...alsoRead], alongside);
     [cached = null, ...values] = read as Array<string | null>;
@@ -242,8 +242,9 @@ const MAX_OPENED = 10_000;
  * SESSION_CACHE_SECONDS, so the last one opened for each key is kept with the exact text it
  * was opened from: the same text under the same key opens to the same entry, so only a text
  * never opened before costs the seal check. What the entry says is still checked on every
- * request (whose it is, and that it has not lapsed), and Redis is still read on every request,
- * so a revocation (a marker in place of the entry) acts at once.
+ * request (whose it is, and that it has not lapsed), and the entry is read through
+ * `services.reads`, which Redis tells of every change to it, so a revocation (a marker in place
+ * of the entry) acts at once.
  */
 async function openSessionEntry(
   services: Services,
@@ -313,6 +314,7 @@ async function confirmInDatabase(
   // NX: never overwrite a revocation that landed while the database was being read. An entry
   // that failed its check stays until it expires; meanwhile every request asks the database.
   await services.redis().set(key, entry, 'EX', SESSION_CACHE_SECONDS, 'NX');
+  services.reads.forget([key]);
   return { role: row.role, installAdmin: row.installAdmin, entry };
 }
 
@@ -331,6 +333,8 @@ export async function markSessions(
   const [value, seconds] =
     mark === 'revoked' ? [REVOKED_MARKER, REVOKED_MARKER_SECONDS] : ['recheck', SESSION_CACHE_SECONDS + 5];
   const batch = services.redis().multi();
-  for (const id of sessionIds) batch.set(sessionCacheKey(services, id), value, 'EX', seconds);
+  const keys = sessionIds.map((id) => sessionCacheKey(services, id));
+  for (const key of keys) batch.set(key, value, 'EX', seconds);
   await batch.exec();
+  services.reads.forget(keys);
 }

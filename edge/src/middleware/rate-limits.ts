@@ -17,10 +17,11 @@ import { type CountersDecision, countersHit, sendCountersHit } from '../services
  *  - per client address, on every route (KEEL_RATE_LIMIT_IP_PER_MINUTE);
  *  - per person, on routes that need one signed in (KEEL_RATE_LIMIT_PERSON_PER_MINUTE);
  *  - per organization, its plan's `apiRequestsPerMinute`, shared by all its people.
- * A request is counted against all that apply in one Redis round trip. A route that
- * authenticates has its counting wait for the person (`limitedAuthentication`, which the
- * described routes put in place of `authenticate`), so it still costs one trip; every other
- * route is counted by address here, before its handlers.
+ * A request is counted against all that apply at once: from counts this edge leased ahead
+ * while each is far from its limit (services/request-leases.ts), otherwise in one Redis round
+ * trip. A route that authenticates has its counting wait for the person
+ * (`limitedAuthentication`, which the described routes put in place of `authenticate`); every
+ * other route is counted by address here, before its handlers.
  */
 const WINDOW_SECONDS = 60;
 
@@ -68,7 +69,8 @@ async function countBehind(c: Context<AppEnv>, next: () => Promise<void>): Promi
     await next();
   } finally {
     // Once the start is answered (its stream under way), so nothing waits behind the count.
-    if (prepared)
+    // A count kept in memory (far from every limit) has nothing to send.
+    if (prepared && !prepared.hit.local)
       void sendCountersHit(services.redis(), prepared.hit).then((answer) => {
         const decision = prepared.hit.decide(answer);
         if (decision.refused >= 0) {
@@ -117,15 +119,19 @@ export async function countRequest(
   principal: Pick<Principal, 'userId' | 'organizationId'> | undefined,
 ): Promise<void> {
   const prepared = await prepareCount(c, principal);
-  if (prepared) await prepared.settle(await sendCountersHit(c.get('services').redis(), prepared.hit));
+  if (!prepared) return;
+  await prepared.settle(
+    prepared.hit.local ? undefined : await sendCountersHit(c.get('services').redis(), prepared.hit),
+  );
 }
 
 /**
  * The request's counting, to send in a pipeline beside the caller's own reads (one round trip
- * for both): for a route that authenticates itself and counts itself (`countsItself`), given
- * the person its verified token names. `settle` takes the script's answer (or the error):
- * it throws the 429, or sets the RateLimit headers for the answer to come. Undefined when
- * this request was counted already.
+ * for both) unless it was counted in memory (`hit.local`): for a route that authenticates
+ * itself and counts itself (`countsItself`), given the person its verified token names.
+ * `settle` takes the script's answer (or the error; nothing for a local count): it throws the
+ * 429, or sets the RateLimit headers for the answer to come. Undefined when this request was
+ * counted already.
  */
 export async function prepareCount(
   c: Context<AppEnv>,
@@ -154,15 +160,20 @@ export async function prepareCount(
     const perOrg = plan.plan.limits.apiRequestsPerMinute;
     if (perOrg !== null) counters.push(policyCounter(`${prefix}:org:${organizationId}`, 'plan', perOrg));
   }
-  const hit = countersHit(counters, WINDOW_SECONDS, {
-    key: refusalsKey(services, organizationId, services.clock.now()),
-    keepSeconds: REFUSALS_KEPT_SECONDS,
-  });
+  const hit = countersHit(
+    counters,
+    WINDOW_SECONDS,
+    () => ({
+      key: refusalsKey(services, organizationId, services.clock.now()),
+      keepSeconds: REFUSALS_KEPT_SECONDS,
+    }),
+    services.leases,
+  );
   return {
     hit,
     async settle(answer) {
       // Redis lost the script (a restart, SCRIPT FLUSH): sent alone, it is loaded again.
-      if (answer instanceof Error && answer.message.includes('NOSCRIPT'))
+      if (!hit.local && answer instanceof Error && answer.message.includes('NOSCRIPT'))
         answer = await sendCountersHit(services.redis(), hit);
       return settle(c, counters, organizationId, hit.decide(answer));
     },

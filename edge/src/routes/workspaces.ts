@@ -7,7 +7,14 @@ import { and, desc, eq, isNull } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import { assertAccess, describedRoutes, reply } from '../http/described-routes.ts';
+import {
+  assertAccess,
+  describedRoutes,
+  reply,
+  replySerialized,
+  type SerializedBody,
+  serializeBody,
+} from '../http/described-routes.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { loadInstallSettings } from '../install/settings.ts';
@@ -42,6 +49,30 @@ import {
 } from '../workspaces/cache.ts';
 import { assertLifecycleAccepted } from '../workspaces/lifecycle-conflicts.ts';
 import { followWorkspaceLog, readWorkspaceLog } from '../workspaces/logs.ts';
+
+/**
+ * The list's answer, serialized: the last one made from the same remembered list (see
+ * cachedAlongside) and the same live statuses is given again, since most requests repeat it.
+ */
+const listAnswers = new WeakMap<
+  Workspace[],
+  { statuses: Array<string | null>; body: SerializedBody<{ workspaces: Workspace[] }> }
+>();
+
+function listAnswer(views: Workspace[], statuses: Array<string | null>) {
+  const last = listAnswers.get(views);
+  if (last && last.statuses.length === statuses.length && last.statuses.every((v, i) => v === statuses[i]))
+    return last.body;
+  const live = liveStatusesFrom(views, statuses);
+  const body = serializeBody({
+    workspaces: views.map((w) => {
+      const l = live.get(w.id);
+      return l ? { ...w, status: l.status, statusReason: l.reason, updatedAt: l.at } : w;
+    }),
+  });
+  listAnswers.set(views, { statuses, body });
+  return body;
+}
 
 async function setStoredStatus(
   c: Context<AppEnv>,
@@ -147,9 +178,10 @@ export function workspaceRoutes() {
     return reply(c, routes.createWorkspace, 201, workspaceView(row));
   });
 
-  // Authenticates itself: the list's version and its live statuses are read in the session
-  // check's round trip (one round trip in all, once the list is remembered: see cachedAlongside).
-  // The request limits are counted in that round trip too (countsItself, prepareCount).
+  // Authenticates itself: the list's version and its live statuses are read with the session's
+  // entry (from memory while Redis says they stand: services.reads; at most one round trip
+  // once the list is remembered: see cachedAlongside). The request limits are counted beside
+  // them (countsItself, prepareCount), in memory while far from every limit.
   on.authenticatingItself(
     routes.listWorkspaces,
     countsItself(async (c) => {
@@ -169,7 +201,7 @@ export function workspaceRoutes() {
         c,
         caller,
         early,
-        counting && ((pipeline) => counting.hit.queue(pipeline)),
+        counting && !counting.hit.local ? (pipeline) => counting.hit.queue(pipeline) : undefined,
       );
       await counting?.settle(alongside[0]);
       await assertAccess(c, routes.listWorkspaces.access);
@@ -199,13 +231,7 @@ export function workspaceRoutes() {
         (list) => liveStatusKeys(services.config.redisPrefix, list),
         new Map(early.map((k, i) => [k, values[i] ?? null])),
       );
-      const live = liveStatusesFrom(views, statuses);
-      return reply(c, routes.listWorkspaces, 200, {
-        workspaces: views.map((w) => {
-          const l = live.get(w.id);
-          return l ? { ...w, status: l.status, statusReason: l.reason, updatedAt: l.at } : w;
-        }),
-      });
+      return replySerialized(c, routes.listWorkspaces, 200, listAnswer(views, statuses));
     }),
   );
 

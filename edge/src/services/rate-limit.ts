@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
+import type { RequestLeases } from './request-leases.ts';
 import { withTimeout } from './with-timeout.ts';
 
 /** Redis must answer within this, or the limiter steps aside rather than hang a request. */
@@ -48,7 +49,7 @@ export function rateWindowKey(key: string, windowSeconds: number): string {
   return `${key}:${Math.floor(Date.now() / 1000 / windowSeconds)}`;
 }
 
-/** One fixed-window counter among several counted together (see `hitRateLimits`). */
+/** One fixed-window counter among several counted together (see `countersHit`). */
 export interface WindowCounter {
   /** The key without its window (carries the install's prefix). */
   key: string;
@@ -57,25 +58,45 @@ export interface WindowCounter {
 
 /**
  * Counts one request against every counter of the same window in one round trip, and on a
- * refusal counts it in `refusalsKey`'s hash under the first exceeded counter's `field`.
- * KEYS: the counters' window keys, then the refusals hash. ARGV: window seconds, the hash's
- * lifetime, then each counter's limit and field.
+ * refusal counts it in `refusalsKey`'s hash under the first exceeded counter's `field`. When
+ * asked, and the request is let through, it also counts a lease for the edge (see
+ * request-leases.ts): for every counter that asks one, or for none, and only while each stays
+ * below half its limit with it. KEYS: the counters' window keys, then the refusals hash. ARGV:
+ * window seconds, the hash's lifetime, then each counter's limit, field and lease asked (0 for
+ * none). Answers each counter's count, then the refused counter's number (0 for none), then 1
+ * when the leases were granted.
  */
 const HIT_COUNTERS = `
 local n = #KEYS - 1
 local out = {}
 local refused = 0
+local asked = 0
+local grant = 1
 for i = 1, n do
   local count = redis.call('INCR', KEYS[i])
   if count == 1 then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
   out[i] = count
-  if refused == 0 and count > tonumber(ARGV[1 + 2 * i]) then refused = i end
+  local limit = tonumber(ARGV[3 * i])
+  local lease = tonumber(ARGV[3 * i + 2])
+  if refused == 0 and count > limit then refused = i end
+  if lease > 0 then
+    asked = 1
+    if count + lease > limit / 2 then grant = 0 end
+  end
+end
+if refused > 0 or asked == 0 then grant = 0 end
+if grant == 1 then
+  for i = 1, n do
+    local lease = tonumber(ARGV[3 * i + 2])
+    if lease > 0 then redis.call('INCRBY', KEYS[i], lease) end
+  end
 end
 if refused > 0 then
-  redis.call('HINCRBY', KEYS[n + 1], ARGV[2 + 2 * refused], 1)
+  redis.call('HINCRBY', KEYS[n + 1], ARGV[3 * refused + 1], 1)
   redis.call('EXPIRE', KEYS[n + 1], ARGV[2])
 end
 out[n + 1] = refused
+out[n + 2] = grant
 return out`;
 
 const HIT_COUNTERS_SHA = createHash('sha1').update(HIT_COUNTERS).digest('hex');
@@ -103,29 +124,22 @@ export interface CountersDecision {
 }
 
 /**
- * Several fixed-window counters of one window, counted in one round trip (a Lua script, so
- * the refusal is counted in the same trip). Fails open like `hitRateLimit`.
- */
-export async function hitRateLimits(
-  redis: Redis,
-  counters: readonly (WindowCounter & { field: string })[],
-  windowSeconds: number,
-  refusals: { key: string; keepSeconds: number },
-): Promise<CountersDecision> {
-  const hit = countersHit(counters, windowSeconds, refusals);
-  return hit.decide(await sendCountersHit(redis, hit));
-}
-
-/**
- * `hitRateLimits` in parts, for a caller that sends the script in a pipeline beside its own
- * reads (one round trip for both: the workspace list). `queue` adds the script to the pipeline;
- * `decide` takes its answer, or the error, and fails open like `hitRateLimit`.
+ * Several fixed-window counters of one window, counted together: here, from this edge's leases,
+ * while each has one (`local`; see request-leases.ts), otherwise in one round trip (a Lua script, so
+ * a refusal is counted in the same trip), which a caller may send in a pipeline beside its own
+ * reads. `queue` adds the script to a pipeline; `decide` takes its answer, or the error, and
+ * fails open like `hitRateLimit`.
  */
 export function countersHit(
   counters: readonly (WindowCounter & { field: string })[],
   windowSeconds: number,
-  refusals: { key: string; keepSeconds: number },
+  /** Where a refusal is counted: asked for only when the count goes to Redis. */
+  refusals: () => { key: string; keepSeconds: number },
+  /** This edge's leases of counts (a long-lived edge: see request-leases.ts); none in workerd. */
+  leases?: RequestLeases,
 ): {
+  /** The decision, when the request was counted in memory: nothing is to be sent. */
+  local: CountersDecision | undefined;
   args: [number, ...Array<string | number>];
   queue(pipeline: ChainableCommander): void;
   decide(answer: unknown): CountersDecision;
@@ -133,11 +147,26 @@ export function countersHit(
   const nowSeconds = Math.floor(Date.now() / 1000);
   const window = Math.floor(nowSeconds / windowSeconds);
   const resetSeconds = windowSeconds - (nowSeconds % windowSeconds);
+  const windowKeys = counters.map((c) => `${c.key}:${window}`);
+  const here = leases?.take(windowKeys);
+  const local = here ? { counts: here, refused: -1, resetSeconds } : undefined;
+  const asked =
+    local || !leases
+      ? []
+      : leases.wanted(
+          windowKeys,
+          counters.map((c) => c.limit),
+        );
   const args: [number, ...Array<string | number>] = [counters.length + 1];
-  for (const c of counters) args.push(`${c.key}:${window}`);
-  args.push(refusals.key, windowSeconds, refusals.keepSeconds);
-  for (const c of counters) args.push(c.limit, c.field);
+  if (!local) {
+    const { key, keepSeconds } = refusals();
+    args.push(...windowKeys, key, windowSeconds, keepSeconds);
+    counters.forEach((c, i) => {
+      args.push(c.limit, c.field, asked[i] ?? 0);
+    });
+  }
   return {
+    local,
     args,
     queue(pipeline) {
       // EVALSHA by hand: a defined command in a pipeline sends the whole script every time
@@ -146,6 +175,7 @@ export function countersHit(
       pipeline.evalsha(HIT_COUNTERS_SHA, ...args);
     },
     decide(answer) {
+      if (local) return local;
       if (!Array.isArray(answer)) {
         console.error(
           JSON.stringify({ level: 'warn', msg: 'rate limiter unavailable', error: String(answer) }),
@@ -153,11 +183,10 @@ export function countersHit(
         return { counts: [], refused: -1, resetSeconds };
       }
       const out = answer as number[];
-      return {
-        counts: out.slice(0, counters.length),
-        refused: (out[counters.length] ?? 0) - 1,
-        resetSeconds,
-      };
+      const counts = out.slice(0, counters.length);
+      const granted = out[counters.length + 1] === 1;
+      leases?.granted(windowKeys, counts, granted ? asked : [], windowSeconds);
+      return { counts, refused: (out[counters.length] ?? 0) - 1, resetSeconds };
     },
   };
 }

@@ -1,12 +1,13 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 
 const ERROR_LOG_INTERVAL_MS = 10_000;
 
-export function connectRedis(url: string): Redis {
+export function connectRedis(url: string, options: RedisOptions = {}): Redis {
   const redis = new Redis(url, {
     // BullMQ needs this on connections it blocks on; callers bound their own waits.
     maxRetriesPerRequest: null,
     connectTimeout: 5_000,
+    ...options,
   });
   // Without a listener ioredis prints every failed reconnect; one line per interval is enough.
   let lastLogged = 0;

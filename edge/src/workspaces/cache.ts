@@ -52,10 +52,10 @@ const remembered = new WeakMap<Services, Map<string, Remembered>>();
 /**
  * `cached`, for a value read on every request together with keys that depend on it (the
  * workspace list and its live statuses): the value last read is kept in memory with its
- * version for REMEMBERED_MS, and then one MGET reads the version and those keys at once. The
- * version is still read from Redis each time, so a write anywhere (any edge's `invalidate`) acts
- * at once; what memory saves is the entry's round trip, its seal check and its parse, not a
- * moment of staleness. On a version change, or once forgotten, it reads as `cached` does.
+ * version for REMEMBERED_MS, and then one MGET reads the version and those keys at once
+ * (through `services.reads`, which Redis tells of every change to them), so a write anywhere
+ * (any edge's `invalidate`) acts at once; what memory saves is the entry's round trip, its
+ * seal check and its parse, not a moment of staleness. On a version change, or once forgotten, it reads as `cached` does.
  *
  * The value is shared by the requests that reuse it: callers must not change it.
  */
@@ -81,7 +81,7 @@ export async function cachedAlongside<T>(
     const [version, ...values] =
       readEarlier?.has(versionAt) && known.alongside.every((k) => readEarlier.has(k))
         ? [versionAt, ...known.alongside].map((k) => readEarlier.get(k)!)
-        : await redis.mget(versionAt, ...known.alongside);
+        : await services.reads.mget([versionAt, ...known.alongside]);
     if ((version ?? '0') === known.version) return { value: known.value as T, alongside: values };
   }
   const version = (await redis.get(versionAt)) ?? '0';
@@ -124,7 +124,9 @@ export function alongsideReads(services: Services, scope: string, keys: readonly
 }
 
 export async function invalidate(services: Services, scope: string, versionAt?: string): Promise<void> {
-  await services.redis().incr(versionAt ?? cacheVersionKey(services, scope));
+  const key = versionAt ?? cacheVersionKey(services, scope);
+  await services.redis().incr(key);
+  services.reads.forget([key]);
 }
 
 export const listScope = (organizationId: string) => `wslist:${organizationId}`;
