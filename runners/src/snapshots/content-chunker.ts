@@ -82,9 +82,9 @@ export class ContentChunker {
   }
 
   private fresh(): Buffer {
-    // Slow: its own memory, never a slice of Node's shared pool (recycle reuses it whole, and
-    // the hashing thread takes it and gives it back: see chunk-hasher.ts).
-    return this.spare.pop() ?? Buffer.allocUnsafeSlow(this.max);
+    // Its own memory, never a slice of Node's pool (recycle reuses it whole), and shared: the
+    // hashing thread reads it in place (see chunk-hasher.ts).
+    return this.spare.pop() ?? Buffer.from(new SharedArrayBuffer(this.max));
   }
 
   /** Adds `data`; returns the chunks it completed (often none). */
