@@ -16,7 +16,8 @@ const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 parentPort.on('message', (m) => {
   const hash = createHash('sha256').update(new Uint8Array(m.buf, 0, m.len)).digest('hex');
-  parentPort.postMessage({ id: m.id, buf: m.buf, hash }, [m.buf]);
+  if (m.shared) parentPort.postMessage({ id: m.id, hash });
+  else parentPort.postMessage({ id: m.id, buf: m.buf, hash }, [m.buf]);
 });
 `;
 
@@ -24,6 +25,8 @@ interface Waiting {
   resolve(r: { hash: string; data: Buffer }): void;
   reject(err: unknown): void;
   len: number;
+  /** The chunk itself when its memory is shared (it never left this thread). */
+  shared?: Buffer;
 }
 
 export function sha256Hex(data: Uint8Array): string {
@@ -38,21 +41,26 @@ class ChunkHasher {
   private readonly waiting = new Map<number, Waiting>();
 
   /**
-   * The chunk's hash, and the chunk itself. With `ownsMemory` (its ArrayBuffer is its alone:
-   * never a slice of Node's shared pool), the memory travels to the worker and back, and only
-   * the returned buffer may be used afterwards; else it is hashed here.
+   * The chunk's hash, and the chunk itself. With `ownsMemory` (its memory is its alone: never a
+   * slice of Node's shared pool), it is hashed on the worker: a SharedArrayBuffer is read there
+   * in place (the caller must not change it until this settles), an ArrayBuffer travels there
+   * and back and only the returned buffer may be used afterwards; else it is hashed here.
+   * Shared memory is what a ContentChunker hands out: a buffer moved back from the worker is
+   * a new ArrayBuffer each time, and some 200 MB of those per snapshot kept the collector busy.
    */
   hash(data: Buffer, ownsMemory: boolean): Promise<{ hash: string; data: Buffer }> {
     const buf = data.buffer;
     const worker = !ownsMemory || this.broken ? undefined : this.start();
-    if (!worker || data.byteOffset !== 0 || !(buf instanceof ArrayBuffer)) {
+    const shared = buf instanceof SharedArrayBuffer;
+    if (!worker || data.byteOffset !== 0 || !(shared || buf instanceof ArrayBuffer)) {
       return Promise.resolve({ hash: sha256Hex(data), data });
     }
     const id = this.next++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject, len: data.byteLength });
+      this.waiting.set(id, { resolve, reject, len: data.byteLength, ...(shared ? { shared: data } : {}) });
       if (this.waiting.size === 1) worker.ref();
-      worker.postMessage({ id, buf, len: data.byteLength }, [buf]);
+      if (shared) worker.postMessage({ id, buf, len: data.byteLength, shared: true });
+      else worker.postMessage({ id, buf, len: data.byteLength }, [buf as ArrayBuffer]);
     });
   }
 
@@ -61,20 +69,24 @@ class ChunkHasher {
     try {
       const w = new Worker(WORKER_PROGRAM, { eval: true });
       w.unref();
-      w.on('message', (m: { id: number; buf: ArrayBuffer; hash: string }) => {
+      w.on('message', (m: { id: number; buf?: ArrayBuffer; hash: string }) => {
         const wait = this.waiting.get(m.id);
         if (!wait) return;
         this.waiting.delete(m.id);
         if (this.waiting.size === 0) w.unref();
-        wait.resolve({ hash: m.hash, data: Buffer.from(m.buf, 0, wait.len) });
+        wait.resolve({ hash: m.hash, data: wait.shared ?? Buffer.from(m.buf!, 0, wait.len) });
       });
       const fail = (err: unknown) => {
         this.broken = true;
         this.worker = undefined;
         const failed = [...this.waiting.values()];
         this.waiting.clear();
-        // Their memory went with the worker: the snapshots that sent them fail, later ones hash here.
-        for (const wait of failed) wait.reject(err);
+        // Shared chunks are hashed here; moved ones' memory went with the worker: their
+        // snapshots fail, later ones hash here.
+        for (const wait of failed) {
+          if (wait.shared) wait.resolve({ hash: sha256Hex(wait.shared), data: wait.shared });
+          else wait.reject(err);
+        }
       };
       w.on('error', fail);
       w.on('exit', (code) => fail(new Error(`the chunk hashing thread ended (exit ${code})`)));

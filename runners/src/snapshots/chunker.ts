@@ -9,6 +9,7 @@
  */
 import type { Readable } from 'node:stream';
 import { type ManifestChunk, type ManifestEntry, snapshotStoreKeys } from '@keel/contract/snapshots';
+import { readOutputDirectly } from '../workloads/direct-output.ts';
 import { chunkHasher } from './chunk-hasher.ts';
 import { type ChunkingOptions, ContentChunker, DEFAULT_CHUNKING } from './content-chunker.ts';
 import { linkTargetInside } from './entry-checks.ts';
@@ -137,7 +138,7 @@ export async function chunkTree(
   // The read runs in the stream's 'data' events, with no promise per piece: see tar-reader.ts.
   const read = new Promise<void>((resolve, reject) => {
     wake = () => reject(failure);
-    tar.on('data', (piece: Buffer) => {
+    const take = (piece: Buffer) => {
       if (failure) return;
       try {
         reader.push(piece);
@@ -145,7 +146,12 @@ export async function chunkTree(
         failure ??= err;
         reject(err);
       }
-    });
+    };
+    // The reader copies what it keeps before returning: a driver that can hands it views of its
+    // own read buffer instead of the stream's pieces (see direct-output.ts); either way it pauses
+    // and resumes with `tar`.
+    readOutputDirectly(tar, take);
+    tar.on('data', take);
     tar.once('error', reject);
     tar.once('end', () => {
       try {

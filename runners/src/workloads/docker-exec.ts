@@ -1,5 +1,8 @@
+import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
+import { takeDirectSink } from './direct-output.ts';
 import { demuxDockerStream } from './docker-demux.ts';
+import { localEngineSocket, startExecOnSocket } from './docker-exec-socket.ts';
 import { type ExecIo, type RunningExec, waitAtMost } from './exec-handle.ts';
 import { WorkloadError } from './types.ts';
 
@@ -94,15 +97,27 @@ export async function startDockerExec(
     if (code === 404) throw new WorkloadError('WORKLOAD_NOT_FOUND', `workspace container is missing`);
     throw await refusalOf(container, err);
   }
-  let stream: Awaited<ReturnType<Docker.Exec['start']>>;
+  // A reader that takes stdout synchronously gets it straight from the socket's read buffer
+  // when the engine is local (see docker-exec-socket.ts: a measured cost); else dockerode's path.
+  const sink = io.stdin === undefined ? takeDirectSink(io.stdout) : undefined;
+  const socketPath = sink ? await localEngineSocket(exec).catch(() => undefined) : undefined;
+  let stream: Duplex;
   try {
-    stream = await exec.start({ hijack: true, stdin: io.stdin !== undefined });
+    if (sink && socketPath) {
+      stream = await startExecOnSocket(exec, socketPath, {
+        stdout: sink,
+        stderr: (bytes) => io.stderr.write(bytes),
+        flow: io.stdout,
+      });
+    } else {
+      stream = await exec.start({ hijack: true, stdin: io.stdin !== undefined });
+      demuxDockerStream(stream, io.stdout, io.stderr);
+    }
   } catch (err) {
     // A stop between the exec's creation and its start drops the exec with the container.
     if (statusOf(err) === 404) throw notRunning();
     throw await refusalOf(container, err);
   }
-  demuxDockerStream(stream, io.stdout, io.stderr);
   // The hijacked connection carries stdin one way; ending the handle's stdin half-closes it,
   // which the engine passes on as end of file.
   io.stdin?.pipe(stream);
