@@ -68,7 +68,7 @@ describe('AI routes end to end (process runner; fake OpenAI server standing in f
     assert.equal(res.headers.get('content-type'), 'text/event-stream');
     assert.equal(res.headers.get('cache-control'), 'no-store');
     assert.ok(res.headers.get('x-request-id'));
-    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    assert.match(res.headers.get('content-security-policy') ?? '', /default-src 'none'/);
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
     const events = await sseEvents(res);
     assertIdsIncrease(events);

@@ -22,21 +22,36 @@ export const CONTENT_SECURITY_POLICY = [
 
 type HeaderList = ReadonlyArray<readonly [string, string]>;
 
-const ALWAYS: HeaderList = [
-  ['Content-Security-Policy', CONTENT_SECURITY_POLICY],
+/** What every answer gets, a page or not. */
+const EVERY: HeaderList = [
   ['X-Content-Type-Options', 'nosniff'],
   ['X-Frame-Options', 'DENY'],
   // Not no-referrer: under it browsers send `Origin: null` on same-origin POSTs, which the CSRF check refuses.
   ['Referrer-Policy', 'same-origin'],
-  ['Cross-Origin-Opener-Policy', 'same-origin'],
   ['Cross-Origin-Resource-Policy', 'same-origin'],
+];
+/** The web app's pages and files: the policy they run under. */
+const PAGE: HeaderList = [
+  ['Content-Security-Policy', CONTENT_SECURITY_POLICY],
+  ...EVERY,
+  ['Cross-Origin-Opener-Policy', 'same-origin'],
   ['Permissions-Policy', 'camera=(), microphone=(), geolocation=(), payment=()'],
 ];
+/**
+ * The API's answers are data, never a page: a browser opening one may run, load and frame
+ * nothing (a stricter policy than the app's, and a short one on every answer). The
+ * page-only policies (opener, permissions) have nothing to act on there.
+ */
+export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
+const API: HeaderList = [
+  ['Content-Security-Policy', API_CONTENT_SECURITY_POLICY],
+  ...EVERY,
+  ['Cache-Control', 'no-store'],
+];
 const HSTS = ['Strict-Transport-Security', 'max-age=63072000; includeSubDomains'] as const;
-const NO_STORE = ['Cache-Control', 'no-store'] as const;
-/** The four lists a response can get (over HTTPS or not, under /api/ or not), made once. */
+/** The four lists an answer can get (over HTTPS or not, under /api/ or not), made once. */
 const LISTS: HeaderList[][] = [false, true].map((https) =>
-  [false, true].map((api) => [...ALWAYS, ...(https ? [HSTS] : []), ...(api ? [NO_STORE] : [])]),
+  [PAGE, API].map((list) => [...list, ...(https ? [HSTS] : [])]),
 );
 
 export function securityHeaders(options: { trustProxy: () => boolean }): MiddlewareHandler<AppEnv> {
