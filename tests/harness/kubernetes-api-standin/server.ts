@@ -854,7 +854,15 @@ export async function startKubernetesApiStandin(opts: StandinOptions): Promise<K
         throw badRequest(`cannot exec into a container in a completed pod; current phase is ${status.phase}`);
       if (status.phase !== 'Running')
         throw badRequest(`unable to upgrade connection: container not found ("${container}")`);
-      await serveExec(req, socket, head, pods.container(pod), q);
+      try {
+        await serveExec(req, socket, head, pods.container(pod), q);
+      } catch (err) {
+        // The container stopped between the phase check and the exec (the engine's 409): the
+        // kubelet answers that race as it answers a pod not running.
+        if ((err as { statusCode?: number }).statusCode === 409 && !socket.destroyed)
+          throw badRequest(`unable to upgrade connection: container not found ("${container}")`);
+        throw err;
+      }
     } catch (err) {
       if (err instanceof ApiError) fail(err);
       else if (!socket.destroyed) fail(new ApiError(500, 'InternalError', (err as Error).message));
