@@ -173,7 +173,7 @@ export async function prepareCount(
     hit,
     async settle(answer) {
       // Redis lost the script (a restart, SCRIPT FLUSH): sent alone, it is loaded again.
-      if (!hit.local && answer instanceof Error && answer.message.includes('NOSCRIPT'))
+      if (answer instanceof Error && answer.message.includes('NOSCRIPT'))
         answer = await sendCountersHit(services.redis(), hit);
       return settle(c, counters, organizationId, hit.decide(answer));
     },
