@@ -34,7 +34,10 @@ export type AppEnv = {
     clientIp: (c: Context) => string | undefined;
     /** Set by the runner-credential middleware on runner routes. */
     runnerId: string;
-    /** What the security-headers middleware puts on every response, as name/value pairs. */
-    securityHeaders: ReadonlyArray<readonly [string, string]>;
+    /**
+     * What the app-wide middlewares put on every answer (request id, security policy, request
+     * limits), lower-case names: see http/answer-headers.ts.
+     */
+    answerHeaders: Record<string, string>;
   };
 };

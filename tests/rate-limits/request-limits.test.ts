@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { API_CONTENT_SECURITY_POLICY } from '../../edge/src/middleware/security-headers.ts';
 import { writePlan } from '../../edge/src/plans/plan-store.ts';
 import { refusalsToday } from '../../edge/src/plans/refusals.ts';
 import { assertError, PASSWORD, startAccountRig } from '../account/account-rig.ts';
@@ -57,6 +58,42 @@ describe('request limits per address, person and plan (real Redis and PostgreSQL
         assert.equal((await other.fetch('/healthz')).status, 200);
       } finally {
         await other.close();
+      }
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('the cached workspace list carries every app-wide header: request id, security policy, limits', async () => {
+    const t = await createTestApp({ env: { KEEL_RATE_LIMIT_IP_PER_MINUTE: '50' } });
+    try {
+      await withinOneRateWindow(10);
+      const client = new BrowserClient(t.fetch);
+      const signup = await client.request('POST', '/api/auth/signup', {
+        email: 'list-headers@example.com',
+        password: PASSWORD,
+        name: 'List',
+      });
+      assert.equal(signup.status, 201, JSON.stringify(signup.body));
+      assert.equal(
+        (await client.request('POST', '/api/workspaces', { name: 'one' }, { bearer: true })).status,
+        201,
+      );
+      // The first read fills the cache; the next ones are the serialized answer made with the headers on it.
+      for (let i = 0; i < 3; i++) {
+        const res = await client.request('GET', '/api/workspaces', undefined, {
+          bearer: true,
+          headers: { 'x-request-id': `list-${i}` },
+        });
+        assert.equal(res.status, 200);
+        assert.equal(res.body.workspaces.length, 1);
+        assert.equal(res.headers.get('x-request-id'), `list-${i}`);
+        assert.equal(res.headers.get('content-type'), 'application/json');
+        assert.equal(res.headers.get('content-security-policy'), API_CONTENT_SECURITY_POLICY);
+        assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+        assert.equal(res.headers.get('cache-control'), 'no-store');
+        assert.match(res.headers.get('ratelimit-policy') ?? '', /^"(ip|person|plan)";q=\d+;w=60$/);
+        assert.match(res.headers.get('ratelimit') ?? '', /^"(ip|person|plan)";r=\d+;t=\d+$/);
       }
     } finally {
       await t.close();

@@ -8,6 +8,7 @@ import { authenticateRunner } from '../middleware/authenticate-runner.ts';
 import { limitedAuthentication } from '../middleware/rate-limits.ts';
 import { assertInstallAdmin, requireInstallAdmin } from '../middleware/require-install-admin.ts';
 import { assertPermission, requirePermission } from '../middleware/require-permission.ts';
+import { answerCarrying } from './answer-headers.ts';
 
 /**
  * Serves routes as the contract describes them (`@keel/contract/api/*`), on a sub-app mounted at
@@ -77,14 +78,17 @@ export function serializeBody<T>(body: T): SerializedBody<T> {
   return JSON.stringify(body) as SerializedBody<T>;
 }
 
-/** `reply` with a body serialized already (an answer many requests repeat): the same status and type. */
+/**
+ * `reply` with a body serialized already (an answer many requests repeat): the same status and
+ * type, made with the app-wide headers on it (answerCarrying), so its handler sets none itself.
+ */
 export function replySerialized<R extends ApiRoute, S extends JsonStatus<R>>(
   c: Context<AppEnv>,
   _route: R,
   status: S,
   body: SerializedBody<ResponseBody<R, S>>,
 ): Response {
-  return c.body(body, status, { 'content-type': 'application/json' });
+  return answerCarrying(c, body, status, 'application/json');
 }
 
 /** A JSON answer whose body the compiler checks against the route's schema for that status. */

@@ -39,7 +39,7 @@ export function sseResponse(c: Context<AppEnv>, run: (sink: SseSink) => Promise<
   c.res.headers.forEach((value, name) => {
     headers[name] = value;
   });
-  for (const [name, value] of c.get('securityHeaders') ?? []) headers[name.toLowerCase()] = value;
+  Object.assign(headers, c.get('answerHeaders'));
   headers['content-type'] = 'text/event-stream';
   headers['cache-control'] = 'no-store';
   // Sent with the first frames when `run` writes at once (an AI stream's `meta`), in the same

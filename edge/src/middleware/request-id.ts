@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import { answerHeaders, putAnswerHeaders } from '../http/answer-headers.ts';
 import { newId } from '../ids.ts';
 
 const SAFE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
@@ -10,8 +11,9 @@ export function requestId(): MiddlewareHandler<AppEnv> {
     const incoming = c.req.header('x-request-id');
     const id = incoming && SAFE_ID.test(incoming) ? incoming : newId('request');
     c.set('requestId', id);
-    c.header('x-request-id', id);
+    answerHeaders(c)['x-request-id'] = id;
     await next();
-    c.res.headers.set('x-request-id', id);
+    // The outermost middleware: what every middleware gathered goes on the answer here.
+    putAnswerHeaders(c);
   };
 }

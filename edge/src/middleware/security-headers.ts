@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import { answerHeaders } from '../http/answer-headers.ts';
 import { isHttps } from '../http/https.ts';
 
 /**
@@ -49,19 +50,21 @@ const API: HeaderList = [
   ['Cache-Control', 'no-store'],
 ];
 const HSTS = ['Strict-Transport-Security', 'max-age=63072000; includeSubDomains'] as const;
-/** The four lists an answer can get (over HTTPS or not, under /api/ or not), made once. */
-const LISTS: HeaderList[][] = [false, true].map((https) =>
-  [PAGE, API].map((list) => [...list, ...(https ? [HSTS] : [])]),
+/** The four sets an answer can get (over HTTPS or not, under /api/ or not), made once. */
+const SETS: Array<Array<Readonly<Record<string, string>>>> = [false, true].map((https) =>
+  [PAGE, API].map((list) =>
+    Object.fromEntries(
+      [...list, ...(https ? [HSTS] : [])].map(([name, value]) => [name.toLowerCase(), value]),
+    ),
+  ),
 );
 
 export function securityHeaders(options: { trustProxy: () => boolean }): MiddlewareHandler<AppEnv> {
-  return async function securityHeadersMiddleware(c, next) {
+  return function securityHeadersMiddleware(c, next) {
     const https = isHttps(c.req.url, c.req.header('x-forwarded-proto'), options.trustProxy());
-    const headers = LISTS[https ? 1 : 0]![c.req.path.startsWith('/api/') ? 1 : 0]!;
-    // A handler that answers on the socket itself (http/sse-response.ts) sends these too.
-    c.set('securityHeaders', headers);
-    await next();
-    const h = c.res.headers;
-    for (const [name, value] of headers) h.set(name, value);
+    // Put on the answer by the outermost middleware (http/answer-headers.ts), over what a
+    // handler set; a handler that answers on the socket itself (http/sse-response.ts) sends them too.
+    Object.assign(answerHeaders(c), SETS[https ? 1 : 0]![c.req.path.startsWith('/api/') ? 1 : 0]);
+    return next();
   };
 }

@@ -1,6 +1,7 @@
 import { RateLimitScope } from '@keel/contract/plans';
 import type { Context } from 'hono';
 import type { AppEnv } from '../app-env.ts';
+import { answerHeaders } from '../http/answer-headers.ts';
 import { ApiError } from '../http/api-error.ts';
 import type { Services } from '../services.ts';
 
@@ -85,8 +86,10 @@ export async function refuse(
   if (!refusal.counted) await countRefusal(c.get('services'), refusal.organizationId, refusal.scope);
   if (refusal.retryAfterSeconds !== undefined) c.header('Retry-After', String(refusal.retryAfterSeconds));
   if (refusal.policy) {
+    // With the app-wide headers, over those an earlier counter (the address's) put there.
+    const headers = answerHeaders(c);
     for (const [name, value] of rateLimitHeaders(refusal.policy, 0, refusal.retryAfterSeconds ?? 0))
-      c.header(name, value);
+      headers[name.toLowerCase()] = value;
   }
   throw new ApiError('rate_limited', refusal.message);
 }
