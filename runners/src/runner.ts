@@ -9,6 +9,7 @@ import { removeStaleCopies } from './fleet/stale-copies.ts';
 import { expireJob, processJob } from './handlers/index.ts';
 import { gpuStats } from './heartbeat.ts';
 import { publishHeartbeat, renewHeartbeat } from './heartbeat-publisher.ts';
+import { traceOfJobData } from './job-log.ts';
 import { log } from './log.ts';
 import { connectRunnerRedis } from './redis-connection.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
@@ -86,15 +87,19 @@ export class Runner {
     }
     const connection = connectRunnerRedis(this.config, this.credential);
     this.workerConnection = connection;
-    this.worker = new Worker(this.credential.queueName, (job) => processJob(job.data, this.ctx), {
-      connection,
-      prefix: this.credential.bullPrefix,
-      concurrency: this.config.KEEL_RUNNER_CONCURRENCY,
-      // A killed runner's jobs come back to the queue once their lock lapses.
-      lockDuration: this.config.KEEL_RUNNER_LOCK_MS,
-      stalledInterval: Math.max(500, Math.floor(this.config.KEEL_RUNNER_LOCK_MS / 2)),
-      maxStalledCount: 1,
-    });
+    this.worker = new Worker(
+      this.credential.queueName,
+      (job) => processJob(job.data, this.ctx, traceOfJobData(job.data)),
+      {
+        connection,
+        prefix: this.credential.bullPrefix,
+        concurrency: this.config.KEEL_RUNNER_CONCURRENCY,
+        // A killed runner's jobs come back to the queue once their lock lapses.
+        lockDuration: this.config.KEEL_RUNNER_LOCK_MS,
+        stalledInterval: Math.max(500, Math.floor(this.config.KEEL_RUNNER_LOCK_MS / 2)),
+        maxStalledCount: 1,
+      },
+    );
     this.worker.on('error', (err) => log('warn', 'worker error', { error: err.message }));
     await this.worker.waitUntilReady();
     // Request/response calls (file reads, writes, trees…) come on a lighter path than BullMQ.
@@ -104,7 +109,7 @@ export class Runner {
       this.callConnection,
       this.ctx.keys.base,
       this.config.KEEL_RUNNER_CONCURRENCY,
-      (job) => processJob(job, this.ctx),
+      (job, trace) => processJob(job, this.ctx, trace),
       (err) => log('warn', 'call failed', { error: String(err) }),
       (job) => expireJob(job, this.ctx),
     );

@@ -2,6 +2,7 @@ import { type JobOutcome, RunnerJob } from '@keel/contract/jobs';
 import { removeLocalCopy } from '../fleet/local-copy.ts';
 import { gitPushJob } from '../git-push.ts';
 import { failedOutcome } from '../job-error.ts';
+import { jobSpanOf, logJob } from '../job-log.ts';
 import type { RunnerContext } from '../runner-context.ts';
 import { aiHandlers } from './ai.ts';
 import { executionHandlers } from './executions.ts';
@@ -29,14 +30,31 @@ export const jobHandlers: JobHandlers = {
   'git.push': gitPushJob,
 };
 
-/** A BullMQ job, or a call from the call list: the same handlers serve both. */
-export async function processJob(data: unknown, ctx: RunnerContext): Promise<JobOutcome> {
+/**
+ * A BullMQ job, or a call from the call list: the same handlers serve both. `trace` is what the
+ * job carries of the request it serves (contract/trace); each job is logged in one line with it.
+ */
+export async function processJob(data: unknown, ctx: RunnerContext, trace?: unknown): Promise<JobOutcome> {
+  const started = performance.now();
+  const span = jobSpanOf(trace);
   const parsed = RunnerJob.safeParse(data);
-  if (!parsed.success) return { ok: false, error: { code: 'invalid', message: 'unreadable job' } };
+  if (!parsed.success) {
+    const refused: JobOutcome = { ok: false, error: { code: 'invalid', message: 'unreadable job' } };
+    logJob(undefined, span, refused, performance.now() - started);
+    return refused;
+  }
+  const job = parsed.data;
+  const named = {
+    type: job.type,
+    ...('workspaceId' in job && job.workspaceId ? { workspaceId: job.workspaceId } : {}),
+  };
   try {
-    return { ok: true, result: await tracked(parsed.data, ctx) };
+    const done: JobOutcome = { ok: true, result: await tracked(job, ctx) };
+    logJob(named, span, done, performance.now() - started);
+    return done;
   } catch (err) {
     const outcome = failedOutcome(err);
+    logJob(named, span, outcome ?? 'threw', performance.now() - started);
     if (outcome) return outcome;
     // Unexpected: let BullMQ record and retry it (lifecycle jobs are idempotent).
     throw err;
