@@ -6,8 +6,8 @@
  *
  * Written by hand, not with tar-stream's pack, for the runner's CPU. Measured on 2 shared
  * cores, restoring a 200 MB tree (2,154 files, 134 chunks) into a Docker workspace, runner CPU
- * from process.cpuUsage over 6 restores alternated with the pack's: 0.71–0.88 s (median 0.77)
- * with the pack, 0.53–0.77 s (median 0.61) here. What changed: headers (tar-headers.ts, the
+ * from process.cpuUsage over 12 restores alternated with the pack's: 0.71–0.96 s (median 0.85)
+ * with the pack, 0.53–0.88 s (median 0.67) here. What changed: headers (tar-headers.ts, the
  * same bytes the pack wrote) and small files are copied into 512 KiB blocks, one stream item
  * each; a piece of a file of 64 KiB or more goes out as a view of its verified chunk, never
  * copied (the pack's stream and the 256 KiB gathering stage after it copied most bytes again);
