@@ -4,7 +4,8 @@
  * targets, link targets past 100 bytes, empty files, files across chunks, many small files in
  * one chunk, modes with set-id bits and mode 0, times before 1970 and far ahead) and for
  * trees drawn from a fixed seed, its bytes equal those tar-stream 3's pack wrote for the same
- * entries, GNU tar lists what the manifest says, and GNU tar extracts the same files. Then:
+ * entries (from a store that reads into given buffers, and from one that hands out its own, as
+ * S3's does), GNU tar lists what the manifest says, and GNU tar extracts the same files. Then:
  * chunk buffers are reused, a tampered chunk writes none of its bytes, and a reader that stops
  * reading stops the writer.
  */
@@ -21,6 +22,7 @@ import { checkSnapshot } from '../../runners/src/snapshots/engine.ts';
 import type { CheckedManifest } from '../../runners/src/snapshots/entry-checks.ts';
 import { FolderStore } from '../../runners/src/snapshots/folder-store.ts';
 import { writeManifest } from '../../runners/src/snapshots/manifest.ts';
+import type { SnapshotStore } from '../../runners/src/snapshots/store.ts';
 import { ChunkError, manifestTar } from '../../runners/src/snapshots/tar-writer.ts';
 import { newSnapshotId, workspaceIdFor } from './engine-tree.ts';
 
@@ -333,6 +335,20 @@ describe('the restore tar writer', () => {
       const cuts = Array.from({ length: 3 }, () => 1 + Math.floor(next() * 200_000));
       await compare({ dirs: [...dirs.values()], files, links, cuts }, pick([512, 1000, 65_536, undefined]));
     }
+  });
+
+  it('writes the same bytes from a store that only hands out its own buffers (as S3 does)', async () => {
+    const checked = await stored(HAND);
+    const plain: SnapshotStore = {
+      kind: 's3',
+      has: (key) => store.has(key),
+      get: (key, maxBytes) => store.get(key, maxBytes),
+      put: (key, data) => store.put(key, data),
+      delete: (keys) => store.delete(keys),
+      list: (prefix) => store.list(prefix),
+    };
+    const viaGet = await collect(manifestTar(plain, checked, undefined, { now: NOW }));
+    assert.ok(viaGet.equals(await packed(checked, HAND)));
   });
 
   it('reads chunks into a few buffers it reuses', async () => {
