@@ -6,7 +6,7 @@
  * a runner writes them. (The runner's own snapshot handlers are tested with the runner.)
  */
 import assert from 'node:assert/strict';
-import type { RunnerJob } from '@keel/contract/jobs';
+import { RunnerJob } from '@keel/contract/jobs';
 import { bullPrefixOf, runnerKeys, runnerQueueName } from '@keel/contract/keys';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -113,7 +113,8 @@ export async function startSnapshotRig(): Promise<SnapshotRig> {
     },
     async jobs(runner) {
       const jobs = await queueOf(runner).getJobs(['waiting']);
-      return jobs.sort((a, b) => Number(a.id) - Number(b.id)).map((j) => j.data as RunnerJob);
+      // As the runner reads them: what rides beside a job (its trace) is not part of it.
+      return jobs.sort((a, b) => Number(a.id) - Number(b.id)).map((j) => RunnerJob.parse(j.data));
     },
     async drain(runner) {
       await queueOf(runner).drain();
