@@ -10,6 +10,12 @@ import { expireJob, processJob } from './handlers/index.ts';
 import { gpuStats } from './heartbeat.ts';
 import { publishHeartbeat, renewHeartbeat } from './heartbeat-publisher.ts';
 import { log } from './log.ts';
+import { NO_METRICS } from './metrics/recorder.ts';
+import {
+  type RunnerMetricsHandle,
+  type RunnerMetricsOptions,
+  startRunnerMetrics,
+} from './metrics/runner-metrics.ts';
 import { connectRunnerRedis } from './redis-connection.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
 import { RunnerContext, type ServerOptions } from './runner-context.ts';
@@ -37,6 +43,9 @@ export class Runner {
   private collecting: Promise<void> | undefined;
   private checking: Promise<string[]> | undefined;
   private lastPlacementsError: string | undefined;
+  private metrics: RunnerMetricsHandle = { recorder: NO_METRICS, port: undefined, close: async () => {} };
+  /** Tests shorten the usage cache and the disk refresh. */
+  metricsOptions: RunnerMetricsOptions = {};
   onRevoked: () => void = () => {};
   /** The edge now speaks another protocol major: this runner cannot work for it. */
   onCannotRun: () => void = () => {};
@@ -58,6 +67,8 @@ export class Runner {
     await mkdir(this.config.KEEL_RUNNER_DATA_DIR, { recursive: true });
     // The sandboxed workspace user walks through here to reach its folder (see registration).
     await chmod(this.config.KEEL_RUNNER_DATA_DIR, 0o711);
+    // First: a metrics port that cannot be bound fails the start before any work is taken.
+    this.metrics = await startRunnerMetrics(this.ctx, this.metricsOptions);
     this.gpus = await gpuStats();
     await this.ctx.generations.load();
     await reattach(this.ctx);
@@ -86,15 +97,24 @@ export class Runner {
     }
     const connection = connectRunnerRedis(this.config, this.credential);
     this.workerConnection = connection;
-    this.worker = new Worker(this.credential.queueName, (job) => processJob(job.data, this.ctx), {
-      connection,
-      prefix: this.credential.bullPrefix,
-      concurrency: this.config.KEEL_RUNNER_CONCURRENCY,
-      // A killed runner's jobs come back to the queue once their lock lapses.
-      lockDuration: this.config.KEEL_RUNNER_LOCK_MS,
-      stalledInterval: Math.max(500, Math.floor(this.config.KEEL_RUNNER_LOCK_MS / 2)),
-      maxStalledCount: 1,
-    });
+    const metrics = this.metrics.recorder;
+    this.worker = new Worker(
+      this.credential.queueName,
+      (job) => {
+        if (metrics.enabled)
+          metrics.queueWait('jobs', (Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000);
+        return processJob(job.data, this.ctx, 'jobs');
+      },
+      {
+        connection,
+        prefix: this.credential.bullPrefix,
+        concurrency: this.config.KEEL_RUNNER_CONCURRENCY,
+        // A killed runner's jobs come back to the queue once their lock lapses.
+        lockDuration: this.config.KEEL_RUNNER_LOCK_MS,
+        stalledInterval: Math.max(500, Math.floor(this.config.KEEL_RUNNER_LOCK_MS / 2)),
+        maxStalledCount: 1,
+      },
+    );
     this.worker.on('error', (err) => log('warn', 'worker error', { error: err.message }));
     await this.worker.waitUntilReady();
     // Request/response calls (file reads, writes, trees…) come on a lighter path than BullMQ.
@@ -104,7 +124,7 @@ export class Runner {
       this.callConnection,
       this.ctx.keys.base,
       this.config.KEEL_RUNNER_CONCURRENCY,
-      (job) => processJob(job, this.ctx),
+      (job) => processJob(job, this.ctx, 'calls'),
       (err) => log('warn', 'call failed', { error: String(err) }),
       (job) => expireJob(job, this.ctx),
     );
@@ -126,8 +146,14 @@ export class Runner {
     await bounded(this.checking ?? Promise.resolve(), 5_000);
     await bounded(this.ctx.servers.close(), 5_000);
     await bounded(this.ctx.redis.del(this.ctx.keys.heartbeat), 2_000);
+    await bounded(this.metrics.close(), 2_000);
     this.workerConnection?.disconnect();
     this.ctx.redis.disconnect();
+  }
+
+  /** The port the metrics listener answers on; undefined when metrics are off. */
+  get metricsPort(): number | undefined {
+    return this.metrics.port;
   }
 
   /**

@@ -2,6 +2,7 @@ import { type JobOutcome, RunnerJob } from '@keel/contract/jobs';
 import { removeLocalCopy } from '../fleet/local-copy.ts';
 import { gitPushJob } from '../git-push.ts';
 import { failedOutcome } from '../job-error.ts';
+import { type JobPath, recorder } from '../metrics/recorder.ts';
 import type { RunnerContext } from '../runner-context.ts';
 import { aiHandlers } from './ai.ts';
 import { executionHandlers } from './executions.ts';
@@ -30,13 +31,30 @@ export const jobHandlers: JobHandlers = {
 };
 
 /** A BullMQ job, or a call from the call list: the same handlers serve both. */
-export async function processJob(data: unknown, ctx: RunnerContext): Promise<JobOutcome> {
+export async function processJob(
+  data: unknown,
+  ctx: RunnerContext,
+  path: JobPath = 'jobs',
+): Promise<JobOutcome> {
+  const metrics = recorder();
+  const started = metrics.enabled ? performance.now() : 0;
   const parsed = RunnerJob.safeParse(data);
-  if (!parsed.success) return { ok: false, error: { code: 'invalid', message: 'unreadable job' } };
+  if (!parsed.success) {
+    metrics.job(path, 'invalid', 'refused', 0);
+    return { ok: false, error: { code: 'invalid', message: 'unreadable job' } };
+  }
+  const type = parsed.data.type;
   try {
-    return { ok: true, result: await tracked(parsed.data, ctx) };
+    const result = await tracked(parsed.data, ctx);
+    if (metrics.enabled) metrics.job(path, type, 'ok', (performance.now() - started) / 1000);
+    return { ok: true, result };
   } catch (err) {
     const outcome = failedOutcome(err);
+    if (metrics.enabled) {
+      const label =
+        outcome && outcome.ok === false && outcome.error.code !== 'internal' ? 'refused' : 'error';
+      metrics.job(path, type, label, (performance.now() - started) / 1000);
+    }
     if (outcome) return outcome;
     // Unexpected: let BullMQ record and retry it (lifecycle jobs are idempotent).
     throw err;
