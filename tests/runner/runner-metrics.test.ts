@@ -242,6 +242,49 @@ describe('runner metrics (docker driver, real dockerd and Redis)', () => {
   });
 });
 
+describe('runner metrics (process driver: usage from the workspace cgroup)', () => {
+  let rig: Rig;
+  let port: number;
+
+  before(async () => {
+    port = await freePort();
+    rig = await startRig('process', { runnerEnv: { KEEL_RUNNER_METRICS_PORT: String(port) } });
+  });
+
+  after(async () => {
+    await rig?.close();
+  });
+
+  test('CPU time and memory of a sandboxed workspace, when the runner could give it a cgroup', async (t) => {
+    const created = await rig.admin.request('POST', '/api/workspaces', { name: 'cg' }, { bearer: true });
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.id as string;
+    await rig.waitForStatus(rig.admin, id, 'running');
+    const run = await rig.admin.request(
+      'POST',
+      `/api/workspaces/${id}/execute`,
+      { command: 'head -c 20000000 /dev/urandom | sha256sum', timeoutMs: 30_000 },
+      { bearer: true },
+    );
+    assert.equal(run.status, 202, JSON.stringify(run.body));
+    await readSse(
+      await rig.http(`/api/workspaces/${id}/executions/${run.body.executionId}/events`, {
+        headers: { authorization: `Bearer ${rig.admin.accessToken}` },
+      }),
+    );
+    // No token configured: a plain GET scrapes.
+    const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    assert.equal(sample(body, 'keel_runner_workspaces', { state: 'running' }), 1);
+    if (process.getuid?.() !== 0) {
+      t.skip('not root: the process driver makes no cgroup, so it has no usage to read');
+      return;
+    }
+    assert.ok((sample(body, 'keel_workspace_cpu_seconds_total', { workspace: id }) ?? 0) > 0.01, body);
+    assert.ok((sample(body, 'keel_workspace_memory_limit_bytes', { workspace: id }) ?? 0) > 0);
+    assert.ok(sample(body, 'keel_workspace_memory_bytes', { workspace: id }) !== undefined);
+  });
+});
+
 describe('runner metrics settings', () => {
   const base = { KEEL_URL: 'http://127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
 
