@@ -242,13 +242,17 @@ describe('runner metrics (docker driver, real dockerd and Redis)', () => {
   });
 });
 
-describe('runner metrics (process driver: usage from the workspace cgroup)', () => {
+describe('runner metrics (process driver with its own Redis user: usage from the workspace cgroup)', () => {
   let rig: Rig;
   let port: number;
 
   before(async () => {
     port = await freePort();
-    rig = await startRig('process', { runnerEnv: { KEEL_RUNNER_METRICS_PORT: String(port) } });
+    // With a Redis user of its own, the scrape's reads (queues, statuses) stay within its rights.
+    rig = await startRig('process', {
+      edgeEnv: { KEEL_REDIS_RUNNER_ACL: 'true' },
+      runnerEnv: { KEEL_RUNNER_METRICS_PORT: String(port) },
+    });
   });
 
   after(async () => {
@@ -275,6 +279,9 @@ describe('runner metrics (process driver: usage from the workspace cgroup)', () 
     // No token configured: a plain GET scrapes.
     const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.equal(sample(body, 'keel_runner_workspaces', { state: 'running' }), 1);
+    assert.equal(sample(body, 'keel_runner_queue_depth', { queue: 'jobs' }), 0);
+    assert.equal(sample(body, 'keel_runner_queue_depth', { queue: 'calls' }), 0);
+    assert.ok((sample(body, 'keel_runner_jobs_total', { type: 'exec.start', outcome: 'ok' }) ?? 0) >= 1);
     if (process.getuid?.() !== 0) {
       t.skip('not root: the process driver makes no cgroup, so it has no usage to read');
       return;
