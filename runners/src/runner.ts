@@ -11,11 +11,7 @@ import { gpuStats } from './heartbeat.ts';
 import { publishHeartbeat, renewHeartbeat } from './heartbeat-publisher.ts';
 import { log } from './log.ts';
 import { NO_METRICS } from './metrics/recorder.ts';
-import {
-  type RunnerMetricsHandle,
-  type RunnerMetricsOptions,
-  startRunnerMetrics,
-} from './metrics/runner-metrics.ts';
+import type { RunnerMetricsHandle, RunnerMetricsOptions } from './metrics/runner-metrics.ts';
 import { connectRunnerRedis } from './redis-connection.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
 import { RunnerContext, type ServerOptions } from './runner-context.ts';
@@ -68,7 +64,11 @@ export class Runner {
     // The sandboxed workspace user walks through here to reach its folder (see registration).
     await chmod(this.config.KEEL_RUNNER_DATA_DIR, 0o711);
     // First: a metrics port that cannot be bound fails the start before any work is taken.
-    this.metrics = await startRunnerMetrics(this.ctx, this.metricsOptions);
+    // Loaded only when on: a runner without metrics does not load prom-client at all.
+    if (this.config.KEEL_RUNNER_METRICS_PORT !== undefined) {
+      const { startRunnerMetrics } = await import('./metrics/runner-metrics.ts');
+      this.metrics = await startRunnerMetrics(this.ctx, this.metricsOptions);
+    }
     this.gpus = await gpuStats();
     await this.ctx.generations.load();
     await reattach(this.ctx);
