@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { runnerKeys } from '../../edge/contract/src/keys.ts';
 import { RUNNER_METRICS } from '../../edge/contract/src/metrics.ts';
 import { parseRunnerEnv } from '../../runners/src/env.ts';
 import { NO_METRICS } from '../../runners/src/metrics/recorder.ts';
@@ -219,6 +221,22 @@ describe('runner metrics (docker driver, real dockerd and Redis)', () => {
     assert.equal((await scrape(undefined, '/')).status, 404);
     const post = await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST' });
     assert.equal(post.status, 405);
+  });
+
+  test("ids that are no workspace id, put in the runner's Redis set, never reach Docker or a label", async () => {
+    const redis = new Redis(rig.config.REDIS_URL);
+    const key = runnerKeys(rig.credential.keyPrefix, rig.credential.runnerId).workspaces;
+    const bad = ['../../containers/json', 'x y', 'a'.repeat(200)];
+    try {
+      assert.ok((await redis.smembers(key)).includes(workspaceId), "the runner's own set");
+      await redis.sadd(key, ...bad);
+      const body = await text();
+      for (const id of bad) assert.ok(!body.includes(id), id);
+      assert.equal(sample(body, 'keel_runner_workspaces', { state: 'unknown' }), undefined);
+    } finally {
+      await redis.srem(key, ...bad);
+      redis.disconnect();
+    }
   });
 
   test("a deleted workspace's series are gone from the next scrape", async () => {

@@ -4,6 +4,7 @@ import { Queue } from 'bullmq';
 import type { RunnerContext } from '../runner-context.ts';
 import { containerName, DockerDriver } from '../workloads/docker.ts';
 import { ProcessDriver } from '../workloads/process.ts';
+import { isValidWorkspaceId } from '../workloads/types.ts';
 import { cgroupUsage } from './cgroup-usage.ts';
 import { DiskUsage } from './disk-usage.ts';
 import { dockerUsage } from './docker-usage.ts';
@@ -109,7 +110,8 @@ function runnerSources(
       return { jobs: Object.values(counts).reduce((a, b) => a + b, 0), calls };
     },
     async workspaces() {
-      const ids = await ctx.redis.smembers(ctx.keys.workspaces);
+      // Ids go into Docker API paths and label values: only well-formed ones, whatever Redis holds.
+      const ids = (await ctx.redis.smembers(ctx.keys.workspaces)).filter(isValidWorkspaceId);
       const out = new Map<string, ScrapedWorkspace>();
       if (ids.length === 0) return out;
       const raw = await ctx.redis.mget(...ids.map((id) => ctx.keys.workspaceStatus(id)));
