@@ -68,6 +68,10 @@ export class Runner {
     if (this.config.KEEL_RUNNER_METRICS_PORT !== undefined) {
       const { startRunnerMetrics } = await import('./metrics/runner-metrics.ts');
       this.metrics = await startRunnerMetrics(this.ctx, this.metricsOptions);
+      log('info', 'metrics served', {
+        url: `http://${this.config.KEEL_RUNNER_METRICS_HOST}:${this.metrics.port}/metrics`,
+        token: this.config.KEEL_RUNNER_METRICS_TOKEN !== undefined,
+      });
     }
     this.gpus = await gpuStats();
     await this.ctx.generations.load();
