@@ -1,5 +1,6 @@
 import type { Role } from '@keel/contract/auth';
 import { type Permission, roleHas } from '@keel/contract/permissions';
+import type { TraceSpan } from '@keel/contract/trace';
 import type { Context } from 'hono';
 import type { Services } from './services.ts';
 
@@ -28,6 +29,8 @@ export function principalPermits(p: Principal, permission: Permission): boolean 
 export type AppEnv = {
   Variables: {
     requestId: string;
+    /** This request's span of its trace (continuing the caller's `traceparent`, if any). */
+    trace: TraceSpan;
     services: Services;
     principal: Principal;
     /** The client's address as the runtime's entry sees it (proxy headers only when trusted). */

@@ -14,6 +14,7 @@ import type { AppEnv } from './app-env.ts';
 import { newKeyCache } from './auth/signing-keys.ts';
 import { type EdgeConfig, parseEdgeEnv } from './env.ts';
 import { answerClientErrors } from './http/node-client-errors.ts';
+import { flushRequestLog, gatherRequestLog, sendRequestLogTo } from './http/request-log.ts';
 import { systemClock } from './services/clock.ts';
 import { connectPostgres, type DatabaseHandle } from './services/database.ts';
 import { openPglite } from './services/database-pglite.ts';
@@ -107,6 +108,9 @@ export async function startNodeEdge(
   // Providers declared by the environment are written before anyone can sign in; a mistake in
   // them stops the start with its reason (workerd, with no start, writes them on first need).
   await environmentProvidersReady(handle.services, { throwOnError: true });
+  // Request lines gathered and written together (see http/request-log.ts), or none.
+  if (config.requestLog) gatherRequestLog(process.stdout);
+  else sendRequestLogTo(() => {});
   const sockets = nodeWebSockets();
   const app = createApp({
     provideServices: async function processServices(c, next) {
@@ -140,6 +144,7 @@ export async function startNodeEdge(
       sockets.closeAll();
       await new Promise<void>((r) => server.close(() => r()));
       await handle.close();
+      flushRequestLog();
     },
   };
 }

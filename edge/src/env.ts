@@ -84,6 +84,11 @@ export const EdgeEnv = z.object({
   KEEL_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   KEEL_SMTP_FROM: z.string().trim().min(3).max(320).optional(),
   KEEL_OPEN_SIGNUP: flag,
+  /** One JSON line per request on stdout (http/request-log.ts); `false` where a proxy logs them. */
+  KEEL_REQUEST_LOG: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .optional()
+    .transform((v) => !(v === 'false' || v === '0' || v === 'no')),
   /** Comma-separated e-mail domains that open signup accepts; empty accepts any. */
   KEEL_OPEN_SIGNUP_DOMAINS: z.string().optional().default(''),
   KEEL_ACCESS_TOKEN_TTL_SECONDS: intFrom(900, 60, 900),
@@ -169,6 +174,8 @@ export interface EdgeConfig {
   smtp?: { url: string; from: string };
   issuer: string;
   openSignup: boolean;
+  /** KEEL_REQUEST_LOG: a line per request (on unless turned off). */
+  requestLog: boolean;
   openSignupDomains: string[];
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
@@ -221,6 +228,7 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
       : undefined,
     issuer: e.KEEL_PUBLIC_URL ? new URL(e.KEEL_PUBLIC_URL).origin : 'keel',
     openSignup: e.KEEL_OPEN_SIGNUP,
+    requestLog: e.KEEL_REQUEST_LOG,
     openSignupDomains: e.KEEL_OPEN_SIGNUP_DOMAINS.split(',')
       .map((d) => d.trim().toLowerCase())
       .filter(Boolean),

@@ -6,7 +6,8 @@ import type { Redis } from 'ioredis';
 /** How long one pop blocks; bounds how long `stop` waits for the loop to notice. */
 const POP_BLOCK_SECONDS = 2;
 
-export type CallHandler = (job: unknown) => Promise<JobOutcome>;
+/** Runs a call's job; `trace` is the request it serves (contract/trace), when it says. */
+export type CallHandler = (job: unknown, trace?: unknown) => Promise<JobOutcome>;
 /** A one-way call taken after its deadline: the work never starts, and this says so. */
 export type ExpiredHandler = (job: unknown) => Promise<void>;
 
@@ -94,12 +95,12 @@ export class CallConsumer {
     }
     if (request.reply === false) {
       // Its outcome goes nowhere; a failure to start is the handler's to make visible.
-      await this.handle(request.job);
+      await this.handle(request.job, request.trace);
       return;
     }
     let reply: CallReply;
     try {
-      reply = { id: request.id, outcome: await this.handle(request.job) };
+      reply = { id: request.id, outcome: await this.handle(request.job, request.trace) };
     } catch (err) {
       reply = { id: request.id, failed: err instanceof Error ? err.message : String(err) };
     }

@@ -9,6 +9,7 @@ import { removeStaleCopies } from './fleet/stale-copies.ts';
 import { expireJob, processJob } from './handlers/index.ts';
 import { gpuStats } from './heartbeat.ts';
 import { publishHeartbeat, renewHeartbeat } from './heartbeat-publisher.ts';
+import { traceOfJobData } from './job-log.ts';
 import { log } from './log.ts';
 import { NO_METRICS } from './metrics/recorder.ts';
 import type { RunnerMetricsHandle, RunnerMetricsOptions } from './metrics/runner-metrics.ts';
@@ -107,7 +108,7 @@ export class Runner {
       (job) => {
         if (metrics.enabled)
           metrics.queueWait('jobs', (Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000);
-        return processJob(job.data, this.ctx, 'jobs');
+        return processJob(job.data, this.ctx, traceOfJobData(job.data), 'jobs');
       },
       {
         connection,
@@ -128,7 +129,7 @@ export class Runner {
       this.callConnection,
       this.ctx.keys.base,
       this.config.KEEL_RUNNER_CONCURRENCY,
-      (job) => processJob(job, this.ctx, 'calls'),
+      (job, trace) => processJob(job, this.ctx, trace, 'calls'),
       (err) => log('warn', 'call failed', { error: String(err) }),
       (job) => expireJob(job, this.ctx),
     );

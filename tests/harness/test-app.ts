@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import { createApp } from '../../edge/src/app.ts';
 import { newKeyCache } from '../../edge/src/auth/signing-keys.ts';
 import { parseEdgeEnv } from '../../edge/src/env.ts';
+import { sendRequestLogTo } from '../../edge/src/http/request-log.ts';
 import { type Clock, systemClock } from '../../edge/src/services/clock.ts';
 import { connectPostgres, type DatabaseHandle } from '../../edge/src/services/database.ts';
 import { openPglite } from '../../edge/src/services/database-pglite.ts';
@@ -13,6 +14,8 @@ import type { SocketUpgrade } from '../../edge/src/terminal/socket-upgrade.ts';
 import { testInfra } from './infra.ts';
 import { checkedResponse } from './response-check.ts';
 
+// In-process apps log no request lines unless a test listens for them (sendRequestLogTo).
+sendRequestLogTo(() => {});
 export type DatabaseKind = 'pglite' | 'postgres';
 export const DATABASE_KINDS: DatabaseKind[] = ['pglite', 'postgres'];
 

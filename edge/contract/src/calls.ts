@@ -17,6 +17,7 @@
  */
 import { z } from 'zod';
 import { JobOutcome } from './jobs.ts';
+import { JobTrace } from './trace.ts';
 
 /** `c-<edge instance>-<sequence>` */
 const CALL_ID = /^c-([a-z0-9]{12})-(\d{1,15})$/;
@@ -40,6 +41,8 @@ export const CallRequest = z.object({
   job: z.unknown(),
   /** false: a one-way call, nobody waits for an answer. */
   reply: z.literal(false).optional(),
+  /** The request it serves (contract/trace); one that does not read is left out, not the call. */
+  trace: JobTrace.optional().catch(undefined),
 });
 export type CallRequest = z.infer<typeof CallRequest>;
 

@@ -4,6 +4,7 @@
  * else the full checks (workspace, runner, model, status, rate), the stream opened and the
  * call sent. The routes in routes/ai.ts parse the request and hand it here.
  */
+
 import type { AiKind } from '@keel/contract/ai';
 import { aiRoutes } from '@keel/contract/api/ai';
 import type { RunnerJob } from '@keel/contract/jobs';
@@ -16,6 +17,7 @@ import type { AppEnv } from '../app-env.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { assertAccess } from '../http/described-routes.ts';
+import { jobTraceOf } from '../http/job-trace.ts';
 import { readJson } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { confirmSession, type VerifiedCaller, verifyCaller } from '../middleware/authenticate.ts';
@@ -124,6 +126,7 @@ async function startWarm(
         record,
         job: call.job(record.streamId),
         rate: aiRate(services, caller.userId),
+        trace: jobTraceOf(c),
       },
       reader,
     );
@@ -275,7 +278,7 @@ async function checkAndStart(
   // job's bookkeeping on both sides cost more than the rest of the start. The call is taken
   // once (a model call is never repeated behind the caller's back), and the question or the
   // chat leaves Redis as soon as the runner has popped it.
-  await openStream(services, record, call.job(record.streamId));
+  await openStream(services, record, call.job(record.streamId), jobTraceOf(c));
   rememberApproval(p.sessionId, row.id, {
     sessionEntry,
     rowEntry,

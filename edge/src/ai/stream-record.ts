@@ -2,6 +2,7 @@ import { AiKind, AiStreamId } from '@keel/contract/ai';
 import type { RunnerJob } from '@keel/contract/jobs';
 import { AI_STREAM_TTL_SECONDS, runnerKeys } from '@keel/contract/keys';
 import { AI_META_ENTRY_ID } from '@keel/contract/streams';
+import type { JobTrace } from '@keel/contract/trace';
 import { z } from 'zod';
 import type { Principal } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -98,7 +99,12 @@ export function metaOf(record: AiStreamRecord): string {
  * after `meta` (at AI_META_ENTRY_ID), and a client that reads from the start sees what model
  * answers.
  */
-export async function openStream(services: Services, record: AiStreamRecord, job: RunnerJob): Promise<void> {
+export async function openStream(
+  services: Services,
+  record: AiStreamRecord,
+  job: RunnerJob,
+  trace?: JobTrace,
+): Promise<void> {
   const key = streamKeyOf(services, record);
   const sealed = await sealedRecord(services, record);
   const multi = services
@@ -108,7 +114,7 @@ export async function openStream(services: Services, record: AiStreamRecord, job
     .expire(key, AI_STREAM_TTL_SECONDS)
     .set(recordKey(services, record.streamId), sealed, 'EX', AI_STREAM_TTL_SECONDS);
   const results = await services.queue
-    .oneWay(multi, `runner.${record.runnerId}`, job, AI_START_WAIT_MS)
+    .oneWay(multi, `runner.${record.runnerId}`, job, AI_START_WAIT_MS, trace)
     .exec();
   const [err, id] = results?.[0] ?? [new Error('the stream was not opened'), null];
   if (err || id !== AI_META_ENTRY_ID) throw err ?? new Error('the stream was not opened');

@@ -1,6 +1,7 @@
 import type { Role } from '@keel/contract/auth';
 import type { RunnerJob } from '@keel/contract/jobs';
 import { AI_STREAM_TTL_SECONDS, runnerKeys } from '@keel/contract/keys';
+import type { JobTrace } from '@keel/contract/trace';
 import type { Redis } from 'ioredis';
 import type { VerifiedCaller } from '../middleware/authenticate.ts';
 import { sessionCacheKey, workspaceRowKey } from '../redis-keys.ts';
@@ -125,13 +126,20 @@ export async function warmStart(
     job: RunnerJob;
     /** The caller's rate counter, as the full path counts it (see rate-limit.ts). */
     rate: { key: string; limit: number; windowSeconds: number };
+    /** The request it serves (http/job-trace.ts), carried to the runner. */
+    trace?: JobTrace | undefined;
   },
   reader: OutputReader,
 ): Promise<WarmStarted | null> {
   const { caller, approval, record } = input;
   const prefix = services.config.redisPrefix;
   const keys = runnerKeys(prefix, approval.runnerId);
-  const call = services.queue.oneWayCall(`runner.${approval.runnerId}`, input.job, AI_START_WAIT_MS);
+  const call = services.queue.oneWayCall(
+    `runner.${approval.runnerId}`,
+    input.job,
+    AI_START_WAIT_MS,
+    input.trace,
+  );
   const streamKey = streamKeyOf(services, record);
   const sealed = await sealedRecord(services, record);
   const scriptKeys = [

@@ -1,19 +1,45 @@
+import { childSpan, parseTraceparent, SAFE_REQUEST_ID } from '@keel/contract/trace';
 import type { MiddlewareHandler } from 'hono';
+import { routePath } from 'hono/route';
 import type { AppEnv } from '../app-env.ts';
 import { answerHeaders, putAnswerHeaders } from '../http/answer-headers.ts';
+import { logRequest } from '../http/request-log.ts';
 import { newId } from '../ids.ts';
 
-const SAFE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
-
-/** Keeps a caller's (or load balancer's) request id when it is safe to log; mints one otherwise. */
+/**
+ * The outermost middleware. Keeps a caller's (or load balancer's, or runner's) request id when
+ * it is safe to log and mints one otherwise; continues the caller's trace (`traceparent`) or
+ * starts one; puts on the answer what every middleware gathered (http/answer-headers.ts); and
+ * logs the request in one line (http/request-log.ts).
+ */
 export function requestId(): MiddlewareHandler<AppEnv> {
   return async function requestIdMiddleware(c, next) {
+    const started = performance.now();
     const incoming = c.req.header('x-request-id');
-    const id = incoming && SAFE_ID.test(incoming) ? incoming : newId('request');
+    const id = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : newId('request');
+    const span = childSpan(parseTraceparent(c.req.header('traceparent')));
     c.set('requestId', id);
+    c.set('trace', span);
     answerHeaders(c)['x-request-id'] = id;
-    await next();
-    // The outermost middleware: what every middleware gathered goes on the answer here.
-    putAnswerHeaders(c);
+    try {
+      await next();
+      putAnswerHeaders(c);
+    } finally {
+      const p = c.get('principal');
+      const runnerId = c.get('runnerId');
+      logRequest({
+        requestId: id,
+        traceId: span.traceId,
+        spanId: span.spanId,
+        ...(span.parentSpanId ? { parentSpanId: span.parentSpanId } : {}),
+        method: c.req.method,
+        // The template the answer came from ('/api/workspaces/:id'), never the path itself.
+        route: routePath(c),
+        status: c.finalized ? c.res.status : 500,
+        ms: Math.round((performance.now() - started) * 100) / 100,
+        ...(p ? { userId: p.userId, organizationId: p.organizationId } : {}),
+        ...(runnerId ? { runnerId } : {}),
+      });
+    }
   };
 }

@@ -2,9 +2,11 @@
  * The `workspace.create` job for a placed workspace, built in one place: the create route, the
  * queued placement and a relocation all send the same job for the same row.
  */
+
 import type { RunnerJob } from '@keel/contract/jobs';
 import { runnerQueueName } from '@keel/contract/keys';
 import type { DriverKind } from '@keel/contract/runners';
+import type { JobTrace } from '@keel/contract/trace';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import type { workspaces } from '@keel/drizzle/schema';
 import { serverSpec } from '../servers/placement.ts';
@@ -21,6 +23,8 @@ export interface CreateJobOptions {
   server?: ServerRow | null;
   /** Extra fields of a move (`relocation`, `snapshotTakenAt`, `start`) or another source. */
   extra?: Partial<Pick<CreateJob, 'relocation' | 'snapshotTakenAt' | 'start' | 'source'>>;
+  /** The request it serves (http/job-trace.ts), carried to the runner. */
+  trace?: JobTrace;
 }
 
 /** The job for `row` on its runner and driver (both must be set). */
@@ -54,5 +58,9 @@ export async function enqueueCreate(
   row: WorkspaceRow,
   options: CreateJobOptions,
 ): Promise<void> {
-  await services.queue.enqueue(runnerQueueName(row.runnerId!), buildCreateJob(row, options));
+  await services.queue.enqueue(
+    runnerQueueName(row.runnerId!),
+    buildCreateJob(row, options),
+    options.trace ? { trace: options.trace } : {},
+  );
 }

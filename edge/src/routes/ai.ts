@@ -21,6 +21,7 @@ import { AI_START_WAIT_MS, ownStream, streamKeyOf } from '../ai/stream-record.ts
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
+import { jobTraceOf } from '../http/job-trace.ts';
 import { readParams, readQuery } from '../http/validate.ts';
 import { countsBehind } from '../middleware/rate-limits.ts';
 import { heartbeatsOf } from '../runners/registry.ts';
@@ -153,6 +154,7 @@ export function aiRoutes() {
         `runner.${record.runnerId}`,
         { v: CONTRACT_VERSION, type: 'ai.cancel', streamId: record.streamId },
         AI_START_WAIT_MS,
+        jobTraceOf(c),
       )
       .exec();
     return reply(c, routes.cancelAiStream, 202, { streamId: record.streamId, cancelling: true });

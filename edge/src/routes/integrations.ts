@@ -13,6 +13,7 @@ import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
+import { jobTraceOf } from '../http/job-trace.ts';
 import { readJson, readOptionalJson, readParams } from '../http/validate.ts';
 import {
   deleteGitCredential,
@@ -121,6 +122,7 @@ export function gitPushRoutes() {
           ...(input.branch ? { branch: input.branch } : {}),
         },
         PUSH_TIMEOUT_MS,
+        jobTraceOf(c),
       );
     } catch (err) {
       if (err instanceof ApiError) throw err;

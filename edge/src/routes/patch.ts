@@ -14,6 +14,7 @@ import { auditByCaller, failureOf } from '../audit/audit-request.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
+import { jobTraceOf } from '../http/job-trace.ts';
 import { readJsonWithin } from '../http/validate.ts';
 import { loadWorkspace } from '../workspaces/access.ts';
 import { filesChanged } from '../workspaces/files-version.ts';
@@ -40,7 +41,7 @@ export function patchRoutes() {
       workspaceId: row.id,
       patch: input.patch,
     } as const;
-    const result = await callRunner(c.get('services'), row, job, PatchJobResult);
+    const result = await callRunner(c.get('services'), row, job, PatchJobResult, jobTraceOf(c));
     if (result.outcome !== 'checked') throw refusal(result);
     const body: PatchValidateResponse = { ok: result.ok, files: result.files };
     return reply(c, routes.validatePatch, 200, body);
@@ -64,7 +65,7 @@ export function patchRoutes() {
     } as const;
     let result: PatchJobResult;
     try {
-      result = await callRunner(services, row, job, PatchJobResult);
+      result = await callRunner(services, row, job, PatchJobResult, jobTraceOf(c));
     } catch (err) {
       const { outcome, error } = failureOf(err);
       await audit(outcome, { error });

@@ -11,6 +11,7 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
+import { jobTraceOf } from '../http/job-trace.ts';
 import { sseResponse } from '../http/sse-response.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
@@ -70,7 +71,7 @@ export function executionRoutes() {
         timeoutMs: input.timeoutMs,
       },
       // A started command must never run twice because a runner died mid-job.
-      { jobId: executionId, attempts: 1 },
+      { jobId: executionId, attempts: 1, trace: jobTraceOf(c) },
     );
     await appendAudit(services, {
       action: 'execution.start',
@@ -118,12 +119,16 @@ export function executionRoutes() {
     const services = c.get('services');
     const { params, row } = await loadExecution(c, services);
     await assertRunnerServes(services, row);
-    await services.queue.enqueue(queueOf(row), {
-      v: CONTRACT_VERSION,
-      type: 'exec.cancel',
-      executionId: params.executionId,
-      workspaceId: row.id,
-    });
+    await services.queue.enqueue(
+      queueOf(row),
+      {
+        v: CONTRACT_VERSION,
+        type: 'exec.cancel',
+        executionId: params.executionId,
+        workspaceId: row.id,
+      },
+      { trace: jobTraceOf(c) },
+    );
     const p = c.get('principal');
     await appendAudit(services, {
       action: 'execution.cancel',

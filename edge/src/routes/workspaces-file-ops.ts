@@ -16,6 +16,7 @@ import type { AuditMetadata } from '../audit/audit-log.ts';
 import { auditByCaller, failureOf } from '../audit/audit-request.ts';
 import { sha256Hex } from '../auth/bytes.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
+import { jobTraceOf } from '../http/job-trace.ts';
 import { readJson, readParams, readQuery } from '../http/validate.ts';
 import { loadWorkspace, type WorkspaceRow } from '../workspaces/access.ts';
 import { filesChanged } from '../workspaces/files-version.ts';
@@ -74,7 +75,7 @@ async function runFileOp(
   const services = c.get('services');
   let result: FileOpResult;
   try {
-    result = await callRunner(services, row, job, FileOpResult);
+    result = await callRunner(services, row, job, FileOpResult, jobTraceOf(c));
   } catch (err) {
     const { outcome, error } = failureOf(err);
     await auditByCaller(c, { action, outcome, workspaceId: row.id, metadata: { ...metadata, error } });

@@ -15,6 +15,7 @@ import { auditByCaller, failureOf } from '../audit/audit-request.ts';
 import { fromBase64, sha256Hex, toBase64 } from '../auth/bytes.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
+import { jobTraceOf } from '../http/job-trace.ts';
 import { readJsonWithin, readParams, readQuery } from '../http/validate.ts';
 import { loadWorkspace } from '../workspaces/access.ts';
 import { cached, FILE_TREE_TTL_SECONDS, treeScope } from '../workspaces/cache.ts';
@@ -33,7 +34,7 @@ async function readThroughRunner(c: Context<AppEnv>) {
     path,
     maxBytes: services.config.maxFileBytes,
   } as const;
-  return { path, file: await callRunner(services, row, job, FilesReadResult) };
+  return { path, file: await callRunner(services, row, job, FilesReadResult, jobTraceOf(c)) };
 }
 
 const PathQuery = z.object({ path: WorkspacePath.default('') });
@@ -58,6 +59,7 @@ export function workspaceFileRoutes() {
           row,
           { v: CONTRACT_VERSION, type: 'files.tree', workspaceId: row.id, path },
           FilesTreeResult,
+          jobTraceOf(c),
         ),
       filesVersionKey(services, row),
     );
@@ -131,6 +133,7 @@ export function workspaceFileRoutes() {
           ...(input.baseSha256 ? { baseSha256: input.baseSha256 } : {}),
         },
         FilesWriteResult,
+        jobTraceOf(c),
       );
     } catch (err) {
       const { outcome, error } = failureOf(err);

@@ -10,6 +10,7 @@ import type { AppEnv } from '../app-env.ts';
 import { type AuditMetadata, appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
+import { jobTraceOf } from '../http/job-trace.ts';
 import { readOptionalJson, readParams } from '../http/validate.ts';
 import { loadSnapshot } from '../snapshots/access.ts';
 import { enqueueSnapshotJob, pendingSnapshot, placementOf, snapshotView } from '../snapshots/request.ts';
@@ -119,14 +120,18 @@ export function workspaceSnapshotRoutes() {
     }
     await assertRunnerServes(services, row);
     const placement = (await placementOf(services, row.id)) ?? row;
-    await services.queue.enqueue(queueOf({ ...row, runnerId: placement.runnerId }), {
-      v: CONTRACT_VERSION,
-      type: 'workspace.restore',
-      workspaceId: row.id,
-      generation: placement.generation,
-      snapshotId: snapshot.id,
-      snapshotTakenAt: snapshot.takenAt.toISOString(),
-    });
+    await services.queue.enqueue(
+      queueOf({ ...row, runnerId: placement.runnerId }),
+      {
+        v: CONTRACT_VERSION,
+        type: 'workspace.restore',
+        workspaceId: row.id,
+        generation: placement.generation,
+        snapshotId: snapshot.id,
+        snapshotTakenAt: snapshot.takenAt.toISOString(),
+      },
+      { trace: jobTraceOf(c) },
+    );
     await audit(c, 'workspace.restore', row, snapshot.id, {
       takenAt: snapshot.takenAt.toISOString(),
     });

@@ -9,6 +9,7 @@ import { isOwnOrigin } from '../auth/csrf.ts';
 import { REVOKED_MARKER } from '../auth/sessions.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes } from '../http/described-routes.ts';
+import { jobTraceOf } from '../http/job-trace.ts';
 import { readParams, readQuery } from '../http/validate.ts';
 import { sessionCacheKey, terminalSessionKey } from '../redis-keys.ts';
 import type { SocketUpgrade } from '../terminal/socket-upgrade.ts';
@@ -61,7 +62,7 @@ export function terminalRoutes(options: { upgrade: SocketUpgrade | undefined }) 
       sessionId = query.session;
       runnerId = record.runnerId;
     } else {
-      const opened = await openTerminalSession(services, row, principal, query);
+      const opened = await openTerminalSession(services, row, principal, query, jobTraceOf(c));
       sessionId = opened.sessionId;
       runnerId = opened.record.runnerId;
       await appendAudit(services, {

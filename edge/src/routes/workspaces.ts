@@ -15,6 +15,7 @@ import {
   type SerializedBody,
   serializeBody,
 } from '../http/described-routes.ts';
+import { jobTraceOf } from '../http/job-trace.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { loadInstallSettings } from '../install/settings.ts';
@@ -164,6 +165,7 @@ export function workspaceRoutes() {
         egressAllow: settings.egressAllow,
         server: onServer?.server ?? null,
         extra: fromSnapshot,
+        trace: jobTraceOf(c),
       });
     }
     await invalidate(services, listScope(p.organizationId));
@@ -296,14 +298,18 @@ export function workspaceRoutes() {
         action === 'stop' && (await loadSnapshotStore(services.db)).onStop
           ? { snapshotId: (await pendingSnapshot(services, row, 'stop', c.get('principal').userId)).id }
           : {};
-      await services.queue.enqueue(queueOf(row), {
-        v: CONTRACT_VERSION,
-        type: `workspace.${action}`,
-        workspaceId: row.id,
-        generation: row.generation,
-        ...egress,
-        ...saved,
-      });
+      await services.queue.enqueue(
+        queueOf(row),
+        {
+          v: CONTRACT_VERSION,
+          type: `workspace.${action}`,
+          workspaceId: row.id,
+          generation: row.generation,
+          ...egress,
+          ...saved,
+        },
+        { trace: jobTraceOf(c) },
+      );
       const pending = action === 'stop' ? 'stopping' : 'starting';
       await setStoredStatus(c, row, pending);
       await audit(c, `workspace.${action}`, row.id);
@@ -315,12 +321,16 @@ export function workspaceRoutes() {
     const services = c.get('services');
     const row = await loadWorkspace(c, readParams(c, WorkspaceIdParam).id);
     if (row.runnerId) {
-      await services.queue.enqueue(queueOf(row), {
-        v: CONTRACT_VERSION,
-        type: 'workspace.delete',
-        workspaceId: row.id,
-        generation: row.generation,
-      });
+      await services.queue.enqueue(
+        queueOf(row),
+        {
+          v: CONTRACT_VERSION,
+          type: 'workspace.delete',
+          workspaceId: row.id,
+          generation: row.generation,
+        },
+        { trace: jobTraceOf(c) },
+      );
     }
     await services.db
       .update(workspaces)

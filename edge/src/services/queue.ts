@@ -1,6 +1,7 @@
 import { type CallRequest, callId, UNHEARD_REPLY_TTL_MS } from '@keel/contract/calls';
 import type { JobOutcome, RunnerJob } from '@keel/contract/jobs';
 import { bullPrefixOf, callListKey, callReplyKey, runnerKeyBase } from '@keel/contract/keys';
+import type { JobTrace } from '@keel/contract/trace';
 import { Queue } from 'bullmq';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { CallReplies, RUNNER_GONE } from './call-replies.ts';
@@ -24,6 +25,8 @@ export interface EnqueueOptions {
   attempts?: number;
   /** Drop the job from Redis as soon as it ends: its payload holds what must not linger (prompts). */
   removeWhenDone?: boolean;
+  /** The request the job serves: its id and span go with the job (contract/trace). */
+  trace?: JobTrace;
 }
 
 /**
@@ -57,7 +60,9 @@ export class JobProducer {
   }
 
   async enqueue(queueName: string, job: RunnerJob, options: EnqueueOptions = {}): Promise<string> {
-    const added = await this.queue(queueName).add(job.type, job, {
+    // The trace rides beside the job's own fields: the runner reads it before it checks the job.
+    const data = options.trace ? { ...job, trace: options.trace } : job;
+    const added = await this.queue(queueName).add(job.type, data, {
       ...(options.jobId ? { jobId: options.jobId } : {}),
       attempts: options.attempts ?? 3,
       backoff: { type: 'exponential', delay: 500 },
@@ -72,14 +77,18 @@ export class JobProducer {
    * its answer; a runner that does not answer in time is an error. Calls skip BullMQ
    * (see contract/calls): one list push out, one published message back.
    */
-  async call(queueName: string, job: RunnerJob, timeoutMs: number): Promise<JobOutcome> {
+  async call(queueName: string, job: RunnerJob, timeoutMs: number, trace?: JobTrace): Promise<JobOutcome> {
     const replies = this.callReplies();
     await replies.whenReady();
     const redis = this.connection();
     const id = callId(this.instance, ++this.sequence);
     const runnerBase = runnerKeyBase(this.keyPrefix, queueName);
     const replyKey = callReplyKey(runnerBase, id);
-    const call = this.outgoing(queueName, { id, deadline: Date.now() + timeoutMs, job }, timeoutMs);
+    const call = this.outgoing(
+      queueName,
+      { id, deadline: Date.now() + timeoutMs, job, ...(trace ? { trace } : {}) },
+      timeoutMs,
+    );
     // Only a call still waiting after a second looks (see CallReplies): the reply and the
     // runner's heartbeat in one read, so the answered calls cost nothing more.
     const lookup = async () => {
@@ -113,17 +122,27 @@ export class JobProducer {
    * commands that send it, to add to a transaction of the caller's own: the call then leaves
    * in the same round trip as the caller's writes, and after them.
    */
-  oneWay(multi: ChainableCommander, queueName: string, job: RunnerJob, waitMs: number): ChainableCommander {
-    return this.push(multi, this.oneWayCall(queueName, job, waitMs));
+  oneWay(
+    multi: ChainableCommander,
+    queueName: string,
+    job: RunnerJob,
+    waitMs: number,
+    trace?: JobTrace,
+  ): ChainableCommander {
+    return this.push(multi, this.oneWayCall(queueName, job, waitMs, trace));
   }
 
   /**
    * A one-way call as what `oneWay` writes: the list, the call, and the list's expiry, for a
    * script that pushes it itself (`RPUSH`, then `PEXPIRE … NX` and `PEXPIRE … GT`).
    */
-  oneWayCall(queueName: string, job: RunnerJob, waitMs: number): OutgoingCall {
+  oneWayCall(queueName: string, job: RunnerJob, waitMs: number, trace?: JobTrace): OutgoingCall {
     const id = callId(this.instance, ++this.sequence);
-    return this.outgoing(queueName, { id, deadline: Date.now() + waitMs, job, reply: false }, waitMs);
+    return this.outgoing(
+      queueName,
+      { id, deadline: Date.now() + waitMs, job, reply: false, ...(trace ? { trace } : {}) },
+      waitMs,
+    );
   }
 
   private outgoing(queueName: string, request: CallRequest, waitMs: number): OutgoingCall {

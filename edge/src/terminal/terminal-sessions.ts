@@ -5,6 +5,7 @@ import {
   type TerminalQuery,
   TerminalSessionRecord,
 } from '@keel/contract/terminal';
+import type { JobTrace } from '@keel/contract/trace';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import type { Principal } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
@@ -23,6 +24,8 @@ export async function openTerminalSession(
   row: WorkspaceRow,
   principal: Principal,
   size: Pick<TerminalQuery, 'cols' | 'rows'>,
+  /** The request it serves (http/job-trace.ts), carried to the runner. */
+  trace?: JobTrace,
 ): Promise<{ sessionId: string; record: TerminalSessionRecord }> {
   const queue = queueOf(row);
   const runnerId = row.runnerId!;
@@ -68,7 +71,7 @@ export async function openTerminalSession(
       rows: size.rows,
     },
     // One shell per session: never started twice because a delivery was retried.
-    { jobId: sessionId, attempts: 1 },
+    { jobId: sessionId, attempts: 1, ...(trace ? { trace } : {}) },
   );
   return { sessionId, record };
 }

@@ -1,5 +1,6 @@
 import type { RunnerJob } from '@keel/contract/jobs';
 import { runnerErrorApiCode } from '@keel/contract/runner-errors';
+import type { JobTrace } from '@keel/contract/trace';
 import type { z } from 'zod';
 import { ApiError } from '../http/api-error.ts';
 import { RunnerGoneError } from '../services/queue.ts';
@@ -14,10 +15,12 @@ export async function callRunner<S extends z.ZodType>(
   row: WorkspaceRow,
   job: RunnerJob,
   resultSchema: S,
+  /** The request it serves (http/job-trace.ts), carried to the runner. */
+  trace?: JobTrace,
 ): Promise<z.output<S>> {
   let outcome: Awaited<ReturnType<Services['queue']['call']>>;
   try {
-    outcome = await services.queue.call(queueOf(row), job, CALL_TIMEOUT_MS);
+    outcome = await services.queue.call(queueOf(row), job, CALL_TIMEOUT_MS, trace);
   } catch (err) {
     if (err instanceof ApiError) throw err;
     if (err instanceof RunnerGoneError) {

@@ -2,6 +2,7 @@ import { type JobOutcome, RunnerJob } from '@keel/contract/jobs';
 import { removeLocalCopy } from '../fleet/local-copy.ts';
 import { gitPushJob } from '../git-push.ts';
 import { failedOutcome } from '../job-error.ts';
+import { jobSpanOf, logJob } from '../job-log.ts';
 import { type JobPath, recorder } from '../metrics/recorder.ts';
 import type { RunnerContext } from '../runner-context.ts';
 import { aiHandlers } from './ai.ts';
@@ -30,30 +31,46 @@ export const jobHandlers: JobHandlers = {
   'git.push': gitPushJob,
 };
 
-/** A BullMQ job, or a call from the call list: the same handlers serve both. */
+/**
+ * A BullMQ job, or a call from the call list: the same handlers serve both. `trace` is what the
+ * job carries of the request it serves (contract/trace); each job is logged in one line with it,
+ * and counted by `path` when metrics are on.
+ */
 export async function processJob(
   data: unknown,
   ctx: RunnerContext,
+  trace?: unknown,
   path: JobPath = 'jobs',
 ): Promise<JobOutcome> {
   const metrics = recorder();
-  const started = metrics.enabled ? performance.now() : 0;
+  const started = performance.now();
+  const span = jobSpanOf(trace);
   const parsed = RunnerJob.safeParse(data);
   if (!parsed.success) {
+    const refused: JobOutcome = { ok: false, error: { code: 'invalid', message: 'unreadable job' } };
+    logJob(undefined, span, refused, performance.now() - started);
     metrics.job(path, 'invalid', 'refused', 0);
-    return { ok: false, error: { code: 'invalid', message: 'unreadable job' } };
+    return refused;
   }
-  const type = parsed.data.type;
+  const job = parsed.data;
+  const named = {
+    type: job.type,
+    ...('workspaceId' in job && job.workspaceId ? { workspaceId: job.workspaceId } : {}),
+  };
   try {
-    const result = await tracked(parsed.data, ctx);
-    if (metrics.enabled) metrics.job(path, type, 'ok', (performance.now() - started) / 1000);
-    return { ok: true, result };
+    const done: JobOutcome = { ok: true, result: await tracked(job, ctx) };
+    const ms = performance.now() - started;
+    logJob(named, span, done, ms);
+    if (metrics.enabled) metrics.job(path, job.type, 'ok', ms / 1000);
+    return done;
   } catch (err) {
     const outcome = failedOutcome(err);
+    const ms = performance.now() - started;
+    logJob(named, span, outcome ?? 'threw', ms);
     if (metrics.enabled) {
       const label =
         outcome && outcome.ok === false && outcome.error.code !== 'internal' ? 'refused' : 'error';
-      metrics.job(path, type, label, (performance.now() - started) / 1000);
+      metrics.job(path, job.type, label, ms / 1000);
     }
     if (outcome) return outcome;
     // Unexpected: let BullMQ record and retry it (lifecycle jobs are idempotent).

@@ -57,6 +57,32 @@ export class FolderStore implements SnapshotStore {
     }
   }
 
+  async getInto(key: string, into: Buffer): Promise<Buffer | undefined> {
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(this.path(key), 'r');
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) throw new SnapshotStoreError(`${key} in the snapshot folder is not a file`);
+      if (info.size > into.length) throw new SnapshotStoreError(`${key} is larger than ${into.length} bytes`);
+      // Objects are renamed into place whole, so the open file keeps its size; a short read
+      // (a file cut by hand) ends early and fails the caller's length check.
+      let got = 0;
+      while (got < info.size) {
+        const { bytesRead } = await handle.read(into, got, info.size - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return into.subarray(0, got);
+    } finally {
+      await handle.close();
+    }
+  }
+
   async put(key: string, data: Uint8Array): Promise<void> {
     const path = this.path(key);
     await this.mkdirs(dirname(path));

@@ -16,6 +16,12 @@ export interface SnapshotStore {
   has(key: string): Promise<boolean>;
   /** Its bytes, or undefined when missing; one larger than maxBytes is refused. */
   get(key: string, maxBytes: number): Promise<Buffer | undefined>;
+  /**
+   * Its bytes read into `into` (the start of it, returned as a view), or undefined when
+   * missing; one larger than `into` is refused. Optional: a restore reuses a few buffers
+   * through it instead of one fresh buffer per chunk (see tar-writer.ts).
+   */
+  getInto?(key: string, into: Buffer): Promise<Buffer | undefined>;
   /** Written whole or not at all: a reader never sees half an object. */
   put(key: string, data: Uint8Array): Promise<void>;
   /** Missing keys are not an error. */

@@ -4,7 +4,7 @@
  * path): `tar -cf -` of `/workspace` streamed out, and `tar -xf -` streamed in after emptying
  * it. Commands run in `/workspace` (the exec's default folder) as the workspace's user.
  */
-import { type Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { ExecHandle, WorkloadDriver } from '../workloads/types.ts';
 
 const STDERR_KEEP = 2000;
@@ -67,7 +67,9 @@ export async function replaceWorkspaceFiles(
     feedError ??= err;
     void handle.kill();
   });
-  tar.pipe(coalesced()).pipe(stdin);
+  // Straight in: manifestTar hands over half-megabyte blocks and large pieces of chunks (a
+  // stage that gathered small pieces copied most of the bytes once more).
+  tar.pipe(stdin);
   handle.stdout.resume();
   try {
     await finished(handle, 'writing the workspace', [0]);
@@ -75,30 +77,6 @@ export async function replaceWorkspaceFiles(
     throw feedError ?? err;
   }
   if (feedError) throw feedError;
-}
-
-/**
- * Small pieces gathered into writes of at least 256 KiB: a tar of many small files is three
- * pieces per file (header, bytes, padding), each else its own write to the engine's socket.
- */
-function coalesced(min = 256 * 1024): Transform {
-  let held: Buffer[] = [];
-  let heldBytes = 0;
-  return new Transform({
-    transform(piece: Buffer, _enc, done) {
-      if (heldBytes === 0 && piece.length >= min) return done(null, piece);
-      held.push(piece);
-      heldBytes += piece.length;
-      if (heldBytes < min) return done();
-      const out = Buffer.concat(held, heldBytes);
-      held = [];
-      heldBytes = 0;
-      done(null, out);
-    },
-    flush(done) {
-      done(null, heldBytes > 0 ? Buffer.concat(held, heldBytes) : undefined);
-    },
-  });
 }
 
 const EMPTY =

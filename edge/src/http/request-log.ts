@@ -1,0 +1,68 @@
+/**
+ * One JSON line per request: its id, its trace, the route's template (never the path, which can
+ * name a file, nor the query), method, status, time and who asked. Nothing of a body.
+ *
+ * On Node the lines are gathered and written together (at most every 50 ms, or 64 KiB), since
+ * stdout on a pipe or file is written synchronously on Linux: a write per request would be a
+ * system call on every request's path. Elsewhere (workerd) each line goes to the console.
+ */
+export interface RequestLogLine {
+  requestId: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  method: string;
+  route: string;
+  status: number;
+  ms: number;
+  userId?: string;
+  organizationId?: string;
+  runnerId?: string;
+}
+
+type Sink = (line: string) => void;
+
+let sink: Sink = (line) => console.log(line);
+let pending: string[] = [];
+let pendingBytes = 0;
+let timer: ReturnType<typeof setTimeout> | undefined;
+let out: { write(chunk: string): unknown } | undefined;
+
+const FLUSH_MS = 50;
+const FLUSH_BYTES = 64 * 1024;
+
+/** Node: lines to `stream`, gathered. */
+export function gatherRequestLog(stream: { write(chunk: string): unknown }): void {
+  out = stream;
+  sink = (line) => {
+    pending.push(line);
+    pendingBytes += line.length + 1;
+    if (pendingBytes >= FLUSH_BYTES) flushRequestLog();
+    else if (!timer) {
+      timer = setTimeout(flushRequestLog, FLUSH_MS);
+      (timer as { unref?: () => void }).unref?.();
+    }
+  };
+}
+
+/** Writes what is gathered (at the flush timer, and before the process stops). */
+export function flushRequestLog(): void {
+  if (timer) clearTimeout(timer);
+  timer = undefined;
+  if (pending.length === 0 || !out) return;
+  const text = `${pending.join('\n')}\n`;
+  pending = [];
+  pendingBytes = 0;
+  out.write(text);
+}
+
+/** Tests: where lines go instead (undefined: back to the console). */
+export function sendRequestLogTo(next: Sink | undefined): void {
+  flushRequestLog();
+  out = undefined;
+  sink = next ?? ((line) => console.log(line));
+}
+
+export function logRequest(entry: RequestLogLine): void {
+  sink(JSON.stringify({ level: 'info', msg: 'request', at: new Date().toISOString(), ...entry }));
+}
