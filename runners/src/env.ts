@@ -9,6 +9,10 @@ const flag = z
   .optional()
   .transform((v) => v === 'true' || v === '1');
 
+/** An empty variable (`VAR=` in a unit file or a script toggling it) counts as unset. */
+const unsetWhenEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema);
+
 /** The runner's configuration, from the environment (flags map onto the same names). */
 export const RunnerEnv = z.object({
   /** Where the edge answers, e.g. https://keel.example.com */
@@ -74,6 +78,17 @@ export const RunnerEnv = z.object({
     .default(EXEC_OUTPUT_MAX_BYTES),
   /** A terminal with no browser attached for this long ends (its shell and what it started). */
   KEEL_TERMINAL_IDLE_SECONDS: z.coerce.number().int().min(1).default(900),
+  /**
+   * Prometheus metrics on a listener of their own, never the public one; unset: off, and
+   * nothing is recorded per job (see metrics/).
+   */
+  KEEL_RUNNER_METRICS_PORT: unsetWhenEmpty(z.coerce.number().int().min(1).max(65_535).optional()),
+  /** Where that listener binds; loopback unless a scraper elsewhere needs it. */
+  KEEL_RUNNER_METRICS_HOST: z.string().min(1).max(255).default('127.0.0.1'),
+  /** When set, a scrape must send `Authorization: Bearer <token>`. */
+  KEEL_RUNNER_METRICS_TOKEN: unsetWhenEmpty(
+    z.string().min(16, 'at least 16 characters').max(4096).optional(),
+  ),
   // The model server (vLLM, llama.cpp, Ollama, OpenAI): kept as text here and checked by
   // parseAiConfig (ai/config.ts), which names the bad variable; unset base URL = no AI.
   KEEL_AI_BASE_URL: z.string().optional(),

@@ -11,6 +11,8 @@ import { gpuStats } from './heartbeat.ts';
 import { publishHeartbeat, renewHeartbeat } from './heartbeat-publisher.ts';
 import { traceOfJobData } from './job-log.ts';
 import { log } from './log.ts';
+import { NO_METRICS } from './metrics/recorder.ts';
+import type { RunnerMetricsHandle, RunnerMetricsOptions } from './metrics/runner-metrics.ts';
 import { connectRunnerRedis } from './redis-connection.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
 import { RunnerContext, type ServerOptions } from './runner-context.ts';
@@ -38,6 +40,9 @@ export class Runner {
   private collecting: Promise<void> | undefined;
   private checking: Promise<string[]> | undefined;
   private lastPlacementsError: string | undefined;
+  private metrics: RunnerMetricsHandle = { recorder: NO_METRICS, port: undefined, close: async () => {} };
+  /** Tests shorten the usage cache and the disk refresh. */
+  metricsOptions: RunnerMetricsOptions = {};
   onRevoked: () => void = () => {};
   /** The edge now speaks another protocol major: this runner cannot work for it. */
   onCannotRun: () => void = () => {};
@@ -59,6 +64,16 @@ export class Runner {
     await mkdir(this.config.KEEL_RUNNER_DATA_DIR, { recursive: true });
     // The sandboxed workspace user walks through here to reach its folder (see registration).
     await chmod(this.config.KEEL_RUNNER_DATA_DIR, 0o711);
+    // First: a metrics port that cannot be bound fails the start before any work is taken.
+    // Loaded only when on: a runner without metrics does not load prom-client at all.
+    if (this.config.KEEL_RUNNER_METRICS_PORT !== undefined) {
+      const { startRunnerMetrics } = await import('./metrics/runner-metrics.ts');
+      this.metrics = await startRunnerMetrics(this.ctx, this.metricsOptions);
+      log('info', 'metrics served', {
+        url: `http://${this.config.KEEL_RUNNER_METRICS_HOST}:${this.metrics.port}/metrics`,
+        token: this.config.KEEL_RUNNER_METRICS_TOKEN !== undefined,
+      });
+    }
     this.gpus = await gpuStats();
     await this.ctx.generations.load();
     await reattach(this.ctx);
@@ -87,9 +102,14 @@ export class Runner {
     }
     const connection = connectRunnerRedis(this.config, this.credential);
     this.workerConnection = connection;
+    const metrics = this.metrics.recorder;
     this.worker = new Worker(
       this.credential.queueName,
-      (job) => processJob(job.data, this.ctx, traceOfJobData(job.data)),
+      (job) => {
+        if (metrics.enabled)
+          metrics.queueWait('jobs', (Date.now() - job.timestamp - (job.opts.delay ?? 0)) / 1000);
+        return processJob(job.data, this.ctx, traceOfJobData(job.data), 'jobs');
+      },
       {
         connection,
         prefix: this.credential.bullPrefix,
@@ -109,7 +129,7 @@ export class Runner {
       this.callConnection,
       this.ctx.keys.base,
       this.config.KEEL_RUNNER_CONCURRENCY,
-      (job, trace) => processJob(job, this.ctx, trace),
+      (job, trace) => processJob(job, this.ctx, trace, 'calls'),
       (err) => log('warn', 'call failed', { error: String(err) }),
       (job) => expireJob(job, this.ctx),
     );
@@ -131,8 +151,14 @@ export class Runner {
     await bounded(this.checking ?? Promise.resolve(), 5_000);
     await bounded(this.ctx.servers.close(), 5_000);
     await bounded(this.ctx.redis.del(this.ctx.keys.heartbeat), 2_000);
+    await bounded(this.metrics.close(), 2_000);
     this.workerConnection?.disconnect();
     this.ctx.redis.disconnect();
+  }
+
+  /** The port the metrics listener answers on; undefined when metrics are off. */
+  get metricsPort(): number | undefined {
+    return this.metrics.port;
   }
 
   /**

@@ -11,6 +11,7 @@ import { CONTRACT_VERSION } from '@keel/contract/version';
 import type { Redis } from 'ioredis';
 import { ConfinedFsError } from '../files/confined-fs.ts';
 import type { WorkspaceFiles } from '../files/workspace-files.ts';
+import { recorder } from '../metrics/recorder.ts';
 import { sha256 } from '../sha256.ts';
 import { AnswerStream } from './answer-stream.ts';
 import type { AiConfig } from './config.ts';
@@ -191,6 +192,7 @@ export class AiJobs {
    */
   async expired(job: AiCallJob): Promise<void> {
     const { redis, keys } = this.#deps;
+    recorder().aiCall({ outcome: 'error', tokensIn: 0, tokensOut: 0, firstTokenSeconds: null });
     await this.#deliver(unansweredReport(job.streamId, kindOf(job), this.#model, 'runner_busy'), 0);
     await new AnswerStream(redis, keys.aiStream(job.streamId)).end(
       undefined,
@@ -339,6 +341,12 @@ export class AiJobs {
       firstTokenMs,
       latencyMs: Math.round(performance.now() - started),
     };
+    recorder().aiCall({
+      outcome: report.outcome === 'success' ? 'ok' : report.outcome === 'cancelled' ? 'cancelled' : 'error',
+      tokensIn: report.promptTokens,
+      tokensOut: report.completionTokens,
+      firstTokenSeconds: firstTokenMs === null ? null : firstTokenMs / 1000,
+    });
     await this.#deliver(report, 0);
     await out.end(result, done);
     await redis.srem(keys.aiActive, inFlight(job));

@@ -3,6 +3,7 @@ import { removeLocalCopy } from '../fleet/local-copy.ts';
 import { gitPushJob } from '../git-push.ts';
 import { failedOutcome } from '../job-error.ts';
 import { jobSpanOf, logJob } from '../job-log.ts';
+import { type JobPath, recorder } from '../metrics/recorder.ts';
 import type { RunnerContext } from '../runner-context.ts';
 import { aiHandlers } from './ai.ts';
 import { executionHandlers } from './executions.ts';
@@ -32,15 +33,23 @@ export const jobHandlers: JobHandlers = {
 
 /**
  * A BullMQ job, or a call from the call list: the same handlers serve both. `trace` is what the
- * job carries of the request it serves (contract/trace); each job is logged in one line with it.
+ * job carries of the request it serves (contract/trace); each job is logged in one line with it,
+ * and counted by `path` when metrics are on.
  */
-export async function processJob(data: unknown, ctx: RunnerContext, trace?: unknown): Promise<JobOutcome> {
+export async function processJob(
+  data: unknown,
+  ctx: RunnerContext,
+  trace?: unknown,
+  path: JobPath = 'jobs',
+): Promise<JobOutcome> {
+  const metrics = recorder();
   const started = performance.now();
   const span = jobSpanOf(trace);
   const parsed = RunnerJob.safeParse(data);
   if (!parsed.success) {
     const refused: JobOutcome = { ok: false, error: { code: 'invalid', message: 'unreadable job' } };
     logJob(undefined, span, refused, performance.now() - started);
+    metrics.job(path, 'invalid', 'refused', 0);
     return refused;
   }
   const job = parsed.data;
@@ -50,11 +59,19 @@ export async function processJob(data: unknown, ctx: RunnerContext, trace?: unkn
   };
   try {
     const done: JobOutcome = { ok: true, result: await tracked(job, ctx) };
-    logJob(named, span, done, performance.now() - started);
+    const ms = performance.now() - started;
+    logJob(named, span, done, ms);
+    if (metrics.enabled) metrics.job(path, job.type, 'ok', ms / 1000);
     return done;
   } catch (err) {
     const outcome = failedOutcome(err);
-    logJob(named, span, outcome ?? 'threw', performance.now() - started);
+    const ms = performance.now() - started;
+    logJob(named, span, outcome ?? 'threw', ms);
+    if (metrics.enabled) {
+      const label =
+        outcome && outcome.ok === false && outcome.error.code !== 'internal' ? 'refused' : 'error';
+      metrics.job(path, job.type, label, ms / 1000);
+    }
     if (outcome) return outcome;
     // Unexpected: let BullMQ record and retry it (lifecycle jobs are idempotent).
     throw err;

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { StreamKind } from '@keel/contract/streams';
 import type { Redis } from 'ioredis';
+import { recorder, streamKindLabel } from '../metrics/recorder.ts';
 import { type RespArg, RespConnectionError, writerBeside } from '../resp-writer.ts';
 
 export interface AppenderOptions {
@@ -61,6 +62,10 @@ export class StreamAppender {
   readonly #entryChars: number;
   #pending: Segment[] = [];
   #pendingBytes = 0;
+  /** When the oldest pending piece was queued (metrics: the lag of the write that takes it). */
+  #pendingSince = 0;
+  readonly #metrics = recorder();
+  readonly #metricKind: string;
   #inFlightBytes = 0;
   #writing: Promise<void> | undefined;
   /** An unfinished UTF-8 character at the end of each type's bytes. */
@@ -84,6 +89,7 @@ export class StreamAppender {
     this.#maxEntries = String(kind.maxEntries);
     // UTF-16 units of at most three UTF-8 bytes each.
     this.#entryChars = Math.max(1, Math.floor(kind.entryBytes / 3));
+    this.#metricKind = streamKindLabel(kind.name);
   }
 
   /** Appends bytes of type `type`; an unfinished character at their end waits for the next chunk. */
@@ -202,6 +208,7 @@ export class StreamAppender {
   }
 
   #queued(bytes: number): void {
+    if (this.#pendingBytes === 0 && this.#metrics.enabled) this.#pendingSince = performance.now();
     this.#pendingBytes += bytes;
     this.#writing ??= this.#drain();
   }
@@ -212,11 +219,19 @@ export class StreamAppender {
     try {
       while (this.#pending.length > 0) {
         const batch = this.#pending;
+        const since = this.#pendingSince;
         this.#inFlightBytes = this.#pendingBytes;
         this.#pending = [];
         this.#pendingBytes = 0;
         const entries = this.#entriesOf(batch);
         if (entries.length > 0) await this.#write(entries);
+        if (this.#metrics.enabled) {
+          this.#metrics.streamWritten(
+            this.#metricKind,
+            this.#inFlightBytes,
+            (performance.now() - since) / 1000,
+          );
+        }
         this.#inFlightBytes = 0;
       }
     } catch (err) {

@@ -71,6 +71,11 @@ export class Terminals {
     return { started: true };
   }
 
+  /** Sessions open now (metrics). */
+  get count(): number {
+    return this.sessions.size;
+  }
+
   /** Workspaces with a live terminal: in use, so not idle. */
   workspaces(): Set<string> {
     return new Set([...this.sessions.values()].map((s) => s.workspaceId));

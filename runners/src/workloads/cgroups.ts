@@ -15,9 +15,17 @@ export interface CgroupLimits {
   pidsLimit: number;
 }
 
+/** Where a workspace's usage is read (metrics): the v2 folder, or the v1 memory and cpuacct ones. */
+export interface CgroupDirs {
+  v2?: string;
+  memory?: string;
+  cpuacct?: string;
+}
+
 export interface WorkspaceCgroup {
   /** cgroup.procs files a process must be written into to join (one per v1 hierarchy). */
   readonly procsFiles: string[];
+  readonly dirs: CgroupDirs;
   readonly enforced: LimitKind[];
   killAll(): Promise<void>;
   destroy(): Promise<void>;
@@ -106,6 +114,7 @@ async function createV2(name: string, limits: CgroupLimits): Promise<WorkspaceCg
   };
   return {
     procsFiles,
+    dirs: { v2: dir },
     enforced,
     killAll,
     async destroy() {
@@ -132,7 +141,8 @@ async function createV1(name: string, limits: CgroupLimits): Promise<WorkspaceCg
   const enforced: LimitKind[] = [];
   const dirs: string[] = [];
   const own = await ownV1Paths();
-  const join = async (controller: string, apply: (dir: string) => Promise<boolean>, kind: LimitKind) => {
+  const found: CgroupDirs = {};
+  const join = async (controller: string, apply: (dir: string) => Promise<boolean>, kind?: LimitKind) => {
     const base = path.join(CGROUP_ROOT, controller);
     if (!(await exists(path.join(base, 'cgroup.procs')))) return;
     const dir = path.join(base, own.get(controller) ?? '/', 'keel', name);
@@ -142,7 +152,8 @@ async function createV1(name: string, limits: CgroupLimits): Promise<WorkspaceCg
       return;
     }
     dirs.push(dir);
-    if (await apply(dir)) enforced.push(kind);
+    if (controller === 'memory' || controller === 'cpuacct') found[controller] = dir;
+    if ((await apply(dir)) && kind) enforced.push(kind);
   };
   const bytes = String(limits.memoryMb * 1024 * 1024);
   await join(
@@ -166,10 +177,19 @@ async function createV1(name: string, limits: CgroupLimits): Promise<WorkspaceCg
     'cpu',
   );
   await join('pids', (dir) => tryWrite(path.join(dir, 'pids.max'), String(limits.pidsLimit)), 'pids');
+  // CPU time is counted by cpuacct, which limits nothing; joined only where it is a hierarchy of
+  // its own (mounted with cpu, the cpu folder above already counts).
+  if (await exists(path.join(CGROUP_ROOT, 'cpu', 'cpuacct.usage'))) {
+    const cpuDir = dirs.find((d) => d.startsWith(path.join(CGROUP_ROOT, 'cpu/')));
+    if (cpuDir) found.cpuacct = cpuDir;
+  } else {
+    await join('cpuacct', async () => true);
+  }
   if (dirs.length === 0) return undefined;
   const procsFiles = dirs.map((d) => path.join(d, 'cgroup.procs'));
   return {
     procsFiles,
+    dirs: found,
     enforced,
     killAll: () => killUntilEmpty(procsFiles),
     async destroy() {

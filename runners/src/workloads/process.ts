@@ -19,7 +19,7 @@ import { ConfinedFs } from '../files/confined-fs.ts';
 import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import { sha256 } from '../sha256.ts';
 import { findExecutable, NAMESPACE_ARGS, sandboxArgs, systemArgs } from './bwrap.ts';
-import { createCgroup, type LimitKind, type WorkspaceCgroup } from './cgroups.ts';
+import { type CgroupDirs, createCgroup, type LimitKind, type WorkspaceCgroup } from './cgroups.ts';
 import { SLIRP_DNS } from './egress-rules.ts';
 import { makeExecHandle, type RunningExec, waitAtMost } from './exec-handle.ts';
 import { ensureHostDir } from './host-dir.ts';
@@ -407,6 +407,14 @@ export class ProcessDriver implements WorkloadDriver {
     const owner = this.fileOwner;
     if (!owner) return [];
     return ['setpriv', `--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--clear-groups', '--'];
+  }
+
+  /**
+   * Where the workspace's usage is counted (metrics): its cgroup's folders, once this runner
+   * has made or re-opened it; undefined without a cgroup (not root, cgroups off, none writable).
+   */
+  cgroupDirs(id: string): CgroupDirs | undefined {
+    return this.cgroups.get(id)?.dirs;
   }
 
   private async cgroupFor(id: string, spec: WorkloadSpec): Promise<WorkspaceCgroup | undefined> {
