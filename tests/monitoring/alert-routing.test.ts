@@ -5,14 +5,15 @@
  * authentication) and at a local HTTP endpoint standing in for Slack's incoming webhook.
  *
  * Two ways in: an alert posted to Alertmanager's API v2, and a real Prometheus running the
- * shipped alerts.yml and prometheus.yml that scrapes a synthetic metrics endpoint, behind the
- * bearer token: first a broken audit chain (fires at once), then a runner endpoint that stops
- * answering (`up == 0`, with the rules' `for:` shortened to seconds).
+ * shipped alerts.yml and prometheus.yml, behind the bearer token: a synthetic endpoint with a
+ * broken audit chain (fires at once), then a real runner's metrics endpoint, and the runner
+ * stopped (`up == 0`, with the rules' `for:` shortened to seconds).
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../harness/ports.ts';
+import { startRig } from '../harness/runner-rig.ts';
 import {
   type AlertInbox,
   type StartedAlertmanager,
@@ -124,42 +125,45 @@ describe('alert routing: Alertmanager to e-mail (SMTP server) and the Slack webh
     }
   });
 
-  test('a runner endpoint that stops answering fires KeelRunnerDown (for: shortened to 2s)', async () => {
-    const runner = await syntheticEndpoint(
-      '# TYPE keel_runner_terminal_sessions gauge\nkeel_runner_terminal_sessions 0\n',
-    );
+  test('a real runner that stops fires KeelRunnerDown, by e-mail and to Slack (for: shortened to 2s)', async () => {
+    // A whole Keel (edge, Redis, a runner on the process driver) whose runner serves its metrics.
+    const port = await freePort();
+    const rig = await startRig('process', {
+      runnerEnv: { KEEL_RUNNER_METRICS_PORT: String(port), KEEL_RUNNER_METRICS_TOKEN: METRICS_TOKEN },
+    });
+    const target = `127.0.0.1:${port}`;
     const prometheus = await startRulesPrometheus({
       alertmanagerUrl: alertmanager.url,
       edgeTargets: [],
-      runnerTargets: [runner.target],
+      runnerTargets: [target],
       metricsToken: METRICS_TOKEN,
       ruleFor: '2s',
     });
     try {
-      // Scraped while up: the alert must wait for the stop.
-      const up = async () => {
-        const res = await fetch(
-          `${prometheus.url}/api/v1/query?query=${encodeURIComponent('up{job="keel-runner"}')}`,
-        );
+      // Scraped while up (through the token): the alert must wait for the stop.
+      const query = async (q: string) => {
+        const res = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(q)}`);
         const body = (await res.json()) as { data: { result: { value: [number, string] }[] } };
         return body.data.result[0]?.value[1];
       };
-      const deadline = Date.now() + 20_000;
-      while ((await up()) !== '1') {
-        assert.ok(Date.now() < deadline, 'the runner endpoint was never scraped');
+      const deadline = Date.now() + 30_000;
+      while ((await query('up{job="keel-runner"}')) !== '1') {
+        assert.ok(Date.now() < deadline, 'the runner was never scraped');
         await new Promise((r) => setTimeout(r, 200));
       }
+      // The runner's own series, as Prometheus stored them (a count per workspace state).
+      assert.ok(Number(await query('count(keel_runner_workspaces)')) > 0, 'the runner series were stored');
       assert.equal(
         inbox.mails.some((m) => m.raw.includes('KeelRunnerDown')),
         false,
       );
-      await close(runner.server);
+      await rig.runner.stop();
       const { mail, post } = await inbox.delivered('KeelRunnerDown');
-      assert.match(mail.raw, new RegExp(`Runner ${runner.target} is down`));
-      assert.match(post.body.attachments?.[0]?.text ?? '', new RegExp(`Runner ${runner.target} is down`));
+      assert.match(mail.raw, new RegExp(`Runner ${target} is down`));
+      assert.match(post.body.attachments?.[0]?.text ?? '', new RegExp(`Runner ${target} is down`));
     } finally {
       await prometheus.stop();
-      if (runner.server.listening) await close(runner.server);
+      await rig.close();
     }
   });
 });

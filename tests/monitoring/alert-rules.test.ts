@@ -90,6 +90,7 @@ describe('alert rules (promtool)', () => {
     const dir = mkdtempSync(join(tmp, 'prometheus-'));
     for (const f of ['prometheus.yml', 'alerts.yml']) copyFileSync(join(monitoring, f), join(dir, f));
     writeFileSync(join(dir, 'keel-metrics-token'), 'token');
+    writeFileSync(join(dir, 'keel-runner-metrics-token'), 'token');
     const out = await tool('promtool', ['check', 'config', 'prometheus.yml'], dir);
     assert.match(out, /SUCCESS: 1 rule files found/);
   });

@@ -202,6 +202,7 @@ export async function startRulesPrometheus(o: RulesPrometheusOptions): Promise<S
   if (o.ruleFor) rules = rules.replace(/^(\s+)for: \S+$/gm, `$1for: ${o.ruleFor}`);
   writeFileSync(join(dir, 'alerts.yml'), rules);
   writeFileSync(join(dir, 'keel-metrics-token'), o.metricsToken);
+  writeFileSync(join(dir, 'keel-runner-metrics-token'), o.metricsToken);
   let config = readFileSync(join(monitoring, 'prometheus.yml'), 'utf8');
   const rewrite = (from: RegExp, to: string) => {
     assert.match(config, from, `prometheus.yml no longer has ${from}`);

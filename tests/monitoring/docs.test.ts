@@ -52,6 +52,7 @@ describe('docs/OBSERVABILITY.md', () => {
     try {
       writeFileSync(join(dir, 'prometheus.yml'), yaml);
       writeFileSync(join(dir, 'keel-metrics-token'), 'token');
+      writeFileSync(join(dir, 'keel-runner-metrics-token'), 'token');
       const { stdout } = await promisify(execFile)('promtool', [
         'check',
         'config',
