@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
+import { OtlpExporter, otlpConfigFrom } from '@keel/contract/otlp';
 import { migratePostgresDatabase } from '@keel/drizzle/migrate';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import type { MiddlewareHandler } from 'hono';
@@ -14,7 +15,12 @@ import type { AppEnv } from './app-env.ts';
 import { newKeyCache } from './auth/signing-keys.ts';
 import { type EdgeConfig, parseEdgeEnv } from './env.ts';
 import { answerClientErrors } from './http/node-client-errors.ts';
-import { flushRequestLog, gatherRequestLog, sendRequestLogTo } from './http/request-log.ts';
+import {
+  exportRequestSpansTo,
+  flushRequestLog,
+  gatherRequestLog,
+  sendRequestLogTo,
+} from './http/request-log.ts';
 import { systemClock } from './services/clock.ts';
 import { connectPostgres, type DatabaseHandle } from './services/database.ts';
 import { openPglite } from './services/database-pglite.ts';
@@ -111,6 +117,10 @@ export async function startNodeEdge(
   // Request lines gathered and written together (see http/request-log.ts), or none.
   if (config.requestLog) gatherRequestLog(process.stdout);
   else sendRequestLogTo(() => {});
+  // A span per request to an OpenTelemetry collector, when one is configured (contract/otlp).
+  const otlp = otlpConfigFrom(env, 'keel-edge');
+  const spans = otlp ? new OtlpExporter(otlp) : undefined;
+  exportRequestSpansTo(spans);
   const sockets = nodeWebSockets();
   const app = createApp({
     provideServices: async function processServices(c, next) {
@@ -145,6 +155,7 @@ export async function startNodeEdge(
       await new Promise<void>((r) => server.close(() => r()));
       await handle.close();
       flushRequestLog();
+      await spans?.flush();
     },
   };
 }

@@ -82,6 +82,11 @@ export const RunnerEnv = z.object({
    * Prometheus metrics on a listener of their own, never the public one; unset: off, and
    * nothing is recorded per job (see metrics/).
    */
+  /** An OpenTelemetry collector for the jobs' spans (contract/otlp); checked at start. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+  OTEL_SERVICE_NAME: z.string().optional(),
   KEEL_RUNNER_METRICS_PORT: unsetWhenEmpty(z.coerce.number().int().min(1).max(65_535).optional()),
   /** Where that listener binds; loopback unless a scraper elsewhere needs it. */
   KEEL_RUNNER_METRICS_HOST: z.string().min(1).max(255).default('127.0.0.1'),

@@ -4,7 +4,9 @@
  * whole path, the edge's line and the runner's. Nothing of a job's content (paths, commands,
  * prompts) is logged: only its type and the workspace it is for.
  */
+
 import type { JobOutcome } from '@keel/contract/jobs';
+import type { OtlpExporter } from '@keel/contract/otlp';
 import { childSpan, JobTrace, parseTraceparent, type TraceSpan } from '@keel/contract/trace';
 import { log } from './log.ts';
 
@@ -25,15 +27,40 @@ export function traceOfJobData(data: unknown): unknown {
   return data && typeof data === 'object' && 'trace' in data ? (data as { trace: unknown }).trace : undefined;
 }
 
+/** Where each job also goes as a span (OTLP), when an endpoint is configured. */
+let spans: OtlpExporter | undefined;
+
+export function exportJobSpansTo(exporter: OtlpExporter | undefined): void {
+  spans = exporter;
+}
+
 export function logJob(
   job: { type: string; workspaceId?: string } | undefined,
   span: JobSpan,
   outcome: JobOutcome | 'threw',
   ms: number,
 ): void {
+  const now = Date.now();
+  const outcomeName = outcome === 'threw' ? 'error' : outcome.ok ? 'ok' : outcome.error.code;
+  spans?.add({
+    traceId: span.span.traceId,
+    spanId: span.span.spanId,
+    parentSpanId: span.span.parentSpanId,
+    name: `job ${job?.type ?? 'unreadable'}`,
+    kind: 'consumer',
+    startMs: now - ms,
+    endMs: now,
+    attributes: {
+      'keel.job.type': job?.type ?? 'unreadable',
+      'keel.job.outcome': outcomeName,
+      'keel.workspace_id': job?.workspaceId,
+      'keel.request_id': span.requestId,
+    },
+    error: outcomeName === 'error' || outcomeName === 'internal',
+  });
   log('info', 'job', {
     type: job?.type ?? 'unreadable',
-    outcome: outcome === 'threw' ? 'error' : outcome.ok ? 'ok' : outcome.error.code,
+    outcome: outcomeName,
     ms: Math.round(ms * 100) / 100,
     ...(job?.workspaceId ? { workspaceId: job.workspaceId } : {}),
     ...(span.requestId ? { requestId: span.requestId } : {}),

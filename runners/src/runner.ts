@@ -1,4 +1,5 @@
 import { chmod, mkdir } from 'node:fs/promises';
+import { OtlpExporter, otlpConfigFrom } from '@keel/contract/otlp';
 import { CHECK_IN_INTERVAL_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_RENEW_MS } from '@keel/contract/runners';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -9,7 +10,7 @@ import { removeStaleCopies } from './fleet/stale-copies.ts';
 import { expireJob, processJob } from './handlers/index.ts';
 import { gpuStats } from './heartbeat.ts';
 import { publishHeartbeat, renewHeartbeat } from './heartbeat-publisher.ts';
-import { traceOfJobData } from './job-log.ts';
+import { exportJobSpansTo, traceOfJobData } from './job-log.ts';
 import { log } from './log.ts';
 import { NO_METRICS } from './metrics/recorder.ts';
 import type { RunnerMetricsHandle, RunnerMetricsOptions } from './metrics/runner-metrics.ts';
@@ -41,6 +42,7 @@ export class Runner {
   private checking: Promise<string[]> | undefined;
   private lastPlacementsError: string | undefined;
   private metrics: RunnerMetricsHandle = { recorder: NO_METRICS, port: undefined, close: async () => {} };
+  private spans: OtlpExporter | undefined;
   /** Tests shorten the usage cache and the disk refresh. */
   metricsOptions: RunnerMetricsOptions = {};
   onRevoked: () => void = () => {};
@@ -74,6 +76,24 @@ export class Runner {
         token: this.config.KEEL_RUNNER_METRICS_TOKEN !== undefined,
       });
     }
+    // A span per job to an OpenTelemetry collector, when one is configured (contract/otlp).
+    const {
+      OTEL_EXPORTER_OTLP_ENDPOINT,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+      OTEL_EXPORTER_OTLP_HEADERS,
+      OTEL_SERVICE_NAME,
+    } = this.config;
+    const otlp = otlpConfigFrom(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT,
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+        OTEL_EXPORTER_OTLP_HEADERS,
+        OTEL_SERVICE_NAME,
+      },
+      'keel-runner',
+    );
+    this.spans = otlp ? new OtlpExporter(otlp) : undefined;
+    exportJobSpansTo(this.spans);
     this.gpus = await gpuStats();
     await this.ctx.generations.load();
     await reattach(this.ctx);
@@ -152,6 +172,7 @@ export class Runner {
     await bounded(this.ctx.servers.close(), 5_000);
     await bounded(this.ctx.redis.del(this.ctx.keys.heartbeat), 2_000);
     await bounded(this.metrics.close(), 2_000);
+    await bounded(this.spans?.flush() ?? Promise.resolve(), 2_000);
     this.workerConnection?.disconnect();
     this.ctx.redis.disconnect();
   }

@@ -6,6 +6,8 @@
  * stdout on a pipe or file is written synchronously on Linux: a write per request would be a
  * system call on every request's path. Elsewhere (workerd) each line goes to the console.
  */
+import type { OtlpExporter } from '@keel/contract/otlp';
+
 export interface RequestLogLine {
   requestId: string;
   traceId: string;
@@ -21,6 +23,13 @@ export interface RequestLogLine {
 }
 
 type Sink = (line: string) => void;
+
+/** Where each request also goes as a span (OTLP), when an endpoint is configured. */
+let spans: OtlpExporter | undefined;
+
+export function exportRequestSpansTo(exporter: OtlpExporter | undefined): void {
+  spans = exporter;
+}
 
 let sink: Sink = (line) => console.log(line);
 let pending: string[] = [];
@@ -64,5 +73,25 @@ export function sendRequestLogTo(next: Sink | undefined): void {
 }
 
 export function logRequest(entry: RequestLogLine): void {
-  sink(JSON.stringify({ level: 'info', msg: 'request', at: new Date().toISOString(), ...entry }));
+  const now = Date.now();
+  sink(JSON.stringify({ level: 'info', msg: 'request', at: new Date(now).toISOString(), ...entry }));
+  spans?.add({
+    traceId: entry.traceId,
+    spanId: entry.spanId,
+    parentSpanId: entry.parentSpanId,
+    name: `${entry.method} ${entry.route}`,
+    kind: 'server',
+    startMs: now - entry.ms,
+    endMs: now,
+    attributes: {
+      'http.request.method': entry.method,
+      'http.route': entry.route,
+      'http.response.status_code': entry.status,
+      'keel.request_id': entry.requestId,
+      'keel.user_id': entry.userId,
+      'keel.organization_id': entry.organizationId,
+      'keel.runner_id': entry.runnerId,
+    },
+    error: entry.status >= 500,
+  });
 }
