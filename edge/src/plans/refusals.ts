@@ -28,6 +28,7 @@ export async function countRefusal(
   organizationId: string | undefined,
   scope: RateLimitScope,
 ): Promise<void> {
+  services.metrics.refused(scope);
   const key = refusalsKey(services, organizationId, services.clock.now());
   try {
     await services.redis().multi().hincrby(key, scope, 1).expire(key, REFUSALS_KEPT_SECONDS).exec();
