@@ -1,4 +1,3 @@
-import { contentType } from 'prom-client';
 import type { EdgeConfig } from '../env.ts';
 import { TrackedReads } from '../services/tracked-reads.ts';
 import type { Services } from '../services.ts';
@@ -35,7 +34,7 @@ export function edgeMetrics() {
         port: settings.port,
         token: settings.token,
         scrape: () => recorder.scrape(),
-        contentType,
+        contentType: recorder.registry.contentType,
       });
       const stopAudit = scheduleAuditVerification(services, auditIntervalSeconds);
       return {

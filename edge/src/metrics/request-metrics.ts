@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
+import { notFound } from '../http/error-handler.ts';
 
 /** Where each answered request is recorded (prom-recorder.ts). */
 export interface RequestRecorder {
@@ -16,12 +17,14 @@ export const WEB = 'web';
 
 /**
  * The template of the route that answers (`/api/workspaces/:id`), never the path asked for: the
- * first matched route registered for a method. Middlewares (`use`) and `all` handlers (the
- * API's not-found) are registered for every method and are skipped; a request that reaches no
- * method's handler is `unmatched`.
+ * first matched route registered for a method, in the order they run (the one a refusing
+ * middleware stood in front of, too). Middlewares (`use`) are registered for every method and
+ * are skipped; a request that meets the API's not-found (`/api/*`) first, or no handler at
+ * all, is `unmatched`.
  */
 export function routeTemplate(c: Context): string {
   for (const route of matchedRoutes(c)) {
+    if (route.handler === notFound) return UNMATCHED;
     if (route.method === 'ALL') continue;
     return route.path === '*' || route.path === '/*' ? WEB : route.path;
   }

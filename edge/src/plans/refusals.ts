@@ -85,6 +85,8 @@ export async function refuse(
   },
 ): Promise<never> {
   if (!refusal.counted) await countRefusal(c.get('services'), refusal.organizationId, refusal.scope);
+  // Counted in Redis by the caller's own script: the metric is counted here.
+  else c.get('services').metrics.refused(refusal.scope);
   if (refusal.retryAfterSeconds !== undefined) c.header('Retry-After', String(refusal.retryAfterSeconds));
   if (refusal.policy) {
     // With the app-wide headers, over those an earlier counter (the address's) put there.
