@@ -155,6 +155,12 @@ test('Redis and database calls, and the pool', async () => {
   const total = one(pool.filter((s) => s.metric.state !== 'waiting'));
   assert.equal(total, 10, JSON.stringify(pool));
   await prometheus.waitFor('keel_redis_errors_total', () => true);
+  // No stream is open after the workload; both kinds are exported from the start, at zero.
+  const streams = await prometheus.waitFor('keel_http_open_streams', (x) => x.length === 2);
+  assert.deepEqual(streams.map((x) => [x.metric.kind, x.value]).sort(), [
+    ['sse', 0],
+    ['websocket', 0],
+  ]);
 });
 
 test('runner heartbeat age by runner and server, and the scheduled audit check', async () => {

@@ -48,8 +48,8 @@ interface SqlLike {
  * postgres.js: times `unsafe` (every query drizzle sends goes through it) on the client and on
  * the clients its transactions hand out. A top-level query holds a pool connection while it
  * runs, and so does a transaction (`begin`) for its whole life; queries inside one do not take
- * another. postgres.js starts a query when it is awaited, after drizzle has set it up in the
- * same turn (`.values()`), so looking at its outcome here changes nothing of it.
+ * another (postgres.js's own `begin` statement counts as an `other` query). A query is timed
+ * from when it is first awaited, which is when postgres.js starts it.
  */
 export function observePostgres<T extends object>(sql: T, observer: QueryObserver, max: number): T {
   observer.poolSize(max);
@@ -59,8 +59,22 @@ export function observePostgres<T extends object>(sql: T, observer: QueryObserve
 
 function wrapSql(sql: SqlLike, observer: QueryObserver, topLevel: boolean): void {
   const unsafe = sql.unsafe;
-  sql.unsafe = (...args: unknown[]) =>
-    timed(observer, operationOf(String(args[0])), topLevel, () => unsafe.apply(sql, args));
+  sql.unsafe = (...args: unknown[]) => {
+    const query = unsafe.apply(sql, args) as PromiseLike<unknown>;
+    // Observed once something awaits it: `unsafe` also makes fragments put inside other queries,
+    // which are never run on their own (and must not be started here).
+    const then = query.then;
+    let observed = false;
+    // biome-ignore lint/suspicious/noThenProperty: the query is a thenable already; this is its own `then`, observed.
+    (query as { then: typeof then }).then = function observedThen(this: PromiseLike<unknown>, ...handlers) {
+      if (!observed) {
+        observed = true;
+        timed(observer, operationOf(String(args[0])), topLevel, () => then.call(this, undefined, undefined));
+      }
+      return then.apply(this, handlers);
+    } as typeof then;
+    return query;
+  };
   for (const name of ['begin', 'savepoint'] as const) {
     const open = sql[name];
     if (!open) continue;
