@@ -15,6 +15,7 @@ import type { Figure } from './figure.ts';
 import { benchFileRead } from './file-read.ts';
 import { benchJobRoundTrip } from './job-round-trip.ts';
 import { benchMemory } from './memory.ts';
+import { benchMetricsCost } from './metrics-cost.ts';
 import { writeMeasuredFigures } from './performance-doc.ts';
 import { benchPlacement } from './placement.ts';
 import { benchRelocation } from './relocation.ts';
@@ -67,6 +68,7 @@ try {
   await section('snapshot', benchSnapshot);
   await section('checks', benchRequestChecks);
   await section('list', benchWorkspaceList);
+  await section('metrics', benchMetricsCost);
 } finally {
   await redis.stop();
 }

@@ -45,14 +45,19 @@ class EchoWatch {
 }
 
 /** Times one keystroke at a time from sending it until its echo comes back. */
-async function measure(send: (key: string) => void, watch: EchoWatch, samples: number): Promise<number[]> {
+async function measure(
+  send: (key: string) => void,
+  watch: EchoWatch,
+  samples: number,
+  warmup = WARMUP,
+): Promise<number[]> {
   const out: number[] = [];
-  for (let i = 0; i < WARMUP + samples; i++) {
+  for (let i = 0; i < warmup + samples; i++) {
     const echoed = watch.next(ECHOES[i % 2]!);
     const t = performance.now();
     send(KEYS[i % 2]!);
     await echoed;
-    if (i >= WARMUP) out.push(performance.now() - t);
+    if (i >= warmup) out.push(performance.now() - t);
   }
   return out;
 }
@@ -75,15 +80,25 @@ async function directPty(): Promise<number[]> {
   }
 }
 
-/** Through it all: WebSocket → edge → Redis → runner → pty, and the echo back the same way. */
-async function throughKeel(term: TerminalSocket): Promise<number[]> {
+/**
+ * Keystroke echoes through a terminal socket, `samples` at a time after `warmup` (for benches that
+ * take them in rounds: an even number keeps each round ending at an empty prompt).
+ */
+export function keystrokeEchoes(
+  term: TerminalSocket,
+): (samples: number, warmup: number) => Promise<number[]> {
   const watch = new EchoWatch();
   // Registered after the socket's own listener, which has parsed the frame and kept it last.
   term.ws.on('message', () => {
     const frame = term.frames.at(-1);
     if (frame?.type === 'output') watch.push(frame.data);
   });
-  return measure((key) => term.type(key), watch, N);
+  return (samples, warmup) => measure((key) => term.type(key), watch, samples, warmup);
+}
+
+/** Through it all: WebSocket → edge → Redis → runner → pty, and the echo back the same way. */
+async function throughKeel(term: TerminalSocket): Promise<number[]> {
+  return keystrokeEchoes(term)(N, WARMUP);
 }
 
 /**

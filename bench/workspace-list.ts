@@ -140,13 +140,22 @@ export interface ListRig {
   stop(): Promise<void>;
 }
 
+/** `KEEL_BENCH_LIST_METRICS=1`: the edge with its metrics on (KEEL_METRICS_PORT), for what they cost here. */
+const withMetrics = process.env.KEEL_BENCH_LIST_METRICS === '1';
+
 /** Starts both servers; `edgeNodeArgs` go to the edge's Node (a profiler, say). */
 export async function startListRig(edgeNodeArgs: string[] = []): Promise<ListRig> {
   const redisUrl = process.env.KEEL_TEST_REDIS_URL!;
   const databaseUrl = await (await testInfra()).createPostgresDatabase();
   const edge = await startEdgeProcess({
     redisUrl,
-    env: { DATABASE_URL: databaseUrl, KEEL_MIGRATE_ON_START: 'true', KEEL_REDIS_PREFIX: PREFIX },
+    env: {
+      DATABASE_URL: databaseUrl,
+      KEEL_MIGRATE_ON_START: 'true',
+      KEEL_REDIS_PREFIX: PREFIX,
+      // The same figure with the edge's metrics on (any free port; the bench does not scrape).
+      ...(withMetrics ? { KEEL_METRICS_PORT: '0' } : {}),
+    },
     nodeArgs: edgeNodeArgs,
   });
   const helloPort = await freePort();
@@ -254,7 +263,7 @@ export async function benchWorkspaceList(): Promise<Figure[]> {
     const ratio = median(ratios);
     return [
       {
-        name: `authenticated, cached workspace list (${WORKSPACES} workspaces), requests/s, ${CONNECTIONS} keep-alive connections, median of ${ROUNDS} rounds`,
+        name: `authenticated, cached workspace list (${WORKSPACES} workspaces), requests/s, ${CONNECTIONS} keep-alive connections, median of ${ROUNDS} rounds${withMetrics ? ', edge metrics on' : ''}`,
         keel: `${Math.round(median(listRps))} req/s`,
         baseline: `${Math.round(median(helloRps))} req/s (bare Hono hello, same Node)`,
         ratio: `${round(ratio)}× (rounds: ${ratios.map((x) => round(x)).join(', ')})`,

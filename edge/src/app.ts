@@ -53,12 +53,16 @@ export interface AppOptions {
   upgradeWebSocket?: SocketUpgrade;
   /** The directory (LDAP) client, loaded on first use; Node only. Without it directory routes answer 501. */
   directory?: DirectoryLoader;
+  /** Records each request for the metrics endpoint (Node with KEEL_METRICS_PORT); absent: nothing is recorded. */
+  metrics?: MiddlewareHandler<AppEnv>;
 }
 
 /** The whole HTTP surface. Both entries (Node and workerd) serve exactly this app. */
 export function createApp(options: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  // First, so its time covers every other middleware, and its status is the one sent.
+  if (options.metrics) app.use('*', options.metrics);
   app.use('*', requestId());
   app.use('*', securityHeaders({ trustProxy: () => false }));
   app.use('*', options.provideServices);

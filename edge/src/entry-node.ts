@@ -21,6 +21,7 @@ import {
   gatherRequestLog,
   sendRequestLogTo,
 } from './http/request-log.ts';
+import type { QueryObserver } from './metrics/db-metrics.ts';
 import { systemClock } from './services/clock.ts';
 import { connectPostgres, type DatabaseHandle } from './services/database.ts';
 import { openPglite } from './services/database-pglite.ts';
@@ -43,6 +44,8 @@ export interface NodeEdge {
   server: ServerType;
   port: number;
   services: ServicesHandle;
+  /** Where Prometheus scrapes, when KEEL_METRICS_PORT is set. */
+  metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -51,16 +54,17 @@ export async function openDatabase(
   config: EdgeConfig,
   dataDir: string,
   migrateOnStart: boolean,
+  observer?: QueryObserver,
 ): Promise<DatabaseHandle> {
   if (config.databaseUrl) {
-    const handle = connectPostgres(config.databaseUrl, { max: 10 });
+    const handle = connectPostgres(config.databaseUrl, { max: 10, observer });
     if (migrateOnStart)
       await migratePostgresDatabase(handle.db as unknown as PostgresJsDatabase<Record<string, unknown>>);
     return handle;
   }
   const dir = resolve(dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
-  return openPglite(dir);
+  return openPglite(dir, observer);
 }
 
 export function nodeClientIp(trustProxy: boolean): AppOptions['clientIp'] {
@@ -99,10 +103,13 @@ export async function startNodeEdge(
   const config = parseEdgeEnv(env);
   const nodeEnv = NodeEnv.parse(env);
   mkdirSync(nodeEnv.KEEL_DATA_DIR, { recursive: true });
+  // Loaded only with metrics on: prom-client stays out of the process (and the per-request path) otherwise.
+  const metrics = config.metrics ? (await import('./metrics/node-metrics.ts')).edgeMetrics() : undefined;
   const database = await openDatabase(
     config,
     nodeEnv.KEEL_DATA_DIR,
     nodeEnv.KEEL_MIGRATE_ON_START === 'true',
+    metrics?.recorder,
   );
   const handle = buildServices({
     config,
@@ -110,6 +117,7 @@ export async function startNodeEdge(
     closeDb: database.close,
     clock: systemClock,
     keyCache: newKeyCache(),
+    ...(metrics ? { metrics: metrics.recorder, redisCommands: metrics.recorder } : {}),
   });
   // Providers declared by the environment are written before anyone can sign in; a mistake in
   // them stops the start with its reason (workerd, with no start, writes them on first need).
@@ -131,6 +139,7 @@ export async function startNodeEdge(
     serveWeb: serveWebDist(nodeEnv.KEEL_WEB_DIST ?? defaultWebDist),
     upgradeWebSocket: sockets.upgrade,
     directory: () => import('./ldap/ldap-directory.ts'),
+    ...(metrics ? { metrics: metrics.middleware } : {}),
   });
   const server = await new Promise<ServerType>((resolveServer) => {
     const s = serve(
@@ -146,11 +155,17 @@ export async function startNodeEdge(
   answerClientErrors(server as Server);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : nodeEnv.PORT;
+  const served =
+    metrics && config.metrics
+      ? await metrics.start(handle.services, config.metrics, config.auditVerifyIntervalSeconds)
+      : undefined;
   return {
     server,
     port,
     services: handle,
+    metricsUrl: served?.url,
     async stop() {
+      await served?.stop();
       sockets.closeAll();
       await new Promise<void>((r) => server.close(() => r()));
       await handle.close();
@@ -165,6 +180,8 @@ if (isMain) {
   startNodeEdge().then(
     (edge) => {
       console.log(JSON.stringify({ level: 'info', msg: 'keel edge listening', port: edge.port }));
+      if (edge.metricsUrl)
+        console.log(JSON.stringify({ level: 'info', msg: 'keel edge metrics served', url: edge.metricsUrl }));
       let stopping = false;
       const shutdown = () => {
         if (stopping) return;

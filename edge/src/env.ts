@@ -142,6 +142,25 @@ export const EdgeEnv = z.object({
   ...planLimitEnv('KEEL_PLAN_MAX'),
   /** How long an edge keeps an organization's plan before reading it again. */
   KEEL_PLAN_CACHE_SECONDS: intFrom(10, 0, 300),
+  /**
+   * The port of the Prometheus endpoint (`/metrics`), a listener of its own apart from the API
+   * (Node only). Unset or empty: no metrics are kept at all.
+   */
+  KEEL_METRICS_PORT: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.coerce.number().int().min(0).max(65535).optional(),
+  ),
+  /** Where the metrics listener binds; loopback unless a scraper elsewhere must reach it. */
+  KEEL_METRICS_HOST: z.string().trim().min(1).max(255).optional().default('127.0.0.1'),
+  /** When set, a scrape must send `Authorization: Bearer <this>`. */
+  KEEL_METRICS_TOKEN: z
+    .string()
+    .min(16, 'at least 16 characters (openssl rand -hex 24)')
+    .max(512)
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  /** How often one edge (of all) verifies every audit chain for keel_audit_chain_verified (metrics on). */
+  KEEL_AUDIT_VERIFY_INTERVAL_SECONDS: intFrom(3600, 5, 7 * 24 * 3600),
 });
 export type EdgeEnv = z.infer<typeof EdgeEnv>;
 
@@ -195,6 +214,10 @@ export interface EdgeConfig {
   rateLimits: { perIpPerMinute: number; perPersonPerMinute: number };
   /** The plan of organizations without one, the install's ceilings, and how long edges cache plans. */
   plans: { default: Plan; maximums: PlanLimits; cacheSeconds: number };
+  /** The Prometheus endpoint (Node); undefined: metrics off. */
+  metrics: { port: number; host: string; token: string | undefined } | undefined;
+  /** Seconds between scheduled audit chain checks (with metrics on). */
+  auditVerifyIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -253,5 +276,10 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
       maximums: limitsFrom(e, 'KEEL_PLAN_MAX'),
       cacheSeconds: e.KEEL_PLAN_CACHE_SECONDS,
     },
+    metrics:
+      e.KEEL_METRICS_PORT === undefined
+        ? undefined
+        : { port: e.KEEL_METRICS_PORT, host: e.KEEL_METRICS_HOST, token: e.KEEL_METRICS_TOKEN },
+    auditVerifyIntervalSeconds: e.KEEL_AUDIT_VERIFY_INTERVAL_SECONDS,
   };
 }

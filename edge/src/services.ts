@@ -3,6 +3,8 @@ import { AuditHeadSeal } from './audit/head-seal.ts';
 import { SecretBox } from './auth/secret-box.ts';
 import { type KeyCache, SigningKeyStore } from './auth/signing-keys.ts';
 import type { EdgeConfig } from './env.ts';
+import { type EdgeMetrics, noMetrics } from './metrics/recorder.ts';
+import { instrumentRedis, type RedisCommandRecorder } from './metrics/redis-metrics.ts';
 import { CacheSeal } from './services/cache-seal.ts';
 import type { Clock } from './services/clock.ts';
 import type { Database } from './services/database.ts';
@@ -32,6 +34,8 @@ export interface Services {
   auditSeal: AuditHeadSeal;
   /** Seals what the edge caches in Redis and trusts later (see cache-seal.ts). */
   cacheSeal: CacheSeal;
+  /** What the code reports to the metrics endpoint; calls to it do nothing when metrics are off. */
+  metrics: EdgeMetrics;
 }
 
 export interface ServicesHandle {
@@ -51,12 +55,19 @@ export function buildServices(input: {
    * every read and every count goes to Redis.
    */
   perRequest?: boolean;
+  /** Metrics on (Node, KEEL_METRICS_PORT): the recorder, and what times this process's Redis commands. */
+  metrics?: EdgeMetrics;
+  redisCommands?: RedisCommandRecorder;
 }): ServicesHandle {
   let redis: Redis | undefined;
+  const { redisCommands } = input;
   const getRedis =
     input.redis ??
     (() => {
-      redis ??= connectRedis(input.config.redisUrl);
+      if (!redis) {
+        redis = connectRedis(input.config.redisUrl);
+        if (redisCommands) instrumentRedis(redis, redisCommands);
+      }
       return redis;
     });
   const box = new SecretBox(input.config.secretKeys);
@@ -86,6 +97,7 @@ export function buildServices(input: {
       box,
       auditSeal,
       cacheSeal,
+      metrics: input.metrics ?? noMetrics,
     },
     async close() {
       await reads.close();

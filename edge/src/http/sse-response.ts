@@ -23,16 +23,27 @@ const ALREADY_SENT = 'x-hono-already-sent';
  * adds them only once the handler is done, to what it returned).
  */
 export function sseResponse(c: Context<AppEnv>, run: (sink: SseSink) => Promise<void>): Response {
+  // Open streams are counted from here until `run` is done (keel_http_open_streams).
+  const metrics = c.get('services').metrics;
+  metrics.streamOpened('sse');
+  const closed = () => metrics.streamClosed('sse');
   const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
   if (!outgoing || typeof outgoing.writeHead !== 'function' || outgoing.headersSent) {
-    return streamSSE(c, (stream) =>
-      run({
-        write: async (frames) => {
-          await stream.write(frames);
-        },
-        onAbort: (listener) => stream.onAbort(listener),
-      }),
-    );
+    let response: Response;
+    try {
+      response = streamSSE(c, (stream) =>
+        run({
+          write: async (frames) => {
+            await stream.write(frames);
+          },
+          onAbort: (listener) => stream.onAbort(listener),
+        }).finally(closed),
+      );
+    } catch (err) {
+      closed();
+      throw err;
+    }
+    return response;
   }
 
   const headers: Record<string, string> = {};
@@ -90,6 +101,7 @@ export function sseResponse(c: Context<AppEnv>, run: (sink: SseSink) => Promise<
       );
     })
     .finally(() => {
+      closed();
       finished = true;
       if (!outgoing.writableEnded) outgoing.end();
     });

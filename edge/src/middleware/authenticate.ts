@@ -162,6 +162,7 @@ async function verifyAccessToken(c: Context<AppEnv>, token: string): Promise<Ver
       },
     };
   }
+  services.metrics.signInFailed('token');
   const limit = services.config.loginRateLimitPerMinute * 3;
   const keys = signInRateKeys(services, address ?? 'unknown', '-');
   const decision = await hitRateLimit(services.redis(), keys.byIp, limit, 60);

@@ -28,6 +28,7 @@ export async function countRefusal(
   organizationId: string | undefined,
   scope: RateLimitScope,
 ): Promise<void> {
+  services.metrics.refused(scope);
   const key = refusalsKey(services, organizationId, services.clock.now());
   try {
     await services.redis().multi().hincrby(key, scope, 1).expire(key, REFUSALS_KEPT_SECONDS).exec();
@@ -84,6 +85,8 @@ export async function refuse(
   },
 ): Promise<never> {
   if (!refusal.counted) await countRefusal(c.get('services'), refusal.organizationId, refusal.scope);
+  // Counted in Redis by the caller's own script: the metric is counted here.
+  else c.get('services').metrics.refused(refusal.scope);
   if (refusal.retryAfterSeconds !== undefined) c.header('Retry-After', String(refusal.retryAfterSeconds));
   if (refusal.policy) {
     // With the app-wide headers, over those an earlier counter (the address's) put there.

@@ -69,6 +69,7 @@ export function directoryAuthRoutes(options: { clientIp: ClientIp; directory?: D
     const directory = await loadDirectory(options.directory);
     const started = Date.now();
     const refuse = async (reason: string): Promise<never> => {
+      services.metrics.signInFailed('directory');
       await appendAudit(services, {
         action: 'auth.ldap_login',
         outcome: 'failure',

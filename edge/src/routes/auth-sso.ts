@@ -135,6 +135,7 @@ async function refused(
   step: 'start' | 'callback',
 ): Promise<Response> {
   const code: SsoErrorCode = err instanceof SsoRefusal ? err.code : 'provider_unavailable';
+  c.get('services').metrics.signInFailed('sso');
   const detail = err instanceof SsoRefusal ? err.detail : `unexpected: ${reasonOf(err)}`;
   console.warn(
     JSON.stringify({

@@ -127,6 +127,7 @@ export function authRoutes(options: { clientIp: ClientIp; directory?: DirectoryL
         // The address is personal data and may be a mistyped password: keep only its hash.
         metadata: { emailSha256: sha256Hex(input.email) },
       });
+      services.metrics.signInFailed('password');
       throw new ApiError('invalid_credentials', 'E-mail or password is incorrect');
     }
     if (found.user.mustChangePassword) {

@@ -11,6 +11,7 @@ import { ApiError } from '../http/api-error.ts';
 import { describedRoutes } from '../http/described-routes.ts';
 import { jobTraceOf } from '../http/job-trace.ts';
 import { readParams, readQuery } from '../http/validate.ts';
+import { countedSocket } from '../metrics/counted-socket.ts';
 import { sessionCacheKey, terminalSessionKey } from '../redis-keys.ts';
 import type { SocketUpgrade } from '../terminal/socket-upgrade.ts';
 import { terminalRelay } from '../terminal/terminal-relay.ts';
@@ -78,23 +79,26 @@ export function terminalRoutes(options: { upgrade: SocketUpgrade | undefined }) 
     const keys = runnerKeys(services.config.redisPrefix, runnerId);
     return options.upgrade(
       c,
-      terminalRelay({
-        redisUrl: services.config.redisUrl,
-        readers: services.readers,
-        sessionId,
-        // A reattaching socket replays after what it has, and may come from a window of another size.
-        cursor: record ? (query.lastSeq ?? '0-0') : '0-0',
-        ...(record ? { resize: { cols: query.cols, rows: query.rows } } : {}),
-        keys: {
-          output: keys.terminalOutput(sessionId),
-          input: keys.terminalInput(sessionId),
-          attached: keys.terminalAttached(sessionId),
-          record: terminalSessionKey(services, sessionId),
-          runnerHeartbeat: keys.heartbeat,
-          authSession: sessionCacheKey(services, principal.sessionId),
-          revokedMarker: REVOKED_MARKER,
-        },
-      }),
+      countedSocket(
+        services.metrics,
+        terminalRelay({
+          redisUrl: services.config.redisUrl,
+          readers: services.readers,
+          sessionId,
+          // A reattaching socket replays after what it has, and may come from a window of another size.
+          cursor: record ? (query.lastSeq ?? '0-0') : '0-0',
+          ...(record ? { resize: { cols: query.cols, rows: query.rows } } : {}),
+          keys: {
+            output: keys.terminalOutput(sessionId),
+            input: keys.terminalInput(sessionId),
+            attached: keys.terminalAttached(sessionId),
+            record: terminalSessionKey(services, sessionId),
+            runnerHeartbeat: keys.heartbeat,
+            authSession: sessionCacheKey(services, principal.sessionId),
+            revokedMarker: REVOKED_MARKER,
+          },
+        }),
+      ),
     );
   });
 

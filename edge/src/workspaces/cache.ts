@@ -23,6 +23,7 @@ export async function cached<T>(
   const full = cacheEntryKey(services, scope, version, key);
   // Sealed (see cache-seal.ts): a list or tree written straight into Redis is read as a miss.
   const hit = await services.cacheSeal.open(full, await redis.get(full));
+  services.metrics.cacheRead('cached_entry', hit !== undefined);
   if (hit !== undefined) return JSON.parse(hit) as T;
   const value = await load();
   await redis.set(full, await services.cacheSeal.seal(full, JSON.stringify(value)), 'EX', ttlSeconds);
@@ -82,11 +83,16 @@ export async function cachedAlongside<T>(
       readEarlier?.has(versionAt) && known.alongside.every((k) => readEarlier.has(k))
         ? [versionAt, ...known.alongside].map((k) => readEarlier.get(k)!)
         : await services.reads.mget([versionAt, ...known.alongside]);
-    if ((version ?? '0') === known.version) return { value: known.value as T, alongside: values };
+    if ((version ?? '0') === known.version) {
+      services.metrics.cacheRead('workspace_list', true);
+      return { value: known.value as T, alongside: values };
+    }
   }
+  services.metrics.cacheRead('workspace_list', false);
   const version = (await redis.get(versionAt)) ?? '0';
   const full = cacheEntryKey(services, scope, version, key);
   const hit = await services.cacheSeal.open(full, await redis.get(full));
+  services.metrics.cacheRead('cached_entry', hit !== undefined);
   let value: T;
   if (hit !== undefined) value = JSON.parse(hit) as T;
   else {
