@@ -61,6 +61,8 @@ export async function startEdgeProcess(options: {
       ...options.env,
     },
     root,
+    // Its request log to a file, as under a process manager: not read by this (the load) process.
+    { stdoutFile: join(dir, 'edge.log') },
   );
   await waitForHttp(`${base}/readyz`, edge);
   const http = (p: string, init?: RequestInit) => fetch(new URL(p, base), init);

@@ -19,7 +19,7 @@ import {
   exportRequestSpansTo,
   flushRequestLog,
   gatherRequestLog,
-  sendRequestLogTo,
+  stopRequestLog,
 } from './http/request-log.ts';
 import type { QueryObserver } from './metrics/db-metrics.ts';
 import { systemClock } from './services/clock.ts';
@@ -124,7 +124,7 @@ export async function startNodeEdge(
   await environmentProvidersReady(handle.services, { throwOnError: true });
   // Request lines gathered and written together (see http/request-log.ts), or none.
   if (config.requestLog) gatherRequestLog(process.stdout);
-  else sendRequestLogTo(() => {});
+  else stopRequestLog();
   // A span per request to an OpenTelemetry collector, when one is configured (contract/otlp).
   const otlp = otlpConfigFrom(env, 'keel-edge');
   const spans = otlp ? new OtlpExporter(otlp) : undefined;

@@ -4,7 +4,7 @@ import type { AppEnv } from './app-env.ts';
 import { newKeyCache } from './auth/signing-keys.ts';
 import { ConfigError, type EdgeConfig, parseEdgeEnv } from './env.ts';
 import { ApiError } from './http/api-error.ts';
-import { sendRequestLogTo } from './http/request-log.ts';
+import { stopRequestLog } from './http/request-log.ts';
 import { systemClock } from './services/clock.ts';
 import { connectPostgres } from './services/database.ts';
 import { buildServices } from './services.ts';
@@ -33,7 +33,7 @@ const provideServices: MiddlewareHandler<AppEnv & { Bindings: WorkerBindings }> 
   let config: EdgeConfig;
   try {
     config = configFor(c.env);
-    if (!config.requestLog) sendRequestLogTo(() => {});
+    if (!config.requestLog) stopRequestLog();
   } catch (err) {
     console.error(err instanceof Error ? err.message : String(err));
     throw new ApiError(

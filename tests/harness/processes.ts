@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { waitFor } from './ports.ts';
 
 export interface Spawned {
@@ -7,9 +8,26 @@ export interface Spawned {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts a long-running process in its own process group, keeping the tail of its output. */
-export function spawnService(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd?: string): Spawned {
-  const child = spawn(cmd, args, { env, cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts a long-running process in its own process group, keeping the tail of its output.
+ * `stdoutFile`: its stdout goes to that file instead (and is not kept), as under a process
+ * manager: a bench's load client must not be the one reading a server's request log.
+ */
+export function spawnService(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd?: string,
+  options: { stdoutFile?: string } = {},
+): Spawned {
+  const stdoutFd = options.stdoutFile ? openSync(options.stdoutFile, 'a') : undefined;
+  const child = spawn(cmd, args, {
+    env,
+    cwd,
+    detached: true,
+    stdio: ['ignore', stdoutFd ?? 'pipe', 'pipe'],
+  });
+  if (stdoutFd !== undefined) closeSync(stdoutFd);
   let out = '';
   const keep = (d: Buffer) => {
     out = (out + d.toString()).slice(-20_000);

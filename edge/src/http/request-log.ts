@@ -24,6 +24,9 @@ export interface RequestLogLine {
 
 type Sink = (line: string) => void;
 
+/** Lines are made only for a sink that takes them (KEEL_REQUEST_LOG=false: none). */
+let writing = true;
+
 /** Where each request also goes as a span (OTLP), when an endpoint is configured. */
 let spans: OtlpExporter | undefined;
 
@@ -43,6 +46,7 @@ const FLUSH_BYTES = 64 * 1024;
 /** Node: lines to `stream`, gathered. */
 export function gatherRequestLog(stream: { write(chunk: string): unknown }): void {
   out = stream;
+  writing = true;
   sink = (line) => {
     pending.push(line);
     pendingBytes += line.length + 1;
@@ -70,11 +74,20 @@ export function sendRequestLogTo(next: Sink | undefined): void {
   flushRequestLog();
   out = undefined;
   sink = next ?? ((line) => console.log(line));
+  writing = true;
+}
+
+/** No lines at all (KEEL_REQUEST_LOG=false); spans, when exported, still go. */
+export function stopRequestLog(): void {
+  flushRequestLog();
+  out = undefined;
+  writing = false;
 }
 
 export function logRequest(entry: RequestLogLine): void {
   const now = Date.now();
-  sink(JSON.stringify({ level: 'info', msg: 'request', at: new Date(now).toISOString(), ...entry }));
+  if (writing)
+    sink(JSON.stringify({ level: 'info', msg: 'request', at: new Date(now).toISOString(), ...entry }));
   spans?.add({
     traceId: entry.traceId,
     spanId: entry.spanId,
