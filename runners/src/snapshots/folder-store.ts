@@ -5,7 +5,19 @@
  * place, so a reader (or a crash) never leaves half a chunk under its hash.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import {
+  type FileHandle,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  stat,
+  unlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { assertStoreKey, type SnapshotStore, SnapshotStoreError, type StoredObject } from './store.ts';
 
@@ -40,25 +52,30 @@ export class FolderStore implements SnapshotStore {
   }
 
   async get(key: string, maxBytes: number): Promise<Buffer | undefined> {
-    let handle: Awaited<ReturnType<typeof open>>;
-    try {
-      handle = await open(this.path(key), 'r');
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
-    }
-    try {
-      const { size, isFile } = await handle.stat().then((s) => ({ size: s.size, isFile: s.isFile() }));
-      if (!isFile) throw new SnapshotStoreError(`${key} in the snapshot folder is not a file`);
-      if (size > maxBytes) throw new SnapshotStoreError(`${key} is larger than ${maxBytes} bytes`);
-      return await handle.readFile();
-    } finally {
-      await handle.close();
-    }
+    return this.readChecked(key, maxBytes, (handle) => handle.readFile());
   }
 
   async getInto(key: string, into: Buffer): Promise<Buffer | undefined> {
-    let handle: Awaited<ReturnType<typeof open>>;
+    return this.readChecked(key, into.length, async (handle, size) => {
+      // Objects are renamed into place whole, so the open file keeps its size; a short read
+      // (a file cut by hand) ends early and fails the caller's length check.
+      let got = 0;
+      while (got < size) {
+        const { bytesRead } = await handle.read(into, got, size - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      return into.subarray(0, got);
+    });
+  }
+
+  /** Opens `key` (undefined when missing), refuses what is not a file or is over `maxBytes`, reads it. */
+  private async readChecked(
+    key: string,
+    maxBytes: number,
+    read: (handle: FileHandle, size: number) => Promise<Buffer>,
+  ): Promise<Buffer | undefined> {
+    let handle: FileHandle;
     try {
       handle = await open(this.path(key), 'r');
     } catch (err) {
@@ -68,16 +85,8 @@ export class FolderStore implements SnapshotStore {
     try {
       const info = await handle.stat();
       if (!info.isFile()) throw new SnapshotStoreError(`${key} in the snapshot folder is not a file`);
-      if (info.size > into.length) throw new SnapshotStoreError(`${key} is larger than ${into.length} bytes`);
-      // Objects are renamed into place whole, so the open file keeps its size; a short read
-      // (a file cut by hand) ends early and fails the caller's length check.
-      let got = 0;
-      while (got < info.size) {
-        const { bytesRead } = await handle.read(into, got, info.size - got, got);
-        if (bytesRead === 0) break;
-        got += bytesRead;
-      }
-      return into.subarray(0, got);
+      if (info.size > maxBytes) throw new SnapshotStoreError(`${key} is larger than ${maxBytes} bytes`);
+      return await read(handle, info.size);
     } finally {
       await handle.close();
     }
