@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { test } from 'node:test';
-import { build } from 'esbuild';
-
-const root = path.resolve(import.meta.dirname, '../..');
+import { bundleInputsOf } from '../harness/bundle-inputs.ts';
 
 /**
  * prom-client keeps its registry in the process; the Node edge loads it (with the metrics
@@ -11,20 +8,7 @@ const root = path.resolve(import.meta.dirname, '../..');
  * in: its bundle would carry a client whose figures die with each request.
  */
 test('the workerd bundle leaves prom-client out, the Node entry reaches it', async () => {
-  const inputsOf = async (entry: string) => {
-    const result = await build({
-      entryPoints: [path.join(root, entry)],
-      bundle: true,
-      write: false,
-      metafile: true,
-      platform: 'node',
-      format: 'esm',
-      logLevel: 'silent',
-      external: ['cloudflare:*', '@hono/node-server*', 'pg-native', '@electric-sql/*'],
-    });
-    return Object.keys(result.metafile.inputs);
-  };
-  const workerd = await inputsOf('edge/src/entry-workerd.ts');
+  const workerd = await bundleInputsOf('edge/src/entry-workerd.ts');
   assert.ok(workerd.length > 50);
   assert.deepEqual(
     workerd.filter(
@@ -34,6 +18,6 @@ test('the workerd bundle leaves prom-client out, the Node entry reaches it', asy
     ),
     [],
   );
-  const node = await inputsOf('edge/src/entry-node.ts');
+  const node = await bundleInputsOf('edge/src/entry-node.ts');
   assert.ok(node.some((f) => f.includes('node_modules/prom-client')));
 });
