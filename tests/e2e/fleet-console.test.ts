@@ -454,9 +454,20 @@ describe('the fleet’s pages, end to end', { timeout: 420_000 }, () => {
       60_000,
       250,
     );
-    // Not checked here yet: the open tab is read again only when the IDE sees the workspace leave
-    // `running` and come back, and a quick restore can pass between two of its status reads, so
-    // the tab may keep the text from before (a known gap of the IDE, to close with its own test).
+    // The open tab had no unsaved changes: it is read again, and shows the restored text, even
+    // when the IDE never saw the workspace leave `running` (a restore of a few files is quick).
+    await devPage
+      .locator('.code-editor .view-lines', { hasText: 'first draft' })
+      .waitFor({ timeout: 30_000 });
+    await waitFor(
+      'the open tab to drop the text written after the snapshot',
+      async () =>
+        ((await devPage.locator('.code-editor .view-lines').textContent()) ?? '').includes('second')
+          ? undefined
+          : true,
+      30_000,
+      250,
+    );
     await screenshot(devPage, 'fleet-restored');
   });
 

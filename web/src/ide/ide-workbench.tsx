@@ -27,6 +27,7 @@ import { createFileActions } from './file-actions.tsx';
 import { createFileOperations } from './file-operations.ts';
 import { FileTree } from './file-tree.tsx';
 import { createFileTreeStore } from './file-tree-store.ts';
+import { createFilesFreshness } from './files-freshness.ts';
 import { GitPushDialog } from './git/git-push-dialog.tsx';
 import { ideCommands } from './ide-commands.ts';
 import { IdeHeader } from './ide-header.tsx';
@@ -110,17 +111,18 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
             : 'The workspace is not running. Start it to run commands.';
 
   // Files appear once the workspace runs, and are read again after it was restarted, moved to
-  // another host or restored from a snapshot: the files now come from elsewhere, so the tree and
-  // every open tab without unsaved changes are read afresh (tabs with changes keep them; saving
-  // them later meets the usual conflict check).
+  // another host or restored from a snapshot (see files-freshness.ts): the tree and every open
+  // tab without unsaved changes are read afresh (tabs with changes keep them; saving them later
+  // meets the usual conflict check).
+  const filesFreshness = createFilesFreshness();
   createEffect(
-    on(running, (isRunning, wasRunning) => {
-      if (!isRunning) return;
-      if (wasRunning === false && tree.directory('') !== undefined) {
+    on([running, () => props.workspace.updatedAt], ([isRunning, changedAt]) => {
+      const action = filesFreshness(isRunning, changedAt);
+      if (action === 'read-again' && tree.directory('') !== undefined) {
         void tree.refreshAll();
         for (const path of tabs.paths())
           if (!tabs.isDirty(path)) void tabs.reload(path).catch(() => undefined);
-      } else void tree.expand('');
+      } else if (action) void tree.expand('');
     }),
   );
   // Saving can create files and folders: show them.
