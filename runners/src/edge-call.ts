@@ -15,6 +15,8 @@ export interface EdgeCaller {
   credential: string;
   /** Each call settles within this (default 10 s). */
   timeoutMs?: number;
+  /** The W3C trace of the job the call serves, so the edge's line for it joins the same trace. */
+  traceparent?: string;
 }
 
 export type EdgeCallFailure = 'unreachable' | 'refused' | 'invalid';
@@ -34,6 +36,7 @@ export async function callEdge(
       headers: {
         authorization: `Bearer ${edge.credential}`,
         accept: 'application/json',
+        ...(edge.traceparent === undefined ? {} : { traceparent: edge.traceparent }),
         ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
       },
       ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),

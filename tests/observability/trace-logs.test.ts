@@ -102,6 +102,47 @@ describe('request and job logs carry the request id and the W3C trace', () => {
     assert.doesNotMatch(all, /secret-name|hello/);
   });
 
+  test('the runner’s calls back to the edge for a job join the job’s trace (a snapshot)', async () => {
+    const created = await rig.admin.request(
+      'POST',
+      '/api/workspaces',
+      { name: 'traced-snapshot' },
+      { bearer: true },
+    );
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const id = created.body.id as string;
+    await rig.waitForStatus(rig.admin, id, 'running');
+    const caller = childSpan(undefined);
+    const taken = await rig.admin.request(
+      'POST',
+      `/api/workspaces/${id}/snapshots`,
+      {},
+      { bearer: true, headers: { traceparent: formatTraceparent(caller), 'x-request-id': 'click-snap-1' } },
+    );
+    assert.equal(taken.status, 202, JSON.stringify(taken.body));
+    let job: Line | undefined;
+    for (let i = 0; i < 200 && !job; i++) {
+      job = runnerLines.find((l) => l.type === 'workspace.snapshot' && l.requestId === 'click-snap-1');
+      if (!job) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(job, `the runner logged the snapshot job: ${JSON.stringify(runnerLines.slice(-5))} ${JSON.stringify(edgeLines.slice(-5))}`);
+    assert.equal(job.outcome, 'ok', JSON.stringify(job));
+    assert.equal(job.traceId, caller.traceId);
+    await new Promise((r) => setTimeout(r, 100));
+    // The runner's own requests: each a line of the edge, in the click's trace, under the job's span.
+    const back = edgeLines.filter(
+      (l) => l.route?.startsWith('/api/runners/') && l.traceId === caller.traceId,
+    );
+    assert.ok(
+      back.length >= 1,
+      `the edge logged the runner's calls in the trace: ${JSON.stringify(edgeLines.slice(-8))}`,
+    );
+    for (const line of back) {
+      assert.equal(line.parentSpanId, job.spanId);
+      assert.notEqual(line.requestId, 'click-snap-1');
+    }
+  });
+
   test('a malformed traceparent or request id is not taken: new ones are made', async () => {
     for (const bad of ['00-zz-11-01', `00-${'0'.repeat(32)}-${'1'.repeat(16)}-01`, 'x'.repeat(300)]) {
       const res = await rig.admin.request('GET', '/api/auth/me', undefined, {

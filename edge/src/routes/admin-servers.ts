@@ -13,6 +13,7 @@ import type { AppEnv } from '../app-env.ts';
 import { type AuditMetadata, appendAudit } from '../audit/audit-log.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
+import { jobTraceOf } from '../http/job-trace.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
 import { assertAssignable } from '../servers/assignment.ts';
@@ -177,7 +178,7 @@ export function adminServerRoutes() {
   on(routes.testServer, async (c) => {
     const services = c.get('services');
     const row = await serverOf(c);
-    const { result, row: tested } = await runConnectionTest(services, row);
+    const { result, row: tested } = await runConnectionTest(services, row, jobTraceOf(c));
     await audit(
       c,
       'server.test',

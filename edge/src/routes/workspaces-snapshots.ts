@@ -85,7 +85,7 @@ export function workspaceSnapshotRoutes() {
       throw new ApiError('conflict', `The workspace is ${status}; a snapshot needs it running or stopped`);
     }
     const snapshot = await pendingSnapshot(services, row, 'manual', c.get('principal').userId, input.pinned);
-    await enqueueSnapshotJob(services, snapshot);
+    await enqueueSnapshotJob(services, snapshot, jobTraceOf(c));
     await audit(c, 'snapshot.create', row, snapshot.id, { pinned: snapshot.pinned });
     return reply(c, routes.createSnapshot, 202, { snapshot: snapshotView(snapshot) });
   });

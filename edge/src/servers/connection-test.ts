@@ -1,5 +1,6 @@
 import { runnerQueueName } from '@keel/contract/keys';
 import { type ConnectionTestCode, ConnectionTestResult, SshPublicKey } from '@keel/contract/servers';
+import type { JobTrace } from '@keel/contract/trace';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { servers } from '@keel/drizzle/schema';
 import { eq } from 'drizzle-orm';
@@ -22,11 +23,12 @@ export const SERVER_TEST_DEADLINE_MS = 20_000;
 export async function runConnectionTest(
   services: Services,
   row: ServerRow,
+  trace?: JobTrace,
 ): Promise<{ result: ConnectionTestResult; row: ServerRow }> {
   const started = services.clock.now();
   const runner = await onlineRunnerFor(services, row);
   const result = runner
-    ? await askRunner(services, row.id, runner.id, started)
+    ? await askRunner(services, row.id, runner.id, started, trace)
     : failed(services, started, null, 'no_runner', noRunnerMessage(row));
   const pinned = row.kind === 'ssh' ? endpointSchema.ssh.parse(row.endpoint).hostKey : null;
   let status: string = result.ok ? 'ok' : 'failing';
@@ -56,6 +58,7 @@ async function askRunner(
   serverId: string,
   runnerId: string,
   started: Date,
+  trace: JobTrace | undefined,
 ): Promise<ConnectionTestResult> {
   let outcome: Awaited<ReturnType<Services['queue']['call']>>;
   try {
@@ -63,6 +66,7 @@ async function askRunner(
       runnerQueueName(runnerId),
       { v: CONTRACT_VERSION, type: 'server.test', serverId },
       SERVER_TEST_DEADLINE_MS,
+      trace,
     );
   } catch (err) {
     if (err instanceof RunnerGoneError) {

@@ -3,6 +3,7 @@
  */
 import { runnerQueueName } from '@keel/contract/keys';
 import type { SnapshotReason, SnapshotView } from '@keel/contract/snapshots';
+import type { JobTrace } from '@keel/contract/trace';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { snapshots, workspaces } from '@keel/drizzle/schema';
 import { and, asc, desc, eq, gt, isNotNull, isNull, lt, sql } from 'drizzle-orm';
@@ -86,16 +87,24 @@ export async function latestReadySnapshot(
 }
 
 /** Sends the runner that holds the snapshot's workspace the job that saves it. */
-export async function enqueueSnapshotJob(services: Services, snapshot: SnapshotRow): Promise<void> {
+export async function enqueueSnapshotJob(
+  services: Services,
+  snapshot: SnapshotRow,
+  trace?: JobTrace,
+): Promise<void> {
   if (!snapshot.runnerId) return;
-  await services.queue.enqueue(runnerQueueName(snapshot.runnerId), {
-    v: CONTRACT_VERSION,
-    type: 'workspace.snapshot',
-    workspaceId: snapshot.workspaceId,
-    generation: snapshot.generation,
-    snapshotId: snapshot.id,
-    reason: snapshot.reason as SnapshotReason,
-  });
+  await services.queue.enqueue(
+    runnerQueueName(snapshot.runnerId),
+    {
+      v: CONTRACT_VERSION,
+      type: 'workspace.snapshot',
+      workspaceId: snapshot.workspaceId,
+      generation: snapshot.generation,
+      snapshotId: snapshot.id,
+      reason: snapshot.reason as SnapshotReason,
+    },
+    trace ? { trace } : {},
+  );
 }
 
 /** Asks running workspaces whose last snapshot is older than the interval for a new one (sweep). */

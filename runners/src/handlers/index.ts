@@ -1,8 +1,9 @@
 import { type JobOutcome, RunnerJob } from '@keel/contract/jobs';
+import { formatTraceparent } from '@keel/contract/trace';
 import { removeLocalCopy } from '../fleet/local-copy.ts';
 import { gitPushJob } from '../git-push.ts';
 import { failedOutcome } from '../job-error.ts';
-import { jobSpanOf, logJob } from '../job-log.ts';
+import { type JobSpan, jobSpanOf, logJob } from '../job-log.ts';
 import { type JobPath, recorder } from '../metrics/recorder.ts';
 import type { RunnerContext } from '../runner-context.ts';
 import { aiHandlers } from './ai.ts';
@@ -58,7 +59,7 @@ export async function processJob(
     ...('workspaceId' in job && job.workspaceId ? { workspaceId: job.workspaceId } : {}),
   };
   try {
-    const done: JobOutcome = { ok: true, result: await tracked(job, ctx) };
+    const done: JobOutcome = { ok: true, result: await tracked(job, withTrace(ctx, span)) };
     const ms = performance.now() - started;
     logJob(named, span, done, ms);
     if (metrics.enabled) metrics.job(path, job.type, 'ok', ms / 1000);
@@ -76,6 +77,16 @@ export async function processJob(
     // Unexpected: let BullMQ record and retry it (lifecycle jobs are idempotent).
     throw err;
   }
+}
+
+/**
+ * The context a job runs with: the runner's own, but its calls to the edge carry the job's trace
+ * (see edge-call.ts). A view over the shared context, not a copy: its maps and methods are the
+ * runner's (nothing assigns to a context after its construction).
+ */
+function withTrace(ctx: RunnerContext, span: JobSpan): RunnerContext {
+  const edge = { ...ctx.edge, traceparent: formatTraceparent(span.span) };
+  return Object.create(ctx, { edge: { value: edge } }) as RunnerContext;
 }
 
 /** A one-way call taken too late: it does not start, and whoever watches it is told. */

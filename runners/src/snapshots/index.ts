@@ -16,7 +16,7 @@ import type { WorkloadDriver } from '../workloads/types.ts';
 import { completeSnapshot } from './edge-calls.ts';
 import { type CheckedSnapshot, checkSnapshot, restoreWorkspace, saveWorkspace } from './engine.ts';
 import type { SnapshotStore } from './store.ts';
-import { edgeOf, storeFor } from './store-access.ts';
+import { storeFor } from './store-access.ts';
 
 export interface TakeSnapshot {
   workspaceId: string;
@@ -43,7 +43,7 @@ export async function takeSnapshot(
   deps: SnapshotDeps = {},
 ): Promise<SnapshotJobResult> {
   const { workspaceId: id, snapshotId, generation } = take;
-  const report = deps.report ?? ((sid, r) => completeSnapshot(edgeOf(ctx), sid, r));
+  const report = deps.report ?? ((sid, r) => completeSnapshot(ctx.edge, sid, r));
   let saved: Awaited<ReturnType<typeof saveWorkspace>>;
   try {
     const store = deps.store ?? (await storeFor(ctx)).store;

@@ -7,7 +7,6 @@
 import type { SnapshotStoreAccess } from '@keel/contract/snapshots';
 import { snapshotDir } from '../env.ts';
 import type { RunnerContext } from '../runner-context.ts';
-import type { EdgeCaller } from '../servers/access.ts';
 import { fetchSnapshotStore } from './edge-calls.ts';
 import { FolderStore } from './folder-store.ts';
 import type { SnapshotStore } from './store.ts';
@@ -26,12 +25,8 @@ interface Cached extends OpenStore {
   fingerprint: string;
 }
 
+/** Keyed by the runner's credential, not by the context: each job sees the context through a view of its own (handlers/index.ts). */
 const cache = new WeakMap<object, Cached>();
-
-/** The runner's credential for its own edge calls. */
-export function edgeOf(ctx: RunnerContext): EdgeCaller {
-  return { edgeUrl: ctx.config.KEEL_URL, credential: ctx.credential.credential };
-}
 
 /** Opens a store from its access; an S3 client is loaded only now (it stays out of the main bundle). */
 export async function openStore(access: SnapshotStoreAccess, defaultDir: string): Promise<SnapshotStore> {
@@ -42,23 +37,23 @@ export async function openStore(access: SnapshotStoreAccess, defaultDir: string)
 
 /** This runner's store, fetched from the edge at most once a minute. */
 export async function storeFor(ctx: RunnerContext, now = Date.now()): Promise<OpenStore> {
-  const hit = cache.get(ctx);
+  const hit = cache.get(ctx.credential);
   if (hit && now - hit.at < STORE_ACCESS_TTL_MS) return hit;
-  const { access, onStop } = await fetchSnapshotStore(edgeOf(ctx));
+  const { access, onStop } = await fetchSnapshotStore(ctx.edge);
   const fingerprint = JSON.stringify(access);
   let store: SnapshotStore;
   if (hit && hit.fingerprint === fingerprint) store = hit.store;
   // The old client is left to go: a snapshot in flight may still be using it.
   else store = await openStore(access, snapshotDir(ctx.config));
   const entry: Cached = { store, onStop, at: now, fingerprint };
-  cache.set(ctx, entry);
+  cache.set(ctx.credential, entry);
   return entry;
 }
 
 /** Forgets the cached access (its secret with it). */
 export function forgetStore(ctx: RunnerContext): void {
-  closeStore(cache.get(ctx)?.store);
-  cache.delete(ctx);
+  closeStore(cache.get(ctx.credential)?.store);
+  cache.delete(ctx.credential);
 }
 
 function closeStore(store: SnapshotStore | undefined): void {

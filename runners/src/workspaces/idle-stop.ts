@@ -2,7 +2,7 @@ import { log } from '../log.ts';
 import type { RunnerContext } from '../runner-context.ts';
 import { beginSnapshot } from '../snapshots/edge-calls.ts';
 import { snapshotBeforeStop } from '../snapshots/index.ts';
-import { edgeOf, storeFor } from '../snapshots/store-access.ts';
+import { storeFor } from '../snapshots/store-access.ts';
 import { workspaceStates } from './states.ts';
 
 /** Stops the running workspaces nobody used for KEEL_IDLE_STOP_SECONDS (no command, no terminal), on any driver. */
@@ -42,7 +42,7 @@ async function saveIfAsked(ctx: RunnerContext, id: string): Promise<void> {
     if (!(await storeFor(ctx)).onStop) return;
     const held = Number(await ctx.redis.hget(ctx.keys.workspaceGenerations, id));
     generation = Number.isInteger(held) && held >= 1 ? held : 1;
-    ({ snapshotId } = await beginSnapshot(edgeOf(ctx), { workspaceId: id, generation, reason: 'stop' }));
+    ({ snapshotId } = await beginSnapshot(ctx.edge, { workspaceId: id, generation, reason: 'stop' }));
   } catch (err) {
     log('warn', 'no snapshot could be begun before an idle stop', { workspaceId: id, error: String(err) });
     return;
