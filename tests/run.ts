@@ -1,6 +1,6 @@
 /**
- * Runs every test file under Node's test runner against one Redis and one PostgreSQL
- * started here for the whole run, then prints one closing line: "N passed, N failed".
+ * Runs every test file under Node's test runner against Redis and PostgreSQL started here for
+ * the whole run, then prints one closing line: "N passed, N failed".
  * Arguments narrow the run to files whose path contains any of them.
  */
 import { spawn } from 'node:child_process';
@@ -31,13 +31,18 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-const redis = await startRedisServer();
+/**
+ * Two lanes at once, each one file at a time: the browser suites (tests/e2e: each starts its own
+ * system with `scripts/up` and drives Chromium, mostly waiting) beside everything else. Each lane
+ * has its own Redis; PostgreSQL is shared (every test makes databases of its own). The e2e lane's
+ * report is printed after the other's, whole, so the two never interleave. KEEL_TEST_LANES=1 runs
+ * everything in one lane, as before.
+ */
+const lanesWanted = process.env.KEEL_TEST_LANES === '1' ? 1 : 2;
+const isBrowserSuite = (f: string) => f.startsWith('tests/e2e/');
 const pg = await startPostgresServer();
 const tmp = join(root, '.tmp');
 mkdirSync(tmp, { recursive: true });
-// One file per run: several partial runs may share a checkout at once.
-const tapFile = join(tmp, `tests-${process.pid}.tap`);
-rmSync(tapFile, { force: true });
 
 // The web app's unit tests are pure modules (no servers, no DOM): one process runs them all,
 // instead of a Node start per file (measured: 22 s → 2 s for 46 files).
@@ -45,47 +50,84 @@ const webUnit = files.filter((f) => f.startsWith('web/src/'));
 const webEntry = join(tmp, `web-unit-${process.pid}.test.ts`);
 if (webUnit.length > 0)
   writeFileSync(webEntry, webUnit.map((f) => `import ${JSON.stringify(join(root, f))};\n`).join(''));
-const runFiles = [
+const rest = files.filter((f) => !f.startsWith('web/src/'));
+const main = [
   ...(webUnit.length > 0 ? [relative(root, webEntry)] : []),
-  ...files.filter((f) => !f.startsWith('web/src/')),
+  ...rest.filter((f) => lanesWanted === 1 || !isBrowserSuite(f)),
 ];
+const browser = lanesWanted === 1 ? [] : rest.filter(isBrowserSuite);
+
+interface Lane {
+  name: string;
+  files: string[];
+  /** Where its spec report goes; undefined: this process's stdout, as it runs. */
+  reportFile?: string;
+}
+interface LaneResult {
+  code: number;
+  tap: string;
+  report?: string;
+}
+
+async function runLane(lane: Lane): Promise<LaneResult> {
+  const redis = await startRedisServer();
+  // One file per run: several partial runs may share a checkout at once.
+  const tapFile = join(tmp, `tests-${process.pid}-${lane.name}.tap`);
+  rmSync(tapFile, { force: true });
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--test',
+        // One file at a time within a lane: several suites drive the same Docker engine, and on
+        // two cores their timing checks should not compete with each other.
+        '--test-concurrency=1',
+        '--test-timeout=300000',
+        '--test-reporter=spec',
+        `--test-reporter-destination=${lane.reportFile ?? 'stdout'}`,
+        '--test-reporter=tap',
+        `--test-reporter-destination=${tapFile}`,
+        ...lane.files,
+      ],
+      {
+        cwd: root,
+        stdio: 'inherit',
+        env: { ...process.env, KEEL_TEST_REDIS_URL: redis.url, KEEL_TEST_PG_URL: pg.url },
+      },
+    );
+    child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
+  });
+  await redis.stop().catch(() => undefined);
+  const tap = readFileSync(tapFile, 'utf8');
+  rmSync(tapFile, { force: true });
+  const report = lane.reportFile ? readFileSync(lane.reportFile, 'utf8') : undefined;
+  if (lane.reportFile) rmSync(lane.reportFile, { force: true });
+  return { code, tap, ...(report === undefined ? {} : { report }) };
+}
 
 const started = Date.now();
-const code = await new Promise<number>((resolve) => {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--test',
-      // One file at a time: several suites drive the same Docker engine and Chromium, and on two
-      // cores their timing checks should not compete with each other.
-      '--test-concurrency=1',
-      '--test-timeout=300000',
-      '--test-reporter=spec',
-      '--test-reporter-destination=stdout',
-      '--test-reporter=tap',
-      `--test-reporter-destination=${tapFile}`,
-      ...runFiles,
-    ],
-    {
-      cwd: root,
-      stdio: 'inherit',
-      env: { ...process.env, KEEL_TEST_REDIS_URL: redis.url, KEEL_TEST_PG_URL: pg.url },
-    },
-  );
-  child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)));
-});
-
-await Promise.allSettled([redis.stop(), pg.stop()]);
-
-const tap = readFileSync(tapFile, 'utf8');
-rmSync(tapFile, { force: true });
+const lanes: Lane[] = [
+  ...(main.length > 0 ? [{ name: 'main', files: main }] : []),
+  ...(browser.length > 0
+    ? [{ name: 'browser', files: browser, reportFile: join(tmp, `tests-${process.pid}-browser.log`) }]
+    : []),
+];
+const results = await Promise.all(lanes.map(runLane));
+await pg.stop().catch(() => undefined);
 rmSync(webEntry, { force: true });
-const count = (k: string) => Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+
+for (const [i, r] of results.entries()) {
+  if (r.report === undefined) continue;
+  console.log(`\n── ${lanes[i]!.name} lane (${lanes[i]!.files.length} files) ──`);
+  process.stdout.write(r.report);
+}
+const count = (k: string) =>
+  results.reduce((sum, r) => sum + Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(r.tap)?.[1] ?? 0), 0);
 const passed = count('pass');
 const failed = count('fail') + count('cancelled');
 const skipped = count('skipped') + count('todo');
 console.log(`\n${files.length} test files in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(code !== 0 || failed > 0 || passed === 0 ? 1 : 0);
+process.exit(results.some((r) => r.code !== 0) || failed > 0 || passed === 0 ? 1 : 0);
