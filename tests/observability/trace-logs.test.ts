@@ -125,7 +125,10 @@ describe('request and job logs carry the request id and the W3C trace', () => {
       job = runnerLines.find((l) => l.type === 'workspace.snapshot' && l.requestId === 'click-snap-1');
       if (!job) await new Promise((r) => setTimeout(r, 50));
     }
-    assert.ok(job, `the runner logged the snapshot job: ${JSON.stringify(runnerLines.slice(-5))} ${JSON.stringify(edgeLines.slice(-5))}`);
+    assert.ok(
+      job,
+      `the runner logged the snapshot job: ${JSON.stringify(runnerLines.slice(-5))} ${JSON.stringify(edgeLines.slice(-5))}`,
+    );
     assert.equal(job.outcome, 'ok', JSON.stringify(job));
     assert.equal(job.traceId, caller.traceId);
     await new Promise((r) => setTimeout(r, 100));
