@@ -19,6 +19,7 @@ import {
   launchChromium,
   type PageProblems,
   scenarioSteps,
+  screenshot,
   watchForProblems,
 } from './support/browser.ts';
 import { type KeelInstance, startKeel } from './support/keel-instance.ts';
