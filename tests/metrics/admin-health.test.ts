@@ -242,13 +242,16 @@ describe('admin health over two Node edges', () => {
   });
 
   test('both edges add into the same minutes; error rate and p99 come from them', async () => {
-    // The offline runner's workspace: its file tree is refused at once with 503.
+    // The offline runner's workspace: a command for it is refused at once with 503.
     const offline = await workspace(orgA, adminId, runnersA[1]!, 'running');
     for (let i = 0; i < OK_REQUESTS; i++) assert.equal((await http('/healthz')).status, 200);
     for (let i = 0; i < FAILING_REQUESTS; i++) {
-      const r = await admin.request('GET', `/api/workspaces/${offline.id}/files/tree`, undefined, {
-        bearer: true,
-      });
+      const r = await admin.request(
+        'POST',
+        `/api/workspaces/${offline.id}/execute`,
+        { command: 'true' },
+        { bearer: true },
+      );
       assert.ok(r.status >= 500, `${r.status} ${JSON.stringify(r.body)}`);
     }
     assert.ok(sent[0]! > 0 && sent[1]! > 0);
