@@ -121,7 +121,7 @@ function HealthView(props: { report: HealthReport }) {
           </Show>
         </section>
 
-        <section class="card health-tile" aria-labelledby="health-requests">
+        <section class="card health-tile health-tile-wide" aria-labelledby="health-requests">
           <h2 id="health-requests" class="card-title">
             Requests
           </h2>

@@ -65,6 +65,8 @@ export function TimeChart(props: TimeChartProps) {
       width: Math.max(box.clientWidth, 240),
       height: props.height ?? 200,
       legend: { show: true },
+      // Times read in UTC, as the table below gives them.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       cursor: { drag: { x: false, y: false } },
       scales: Object.fromEntries(
         scales.map((unit) => [unit, { auto: true, range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] }]),
