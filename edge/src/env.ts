@@ -161,6 +161,16 @@ export const EdgeEnv = z.object({
     .or(z.literal('').transform(() => undefined)),
   /** How often one edge (of all) verifies every audit chain for keel_audit_chain_verified (metrics on). */
   KEEL_AUDIT_VERIFY_INTERVAL_SECONDS: intFrom(3600, 5, 7 * 24 * 3600),
+  /**
+   * Per-minute request figures in Redis, added to by every edge (metrics/request-stats.ts): the
+   * Health page and the `keel-edge-stats` exporter read them. On unless `false`.
+   */
+  KEEL_EDGE_STATS: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .optional()
+    .transform((v) => !(v === 'false' || v === '0' || v === 'no')),
+  /** How often an edge sends its counted figures to Redis (one pipeline each time). */
+  KEEL_EDGE_STATS_FLUSH_SECONDS: intFrom(5, 1, 60),
 });
 export type EdgeEnv = z.infer<typeof EdgeEnv>;
 
@@ -218,6 +228,8 @@ export interface EdgeConfig {
   metrics: { port: number; host: string; token: string | undefined } | undefined;
   /** Seconds between scheduled audit chain checks (with metrics on). */
   auditVerifyIntervalSeconds: number;
+  /** KEEL_EDGE_STATS: per-minute request figures in Redis, flushed every `flushMs`; undefined: off. */
+  edgeStats: { flushMs: number } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -281,5 +293,6 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
         ? undefined
         : { port: e.KEEL_METRICS_PORT, host: e.KEEL_METRICS_HOST, token: e.KEEL_METRICS_TOKEN },
     auditVerifyIntervalSeconds: e.KEEL_AUDIT_VERIFY_INTERVAL_SECONDS,
+    edgeStats: e.KEEL_EDGE_STATS ? { flushMs: e.KEEL_EDGE_STATS_FLUSH_SECONDS * 1000 } : undefined,
   };
 }

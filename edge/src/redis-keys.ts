@@ -64,3 +64,11 @@ export function ssoStateKey(on: Prefixed, stateSha256: string): string {
 export function ssoRateKey(on: Prefixed, ip: string): string {
   return `${on.config.redisPrefix}rl:sso:ip:${ip}`;
 }
+
+/**
+ * One UTC minute of request figures, added to by every edge (see metrics/request-stats.ts);
+ * `minute` counts minutes since the Unix epoch.
+ */
+export function edgeStatsMinuteKey(on: Prefixed, minute: number): string {
+  return `${on.config.redisPrefix}edge-stats:${minute}`;
+}

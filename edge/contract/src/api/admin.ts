@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AiUsageQuery, AiUsageResponse } from '../ai-jobs.ts';
 import { AuditExportQuery, AuditListQuery, AuditListResponse, AuditVerifyResponse } from '../audit.ts';
 import { CreateInvitationRequest, CreateInvitationResponse, ListInvitationsResponse } from '../auth.ts';
+import { HealthQuery, HealthReport } from '../health.ts';
 import { CreateRunnerTokenRequest, CreateRunnerTokenResponse, ListRunnersResponse } from '../runners.ts';
 import { body, errorResponses, json, needs, noContent, userAuth } from './describe.ts';
 
@@ -68,6 +69,16 @@ export const adminRoutes = {
     security,
     request: { query: AiUsageQuery },
     responses: { 200: json(AiUsageResponse, 'Totals per user, model and kind'), ...errorResponses },
+  },
+  adminHealth: {
+    method: 'get',
+    path: '/api/admin/health',
+    summary: 'Runners, servers, queues and the edges’ error rate and latency, now',
+    tags: ['admin'],
+    access: needs('runners:manage'),
+    security,
+    request: { query: HealthQuery },
+    responses: { 200: json(HealthReport, 'The fleet and the edges at a glance'), ...errorResponses },
   },
   createRunnerToken: {
     method: 'post',
