@@ -72,3 +72,13 @@ export function ssoRateKey(on: Prefixed, ip: string): string {
 export function edgeStatsMinuteKey(on: Prefixed, minute: number): string {
   return `${on.config.redisPrefix}edge-stats:${minute}`;
 }
+
+/** Claimed by the first delivery of a runner's usage report, so a retried report counts once. */
+export function usageReportedKey(on: Prefixed, runnerId: string, reportId: string): string {
+  return `${on.config.redisPrefix}usage:reported:${runnerId}:${reportId}`;
+}
+
+/** Held for an hour by the edge that prunes the usage rollups, so that one prunes per hour. */
+export function usageRetentionLockKey(on: Prefixed): string {
+  return `${on.config.redisPrefix}usage:retention:lock`;
+}
