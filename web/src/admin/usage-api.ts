@@ -1,13 +1,49 @@
-import type { AiUsageResponse } from '@keel/contract/ai-jobs';
-import { adminRoutes as routes } from '@keel/contract/api/admin';
-import { callRoute } from '../api/call-route.ts';
+import type { MyUsageReport, UsageReport } from '@keel/contract/usage';
+import { callRoute, routeUrl } from '../api/call-route.ts';
 import type { ApiClient } from '../api/client.ts';
+import { csvHref, type Granularity } from './usage-period.ts';
+import { usageRoutes as routes } from './usage-routes.ts';
 
-/** The organization's AI use over a window, for its admins. */
+/** The filters of `GET /api/admin/usage` the pages send (the route's `UsageQuery`, less the format). */
+export interface UsageRequest {
+  since: string;
+  until: string;
+  granularity: Granularity;
+  userId?: string;
+  workspaceId?: string;
+  team?: string;
+}
+
+/** `GET /api/me/usage`'s window (`MyUsageQuery`, less the format). */
+export type MyUsageRequest = Pick<UsageRequest, 'since' | 'until' | 'granularity'>;
+
+export interface UsageCsvFile {
+  blob: Blob;
+  filename: string;
+}
+
+/** What the organization used (for its admins), and what I used myself. */
 export interface UsageApi {
-  report(window: { since: string; until: string }): Promise<AiUsageResponse>;
+  report(query: UsageRequest): Promise<UsageReport>;
+  mine(query: MyUsageRequest): Promise<MyUsageReport>;
+  /** The address of the report's CSV: the same filters with `format=csv`. */
+  reportCsvHref(query: UsageRequest): string;
+  myCsvHref(query: MyUsageRequest): string;
+  /** Fetches a CSV address from above with the session's token (a plain link would carry none). */
+  downloadCsv(href: string): Promise<UsageCsvFile>;
 }
 
 export function createUsageApi(client: ApiClient): UsageApi {
-  return { report: (window) => callRoute(client, routes.adminUsage, { query: window }) };
+  return {
+    report: (query) => callRoute(client, routes.adminUsage, { query }),
+    mine: (query) => callRoute(client, routes.myUsage, { query }),
+    reportCsvHref: (query) => csvHref(routeUrl(routes.adminUsage), { ...query }),
+    myCsvHref: (query) => csvHref(routeUrl(routes.myUsage), { ...query }),
+    async downloadCsv(href) {
+      const res = await client.openStream(href);
+      const blob = await res.blob();
+      const named = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
+      return { blob, filename: named ?? 'keel-usage.csv' };
+    },
+  };
 }
