@@ -194,7 +194,7 @@ describe('usage and analytics pages, end to end', { timeout: 300_000 }, () => {
       .waitFor();
     await expectAccessible(page, 'Usage');
 
-    await page.getByLabel('Person').selectOption({ label: DEVELOPER });
+    await page.getByLabel('Person', { exact: true }).selectOption({ label: DEVELOPER });
     await workspaces.getByRole('rowheader', { name: 'usage-load' }).waitFor({ state: 'detached' });
     await workspaces.getByRole('rowheader', { name: 'ken-sandbox' }).waitFor();
     assert.equal(await people.getByRole('rowheader', { name: FOUNDER }).count(), 0);

@@ -72,7 +72,14 @@ export function TimeChart(props: {
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
         axes: [
           { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-          { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 60 },
+          {
+            stroke: text,
+            grid: { stroke: grid, width: 1 },
+            ticks: { stroke: grid },
+            size: 64,
+            // The first series' own words for its figures (12.3k, 1.5), so long numbers fit the axis.
+            values: (_u, splits) => splits.map((v) => props.series[0]?.format(v) ?? String(v)),
+          },
         ],
         series: [
           {},
@@ -85,6 +92,8 @@ export function TimeChart(props: {
               width: 2,
               dash: style.dash,
               spanGaps: false,
+              // A figure between two gaps has no line to either side: its point is what shows it.
+              ...(s.values.includes(null) ? { points: { show: true, size: 6 } } : {}),
               ...(s.bars
                 ? { fill: color, paths: UPlot.paths.bars?.({ size: [0.7, 40] }), points: { show: false } }
                 : {}),

@@ -181,13 +181,16 @@ function UsageReport(props: { report: UsageReportBody }) {
           totals: w,
         }))}
       />
-      <AiReport report={props.report} />
+      <AiReport
+        report={props.report}
+        workspaceNames={new Map(res().workspaces.map((w) => [w.workspaceId, w.name ?? w.workspaceId]))}
+      />
     </>
   );
 }
 
 /** The AI assistant's part of the report, as the page showed it before workspaces were counted. */
-function AiReport(props: { report: AiUsageResponse }) {
+function AiReport(props: { report: AiUsageResponse; workspaceNames: ReadonlyMap<string, string> }) {
   const r = () => props.report;
   const total = (t: AiUsageTotals) => t.promptTokens + t.completionTokens;
   return (
@@ -235,7 +238,9 @@ function AiReport(props: { report: AiUsageResponse }) {
             first="Workspace"
             rows={workspaces().map((w) => ({
               key: w.workspaceId ?? '-',
-              name: w.workspaceId ? <code>{w.workspaceId}</code> : 'Outside a workspace',
+              name: w.workspaceId
+                ? (props.workspaceNames.get(w.workspaceId) ?? <code>{w.workspaceId}</code>)
+                : 'Outside a workspace',
               totals: w,
             }))}
           />

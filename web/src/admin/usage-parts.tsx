@@ -40,7 +40,7 @@ export function PeriodFields(props: {
       </div>
       <div class="field">
         <label class="field-label" for={`${props.idPrefix}-granularity`}>
-          Per
+          Group by
         </label>
         <select
           id={`${props.idPrefix}-granularity`}
