@@ -161,6 +161,10 @@ export const EdgeEnv = z.object({
     .or(z.literal('').transform(() => undefined)),
   /** How often one edge (of all) verifies every audit chain for keel_audit_chain_verified (metrics on). */
   KEEL_AUDIT_VERIFY_INTERVAL_SECONDS: intFrom(3600, 5, 7 * 24 * 3600),
+  /** Days the hourly usage rollup is kept (GET /api/admin/usage with granularity=hour). */
+  KEEL_USAGE_HOURLY_RETENTION_DAYS: intFrom(31, 1, 3660),
+  /** Days the daily usage rollup is kept. */
+  KEEL_USAGE_RETENTION_DAYS: intFrom(400, 1, 36600),
 });
 export type EdgeEnv = z.infer<typeof EdgeEnv>;
 
@@ -218,6 +222,8 @@ export interface EdgeConfig {
   metrics: { port: number; host: string; token: string | undefined } | undefined;
   /** Seconds between scheduled audit chain checks (with metrics on). */
   auditVerifyIntervalSeconds: number;
+  /** How long the usage rollups are kept, in days (hourly and daily rows). */
+  usageRetention: { hourlyDays: number; days: number };
 }
 
 export class ConfigError extends Error {
@@ -281,5 +287,6 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
         ? undefined
         : { port: e.KEEL_METRICS_PORT, host: e.KEEL_METRICS_HOST, token: e.KEEL_METRICS_TOKEN },
     auditVerifyIntervalSeconds: e.KEEL_AUDIT_VERIFY_INTERVAL_SECONDS,
+    usageRetention: { hourlyDays: e.KEEL_USAGE_HOURLY_RETENTION_DAYS, days: e.KEEL_USAGE_RETENTION_DAYS },
   };
 }

@@ -64,3 +64,13 @@ export function ssoStateKey(on: Prefixed, stateSha256: string): string {
 export function ssoRateKey(on: Prefixed, ip: string): string {
   return `${on.config.redisPrefix}rl:sso:ip:${ip}`;
 }
+
+/** Claimed by the first delivery of a runner's usage report, so a retried report counts once. */
+export function usageReportedKey(on: Prefixed, runnerId: string, reportId: string): string {
+  return `${on.config.redisPrefix}usage:reported:${runnerId}:${reportId}`;
+}
+
+/** Held for an hour by the edge that prunes the usage rollups, so that one prunes per hour. */
+export function usageRetentionLockKey(on: Prefixed): string {
+  return `${on.config.redisPrefix}usage:retention:lock`;
+}

@@ -5,6 +5,7 @@ import { appendAudit } from '../audit/audit-log.ts';
 import { aiReportedKey } from '../redis-keys.ts';
 import type { Database } from '../services/database.ts';
 import type { Services } from '../services.ts';
+import { addAiCallUsage } from '../usage/ai-usage-rollup.ts';
 import type { AiStreamRecord } from './stream-record.ts';
 
 /**
@@ -55,6 +56,7 @@ export async function recordAiCall(
       outcome: report.outcome,
       createdAt: services.clock.now(),
     });
+    await addAiCallUsage(tx as unknown as Database, record, report, services.clock.now());
     // A nested transaction (a savepoint): the audit append takes its chain lock inside this one.
     await appendAudit(
       { db: tx as unknown as Database, clock: services.clock, auditSeal: services.auditSeal },

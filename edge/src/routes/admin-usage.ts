@@ -1,16 +1,22 @@
-import { AiUsageQuery, type AiUsageResponse, type AiUsageTotals } from '@keel/contract/ai-jobs';
+import type { AiUsageTotals } from '@keel/contract/ai-jobs';
 import { adminRoutes } from '@keel/contract/api/admin';
+import { UsageQuery, type UsageReport } from '@keel/contract/usage';
 import { aiUsage, users } from '@keel/drizzle/schema';
 import { and, eq, gte, lt, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
-import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readQuery } from '../http/validate.ts';
+import { usageCsvAnswer } from '../usage/usage-answer.ts';
+import {
+  inTeam,
+  readResourceUsage,
+  readUsageByTeam,
+  readUsageByUser,
+  type UsageScope,
+  usageWindow,
+} from '../usage/usage-read.ts';
 
-const DAY_MS = 24 * 3600 * 1000;
-const DEFAULT_WINDOW_MS = 30 * DAY_MS;
-const MAX_WINDOW_MS = 366 * DAY_MS;
 /** The busiest users first; a dashboard pages nothing, so the list is bounded. */
 const MAX_USERS = 1_000;
 const MAX_WORKSPACES = 200;
@@ -39,7 +45,12 @@ function tidy<T extends AiUsageTotals>(row: T): T {
   };
 }
 
-/** `GET /api/admin/usage`: AI use of the admin's organization over a window, per user, model and kind. */
+/**
+ * `GET /api/admin/usage`: what the admin's organization used over a window: its workspaces'
+ * resources from the hourly or daily rollup, and its AI calls per user, model, kind, day and
+ * workspace. The filters (owner, workspace, team) narrow every part; another organization's ids
+ * simply match nothing. `format=csv` downloads the rollup rows instead.
+ */
 export function adminUsageRoutes() {
   const app = new Hono<AppEnv>();
   const on = describedRoutes(app, '/api/admin/usage');
@@ -47,54 +58,64 @@ export function adminUsageRoutes() {
   on(adminRoutes.adminUsage, async (c) => {
     const services = c.get('services');
     const organizationId = c.get('principal').organizationId;
-    const query = readQuery(c, AiUsageQuery);
-    const until = query.until ? new Date(query.until) : services.clock.now();
-    const since = query.since ? new Date(query.since) : new Date(until.getTime() - DEFAULT_WINDOW_MS);
-    if (since >= until) throw new ApiError('validation_failed', 'since must be before until');
-    if (until.getTime() - since.getTime() > MAX_WINDOW_MS) {
-      throw new ApiError('validation_failed', 'The window is at most 366 days');
-    }
+    const query = readQuery(c, UsageQuery);
+    const window = usageWindow(query, services.clock.now());
+    const { since, until } = window;
+    const scope: UsageScope = {
+      organizationId,
+      userId: query.userId,
+      workspaceId: query.workspaceId,
+      team: query.team,
+    };
+    if (query.format === 'csv') return usageCsvAnswer(c, services.db, scope, window);
     const where = and(
       eq(aiUsage.organizationId, organizationId),
       gte(aiUsage.createdAt, since),
       lt(aiUsage.createdAt, until),
+      query.userId === undefined ? undefined : eq(aiUsage.userId, query.userId),
+      query.workspaceId === undefined ? undefined : eq(aiUsage.workspaceId, query.workspaceId),
+      query.team === undefined ? undefined : inTeam(aiUsage.userId, query.team),
     );
-    const [org, byUser, byModel, byKind, byDay, byWorkspace] = await Promise.all([
-      services.db.select(totals).from(aiUsage).where(where),
-      services.db
-        .select({ userId: aiUsage.userId, email: users.email, ...totals })
-        .from(aiUsage)
-        .leftJoin(users, eq(users.id, aiUsage.userId))
-        .where(where)
-        .groupBy(aiUsage.userId, users.email)
-        .orderBy(sql`count(*) desc`)
-        .limit(MAX_USERS),
-      services.db
-        .select({ model: aiUsage.model, ...totals })
-        .from(aiUsage)
-        .where(where)
-        .groupBy(aiUsage.model),
-      services.db
-        .select({ kind: aiUsage.kind, ...totals })
-        .from(aiUsage)
-        .where(where)
-        .groupBy(aiUsage.kind),
-      // At most 366 rows: the window is capped.
-      services.db
-        .select({ day: utcDay, ...totals })
-        .from(aiUsage)
-        .where(where)
-        .groupBy(utcDay)
-        .orderBy(utcDay),
-      services.db
-        .select({ workspaceId: aiUsage.workspaceId, ...totals })
-        .from(aiUsage)
-        .where(where)
-        .groupBy(aiUsage.workspaceId)
-        .orderBy(sql`count(*) desc`)
-        .limit(MAX_WORKSPACES),
-    ]);
-    const body: AiUsageResponse = {
+    const [org, byUser, byModel, byKind, byDay, byWorkspace, resources, resourceUsers, resourceTeams] =
+      await Promise.all([
+        services.db.select(totals).from(aiUsage).where(where),
+        services.db
+          .select({ userId: aiUsage.userId, email: users.email, ...totals })
+          .from(aiUsage)
+          .leftJoin(users, eq(users.id, aiUsage.userId))
+          .where(where)
+          .groupBy(aiUsage.userId, users.email)
+          .orderBy(sql`count(*) desc`)
+          .limit(MAX_USERS),
+        services.db
+          .select({ model: aiUsage.model, ...totals })
+          .from(aiUsage)
+          .where(where)
+          .groupBy(aiUsage.model),
+        services.db
+          .select({ kind: aiUsage.kind, ...totals })
+          .from(aiUsage)
+          .where(where)
+          .groupBy(aiUsage.kind),
+        // At most 366 rows: the window is capped.
+        services.db
+          .select({ day: utcDay, ...totals })
+          .from(aiUsage)
+          .where(where)
+          .groupBy(utcDay)
+          .orderBy(utcDay),
+        services.db
+          .select({ workspaceId: aiUsage.workspaceId, ...totals })
+          .from(aiUsage)
+          .where(where)
+          .groupBy(aiUsage.workspaceId)
+          .orderBy(sql`count(*) desc`)
+          .limit(MAX_WORKSPACES),
+        readResourceUsage(services.db, scope, window),
+        readUsageByUser(services.db, scope, window),
+        readUsageByTeam(services.db, scope, window),
+      ]);
+    const body: UsageReport = {
       since: since.toISOString(),
       until: until.toISOString(),
       organization: tidy({ organizationId, ...org[0]! }),
@@ -103,6 +124,8 @@ export function adminUsageRoutes() {
       kinds: byKind.map(tidy),
       days: byDay.map(tidy),
       workspaces: byWorkspace.map(tidy),
+      granularity: window.granularity,
+      resources: { ...resources, users: resourceUsers, teams: resourceTeams },
     };
     return reply(c, adminRoutes.adminUsage, 200, body);
   });

@@ -20,6 +20,7 @@ import type { Services } from '../services.ts';
 import { lastEventIdOf } from '../streams/cursor.ts';
 import { StreamFollower } from '../streams/follower.ts';
 import { sseDelivery } from '../streams/sse-relay.ts';
+import { countCommand } from '../usage/command-count.ts';
 import { assertRunnerServes, loadWorkspace, queueOf, type WorkspaceRow } from '../workspaces/access.ts';
 
 const ExecutionParams = z.object({ id: z.string(), executionId: z.string() });
@@ -73,6 +74,7 @@ export function executionRoutes() {
       // A started command must never run twice because a runner died mid-job.
       { jobId: executionId, attempts: 1, trace: jobTraceOf(c) },
     );
+    await countCommand(services, row);
     await appendAudit(services, {
       action: 'execution.start',
       outcome: 'success',

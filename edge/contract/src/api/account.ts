@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import {
   AccessTokenList,
   AccessTokenParams,
@@ -13,6 +14,7 @@ import {
   SessionParams,
   UpdateProfileRequest,
 } from '../account.ts';
+import { MyUsageQuery, MyUsageReport } from '../usage.ts';
 import { body, errorResponses, json, noContent, userAuth } from './describe.ts';
 
 const tags = ['account'];
@@ -116,5 +118,21 @@ export const accountRoutes = {
     access: { kind: 'permission', permission: 'members:manage' },
     request: { params: AdminPasswordResetParams },
     responses: { 200: json(AdminPasswordResetResponse, 'The one-time reset link'), ...errorResponses },
+  },
+  myUsage: {
+    method: 'get',
+    path: '/api/me/usage',
+    summary: 'What my workspaces and AI calls used in a window (a CSV with `format=csv`)',
+    tags,
+    security: userAuth,
+    access: signedIn,
+    request: { query: MyUsageQuery },
+    responses: {
+      200: {
+        description: 'My usage (a CSV download with `format=csv`)',
+        content: { 'application/json': { schema: MyUsageReport }, 'text/csv': { schema: z.string() } },
+      },
+      ...errorResponses,
+    },
   },
 } as const;

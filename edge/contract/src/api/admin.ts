@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { AiUsageQuery, AiUsageResponse } from '../ai-jobs.ts';
 import { AuditExportQuery, AuditListQuery, AuditListResponse, AuditVerifyResponse } from '../audit.ts';
 import { CreateInvitationRequest, CreateInvitationResponse, ListInvitationsResponse } from '../auth.ts';
 import { CreateRunnerTokenRequest, CreateRunnerTokenResponse, ListRunnersResponse } from '../runners.ts';
+import { UsageQuery, UsageReport } from '../usage.ts';
 import { body, errorResponses, json, needs, noContent, userAuth } from './describe.ts';
 
 export const OrgParams = z.object({ orgId: z.string() });
@@ -19,6 +19,15 @@ export const auditPage = {
 } as const;
 
 const security = userAuth;
+
+/** The usage report as JSON, or its rollup rows as a CSV download (`format=csv`). */
+export const usageReport = {
+  description: 'The report (a CSV download with `format=csv`)',
+  content: {
+    'application/json': { schema: UsageReport },
+    'text/csv': { schema: z.string() },
+  },
+} as const;
 
 /** The export's body: streamed, one event per line or per CSV row, never JSON as a whole. */
 export const auditExport = {
@@ -62,12 +71,12 @@ export const adminRoutes = {
   adminUsage: {
     method: 'get',
     path: '/api/admin/usage',
-    summary: 'AI use of the organization in a window',
+    summary: 'What the organization used in a window: workspaces’ resources and AI (a CSV with `format=csv`)',
     tags: ['admin'],
     access: needs('usage:read'),
     security,
-    request: { query: AiUsageQuery },
-    responses: { 200: json(AiUsageResponse, 'Totals per user, model and kind'), ...errorResponses },
+    request: { query: UsageQuery },
+    responses: { 200: usageReport, ...errorResponses },
   },
   createRunnerToken: {
     method: 'post',

@@ -6,7 +6,8 @@ import {
   RunnerCheckInRequest,
   RunnerCheckInResponse,
 } from '../runners.ts';
-import { body, errorResponses, json, publicAccess, runnerAccess, runnerAuth } from './describe.ts';
+import { UsageSampleReport } from '../usage.ts';
+import { body, errorResponses, json, noContent, publicAccess, runnerAccess, runnerAuth } from './describe.ts';
 
 /** A report counts once per stream: a retry is answered as a duplicate, recording nothing. */
 export const AiReportResponse = z.object({ recorded: z.boolean(), duplicate: z.literal(true).optional() });
@@ -42,5 +43,15 @@ export const runnerRoutes = {
     security: runnerAuth,
     request: { body: body(AiCallReport) },
     responses: { 200: json(AiReportResponse, 'Recorded, or a duplicate'), ...errorResponses },
+  },
+  usageReport: {
+    method: 'post',
+    path: '/api/runners/usage-reports',
+    summary: 'What a runner’s workspaces used since its last report',
+    tags,
+    access: runnerAccess,
+    security: runnerAuth,
+    request: { body: body(UsageSampleReport) },
+    responses: { 204: noContent, ...errorResponses },
   },
 } as const;
