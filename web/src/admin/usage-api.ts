@@ -1,8 +1,9 @@
+import { accountRoutes } from '@keel/contract/api/account';
+import { adminRoutes } from '@keel/contract/api/admin';
 import type { MyUsageReport, UsageReport } from '@keel/contract/usage';
 import { callRoute, routeUrl } from '../api/call-route.ts';
 import type { ApiClient } from '../api/client.ts';
 import { csvHref, type Granularity } from './usage-period.ts';
-import { usageRoutes as routes } from './usage-routes.ts';
 
 /** The filters of `GET /api/admin/usage` the pages send (the route's `UsageQuery`, less the format). */
 export interface UsageRequest {
@@ -20,6 +21,8 @@ export type MyUsageRequest = Pick<UsageRequest, 'since' | 'until' | 'granularity
 export interface UsageCsvFile {
   blob: Blob;
   filename: string;
+  /** The server stopped at its row limit (X-Row-Limit-Reached): the file holds the first rows only. */
+  truncated: boolean;
 }
 
 /** What the organization used (for its admins), and what I used myself. */
@@ -35,15 +38,19 @@ export interface UsageApi {
 
 export function createUsageApi(client: ApiClient): UsageApi {
   return {
-    report: (query) => callRoute(client, routes.adminUsage, { query }),
-    mine: (query) => callRoute(client, routes.myUsage, { query }),
-    reportCsvHref: (query) => csvHref(routeUrl(routes.adminUsage), { ...query }),
-    myCsvHref: (query) => csvHref(routeUrl(routes.myUsage), { ...query }),
+    report: (query) => callRoute(client, adminRoutes.adminUsage, { query }),
+    mine: (query) => callRoute(client, accountRoutes.myUsage, { query }),
+    reportCsvHref: (query) => csvHref(routeUrl(adminRoutes.adminUsage), { ...query }),
+    myCsvHref: (query) => csvHref(routeUrl(accountRoutes.myUsage), { ...query }),
     async downloadCsv(href) {
       const res = await client.openStream(href);
       const blob = await res.blob();
       const named = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1];
-      return { blob, filename: named ?? 'keel-usage.csv' };
+      return {
+        blob,
+        filename: named ?? 'keel-usage.csv',
+        truncated: res.headers.get('x-row-limit-reached') === 'true',
+      };
     },
   };
 }

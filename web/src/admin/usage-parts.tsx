@@ -214,7 +214,11 @@ export function CsvDownload(props: { href: string; download: (href: string) => P
       link.click();
       // Revoked on the next turn: the download has taken the blob by then.
       setTimeout(() => URL.revokeObjectURL(url), 0);
-      setNote(`Downloaded ${file.filename}.`);
+      setNote(
+        file.truncated
+          ? `Downloaded ${file.filename}. It stops at the row limit; a shorter period or a filter gives the rest.`
+          : `Downloaded ${file.filename}.`,
+      );
     } catch (error) {
       setFailure(error);
     } finally {
