@@ -57,7 +57,7 @@ export default function AnalyticsPage() {
         emptyTitle="Nothing to chart in this period"
         emptyBody={<p>Charts appear once workspaces run or people ask the assistant.</p>}
       >
-        {(r) => <Charts report={r} />}
+        {(r) => <Charts report={r()} />}
       </ReportStates>
     </>
   );

@@ -13,27 +13,34 @@ import {
 } from './usage-parts.tsx';
 import { dayBars, formatTokens, type Granularity, usageQuery } from './usage-period.ts';
 
-/** What the filters can pick from: everyone and everything seen in this page's reports so far. */
+/**
+ * What the filters can pick from: everyone and everything seen in this page's reports so far (a
+ * filtered report lists only what it kept, and the choices must not shrink to it). Choices are
+ * listed by id, so their options stay the same elements and a select keeps what it shows.
+ */
 function useFilterChoices() {
-  const [users, setUsers] = createSignal(new Map<string, string>());
-  const [teams, setTeams] = createSignal(new Set<string>());
-  const [workspaces, setWorkspaces] = createSignal(new Map<string, string>());
+  const [users, setUsers] = createSignal<ReadonlyMap<string, string>>(new Map());
+  const [teams, setTeams] = createSignal<ReadonlySet<string>>(new Set());
+  const [workspaces, setWorkspaces] = createSignal<ReadonlyMap<string, string>>(new Map());
   function learn(report: UsageReportBody): void {
     const u = new Map(users());
-    for (const row of report.resources.users) u.set(row.userId, row.email ?? row.userId);
-    for (const row of report.users) u.set(row.userId, row.email ?? row.userId);
+    for (const row of [...report.resources.users, ...report.users])
+      u.set(row.userId, row.email ?? row.userId);
     setUsers(u);
     setTeams(new Set([...teams(), ...report.resources.teams.map((t) => t.team)]));
     const w = new Map(workspaces());
     for (const row of report.resources.workspaces) w.set(row.workspaceId, row.name ?? row.workspaceId);
     setWorkspaces(w);
   }
-  const sorted = (m: Map<string, string>) => [...m].sort((a, b) => a[1].localeCompare(b[1]));
+  const byLabel = (m: ReadonlyMap<string, string>) =>
+    [...m.keys()].sort((a, b) => (m.get(a) ?? a).localeCompare(m.get(b) ?? b));
   return {
     learn,
-    users: () => sorted(users()),
-    teams: () => [...teams()].sort(),
-    workspaces: () => sorted(workspaces()),
+    userIds: createMemo(() => byLabel(users())),
+    userLabel: (id: string) => users().get(id) ?? id,
+    teams: createMemo(() => [...teams()].sort()),
+    workspaceIds: createMemo(() => byLabel(workspaces())),
+    workspaceLabel: (id: string) => workspaces().get(id) ?? id,
   };
 }
 
@@ -94,7 +101,7 @@ export default function UsagePage() {
           onChange={setUserId}
           everyone="Everyone"
         >
-          <For each={choices.users()}>{([id, email]) => <option value={id}>{email}</option>}</For>
+          <For each={choices.userIds()}>{(id) => <option value={id}>{choices.userLabel(id)}</option>}</For>
         </FilterSelect>
         <FilterSelect id="usage-team" label="Team" value={team()} onChange={setTeam} everyone="Every team">
           <For each={choices.teams()}>{(name) => <option value={name}>{name}</option>}</For>
@@ -106,7 +113,9 @@ export default function UsagePage() {
           onChange={setWorkspaceId}
           everyone="Every workspace"
         >
-          <For each={choices.workspaces()}>{([id, name]) => <option value={id}>{name}</option>}</For>
+          <For each={choices.workspaceIds()}>
+            {(id) => <option value={id}>{choices.workspaceLabel(id)}</option>}
+          </For>
         </FilterSelect>
       </form>
       <CsvDownload href={apis.usage.reportCsvHref(query())} download={apis.usage.downloadCsv} />
@@ -120,7 +129,7 @@ export default function UsagePage() {
           <p>When people run workspaces, commands and the assistant, what they use is counted here.</p>
         }
       >
-        {(r) => <UsageReport report={r} />}
+        {(r) => <UsageReport report={r()} />}
       </ReportStates>
     </>
   );

@@ -70,7 +70,8 @@ export function ReportStates<T>(props: {
   isEmpty: (report: T) => boolean;
   emptyTitle: string;
   emptyBody: JSX.Element;
-  children: (report: T) => JSX.Element;
+  /** Given the report as an accessor: a later report (other filters) updates what is shown in place. */
+  children: (report: () => T) => JSX.Element;
 }) {
   return (
     <Switch>
@@ -94,7 +95,7 @@ export function ReportStates<T>(props: {
       <Match when={props.report.latest !== undefined && props.isEmpty(props.report.latest as T)}>
         <EmptyState title={props.emptyTitle}>{props.emptyBody}</EmptyState>
       </Match>
-      <Match when={props.report.latest}>{(r) => props.children(r() as T)}</Match>
+      <Match when={props.report.latest}>{(r) => props.children(() => r() as T)}</Match>
     </Switch>
   );
 }

@@ -63,7 +63,7 @@ export default function MyUsagePage(props: { api: UsageApi }) {
         emptyTitle="No use in this period"
         emptyBody={<p>When your workspaces run and you ask the assistant, what they use is counted here.</p>}
       >
-        {(r) => <MyUsage report={r} />}
+        {(r) => <MyUsage report={r()} />}
       </ReportStates>
     </>
   );
