@@ -16,6 +16,11 @@ const TARGET = 1.05;
  * side by side differ on this host (the figure's noise floor).
  */
 const control = process.env.KEEL_BENCH_METRICS_CONTROL === '1';
+/**
+ * `KEEL_BENCH_METRICS_EDGE_STATS=1`: the per-minute request figures in Redis alone (on by
+ * default), off (KEEL_EDGE_STATS=false) vs on, neither with a Prometheus port.
+ */
+const edgeStats = process.env.KEEL_BENCH_METRICS_EDGE_STATS === '1';
 
 /** Samples per round, for the system with metrics off and the one with them on. */
 interface Rounds {
@@ -33,12 +38,14 @@ interface Rounds {
  */
 export async function benchMetricsCost(): Promise<Figure[]> {
   const [edgePort, runnerPort] = [await freePort(), await freePort()];
-  const off = await startSystem('process', { edgeEnv: { KEEL_REDIS_PREFIX: 'keel-bench-off:' } });
+  const off = await startSystem('process', {
+    edgeEnv: { KEEL_REDIS_PREFIX: 'keel-bench-off:', ...(edgeStats ? { KEEL_EDGE_STATS: 'false' } : {}) },
+  });
   let on: BenchSystem | undefined;
   try {
     on = await startSystem(
       'process',
-      control
+      control || edgeStats
         ? { edgeEnv: { KEEL_REDIS_PREFIX: 'keel-bench-on:' } }
         : {
             edgeEnv: { KEEL_REDIS_PREFIX: 'keel-bench-on:', KEEL_METRICS_PORT: String(edgePort) },
@@ -75,9 +82,11 @@ export async function benchMetricsCost(): Promise<Figure[]> {
     await Promise.all([rigs.off.term.close(), rigs.on.term.close()]);
 
     // The "on" system did record: its files route is counted (and the runner's, once it has metrics).
-    const scraped = control ? '' : await (await fetch(`http://127.0.0.1:${edgePort}/metrics`)).text();
+    const scraped =
+      control || edgeStats ? '' : await (await fetch(`http://127.0.0.1:${edgePort}/metrics`)).text();
     if (
       !control &&
+      !edgeStats &&
       !/keel_http_requests_total\{route="\/api\/workspaces\/:id\/files",method="GET",status="200"\} \d+/.test(
         scraped,
       )
@@ -89,9 +98,11 @@ export async function benchMetricsCost(): Promise<Figure[]> {
     );
     const what = control
       ? 'control: both off'
-      : runnerServes
-        ? 'edge and runner'
-        : 'edge (runner: no metrics port)';
+      : edgeStats
+        ? 'request figures in Redis only'
+        : runnerServes
+          ? 'edge and runner'
+          : 'edge (runner: no metrics port)';
 
     const row = (name: string, rounds: Rounds): Figure => {
       const a = summarize(rounds.off.flat());

@@ -10,6 +10,7 @@ import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { accountRoutes } from './routes/account.ts';
 import { adminAuditRoutes } from './routes/admin-audit.ts';
+import { adminHealthRoutes } from './routes/admin-health.ts';
 import { adminMemberRoutes } from './routes/admin-members.ts';
 import { adminPasswordResetRoutes } from './routes/admin-password-reset.ts';
 import { adminPlanRoutes } from './routes/admin-plan.ts';
@@ -57,6 +58,8 @@ export interface AppOptions {
   directory?: DirectoryLoader;
   /** Records each request for the metrics endpoint (Node with KEEL_METRICS_PORT); absent: nothing is recorded. */
   metrics?: MiddlewareHandler<AppEnv>;
+  /** Counts each request into the per-minute figures every edge shares in Redis (KEEL_EDGE_STATS). */
+  requestStats?: MiddlewareHandler<AppEnv>;
 }
 
 /** The whole HTTP surface. Both entries (Node and workerd) serve exactly this app. */
@@ -65,6 +68,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
 
   // First, so its time covers every other middleware, and its status is the one sent.
   if (options.metrics) app.use('*', options.metrics);
+  if (options.requestStats) app.use('*', options.requestStats);
   app.use('*', requestId());
   app.use('*', securityHeaders({ trustProxy: () => false }));
   app.use('*', options.provideServices);
@@ -109,6 +113,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route('/api/servers', placeableServerRoutes());
   app.route('/api/admin/usage', adminUsageRoutes());
   app.route('/api/me/usage', myUsageRoutes());
+  app.route('/api/admin/health', adminHealthRoutes());
   app.route('/api/admin/plan', adminPlanRoutes());
   app.route('/api/ai', aiRoutes());
   app.route('/api/workspaces', workspaceRoutes());

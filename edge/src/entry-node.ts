@@ -22,6 +22,7 @@ import {
   stopRequestLog,
 } from './http/request-log.ts';
 import type { QueryObserver } from './metrics/db-metrics.ts';
+import { flushEvery, RequestStats, requestStatsMiddleware } from './metrics/request-stats.ts';
 import { systemClock } from './services/clock.ts';
 import { connectPostgres, type DatabaseHandle } from './services/database.ts';
 import { openPglite } from './services/database-pglite.ts';
@@ -129,6 +130,12 @@ export async function startNodeEdge(
   const otlp = otlpConfigFrom(env, 'keel-edge');
   const spans = otlp ? new OtlpExporter(otlp) : undefined;
   exportRequestSpansTo(spans);
+  // Request figures shared by every edge: counted in memory, sent to Redis every few seconds.
+  const stats = config.edgeStats ? new RequestStats() : undefined;
+  const statsFlush =
+    stats && config.edgeStats
+      ? flushEvery(stats, handle.services.redis, handle.services, config.edgeStats.flushMs)
+      : undefined;
   const sockets = nodeWebSockets();
   const app = createApp({
     provideServices: async function processServices(c, next) {
@@ -140,6 +147,7 @@ export async function startNodeEdge(
     upgradeWebSocket: sockets.upgrade,
     directory: () => import('./ldap/ldap-directory.ts'),
     ...(metrics ? { metrics: metrics.middleware } : {}),
+    ...(stats ? { requestStats: requestStatsMiddleware(stats) } : {}),
   });
   const server = await new Promise<ServerType>((resolveServer) => {
     const s = serve(
@@ -168,6 +176,7 @@ export async function startNodeEdge(
       await served?.stop();
       sockets.closeAll();
       await new Promise<void>((r) => server.close(() => r()));
+      await statsFlush?.stop().catch(() => {});
       await handle.close();
       flushRequestLog();
       await spans?.flush();

@@ -5,6 +5,7 @@ import { newKeyCache } from './auth/signing-keys.ts';
 import { ConfigError, type EdgeConfig, parseEdgeEnv } from './env.ts';
 import { ApiError } from './http/api-error.ts';
 import { stopRequestLog } from './http/request-log.ts';
+import { RequestStats, requestStatsMiddleware } from './metrics/request-stats.ts';
 import { systemClock } from './services/clock.ts';
 import { connectPostgres } from './services/database.ts';
 import { buildServices } from './services.ts';
@@ -21,6 +22,12 @@ interface WorkerContext {
 
 /** Plain data may outlive a request in workerd; I/O objects (sockets, clients) may not. */
 const keyCache = newKeyCache();
+/**
+ * Request figures counted by this isolate since its last flush (plain numbers). A request that
+ * finds a flush due sends them through its own Redis connection after its response, in
+ * waitUntil; figures of an isolate evicted before its next flush are lost (a few seconds' worth).
+ */
+const stats = new RequestStats();
 let cachedConfig: { source: unknown; config: EdgeConfig } | undefined;
 
 function configFor(env: WorkerBindings): EdgeConfig {
@@ -57,7 +64,11 @@ const provideServices: MiddlewareHandler<AppEnv & { Bindings: WorkerBindings }> 
   try {
     await next();
   } finally {
-    c.executionCtx.waitUntil(handle.close());
+    const flush =
+      config.edgeStats && stats.due(config.edgeStats.flushMs)
+        ? stats.flush(handle.services.redis(), handle.services)
+        : undefined;
+    c.executionCtx.waitUntil(flush ? flush.finally(() => handle.close()) : handle.close());
   }
 };
 
@@ -68,7 +79,20 @@ const serveWeb: MiddlewareHandler<AppEnv & { Bindings: WorkerBindings }> = async
   return new Response(res.body, res);
 };
 
+const countRequests = requestStatsMiddleware(stats);
+/** A misconfigured edge counts nothing: provideServices answers why. */
+function statsOn(env: WorkerBindings): boolean {
+  try {
+    return configFor(env).edgeStats !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 const app = createApp({
+  // The setting is read per request (the bindings come with it), so the count is too.
+  requestStats: ((c, next) =>
+    statsOn(c.env as WorkerBindings) ? countRequests(c, next) : next()) as MiddlewareHandler<AppEnv>,
   provideServices: provideServices as unknown as MiddlewareHandler<AppEnv>,
   clientIp: (c) => c.req.header('cf-connecting-ip') ?? undefined,
   serveWeb: serveWeb as unknown as MiddlewareHandler<AppEnv>,

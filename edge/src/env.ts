@@ -165,6 +165,16 @@ export const EdgeEnv = z.object({
   KEEL_USAGE_HOURLY_RETENTION_DAYS: intFrom(31, 1, 3660),
   /** Days the daily usage rollup is kept. */
   KEEL_USAGE_RETENTION_DAYS: intFrom(400, 1, 36600),
+  /**
+   * Per-minute request figures in Redis, added to by every edge (metrics/request-stats.ts): the
+   * Health page and the `keel-edge-stats` exporter read them. On unless `false`.
+   */
+  KEEL_EDGE_STATS: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+    .optional()
+    .transform((v) => !(v === 'false' || v === '0' || v === 'no')),
+  /** How often an edge sends its counted figures to Redis (one pipeline each time). */
+  KEEL_EDGE_STATS_FLUSH_SECONDS: intFrom(5, 1, 60),
 });
 export type EdgeEnv = z.infer<typeof EdgeEnv>;
 
@@ -224,6 +234,8 @@ export interface EdgeConfig {
   auditVerifyIntervalSeconds: number;
   /** How long the usage rollups are kept, in days (hourly and daily rows). */
   usageRetention: { hourlyDays: number; days: number };
+  /** KEEL_EDGE_STATS: per-minute request figures in Redis, flushed every `flushMs`; undefined: off. */
+  edgeStats: { flushMs: number } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -288,5 +300,6 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
         : { port: e.KEEL_METRICS_PORT, host: e.KEEL_METRICS_HOST, token: e.KEEL_METRICS_TOKEN },
     auditVerifyIntervalSeconds: e.KEEL_AUDIT_VERIFY_INTERVAL_SECONDS,
     usageRetention: { hourlyDays: e.KEEL_USAGE_HOURLY_RETENTION_DAYS, days: e.KEEL_USAGE_RETENTION_DAYS },
+    edgeStats: e.KEEL_EDGE_STATS ? { flushMs: e.KEEL_EDGE_STATS_FLUSH_SECONDS * 1000 } : undefined,
   };
 }

@@ -74,3 +74,11 @@ export function usageReportedKey(on: Prefixed, runnerId: string, reportId: strin
 export function usageRetentionLockKey(on: Prefixed): string {
   return `${on.config.redisPrefix}usage:retention:lock`;
 }
+
+/**
+ * One UTC minute of request figures, added to by every edge (see metrics/request-stats.ts);
+ * `minute` counts minutes since the Unix epoch.
+ */
+export function edgeStatsMinuteKey(on: Prefixed, minute: number): string {
+  return `${on.config.redisPrefix}edge-stats:${minute}`;
+}

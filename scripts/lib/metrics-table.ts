@@ -6,7 +6,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EDGE_METRICS, type MetricSpec, RUNNER_METRICS } from '../../edge/contract/src/metrics.ts';
+import {
+  EDGE_METRICS,
+  EDGE_STATS_METRICS,
+  type MetricSpec,
+  RUNNER_METRICS,
+} from '../../edge/contract/src/metrics.ts';
 
 export const DOC_PATH = fileURLToPath(new URL('../../docs/OBSERVABILITY.md', import.meta.url));
 const BEGIN = '<!-- metrics-table:begin (made by scripts/lib/metrics-table.ts; do not edit) -->';
@@ -29,6 +34,8 @@ function table(title: string, metrics: Record<string, MetricSpec>): string {
 export function metricsTables(): string {
   return [
     table('Edge', EDGE_METRICS),
+    '',
+    table('Edges together (keel-edge-stats, for workerd)', EDGE_STATS_METRICS),
     '',
     table('Runner', RUNNER_METRICS),
     '',

@@ -1,6 +1,6 @@
 import { Navigate, Route, Router, useLocation, useNavigate, useParams } from '@solidjs/router';
 import { createEffect, lazy, Match, type ParentProps, Show, Suspense, Switch } from 'solid-js';
-import { isInstallAdmin, isOrgAdmin } from './admin/admin-access.ts';
+import { canManageRunners, isInstallAdmin, isOrgAdmin } from './admin/admin-access.ts';
 import { AdminLayout, NotAllowedPage } from './admin/admin-layout.tsx';
 import { ApiContext, type Apis } from './api/api-context.ts';
 import { LoadingIndicator } from './components/loading-indicator.tsx';
@@ -30,6 +30,7 @@ const AuditPage = lazy(() => import('./admin/audit-page.tsx'));
 const UsagePage = lazy(() => import('./admin/usage-page.tsx'));
 const AnalyticsPage = lazy(() => import('./admin/analytics-page.tsx'));
 const PlansPage = lazy(() => import('./admin/plans-page.tsx'));
+const HealthPage = lazy(() => import('./admin/health-page.tsx'));
 
 const AUTH_PATHS: ReadonlySet<string> = new Set(['/sign-in', '/sign-up']);
 
@@ -75,6 +76,7 @@ export function App(props: AppProps) {
         <Route path="/usage" component={UsagePage} />
         <Route path="/analytics" component={AnalyticsPage} />
         <Route path="/plan" component={PlansPage} />
+        <Route path="/health" component={HealthRoute} />
         <Route path="*" component={AdminNotFound} />
       </Route>
       <Route path="*" component={NotFoundPage} />
@@ -161,6 +163,16 @@ function SnapshotsRoute() {
   return (
     <Show when={isInstallAdmin(session.state())} fallback={<AdminNotFound />}>
       <SnapshotsSettingsPage />
+    </Show>
+  );
+}
+
+/** The Health page is for those who manage the organization's runners; to anyone else, no page. */
+function HealthRoute() {
+  const session = useSession();
+  return (
+    <Show when={canManageRunners(session.state())} fallback={<AdminNotFound />}>
+      <HealthPage />
     </Show>
   );
 }

@@ -1,6 +1,7 @@
 import { createEffect, createRoot } from 'solid-js';
 import { render } from 'solid-js/web';
 import { createAuditApi } from './admin/audit-api.ts';
+import { createHealthApi } from './admin/health-api.ts';
 import { createMembersApi } from './admin/members-api.ts';
 import { createPlansApi } from './admin/plans-api.ts';
 import { createIdentityApi } from './admin/sign-in-api.ts';
@@ -46,6 +47,7 @@ const apis = {
   identity: createIdentityApi(client),
   audit: createAuditApi(client),
   usage: createUsageApi(client),
+  health: createHealthApi(client),
   plans: createPlansApi(client),
 };
 const theme = createRoot(() => {

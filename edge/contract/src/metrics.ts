@@ -161,13 +161,43 @@ export const RUNNER_METRICS = {
   keel_runner_memory_used_ratio: spec('gauge', 'Share of the runner host’s memory in use (0 to 1).'),
 } as const satisfies Record<string, MetricSpec>;
 
+/**
+ * What `keel-edge-stats` exports (edge/src/metrics/edge-stats-exporter.ts): every edge's requests
+ * together, Node and workerd alike, from the per-minute figures the edges keep in Redis. The
+ * counters start at zero when the exporter starts (Prometheus reads that as a reset).
+ */
+export const EDGE_STATS_METRICS = {
+  keel_edge_stats_requests_total: spec(
+    'counter',
+    'HTTP requests answered by every edge together (Node and workerd), from the figures in Redis.',
+  ),
+  keel_edge_stats_errors_total: spec(
+    'counter',
+    'HTTP requests every edge together answered with a 5xx status, from the figures in Redis.',
+  ),
+  keel_edge_stats_request_duration_seconds: spec(
+    'histogram',
+    'Time from a request to its answer, every edge together, from the figures in Redis.',
+    [],
+    LATENCY_BUCKETS,
+  ),
+  keel_edge_stats_last_minute_timestamp_seconds: spec(
+    'gauge',
+    'Start of the latest minute any edge sent figures for, Unix time (stale: no edge is counting).',
+  ),
+} as const satisfies Record<string, MetricSpec>;
+
 export type EdgeMetricName = keyof typeof EDGE_METRICS;
+export type EdgeStatsMetricName = keyof typeof EDGE_STATS_METRICS;
 export type RunnerMetricName = keyof typeof RUNNER_METRICS;
 
 /** Every name, with the suffixes Prometheus adds to a histogram's series. */
 export function exportedSeriesNames(): Set<string> {
   const names = new Set<string>();
-  for (const [name, s] of Object.entries({ ...EDGE_METRICS, ...RUNNER_METRICS }) as [string, MetricSpec][]) {
+  for (const [name, s] of Object.entries({ ...EDGE_METRICS, ...EDGE_STATS_METRICS, ...RUNNER_METRICS }) as [
+    string,
+    MetricSpec,
+  ][]) {
     names.add(name);
     if (s.kind === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
   }

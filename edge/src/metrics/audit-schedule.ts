@@ -57,6 +57,24 @@ export async function collectAuditVerdicts(services: Services, metrics: EdgeMetr
   }
 }
 
+/** The last scheduled verdict on one chain (`chainOf(organizationId)`), whichever edge made it; null: none yet. */
+export async function auditVerdictOf(
+  services: Services,
+  chain: string,
+): Promise<{ ok: boolean; checkedAt: string } | null> {
+  const label = chain === INSTALL_CHAIN ? INSTALL_LABEL : chain;
+  const raw = await services.redis().hget(verdictsKey(services), label);
+  if (!raw) return null;
+  try {
+    const v = JSON.parse(raw) as { ok: number; at: number };
+    const at = Number(v.at);
+    if (!Number.isFinite(at)) return null;
+    return { ok: v.ok === 1, checkedAt: new Date(at * 1000).toISOString() };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Every `intervalSeconds` (and shortly after start), this edge tries to be the one that verifies.
  * Node only: workerd has no timers that outlive a request. Returns a stop function.

@@ -1,3 +1,4 @@
+import { can } from '../session/permissions.ts';
 import type { SessionState } from '../session/session-store.ts';
 
 /** The organization roles that administer it: the admin area is theirs, and the API refuses anyone else. */
@@ -19,7 +20,10 @@ export const ADMIN_PAGES: ReadonlyArray<{
   label: string;
   installAdmin?: true;
   superAdmin?: true;
+  /** Listed only for roles that hold it (the API refuses the others). */
+  permission?: 'runners:manage';
 }> = [
+  { href: '/admin/health', label: 'Health', permission: 'runners:manage' },
   { href: '/admin/members', label: 'Members' },
   { href: '/admin/invitations', label: 'Invitations' },
   { href: '/admin/servers', label: 'Servers' },
@@ -38,8 +42,16 @@ export function isSuperAdmin(state: SessionState): boolean {
   return state.status === 'signedIn' && state.role === 'super_admin';
 }
 
+/** Whether the person's role manages the organization's runners (the Health page is theirs). */
+export function canManageRunners(state: SessionState): boolean {
+  return can(state, 'runners:manage');
+}
+
 export function adminPagesFor(state: SessionState): ReadonlyArray<{ href: string; label: string }> {
   return ADMIN_PAGES.filter(
-    (page) => (!page.installAdmin || isInstallAdmin(state)) && (!page.superAdmin || isSuperAdmin(state)),
+    (page) =>
+      (!page.installAdmin || isInstallAdmin(state)) &&
+      (!page.superAdmin || isSuperAdmin(state)) &&
+      (!page.permission || canManageRunners(state)),
   );
 }

@@ -1,5 +1,6 @@
 import { createContext, useContext } from 'solid-js';
 import type { AuditApi } from '../admin/audit-api.ts';
+import type { HealthApi } from '../admin/health-api.ts';
 import type { MembersApi } from '../admin/members-api.ts';
 import type { PlansApi } from '../admin/plans-api.ts';
 import type { IdentityApi } from '../admin/sign-in-api.ts';
@@ -31,6 +32,7 @@ export interface Apis {
   identity: IdentityApi;
   audit: AuditApi;
   usage: UsageApi;
+  health: HealthApi;
   plans: PlansApi;
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AuditExportQuery, AuditListQuery, AuditListResponse, AuditVerifyResponse } from '../audit.ts';
 import { CreateInvitationRequest, CreateInvitationResponse, ListInvitationsResponse } from '../auth.ts';
+import { HealthQuery, HealthReport } from '../health.ts';
 import { CreateRunnerTokenRequest, CreateRunnerTokenResponse, ListRunnersResponse } from '../runners.ts';
 import { UsageQuery, UsageReport } from '../usage.ts';
 import { body, errorResponses, json, needs, noContent, userAuth } from './describe.ts';
@@ -77,6 +78,16 @@ export const adminRoutes = {
     security,
     request: { query: UsageQuery },
     responses: { 200: usageReport, ...errorResponses },
+  },
+  adminHealth: {
+    method: 'get',
+    path: '/api/admin/health',
+    summary: 'Runners, servers, queues and the edges’ error rate and latency, now',
+    tags: ['admin'],
+    access: needs('runners:manage'),
+    security,
+    request: { query: HealthQuery },
+    responses: { 200: json(HealthReport, 'The fleet and the edges at a glance'), ...errorResponses },
   },
   createRunnerToken: {
     method: 'post',
