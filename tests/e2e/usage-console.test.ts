@@ -218,14 +218,23 @@ describe('usage and analytics pages, end to end', { timeout: 300_000 }, () => {
   step('Admin › Analytics charts the same use, each chart with its figures as a table', async () => {
     await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Analytics' }).click();
     await page.getByRole('heading', { name: 'Analytics', level: 1 }).waitFor();
-    for (const title of ['Workspaces running', 'CPU-hours', 'AI tokens per day', 'AI latency per day'])
-      await page.getByRole('figure', { name: title, exact: true }).waitFor();
-    // uPlot drew something: a canvas in each time chart.
-    assert.ok((await page.locator('.usage-chart-canvas canvas').count()) >= 4);
-    const running = page.getByRole('figure', { name: 'Workspaces running', exact: true });
-    await running.getByText('Workspaces running: the figures as a table').click();
+    const charts = [
+      'Workspaces running',
+      'CPU-hours over time',
+      'AI tokens per day',
+      'AI time to first token per day',
+      'AI latency per day',
+    ];
+    for (const title of charts) await page.getByRole('figure', { name: new RegExp(`^${title} `) }).waitFor();
+    // uPlot drew each of them.
+    await waitFor('a canvas in every chart', async () =>
+      (await page.locator('.usage-chart canvas').count()) >= charts.length ? true : undefined,
+    );
+    const running = page.locator('#chart-running');
+    await running.locator('.usage-chart-figures > summary').click();
     const runningRows = running.getByRole('table', { name: 'Workspaces running' }).getByRole('row');
     assert.ok((await runningRows.count()) >= 2, 'a header and at least one day with workspaces running');
+    assert.match((await runningRows.nth(1).textContent()) ?? '', /^\d{4}-\d{2}-\d{2}[1-9]/);
     await page
       .getByRole('table', { name: 'AI tokens per model' })
       .getByRole('rowheader', { name: FAKE_MODEL })
@@ -276,7 +285,13 @@ describe('usage and analytics pages, end to end', { timeout: 300_000 }, () => {
         .getByRole('table', { name: 'My models' })
         .getByRole('rowheader', { name: FAKE_MODEL })
         .waitFor();
-      await devPage.getByRole('figure', { name: 'My use over time' }).waitFor();
+      await devPage.getByRole('figure', { name: /^My AI tokens over time / }).waitFor();
+      await devPage.locator('#my-usage-tokens .usage-chart-figures > summary').click();
+      await devPage
+        .getByRole('table', { name: 'My AI tokens over time' })
+        .getByRole('rowheader')
+        .first()
+        .waitFor();
       assert.match(
         (await devPage.getByRole('region', { name: 'My totals' }).textContent()) ?? '',
         /AI calls\s*1/,

@@ -2,7 +2,7 @@ import type { UsageReport } from '@keel/contract/usage';
 import { createMemo, createResource, createSignal, For, Show } from 'solid-js';
 import { useApis } from '../api/api-context.ts';
 import { usePageTitle } from '../components/page-title.ts';
-import { RankingTable, TimeChart } from './usage-charts.tsx';
+import { RankingTable, UsageTimeChart } from './usage-charts.tsx';
 import { noUse, PeriodFields, ReportStates } from './usage-parts.tsx';
 import {
   aiDaySeries,
@@ -76,40 +76,55 @@ function Charts(props: { report: UsageReport }) {
   return (
     <>
       <div class="usage-charts-grid">
-        <TimeChart
+        <UsageTimeChart
           id="chart-running"
           title="Workspaces running"
-          caption={`Workspaces that ran at some point of each ${unit()}.`}
+          summary={`Workspaces that ran at some point of each ${unit()}.`}
           granularity={r().granularity}
           xs={resources().xs}
-          series={[{ label: 'Workspaces running', values: resources().series[0] ?? [], format: count }]}
+          series={{
+            label: 'Workspaces running',
+            unit: 'workspaces',
+            values: resources().series[0] ?? [],
+            format: count,
+          }}
         />
-        <TimeChart
+        <UsageTimeChart
           id="chart-cpu"
-          title="CPU-hours"
-          caption={`CPU time used by all workspaces in each ${unit()}, in hours.`}
+          title="CPU-hours over time"
+          summary={`CPU time all workspaces used in each ${unit()}, in hours.`}
           granularity={r().granularity}
           xs={resources().xs}
-          series={[{ label: 'CPU-hours', values: resources().series[1] ?? [], format: formatAmount }]}
+          series={{
+            label: 'CPU-hours',
+            unit: 'CPU-h',
+            values: resources().series[1] ?? [],
+            format: formatAmount,
+          }}
         />
-        <TimeChart
+        <UsageTimeChart
           id="chart-ai-tokens"
           title="AI tokens per day"
-          caption="Tokens the assistant read and wrote each day."
+          summary="Tokens the assistant read and wrote each day."
           granularity="day"
           xs={ai().xs}
-          series={[{ label: 'AI tokens', values: ai().tokens, format: formatTokens, bars: true }]}
+          series={{ label: 'AI tokens', unit: 'tokens', values: ai().tokens, format: formatTokens }}
         />
-        <TimeChart
+        <UsageTimeChart
+          id="chart-ai-first-token"
+          title="AI time to first token per day"
+          summary="Mean wait for the first token of an answer, each day; days without calls are gaps."
+          granularity="day"
+          xs={ai().xs}
+          series={{ label: 'Mean time to first token', unit: 'ms', values: ai().firstTokenMs, format: ms }}
+        />
+        <UsageTimeChart
           id="chart-ai-latency"
           title="AI latency per day"
-          caption="Mean time to the first token (solid) and to the whole answer (dashed), in milliseconds; days without calls are gaps."
+          summary="Mean time to a whole answer, each day; days without calls are gaps."
           granularity="day"
           xs={ai().xs}
-          series={[
-            { label: 'Mean time to first token', values: ai().firstTokenMs, format: ms },
-            { label: 'Mean latency', values: ai().latencyMs, format: ms },
-          ]}
+          series={{ label: 'Mean latency', unit: 'ms', values: ai().latencyMs, format: ms }}
         />
       </div>
       <Show when={r().models.length > 0}>

@@ -1,7 +1,7 @@
 import type { MyUsageReport } from '@keel/contract/usage';
 import { createMemo, createResource, createSignal } from 'solid-js';
 import type { UsageApi } from '../admin/usage-api.ts';
-import { TimeChart } from '../admin/usage-charts.tsx';
+import { UsageTimeChart } from '../admin/usage-charts.tsx';
 import {
   CsvDownload,
   noUse,
@@ -72,22 +72,42 @@ export default function MyUsagePage(props: { api: UsageApi }) {
 function MyUsage(props: { report: MyUsageReport }) {
   const r = () => props.report;
   const series = () =>
-    bucketSeries(r().buckets, r(), [(b) => b.cpuSeconds / 3600, (b) => b.runningSeconds / 3600]);
+    bucketSeries(r().buckets, r(), [
+      (b) => b.cpuSeconds / 3600,
+      (b) => b.aiPromptTokens + b.aiCompletionTokens,
+    ]);
   const unit = () => (r().granularity === 'hour' ? 'hour' : 'day');
   return (
     <>
       <TotalsTiles label="My totals" totals={r().totals} />
-      <TimeChart
-        id="my-usage-chart"
-        title="My use over time"
-        caption={`CPU-hours (solid) and hours your workspaces ran (dashed), per ${unit()}.`}
-        granularity={r().granularity}
-        xs={series().xs}
-        series={[
-          { label: 'CPU-hours', values: series().series[0] ?? [], format: formatAmount },
-          { label: 'Running hours', values: series().series[1] ?? [], format: formatAmount },
-        ]}
-      />
+      <div class="usage-charts-grid">
+        <UsageTimeChart
+          id="my-usage-cpu"
+          title="My CPU-hours over time"
+          summary={`CPU time your workspaces used in each ${unit()}, in hours.`}
+          granularity={r().granularity}
+          xs={series().xs}
+          series={{
+            label: 'CPU-hours',
+            unit: 'CPU-h',
+            values: series().series[0] ?? [],
+            format: formatAmount,
+          }}
+        />
+        <UsageTimeChart
+          id="my-usage-tokens"
+          title="My AI tokens over time"
+          summary={`Tokens the assistant read and wrote for you in each ${unit()}.`}
+          granularity={r().granularity}
+          xs={series().xs}
+          series={{
+            label: 'AI tokens',
+            unit: 'tokens',
+            values: series().series[1] ?? [],
+            format: formatTokens,
+          }}
+        />
+      </div>
       <ResourceTable
         title="My workspaces"
         first="Workspace"
