@@ -48,6 +48,8 @@ export async function callEdge(
       timedOut ? `the edge did not answer ${what} in time` : `the edge could not be reached for ${what}`,
     );
   }
+  // Done, with nothing to say (204): there is no body to read.
+  if (res.status === 204) return undefined;
   let body: unknown;
   try {
     body = await res.json();

@@ -87,6 +87,8 @@ export const RunnerEnv = z.object({
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().optional(),
   OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
   OTEL_SERVICE_NAME: z.string().optional(),
+  /** How often the runner samples its running workspaces' usage and reports it to the edge. */
+  KEEL_RUNNER_USAGE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   KEEL_RUNNER_METRICS_PORT: unsetWhenEmpty(z.coerce.number().int().min(1).max(65_535).optional()),
   /** Where that listener binds; loopback unless a scraper elsewhere needs it. */
   KEEL_RUNNER_METRICS_HOST: z.string().min(1).max(255).default('127.0.0.1'),

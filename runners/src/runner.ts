@@ -18,6 +18,8 @@ import { connectRunnerRedis } from './redis-connection.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
 import { RunnerContext, type ServerOptions } from './runner-context.ts';
 import { collectServerResources, RESOURCES_INTERVAL_MS } from './servers/resources.ts';
+import { startUsageReporting } from './usage/usage-reporting.ts';
+import type { UsageSampler } from './usage/usage-sampler.ts';
 import type { WorkloadDriver } from './workloads/types.ts';
 import { stopIdle } from './workspaces/idle-stop.ts';
 import { reattach } from './workspaces/reattach.ts';
@@ -43,6 +45,7 @@ export class Runner {
   private lastPlacementsError: string | undefined;
   private metrics: RunnerMetricsHandle = { recorder: NO_METRICS, port: undefined, close: async () => {} };
   private spans: OtlpExporter | undefined;
+  private usage: UsageSampler | undefined;
   /** Tests shorten the usage cache and the disk refresh. */
   metricsOptions: RunnerMetricsOptions = {};
   onRevoked: () => void = () => {};
@@ -154,6 +157,13 @@ export class Runner {
       (job) => expireJob(job, this.ctx),
     );
     this.calls.start();
+    this.usage = startUsageReporting(
+      this.ctx,
+      this.config.KEEL_RUNNER_USAGE_INTERVAL_SECONDS,
+      this.metricsOptions.diskRefreshMs !== undefined
+        ? { diskRefreshMs: this.metricsOptions.diskRefreshMs }
+        : {},
+    );
   }
 
   /**
@@ -163,6 +173,7 @@ export class Runner {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    await bounded(this.usage?.stop() ?? Promise.resolve(), 5_000);
     await this.ctx.ai.stop();
     await Promise.all([this.calls?.stop(8_000), bounded(this.worker?.close() ?? Promise.resolve(), 8_000)]);
     this.callConnection?.disconnect();

@@ -489,6 +489,9 @@ for (const database of DATABASE_KINDS) {
           ['granularity=minute', 422],
           ['format=xml', 422],
           ['color=red', 422],
+          ['userId=%00', 422],
+          ['workspaceId=a%00b', 422],
+          ['team=%00', 422],
         ] as const) {
           const res = await get(admin, `${path}?${query}`);
           assert.equal(res.status, status, `${path}?${query}: ${JSON.stringify(res.body)}`);

@@ -11,7 +11,9 @@ import { CONTRACT_VERSION } from './version.ts';
 const count = z.number().int().min(0);
 const amount = z.number().min(0).finite();
 const isoTime = z.iso.datetime({ offset: true });
-const id = z.string().min(1).max(128);
+/** No control characters: PostgreSQL refuses NUL in text, and none belongs in an id or a name. */
+const noControl = (s: string) => ![...s].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+const id = z.string().min(1).max(128).refine(noControl, 'must not contain control characters');
 
 export const UsageGranularity = z.enum(['hour', 'day']);
 export type UsageGranularity = z.infer<typeof UsageGranularity>;
@@ -63,7 +65,7 @@ export const UsageQuery = z.strictObject({
   userId: id.optional(),
   workspaceId: id.optional(),
   /** A group or team name as the sign-in provider sent it. */
-  team: z.string().min(1).max(256).optional(),
+  team: z.string().min(1).max(256).refine(noControl, 'must not contain control characters').optional(),
   /** `csv`: one row per bucket and workspace, as a download. */
   format: z.enum(['json', 'csv']).default('json'),
 });

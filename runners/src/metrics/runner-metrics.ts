@@ -1,19 +1,14 @@
 import { callListKey } from '@keel/contract/keys';
-import { WorkspaceStatus } from '@keel/contract/workspaces';
 import { Queue } from 'bullmq';
 import type { RunnerContext } from '../runner-context.ts';
-import { containerName, DockerDriver } from '../workloads/docker.ts';
+import { DockerDriver } from '../workloads/docker.ts';
 import { ProcessDriver } from '../workloads/process.ts';
-import { isValidWorkspaceId } from '../workloads/types.ts';
-import { cgroupUsage } from './cgroup-usage.ts';
-import { DiskUsage } from './disk-usage.ts';
-import { dockerUsage } from './docker-usage.ts';
 import { PromRecorder } from './prom-recorder.ts';
 import { NO_METRICS, type RunnerRecorder, useRecorder } from './recorder.ts';
 import { buildRunnerRegistry } from './registry.ts';
-import { type ScrapedWorkspace, type ScrapeSources, scrapeRefresher } from './scrape.ts';
+import { type ScrapeSources, scrapeRefresher } from './scrape.ts';
 import { listenForScrapes } from './scrape-listener.ts';
-import { USAGE_CACHE_DEFAULTS, UsageCache, type UsageCacheOptions } from './usage-cache.ts';
+import { runnerWorkspaces, type WorkspaceUsageOptions, workspaceUsageReaders } from './workspace-sources.ts';
 
 /** A scrape answers with what it has after this, rather than hang on a slow engine. */
 const REFRESH_LIMIT_MS = 5_000;
@@ -25,11 +20,7 @@ export interface RunnerMetricsHandle {
   close(): Promise<void>;
 }
 
-export interface RunnerMetricsOptions {
-  usageCache?: UsageCacheOptions;
-  /** How often a workspace folder is measured at most. */
-  diskRefreshMs?: number;
-}
+export type RunnerMetricsOptions = WorkspaceUsageOptions;
 
 const OFF: RunnerMetricsHandle = { recorder: NO_METRICS, port: undefined, close: async () => {} };
 
@@ -83,17 +74,7 @@ function runnerSources(
   let queue: Queue | undefined;
   const docker = driver instanceof DockerDriver && driver.kind === 'docker' ? driver : undefined;
   const processes = driver instanceof ProcessDriver ? driver : undefined;
-  const usageOptions = options.usageCache ?? USAGE_CACHE_DEFAULTS;
-  const usage = docker
-    ? new UsageCache((id, signal) => dockerUsage(docker.docker, containerName(id), signal), usageOptions)
-    : processes
-      ? new UsageCache(async (id) => {
-          const dirs = processes.cgroupDirs(id);
-          return dirs ? cgroupUsage(dirs) : undefined;
-        }, usageOptions)
-      : undefined;
-  const disk =
-    docker || processes ? new DiskUsage((id) => driver.workspaceRoot(id), options.diskRefreshMs) : undefined;
+  const { usage, disk } = workspaceUsageReaders(ctx, options);
   let dockerRoot: Promise<string> | undefined;
 
   return {
@@ -109,20 +90,7 @@ function runnerSources(
       ]);
       return { jobs: Object.values(counts).reduce((a, b) => a + b, 0), calls };
     },
-    async workspaces() {
-      // Ids go into Docker API paths and label values: only well-formed ones, whatever Redis holds.
-      const ids = (await ctx.redis.smembers(ctx.keys.workspaces)).filter(isValidWorkspaceId);
-      const out = new Map<string, ScrapedWorkspace>();
-      if (ids.length === 0) return out;
-      const raw = await ctx.redis.mget(...ids.map((id) => ctx.keys.workspaceStatus(id)));
-      ids.forEach((id, i) => {
-        out.set(id, {
-          state: statusOf(raw[i] ?? null),
-          local: !ctx.workspaceServer.has(id) && !ctx.foreign.has(id),
-        });
-      });
-      return out;
-    },
+    workspaces: () => runnerWorkspaces(ctx),
     terminalSessions: () => ctx.terminals.count,
     ...(usage ? { usage } : {}),
     ...(disk ? { disk } : {}),
@@ -144,14 +112,3 @@ function runnerSources(
 }
 
 const config = (ctx: RunnerContext) => ctx.config.KEEL_RUNNER_DATA_DIR;
-
-/** The contract's status (a bounded label), or `unknown`. */
-function statusOf(raw: string | null): string {
-  if (raw === null) return 'unknown';
-  try {
-    const parsed = WorkspaceStatus.safeParse((JSON.parse(raw) as { status?: unknown }).status);
-    return parsed.success ? parsed.data : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
