@@ -3,8 +3,8 @@
  * `scripts/up` (process driver, the runner's model at the fake OpenAI-compatible server, usage
  * samples every second): a scripted workload (workspaces, commands, an AI call) shows up as figures
  * on Admin › Usage and Admin › Analytics, narrowed by a filter and downloaded as CSV; a developer
- * reads their own usage in settings, downloads it, and cannot open the admin pages. Each page
- * passes axe, in the light and the dark theme.
+ * reads their own usage in settings, downloads it, and cannot open the admin pages. The empty and
+ * the failed states show too. Each page passes axe (the admin pages in the dark theme as well).
  *
  * Build first: `npm run build -w @keel/web && node runners/bundle.mjs`.
  */
@@ -125,6 +125,10 @@ describe('usage and analytics pages, end to end', { timeout: 300_000 }, () => {
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+    // Before anything ran: the empty state, not a page of zeros.
+    await page.goto(`${keel.base}/settings/usage`);
+    await page.getByText('No use in this period').waitFor();
+    await expectAccessible(page, 'My usage, empty');
 
     admin = client();
     assert.equal(
@@ -216,8 +220,23 @@ describe('usage and analytics pages, end to end', { timeout: 300_000 }, () => {
   });
 
   step('Admin › Analytics charts the same use, each chart with its figures as a table', async () => {
+    // The first answer fails (as a dropped edge would): the page says so and tries again on request.
+    let failed = false;
+    await page.route('**/api/admin/usage?**', (route) => {
+      if (failed) return route.fallback();
+      failed = true;
+      return route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: { code: 'unavailable', message: 'Try later.', requestId: 'req_e2e' } }),
+      });
+    });
     await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Analytics' }).click();
     await page.getByRole('heading', { name: 'Analytics', level: 1 }).waitFor();
+    await page.getByRole('alert').getByText('Could not load the analytics').waitFor();
+    await expectAccessible(page, 'Analytics, failed');
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.unroute('**/api/admin/usage?**');
     const charts = [
       'Workspaces running',
       'CPU-hours over time',
