@@ -28,6 +28,7 @@ const InvitationsPage = lazy(() => import('./admin/invitations-page.tsx'));
 const SignInSettingsPage = lazy(() => import('./admin/sign-in-page.tsx'));
 const AuditPage = lazy(() => import('./admin/audit-page.tsx'));
 const UsagePage = lazy(() => import('./admin/usage-page.tsx'));
+const AnalyticsPage = lazy(() => import('./admin/analytics-page.tsx'));
 const PlansPage = lazy(() => import('./admin/plans-page.tsx'));
 const HealthPage = lazy(() => import('./admin/health-page.tsx'));
 
@@ -73,6 +74,7 @@ export function App(props: AppProps) {
         <Route path="/sign-in" component={SignInSettingsPage} />
         <Route path="/audit" component={AuditPage} />
         <Route path="/usage" component={UsagePage} />
+        <Route path="/analytics" component={AnalyticsPage} />
         <Route path="/plan" component={PlansPage} />
         <Route path="/health" component={HealthRoute} />
         <Route path="*" component={AdminNotFound} />

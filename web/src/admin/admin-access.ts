@@ -33,6 +33,7 @@ export const ADMIN_PAGES: ReadonlyArray<{
   { href: '/admin/sign-in', label: 'Sign-in', superAdmin: true },
   { href: '/admin/audit', label: 'Audit' },
   { href: '/admin/usage', label: 'Usage' },
+  { href: '/admin/analytics', label: 'Analytics' },
   { href: '/admin/plan', label: 'Plans and limits' },
 ];
 

@@ -8,6 +8,7 @@ export const SETTINGS_PAGES: ReadonlyArray<{ href: string; label: string }> = [
   { href: '/settings/sessions', label: 'Sessions' },
   { href: '/settings/tokens', label: 'Access tokens' },
   { href: '/settings/integrations', label: 'Integrations' },
+  { href: '/settings/usage', label: 'Usage' },
 ];
 
 /** The settings area's frame: the app's header, the area's navigation at the side, the page beside it. */

@@ -1,5 +1,5 @@
 import { Navigate, Route } from '@solidjs/router';
-import { type ParentProps, Show } from 'solid-js';
+import { lazy, type ParentProps, Show } from 'solid-js';
 import { useApis } from '../api/api-context.ts';
 import { useSession } from '../session/session-context.ts';
 import { IntegrationsPage } from './integrations-page.tsx';
@@ -9,6 +9,9 @@ import { ResetPasswordPage } from './reset-password-page.tsx';
 import { SessionsPage } from './sessions-page.tsx';
 import { SettingsLayout } from './settings-layout.tsx';
 import { TokensPage } from './tokens-page.tsx';
+
+// Charts and their library load with this page only: most visits to settings never open it.
+const MyUsagePage = lazy(() => import('./my-usage-page.tsx'));
 
 function useSignedIn() {
   const session = useSession();
@@ -67,6 +70,13 @@ export function SettingsRoutes() {
         component={() => {
           const api = useAccountApi();
           return <IntegrationsPage api={api} />;
+        }}
+      />
+      <Route
+        path="/usage"
+        component={() => {
+          const api = useApis().usage;
+          return <MyUsagePage api={api} />;
         }}
       />
       <Route path="*" component={() => <Navigate href="/settings/profile" />} />
