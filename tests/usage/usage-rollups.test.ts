@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { type ServerType, serve } from '@hono/node-server';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import {
   identityProviders,
@@ -18,7 +19,10 @@ import { hashPassword } from '../../edge/src/auth/password.ts';
 import { newId } from '../../edge/src/ids.ts';
 import { countCommand } from '../../edge/src/usage/command-count.ts';
 import { pruneUsage, pruneUsageOnce } from '../../edge/src/usage/retention.ts';
+import type { RunnerContext } from '../../runners/src/runner-context.ts';
+import { sendUsageReport } from '../../runners/src/usage/usage-reporting.ts';
 import { BrowserClient } from '../harness/browser-client.ts';
+import { freePort } from '../harness/ports.ts';
 import { createTestApp, DATABASE_KINDS, manualClock, type TestApp } from '../harness/test-app.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -26,12 +30,15 @@ const GIB = 1024 ** 3;
 /** A fixed hour, so buckets are known: 2026-03-10 14:00 UTC, the clock at 14:30. */
 const HOUR = Date.parse('2026-03-10T14:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
+/** Two days before: samples there stay out of the windows the report tests read. */
+const EARLIER = HOUR - 2 * 86400_000;
 
 /**
  * The usage rollups through the API, on PGlite and on PostgreSQL: runners' reports land in the
- * hour and day rows at once, a retried report counts once, a report naming a workspace not on
- * the reporting runner is refused whole, and the admin and personal reports read them back,
- * filtered, as JSON and CSV, never across organizations.
+ * hour and day rows at once, a retried report counts once, a sample naming a workspace not on
+ * the reporting runner (moved away, another organization's, unknown) is refused alone while the
+ * others count, and the admin and personal reports read them back, filtered, as JSON and CSV,
+ * never across organizations.
  */
 for (const database of DATABASE_KINDS) {
   describe(`usage rollups (${database})`, () => {
@@ -45,6 +52,7 @@ for (const database of DATABASE_KINDS) {
     let devId: string;
     let runner: { runnerId: string; credential: string };
     let otherRunner: { runnerId: string; credential: string };
+    let outsiderRunner: { runnerId: string; credential: string };
     let adminWs: string;
     let devWs: string;
     let otherRunnersWs: string;
@@ -156,7 +164,7 @@ for (const database of DATABASE_KINDS) {
       assert.equal(login.status, 200);
       runner = await register(admin, 'usage-a');
       otherRunner = await register(admin, 'usage-b');
-      const outsiderRunner = await register(outsider, 'usage-o');
+      outsiderRunner = await register(outsider, 'usage-o');
       adminWs = await workspace(orgId, adminId, runner.runnerId, 'ann-ws');
       devWs = await workspace(orgId, devId, runner.runnerId, 'dev-ws');
       otherRunnersWs = await workspace(orgId, adminId, otherRunner.runnerId, 'elsewhere-ws');
@@ -188,9 +196,11 @@ for (const database of DATABASE_KINDS) {
         ],
       };
       const first = await report(runner.credential, body);
-      assert.equal(first.status, 204, await first.clone().text());
+      assert.equal(first.status, 200, await first.clone().text());
+      assert.deepEqual(await first.json(), { recorded: 3, refused: [] });
       const again = await report(runner.credential, body);
-      assert.equal(again.status, 204, 'a retry is answered the same');
+      assert.equal(again.status, 200);
+      assert.deepEqual(await again.json(), { recorded: 0, refused: [], duplicate: true }, 'counted once');
       const [hour] = await hourRows(adminWs);
       assert.ok(hour);
       assert.equal(hour.bucketStart.getTime(), HOUR);
@@ -212,28 +222,59 @@ for (const database of DATABASE_KINDS) {
         reportId: randomUUID(),
         samples: [sample(adminWs, HOUR - 60_000, HOUR)],
       });
-      assert.equal(next.status, 204);
+      assert.equal(next.status, 200);
       assert.equal((await hourRows(adminWs)).length, 2);
       assert.equal((await dayRows(adminWs))[0]?.cpuSeconds, 4.5);
     });
 
-    test('a sample for a workspace of another runner or organization refuses the whole report', async () => {
-      const before = await t.services.db.select().from(usageHourly);
-      for (const ws of [otherRunnersWs, outsiderWs, 'wsp_nonexistent']) {
+    test('a sample for a workspace of another runner or organization, or of none, is refused alone', async () => {
+      const all = async () =>
+        (await t.services.db.select().from(usageHourly)).filter((r) => r.workspaceId !== kept);
+      const kept = await workspace(orgId, adminId, runner.runnerId, 'kept-ws');
+      const before = await all();
+      const foreign = [otherRunnersWs, outsiderWs, 'wsp_nonexistent'];
+      for (const [i, ws] of foreign.entries()) {
+        const at = EARLIER + i * 120_000;
         const res = await report(runner.credential, {
           v: CONTRACT_VERSION,
           reportId: randomUUID(),
           samples: [
-            sample(adminWs, HOUR + 600_000, HOUR + 660_000),
-            sample(ws, HOUR + 600_000, HOUR + 660_000),
+            sample(ws, at, at + 60_000),
+            sample(kept, at, at + 60_000),
+            sample(ws, at + 60_000, at + 120_000),
           ],
         });
-        assert.equal(res.status, 404, ws);
-        const err = ((await res.json()) as any).error;
-        assert.equal(err.code, 'not_found');
-        assert.ok(err.requestId);
+        assert.equal(res.status, 200, ws);
+        assert.deepEqual(await res.json(), { recorded: 1, refused: [ws] }, 'the id as sent, once');
       }
-      assert.deepEqual(await t.services.db.select().from(usageHourly), before, 'nothing written');
+      // Only foreign samples: nothing written, the same answer shape.
+      const none = await report(runner.credential, {
+        v: CONTRACT_VERSION,
+        reportId: randomUUID(),
+        samples: foreign.map((ws) => sample(ws, EARLIER, EARLIER + 60_000)),
+      });
+      assert.equal(none.status, 200);
+      assert.deepEqual(await none.json(), { recorded: 0, refused: foreign });
+      // Another organization's runner naming this organization's workspace writes nothing either.
+      const intruder = await report(outsiderRunner.credential, {
+        v: CONTRACT_VERSION,
+        reportId: randomUUID(),
+        samples: [sample(kept, EARLIER + 600_000, EARLIER + 660_000)],
+      });
+      assert.equal(intruder.status, 200);
+      assert.deepEqual(await intruder.json(), { recorded: 0, refused: [kept] });
+
+      assert.deepEqual(
+        await all(),
+        before,
+        'nothing written for another runner’s or organization’s workspace',
+      );
+      assert.deepEqual(await hourRows(outsiderWs), []);
+      assert.deepEqual(await dayRows(outsiderWs), []);
+      const [row] = await hourRows(kept);
+      assert.equal(row?.cpuSeconds, 3 * 1.5, 'the valid samples of each report were recorded');
+      assert.equal(Number(row?.runningSeconds), 180);
+      assert.equal(row?.organizationId, orgId);
       const noAuth = await report('rnc_forged_credential_value_123', {
         v: CONTRACT_VERSION,
         reportId: randomUUID(),
@@ -246,6 +287,45 @@ for (const database of DATABASE_KINDS) {
         body: '{}',
       });
       assert.equal(asPerson.status, 401, 'a person’s token is no runner credential');
+    });
+
+    test('a drained workspace: a report naming it and one still on the runner records only the one still there', async () => {
+      const staying = await workspace(orgId, adminId, runner.runnerId, 'staying-ws');
+      const moved = await workspace(orgId, adminId, runner.runnerId, 'moved-ws');
+      // Moved as a drain's relocation does (fleet/relocate.ts): placed on the other runner, one
+      // generation on. The first runner has not yet stopped it, so it still reports it.
+      await t.services.db
+        .update(workspaces)
+        .set({ runnerId: otherRunner.runnerId, generation: 2, status: 'relocating' })
+        .where(eq(workspaces.id, moved));
+      const at = EARLIER + 3600_000;
+      // Through the runner's own client over HTTP, as a runner sends it.
+      const port = await freePort();
+      const server: ServerType = await new Promise((resolve) => {
+        const s = serve({ fetch: t.app.fetch, port, hostname: '127.0.0.1' }, () => resolve(s));
+      });
+      try {
+        const asRunner = (r: { credential: string }) =>
+          ({ edge: { edgeUrl: `http://127.0.0.1:${port}`, credential: r.credential } }) as RunnerContext;
+        const outcome = await sendUsageReport(asRunner(runner), {
+          v: CONTRACT_VERSION,
+          reportId: randomUUID(),
+          samples: [sample(staying, at, at + 60_000), sample(moved, at, at + 60_000)],
+        });
+        assert.deepEqual(outcome, { refusedWorkspaces: [moved] }, 'delivered; the moved one refused');
+        assert.equal((await hourRows(staying))[0]?.cpuSeconds, 1.5, 'the one still on the runner counts');
+        assert.deepEqual(await hourRows(moved), [], 'nothing for the one that moved');
+        // Its new runner reports it from now on, and that counts.
+        const fromNew = await sendUsageReport(asRunner(otherRunner), {
+          v: CONTRACT_VERSION,
+          reportId: randomUUID(),
+          samples: [sample(moved, at + 60_000, at + 120_000)],
+        });
+        assert.equal(fromNew, 'delivered');
+        assert.equal((await hourRows(moved))[0]?.cpuSeconds, 1.5);
+      } finally {
+        await new Promise<void>((r) => server.close(() => r()));
+      }
     });
 
     test('bad reports answer 4xx with the error body, writing nothing', async () => {
@@ -514,7 +594,7 @@ for (const database of DATABASE_KINDS) {
         reportId: randomUUID(),
         samples: [sample(gone, HOUR + 300_000, HOUR + 360_000)],
       });
-      assert.equal(res.status, 204);
+      assert.equal(res.status, 200);
       await t.services.db
         .update(workspaces)
         .set({ deletedAt: clock.now(), status: 'deleting' })
@@ -524,7 +604,12 @@ for (const database of DATABASE_KINDS) {
         reportId: randomUUID(),
         samples: [sample(gone, HOUR + 360_000, HOUR + 420_000)],
       });
-      assert.equal(late.status, 204, 'its last minutes on the runner still count');
+      assert.equal(late.status, 200);
+      assert.deepEqual(
+        await late.json(),
+        { recorded: 1, refused: [] },
+        'its last minutes on the runner still count',
+      );
       const r = (await get(admin, `/api/admin/usage?workspaceId=${gone}&since=${iso(HOUR - 3600_000)}`)).body;
       assert.deepEqual(
         r.resources.workspaces.map((w: any) => [w.workspaceId, w.name, w.cpuSeconds]),

@@ -110,6 +110,40 @@ describe('usage sampler (runner)', () => {
     assert.equal(r.sampler.pending, 0, 'the refused one is not kept');
   });
 
+  test('workspaces the edge refused are logged once, ids only, and never sent again', async () => {
+    const refused = { refusedWorkspaces: ['ws_moved'] };
+    const r = rig(['delivered', refused, refused, 'delivered', 'delivered', refused]);
+    const lines: string[] = [];
+    const original = console.error;
+    console.error = (line: string) => lines.push(line);
+    const round = async (readings: Record<string, WorkspaceReading>) => {
+      r.set(readings);
+      await r.sampler.tick();
+      r.advance(60_000);
+    };
+    try {
+      const both = { ws_here: { cpuSeconds: 1 }, ws_moved: { cpuSeconds: 1 } };
+      // The first reading; then delivered, refused (logged), refused again (not logged).
+      for (let i = 0; i < 4; i++) await round(both);
+      // Gone from this runner, then back (its first reading), then refused again: logged again.
+      await round({ ws_here: { cpuSeconds: 1 } });
+      await round(both);
+      await round(both);
+    } finally {
+      console.error = original;
+    }
+    assert.equal(r.sent.length, 6);
+    assert.equal(r.sampler.pending, 0, 'a report with refused samples is done: not resent');
+    assert.equal(new Set(r.sent.map((s) => s.reportId)).size, r.sent.length, 'no report sent twice');
+    const warned = lines.map((l) => JSON.parse(l)).filter((l) => /refused/.test(l.msg));
+    assert.equal(warned.length, 2, JSON.stringify(lines));
+    for (const w of warned) {
+      assert.equal(w.level, 'warn');
+      assert.deepEqual(w.workspaces, ['ws_moved']);
+      assert.deepEqual(Object.keys(w).sort(), ['at', 'level', 'msg', 'workspaces'], 'ids only');
+    }
+  });
+
   test('a report carries at most MAX_USAGE_SAMPLES; workspaces gone are forgotten', async () => {
     const r = rig();
     const many: Record<string, WorkspaceReading> = {};

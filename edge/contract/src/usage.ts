@@ -126,10 +126,29 @@ export const UsageSample = z.strictObject({
 });
 export type UsageSample = z.infer<typeof UsageSample>;
 
-/** `POST /api/runners/usage-reports` (runner → edge). A retried report (same id) is counted once. */
+/**
+ * `POST /api/runners/usage-reports` (runner → edge). A retried report (same id) is counted once.
+ * Only a malformed report is refused whole (422); a sample for a workspace not (or no longer)
+ * placed on the reporting runner is refused alone (see UsageReportAnswer).
+ */
 export const UsageSampleReport = z.strictObject({
   v: z.literal(CONTRACT_VERSION),
   reportId: z.uuid(),
   samples: z.array(UsageSample).min(1).max(MAX_USAGE_SAMPLES),
 });
 export type UsageSampleReport = z.infer<typeof UsageSampleReport>;
+
+/**
+ * The edge's answer to a usage report. `recorded`: the samples written. `refused`: the workspaces
+ * (ids as sent, each once) whose samples were not written because the workspace is not, or no
+ * longer, placed on the reporting runner (moved, drained, unknown, or another organization's:
+ * one answer for all, so it tells nothing the runner did not send). A retried report already
+ * counted answers `duplicate: true` with `recorded: 0` and `refused: []`: the first answer said
+ * what counted.
+ */
+export const UsageReportAnswer = z.object({
+  recorded: count,
+  refused: z.array(z.string()).max(MAX_USAGE_SAMPLES),
+  duplicate: z.literal(true).optional(),
+});
+export type UsageReportAnswer = z.infer<typeof UsageReportAnswer>;

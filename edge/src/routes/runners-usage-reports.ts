@@ -2,15 +2,16 @@ import { runnerRoutes } from '@keel/contract/api/runners';
 import { UsageSampleReport } from '@keel/contract/usage';
 import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
-import { describedRoutes } from '../http/described-routes.ts';
+import { describedRoutes, reply } from '../http/described-routes.ts';
 import { readJson } from '../http/validate.ts';
 import { pruneUsageOnce } from '../usage/retention.ts';
 import { ingestUsageReport } from '../usage/sample-ingest.ts';
 
 /**
  * `POST /api/runners/usage-reports`: what a runner's workspaces used since its last report,
- * added into the hourly and daily rollups (see usage/sample-ingest.ts). A retry of a counted
- * report is answered the same 204 and counts nothing. This route also prunes the rollups,
+ * added into the hourly and daily rollups (see usage/sample-ingest.ts). The answer says how many
+ * samples were recorded and which workspaces were refused (not on this runner); a retry of a
+ * counted report counts nothing and answers `duplicate: true`. This route also prunes the rollups,
  * at most once an hour of all edges: runners call it every minute, on Node as on workerd.
  */
 export function usageReportRoutes() {
@@ -21,7 +22,7 @@ export function usageReportRoutes() {
     const services = c.get('services');
     const report = await readJson(c, UsageSampleReport);
     const retention = services.config.usageRetention;
-    await ingestUsageReport(services, c.get('runnerId'), report, retention.hourlyDays);
+    const answer = await ingestUsageReport(services, c.get('runnerId'), report, retention.hourlyDays);
     try {
       await pruneUsageOnce(services, retention);
     } catch (err) {
@@ -30,7 +31,7 @@ export function usageReportRoutes() {
         JSON.stringify({ level: 'warn', msg: 'usage retention not applied', error: String(err) }),
       );
     }
-    return c.body(null, 204);
+    return reply(c, runnerRoutes.usageReport, 200, answer);
   });
 
   return app;

@@ -1,4 +1,4 @@
-import type { UsageSample, UsageSampleReport } from '@keel/contract/usage';
+import type { UsageReportAnswer, UsageSample, UsageSampleReport } from '@keel/contract/usage';
 import { workspaces } from '@keel/drizzle/schema';
 import { and, eq, inArray } from 'drizzle-orm';
 import { ApiError } from '../http/api-error.ts';
@@ -44,9 +44,10 @@ function checkSample(s: UsageSample, index: number, now: Date, oldest: Date): vo
 }
 
 /**
- * The owners of the reported workspaces, each of which must be placed on the reporting runner
- * (deleted ones too: their last minutes still count). Any other is a 404 for the whole report,
- * the same answer as for a workspace that does not exist.
+ * The owners of those reported workspaces that are placed on the reporting runner (deleted ones
+ * too: their last minutes still count). Any other (moved or drained to another runner, unknown,
+ * another organization's) is left out, and so refused: one answer for all of them, so that the
+ * answer tells a runner nothing about a workspace it does not hold.
  */
 async function ownersOn(
   services: Services,
@@ -61,32 +62,35 @@ async function ownersOn(
     })
     .from(workspaces)
     .where(and(inArray(workspaces.id, ids), eq(workspaces.runnerId, runnerId)));
-  const owners = new Map(rows.map((r) => [r.workspaceId, r]));
-  for (const id of ids) {
-    if (!owners.has(id)) throw new ApiError('not_found', 'A reported workspace is not on this runner');
-  }
-  return owners;
+  return new Map(rows.map((r) => [r.workspaceId, r]));
 }
 
 /**
- * Adds a runner's report into the rollups, all of it or nothing (one transaction), once per
- * report id (a Redis claim, released when the write fails so that the retry may count).
- * False when the report was counted already.
+ * Adds a runner's report into the rollups, once per report id (a Redis claim, released when the
+ * write fails so that the retry may count). A malformed sample refuses the whole report (422);
+ * a sample for a workspace not on the runner is refused alone, and the others are written in one
+ * transaction, all of them or none. So a workspace that just moved away costs the report nothing
+ * but its own samples.
  */
 export async function ingestUsageReport(
   services: Services,
   runnerId: string,
   report: UsageSampleReport,
   hourlyRetentionDays: number,
-): Promise<boolean> {
+): Promise<UsageReportAnswer> {
   const now = services.clock.now();
   const oldest = new Date(hourStart(now).getTime() - hourlyRetentionDays * 24 * 3600_000);
   for (const [i, s] of report.samples.entries()) checkSample(s, i, now, oldest);
-  const owners = await ownersOn(services, runnerId, [...new Set(report.samples.map((s) => s.workspaceId))]);
-  const entries: UsageEntry[] = report.samples.map((s) => {
+  const ids = [...new Set(report.samples.map((s) => s.workspaceId))];
+  const owners = await ownersOn(services, runnerId, ids);
+  const refused = ids.filter((id) => !owners.has(id));
+  const entries: UsageEntry[] = [];
+  for (const s of report.samples) {
+    const owner = owners.get(s.workspaceId);
+    if (!owner) continue;
     const seconds = (new Date(s.to).getTime() - new Date(s.from).getTime()) / 1000;
-    return {
-      owner: owners.get(s.workspaceId)!,
+    entries.push({
+      owner,
       at: new Date(s.from),
       add: {
         cpuSeconds: s.cpuSeconds,
@@ -95,18 +99,20 @@ export async function ingestUsageReport(
         peakStorageBytes: s.storageBytes,
         runningSeconds: s.runningSeconds,
       },
-    };
-  });
+    });
+  }
   const claim = usageReportedKey(services, runnerId, report.reportId);
   const claimed = await services.redis().set(claim, '1', 'EX', USAGE_REPORT_DEDUP_SECONDS, 'NX');
-  if (claimed !== 'OK') return false;
-  try {
-    await services.db.transaction(async (tx) => {
-      await addUsage(tx as unknown as typeof services.db, entries);
-    });
-  } catch (err) {
-    await services.redis().del(claim);
-    throw err;
+  if (claimed !== 'OK') return { recorded: 0, refused: [], duplicate: true };
+  if (entries.length > 0) {
+    try {
+      await services.db.transaction(async (tx) => {
+        await addUsage(tx as unknown as typeof services.db, entries);
+      });
+    } catch (err) {
+      await services.redis().del(claim);
+      throw err;
+    }
   }
-  return true;
+  return { recorded: entries.length, refused };
 }

@@ -1,6 +1,6 @@
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { UsageSampleReport } from '@keel/contract/usage';
+import { UsageReportAnswer, type UsageSampleReport } from '@keel/contract/usage';
 import { callEdge } from '../edge-call.ts';
 import {
   runnerWorkspaces,
@@ -25,14 +25,21 @@ class UsageReportError extends Error {
   }
 }
 
-/** Sends one report as the runner itself; 4xx other than 429 is final, anything else retried. */
+/**
+ * Sends one report as the runner itself; 4xx other than 429 is final, anything else retried. A
+ * delivered report may name workspaces whose samples the edge refused (see UsageReportAnswer).
+ */
 export async function sendUsageReport(ctx: RunnerContext, report: UsageSampleReport): Promise<ReportOutcome> {
   try {
-    await callEdge(
-      ctx.edge,
-      { method: 'POST', path: '/api/runners/usage-reports', what: 'a usage report', body: report },
-      (reason, message, status) => new UsageReportError(reason, message, status),
+    const answer = UsageReportAnswer.safeParse(
+      await callEdge(
+        ctx.edge,
+        { method: 'POST', path: '/api/runners/usage-reports', what: 'a usage report', body: report },
+        (reason, message, status) => new UsageReportError(reason, message, status),
+      ),
     );
+    // An edge of before the answer said nothing (204): delivered all the same.
+    if (answer.success && answer.data.refused.length > 0) return { refusedWorkspaces: answer.data.refused };
     return 'delivered';
   } catch (err) {
     if (err instanceof UsageReportError && err.reason === 'refused' && err.status !== 429) return 'refused';

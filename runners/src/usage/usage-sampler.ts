@@ -12,8 +12,12 @@ export interface WorkspaceReading {
   storageBytes?: number;
 }
 
-/** The verdict on one report: `retry` keeps it (same id) for the next round; `refused` drops it. */
-export type ReportOutcome = 'delivered' | 'refused' | 'retry';
+/**
+ * The verdict on one report: `retry` keeps it (same id) for the next round; `refused` (the whole
+ * report, a 4xx) drops it; `delivered` is done. `{ refusedWorkspaces }` is delivered too, but the
+ * edge wrote nothing for those workspaces (not, or no longer, on this runner): never sent again.
+ */
+export type ReportOutcome = 'delivered' | 'refused' | 'retry' | { refusedWorkspaces: string[] };
 
 export interface UsageSamplerSources {
   /** This runner's running workspaces, each with what can be read of it now. */
@@ -42,7 +46,8 @@ export interface PreviousReading {
  * previous sample: the CPU counter's increase, memory integrated over the interval (the mean of
  * the two readings), disk held at the end, and the seconds it ran, each interval cut at UTC hour
  * boundaries. A report that could not be delivered is sent again, same id, so the edge counts it
- * once; a refused one (4xx) is dropped and logged. The last readings are kept on disk, so a
+ * once; a refused one (4xx) is dropped and logged, and so are the samples the edge refused one by
+ * one (workspaces no longer on this runner). The last readings are kept on disk, so a
  * restarted runner neither counts a CPU counter twice nor loses it; a workspace seen for the
  * first time counts its whole counter. One that stops loses at most the interval since its last
  * reading.
@@ -50,6 +55,8 @@ export interface PreviousReading {
 export class UsageSampler {
   readonly #previous = new Map<string, PreviousReading>();
   readonly #pending: UsageSampleReport[] = [];
+  /** Workspaces the edge refused and that were logged: each is logged once while it is read. */
+  readonly #refusedLogged = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #round: Promise<void> | undefined;
   #stopped = false;
@@ -118,11 +125,25 @@ export class UsageSampler {
       if (outcome === 'retry') return;
       this.#pending.shift();
       if (outcome === 'refused') log('warn', 'usage report refused', { samples: report.samples.length });
+      else if (typeof outcome === 'object') this.#logRefused(report, outcome.refusedWorkspaces);
     }
+  }
+
+  /**
+   * Logs (ids only) the workspaces the edge refused, each once: a workspace moved away while this
+   * runner still ran it would otherwise be named every round. Only ids this report carried.
+   */
+  #logRefused(report: UsageSampleReport, refused: string[]): void {
+    const sent = new Set(report.samples.map((s) => s.workspaceId));
+    const fresh = [...new Set(refused)].filter((id) => sent.has(id) && !this.#refusedLogged.has(id));
+    for (const id of fresh) this.#refusedLogged.add(id);
+    if (fresh.length > 0)
+      log('warn', 'usage samples refused: the workspaces are not on this runner', { workspaces: fresh });
   }
 
   #samples(readings: Map<string, WorkspaceReading>, now: number): UsageSample[] {
     for (const id of this.#previous.keys()) if (!readings.has(id)) this.#previous.delete(id);
+    for (const id of this.#refusedLogged) if (!readings.has(id)) this.#refusedLogged.delete(id);
     const out: UsageSample[] = [];
     for (const [workspaceId, r] of readings) {
       const prev = this.#previous.get(workspaceId);

@@ -6,8 +6,8 @@ import {
   RunnerCheckInRequest,
   RunnerCheckInResponse,
 } from '../runners.ts';
-import { UsageSampleReport } from '../usage.ts';
-import { body, errorResponses, json, noContent, publicAccess, runnerAccess, runnerAuth } from './describe.ts';
+import { UsageReportAnswer, UsageSampleReport } from '../usage.ts';
+import { body, errorResponses, json, publicAccess, runnerAccess, runnerAuth } from './describe.ts';
 
 /** A report counts once per stream: a retry is answered as a duplicate, recording nothing. */
 export const AiReportResponse = z.object({ recorded: z.boolean(), duplicate: z.literal(true).optional() });
@@ -52,6 +52,9 @@ export const runnerRoutes = {
     access: runnerAccess,
     security: runnerAuth,
     request: { body: body(UsageSampleReport) },
-    responses: { 204: noContent, ...errorResponses },
+    responses: {
+      200: json(UsageReportAnswer, 'The samples recorded; the workspaces not on this runner, refused'),
+      ...errorResponses,
+    },
   },
 } as const;
