@@ -249,11 +249,20 @@ describe('usage and analytics pages, end to end', { timeout: 300_000 }, () => {
     await waitFor('a canvas in every chart', async () =>
       (await page.locator('.usage-chart canvas').count()) >= charts.length ? true : undefined,
     );
-    const running = page.locator('#chart-running');
-    await running.locator('.usage-chart-figures > summary').click();
-    const runningRows = running.getByRole('table', { name: 'Workspaces running' }).getByRole('row');
-    assert.ok((await runningRows.count()) >= 2, 'a header and at least one day with workspaces running');
-    assert.match((await runningRows.nth(1).textContent()) ?? '', /^\d{4}-\d{2}-\d{2}[1-9]/);
+    // The chart's own figures, one row per day named by its date (not "00:00" on every row).
+    const running = page.getByRole('figure', { name: /^Workspaces running / });
+    await running.getByText('Show the figures').click();
+    const runningTable = running.getByRole('table', { name: 'Workspaces running' });
+    await runningTable.getByRole('columnheader', { name: 'Day (UTC)' }).waitFor();
+    const days = await runningTable.getByRole('rowheader').allTextContents();
+    assert.ok(days.length >= 2, `a row per day of the period: ${days.join(', ')}`);
+    for (const day of days) assert.match(day, /^\d{4}-\d{2}-\d{2}$/);
+    assert.equal(new Set(days).size, days.length, 'each day named once');
+    const counts = await runningTable.locator('tbody td').allTextContents();
+    assert.ok(
+      counts.some((c) => /^[1-9]\d* workspaces$/.test(c)),
+      `a day with workspaces running: ${counts.join(', ')}`,
+    );
     await page
       .getByRole('table', { name: 'AI tokens per model' })
       .getByRole('rowheader', { name: FAKE_MODEL })
@@ -305,12 +314,20 @@ describe('usage and analytics pages, end to end', { timeout: 300_000 }, () => {
         .getByRole('rowheader', { name: FAKE_MODEL })
         .waitFor();
       await devPage.getByRole('figure', { name: /^My AI tokens over time / }).waitFor();
-      await devPage.locator('#my-usage-tokens .usage-chart-figures > summary').click();
-      await devPage
-        .getByRole('table', { name: 'My AI tokens over time' })
-        .getByRole('rowheader')
-        .first()
-        .waitFor();
+      const tokens = devPage.getByRole('figure', { name: /^My AI tokens over time / });
+      await tokens.getByText('Show the figures').click();
+      const tokenTable = tokens.getByRole('table', { name: 'My AI tokens over time' });
+      await tokenTable.getByRole('rowheader').first().waitFor();
+      assert.match(
+        (await tokenTable.getByRole('rowheader').first().textContent()) ?? '',
+        /^\d{4}-\d{2}-\d{2}$/,
+      );
+      assert.ok(
+        (await tokenTable.locator('tbody td').allTextContents()).some((c) =>
+          /^[1-9][\d.]*k? tokens$/.test(c),
+        ),
+        'a day with the AI call’s tokens',
+      );
       assert.match(
         (await devPage.getByRole('region', { name: 'My totals' }).textContent()) ?? '',
         /AI calls\s*1/,

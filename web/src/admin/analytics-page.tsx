@@ -15,7 +15,9 @@ import {
   usageQuery,
 } from './usage-period.ts';
 
-const ms = (n: number) => `${Math.round(n)} ms`;
+/** Milliseconds as a whole number; the charts write the unit after it themselves. */
+const wholeMs = (n: number) => String(Math.round(n));
+const ms = (n: number) => `${wholeMs(n)} ms`;
 const count = (n: number) => n.toLocaleString('en-US');
 
 /**
@@ -116,7 +118,12 @@ function Charts(props: { report: UsageReport }) {
           summary="Mean wait for the first token of an answer, each day; days without calls are gaps."
           granularity="day"
           xs={ai().xs}
-          series={{ label: 'Mean time to first token', unit: 'ms', values: ai().firstTokenMs, format: ms }}
+          series={{
+            label: 'Mean time to first token',
+            unit: 'ms',
+            values: ai().firstTokenMs,
+            format: wholeMs,
+          }}
         />
         <UsageTimeChart
           id="chart-ai-latency"
@@ -124,7 +131,7 @@ function Charts(props: { report: UsageReport }) {
           summary="Mean time to a whole answer, each day; days without calls are gaps."
           granularity="day"
           xs={ai().xs}
-          series={{ label: 'Mean latency', unit: 'ms', values: ai().latencyMs, format: ms }}
+          series={{ label: 'Mean latency', unit: 'ms', values: ai().latencyMs, format: wholeMs }}
         />
       </div>
       <Show when={r().models.length > 0}>

@@ -3,7 +3,10 @@ import { TimeChart } from '../charts/time-chart.tsx';
 import type { Granularity, Ranked } from './usage-period.ts';
 import './usage.css';
 
-/** One figure over time: its name, its unit on the axis, and how its values read in the table. */
+/**
+ * One figure over time: its name, its unit (on the axis, and after each value in the legend and
+ * the table), and how a value reads before its unit.
+ */
 export interface UsageSeries {
   label: string;
   unit: string;
@@ -11,17 +14,11 @@ export interface UsageSeries {
   format: (n: number) => string;
 }
 
-function timeLabel(seconds: number, granularity: Granularity): string {
-  const iso = new Date(seconds * 1000).toISOString();
-  return granularity === 'hour' ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : iso.slice(0, 10);
-}
-
 /**
  * A usage figure over hours or days: the shared uPlot chart (charts/time-chart.tsx: caption,
- * summary, canvas hidden from screen readers) with a table of its own. The shared chart's table
- * names each row by its UTC time of day (HH:MM), which for daily buckets reads "00:00" on every
- * row; so that one is hidden here (usage.css) and this one names rows by date, or date and hour.
- * One figure per chart: two lines would be told apart by their colour alone.
+ * summary, canvas hidden from screen readers, and its figures as a table behind "Show the
+ * figures", each row named by its UTC date, or date and hour). One figure per chart: two lines
+ * would be told apart by their colour alone.
  */
 export function UsageTimeChart(props: {
   id: string;
@@ -32,47 +29,22 @@ export function UsageTimeChart(props: {
   xs: ReadonlyArray<number>;
   series: UsageSeries;
 }) {
-  const rows = () =>
-    props.xs
-      .map((x, i) => ({ x, value: props.series.values[i] ?? null }))
-      .filter((row) => row.value !== null && row.value !== 0);
   return (
     <div class="card usage-chart" id={props.id}>
       <TimeChart
         title={props.title}
         summary={props.summary}
+        timeLabel={props.granularity}
         x={props.xs.map((s) => s * 1000)}
-        series={[{ label: props.series.label, unit: props.series.unit, values: props.series.values }]}
+        series={[
+          {
+            label: props.series.label,
+            unit: props.series.unit,
+            values: props.series.values,
+            format: props.series.format,
+          },
+        ]}
       />
-      <details class="usage-chart-figures">
-        <summary>Show the figures</summary>
-        <Show
-          when={rows().length > 0}
-          fallback={<p class="muted">None in this period: every {props.granularity} was 0.</p>}
-        >
-          <div class="table-scroll">
-            <table class="data-table" aria-label={props.title}>
-              <thead>
-                <tr>
-                  <th scope="col">{props.granularity === 'hour' ? 'Hour (UTC)' : 'Day (UTC)'}</th>
-                  <th scope="col">{props.series.label}</th>
-                </tr>
-              </thead>
-              <tbody>
-                <For each={rows()}>
-                  {(row) => (
-                    <tr>
-                      <th scope="row">{timeLabel(row.x, props.granularity)}</th>
-                      <td>{props.series.format(row.value as number)}</td>
-                    </tr>
-                  )}
-                </For>
-              </tbody>
-            </table>
-          </div>
-          <p class="field-hint">{props.granularity === 'hour' ? 'Hours' : 'Days'} of 0 are left out.</p>
-        </Show>
-      </details>
     </div>
   );
 }

@@ -2,7 +2,19 @@ import 'uplot/dist/uPlot.min.css';
 import './time-chart.css';
 import { createEffect, createUniqueId, For, on, onCleanup, onMount } from 'solid-js';
 import uPlot from 'uplot';
-import { chartRows, formatValue, scalesOf } from './time-chart-data.ts';
+import {
+  axisIncrs,
+  axisSpace,
+  chartRows,
+  formatValue,
+  lonelyPoints,
+  scalesOf,
+  type TimeLabel,
+  timeHeading,
+  timeLabel,
+} from './time-chart-data.ts';
+
+export type { TimeLabel } from './time-chart-data.ts';
 
 /** One line of a chart: its values (null: a gap) at the chart's `x` times. */
 export interface TimeSeries {
@@ -12,6 +24,8 @@ export interface TimeSeries {
   values: ReadonlyArray<number | null>;
   /** A CSS colour or `var(--name)` of the theme; the theme's accent, then its others, by default. */
   color?: string;
+  /** How a value reads in the legend and the table, before its unit; rounded to 2 digits at most by default. */
+  format?: (n: number) => string;
 }
 
 export interface TimeChartProps {
@@ -24,6 +38,11 @@ export interface TimeChartProps {
   series: ReadonlyArray<TimeSeries>;
   /** Pixels; 200 by default. */
   height?: number;
+  /**
+   * What one point stands for, and so how times read on the x axis, in the legend and in the
+   * table (UTC): `minute` (HH:MM, the default), `hour` (YYYY-MM-DD HH:00) or `day` (YYYY-MM-DD).
+   */
+  timeLabel?: TimeLabel;
 }
 
 const PALETTE = ['var(--accent)', 'var(--warning)', 'var(--success)', 'var(--danger)'];
@@ -49,6 +68,9 @@ export function TimeChart(props: TimeChartProps) {
   let box!: HTMLDivElement;
   let plot: uPlot | undefined;
   let shape = '';
+  const label = (): TimeLabel => props.timeLabel ?? 'minute';
+  /** What a new plot is needed for: other series (labels, units) or another kind of point. */
+  const shapeOf = () => [label(), ...props.series.map((s) => `${s.label}\u0000${s.unit}`)].join('\u0001');
 
   const data = (): uPlot.AlignedData =>
     [
@@ -72,7 +94,15 @@ export function TimeChart(props: TimeChartProps) {
         scales.map((unit) => [unit, { auto: true, range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] }]),
       ),
       axes: [
-        { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+        {
+          stroke: text,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          // Ticks no finer than a point, named as the table names its rows.
+          incrs: axisIncrs(label()),
+          space: axisSpace(label()),
+          values: (_u, splits) => splits.map((s) => timeLabel(s * 1000, label())),
+        },
         ...scales.map((unit, i) => ({
           scale: unit,
           label: unit,
@@ -84,19 +114,39 @@ export function TimeChart(props: TimeChartProps) {
         })),
       ],
       series: [
-        { label: 'Time' },
-        ...props.series.map((s, i) => ({
-          label: `${s.label} (${s.unit})`,
-          scale: s.unit,
-          stroke: resolvedColor(s.color ?? PALETTE[i % PALETTE.length]!, box),
-          width: 2,
-          spanGaps: false,
-          value: (_u: uPlot, v: number | null) => formatValue(v, s.unit),
-        })),
+        {
+          label: 'Time',
+          value: (_u: uPlot, v: number | null) => (v === null ? '—' : timeLabel(v * 1000, label())),
+        },
+        ...props.series.map((s, i) => {
+          const stroke = resolvedColor(s.color ?? PALETTE[i % PALETTE.length]!, box);
+          return {
+            label: `${s.label} (${s.unit})`,
+            scale: s.unit,
+            stroke,
+            width: 2,
+            spanGaps: false,
+            // A value with a gap (or the edge) on both sides draws no line: it is drawn as a point.
+            // uPlot still shows every point by itself where they are few enough to stand apart.
+            points: {
+              fill: stroke,
+              filter: (u: uPlot, si: number, show: boolean) => {
+                if (show) return null;
+                const lonely = lonelyPoints(u.data[si] ?? []);
+                return lonely.length > 0 ? lonely : null;
+              },
+            },
+            // The series of the latest figures: a new `format` needs no new plot.
+            value: (_u: uPlot, v: number | null) => {
+              const now = props.series[i] ?? s;
+              return formatValue(v, now.unit, now.format);
+            },
+          };
+        }),
       ],
     };
     plot = new uPlot(opts, data(), box);
-    shape = props.series.map((s) => `${s.label}\u0000${s.unit}`).join('\u0001');
+    shape = shapeOf();
   }
 
   onMount(() => {
@@ -113,14 +163,13 @@ export function TimeChart(props: TimeChartProps) {
     });
   });
 
-  // New figures redraw the same plot; other series (labels, units) make a new one.
+  // New figures redraw the same plot; other series (labels, units) or times make a new one.
   createEffect(
     on(
-      () => [props.x, props.series] as const,
+      () => [props.x, props.series, props.timeLabel] as const,
       () => {
         if (!plot) return;
-        const next = props.series.map((s) => `${s.label}\u0000${s.unit}`).join('\u0001');
-        if (next !== shape) build();
+        if (shapeOf() !== shape) build();
         else plot.setData(data());
       },
       { defer: true },
@@ -141,7 +190,7 @@ export function TimeChart(props: TimeChartProps) {
             <caption class="visually-hidden">{props.title}</caption>
             <thead>
               <tr>
-                <th scope="col">Time (UTC)</th>
+                <th scope="col">{timeHeading(label())}</th>
                 <For each={props.series}>
                   {(s) => (
                     <th scope="col">
@@ -152,7 +201,7 @@ export function TimeChart(props: TimeChartProps) {
               </tr>
             </thead>
             <tbody>
-              <For each={chartRows(props.x, props.series)}>
+              <For each={chartRows(props.x, props.series, label())}>
                 {(row) => (
                   <tr>
                     <th scope="row">{row.time}</th>
