@@ -66,7 +66,7 @@ export function timeLabel(ms: number, label: TimeLabel = 'minute'): string {
  * The indices of values with no value beside them (a gap or the edge on both sides): a line
  * needs two points, so these would not show on the canvas unless drawn as points.
  */
-export function lonelyPoints(values: ReadonlyArray<number | null | undefined>): number[] {
+export function lonelyPoints(values: ArrayLike<number | null | undefined>): number[] {
   const present = (i: number) => i >= 0 && i < values.length && values[i] !== null && values[i] !== undefined;
   const lonely: number[] = [];
   for (let i = 0; i < values.length; i++)
