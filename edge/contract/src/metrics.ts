@@ -95,6 +95,11 @@ export const EDGE_METRICS = {
     'When the audit chain was last checked, Unix time, by organization.',
     ['organization'],
   ),
+  keel_server_certificate_expiry_timestamp_seconds: spec(
+    'gauge',
+    'When a certificate stored for an infrastructure server stops being valid (its earliest notAfter), Unix time, by organization id, server id and name, server kind (docker-tls, kubernetes) and certificate (ca, client).',
+    ['organization', 'server', 'name', 'kind', 'certificate'],
+  ),
 } as const satisfies Record<string, MetricSpec>;
 
 /** What each runner exports. */
@@ -156,6 +161,11 @@ export const RUNNER_METRICS = {
     'Time from a model call to its first token, by model.',
     ['model'],
     LATENCY_BUCKETS,
+  ),
+  keel_runner_connection_tests_total: spec(
+    'counter',
+    'Connections to infrastructure servers made with their credentials, by server kind (ssh, docker-tls, kubernetes; unknown when the access could not be fetched), check (test: a connection test an admin asked for; resources: the periodic resource collection), outcome (ok, error) and code (the connection test code of a failure, none when ok).',
+    ['kind', 'check', 'outcome', 'code'],
   ),
   keel_runner_disk_used_ratio: spec('gauge', 'Share of the runner’s workspace disk in use (0 to 1).'),
   keel_runner_memory_used_ratio: spec('gauge', 'Share of the runner host’s memory in use (0 to 1).'),

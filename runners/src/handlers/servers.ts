@@ -1,6 +1,7 @@
-import type { ConnectionTestResult } from '@keel/contract/servers';
+import type { ConnectionTestResult, ServerKind } from '@keel/contract/servers';
 import { ConnectionTestResult as ConnectionTestResultSchema } from '@keel/contract/servers';
 import { log } from '../log.ts';
+import { recorder } from '../metrics/recorder.ts';
 import type { RunnerContext } from '../runner-context.ts';
 import { ServerAccessError } from '../servers/access.ts';
 import { errorMessage, failureCode, PROBE_TIMEOUT_MS, within } from '../servers/probes.ts';
@@ -19,11 +20,24 @@ export async function testServer(
   job: JobOf<'server.test'>,
   ctx: RunnerContext,
 ): Promise<ConnectionTestResult> {
+  // The kind is known once the access is fetched; a test that fails before that counts as `unknown`.
+  const seen: { kind: ServerKind | 'unknown' } = { kind: 'unknown' };
+  const result = await runTest(job, ctx, seen);
+  recorder().serverChecked({ check: 'test', kind: seen.kind, ok: result.ok, code: result.code });
+  return result;
+}
+
+async function runTest(
+  job: JobOf<'server.test'>,
+  ctx: RunnerContext,
+  seen: { kind: ServerKind | 'unknown' },
+): Promise<ConnectionTestResult> {
   const started = Date.now();
   const timeoutMs = ctx.serverOptions.probeTimeoutMs ?? PROBE_TIMEOUT_MS;
   const base = { runnerId: ctx.credential.runnerId, reachable: false, authenticated: false };
   try {
     const access = await ctx.serverAccess(job.serverId, 'test');
+    seen.kind = access.kind;
     const result = await within(
       ctx.serverOptions.probes.test(access, {
         image: ctx.workspaceImage,

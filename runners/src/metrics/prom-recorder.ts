@@ -1,5 +1,11 @@
 import type { Counter, Histogram } from 'prom-client';
-import type { AiCallFigures, JobOutcomeLabel, JobPath, RunnerRecorder } from './recorder.ts';
+import type {
+  AiCallFigures,
+  JobOutcomeLabel,
+  JobPath,
+  RunnerRecorder,
+  ServerCheckFigures,
+} from './recorder.ts';
 import type { RunnerMetrics } from './registry.ts';
 
 type CounterChild = ReturnType<Counter<string>['labels']>;
@@ -35,6 +41,7 @@ export class PromRecorder implements RunnerRecorder {
   readonly #wait: Children<HistogramChild>;
   readonly #streamBytes: Children<CounterChild>;
   readonly #streamLag: Children<HistogramChild>;
+  readonly #serverChecks: Children<CounterChild>;
 
   constructor(
     private readonly m: RunnerMetrics,
@@ -47,6 +54,9 @@ export class PromRecorder implements RunnerRecorder {
     this.#wait = new Children((q) => m.keel_runner_queue_wait_seconds.labels(q!));
     this.#streamBytes = new Children((k) => m.keel_runner_stream_bytes_total.labels(k!));
     this.#streamLag = new Children((k) => m.keel_runner_stream_lag_seconds.labels(k!));
+    this.#serverChecks = new Children((k, c, o, code) =>
+      m.keel_runner_connection_tests_total.labels(k!, c!, o!, code!),
+    );
   }
 
   job(path: JobPath, type: string, outcome: JobOutcomeLabel, seconds: number): void {
@@ -75,5 +85,12 @@ export class PromRecorder implements RunnerRecorder {
     if (f.tokensOut > 0) m.keel_ai_tokens_total.labels(model, 'out').inc(f.tokensOut);
     if (f.firstTokenSeconds !== null)
       m.keel_ai_time_to_first_token_seconds.labels(model).observe(f.firstTokenSeconds);
+  }
+
+  serverChecked(f: ServerCheckFigures): void {
+    // Kinds and codes are the contract's enums (typed, and parsed where they came from outside).
+    this.#serverChecks
+      .get(f.kind, f.check, f.ok ? 'ok' : 'error', f.ok ? 'none' : (f.code ?? 'internal'))
+      .inc();
   }
 }

@@ -7,10 +7,25 @@
  * in many places, reaches it without a parameter threaded through each of them.
  */
 
+import type { ConnectionTestCode, ServerKind } from '@keel/contract/servers';
+
 /** BullMQ jobs, or request/response calls from the call list. */
 export type JobPath = 'jobs' | 'calls';
 export type JobOutcomeLabel = 'ok' | 'error' | 'refused' | 'cancelled';
 export type AiOutcomeLabel = 'ok' | 'error' | 'cancelled';
+
+/** Why the runner connected to a server: an admin's connection test, or the periodic resource collection. */
+export type ServerCheck = 'test' | 'resources';
+
+/** One connection to an infrastructure server with its credential, as keel_runner_connection_tests_total counts it. */
+export interface ServerCheckFigures {
+  check: ServerCheck;
+  /** The server's kind; `unknown` when the runner could not fetch the access that says it. */
+  kind: ServerKind | 'unknown';
+  ok: boolean;
+  /** The contract's code of a failure (absent when ok). */
+  code?: ConnectionTestCode | undefined;
+}
 
 export interface AiCallFigures {
   outcome: AiOutcomeLabel;
@@ -28,6 +43,7 @@ export interface RunnerRecorder {
   /** One write of a stream: its bytes, and how long the oldest of them waited for it. */
   streamWritten(kind: string, bytes: number, lagSeconds: number): void;
   aiCall(figures: AiCallFigures): void;
+  serverChecked(figures: ServerCheckFigures): void;
 }
 
 export const NO_METRICS: RunnerRecorder = {
@@ -36,6 +52,7 @@ export const NO_METRICS: RunnerRecorder = {
   queueWait() {},
   streamWritten() {},
   aiCall() {},
+  serverChecked() {},
 };
 
 let current: RunnerRecorder = NO_METRICS;

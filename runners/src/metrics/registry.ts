@@ -15,6 +15,7 @@ const COUNTERS = [
   'keel_runner_stream_bytes_total',
   'keel_ai_calls_total',
   'keel_ai_tokens_total',
+  'keel_runner_connection_tests_total',
 ] as const satisfies readonly RunnerMetricName[];
 const GAUGES = [
   'keel_runner_queue_depth',

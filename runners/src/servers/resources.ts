@@ -1,6 +1,7 @@
 import type { ServerAccess } from '@keel/contract/servers';
 import { ServerResources } from '@keel/contract/servers';
 import type { Redis } from 'ioredis';
+import { recorder } from '../metrics/recorder.ts';
 import type { AssignedServer, ServerAccessPurpose } from './access.ts';
 import { failureCode, PROBE_TIMEOUT_MS, type ServerProbes, within } from './probes.ts';
 
@@ -41,7 +42,14 @@ export async function collectServerResources(o: ResourceCollection): Promise<voi
   await tx.expire(o.key, RESOURCES_TTL_SECONDS).exec();
 }
 
+/** One server's figures, its connection counted (keel_runner_connection_tests_total, check `resources`). */
 async function collectOne(o: ResourceCollection, server: AssignedServer): Promise<ServerResources> {
+  const figures = await collectFigures(o, server);
+  recorder().serverChecked({ check: 'resources', kind: server.kind, ok: figures.ok, code: figures.code });
+  return figures;
+}
+
+async function collectFigures(o: ResourceCollection, server: AssignedServer): Promise<ServerResources> {
   const timeoutMs = o.timeoutMs ?? PROBE_TIMEOUT_MS;
   try {
     const collected = await within(
