@@ -2,6 +2,7 @@ import type { EdgeConfig } from '../env.ts';
 import { TrackedReads } from '../services/tracked-reads.ts';
 import type { Services } from '../services.ts';
 import { collectAuditVerdicts, scheduleAuditVerification } from './audit-schedule.ts';
+import { certificateExpiryCollector } from './certificate-expiry.ts';
 import { type MetricsListener, serveMetrics } from './metrics-server.ts';
 import { PromEdgeMetrics } from './prom-recorder.ts';
 import { requestMetrics } from './request-metrics.ts';
@@ -29,6 +30,7 @@ export function edgeMetrics() {
         recorder.cacheCountsFrom('key_reads', () => ({ hit: reads.fromMemory, miss: reads.fromRedis }));
       recorder.onScrape((m) => collectHeartbeatAges(services, m));
       recorder.onScrape((m) => collectAuditVerdicts(services, m));
+      recorder.onScrape(certificateExpiryCollector(services));
       const listener: MetricsListener = await serveMetrics({
         host: settings.host,
         port: settings.port,

@@ -23,6 +23,7 @@ export interface EdgeMetricSet {
   heartbeatAge: Gauge;
   auditVerified: Gauge;
   auditLastCheck: Gauge;
+  certificateExpiry: Gauge;
 }
 
 interface RequestSeries {
@@ -99,6 +100,7 @@ export class PromEdgeMetrics implements EdgeMetrics, RequestRecorder, QueryObser
       heartbeatAge: made.gauge('keel_runner_heartbeat_age_seconds'),
       auditVerified: made.gauge('keel_audit_chain_verified'),
       auditLastCheck: made.gauge('keel_audit_chain_last_check_timestamp_seconds'),
+      certificateExpiry: made.gauge('keel_server_certificate_expiry_timestamp_seconds'),
     };
     this.metrics = metrics;
     const op = (operation: DbOperation): CallSeries => ({
