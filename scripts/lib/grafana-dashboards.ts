@@ -290,7 +290,8 @@ const edge: DashboardSpec = {
 const runners: DashboardSpec = {
   uid: 'keel-runners',
   title: 'Keel / Runners',
-  description: 'The runners: reachability, heartbeats, jobs, calls, queues, host disk and memory, streams.',
+  description:
+    'The runners: reachability, heartbeats, jobs, calls, queues, host disk and memory, streams, server connections and certificates.',
   variables: [{ name: 'instance', label: 'Runner', query: 'label_values(up{job="keel-runner"}, instance)' }],
   panels: [
     {
@@ -408,6 +409,30 @@ const runners: DashboardSpec = {
     {
       title: 'Terminal sessions open',
       queries: [{ expr: `sum by (instance) (keel_runner_terminal_sessions{${E}})`, legend: '{{instance}}' }],
+    },
+    {
+      title: 'Failed server connections in 15 minutes, by kind and code',
+      description:
+        'Connection tests and resource collections that failed (keel_runner_connection_tests_total). Alert KeelServerConnectionTestsFailing: over 0 for 5 minutes.',
+      queries: [
+        {
+          expr: `sum by (kind, code) (increase(keel_runner_connection_tests_total{${E}, outcome="error"}[15m]))`,
+          legend: '{{kind}} {{code}}',
+        },
+      ],
+    },
+    {
+      title: 'Time left on server certificates',
+      description:
+        'Earliest notAfter of each Docker TLS or Kubernetes server’s CA and client certificates, as the edges read them. Alerts KeelCertificateExpiringSoon (under 14 days) and KeelCertificateExpiryImminent (under 3 days).',
+      unit: 's',
+      threshold: 14 * 86400,
+      queries: [
+        {
+          expr: 'min by (name, certificate) (keel_server_certificate_expiry_timestamp_seconds) - time()',
+          legend: '{{name}} {{certificate}}',
+        },
+      ],
     },
   ],
 };
