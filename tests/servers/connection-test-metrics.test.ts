@@ -214,6 +214,7 @@ describe('connection test metrics (real sshd, real sockets, real Redis)', () => 
       // Each server's report and its count agree: the same failure, the same code.
       const closed = JSON.parse(written.srv_closedport!) as { ok: boolean; code: string };
       assert.equal(closed.ok, false);
+      assert.equal(closed.code, 'unreachable');
       assert.equal(JSON.parse(written.srv_wrongkey!).code, 'auth_failed');
       assert.equal(
         await count(metrics, { kind: 'docker-tls', check: 'resources', outcome: 'error', code: closed.code }),

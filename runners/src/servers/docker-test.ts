@@ -109,12 +109,24 @@ async function settle<T extends { ok: boolean }>(
 const TLS_ERROR =
   /^(ERR_SSL_|ERR_TLS_|EPROTO$|CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_OSSL_)/;
 
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+]);
+
 function classify(err: unknown): { code: ConnectionTestCode; message: string } {
   if (err instanceof ProbeFailure || err instanceof SshFailure)
     return { code: err.code, message: err.message };
   const e = err as NodeJS.ErrnoException & { statusCode?: number };
   if (typeof e?.code === 'string' && TLS_ERROR.test(e.code))
     return { code: 'tls_failed', message: e.message };
+  // A connection that never opened (the resources' collection meets these raw, not as a ProbeFailure).
+  if (typeof e?.code === 'string' && UNREACHABLE.has(e.code))
+    return { code: 'unreachable', message: e.message };
   return { code: 'internal', message: String(e?.message ?? err) };
 }
 
