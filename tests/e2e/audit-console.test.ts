@@ -153,13 +153,13 @@ describe('the audit and usage pages, end to end', { timeout: 300_000 }, () => {
   });
 
   step(
-    'Admin › Usage: a period selector, and the empty state of an organization with no AI use',
+    'Admin › Usage: a period selector, and the empty state of an organization that used nothing yet',
     async () => {
       await page.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'Usage' }).click();
       await page.getByRole('heading', { name: 'Usage', level: 1 }).waitFor();
-      await page.getByText('No AI use in this period').waitFor();
+      await page.getByText('No use in this period').waitFor();
       await page.getByLabel('Period').selectOption('7');
-      await page.getByText('No AI use in this period').waitFor();
+      await page.getByText('No use in this period').waitFor();
       await expectAccessible(page, 'Usage');
     },
   );
@@ -170,7 +170,7 @@ describe('the audit and usage pages, end to end', { timeout: 300_000 }, () => {
     await rows().first().waitFor();
     await expectAccessible(page, 'Audit (dark)');
     await page.goto(`${keel.base}/admin/usage`);
-    await page.getByText('No AI use in this period').waitFor();
+    await page.getByText('No use in this period').waitFor();
     await expectAccessible(page, 'Usage (dark)');
     assert.deepEqual(problems.pageErrors, []);
     assert.deepEqual(problems.cspViolations, []);
