@@ -6,7 +6,7 @@ import { notFound, onError } from './http/error-handler.ts';
 import { openApiDocument } from './http/openapi-document.ts';
 import type { DirectoryLoader } from './ldap/ldap-runtime.ts';
 import { requestLimits } from './middleware/rate-limits.ts';
-import { requestId } from './middleware/request-id.ts';
+import { type RequestObserver, requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { accountRoutes } from './routes/account.ts';
 import { adminAuditRoutes } from './routes/admin-audit.ts';
@@ -56,10 +56,13 @@ export interface AppOptions {
   upgradeWebSocket?: SocketUpgrade;
   /** The directory (LDAP) client, loaded on first use; Node only. Without it directory routes answer 501. */
   directory?: DirectoryLoader;
-  /** Records each request for the metrics endpoint (Node with KEEL_METRICS_PORT); absent: nothing is recorded. */
-  metrics?: MiddlewareHandler<AppEnv>;
-  /** Counts each request into the per-minute figures every edge shares in Redis (KEEL_EDGE_STATS). */
-  requestStats?: MiddlewareHandler<AppEnv>;
+  /**
+   * Told of every answered request, its status and time, by the outermost middleware: the
+   * metrics endpoint's recorder (Node with KEEL_METRICS_PORT) and the per-minute figures every
+   * edge shares in Redis (KEEL_EDGE_STATS). One hook for all of them, not a middleware each: a
+   * middleware layer is an async frame and a closure on every request's path.
+   */
+  observers?: RequestObserver[];
 }
 
 /** The whole HTTP surface. Both entries (Node and workerd) serve exactly this app. */
@@ -67,9 +70,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // First, so its time covers every other middleware, and its status is the one sent.
-  if (options.metrics) app.use('*', options.metrics);
-  if (options.requestStats) app.use('*', options.requestStats);
-  app.use('*', requestId());
+  app.use('*', requestId(options.observers ?? []));
   app.use('*', securityHeaders({ trustProxy: () => false }));
   app.use('*', options.provideServices);
   app.use('*', (c, next) => {

@@ -22,7 +22,7 @@ import {
   stopRequestLog,
 } from './http/request-log.ts';
 import type { QueryObserver } from './metrics/db-metrics.ts';
-import { flushEvery, RequestStats, requestStatsMiddleware } from './metrics/request-stats.ts';
+import { flushEvery, RequestStats, requestCounter } from './metrics/request-stats.ts';
 import { systemClock } from './services/clock.ts';
 import { connectPostgres, type DatabaseHandle } from './services/database.ts';
 import { openPglite } from './services/database-pglite.ts';
@@ -146,8 +146,7 @@ export async function startNodeEdge(
     serveWeb: serveWebDist(nodeEnv.KEEL_WEB_DIST ?? defaultWebDist),
     upgradeWebSocket: sockets.upgrade,
     directory: () => import('./ldap/ldap-directory.ts'),
-    ...(metrics ? { metrics: metrics.middleware } : {}),
-    ...(stats ? { requestStats: requestStatsMiddleware(stats) } : {}),
+    observers: [...(metrics ? [metrics.observer] : []), ...(stats ? [requestCounter(stats)] : [])],
   });
   const server = await new Promise<ServerType>((resolveServer) => {
     const s = serve(

@@ -5,7 +5,7 @@ import { newKeyCache } from './auth/signing-keys.ts';
 import { ConfigError, type EdgeConfig, parseEdgeEnv } from './env.ts';
 import { ApiError } from './http/api-error.ts';
 import { stopRequestLog } from './http/request-log.ts';
-import { RequestStats, requestStatsMiddleware } from './metrics/request-stats.ts';
+import { RequestStats } from './metrics/request-stats.ts';
 import { systemClock } from './services/clock.ts';
 import { connectPostgres } from './services/database.ts';
 import { buildServices } from './services.ts';
@@ -79,7 +79,6 @@ const serveWeb: MiddlewareHandler<AppEnv & { Bindings: WorkerBindings }> = async
   return new Response(res.body, res);
 };
 
-const countRequests = requestStatsMiddleware(stats);
 /** A misconfigured edge counts nothing: provideServices answers why. */
 function statsOn(env: WorkerBindings): boolean {
   try {
@@ -91,8 +90,11 @@ function statsOn(env: WorkerBindings): boolean {
 
 const app = createApp({
   // The setting is read per request (the bindings come with it), so the count is too.
-  requestStats: ((c, next) =>
-    statsOn(c.env as WorkerBindings) ? countRequests(c, next) : next()) as MiddlewareHandler<AppEnv>,
+  observers: [
+    (c, status, seconds) => {
+      if (statsOn(c.env as WorkerBindings)) stats.record(status, seconds);
+    },
+  ],
   provideServices: provideServices as unknown as MiddlewareHandler<AppEnv>,
   clientIp: (c) => c.req.header('cf-connecting-ip') ?? undefined,
   serveWeb: serveWeb as unknown as MiddlewareHandler<AppEnv>,

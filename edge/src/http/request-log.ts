@@ -84,10 +84,37 @@ export function stopRequestLog(): void {
   writing = false;
 }
 
+/** The last millisecond's ISO time: many requests end in the same one under load. */
+let isoMs = Number.NaN;
+let iso = '';
+function isoAt(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    iso = new Date(ms).toISOString();
+  }
+  return iso;
+}
+
+const q = JSON.stringify;
+
+/**
+ * The line, written out field by field in RequestLogLine's order (what JSON.stringify of the
+ * spread entry gave, at a third of its cost on every request's path); strings a client could
+ * have chosen go through JSON.stringify, numbers are finite.
+ */
+function requestLine(at: number, e: RequestLogLine): string {
+  let line = `{"level":"info","msg":"request","at":"${isoAt(at)}","requestId":${q(e.requestId)},"traceId":${q(e.traceId)},"spanId":${q(e.spanId)}`;
+  if (e.parentSpanId !== undefined) line += `,"parentSpanId":${q(e.parentSpanId)}`;
+  line += `,"method":${q(e.method)},"route":${q(e.route)},"status":${e.status},"ms":${Number.isFinite(e.ms) ? e.ms : null}`;
+  if (e.userId !== undefined) line += `,"userId":${q(e.userId)}`;
+  if (e.organizationId !== undefined) line += `,"organizationId":${q(e.organizationId)}`;
+  if (e.runnerId !== undefined) line += `,"runnerId":${q(e.runnerId)}`;
+  return `${line}}`;
+}
+
 export function logRequest(entry: RequestLogLine): void {
   const now = Date.now();
-  if (writing)
-    sink(JSON.stringify({ level: 'info', msg: 'request', at: new Date(now).toISOString(), ...entry }));
+  if (writing) sink(requestLine(now, entry));
   spans?.add({
     traceId: entry.traceId,
     spanId: entry.spanId,

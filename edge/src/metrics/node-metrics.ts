@@ -19,7 +19,7 @@ export function edgeMetrics() {
   const recorder = new PromEdgeMetrics();
   return {
     recorder,
-    middleware: requestMetrics(recorder),
+    observer: requestMetrics(recorder),
     async start(
       services: Services,
       settings: NonNullable<EdgeConfig['metrics']>,

@@ -1,5 +1,4 @@
 import { LATENCY_BUCKETS } from '@keel/contract/metrics';
-import type { MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
 import { edgeStatsMinuteKey } from '../redis-keys.ts';
 
@@ -137,15 +136,10 @@ export class RequestStats {
   }
 }
 
-/**
- * Counts every request's status and time into `stats`. Installed first, like the Prometheus
- * middleware, so its time covers the other middlewares and its status is the one sent.
- */
-export function requestStatsMiddleware(stats: RequestStats): MiddlewareHandler {
-  return async function countRequest(c, next) {
-    const started = performance.now();
-    await next();
-    stats.record(c.res.status, (performance.now() - started) / 1000);
+/** Counts every request's status and time into `stats` (a request observer of the outermost middleware). */
+export function requestCounter(stats: RequestStats) {
+  return function countRequest(_c: unknown, status: number, seconds: number): void {
+    stats.record(status, seconds);
   };
 }
 
