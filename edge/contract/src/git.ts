@@ -20,7 +20,7 @@ const MAX_REF_LENGTH = 250;
 /**
  * A branch name per `git check-ref-format --branch`: no `..`, `@{`, control characters, space,
  * `~ ^ : ? * [ \`, no component starting with `.` or ending with `.lock`, not ending in `/` or `.`,
- * not `@`, and (ours) not starting with `-` so it is never read as an option.
+ * not `@` nor `HEAD`, and (ours) not starting with `-` so it is never read as an option.
  */
 export const BranchName = z
   .string()
@@ -29,7 +29,15 @@ export const BranchName = z
   .refine((b) => isBranchName(b), 'not a valid branch name (see git check-ref-format)');
 
 export function isBranchName(b: string): boolean {
-  if (b === '@' || b.startsWith('-') || b.startsWith('/') || b.endsWith('/') || b.endsWith('.')) return false;
+  if (
+    b === '@' ||
+    b === 'HEAD' ||
+    b.startsWith('-') ||
+    b.startsWith('/') ||
+    b.endsWith('/') ||
+    b.endsWith('.')
+  )
+    return false;
   if (b.includes('..') || b.includes('@{') || b.includes('//')) return false;
   if (/[\0-\x20\x7f~^:?*[\\]/.test(b)) return false;
   return b.split('/').every((c) => c.length > 0 && !c.startsWith('.') && !c.endsWith('.lock'));
