@@ -236,6 +236,10 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
     stopWorkspace: () => setConfirmAction('stop'),
     restartWorkspace: () => setConfirmAction('restart'),
     gitPush: () => setPushOpen(true),
+    showSourceControl: () => {
+      layout.set({ sidebarOpen: true });
+      setSideView('git');
+    },
   };
   const commands = allowedCommands(
     ideCommands(actions, {
