@@ -9,7 +9,9 @@
  * Build first: `npm run build -w @keel/web && node runners/bundle.mjs`.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
@@ -44,6 +46,29 @@ const step = scenarioSteps(
 );
 
 const scm = () => page.getByRole('region', { name: 'Source control' });
+
+/** A colleague's commit on the host's `main`, adding one file. */
+function colleagueAdds(file: string, text: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'keel-ide-git-colleague-'));
+  const env = {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: dir,
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_AUTHOR_NAME: 'Colleague',
+    GIT_AUTHOR_EMAIL: 'colleague@example.com',
+    GIT_COMMITTER_NAME: 'Colleague',
+    GIT_COMMITTER_EMAIL: 'colleague@example.com',
+  };
+  try {
+    execFileSync('git', ['clone', '-q', join(host.root, 'zod.git'), 'c'], { cwd: dir, env });
+    writeFileSync(join(dir, 'c', file), text);
+    execFileSync('git', ['add', '-A'], { cwd: join(dir, 'c'), env });
+    execFileSync('git', ['commit', '-qm', `Add ${file}`], { cwd: join(dir, 'c'), env });
+    execFileSync('git', ['push', '-q', 'origin', 'main'], { cwd: join(dir, 'c'), env });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe('the Source Control view: an edit is committed and pushed, end to end', { timeout: 300_000 }, () => {
   before(async () => {
@@ -154,7 +179,43 @@ describe('the Source Control view: an edit is committed and pushed, end to end',
     assert.equal((await page.content()).includes(TOKEN), false, 'the token is never on the page');
     await screenshot(page, 'ide-git-pushed');
     await expectAccessible(page, 'source control, pushed', THIRD_PARTY);
-    assert.deepEqual(problems.pageErrors, []);
-    assert.deepEqual(problems.cspViolations, []);
   });
+
+  step(
+    'a push the remote rejects says pull first; Pull merges and the file tree shows what came',
+    async () => {
+      colleagueAdds('src/from-colleague.ts', 'export const colleague = 1;\n');
+      await page.locator('.code-editor .view-lines').click();
+      await page.keyboard.press('Control+Home');
+      await page.keyboard.type('// second edit\n');
+      await page.keyboard.press('Control+s');
+      await page.locator('.status-bar-save', { hasText: 'Saved' }).waitFor();
+      await scm()
+        .getByRole('button', { name: `Stage ${FILE}` })
+        .click();
+      await scm().getByRole('region', { name: 'Staged changes' }).waitFor();
+      await scm().getByLabel('Commit message').fill('Second edit');
+      await scm().getByRole('button', { name: 'Commit', exact: true }).click();
+      await scm()
+        .getByText(/Committed [0-9a-f]{7}: Second edit/)
+        .waitFor({ timeout: 30_000 });
+
+      await scm().getByRole('button', { name: 'Push', exact: true }).click();
+      await scm()
+        .getByRole('alert')
+        .getByText(/pull first/)
+        .waitFor({ timeout: 60_000 });
+      await expectAccessible(page, 'source control, push rejected', THIRD_PARTY);
+      await scm().getByRole('button', { name: 'Pull', exact: true }).click();
+      await scm().getByText('Pulled and merged').waitFor({ timeout: 60_000 });
+      await page.getByRole('button', { name: 'Files', exact: true }).click();
+      await page.getByRole('treeitem', { name: 'from-colleague.ts' }).waitFor();
+      await page.getByRole('button', { name: /^Source control/ }).click();
+      await scm().getByRole('button', { name: 'Push', exact: true }).click();
+      await scm().getByText('Pushed main to origin').waitFor({ timeout: 60_000 });
+      assert.match(host.git('zod.git', 'log', '-1', '--format=%s', 'main'), /^Merge origin\/main into main/);
+      assert.deepEqual(problems.pageErrors, []);
+      assert.deepEqual(problems.cspViolations, []);
+    },
+  );
 });

@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { memberships, organizations, users } from '@keel/drizzle/schema';
+import { hashPassword } from '../../edge/src/auth/password.ts';
 import { BrowserClient } from '../harness/browser-client.ts';
 import { type GitHostStandin, startGitHostStandin } from '../harness/git-host-standin.ts';
 import { type Rig, startRig } from '../harness/runner-rig.ts';
@@ -266,13 +268,30 @@ for (const kind of ['process', 'docker'] as const) {
         assert.equal(notOwner.status, 403, 'nobody fetches with the owner’s token but the owner');
 
         // Another organization.
-        const other = new BrowserClient(rig.http);
-        const signup = await other.request('POST', '/api/auth/signup', {
-          email: 'stranger-git-panel@example.com',
-          password: 'correct horse battery staple 1',
+        // Another organization, made in the database (this Keel takes one signup only).
+        const now = new Date();
+        await rig.app.services.db
+          .insert(organizations)
+          .values({ id: 'org_gitpanelotherorgzzzz', name: 'Other', createdAt: now });
+        await rig.app.services.db.insert(users).values({
+          id: 'usr_gitpanelotherorgzzzz',
+          email: 'stranger-git-panel@example.org',
           name: 'Stranger',
+          passwordHash: await hashPassword('correct horse battery staple'),
+          createdAt: now,
         });
-        assert.equal(signup.status, 201, JSON.stringify(signup.body));
+        await rig.app.services.db.insert(memberships).values({
+          userId: 'usr_gitpanelotherorgzzzz',
+          organizationId: 'org_gitpanelotherorgzzzz',
+          role: 'super_admin',
+          createdAt: now,
+        });
+        const other = new BrowserClient(rig.http);
+        const login = await other.request('POST', '/api/auth/login', {
+          email: 'stranger-git-panel@example.org',
+          password: 'correct horse battery staple',
+        });
+        assert.equal(login.status, 200, JSON.stringify(login.body));
         assert.equal((await api(other, 'GET', 'status')).status, 404, 'another organization');
         assert.equal((await api(other, 'POST', 'stage', { paths: ['README.md'] })).status, 404);
 
