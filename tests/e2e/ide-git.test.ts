@@ -185,6 +185,8 @@ describe('the Source Control view: an edit is committed and pushed, end to end',
     'a push the remote rejects says pull first; Pull merges and the file tree shows what came',
     async () => {
       colleagueAdds('src/from-colleague.ts', 'export const colleague = 1;\n');
+      // The diff tab covers the editor until it is closed.
+      await page.getByRole('button', { name: `Close the diff of ${FILE}` }).click();
       await page.locator('.code-editor .view-lines').click();
       await page.keyboard.press('Control+Home');
       await page.keyboard.type('// second edit\n');

@@ -91,6 +91,8 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
   let runInput: HTMLInputElement | undefined;
 
   const openFile = async (path: string, focus = false) => {
+    // A file opened from the tree is shown, not the diff tab over the editor.
+    git.closeDiff();
     await tabs.open(path);
     if (focus) queueMicrotask(() => focusEditor());
   };

@@ -3,6 +3,11 @@ import { createSignal } from 'solid-js';
 import { errorMessage } from '../../forms/error-message.ts';
 import type { GitApi } from './git-api.ts';
 
+/** A refusal answered as a value (a push the remote did not take), said in git's last words. */
+export class GitRefusal extends Error {
+  override name = 'GitRefusal';
+}
+
 /** The diff a tab shows: one file, staged (HEAD ↔ index) or not (index ↔ working tree). */
 export interface OpenDiff {
   path: string;
@@ -83,7 +88,7 @@ export function createGitStore(o: GitStoreOptions) {
       if (said) setNotice(said);
       ok = true;
     } catch (failure) {
-      setError(errorMessage(failure));
+      setError(failure instanceof GitRefusal ? failure.message : errorMessage(failure));
     } finally {
       setBusy(undefined);
       if (opts.filesChanged) o.onFilesChanged();
@@ -160,7 +165,8 @@ export function createGitStore(o: GitStoreOptions) {
         async () => {
           const r = await o.api.push(id);
           // A push the remote did not take is an error to the person, in git's words and ours.
-          if (!r.pushed) throw new Error(`Not pushed: ${r.output.split('\n').slice(-3).join(' ')}`);
+          if (!r.pushed)
+            throw new GitRefusal(`Not pushed: ${r.output.trim().split('\n').at(-1) ?? 'the remote refused'}`);
           return r;
         },
         { done: (r) => `Pushed ${r.branch} to ${r.remote}` },
