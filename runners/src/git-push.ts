@@ -16,6 +16,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { credentialMayTravelTo, type GitPushJob, type GitPushResponse } from '@keel/contract/integrations';
 import type { WorkspaceFiles } from './files/workspace-files.ts';
+import { WorkspaceGit } from './git/workspace-git.ts';
 import { CloneError, explainRefusal, GIT_BASE_ENV, gitAuthEnv, runGit } from './git-clone.ts';
 import { gitAuthFor } from './git-credentials.ts';
 import { JobError } from './job-error.ts';
@@ -27,6 +28,9 @@ const MAX_REPO_BYTES = 1024 * 1024 * 1024;
 const MAX_REPO_ENTRIES = 200_000;
 /** What of git's output is answered: its last lines. */
 const MAX_OUTPUT_CHARS = 8_000;
+
+/** What a rejected non-fast-forward push ends with: the one thing to do about it. */
+export const PULL_FIRST = 'The remote has commits this branch does not have: pull first, then push again';
 
 const BRANCH = /^[A-Za-z0-9][A-Za-z0-9._/-]*$/;
 
@@ -78,7 +82,9 @@ export async function gitPushJob(job: GitPushJob, ctx: RunnerContext): Promise<G
       pushed = false;
       const explained = explainRefusal(err, url, auth !== undefined);
       if (explained !== err && explained instanceof Error) lines.push(explained.message);
+      if (lines.some((l) => /non-fast-forward|\(fetch first\)|\[rejected\]/.test(l))) lines.push(PULL_FIRST);
     }
+    if (pushed) await trackPushed(ctx, job.workspaceId, gitDir, job.remote, branch);
     return {
       remote: job.remote,
       branch,
@@ -97,7 +103,7 @@ export async function gitPushJob(job: GitPushJob, ctx: RunnerContext): Promise<G
  * answers the text of its config, kept aside (read, never used as a config there). A `.git` that
  * is a file (a worktree's pointer) or a link is refused.
  */
-async function copyRepository(files: WorkspaceFiles, gitDir: string): Promise<string> {
+export async function copyRepository(files: WorkspaceFiles, gitDir: string): Promise<string> {
   const top = await files.stat('.git').catch(() => undefined);
   if (top?.type !== 'directory') {
     throw new JobError('invalid', 'The workspace has no Git repository at its top (/workspace/.git)');
@@ -152,7 +158,7 @@ async function copyRepository(files: WorkspaceFiles, gitDir: string): Promise<st
 }
 
 /** One value of the workspace's config text, read as a plain file (`--file`: no includes followed). */
-async function readConfig(folder: string, text: string, key: string): Promise<string | undefined> {
+export async function readConfig(folder: string, text: string, key: string): Promise<string | undefined> {
   const file = join(folder, 'workspace-config');
   await writeFile(file, text, { mode: 0o600 });
   try {
@@ -185,4 +191,35 @@ async function currentBranch(files: WorkspaceFiles): Promise<string> {
   if (!m || m[1]!.includes('..'))
     throw new JobError('invalid', 'No branch is checked out; name the branch to push');
   return m[1]!;
+}
+
+/**
+ * The workspace's remote-tracking branch moves to what was pushed, as `git push` would have
+ * moved it, so its status no longer says "ahead". Best effort: a stopped workspace keeps the old.
+ */
+async function trackPushed(
+  ctx: RunnerContext,
+  workspaceId: string,
+  gitDir: string,
+  remote: string,
+  branch: string,
+): Promise<void> {
+  try {
+    const { stdout } = await execFileAsync(
+      'git',
+      ['--git-dir', gitDir, 'rev-parse', '--verify', `refs/heads/${branch}`],
+      {
+        env: { ...GIT_BASE_ENV },
+        timeout: 10_000,
+      },
+    );
+    const driver = await ctx.driverFor(workspaceId);
+    await new WorkspaceGit(driver, workspaceId).run([
+      'update-ref',
+      `refs/remotes/${remote}/${branch}`,
+      stdout.trim(),
+    ]);
+  } catch {
+    // The push itself succeeded; the next fetch moves the ref.
+  }
 }

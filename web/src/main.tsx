@@ -20,6 +20,7 @@ import { createRunnersApi } from './api/runners-api.ts';
 import { createServersApi } from './api/servers-api.ts';
 import { createWorkspacesApi } from './api/workspaces-api.ts';
 import { App } from './app.tsx';
+import { createGitApi } from './ide/git/git-api.ts';
 import { createSessionStore } from './session/session-store.ts';
 import { createAccountApi } from './settings/account-api.ts';
 import { browserThemeHost, createThemeStore } from './theme/theme-store.ts';
@@ -35,6 +36,7 @@ const session = createSessionStore(createAuthApi(client));
 const apis = {
   workspaces: createWorkspacesApi(client),
   files: createFilesApi(client),
+  git: createGitApi(client),
   executions: createExecutionsApi(client),
   ai: createAiApi(client),
   patch: createPatchApi(client),

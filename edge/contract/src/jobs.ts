@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AiCancelJob, AiChatJob, AiExplainJob, AiRewriteJob } from './ai-jobs.ts';
 import { EgressAllow } from './egress.ts';
 import { FilesDeleteJob, FilesMkdirJob, FilesRenameJob } from './files.ts';
+import { GitRunJob } from './git.ts';
 import { idSchema } from './ids.ts';
 import { GitPushJob } from './integrations.ts';
 import { PatchApplyJob, PatchValidateJob } from './patch.ts';
@@ -158,6 +159,7 @@ export const RunnerJob = z.discriminatedUnion('type', [
   PatchApplyJob,
   TerminalOpenJob,
   GitPushJob,
+  GitRunJob,
   /** Test the connection to a server assigned to this runner; the answer is a ConnectionTestResult. */
   z.object({ v, type: z.literal('server.test'), serverId: idSchema('server') }),
 ]);

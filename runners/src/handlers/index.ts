@@ -10,6 +10,7 @@ import { aiHandlers } from './ai.ts';
 import { executionHandlers } from './executions.ts';
 import { fileHandlers } from './files.ts';
 import { fleetHandlers } from './fleet.ts';
+import { gitHandlers } from './git.ts';
 import { patchHandlers } from './patch.ts';
 import { serverHandlers } from './servers.ts';
 import { snapshotHandlers } from './snapshots.ts';
@@ -30,6 +31,7 @@ export const jobHandlers: JobHandlers = {
   ...snapshotHandlers,
   ...fleetHandlers,
   'git.push': gitPushJob,
+  ...gitHandlers,
 };
 
 /**

@@ -5,6 +5,7 @@ import type { MembersApi } from '../admin/members-api.ts';
 import type { PlansApi } from '../admin/plans-api.ts';
 import type { IdentityApi } from '../admin/sign-in-api.ts';
 import type { UsageApi } from '../admin/usage-api.ts';
+import type { GitApi } from '../ide/git/git-api.ts';
 import type { AccountApi } from '../settings/account-api.ts';
 import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
@@ -34,6 +35,7 @@ export interface Apis {
   usage: UsageApi;
   health: HealthApi;
   plans: PlansApi;
+  git: GitApi;
 }
 
 export const ApiContext = createContext<Apis>();

@@ -24,6 +24,8 @@ export interface IdeActions {
   stopWorkspace(): void;
   restartWorkspace(): void;
   gitPush(): void;
+  /** The side bar's Source control view (git/source-control-view.tsx). */
+  showSourceControl?(): void;
 }
 
 export interface IdeConditions {
@@ -97,6 +99,13 @@ export function ideCommands(actions: IdeActions, when: IdeConditions): Command[]
       inTerminal: true,
     },
     { id: 'git-push', title: 'Git: Push…', run: actions.gitPush, enabled: when.running },
+    {
+      id: 'git-view',
+      title: 'Git: Show source control',
+      keys: ['Mod', 'Shift', 'G'],
+      run: () => actions.showSourceControl?.(),
+      enabled: when.running,
+    },
     { id: 'ai-panel', title: 'AI: Toggle the AI panel', keys: ['Alt', 'A'], run: actions.toggleAiPanel },
     {
       id: 'ai-explain',

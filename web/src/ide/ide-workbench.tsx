@@ -28,7 +28,11 @@ import { createFileOperations } from './file-operations.ts';
 import { FileTree } from './file-tree.tsx';
 import { createFileTreeStore } from './file-tree-store.ts';
 import { createFilesFreshness } from './files-freshness.ts';
+import { changeCount } from './git/git-changes.ts';
+import { GitDiffTab } from './git/git-diff-tab.tsx';
 import { GitPushDialog } from './git/git-push-dialog.tsx';
+import { createGitStore } from './git/git-store.ts';
+import { SourceControlView } from './git/source-control-view.tsx';
 import { ideCommands } from './ide-commands.ts';
 import { IdeHeader } from './ide-header.tsx';
 import { createIdeLayoutStore, LAYOUT_LIMITS } from './ide-layout-store.ts';
@@ -87,6 +91,8 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
   let runInput: HTMLInputElement | undefined;
 
   const openFile = async (path: string, focus = false) => {
+    // A file opened from the tree is shown, not the diff tab over the editor.
+    git.closeDiff();
     await tabs.open(path);
     if (focus) queueMicrotask(() => focusEditor());
   };
@@ -127,6 +133,19 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
   );
   // Saving can create files and folders: show them.
   onCleanup(tabs.onSaved((path) => void tree.refresh(parentOf(path))));
+  // Source control (git/): a pull, a switch or a discard changes files under the tree and the
+  // tabs, which read them again; a save changes what Git sees.
+  const [sideView, setSideView] = createSignal<'files' | 'git'>('files');
+  const git = createGitStore({
+    api: apis.git,
+    workspaceId: id,
+    onFilesChanged: () => {
+      void tree.refreshAll();
+      for (const path of tabs.paths()) if (!tabs.isDirty(path)) void tabs.reload(path).catch(() => undefined);
+    },
+  });
+  onCleanup(tabs.onSaved(() => void (running() && git.refresh())));
+  createEffect(on(tabs.active, () => git.closeDiff(), { defer: true }));
   onCleanup(() => runs.dispose());
 
   createEffect(() => {
@@ -219,6 +238,10 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
     stopWorkspace: () => setConfirmAction('stop'),
     restartWorkspace: () => setConfirmAction('restart'),
     gitPush: () => setPushOpen(true),
+    showSourceControl: () => {
+      layout.set({ sidebarOpen: true });
+      setSideView('git');
+    },
   };
   const commands = allowedCommands(
     ideCommands(actions, {
@@ -334,12 +357,41 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
       <div class="ide-body">
         <Show when={layout.layout().sidebarOpen}>
           <aside id="ide-sidebar" class="ide-sidebar" aria-label="Workspace files">
+            <div class="ide-activity" role="toolbar" aria-label="Side bar views">
+              <button
+                type="button"
+                class="ide-activity-button"
+                aria-pressed={sideView() === 'files'}
+                onClick={() => setSideView('files')}
+              >
+                Files
+              </button>
+              <button
+                type="button"
+                class="ide-activity-button"
+                aria-pressed={sideView() === 'git'}
+                disabled={!running()}
+                onClick={() => setSideView('git')}
+              >
+                Source control
+                <Show when={changeCount(git.status()) > 0}>
+                  <span class="scm-badge">{changeCount(git.status())}</span>
+                </Show>
+              </button>
+            </div>
+            <Show when={sideView() === 'git' && running()}>
+              <SourceControlView store={git} canWrite={allowed.work} canSync={allowed.push} mac={MAC} />
+            </Show>
             <Show
-              when={running() || tree.directory('') !== undefined}
+              when={
+                sideView() === 'files' || !running() ? running() || tree.directory('') !== undefined : false
+              }
               fallback={
-                <EmptyState title="Files appear here" class="tree-note">
-                  <p>Start the workspace to browse its files.</p>
-                </EmptyState>
+                <Show when={sideView() === 'files' || !running()}>
+                  <EmptyState title="Files appear here" class="tree-note">
+                    <p>Start the workspace to browse its files.</p>
+                  </EmptyState>
+                </Show>
               }
             >
               <FileTree
@@ -376,18 +428,23 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
                 </div>
               )}
             </Show>
-            <EditorSetupContext.Provider value={allowed.ai ? ai.setupEditor : undefined}>
-              <EditorStage
-                tabs={tabs}
-                theme={theme.theme()}
-                newFileKeys={shortcutLabel(['Alt', 'N'], MAC)}
-                paletteKeys={paletteKeys}
-                onEditorReady={(focus) => {
-                  focusEditor = focus;
-                }}
-                readOnly={!allowed.work}
-              />
-            </EditorSetupContext.Provider>
+            <Show when={git.openDiff()}>
+              <GitDiffTab store={git} theme={theme.theme()} canWrite={allowed.work} />
+            </Show>
+            <div class="git-editor-slot" style={{ display: git.openDiff() ? 'none' : 'contents' }}>
+              <EditorSetupContext.Provider value={allowed.ai ? ai.setupEditor : undefined}>
+                <EditorStage
+                  tabs={tabs}
+                  theme={theme.theme()}
+                  newFileKeys={shortcutLabel(['Alt', 'N'], MAC)}
+                  paletteKeys={paletteKeys}
+                  onEditorReady={(focus) => {
+                    focusEditor = focus;
+                  }}
+                  readOnly={!allowed.work}
+                />
+              </EditorSetupContext.Provider>
+            </div>
             <Show when={allowed.ai}>
               <ai.Review theme={theme.theme()} />
             </Show>

@@ -35,6 +35,7 @@ const READING: ReadonlySet<string> = new Set([
   'panel',
   'theme',
   'back',
+  'git-view',
 ]);
 const AI: ReadonlySet<string> = new Set(['ai-panel', 'ai-explain', 'ai-rewrite']);
 /** Commands for the workspace's owner alone. */

@@ -4,6 +4,7 @@ import { aiRoutes } from './ai.ts';
 import { authRoutes } from './auth.ts';
 import type { ApiRoute } from './describe.ts';
 import { fleetRoutes } from './fleet.ts';
+import { gitRoutes } from './git.ts';
 import { identityRoutes } from './identity.ts';
 import { installRoutes } from './install.ts';
 import { integrationRoutes } from './integrations.ts';
@@ -36,6 +37,7 @@ export const api = {
   ...identityRoutes,
   ...planRoutes,
   ...integrationRoutes,
+  ...gitRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof api;
