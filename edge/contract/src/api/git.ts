@@ -22,7 +22,7 @@ const params = z.object({ id: z.string().max(128) });
 const security = userAuth;
 
 /** Reading status, diffs and branches needs `workspaces:read`: a viewer may look. */
-const read = (path: string, summary: string, response: z.ZodType, query?: z.ZodObject) =>
+const read = <R extends z.ZodType>(path: string, summary: string, response: R) =>
   ({
     method: 'get',
     path: `/api/workspaces/{id}/git/${path}`,
@@ -30,12 +30,29 @@ const read = (path: string, summary: string, response: z.ZodType, query?: z.ZodO
     tags,
     security,
     access: needs('workspaces:read'),
-    request: query ? { params, query } : { params },
+    request: { params },
     responses: { 200: json(response, summary), ...errorResponses },
+  }) as const;
+/** A read with a query (its schema kept in the type, so clients are typed by it). */
+const readWith = <R extends z.ZodType, Q extends z.ZodObject>(
+  path: string,
+  summary: string,
+  response: R,
+  query: Q,
+) =>
+  ({
+    ...read(path, summary, response),
+    request: { params, query },
   }) as const;
 
 /** Anything that changes the repository needs `workspaces:use`. */
-const write = (path: string, summary: string, request: z.ZodType, response: z.ZodType, required = true) =>
+const write = <B extends z.ZodType, R extends z.ZodType>(
+  path: string,
+  summary: string,
+  request: B,
+  response: R,
+  required = true,
+) =>
   ({
     method: 'post',
     path: `/api/workspaces/{id}/git/${path}`,
@@ -50,7 +67,7 @@ const write = (path: string, summary: string, request: z.ZodType, response: z.Zo
 /** The IDE's source control (push is `pushWorkspace`, contract/api/integrations). */
 export const gitRoutes = {
   gitStatus: read('status', 'The workspace repository’s branch and changed files', GitStatus),
-  gitDiff: read(
+  gitDiff: readWith(
     'diff',
     'One file’s two sides and hunks (HEAD ↔ index, or index ↔ working tree)',
     GitDiffResult,
