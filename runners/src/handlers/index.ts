@@ -11,6 +11,7 @@ import { executionHandlers } from './executions.ts';
 import { fileHandlers } from './files.ts';
 import { fleetHandlers } from './fleet.ts';
 import { patchHandlers } from './patch.ts';
+import { searchHandlers } from './search.ts';
 import { serverHandlers } from './servers.ts';
 import { snapshotHandlers } from './snapshots.ts';
 import type { JobHandlers } from './table.ts';
@@ -29,6 +30,7 @@ export const jobHandlers: JobHandlers = {
   ...serverHandlers,
   ...snapshotHandlers,
   ...fleetHandlers,
+  ...searchHandlers,
   'git.push': gitPushJob,
 };
 

@@ -12,6 +12,7 @@ import { patchRoutes } from './patch.ts';
 import { placementRoutes } from './placement.ts';
 import { planRoutes } from './plans.ts';
 import { runnerRoutes } from './runners.ts';
+import { searchRoutes } from './search.ts';
 import { serverRoutes } from './servers.ts';
 import { snapshotRoutes } from './snapshots.ts';
 import { systemRoutes } from './system.ts';
@@ -36,6 +37,7 @@ export const api = {
   ...identityRoutes,
   ...planRoutes,
   ...integrationRoutes,
+  ...searchRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof api;
