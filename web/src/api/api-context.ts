@@ -5,6 +5,7 @@ import type { MembersApi } from '../admin/members-api.ts';
 import type { PlansApi } from '../admin/plans-api.ts';
 import type { IdentityApi } from '../admin/sign-in-api.ts';
 import type { UsageApi } from '../admin/usage-api.ts';
+import type { SearchApi } from '../ide/search/search-api.ts';
 import type { AccountApi } from '../settings/account-api.ts';
 import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
@@ -34,6 +35,7 @@ export interface Apis {
   usage: UsageApi;
   health: HealthApi;
   plans: PlansApi;
+  search: SearchApi;
 }
 
 export const ApiContext = createContext<Apis>();

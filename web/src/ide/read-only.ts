@@ -35,6 +35,8 @@ const READING: ReadonlySet<string> = new Set([
   'panel',
   'theme',
   'back',
+  'quick-open',
+  'search',
 ]);
 const AI: ReadonlySet<string> = new Set(['ai-panel', 'ai-explain', 'ai-rewrite']);
 /** Commands for the workspace's owner alone. */

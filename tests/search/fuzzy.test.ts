@@ -1,0 +1,120 @@
+/*
+ * Quick open's fuzzy ranking and its index, without a workspace: what a person typing a few
+ * letters expects first.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FileIndex } from '../../runners/src/search/file-index.ts';
+import { fuzzyMatch, fuzzyQuery } from '../../runners/src/search/fuzzy.ts';
+import { lineMatch, ripgrepArgv } from '../../runners/src/search/ripgrep.ts';
+
+const PATHS = [
+  'src/index.ts',
+  'src/helpers/indexed-db.ts',
+  'src/types/index.d.ts',
+  'docs/in/de/x.md',
+  'packages/zod/src/v4/core/schemas.ts',
+  'src/ZodError.ts',
+  'src/errors/zod-error-map.ts',
+  'src/helpers/parseUtil.ts',
+  'README.md',
+];
+
+function rank(query: string): string[] {
+  const index = new FileIndex({
+    list: async () => ({ paths: PATHS, source: 'git', truncated: false }),
+    maxAgeMs: 1e9,
+  });
+  for (const p of PATHS) index.add(p);
+  return index.query(query, 10).results.map((r) => r.path);
+}
+
+describe('quick open ranking', () => {
+  test('a file named as typed comes first; shorter paths win ties', () => {
+    assert.deepEqual(rank('index').slice(0, 2), ['src/index.ts', 'src/types/index.d.ts']);
+    assert.equal(rank('zoderror')[0], 'src/ZodError.ts');
+    assert.equal(rank('readme')[0], 'README.md');
+  });
+
+  test('word starts and separators beat scattered letters', () => {
+    assert.equal(rank('pu')[0], 'src/helpers/parseUtil.ts', 'camel case: p…U');
+    assert.equal(rank('zem')[0], 'src/errors/zod-error-map.ts');
+    assert.equal(rank('hid')[0], 'src/helpers/indexed-db.ts');
+  });
+
+  test('every letter in order, or no match; positions for highlighting', () => {
+    assert.deepEqual(rank('xyzq'), []);
+    const m = fuzzyMatch(fuzzyQuery('sidx'), 'src/index.ts', 'src/index.ts');
+    assert.deepEqual(m?.positions, [0, 4, 6, 8]);
+    assert.equal(fuzzyMatch(fuzzyQuery('ba'), 'ab', 'ab'), undefined);
+    assert.deepEqual(rank('src index').slice(0, 1), ['src/index.ts'], 'spaces are ignored');
+  });
+
+  test('changes during a listing are kept', async () => {
+    let release!: () => void;
+    const index = new FileIndex({
+      list: () =>
+        new Promise((resolve) => {
+          release = () => resolve({ paths: ['a.ts', 'gone.ts'], source: 'git', truncated: false });
+        }),
+      maxAgeMs: 1e9,
+    });
+    const first = index.find('', 10);
+    await new Promise((r) => setImmediate(r));
+    index.add('written-meanwhile.ts');
+    index.remove('gone.ts');
+    release();
+    assert.deepEqual(
+      (await first).results.map((r) => r.path),
+      ['a.ts', 'written-meanwhile.ts'],
+    );
+  });
+
+  test('20,000 paths answer well within 100 ms', () => {
+    const paths: string[] = [];
+    for (let i = 0; i < 20_000; i++) paths.push(`packages/pkg${i % 50}/src/module${i}/component-${i}.tsx`);
+    const index = new FileIndex({
+      list: async () => ({ paths, source: 'git', truncated: false }),
+      maxAgeMs: 1e9,
+    });
+    for (const p of paths) index.add(p);
+    index.query('', 1);
+    const started = performance.now();
+    const found = index.query('pkg7comp123', 50);
+    const ms = performance.now() - started;
+    assert.ok(found.results.length > 0);
+    assert.ok(ms < 100, `${ms.toFixed(1)} ms`);
+  });
+});
+
+describe('ripgrep arguments and previews', () => {
+  test('options are single arguments, the pattern comes after --', () => {
+    const argv = ripgrepArgv({
+      query: '--pre=sh',
+      regex: false,
+      caseSensitive: false,
+      wholeWord: true,
+      include: ['src/**'],
+      exclude: ['*.md'],
+    });
+    const dashdash = argv.indexOf('--');
+    assert.deepEqual(argv.slice(dashdash), ['--', '--pre=sh', '.']);
+    assert.ok(
+      argv.includes('--fixed-strings') && argv.includes('--word-regexp') && argv.includes('--ignore-case'),
+    );
+    assert.deepEqual(
+      argv.filter((a) => a.startsWith('--glob=')),
+      ['--glob=src/**', '--glob=!*.md', '--glob=!.git'],
+    );
+  });
+
+  test('byte offsets become character offsets; long lines are cut around the match', () => {
+    const m = lineMatch('é = héllo\n', 1, [{ start: 5, end: 11 }]);
+    assert.equal(m.text.slice(m.ranges[0]![0], m.ranges[0]![1]), 'héllo');
+    const long = `${'x'.repeat(1000)}needle${'y'.repeat(1000)}`;
+    const cut = lineMatch(long, 3, [{ start: 1000, end: 1006 }]);
+    assert.ok(cut.text.length <= 250);
+    assert.equal(cut.offset + cut.ranges[0]![0], 1000);
+    assert.equal(cut.text.slice(cut.ranges[0]![0], cut.ranges[0]![1]), 'needle');
+  });
+});
