@@ -297,13 +297,42 @@ for (const kind of DRIVER_KINDS) {
         bearer: true,
       });
       assert.equal(hidden.status, 404);
-      const replace = await viewer.request(
+      // A developer's own workspace, then the developer made a viewer: reading stays, writing goes.
+      const made = await dev.request('POST', '/api/workspaces', { name: 'owned' }, { bearer: true });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+      const own = made.body.id as string;
+      await rig.waitForStatus(dev, own, 'running');
+      const me = await dev.request('GET', '/api/auth/me', undefined, { bearer: true });
+      const demoted = await api('PATCH', `/api/admin/members/${me.body.user.id}`, { role: 'viewer' });
+      assert.equal(demoted.status, 200, JSON.stringify(demoted.body));
+      const found = await dev.request('GET', `/api/workspaces/${own}/files/find?q=`, undefined, {
+        bearer: true,
+      });
+      assert.equal(found.status, 200, JSON.stringify(found.body));
+      const searched = await dev.request(
+        'POST',
+        `/api/workspaces/${own}/search`,
+        { query: 'x' },
+        { bearer: true },
+      );
+      assert.equal(searched.status, 202, JSON.stringify(searched.body));
+      const replace = await dev.request(
         'POST',
         '/api/patch/apply',
-        { workspaceId: ws, patch: 'x' },
+        { workspaceId: own, patch: '--- a/x\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n' },
         { bearer: true },
       );
       assert.equal(replace.status, 403);
+      assert.equal(replace.body.error.code, 'forbidden');
+    });
+
+    test('without a Git repository, quick open walks the folder and still honours .gitignore', async () => {
+      await run("rm -rf .git && printf 'x\\n' > dist/walked.txt && printf 'y\\n' > kept-by-walk.txt");
+      const all = await find('', 200);
+      assert.equal(all.source, 'walk');
+      const names = all.results.map((r) => r.path);
+      assert.ok(names.includes('kept-by-walk.txt') && names.includes('src/index.ts'), names.join(' '));
+      assert.ok(!names.some((p) => p.startsWith('dist/') || p.endsWith('.log')), names.join(' '));
     });
   });
 }

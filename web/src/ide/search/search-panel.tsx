@@ -225,6 +225,7 @@ export function SearchPanel(props: SearchPanelProps) {
           <label title="Match case">
             <input
               type="checkbox"
+              aria-label="Match case"
               checked={caseSensitive()}
               onChange={(e) => toggle(setCaseSensitive, e.currentTarget.checked)}
             />{' '}
@@ -233,6 +234,7 @@ export function SearchPanel(props: SearchPanelProps) {
           <label title="Match whole word">
             <input
               type="checkbox"
+              aria-label="Match whole word"
               checked={wholeWord()}
               onChange={(e) => toggle(setWholeWord, e.currentTarget.checked)}
             />{' '}
@@ -241,6 +243,7 @@ export function SearchPanel(props: SearchPanelProps) {
           <label title="Use regular expression">
             <input
               type="checkbox"
+              aria-label="Use regular expression"
               checked={regex()}
               onChange={(e) => toggle(setRegex, e.currentTarget.checked)}
             />{' '}
