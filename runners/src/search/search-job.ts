@@ -14,6 +14,12 @@ type SearchStartJob = Extract<RunnerJob, { type: 'search.start' }>;
 const BACKLOG_BYTES = 2 * 1024 * 1024;
 /** A JSON line longer than this (a huge matching line) is dropped rather than held. */
 const MAX_JSON_LINE = 8 * 1024 * 1024;
+/**
+ * Searches running at once per workspace. Someone typing starts one per pause; past this many the
+ * oldest is stopped (its results are stale), so a flood of starts cannot pile up ripgreps.
+ */
+const MAX_RUNNING_PER_WORKSPACE = 3;
+const running = new Map<string, Array<() => void>>();
 
 /**
  * Runs ripgrep inside the workspace, as its commands run (the driver's exec: in the container, or
@@ -33,10 +39,20 @@ export async function searchStart(job: SearchStartJob, ctx: RunnerContext): Prom
   const timeoutMs = ctx.config.KEEL_SEARCH_TIMEOUT_SECONDS * 1000;
   const handle = driver.exec(job.workspaceId, { argv: ripgrepArgv(job), timeoutMs: timeoutMs + 5_000 });
   let truncated: SearchDone['truncated'] = null;
+  let superseded = false;
   const stop = (why: NonNullable<SearchDone['truncated']>) => {
     truncated ??= why;
     void handle.kill().catch(() => {});
   };
+  const slot = `${ctx.keys.base}${job.workspaceId}`;
+  const supersede = () => {
+    superseded = true;
+    void handle.kill().catch(() => {});
+  };
+  const others = running.get(slot) ?? [];
+  others.push(supersede);
+  running.set(slot, others);
+  while (others.length > MAX_RUNNING_PER_WORKSPACE) others.shift()?.();
   const out = new StreamAppender(ctx.redis, searchStreamKey(ctx.keys, job.searchId), searchResultsStream, {
     maxBytes: SEARCH_MAX_BYTES,
     coalesce: true,
@@ -88,6 +104,10 @@ export async function searchStart(job: SearchStartJob, ctx: RunnerContext): Prom
       error = err instanceof Error ? err.message : String(err);
     }
     clearTimeout(timer);
+    const left = (running.get(slot) ?? []).filter((s) => s !== supersede);
+    if (left.length > 0) running.set(slot, left);
+    else running.delete(slot);
+    if (superseded) error = 'stopped: newer searches in this workspace replaced it';
     await Promise.race([outputEnded, new Promise((r) => setTimeout(r, 2_000))]);
     if (!skipping && pending) reader.line(pending);
     reader.finish();
