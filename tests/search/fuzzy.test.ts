@@ -4,9 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { applyToText } from '../../runners/src/patch/apply.ts';
+import { parsePatch } from '../../runners/src/patch/parse.ts';
 import { FileIndex } from '../../runners/src/search/file-index.ts';
 import { fuzzyMatch, fuzzyQuery } from '../../runners/src/search/fuzzy.ts';
 import { lineMatch, ripgrepArgv } from '../../runners/src/search/ripgrep.ts';
+import { replaceInFile } from '../../web/src/ide/search/replace-diff.ts';
 
 const PATHS = [
   'src/index.ts',
@@ -117,4 +120,29 @@ describe('ripgrep arguments and previews', () => {
     assert.equal(cut.offset + cut.ranges[0]![0], 1000);
     assert.equal(cut.text.slice(cut.ranges[0]![0], cut.ranges[0]![1]), 'needle');
   });
+});
+
+describe('replace diffs read by the runner’s patch parser', () => {
+  const cases: Array<[string, string, string, string]> = [
+    ['plain', 'a foo\nb\nc\nd\ne\nf\ng\nh\ni foo\n', 'foo', 'bar'],
+    ['no newline at the end', 'x\nfoo', 'foo', 'bar'],
+    ['CRLF lines', 'one foo\r\ntwo\r\nthree foo\r\n', 'foo', 'bar'],
+    ['a replacement with line breaks', 'a\nfoo\nb\nfoo\n', 'foo', 'x\ny'],
+    ['characters beyond ASCII', 'é foo 💡\nß\n', 'foo', 'ü'],
+    ['a line that becomes empty', 'foo\nkeep\n', 'foo', ''],
+  ];
+  for (const [name, before, query, replacement] of cases) {
+    test(name, () => {
+      const change = replaceInFile(
+        'f.txt',
+        before,
+        { query, regex: false, caseSensitive: true, wholeWord: false },
+        replacement,
+      );
+      const [file] = parsePatch(change.diff).files;
+      assert.ok(file);
+      assert.equal(applyToText(before, file), change.after);
+      assert.equal(change.after, before.split(query).join(replacement));
+    });
+  }
 });
