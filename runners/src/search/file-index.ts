@@ -1,5 +1,5 @@
 import type { QuickOpenMatch, QuickOpenResponse } from '@keel/contract/search';
-import { compareMatches, fuzzyMatch, fuzzyQuery } from './fuzzy.ts';
+import { compareMatches, fuzzyMatch, fuzzyQuery, fuzzyScore } from './fuzzy.ts';
 
 /** What a listing of the workspace found. */
 export interface FileListing {
@@ -87,8 +87,14 @@ export class FileIndex {
   async find(query: string, limit: number): Promise<QuickOpenResponse> {
     const now = (this.o.now ?? Date.now)();
     this.lastUsed = now;
-    if (this.#stale) await this.refresh();
-    else if (now - this.#builtAt > this.o.maxAgeMs) void this.refresh().catch(() => {});
+    if (this.#stale) {
+      try {
+        await this.refresh();
+      } catch (err) {
+        // Names listed before (a workspace stopped since) still answer; never listed: the error.
+        if (this.#builtAt === Number.NEGATIVE_INFINITY) throw err;
+      }
+    } else if (now - this.#builtAt > this.o.maxAgeMs) void this.refresh().catch(() => {});
     return this.query(query, limit);
   }
 
@@ -100,14 +106,23 @@ export class FileIndex {
     if (q.text.length === 0) {
       results = view.paths.slice(0, limit).map((path) => ({ path, score: 0, positions: [] }));
     } else {
-      const found: QuickOpenMatch[] = [];
+      // Scores only, keeping the best `limit` (sorted, best first); positions for those alone.
+      const best: Array<{ path: string; score: number; i: number }> = [];
       for (let i = 0; i < view.paths.length; i++) {
         const path = view.paths[i]!;
-        const m = fuzzyMatch(q, path, view.lower[i]!);
-        if (m) found.push({ path, score: m.score, positions: m.positions });
+        const score = fuzzyScore(q, path, view.lower[i]!);
+        if (score === undefined) continue;
+        const entry = { path, score, i };
+        if (best.length === limit && compareMatches(entry, best[limit - 1]!) >= 0) continue;
+        let at = best.length;
+        while (at > 0 && compareMatches(entry, best[at - 1]!) < 0) at--;
+        best.splice(at, 0, entry);
+        if (best.length > limit) best.pop();
       }
-      found.sort(compareMatches);
-      results = found.slice(0, limit);
+      results = best.map(({ path, i }) => {
+        const m = fuzzyMatch(q, path, view.lower[i]!)!;
+        return { path, score: m.score, positions: m.positions };
+      });
     }
     return { results, total: view.paths.length, truncated: this.#truncated, source: this.#source };
   }

@@ -37,10 +37,33 @@ let from = new Int32Array(0);
 
 /** The best match of `query` in `path` (`lowerPath` its lower case), or undefined when it does not match. */
 export function fuzzyMatch(query: FuzzyQuery, path: string, lowerPath: string): FuzzyMatch | undefined {
+  const score = fuzzyScore(query, path, lowerPath);
+  if (score === undefined) return undefined;
+  return { score, positions: lastPositions(query.lower.length, path.length) };
+}
+
+/** The best positions of the last `fuzzyScore` call (its path `m` long), walked back from its end. */
+let lastEnd = -1;
+function lastPositions(n: number, m: number): number[] {
+  if (n === 0) return [];
+  const positions = new Array<number>(n);
+  let at = lastEnd;
+  for (let i = n - 1; i >= 0; i--) {
+    positions[i] = at;
+    at = from[i * m + at]!;
+  }
+  return positions;
+}
+
+/**
+ * The score of the best match of `query` in `path`, or undefined: what ranking needs, without
+ * the positions (read them with `fuzzyMatch` for the few shown).
+ */
+export function fuzzyScore(query: FuzzyQuery, path: string, lowerPath: string): number | undefined {
   const q = query.lower;
   const n = q.length;
   const m = path.length;
-  if (n === 0) return { score: 0, positions: [] };
+  if (n === 0) return 0;
   if (n > m) return undefined;
   // Cheap refusal first: most paths do not hold the query's characters in order.
   let k = 0;
@@ -101,15 +124,18 @@ export function fuzzyMatch(query: FuzzyQuery, path: string, lowerPath: string): 
     }
   }
   if (at < 0) return undefined;
-  const positions = new Array<number>(n);
-  for (let i = n - 1; i >= 0; i--) {
-    positions[i] = at;
-    at = from[i * m + at]!;
-  }
-  // The file's name matched whole from its start: what someone typing a name wants first.
+  lastEnd = at;
   let score = best;
-  if (positions[0] === nameStart && lowerPath.startsWith(q, nameStart)) score += 10;
-  return { score, positions };
+  // The file's name starts with the query: what someone typing a name wants first.
+  if (lowerPath.startsWith(q, nameStart)) {
+    const end = nameStart + n - 1;
+    const named = scores[(n - 1) * m + end]! + 10;
+    if (named >= best) {
+      score = named;
+      lastEnd = end;
+    }
+  }
+  return score;
 }
 
 function charScore(path: string, j: number, nameStart: number, queryChar: number): number {
