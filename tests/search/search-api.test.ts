@@ -135,6 +135,11 @@ for (const kind of DRIVER_KINDS) {
       await run('echo x > made-by-a-command.txt && echo y > dist/ignored-output.txt');
       assert.deepEqual(await paths('madebyacommand'), ['made-by-a-command.txt']);
       assert.deepEqual(await paths('ignoredoutput'), []);
+      // A tracked file deleted behind Git's back is still in its index, not in the folder.
+      await run('rm docs/guide.md');
+      assert.deepEqual(await paths('docsguide'), []);
+      await run('git checkout -- docs/guide.md');
+      assert.deepEqual(await paths('docsguide'), ['docs/guide.md']);
     });
 
     test('search finds literal, case-sensitive, whole-word and regex matches and honours .gitignore', async () => {

@@ -18,6 +18,9 @@ export const GIT_LIST_ARGV = [
   '-z',
 ];
 
+/** Tracked files deleted from the folder (Git's index still lists them): left out of the names. */
+export const GIT_DELETED_ARGV = ['git', '-c', 'safe.directory=*', 'ls-files', '--deleted', '-z'];
+
 /** Not a Git repository: ripgrep's walk, which honours .gitignore (and .ignore) there too. */
 export const WALK_ARGV = [
   'rg',
@@ -42,10 +45,18 @@ export async function listWorkspaceFiles(
   maxFiles: number,
   timeoutMs = 30_000,
 ): Promise<FileListing> {
-  const git = await collectNames(driver.exec(workspaceId, { argv: GIT_LIST_ARGV, timeoutMs }), maxFiles);
+  const [git, deleted] = await Promise.all([
+    collectNames(driver.exec(workspaceId, { argv: GIT_LIST_ARGV, timeoutMs }), maxFiles),
+    collectNames(driver.exec(workspaceId, { argv: GIT_DELETED_ARGV, timeoutMs }), maxFiles),
+  ]);
   if (git.exitCode === 0 || git.truncated) {
+    const gone = new Set(deleted.exitCode === 0 ? deleted.names : []);
     // Untracked folders holding a repository of their own come as `name/`: not files.
-    return { paths: git.names.filter((p) => !p.endsWith('/')), source: 'git', truncated: git.truncated };
+    return {
+      paths: git.names.filter((p) => !p.endsWith('/') && !gone.has(p)),
+      source: 'git',
+      truncated: git.truncated,
+    };
   }
   const walk = await collectNames(driver.exec(workspaceId, { argv: WALK_ARGV, timeoutMs }), maxFiles);
   // ripgrep says 1 when it found nothing, 2 when some folder could not be read: what it listed stands.
