@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareMatches, fuzzyMatch, fuzzyQuery } from '../runners/src/search/fuzzy.ts';
-import { GIT_LIST_ARGV } from '../runners/src/search/workspace-listing.ts';
+import { GIT_LIST_ARGV, gitFiles } from '../runners/src/search/workspace-listing.ts';
 import type { Figure } from './figure.ts';
 import { round, summarize } from './stats.ts';
 import { startSystem } from './system.ts';
@@ -86,14 +86,12 @@ export async function benchQuickOpen(): Promise<Figure[]> {
       throw new Error(`the index holds ${cold.total} files`);
 
     const directColdStarted = performance.now();
-    const listed = execFileSync(GIT_LIST_ARGV[0]!, GIT_LIST_ARGV.slice(1), {
-      cwd: ws,
-      env: GIT_ENV,
-      maxBuffer: 64 << 20,
-    })
-      .toString()
-      .split('\0')
-      .filter(Boolean);
+    const listed = gitFiles(
+      execFileSync(GIT_LIST_ARGV[0]!, GIT_LIST_ARGV.slice(1), { cwd: ws, env: GIT_ENV, maxBuffer: 64 << 20 })
+        .toString()
+        .split('\0')
+        .filter(Boolean),
+    );
     const lower = listed.map((p) => p.toLowerCase());
     const directCold = filterDirect(listed, lower, 'widget123');
     const directColdMs = performance.now() - directColdStarted;

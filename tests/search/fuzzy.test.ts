@@ -9,6 +9,7 @@ import { parsePatch } from '../../runners/src/patch/parse.ts';
 import { FileIndex } from '../../runners/src/search/file-index.ts';
 import { fuzzyMatch, fuzzyQuery } from '../../runners/src/search/fuzzy.ts';
 import { lineMatch, ripgrepArgv } from '../../runners/src/search/ripgrep.ts';
+import { gitFiles } from '../../runners/src/search/workspace-listing.ts';
 import { replaceInFile } from '../../web/src/ide/search/replace-diff.ts';
 
 const PATHS = [
@@ -170,4 +171,14 @@ describe('replace diffs read by the runner’s patch parser', () => {
       assert.equal(change.after, before.split(query).join(replacement));
     });
   }
+});
+
+describe('Git listing', () => {
+  test('tracked and untracked files, not deleted ones nor nested repositories', () => {
+    assert.deepEqual(gitFiles(['? untracked.ts', 'H a.ts', 'H b.ts', 'R b.ts', '? nested/', 'H sp ace.ts']), [
+      'untracked.ts',
+      'a.ts',
+      'sp ace.ts',
+    ]);
+  });
 });

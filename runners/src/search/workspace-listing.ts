@@ -3,7 +3,9 @@ import type { ExecHandle, WorkloadDriver } from '../workloads/types.ts';
 import type { FileListing } from './file-index.ts';
 
 /**
- * Git's view of the workspace: tracked files and untracked ones that .gitignore does not exclude.
+ * Git's view of the workspace: tracked files and untracked ones that .gitignore does not exclude,
+ * each tagged (`-t`): `H ` tracked, `? ` untracked, `R ` tracked but deleted from the folder (listed
+ * once more besides its `H `), which is left out. One command: a second one cost as much again.
  * `safe.directory` on the command line: the files may belong to another user than the one the
  * command runs as (a workspace restored from a snapshot), and Git would then refuse to read them.
  */
@@ -12,14 +14,26 @@ export const GIT_LIST_ARGV = [
   '-c',
   'safe.directory=*',
   'ls-files',
+  '-t',
   '--cached',
   '--others',
   '--exclude-standard',
+  '--deleted',
   '-z',
 ];
 
-/** Tracked files deleted from the folder (Git's index still lists them): left out of the names. */
-export const GIT_DELETED_ARGV = ['git', '-c', 'safe.directory=*', 'ls-files', '--deleted', '-z'];
+/** Names from `GIT_LIST_ARGV`'s tagged output: tracked and untracked files, without deleted ones. */
+export function gitFiles(tagged: readonly string[]): string[] {
+  const gone = new Set<string>();
+  for (const t of tagged) if (t.startsWith('R ')) gone.add(t.slice(2));
+  const out: string[] = [];
+  for (const t of tagged) {
+    const name = t.slice(2);
+    // Untracked folders holding a repository of their own come as `name/`: not files.
+    if ((t.startsWith('H ') || t.startsWith('? ')) && !gone.has(name) && !name.endsWith('/')) out.push(name);
+  }
+  return out;
+}
 
 /** Not a Git repository: ripgrep's walk, which honours .gitignore (and .ignore) there too. */
 export const WALK_ARGV = [
@@ -45,18 +59,9 @@ export async function listWorkspaceFiles(
   maxFiles: number,
   timeoutMs = 30_000,
 ): Promise<FileListing> {
-  const [git, deleted] = await Promise.all([
-    collectNames(driver.exec(workspaceId, { argv: GIT_LIST_ARGV, timeoutMs }), maxFiles),
-    collectNames(driver.exec(workspaceId, { argv: GIT_DELETED_ARGV, timeoutMs }), maxFiles),
-  ]);
+  const git = await collectNames(driver.exec(workspaceId, { argv: GIT_LIST_ARGV, timeoutMs }), maxFiles);
   if (git.exitCode === 0 || git.truncated) {
-    const gone = new Set(deleted.exitCode === 0 ? deleted.names : []);
-    // Untracked folders holding a repository of their own come as `name/`: not files.
-    return {
-      paths: git.names.filter((p) => !p.endsWith('/') && !gone.has(p)),
-      source: 'git',
-      truncated: git.truncated,
-    };
+    return { paths: gitFiles(git.names), source: 'git', truncated: git.truncated };
   }
   const walk = await collectNames(driver.exec(workspaceId, { argv: WALK_ARGV, timeoutMs }), maxFiles);
   // ripgrep says 1 when it found nothing, 2 when some folder could not be read: what it listed stands.
