@@ -74,6 +74,33 @@ describe('quick open ranking', () => {
     );
   });
 
+  test('queries that arrive while the first listing runs all wait for it', async () => {
+    let release!: () => void;
+    let listings = 0;
+    const index = new FileIndex({
+      list: () => {
+        listings++;
+        return new Promise((resolve) => {
+          release = () => resolve({ paths: ['src/memoizer.ts'], source: 'git', truncated: false });
+        });
+      },
+      maxAgeMs: 0,
+    });
+    const first = index.find('', 10);
+    const second = index.find('memoiz', 10);
+    await new Promise((r) => setImmediate(r));
+    release();
+    assert.deepEqual(
+      (await first).results.map((r) => r.path),
+      ['src/memoizer.ts'],
+    );
+    assert.deepEqual(
+      (await second).results.map((r) => r.path),
+      ['src/memoizer.ts'],
+    );
+    assert.equal(listings, 1);
+  });
+
   test('a listing that fails answers from the names listed before, or fails when there are none', async () => {
     let fail = true;
     const index = new FileIndex({

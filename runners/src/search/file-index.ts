@@ -30,6 +30,8 @@ export class FileIndex {
   #builtAt = Number.NEGATIVE_INFINITY;
   #stale = true;
   #building: Promise<void> | undefined;
+  /** The wait of queries that found the index stale. */
+  #freshening: Promise<void> | undefined;
   /** Changes made while a listing runs, replayed on it (the listing may predate them). */
   #during: Array<() => void> | undefined;
   #source: FileListing['source'] = 'git';
@@ -87,9 +89,11 @@ export class FileIndex {
   async find(query: string, limit: number): Promise<QuickOpenResponse> {
     const now = (this.o.now ?? Date.now)();
     this.lastUsed = now;
-    if (this.#stale) {
+    if (this.#stale || this.#freshening) {
+      // Every query that finds the index stale waits for the same listing, not only the first.
+      this.#freshening ??= this.#freshen();
       try {
-        await this.refresh();
+        await this.#freshening;
       } catch (err) {
         // Names listed before (a workspace stopped since) still answer; never listed: the error.
         if (this.#builtAt === Number.NEGATIVE_INFINITY) throw err;
@@ -125,6 +129,18 @@ export class FileIndex {
       });
     }
     return { results, total: view.paths.length, truncated: this.#truncated, source: this.#source };
+  }
+
+  /**
+   * Lists until a listing that started after the index went stale is done: one already under way
+   * (a background refresh) may predate what made it stale.
+   */
+  async #freshen(): Promise<void> {
+    try {
+      for (let i = 0; i < 3 && this.#stale; i++) await this.refresh();
+    } finally {
+      this.#freshening = undefined;
+    }
   }
 
   /** Lists the workspace again (one listing at a time; callers meanwhile wait for the same one). */
