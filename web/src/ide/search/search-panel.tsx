@@ -264,7 +264,11 @@ export function SearchPanel(props: SearchPanelProps) {
             <Button
               size="small"
               variant="secondary"
-              disabled={running() || files().length === 0}
+              // A search stopped early lists only some files: replacing there would miss the rest.
+              disabled={running() || files().length === 0 || Boolean(done()?.truncated)}
+              title={
+                done()?.truncated ? 'The search stopped early: narrow it to replace all matches' : undefined
+              }
               pending={planning()}
               pendingLabel="Preparing…"
               onClick={() => void planReplace()}
