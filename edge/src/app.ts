@@ -43,6 +43,7 @@ import { executionRoutes } from './routes/workspaces-executions.ts';
 import { workspaceFileOpRoutes } from './routes/workspaces-file-ops.ts';
 import { workspaceFileRoutes } from './routes/workspaces-files.ts';
 import { workspaceGitRoutes } from './routes/workspaces-git.ts';
+import { workspaceSearchRoutes } from './routes/workspaces-search.ts';
 import { workspaceSnapshotRoutes } from './routes/workspaces-snapshots.ts';
 import { terminalRoutes } from './routes/workspaces-terminal.ts';
 import type { SocketUpgrade } from './terminal/socket-upgrade.ts';
@@ -120,6 +121,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route('/api/ai', aiRoutes());
   app.route('/api/workspaces', workspaceRoutes());
   app.route('/api/workspaces', workspaceFileRoutes());
+  app.route('/api/workspaces', workspaceSearchRoutes());
   app.route('/api/workspaces', workspaceFileOpRoutes());
   app.route('/api/workspaces', workspaceSnapshotRoutes());
   app.route('/api/workspaces', executionRoutes());

@@ -78,6 +78,12 @@ export const RunnerEnv = z.object({
     .default(EXEC_OUTPUT_MAX_BYTES),
   /** A terminal with no browser attached for this long ends (its shell and what it started). */
   KEEL_TERMINAL_IDLE_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** Quick open: file names kept per workspace at most (a larger workspace's index says it is cut). */
+  KEEL_QUICK_OPEN_MAX_FILES: z.coerce.number().int().min(100).max(2_000_000).default(200_000),
+  /** Quick open: an index older than this is refreshed in the background (commands run in a terminal). */
+  KEEL_QUICK_OPEN_MAX_AGE_SECONDS: z.coerce.number().min(0).max(86_400).default(10),
+  /** Search across files: ripgrep is stopped after this long and the results say `truncated: time`. */
+  KEEL_SEARCH_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(20),
   /**
    * Prometheus metrics on a listener of their own, never the public one; unset: off, and
    * nothing is recorded per job (see metrics/).

@@ -7,6 +7,7 @@ import { idSchema } from './ids.ts';
 import { GitPushJob } from './integrations.ts';
 import { PatchApplyJob, PatchValidateJob } from './patch.ts';
 import { DriverKind } from './runners.ts';
+import { FilesFindJob, SearchStartJob } from './search.ts';
 import { SnapshotReason } from './snapshots.ts';
 import { TerminalOpenJob } from './terminal.ts';
 import { CONTRACT_VERSION } from './version.ts';
@@ -160,6 +161,8 @@ export const RunnerJob = z.discriminatedUnion('type', [
   TerminalOpenJob,
   GitPushJob,
   GitRunJob,
+  FilesFindJob,
+  SearchStartJob,
   /** Test the connection to a server assigned to this runner; the answer is a ConnectionTestResult. */
   z.object({ v, type: z.literal('server.test'), serverId: idSchema('server') }),
 ]);

@@ -9,6 +9,7 @@ import {
   STREAM_MAX_ENTRIES,
   STREAM_TTL_SECONDS,
 } from './keys.ts';
+import { SEARCH_MAX_BYTES, SEARCH_STREAM_TTL_SECONDS, SearchDone, searchStreamKey } from './search.ts';
 import {
   TERMINAL_ENDED_TTL_SECONDS,
   TERMINAL_INPUT_MAX_CHARS,
@@ -197,6 +198,29 @@ export const workspaceLogStream = defineStreamKind({
   openedBy: 'runner',
 });
 
+/**
+ * A search across files: `file` entries, then `done` ({@link SearchDone}). The `file` entries'
+ * data, joined, are lines of JSON, one {@link SearchFileResult} (a file's matching lines) per line:
+ * the appender merges and cuts text by size, so an entry may end inside a line and a reader keeps
+ * the rest for the next entry. Cut at the search's byte cap (`truncated: 'bytes'`).
+ */
+export const searchResultsStream = defineStreamKind({
+  name: 'search results',
+  key: (keys, searchId) => searchStreamKey(keys, searchId),
+  entry: z.discriminatedUnion('t', [
+    z.object({ t: z.literal('file'), d: z.string() }),
+    z.object({ t: z.literal('done'), d: z.string() }),
+  ]),
+  final: ['done'],
+  ttlSeconds: SEARCH_STREAM_TTL_SECONDS,
+  maxEntries: 50_000,
+  maxBytes: SEARCH_MAX_BYTES,
+  bound: 'cut',
+  entryBytes: 256 * 1024,
+  openedBy: 'runner',
+});
+export const searchFinal = SearchDone;
+
 /** Every kind, for tests and docs that walk them. */
 export const streamKinds = [
   execOutputStream,
@@ -204,4 +228,5 @@ export const streamKinds = [
   terminalInputStream,
   aiAnswerStream,
   workspaceLogStream,
+  searchResultsStream,
 ] as const;

@@ -3,6 +3,7 @@ import { STREAM_TTL_SECONDS } from '@keel/contract/keys';
 import { log } from '../log.ts';
 import { OutputStream } from '../output-stream.ts';
 import type { RunnerContext } from '../runner-context.ts';
+import { fileIndexes } from '../search/file-indexes.ts';
 import type { ExecHandle, WorkloadDriver } from '../workloads/types.ts';
 import { foreignDriverReason, parseStatus } from '../workspace-watch.ts';
 
@@ -120,6 +121,7 @@ export async function execStart(
     await ctx.redis
       .incr(ctx.keys.workspaceFilesVersion(job.workspaceId))
       .catch((err) => log('warn', 'files version not bumped', { error: String(err) }));
+    fileIndexes(ctx).stale(job.workspaceId);
     await out.end(exit);
     ctx.execs.delete(job.executionId);
     ctx.touch(job.workspaceId);

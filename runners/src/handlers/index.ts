@@ -12,6 +12,7 @@ import { fileHandlers } from './files.ts';
 import { fleetHandlers } from './fleet.ts';
 import { gitHandlers } from './git.ts';
 import { patchHandlers } from './patch.ts';
+import { searchHandlers } from './search.ts';
 import { serverHandlers } from './servers.ts';
 import { snapshotHandlers } from './snapshots.ts';
 import type { JobHandlers } from './table.ts';
@@ -30,6 +31,7 @@ export const jobHandlers: JobHandlers = {
   ...serverHandlers,
   ...snapshotHandlers,
   ...fleetHandlers,
+  ...searchHandlers,
   'git.push': gitPushJob,
   ...gitHandlers,
 };

@@ -6,6 +6,7 @@ import type { PlansApi } from '../admin/plans-api.ts';
 import type { IdentityApi } from '../admin/sign-in-api.ts';
 import type { UsageApi } from '../admin/usage-api.ts';
 import type { GitApi } from '../ide/git/git-api.ts';
+import type { SearchApi } from '../ide/search/search-api.ts';
 import type { AccountApi } from '../settings/account-api.ts';
 import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
@@ -36,6 +37,7 @@ export interface Apis {
   health: HealthApi;
   plans: PlansApi;
   git: GitApi;
+  search: SearchApi;
 }
 
 export const ApiContext = createContext<Apis>();

@@ -26,6 +26,8 @@ export interface IdeActions {
   gitPush(): void;
   /** The side bar's Source control view (git/source-control-view.tsx). */
   showSourceControl?(): void;
+  quickOpen(): void;
+  searchFiles(): void;
 }
 
 export interface IdeConditions {
@@ -48,6 +50,8 @@ export function ideCommands(actions: IdeActions, when: IdeConditions): Command[]
       run: actions.openPalette,
       inTerminal: true,
     },
+    { id: 'quick-open', title: 'Go to file…', keys: ['Mod', 'P'], run: actions.quickOpen },
+    { id: 'search', title: 'Search: Find in files', keys: ['Mod', 'Shift', 'F'], run: actions.searchFiles },
     { id: 'save', title: 'File: Save', keys: ['Mod', 'S'], run: actions.save, enabled: when.hasActiveFile },
     {
       id: 'save-all',

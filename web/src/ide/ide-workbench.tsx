@@ -36,9 +36,12 @@ import { SourceControlView } from './git/source-control-view.tsx';
 import { ideCommands } from './ide-commands.ts';
 import { IdeHeader } from './ide-header.tsx';
 import { createIdeLayoutStore, LAYOUT_LIMITS } from './ide-layout-store.ts';
+import { QuickOpen } from './quick-open/quick-open.tsx';
 import { allowedCommands, ideAllowances, READ_ONLY_NOTE } from './read-only.ts';
 import { RunPanel } from './run/run-panel.tsx';
 import { createRunStore } from './run/run-store.ts';
+import { revealLine } from './search/reveal-line.ts';
+import { SearchPanel } from './search/search-panel.tsx';
 import { StatusBar } from './status-bar.tsx';
 import { TerminalPanel } from './terminal/terminal-panel.tsx';
 import { UnsavedChangesDialog } from './unsaved-changes-dialog.tsx';
@@ -84,6 +87,9 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
     toggleKeys: shortcutLabel(['Alt', 'A'], MAC),
   });
   const [paletteOpen, setPaletteOpen] = createSignal(false);
+  const [quickOpenOpen, setQuickOpenOpen] = createSignal(false);
+  const [searchOpen, setSearchOpen] = createSignal(false);
+  let focusSearch: (() => void) | undefined;
   const [pendingExit, setPendingExit] = createSignal<PendingExit>();
   const [confirmAction, setConfirmAction] = createSignal<'stop' | 'restart'>();
   const [notice, setNotice] = createSignal<string>();
@@ -241,6 +247,11 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
     showSourceControl: () => {
       layout.set({ sidebarOpen: true });
       setSideView('git');
+    },
+    quickOpen: () => setQuickOpenOpen(true),
+    searchFiles: () => {
+      if (searchOpen()) focusSearch?.();
+      else setSearchOpen(true);
     },
   };
   const commands = allowedCommands(
@@ -413,6 +424,30 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
             onResize={(sidebarWidth) => layout.set({ sidebarWidth })}
           />
         </Show>
+        <Show when={searchOpen()}>
+          <aside class="ide-search" aria-label="Search">
+            <SearchPanel
+              workspaceId={id}
+              search={apis.search}
+              files={apis.files}
+              patch={apis.patch}
+              theme={theme.theme()}
+              canReplace={allowed.work}
+              isDirty={tabs.isDirty}
+              onOpenAt={(path, line, column) =>
+                void openFile(path).then(() => revealLine(path, line, column))
+              }
+              onReplaced={(paths) => {
+                for (const path of paths)
+                  if (tabs.paths().includes(path)) void tabs.reload(path).catch(() => undefined);
+              }}
+              onClose={() => setSearchOpen(false)}
+              focusRef={(focus) => {
+                focusSearch = focus;
+              }}
+            />
+          </aside>
+        </Show>
         <main class="ide-main" aria-label="Editor and panels">
           <section class="ide-editor" aria-label="Editor">
             <Show when={tabs.paths().length > 0}>
@@ -517,6 +552,13 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
       </Show>
       <files.Dialogs />
       <ai.Dialogs />
+      <QuickOpen
+        open={quickOpenOpen()}
+        workspaceId={id}
+        search={apis.search}
+        onOpen={(path) => void openFile(path, true)}
+        onClose={() => setQuickOpenOpen(false)}
+      />
       <CommandPalette
         open={paletteOpen()}
         commands={commands}

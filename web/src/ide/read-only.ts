@@ -36,6 +36,8 @@ const READING: ReadonlySet<string> = new Set([
   'theme',
   'back',
   'git-view',
+  'quick-open',
+  'search',
 ]);
 const AI: ReadonlySet<string> = new Set(['ai-panel', 'ai-explain', 'ai-rewrite']);
 /** Commands for the workspace's owner alone. */

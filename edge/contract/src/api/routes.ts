@@ -13,6 +13,7 @@ import { patchRoutes } from './patch.ts';
 import { placementRoutes } from './placement.ts';
 import { planRoutes } from './plans.ts';
 import { runnerRoutes } from './runners.ts';
+import { searchRoutes } from './search.ts';
 import { serverRoutes } from './servers.ts';
 import { snapshotRoutes } from './snapshots.ts';
 import { systemRoutes } from './system.ts';
@@ -38,6 +39,7 @@ export const api = {
   ...planRoutes,
   ...integrationRoutes,
   ...gitRoutes,
+  ...searchRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof api;
