@@ -151,6 +151,14 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
     },
   });
   onCleanup(tabs.onSaved(() => void (running() && git.refresh())));
+  // Quick open answers from the runner's index of the workspace's file names, which the first
+  // query builds (a listing of every file). Asked for once the workspace runs, so the person's
+  // first Ctrl/Cmd+P finds it built.
+  createEffect(
+    on(running, (now) => {
+      if (now) void apis.search.quickOpen(id, '', 1).catch(() => undefined);
+    }),
+  );
   createEffect(on(tabs.active, () => git.closeDiff(), { defer: true }));
   onCleanup(() => runs.dispose());
 
