@@ -5,6 +5,7 @@ import { FilesDeleteJob, FilesMkdirJob, FilesRenameJob } from './files.ts';
 import { idSchema } from './ids.ts';
 import { GitPushJob } from './integrations.ts';
 import { PatchApplyJob, PatchValidateJob } from './patch.ts';
+import { PreviewOpenJob, PreviewPortsJob } from './preview.ts';
 import { DriverKind } from './runners.ts';
 import { SnapshotReason } from './snapshots.ts';
 import { TerminalOpenJob } from './terminal.ts';
@@ -157,6 +158,8 @@ export const RunnerJob = z.discriminatedUnion('type', [
   PatchValidateJob,
   PatchApplyJob,
   TerminalOpenJob,
+  PreviewOpenJob,
+  PreviewPortsJob,
   GitPushJob,
   /** Test the connection to a server assigned to this runner; the answer is a ConnectionTestResult. */
   z.object({ v, type: z.literal('server.test'), serverId: idSchema('server') }),

@@ -11,6 +11,7 @@ import { executionHandlers } from './executions.ts';
 import { fileHandlers } from './files.ts';
 import { fleetHandlers } from './fleet.ts';
 import { patchHandlers } from './patch.ts';
+import { previewHandlers } from './preview.ts';
 import { serverHandlers } from './servers.ts';
 import { snapshotHandlers } from './snapshots.ts';
 import type { JobHandlers } from './table.ts';
@@ -26,6 +27,7 @@ export const jobHandlers: JobHandlers = {
   ...patchHandlers,
   ...aiHandlers,
   ...terminalHandlers,
+  ...previewHandlers,
   ...serverHandlers,
   ...snapshotHandlers,
   ...fleetHandlers,

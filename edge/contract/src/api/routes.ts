@@ -1,3 +1,4 @@
+import { previewRoutes } from '../preview.ts';
 import { accountRoutes } from './account.ts';
 import { adminRoutes } from './admin.ts';
 import { aiRoutes } from './ai.ts';
@@ -36,6 +37,7 @@ export const api = {
   ...identityRoutes,
   ...planRoutes,
   ...integrationRoutes,
+  ...previewRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof api;
