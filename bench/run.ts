@@ -18,6 +18,7 @@ import { benchMemory } from './memory.ts';
 import { benchMetricsCost } from './metrics-cost.ts';
 import { writeMeasuredFigures } from './performance-doc.ts';
 import { benchPlacement } from './placement.ts';
+import { benchPreview } from './preview.ts';
 import { benchRelocation } from './relocation.ts';
 import { benchRemoteDocker } from './remote-docker.ts';
 import { benchRequestChecks } from './request-checks.ts';
@@ -69,6 +70,7 @@ try {
   await section('checks', benchRequestChecks);
   await section('list', benchWorkspaceList);
   await section('metrics', benchMetricsCost);
+  await section('preview', benchPreview);
 } finally {
   await redis.stop();
 }
