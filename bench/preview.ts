@@ -16,7 +16,7 @@ const PORT = 4400;
  * The same client on both sides (Node's http with a keep-alive agent, one request at a time, then
  * one large download); run inside the workspace against 127.0.0.1:<port> for the direct figure.
  */
-const CLIENT = String.raw`
+const CLIENT = `
 const http = require('http');
 const [base, n, warm, big, auth] = process.argv.slice(1);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
@@ -88,7 +88,10 @@ export async function benchPreview(): Promise<Figure[]> {
         200,
       );
       agent.destroy();
-      const direct = runClient([`http://127.0.0.1:${PORT}`, String(N), String(WARMUP), String(BIG)], container);
+      const direct = runClient(
+        [`http://127.0.0.1:${PORT}`, String(N), String(WARMUP), String(BIG)],
+        container,
+      );
       const keel = runClient([through, String(N), String(WARMUP), String(BIG), auth]);
       const d = summarize(direct.times);
       const k = summarize(keel.times);

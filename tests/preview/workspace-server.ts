@@ -7,6 +7,7 @@
  *   GET  /slow             three chunks 150 ms apart (the body streams, not buffered)
  *   GET  /cookies          Set-Cookie: with a Domain, a plain one, and one named like Keel's
  *   GET  /seen             the headers of every request so far (JSON)
+ *   GET  /page             a small HTML page (for the browser tests)
  *   WS   /ws               echoes each text or binary message
  */
 export const WORKSPACE_SERVER = String.raw`
@@ -45,6 +46,7 @@ const server = http.createServer((req, res) => {
     res.setHeader('clear-site-data', '"cookies"');
     return res.end('cookies');
   }
+  if (url.pathname === '/page') { res.setHeader('content-type', 'text/html'); return res.end('<!doctype html><title>preview page</title><p>preview page</p>'); }
   if (url.pathname === '/seen') { res.setHeader('content-type', 'application/json'); return res.end(JSON.stringify(seen)); }
   res.statusCode = 404;
   res.end('no such page');

@@ -20,6 +20,7 @@ import { createRunnersApi } from './api/runners-api.ts';
 import { createServersApi } from './api/servers-api.ts';
 import { createWorkspacesApi } from './api/workspaces-api.ts';
 import { App } from './app.tsx';
+import { createPortsApi } from './ide/ports/ports-api.ts';
 import { createSessionStore } from './session/session-store.ts';
 import { createAccountApi } from './settings/account-api.ts';
 import { browserThemeHost, createThemeStore } from './theme/theme-store.ts';
@@ -49,6 +50,7 @@ const apis = {
   usage: createUsageApi(client),
   health: createHealthApi(client),
   plans: createPlansApi(client),
+  ports: createPortsApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

@@ -5,6 +5,7 @@ import type { MembersApi } from '../admin/members-api.ts';
 import type { PlansApi } from '../admin/plans-api.ts';
 import type { IdentityApi } from '../admin/sign-in-api.ts';
 import type { UsageApi } from '../admin/usage-api.ts';
+import type { PortsApi } from '../ide/ports/ports-api.ts';
 import type { AccountApi } from '../settings/account-api.ts';
 import type { AiApi } from './ai-api.ts';
 import type { ExecutionsApi } from './executions-api.ts';
@@ -34,6 +35,8 @@ export interface Apis {
   usage: UsageApi;
   health: HealthApi;
   plans: PlansApi;
+  /** Listening ports and preview URLs (optional: pages built without it show no Ports tab). */
+  ports?: PortsApi;
 }
 
 export const ApiContext = createContext<Apis>();
