@@ -52,12 +52,21 @@ const WORKSPACE_BODY = /^[a-z2-7]{20}$/;
 
 // ---- URLs -------------------------------------------------------------------------------------
 
-function keelOrigin(c: Context<AppEnv>): string {
+function keelOrigin(c: Context<AppEnv>, mode: PreviewMode = 'path'): string {
   const { publicUrl, previewHost } = c.get('services').config;
   if (publicUrl) return new URL(publicUrl).origin;
-  const here = new URL(c.req.url);
-  if (previewHost && hostOf(c) !== here.host) return `${schemeOf(c)}://${previewHost.host}`;
-  return here.origin;
+  // Without a public URL, Keel is taken to be served at the preview host's own name (as in development).
+  if (mode === 'host' && previewHost) return `${schemeOf(c)}://${previewHost.host}`;
+  return new URL(c.req.url).origin;
+}
+
+/** Who may frame a preview on the wildcard host: Keel's pages (its public URL, or at the preview host's own name). */
+function framers(c: Context<AppEnv>): string[] {
+  const { publicUrl, previewHost } = c.get('services').config;
+  const out = ["'self'"];
+  if (publicUrl) out.push(new URL(publicUrl).origin);
+  if (previewHost) out.push(`${schemeOf(c)}://${previewHost.host}`);
+  return out;
 }
 
 function schemeOf(c: Context<AppEnv>): 'http' | 'https' {
@@ -245,7 +254,14 @@ export function previewHostMiddleware(options: {
     if (!configured) return next();
     const host = hostOf(c);
     const suffix = `.${configured}`;
-    if (!host.endsWith(suffix)) return next();
+    if (!host.endsWith(suffix)) {
+      // Keel's own pages may frame previews (the IDE's preview tab): their policy names the host.
+      const h = answerHeaders(c);
+      const policy = h['content-security-policy'];
+      if (policy && !c.req.path.startsWith('/api/'))
+        h['content-security-policy'] = `${policy}; frame-src 'self' ${schemeOf(c)}://*.${configured}`;
+      return next();
+    }
     const label = host.slice(0, -suffix.length);
     const m = /^([0-9]{1,5})--([a-z2-7]+)$/.exec(label);
     if (!m || !WORKSPACE_BODY.test(m[2]!)) throw new ApiError('not_found', 'No such preview');
@@ -323,7 +339,7 @@ async function servePreview(
     throw failureError(port, head.failure);
   }
   const out = returnedResponseHeaders(head.head.headers, mode);
-  if (mode === 'host') out.append('content-security-policy', `frame-ancestors 'self' ${keelOrigin(c)}`);
+  if (mode === 'host') out.append('content-security-policy', `frame-ancestors ${framers(c).join(' ')}`);
   const status = head.head.status;
   const noBody = method === 'HEAD' || status === 204 || status === 304;
   const stream = bodyStream(down, head.rest, () => services.readers.give(reader));
