@@ -23,8 +23,9 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 const get = (path) => new Promise((resolve, reject) => {
   const req = http.get(base + path, { agent, headers: auth ? { authorization: auth } : {} }, (res) => {
     let bytes = 0;
-    res.on('data', (c) => { bytes += c.length; });
-    res.on('end', () => resolve(bytes));
+    let head = '';
+    res.on('data', (c) => { bytes += c.length; if (head.length < 300) head += c.toString(); });
+    res.on('end', () => (res.statusCode === 200 ? resolve(bytes) : reject(new Error(path + ': ' + res.statusCode + ' ' + head))));
   });
   req.on('error', reject);
 });
@@ -125,6 +126,9 @@ export async function benchPreview(): Promise<Figure[]> {
       server.kill();
     }
   } finally {
+    // The admin's connection sat idle through the runs and the edge may have closed it: one
+    // request that may fail takes the stale socket out of the pool before stop() uses it.
+    await sys.admin.request('GET', '/api/workspaces', undefined, { bearer: true }).catch(() => {});
     await sys.stop();
   }
 }

@@ -49,13 +49,17 @@ export class Previews {
 
   constructor(private readonly ctx: RunnerContext) {}
 
-  private static readonly known = new WeakMap<RunnerContext, Previews>();
-  /** One per runner context, made on first use (the context knows nothing of previews). */
+  private static readonly known = new WeakMap<object, Previews>();
+  /**
+   * One per runner, made on first use (the context knows nothing of previews). Keyed by the
+   * runner's Redis connection: each job sees a view of the context made for its trace, so the
+   * context object itself differs from job to job, and one forwarder per request would follow.
+   */
   static of(ctx: RunnerContext): Previews {
-    let p = Previews.known.get(ctx);
+    let p = Previews.known.get(ctx.redis);
     if (!p) {
       p = new Previews(ctx);
-      Previews.known.set(ctx, p);
+      Previews.known.set(ctx.redis, p);
     }
     return p;
   }
