@@ -46,6 +46,7 @@ export class Previews {
   private readonly forwarders = new Map<string, ForwarderType>();
   private readonly idle: Redis[] = [];
   private readonly live = new Set<() => void>();
+  private closed = false;
 
   constructor(private readonly ctx: RunnerContext) {}
 
@@ -73,6 +74,12 @@ export class Previews {
     return fw;
   }
 
+  /** Ends the runner's previews, if it has any (runner shutdown). */
+  static closeFor(ctx: RunnerContext): void {
+    Previews.known.get(ctx.redis)?.close();
+    Previews.known.delete(ctx.redis);
+  }
+
   async ports(workspaceId: string): Promise<PreviewPortsResult> {
     try {
       return { ports: await (await this.forwarder(workspaceId)).ports() };
@@ -95,6 +102,7 @@ export class Previews {
 
   /** Ends every connection and forwarder (runner shutdown). */
   close(): void {
+    this.closed = true;
     for (const stop of this.live) stop();
     for (const fw of this.forwarders.values()) fw.end('the runner stopped');
     for (const r of this.idle.splice(0)) r.disconnect();
@@ -104,7 +112,7 @@ export class Previews {
     return this.idle.pop() ?? this.ctx.redis.duplicate();
   }
   private giveBack(r: Redis): void {
-    if (this.idle.length < IDLE_BLOCKING && r.status === 'ready') this.idle.push(r);
+    if (!this.closed && this.idle.length < IDLE_BLOCKING && r.status === 'ready') this.idle.push(r);
     else r.disconnect();
   }
 
