@@ -18,6 +18,7 @@ import { benchMemory } from './memory.ts';
 import { benchMetricsCost } from './metrics-cost.ts';
 import { writeMeasuredFigures } from './performance-doc.ts';
 import { benchPlacement } from './placement.ts';
+import { benchPreview } from './preview.ts';
 import { benchQuickOpen } from './quick-open.ts';
 import { benchRelocation } from './relocation.ts';
 import { benchRemoteDocker } from './remote-docker.ts';
@@ -71,6 +72,7 @@ try {
   await section('list', benchWorkspaceList);
   await section('metrics', benchMetricsCost);
   await section('quick-open', benchQuickOpen);
+  await section('preview', benchPreview);
 } finally {
   await redis.stop();
 }

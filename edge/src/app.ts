@@ -43,6 +43,7 @@ import { executionRoutes } from './routes/workspaces-executions.ts';
 import { workspaceFileOpRoutes } from './routes/workspaces-file-ops.ts';
 import { workspaceFileRoutes } from './routes/workspaces-files.ts';
 import { workspaceGitRoutes } from './routes/workspaces-git.ts';
+import { previewApiRoutes, previewHostMiddleware, previewPathRoutes } from './routes/workspaces-preview.ts';
 import { workspaceSearchRoutes } from './routes/workspaces-search.ts';
 import { workspaceSnapshotRoutes } from './routes/workspaces-snapshots.ts';
 import { terminalRoutes } from './routes/workspaces-terminal.ts';
@@ -79,6 +80,8 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
     c.set('clientIp', options.clientIp);
     return next();
   });
+  // Before everything else that answers: the preview host serves previews and nothing of Keel's.
+  app.use('*', previewHostMiddleware({ upgrade: options.upgradeWebSocket }));
   app.use('*', requestLimits());
 
   app.route('/', healthRoutes());
@@ -128,9 +131,11 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route('/api/workspaces', gitPushRoutes());
   app.route('/api/workspaces', workspaceGitRoutes());
   app.route('/api/workspaces', terminalRoutes({ upgrade: options.upgradeWebSocket }));
+  app.route('/api/workspaces', previewApiRoutes());
   app.route('/api/patch', patchRoutes());
   app.route('/api', placementApiRoutes());
   app.all('/api/*', notFound);
+  app.route('/', previewPathRoutes({ upgrade: options.upgradeWebSocket }));
 
   if (options.serveWeb) app.get('*', options.serveWeb);
 

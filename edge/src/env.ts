@@ -84,6 +84,15 @@ export const EdgeEnv = z.object({
   KEEL_SMTP_URL: z.url({ protocol: /^smtps?$/ }).optional(),
   KEEL_SMTP_FROM: z.string().trim().min(3).max(320).optional(),
   KEEL_OPEN_SIGNUP: flag,
+  /**
+   * Wildcard host for preview URLs (`<port>--<workspace>.<host>`), e.g. `preview.example.com` or
+   * `localhost:8787`; `https://` or `http://` in front picks the scheme (default: that of Keel's own URL).
+   */
+  KEEL_PREVIEW_HOST: z
+    .string()
+    .regex(/^(https?:\/\/)?[a-z0-9.-]{1,200}(:\d{1,5})?$/, 'must be a host name, optionally with a port')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
   /** One JSON line per request on stdout (http/request-log.ts); `false` where a proxy logs them. */
   KEEL_REQUEST_LOG: z
     .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
@@ -236,6 +245,8 @@ export interface EdgeConfig {
   edgeStats: { flushMs: number } | undefined;
   /** How long the usage rollups are kept, in days (hourly and daily rows). */
   usageRetention: { hourlyDays: number; days: number };
+  /** KEEL_PREVIEW_HOST: the wildcard preview host (lower case, with port) and its scheme, when set. */
+  previewHost?: { host: string; scheme: 'http' | 'https' | undefined };
 }
 
 export class ConfigError extends Error {
@@ -263,6 +274,15 @@ export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
     redisUrl: e.REDIS_URL,
     secretKeys: keyringOf(e),
     publicUrl: e.KEEL_PUBLIC_URL,
+    ...(e.KEEL_PREVIEW_HOST
+      ? {
+          previewHost: {
+            host: e.KEEL_PREVIEW_HOST.replace(/^https?:\/\//, ''),
+            scheme:
+              (/^(https?):/.exec(e.KEEL_PREVIEW_HOST)?.[1] as 'http' | 'https' | undefined) ?? undefined,
+          },
+        }
+      : {}),
     ssoProvidersJson: e.KEEL_SSO_PROVIDERS?.trim() || undefined,
     smtp: e.KEEL_SMTP_URL
       ? { url: e.KEEL_SMTP_URL, from: e.KEEL_SMTP_FROM ?? 'Keel <keel@localhost>' }

@@ -14,6 +14,7 @@ import { exportJobSpansTo, traceOfJobData } from './job-log.ts';
 import { log } from './log.ts';
 import { NO_METRICS } from './metrics/recorder.ts';
 import type { RunnerMetricsHandle, RunnerMetricsOptions } from './metrics/runner-metrics.ts';
+import { Previews } from './preview/previews.ts';
 import { connectRunnerRedis } from './redis-connection.ts';
 import { checkIn, type SavedCredential } from './registration.ts';
 import { RunnerContext, type ServerOptions } from './runner-context.ts';
@@ -178,6 +179,7 @@ export class Runner {
     await Promise.all([this.calls?.stop(8_000), bounded(this.worker?.close() ?? Promise.resolve(), 8_000)]);
     this.callConnection?.disconnect();
     await bounded(this.ctx.terminals.stop(), 5_000);
+    Previews.closeFor(this.ctx);
     await bounded(this.collecting ?? Promise.resolve(), 2_000);
     await bounded(this.checking ?? Promise.resolve(), 5_000);
     await bounded(this.ctx.servers.close(), 5_000);

@@ -21,6 +21,7 @@ import { createServersApi } from './api/servers-api.ts';
 import { createWorkspacesApi } from './api/workspaces-api.ts';
 import { App } from './app.tsx';
 import { createGitApi } from './ide/git/git-api.ts';
+import { createPortsApi } from './ide/ports/ports-api.ts';
 import { createSearchApi } from './ide/search/search-api.ts';
 import { createSessionStore } from './session/session-store.ts';
 import { createAccountApi } from './settings/account-api.ts';
@@ -53,6 +54,7 @@ const apis = {
   health: createHealthApi(client),
   plans: createPlansApi(client),
   search: createSearchApi(client),
+  ports: createPortsApi(client),
 };
 const theme = createRoot(() => {
   const store = createThemeStore(browserThemeHost(window));

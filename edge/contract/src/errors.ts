@@ -43,6 +43,12 @@ export const ErrorCode = z.enum([
   'directory_unavailable',
   /** The organization switched password sign-in off or requires single sign-on. */
   'password_sign_in_disabled',
+  /** A signed preview link past its expiry. */
+  'link_expired',
+  /** The workspace's server could not be reached, or broke the connection. */
+  'bad_gateway',
+  /** The workspace's server did not answer in time. */
+  'gateway_timeout',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -84,6 +90,9 @@ export const errorStatus = {
   directory_needs_node: 501,
   directory_unavailable: 503,
   password_sign_in_disabled: 403,
+  link_expired: 410,
+  bad_gateway: 502,
+  gateway_timeout: 504,
   internal_error: 500,
 } as const satisfies Record<ErrorCode, number>;
 

@@ -6,6 +6,7 @@ import { GitRunJob } from './git.ts';
 import { idSchema } from './ids.ts';
 import { GitPushJob } from './integrations.ts';
 import { PatchApplyJob, PatchValidateJob } from './patch.ts';
+import { PreviewOpenJob, PreviewPortsJob } from './preview.ts';
 import { DriverKind } from './runners.ts';
 import { FilesFindJob, SearchStartJob } from './search.ts';
 import { SnapshotReason } from './snapshots.ts';
@@ -159,6 +160,8 @@ export const RunnerJob = z.discriminatedUnion('type', [
   PatchValidateJob,
   PatchApplyJob,
   TerminalOpenJob,
+  PreviewOpenJob,
+  PreviewPortsJob,
   GitPushJob,
   GitRunJob,
   FilesFindJob,

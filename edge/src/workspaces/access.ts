@@ -55,7 +55,7 @@ const ROW_CACHE_SECONDS = 300;
  * A live (not deleted) workspace row, read through a Redis cache: every file and command
  * request needs it, and it changes only through the routes that call `forgetWorkspaceRow`.
  */
-async function workspaceRow(
+export async function workspaceRow(
   services: Services,
   id: string,
 ): Promise<{ row: WorkspaceRow; entry: string } | undefined> {

@@ -12,6 +12,7 @@ import { fileHandlers } from './files.ts';
 import { fleetHandlers } from './fleet.ts';
 import { gitHandlers } from './git.ts';
 import { patchHandlers } from './patch.ts';
+import { previewHandlers } from './preview.ts';
 import { searchHandlers } from './search.ts';
 import { serverHandlers } from './servers.ts';
 import { snapshotHandlers } from './snapshots.ts';
@@ -28,6 +29,7 @@ export const jobHandlers: JobHandlers = {
   ...patchHandlers,
   ...aiHandlers,
   ...terminalHandlers,
+  ...previewHandlers,
   ...serverHandlers,
   ...snapshotHandlers,
   ...fleetHandlers,

@@ -6,6 +6,7 @@ import type { PlansApi } from '../admin/plans-api.ts';
 import type { IdentityApi } from '../admin/sign-in-api.ts';
 import type { UsageApi } from '../admin/usage-api.ts';
 import type { GitApi } from '../ide/git/git-api.ts';
+import type { PortsApi } from '../ide/ports/ports-api.ts';
 import type { SearchApi } from '../ide/search/search-api.ts';
 import type { AccountApi } from '../settings/account-api.ts';
 import type { AiApi } from './ai-api.ts';
@@ -38,6 +39,8 @@ export interface Apis {
   plans: PlansApi;
   git: GitApi;
   search: SearchApi;
+  /** Listening ports and preview URLs (optional: pages built without it show no Ports tab). */
+  ports?: PortsApi;
 }
 
 export const ApiContext = createContext<Apis>();

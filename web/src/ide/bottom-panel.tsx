@@ -9,6 +9,8 @@ export interface BottomPanelProps {
   terminal: () => JSX.Element;
   /** Built while its tab shows, so the list is asked for fresh each time it is opened. */
   snapshots: () => JSX.Element;
+  /** The listening ports and their previews; built on first use, then kept so a preview stays open. */
+  ports?: () => JSX.Element;
   actions?: JSX.Element;
 }
 
@@ -16,6 +18,7 @@ const TABS: ReadonlyArray<{ id: PanelTab; label: string }> = [
   { id: 'run', label: 'Run' },
   { id: 'terminal', label: 'Terminal' },
   { id: 'snapshots', label: 'Snapshots' },
+  { id: 'ports', label: 'Ports' },
 ];
 
 /** The Run and Terminal panels under the editor, as an ARIA tablist (arrow keys switch). */
@@ -23,6 +26,10 @@ export function BottomPanel(props: BottomPanelProps) {
   const [terminalUsed, setTerminalUsed] = createSignal(false);
   createEffect(() => {
     if (props.tab === 'terminal') setTerminalUsed(true);
+  });
+  const [portsUsed, setPortsUsed] = createSignal(false);
+  createEffect(() => {
+    if (props.tab === 'ports') setPortsUsed(true);
   });
   const select = (tab: PanelTab) => props.onTab(tab);
 
@@ -81,6 +88,15 @@ export function BottomPanel(props: BottomPanelProps) {
         classList={{ hidden: props.tab !== 'snapshots' }}
       >
         <Show when={props.tab === 'snapshots'}>{props.snapshots()}</Show>
+      </div>
+      <div
+        role="tabpanel"
+        id="panel-ports"
+        aria-labelledby="panel-tab-ports"
+        class="panel-body"
+        classList={{ hidden: props.tab !== 'ports' }}
+      >
+        <Show when={portsUsed()}>{props.ports?.()}</Show>
       </div>
     </div>
   );

@@ -1,6 +1,6 @@
 import { type Accessor, createSignal } from 'solid-js';
 
-export type PanelTab = 'run' | 'terminal' | 'snapshots';
+export type PanelTab = 'run' | 'terminal' | 'snapshots' | 'ports';
 
 export interface IdeLayout {
   sidebarWidth: number;

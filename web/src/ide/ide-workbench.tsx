@@ -36,6 +36,7 @@ import { SourceControlView } from './git/source-control-view.tsx';
 import { ideCommands } from './ide-commands.ts';
 import { IdeHeader } from './ide-header.tsx';
 import { createIdeLayoutStore, LAYOUT_LIMITS } from './ide-layout-store.ts';
+import { PortsPanel } from './ports/ports-panel.tsx';
 import { QuickOpen } from './quick-open/quick-open.tsx';
 import { allowedCommands, ideAllowances, READ_ONLY_NOTE } from './read-only.ts';
 import { RunPanel } from './run/run-panel.tsx';
@@ -540,6 +541,11 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
                     onRestoring={() => void props.watch.load()}
                   />
                 )}
+                ports={() => {
+                  const ports = apis.ports;
+                  if (!ports || !allowed.work) return <p class="panel-note">{READ_ONLY_NOTE}</p>;
+                  return <PortsPanel api={ports} workspaceId={id} owner={allowed.push} />;
+                }}
               />
             </section>
           </Show>

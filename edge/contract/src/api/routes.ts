@@ -1,3 +1,4 @@
+import { previewRoutes } from '../preview.ts';
 import { accountRoutes } from './account.ts';
 import { adminRoutes } from './admin.ts';
 import { aiRoutes } from './ai.ts';
@@ -40,6 +41,7 @@ export const api = {
   ...integrationRoutes,
   ...gitRoutes,
   ...searchRoutes,
+  ...previewRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type ApiRouteName = keyof typeof api;

@@ -1,0 +1,134 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { waitFor } from '../tests/harness/ports.ts';
+import { WORKSPACE_SERVER } from '../tests/preview/workspace-server.ts';
+import type { Figure } from './figure.ts';
+import { count } from './scale.ts';
+import { round, summarize } from './stats.ts';
+import { startSystem } from './system.ts';
+
+const N = count(1000, 100);
+const WARMUP = count(100, 20);
+const BIG = count(256, 16) * 1024 * 1024;
+const PORT = 4400;
+
+/**
+ * The same client on both sides (Node's http with a keep-alive agent, one request at a time, then
+ * one large download); run inside the workspace against 127.0.0.1:<port> for the direct figure.
+ */
+const CLIENT = `
+const http = require('http');
+const [base, n, warm, big, auth] = process.argv.slice(1);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+const get = (path) => new Promise((resolve, reject) => {
+  const req = http.get(base + path, { agent, headers: auth ? { authorization: auth } : {} }, (res) => {
+    let bytes = 0;
+    let head = '';
+    res.on('data', (c) => { bytes += c.length; if (head.length < 300) head += c.toString(); });
+    res.on('end', () => (res.statusCode === 200 ? resolve(bytes) : reject(new Error(path + ': ' + res.statusCode + ' ' + head))));
+  });
+  req.on('error', reject);
+});
+(async () => {
+  const times = [];
+  for (let i = 0; i < Number(warm) + Number(n); i++) {
+    const t = performance.now();
+    await get('/hello');
+    if (i >= Number(warm)) times.push(performance.now() - t);
+  }
+  await get('/big?n=' + (4 * 1024 * 1024));
+  const t = performance.now();
+  const bytes = await get('/big?n=' + big);
+  const seconds = (performance.now() - t) / 1000;
+  if (bytes !== Number(big)) throw new Error('short download: ' + bytes);
+  console.log(JSON.stringify({ times, mbps: bytes / seconds / 1048576 }));
+  agent.destroy();
+})().catch((e) => { console.error(e); process.exit(1); });
+`;
+
+interface Run {
+  times: number[];
+  mbps: number;
+}
+
+function runClient(argv: string[], inContainer?: string): Run {
+  const args = inContainer ? ['exec', inContainer, 'node', '-e', CLIENT, ...argv] : ['-e', CLIENT, ...argv];
+  const out = execFileSync(inContainer ? 'docker' : process.execPath, args, { maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(out.toString()) as Run;
+}
+
+/**
+ * Preview proxy latency and throughput: browser-side client → edge → Redis → runner → forwarder in
+ * the workspace → the server, against the same client run inside the workspace on 127.0.0.1, in the
+ * same run (docker driver: the workspace is a container with its own network namespace).
+ */
+export async function benchPreview(): Promise<Figure[]> {
+  const sys = await startSystem('docker');
+  try {
+    const ws = await sys.workspace('bench-preview');
+    const container = `keel-ws-${ws}`;
+    const server = spawn('docker', ['exec', container, 'node', '-e', WORKSPACE_SERVER, String(PORT)], {
+      stdio: 'ignore',
+    });
+    try {
+      const auth = `Bearer ${sys.admin.accessToken}`;
+      const through = `${sys.base}/w/${ws}/p/${PORT}`;
+      const agent = new Agent({ keepAlive: true });
+      await waitFor(
+        'the preview answering',
+        () =>
+          new Promise<true | undefined>((resolve) => {
+            const req = request(`${through}/hello`, { agent, headers: { authorization: auth } }, (res) => {
+              res.resume();
+              resolve(res.statusCode === 200 ? true : undefined);
+            });
+            req.on('error', () => resolve(undefined));
+            req.end();
+          }),
+        30_000,
+        200,
+      );
+      agent.destroy();
+      const direct = runClient(
+        [`http://127.0.0.1:${PORT}`, String(N), String(WARMUP), String(BIG)],
+        container,
+      );
+      const keel = runClient([through, String(N), String(WARMUP), String(BIG), auth]);
+      const d = summarize(direct.times);
+      const k = summarize(keel.times);
+      return [
+        {
+          name: `preview GET round trip, p50 (n=${N})`,
+          keel: `${round(k.p50)} ms`,
+          baseline: `${round(d.p50)} ms (same client in the workspace, 127.0.0.1)`,
+          ratio: `+${round(k.p50 - d.p50)} ms`,
+          target: '≤ +3 ms',
+          pass: k.p50 - d.p50 <= 3,
+        },
+        {
+          name: `preview GET round trip, p99 (n=${N})`,
+          keel: `${round(k.p99)} ms`,
+          baseline: `${round(d.p99)} ms (same client in the workspace, 127.0.0.1)`,
+          ratio: `+${round(k.p99 - d.p99)} ms`,
+          target: 'reference',
+          pass: null,
+        },
+        {
+          name: `preview download throughput (${BIG / 1048576} MiB)`,
+          keel: `${round(keel.mbps, 0)} MiB/s`,
+          baseline: `${round(direct.mbps, 0)} MiB/s (same client in the workspace, 127.0.0.1)`,
+          ratio: `${round(keel.mbps / direct.mbps)}×`,
+          target: '≥ 0.5×',
+          pass: keel.mbps / direct.mbps >= 0.5,
+        },
+      ];
+    } finally {
+      server.kill();
+    }
+  } finally {
+    // The admin's connection sat idle through the runs and the edge may have closed it: one
+    // request that may fail takes the stale socket out of the pool before stop() uses it.
+    await sys.admin.request('GET', '/api/workspaces', undefined, { bearer: true }).catch(() => {});
+    await sys.stop();
+  }
+}

@@ -1,0 +1,204 @@
+/*
+ * The runner's side of a workspace's preview forwarder (./forwarder-program.ts): one process
+ * inside the workspace per workspace, started on first use and again after it died, carrying
+ * every preview connection to that workspace's ports as frames over its stdin/stdout.
+ *
+ * The forwarder runs as the workspace user, who can tamper with it: what it sends is bounded
+ * (frame size), parsed with a schema, and only ever reaches the connection it names; a broken
+ * frame stream ends it (and every connection through it).
+ */
+import { Duplex } from 'node:stream';
+import { ListeningPort, PREVIEW_MAX_PORTS } from '@keel/contract/preview';
+import { z } from 'zod';
+import { encodeFrame, FrameReader } from '../files/agent/framing.ts';
+import { AGENT_LOADER, programFrame } from '../files/agent/loader.ts';
+import type { ExecHandle, ExecRequest } from '../workloads/types.ts';
+import { FORWARDER_PROGRAM } from './forwarder-program.ts';
+
+/** Frames from the forwarder: socket reads are 64 KiB at most; 1 MiB bounds a tampered one. */
+const MAX_FRAME = 1024 * 1024;
+const PORTS_TIMEOUT_MS = 10_000;
+
+const FromForwarder = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('opened') }),
+  z.object({ op: z.literal('data') }),
+  z.object({ op: z.literal('end') }),
+  z.object({ op: z.literal('closed') }),
+  z.object({
+    op: z.literal('error'),
+    code: z.enum(['port_closed', 'bad_gateway']),
+    message: z.string().max(200),
+  }),
+  z.object({ op: z.literal('ports'), ports: z.array(ListeningPort).max(PREVIEW_MAX_PORTS) }),
+]);
+
+export class ForwarderError extends Error {
+  constructor(
+    readonly code: 'port_closed' | 'bad_gateway',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** One connection to a port inside the workspace, as a Duplex (what `http.request` and `ws` take). */
+class ForwardedSocket extends Duplex {
+  opened = false;
+  constructor(
+    private readonly fw: Forwarder,
+    readonly id: number,
+  ) {
+    super({ allowHalfOpen: true });
+  }
+  override _read(): void {
+    this.fw.write(this.id, { op: 'resume' });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    this.fw.write(this.id, { op: 'data' }, chunk);
+    cb();
+  }
+  override _final(cb: (err?: Error | null) => void): void {
+    this.fw.write(this.id, { op: 'end' });
+    cb();
+  }
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    this.fw.write(this.id, { op: 'close' });
+    this.fw.forget(this.id);
+    cb(err);
+  }
+  /** What node:http asks of a socket beyond a Duplex. */
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  setTimeout(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+}
+
+export class Forwarder {
+  over = false;
+  private readonly handle: ExecHandle;
+  private readonly reader = new FrameReader(MAX_FRAME);
+  private readonly sockets = new Map<number, ForwardedSocket>();
+  private readonly portAsks = new Map<number, (ports: z.infer<typeof ListeningPort>[] | Error) => void>();
+  private nextId = 1;
+
+  constructor(run: (req: ExecRequest) => ExecHandle) {
+    // NODE_OPTIONS cleared: an image's or a user's preload has no place in the forwarder.
+    this.handle = run({ argv: ['node', '-e', AGENT_LOADER], stdin: true, env: { NODE_OPTIONS: '' } });
+    this.handle.stdout.on('data', (chunk: Buffer) => this.received(chunk));
+    this.handle.stdout.on('end', () => this.end('its output ended'));
+    this.handle.stderr.resume();
+    this.handle.done.then(
+      () => this.end('it exited'),
+      (err: unknown) => this.end(`it could not start: ${String(err)}`),
+    );
+    this.handle.stdin?.on('error', () => {});
+    this.handle.stdin?.write(programFrame(FORWARDER_PROGRAM));
+  }
+
+  /** A new connection to `port` inside the workspace. Data written before it opened waits in order. */
+  connect(port: number): ForwardedSocket {
+    const socket = new ForwardedSocket(this, this.allocate());
+    if (this.over) {
+      queueMicrotask(() => socket.destroy(new ForwarderError('bad_gateway', 'the preview forwarder ended')));
+      return socket;
+    }
+    this.sockets.set(socket.id, socket);
+    this.write(socket.id, { op: 'open', port });
+    return socket;
+  }
+
+  async ports(): Promise<z.infer<typeof ListeningPort>[]> {
+    if (this.over) throw new ForwarderError('bad_gateway', 'the preview forwarder ended');
+    const id = this.allocate();
+    const answer = new Promise<z.infer<typeof ListeningPort>[] | Error>((resolve) => {
+      this.portAsks.set(id, resolve);
+      setTimeout(() => resolve(new ForwarderError('bad_gateway', 'no answer')), PORTS_TIMEOUT_MS).unref();
+    });
+    this.write(id, { op: 'ports' });
+    const got = await answer;
+    this.portAsks.delete(id);
+    if (got instanceof Error) throw got;
+    return got;
+  }
+
+  write(id: number, head: object, payload?: Buffer): void {
+    if (this.over) return;
+    this.handle.stdin?.write(encodeFrame(id, head, payload));
+  }
+
+  forget(id: number): void {
+    this.sockets.delete(id);
+  }
+
+  end(why: string): void {
+    if (this.over) return;
+    this.over = true;
+    for (const s of this.sockets.values())
+      s.destroy(new ForwarderError('bad_gateway', `preview forwarder: ${why}`));
+    this.sockets.clear();
+    for (const ask of this.portAsks.values()) ask(new ForwarderError('bad_gateway', why));
+    this.handle.stdin?.end();
+    void this.handle.kill().catch(() => {});
+  }
+
+  private allocate(): number {
+    this.nextId = this.nextId >= 0xffff_fff0 ? 1 : this.nextId + 1;
+    return this.nextId;
+  }
+
+  private received(chunk: Buffer): void {
+    let frames: ReturnType<FrameReader['push']>;
+    try {
+      frames = this.reader.push(chunk);
+    } catch {
+      this.end('it broke the framing');
+      return;
+    }
+    for (const frame of frames) {
+      let parsed: z.infer<typeof FromForwarder>;
+      try {
+        parsed = FromForwarder.parse(JSON.parse(frame.header.toString('utf8')));
+      } catch {
+        this.end('it sent a malformed frame');
+        return;
+      }
+      if (parsed.op === 'ports') {
+        this.portAsks.get(frame.id)?.(parsed.ports);
+        continue;
+      }
+      const socket = this.sockets.get(frame.id);
+      if (!socket) continue;
+      switch (parsed.op) {
+        case 'opened':
+          socket.opened = true;
+          break;
+        case 'data':
+          // A copy: the payload is a view of the frame reader's chunk.
+          if (!socket.push(Buffer.from(frame.payload))) this.write(frame.id, { op: 'pause' });
+          break;
+        case 'end':
+          socket.push(null);
+          break;
+        case 'closed':
+          this.sockets.delete(frame.id);
+          socket.push(null);
+          break;
+        case 'error':
+          this.sockets.delete(frame.id);
+          socket.destroy(new ForwarderError(parsed.code, parsed.message));
+          break;
+      }
+    }
+  }
+}
