@@ -38,6 +38,8 @@ interface Operation {
   access: RouteAccess;
   body?: JsonSchema;
   query: Array<{ name: string; required: boolean; schema: JsonSchema }>;
+  /** Path parameters' schemas: one that is no id (a port) gets a valid sample, so the id is what is judged. */
+  pathParams: Record<string, JsonSchema>;
   stream: boolean;
 }
 
@@ -83,6 +85,11 @@ describe('permission matrix over /openapi.json', () => {
         query: ((op.parameters ?? []) as Array<Record<string, any>>)
           .filter((p) => p.in === 'query')
           .map((p) => ({ name: p.name, required: p.required === true, schema: p.schema ?? {} })),
+        pathParams: Object.fromEntries(
+          ((op.parameters ?? []) as Array<Record<string, any>>)
+            .filter((p) => p.in === 'path')
+            .map((p) => [p.name, p.schema ?? {}]),
+        ),
         stream: Object.values(op.responses ?? {}).some(
           (r: any) => r?.content?.['text/event-stream'] !== undefined,
         ),
@@ -266,7 +273,12 @@ describe('permission matrix over /openapi.json', () => {
 
   function urlOf(op: Operation): string {
     const path = op.path.replace(/\{(\w+)\}/g, (_, name: string) =>
-      encodeURIComponent(foreignId(op.path, name) ?? `${name}-unknown`),
+      encodeURIComponent(
+        foreignId(op.path, name) ??
+          (/^(integer|number)$/.test(String(op.pathParams[name]?.type))
+            ? String(sample(op.pathParams[name]!, name))
+            : `${name}-unknown`),
+      ),
     );
     const query = new URLSearchParams();
     for (const q of op.query) if (q.required) query.set(q.name, String(sample(q.schema, q.name)));

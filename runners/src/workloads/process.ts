@@ -193,6 +193,7 @@ export class ProcessDriver implements WorkloadDriver {
     this.cgroups.delete(id);
     await cg?.destroy();
     if (state?.spec.network) await this.networkDown(id);
+    else if (state) await this.loopbackDown(id);
   }
 
   async remove(id: string, opts: { keepData: boolean }): Promise<void> {
@@ -230,7 +231,7 @@ export class ProcessDriver implements WorkloadDriver {
         const state = await this.mustState(id);
         if (!state.started) throw new WorkloadError('WORKLOAD_NOT_RUNNING', `workspace ${id} is not running`);
         const cg = await this.cgroupFor(id, state.spec);
-        const netns = state.spec.network ? await this.networkFor(id, state.spec) : undefined;
+        const netns = await this.namespaceFor(id, state.spec);
         const child = this.spawnExec(id, state, req, cg, netns, await this.seccomp());
         child.stdout?.pipe(io.stdout);
         child.stderr?.pipe(io.stderr);
@@ -267,7 +268,7 @@ export class ProcessDriver implements WorkloadDriver {
     const state = await this.mustState(id);
     if (!state.started) throw new WorkloadError('WORKLOAD_NOT_RUNNING', `workspace ${id} is not running`);
     const cg = await this.cgroupFor(id, state.spec);
-    const netns = state.spec.network ? await this.networkFor(id, state.spec) : undefined;
+    const netns = await this.namespaceFor(id, state.spec);
     return this.commandLine(id, state, req, cg, { newSession: false, netns, seccomp: await this.seccomp() });
   }
 
@@ -388,8 +389,9 @@ export class ProcessDriver implements WorkloadDriver {
       workspaceDir: state.workspaceDir,
       passwdFile: path.join(this.dir(id), 'etc', 'passwd'),
       groupFile: path.join(this.dir(id), 'etc', 'group'),
-      network: state.spec.network,
-      resolvConf: path.join(this.dir(id), 'etc', 'resolv.conf'),
+      // The workspace's own namespace (with network, or loopback only), entered by nsenter above.
+      network: opts.netns !== undefined,
+      ...(state.spec.network ? { resolvConf: path.join(this.dir(id), 'etc', 'resolv.conf') } : {}),
       seccompFd: SECCOMP_FD,
       cwd: cwdInside,
       env: req.env ?? {},
@@ -453,6 +455,24 @@ export class ProcessDriver implements WorkloadDriver {
       });
       return file;
     });
+  }
+
+  /**
+   * The network namespace the workspace's commands share: with network, the one slirp4netns
+   * connects; without, one with only loopback, so a server one command starts (a dev server in a
+   * terminal) is reachable from the next command and from a preview, as on any machine, while
+   * nothing outside is. Without root (or nsenter and ip) there is none: each command then gets a
+   * loopback of its own from bubblewrap.
+   */
+  private async namespaceFor(id: string, spec: WorkloadSpec): Promise<string | undefined> {
+    if (spec.network) return this.networkFor(id, spec);
+    if (!this.asRoot || !this.bwrap || !findExecutable('ip') || !findExecutable('nsenter')) return undefined;
+    return this.networks.of(id, false, () => ensureNamedNetns(this.netnsName(id)));
+  }
+
+  private async loopbackDown(id: string): Promise<void> {
+    this.networks.forget(id);
+    if (this.asRoot) await deleteNamedNetns(this.netnsName(id)).catch(() => undefined);
   }
 
   private async networkDown(id: string): Promise<void> {
