@@ -27,7 +27,7 @@ const OURS = `${PROTOCOL.major}.${PROTOCOL.minor}`;
  */
 async function buildRunnerSpeaking2(outdir: string): Promise<string> {
   const protocolFile = join(root, 'edge/contract/src/protocol.ts');
-  const original = 'Object.freeze({ major: CONTRACT_VERSION, minor: 1 })';
+  const original = `Object.freeze({ major: CONTRACT_VERSION, minor: ${PROTOCOL.minor} })`;
   const protocol2: Plugin = {
     name: 'protocol-2.0',
     setup(b) {
