@@ -44,7 +44,17 @@ if (files.length === 0) {
  * KEEL_TEST_LANES=1 runs everything in one lane, as before.
  */
 const lanesWanted = process.env.KEEL_TEST_LANES === '1' ? 1 : 2;
-const SECOND_LANE = ['tests/e2e/', 'tests/scripts/', 'tests/monitoring/', 'tests/ldap/', 'tests/sso/'];
+const SECOND_LANE = [
+  'tests/e2e/',
+  'tests/scripts/',
+  'tests/monitoring/',
+  'tests/ldap/',
+  'tests/sso/',
+  // The IDE's suites: they use the process and Docker drivers but change no host interface.
+  'tests/git/',
+  'tests/search/',
+  'tests/lsp/',
+];
 const inSecondLane = (f: string) => SECOND_LANE.some((dir) => f.startsWith(dir));
 const pg = await startPostgresServer();
 const tmp = join(root, '.tmp');
