@@ -42,6 +42,7 @@ import { workspaceRoutes } from './routes/workspaces.ts';
 import { executionRoutes } from './routes/workspaces-executions.ts';
 import { workspaceFileOpRoutes } from './routes/workspaces-file-ops.ts';
 import { workspaceFileRoutes } from './routes/workspaces-files.ts';
+import { lspRoutes } from './routes/workspaces-lsp.ts';
 import { workspaceSnapshotRoutes } from './routes/workspaces-snapshots.ts';
 import { terminalRoutes } from './routes/workspaces-terminal.ts';
 import type { SocketUpgrade } from './terminal/socket-upgrade.ts';
@@ -123,6 +124,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route('/api/workspaces', executionRoutes());
   app.route('/api/workspaces', gitPushRoutes());
   app.route('/api/workspaces', terminalRoutes({ upgrade: options.upgradeWebSocket }));
+  app.route('/api/workspaces', lspRoutes({ upgrade: options.upgradeWebSocket }));
   app.route('/api/patch', patchRoutes());
   app.route('/api', placementApiRoutes());
   app.all('/api/*', notFound);

@@ -78,6 +78,8 @@ export const RunnerEnv = z.object({
     .default(EXEC_OUTPUT_MAX_BYTES),
   /** A terminal with no browser attached for this long ends (its shell and what it started). */
   KEEL_TERMINAL_IDLE_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** A language server with no browser connection for this long stops. */
+  KEEL_RUNNER_LSP_IDLE_SECONDS: z.coerce.number().int().min(1).default(600),
   /**
    * Prometheus metrics on a listener of their own, never the public one; unset: off, and
    * nothing is recorded per job (see metrics/).

@@ -178,6 +178,7 @@ export class Runner {
     await Promise.all([this.calls?.stop(8_000), bounded(this.worker?.close() ?? Promise.resolve(), 8_000)]);
     this.callConnection?.disconnect();
     await bounded(this.ctx.terminals.stop(), 5_000);
+    await bounded(this.ctx.languageServers.stop(), 5_000);
     await bounded(this.collecting ?? Promise.resolve(), 2_000);
     await bounded(this.checking ?? Promise.resolve(), 5_000);
     await bounded(this.ctx.servers.close(), 5_000);

@@ -21,6 +21,7 @@ export const idPrefixes = {
   accessToken: 'pat',
   identityProvider: 'idp',
   gitCredential: 'gcr',
+  lspConnection: 'lsp',
 } as const;
 export type IdKind = keyof typeof idPrefixes;
 

@@ -4,6 +4,7 @@ import { EgressAllow } from './egress.ts';
 import { FilesDeleteJob, FilesMkdirJob, FilesRenameJob } from './files.ts';
 import { idSchema } from './ids.ts';
 import { GitPushJob } from './integrations.ts';
+import { LspOpenJob } from './lsp.ts';
 import { PatchApplyJob, PatchValidateJob } from './patch.ts';
 import { DriverKind } from './runners.ts';
 import { SnapshotReason } from './snapshots.ts';
@@ -157,6 +158,7 @@ export const RunnerJob = z.discriminatedUnion('type', [
   PatchValidateJob,
   PatchApplyJob,
   TerminalOpenJob,
+  LspOpenJob,
   GitPushJob,
   /** Test the connection to a server assigned to this runner; the answer is a ConnectionTestResult. */
   z.object({ v, type: z.literal('server.test'), serverId: idSchema('server') }),

@@ -10,6 +10,7 @@ import { aiHandlers } from './ai.ts';
 import { executionHandlers } from './executions.ts';
 import { fileHandlers } from './files.ts';
 import { fleetHandlers } from './fleet.ts';
+import { lspHandlers } from './lsp.ts';
 import { patchHandlers } from './patch.ts';
 import { serverHandlers } from './servers.ts';
 import { snapshotHandlers } from './snapshots.ts';
@@ -26,6 +27,7 @@ export const jobHandlers: JobHandlers = {
   ...patchHandlers,
   ...aiHandlers,
   ...terminalHandlers,
+  ...lspHandlers,
   ...serverHandlers,
   ...snapshotHandlers,
   ...fleetHandlers,
