@@ -14,6 +14,7 @@ import { errorMessage } from '../forms/error-message.ts';
 import type { Theme } from '../theme/theme-store.ts';
 import type { EditorTabsStore } from './editor-tabs-store.ts';
 import { languageForPath } from './language-for-path.ts';
+import { workspaceUri } from './lsp/language-servers.ts';
 import { loadMonaco } from './monaco/load-monaco.ts';
 import type { Monaco } from './monaco/monaco-environment.ts';
 
@@ -98,7 +99,8 @@ export function CodeEditor(props: CodeEditorProps) {
       model = m.editor.createModel(
         tab.content,
         languageForPath(path),
-        m.Uri.from({ scheme: 'keel', path: `/${path}` }),
+        // The path the workspace's language servers see (web/src/ide/lsp).
+        m.Uri.parse(workspaceUri(path)),
       );
       models.set(path, model);
       revisions.set(path, tab.revision);

@@ -32,6 +32,7 @@ import { GitPushDialog } from './git/git-push-dialog.tsx';
 import { ideCommands } from './ide-commands.ts';
 import { IdeHeader } from './ide-header.tsx';
 import { createIdeLayoutStore, LAYOUT_LIMITS } from './ide-layout-store.ts';
+import { attachLanguageServers } from './lsp/editor-language-servers.ts';
 import { allowedCommands, ideAllowances, READ_ONLY_NOTE } from './read-only.ts';
 import { RunPanel } from './run/run-panel.tsx';
 import { createRunStore } from './run/run-store.ts';
@@ -376,7 +377,16 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
                 </div>
               )}
             </Show>
-            <EditorSetupContext.Provider value={allowed.ai ? ai.setupEditor : undefined}>
+            <EditorSetupContext.Provider
+              value={(editor, monaco) => {
+                if (allowed.ai) ai.setupEditor(editor);
+                if (allowed.work)
+                  attachLanguageServers(editor, monaco, {
+                    workspaceId: props.workspace.id,
+                    open: (path) => tabs.open(path),
+                  });
+              }}
+            >
               <EditorStage
                 tabs={tabs}
                 theme={theme.theme()}

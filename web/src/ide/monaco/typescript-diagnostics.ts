@@ -15,3 +15,29 @@ export function limitTypeScriptDiagnostics(monaco: Pick<Monaco, 'typescript'>): 
     });
   }
 }
+
+/**
+ * While the workspace's TypeScript language server is ready (on: false), the worker's own features
+ * and diagnostics are off, so hovers, completions and problems are not shown twice; when the server
+ * stops (on: true), they come back as `limitTypeScriptDiagnostics` left them.
+ */
+export function setTypeScriptWorkerFeatures(monaco: Pick<Monaco, 'typescript'>, on: boolean): void {
+  for (const defaults of [monaco.typescript.typescriptDefaults, monaco.typescript.javascriptDefaults]) {
+    defaults.setDiagnosticsOptions({
+      ...defaults.getDiagnosticsOptions(),
+      noSemanticValidation: true,
+      noSyntaxValidation: !on,
+    });
+    defaults.setModeConfiguration({
+      ...defaults.modeConfiguration,
+      completionItems: on,
+      hovers: on,
+      definitions: on,
+      references: on,
+      rename: on,
+      signatureHelp: on,
+      documentRangeFormattingEdits: on,
+      onTypeFormattingEdits: on,
+    });
+  }
+}
