@@ -55,14 +55,12 @@ async function direct(): Promise<{ hover: number[]; completion: number[] }> {
   );
   const child = spawn(process.execPath, [cli, '--stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
   const waiting = new Map<number, (m: unknown) => void>();
-  const notes: Array<{ method: string; params: any }> = [];
   const reader = new LspFrameReader(
     LSP_MESSAGE_MAX_BYTES,
     (text) => {
       const m = JSON.parse(text);
       if (m.method && m.id !== undefined)
         child.stdin.write(frameMessage(JSON.stringify({ jsonrpc: '2.0', id: m.id, result: null })));
-      else if (m.method) notes.push(m);
       else waiting.get(m.id)?.(m);
     },
     (err) => console.error('bench lsp: direct server framing', err),
@@ -93,9 +91,7 @@ async function direct(): Promise<{ hover: number[]; completion: number[] }> {
     notify('textDocument/didOpen', {
       textDocument: { uri, languageId: 'typescript', version: 1, text: MAIN },
     });
-    await waitUntil(() =>
-      notes.some((n) => n.method === 'textDocument/publishDiagnostics' && n.params.uri === uri),
-    );
+    await loaded(ask, uri);
     return await measure(ask, uri);
   } finally {
     child.kill('SIGKILL');
@@ -103,11 +99,15 @@ async function direct(): Promise<{ hover: number[]; completion: number[] }> {
   }
 }
 
-async function waitUntil(test: () => boolean, timeoutMs = 60_000): Promise<void> {
+/** Waits until a hover shows the type from the other file: the project (both files) is loaded. */
+async function loaded(ask: Ask, uri: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error('the language server did not load the project in time');
-    await new Promise((r) => setTimeout(r, 20));
+  for (;;) {
+    const answer = await ask('textDocument/hover', { textDocument: { uri }, position: HOVER });
+    if (/a: Point, b: Point/.test(JSON.stringify(answer))) return;
+    if (Date.now() > deadline)
+      throw new Error(`the language server did not load the project: ${JSON.stringify(answer)}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 
@@ -135,9 +135,7 @@ export async function benchLsp(): Promise<Figure[]> {
     await lsp.initialize();
     const uri = 'file:///workspace/src/main.ts';
     lsp.open(uri, 'typescript', MAIN);
-    await lsp.waitFor('diagnostics', () =>
-      lsp.notifications.some((n) => n.method === 'textDocument/publishDiagnostics' && n.params.uri === uri),
-    );
+    await loaded((method, params) => lsp.request(method, params), uri);
     const keel = await measure((method, params) => lsp.request(method, params), uri);
     await lsp.close();
     const rows: Figure[] = [];

@@ -1,0 +1,116 @@
+/**
+ * The editor knows the code, in a real Chromium against the whole system started by `scripts/up`
+ * (process driver, local Git allowed): a workspace cloned from zod's own sources (a Git host
+ * stand-in serving tests/harness/zod-repo.ts's repository) opens a .ts file; the status bar says
+ * the workspace's TypeScript language server is ready; hovering a name imported from another file
+ * shows its type from that file, and F12 opens the file that defines it in a tab.
+ *
+ * Build first: `npm run build -w @keel/web && node runners/bundle.mjs`.
+ */
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { type GitHostStandin, startGitHostStandin } from '../harness/git-host-standin.ts';
+import { seedZodRepo } from '../harness/zod-repo.ts';
+import { launchChromium, scenarioSteps, screenshot } from './support/browser.ts';
+import { type KeelInstance, startKeel } from './support/keel-instance.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const PASSWORD = 'correct horse battery staple';
+const TOKEN = 'ghp_e2eLspToken0123456789ab';
+
+let keel: KeelInstance;
+let host: GitHostStandin;
+let zodUrl: string;
+let browser: Browser;
+let page: Page;
+
+const step = scenarioSteps(
+  'ide-language-servers',
+  () => ({ page }),
+  () => console.log(keel?.output()),
+);
+
+describe('language servers in the IDE, end to end', { timeout: 300_000 }, () => {
+  before(async () => {
+    assert.ok(
+      existsSync(join(root, 'web/dist/index.html')),
+      'build the web app first: npm run build -w @keel/web',
+    );
+    host = await startGitHostStandin({ username: 'x-access-token', token: TOKEN });
+    zodUrl = seedZodRepo(host);
+    [keel, browser] = await Promise.all([
+      startKeel({ env: { KEEL_RUNNER_ALLOW_LOCAL_GIT: 'true', KEEL_RUNNER_DRIVER: 'process' } }),
+      launchChromium(),
+    ]);
+    const context = await browser.newContext({
+      viewport: { width: 1440, height: 900 },
+      colorScheme: 'light',
+    });
+    page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await keel?.stop();
+    await host?.close();
+  });
+
+  step('a workspace cloned from zod’s sources opens in the IDE', async () => {
+    await page.goto(`${keel.base}/sign-up`);
+    await page.getByLabel('Your name').fill('Ada Types');
+    await page.getByLabel('Email').fill('ada@example.com');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('heading', { name: 'Workspaces' }).waitFor();
+    // The stand-in asks every clone for the token: kept in Settings › Integrations.
+    await page.goto(`${keel.base}/settings/integrations`);
+    await page.getByRole('textbox', { name: 'Host' }).fill(host.host);
+    await page.getByLabel('Token', { exact: true }).fill(TOKEN);
+    await page.getByRole('button', { name: 'Save token' }).click();
+    await page.getByRole('row', { name: new RegExp(host.host.replace(/\./g, '\\.')) }).waitFor();
+
+    await page.goto(keel.base);
+    await page.getByRole('button', { name: 'New workspace' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New workspace' });
+    await dialog.getByLabel('Name').fill('zod');
+    await dialog.getByText('A Git repository').click();
+    await dialog.getByLabel('Repository URL').fill(zodUrl);
+    await dialog.getByRole('button', { name: 'Create workspace' }).click();
+    await page
+      .getByRole('listitem', { name: 'zod' })
+      .getByText('Running', { exact: true })
+      .waitFor({ timeout: 120_000 });
+    await page.getByRole('button', { name: 'Open zod' }).click();
+    await page.getByRole('heading', { name: 'zod', level: 1 }).waitFor();
+    for (const folder of ['src', 'v4', 'classic'])
+      await page.getByRole('treeitem', { name: folder, exact: true }).click();
+    await page.getByRole('treeitem', { name: 'coerce.ts', exact: true }).click();
+    await page.locator('.status-bar-lsp', { hasText: 'Language server ready' }).waitFor({ timeout: 120_000 });
+  });
+
+  step('hover shows the type of a name from another file', async () => {
+    const name = page.locator('.view-lines span', { hasText: /^ZodString$/ }).first();
+    await name.hover();
+    const hover = page.locator('.monaco-hover-content', { hasText: 'ZodString' });
+    await hover.waitFor({ timeout: 60_000 });
+    const text = (await hover.textContent()) ?? '';
+    // Declared in schemas.ts: `const ZodString: core.$constructor<ZodString>`.
+    assert.match(text, /\$constructor|interface ZodString/, text);
+    await screenshot(page, 'ide-language-servers-hover');
+  });
+
+  step('F12 opens the file that defines it in a tab', async () => {
+    await page
+      .locator('.view-lines span', { hasText: /^ZodString$/ })
+      .first()
+      .click();
+    await page.keyboard.press('F12');
+    await page.getByRole('tab', { name: /schemas\.ts/ }).waitFor({ timeout: 60_000 });
+    await page.locator('.code-editor-surface [aria-label*="src/v4/classic/schemas.ts"]').first().waitFor();
+    await screenshot(page, 'ide-language-servers-definition');
+  });
+});
