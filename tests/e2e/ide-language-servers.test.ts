@@ -51,6 +51,12 @@ describe('language servers in the IDE, end to end', { timeout: 300_000 }, () => 
     });
     page = await context.newPage();
     page.setDefaultTimeout(30_000);
+    page.on('console', (m) => {
+      if (process.env.KEEL_E2E_DEBUG) console.log('PAGE', m.type(), m.text().slice(0, 300));
+    });
+    page.on('pageerror', (e) => {
+      if (process.env.KEEL_E2E_DEBUG) console.log('PAGEERROR', String(e).slice(0, 300));
+    });
   });
 
   after(async () => {
@@ -94,12 +100,21 @@ describe('language servers in the IDE, end to end', { timeout: 300_000 }, () => 
 
   step('hover shows the type of a name from another file', async () => {
     const name = page.locator('.view-lines span', { hasText: /^ZodString$/ }).first();
-    await name.hover();
-    const hover = page.locator('.monaco-hover-content', { hasText: 'ZodString' });
-    await hover.waitFor({ timeout: 60_000 });
-    const text = (await hover.textContent()) ?? '';
-    // Declared in schemas.ts: `const ZodString: core.$constructor<ZodString>`.
-    assert.match(text, /\$constructor|interface ZodString/, text);
+    const hover = page.locator('.monaco-hover-content');
+    // The server loads the whole project (330+ files) first: until then a hover may say less.
+    let text = '';
+    const deadline = Date.now() + 120_000;
+    while (!/\$constructor|interface ZodString/.test(text)) {
+      assert.ok(Date.now() < deadline, `the hover never showed ZodString's type from schemas.ts: ${text}`);
+      await page.mouse.move(5, 5);
+      await name.hover();
+      await hover
+        .first()
+        .waitFor({ timeout: 10_000 })
+        .catch(() => {});
+      await page.waitForTimeout(500);
+      text = (await hover.allTextContents()).join('\n');
+    }
     await screenshot(page, 'ide-language-servers-hover');
   });
 

@@ -96,12 +96,13 @@ export function CodeEditor(props: CodeEditorProps) {
     if (tab === undefined || tab.status !== 'ready' || tab.binary) return undefined;
     let model = models.get(path);
     if (model === undefined) {
-      model = m.editor.createModel(
-        tab.content,
-        languageForPath(path),
-        // The path the workspace's language servers see (web/src/ide/lsp).
-        m.Uri.parse(workspaceUri(path)),
-      );
+      // The path the workspace's language servers see (web/src/ide/lsp); a model made for a
+      // definition in a file no tab had open is taken over, with the tab's text.
+      const uri = m.Uri.parse(workspaceUri(path));
+      const existing = m.editor.getModel(uri);
+      if (existing && existing.getValue() !== tab.content) existing.setValue(tab.content);
+      if (existing) m.editor.setModelLanguage(existing, languageForPath(path));
+      model = existing ?? m.editor.createModel(tab.content, languageForPath(path), uri);
       models.set(path, model);
       revisions.set(path, tab.revision);
     } else if (revisions.get(path) !== tab.revision) {

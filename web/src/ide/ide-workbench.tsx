@@ -384,6 +384,10 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
                   attachLanguageServers(editor, monaco, {
                     workspaceId: props.workspace.id,
                     open: (path) => tabs.open(path),
+                    readFile: async (path) => {
+                      const file = await apis.files.read(props.workspace.id, path);
+                      return file.encoding === 'utf8' ? file.content : undefined;
+                    },
                   });
               }}
             >

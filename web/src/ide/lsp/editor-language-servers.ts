@@ -27,6 +27,8 @@ export interface EditorLanguageServersOptions {
   workspaceId: string;
   /** Opens a workspace file in a tab (go to definition and references into another file). */
   open(path: string): Promise<void>;
+  /** A workspace file's text (undefined when it is not text). */
+  readFile(path: string): Promise<string | undefined>;
 }
 
 /**
@@ -57,6 +59,7 @@ export function attachLanguageServers(
         workspaceId: o.workspaceId,
         language,
         onStatus: (view) => setStatus(language, view),
+        readFile: o.readFile,
       }).catch((error: unknown) => {
         setStatus(language, {
           state: 'failed',

@@ -56,6 +56,8 @@ class FilteredSocket {
     private readonly ws: WebSocket,
     private readonly serves: (uri: string) => boolean,
     onStatus: (view: LspView) => void,
+    /** Makes models for workspace files an answer names (Monaco's client needs one per location). */
+    ensureModels: (uris: string[]) => Promise<void>,
   ) {
     ws.addEventListener('message', (event) => {
       if (typeof event.data !== 'string') return;
@@ -78,7 +80,15 @@ class FilteredSocket {
           onStatus({ state: 'failed', ...(reason ? { message: reason } : {}) });
         return;
       }
-      this.onmessage?.({ data: event.data });
+      const uris = 'result' in message ? workspaceUrisIn((message as { result?: unknown }).result) : [];
+      if (uris.length === 0) {
+        this.onmessage?.({ data: event.data });
+        return;
+      }
+      const data = event.data;
+      void ensureModels(uris)
+        .catch(() => {})
+        .then(() => this.onmessage?.({ data }));
     });
     ws.addEventListener('close', (event) => {
       onStatus({ state: 'stopped', ...(event.reason ? { message: event.reason } : {}) });
@@ -113,11 +123,31 @@ class FilteredSocket {
   }
 }
 
+/** Every file:///workspace/ URI an answer names (definitions, references, rename edits). */
+function workspaceUrisIn(value: unknown, found = new Set<string>(), depth = 0): string[] {
+  if (depth > 8 || value === null || typeof value !== 'object') return [...found];
+  for (const [key, item] of Object.entries(value)) {
+    if (
+      (key === 'uri' || key === 'targetUri') &&
+      typeof item === 'string' &&
+      pathOfWorkspaceUri(item) !== undefined
+    )
+      found.add(item);
+    else if (key === 'changes' && item && typeof item === 'object')
+      for (const uri of Object.keys(item))
+        if (pathOfWorkspaceUri(uri) !== undefined) found.add(uri);
+        else workspaceUrisIn(item, found, depth + 1);
+  }
+  return [...found];
+}
+
 export interface LanguageServerOptions {
   monaco: Monaco;
   workspaceId: string;
   language: LspLanguage;
   onStatus(view: LspView): void;
+  /** A workspace file's text, for a model of a file no tab has open. */
+  readFile(path: string): Promise<string | undefined>;
 }
 
 /**
@@ -141,7 +171,19 @@ export async function connectLanguageServer(o: LanguageServerOptions): Promise<{
     const model = o.monaco.editor.getModel(o.monaco.Uri.parse(uri));
     return model !== null && lspLanguageFor(model.getLanguageId()) === o.language;
   };
-  const socket = new FilteredSocket(ws, serves, o.onStatus);
+  const ensureModels = async (uris: string[]) => {
+    await Promise.all(
+      uris.map(async (uri) => {
+        const resource = o.monaco.Uri.parse(uri);
+        if (o.monaco.editor.getModel(resource)) return;
+        const path = pathOfWorkspaceUri(uri);
+        const text = path === undefined ? undefined : await o.readFile(path);
+        if (text === undefined || o.monaco.editor.getModel(resource)) return;
+        o.monaco.editor.createModel(text, undefined, resource);
+      }),
+    );
+  };
+  const socket = new FilteredSocket(ws, serves, o.onStatus, ensureModels);
   const transport = o.monaco.lsp.WebSocketTransport.fromWebSocket(socket);
   new o.monaco.lsp.MonacoLspClient(transport);
   return { close: () => ws.close() };
