@@ -71,6 +71,16 @@ export function attachLanguageServers(
   };
   for (const model of monaco.editor.getModels()) ensure(model.getLanguageId());
   const created = monaco.editor.onDidCreateModel((model) => ensure(model.getLanguageId()));
+  // F12 on a name declared twice (an interface and a constant of the same name, as zod's schemas
+  // are) goes to the first in a tab, as the single answer does, rather than peeking at both inline.
+  editor.updateOptions({
+    gotoLocation: {
+      multipleDefinitions: 'goto',
+      multipleTypeDefinitions: 'goto',
+      multipleDeclarations: 'goto',
+      multipleImplementations: 'goto',
+    },
+  });
   const opener = monaco.editor.registerEditorOpener({
     openCodeEditor(_source, resource, selection) {
       const path = pathOfWorkspaceUri(resource.toString(true));

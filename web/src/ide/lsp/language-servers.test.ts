@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isWorkspaceUri } from '@keel/contract/lsp';
-import { lspLanguageFor, pathOfWorkspaceUri, workspaceUri } from './language-servers.ts';
+import { lspLanguageFor, pathOfWorkspaceUri, workspaceUri, workspaceUrisIn } from './language-servers.ts';
 
 describe('workspace URIs for language servers', () => {
   test('a workspace path becomes the file:///workspace URI the server sees, and back', () => {
@@ -26,5 +26,28 @@ describe('workspace URIs for language servers', () => {
     assert.equal(isWorkspaceUri('file:///workspace/%2e%2e/etc/passwd'), false);
     assert.equal(isWorkspaceUri('file:///workspacefoo/x'), false);
     assert.equal(isWorkspaceUri('file:///workspace'), true);
+  });
+
+  test('the workspace files an answer names are found in definitions, links and rename edits', () => {
+    const range = { start: { line: 1, character: 0 }, end: { line: 1, character: 3 } };
+    assert.deepEqual(workspaceUrisIn([{ uri: 'file:///workspace/src/a.ts', range }]), [
+      'file:///workspace/src/a.ts',
+    ]);
+    assert.deepEqual(workspaceUrisIn({ uri: 'file:///workspace/b.ts', range }), ['file:///workspace/b.ts']);
+    assert.deepEqual(
+      workspaceUrisIn([
+        { targetUri: 'file:///workspace/c.ts', targetRange: range, targetSelectionRange: range },
+        { targetUri: 'file:///usr/lib/node_modules/typescript/lib/lib.d.ts', targetRange: range },
+      ]),
+      ['file:///workspace/c.ts'],
+    );
+    assert.deepEqual(
+      workspaceUrisIn({
+        changes: { 'file:///workspace/d.ts': [{ range, newText: 'x' }] },
+        documentChanges: [{ textDocument: { uri: 'file:///workspace/e.ts', version: 1 }, edits: [] }],
+      }).sort(),
+      ['file:///workspace/d.ts', 'file:///workspace/e.ts'],
+    );
+    assert.deepEqual(workspaceUrisIn({ contents: { kind: 'markdown', value: 'file:///workspace/x' } }), []);
   });
 });

@@ -54,7 +54,8 @@ class FilteredSocket {
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly serves: (uri: string) => boolean,
+    /** The URI of this server's model for a URI Monaco's client sent; undefined for another's. */
+    private readonly served: (uri: string) => string | undefined,
     onStatus: (view: LspView) => void,
     /** Makes models for workspace files an answer names (Monaco's client needs one per location). */
     ensureModels: (uris: string[]) => Promise<void>,
@@ -105,14 +106,22 @@ class FilteredSocket {
     try {
       message = JSON.parse(data) as Message;
     } catch {}
-    const uri = message?.params?.textDocument?.uri;
-    if (message?.method?.startsWith('textDocument/') && typeof uri === 'string' && !this.serves(uri)) {
+    const textDocument = message?.params?.textDocument;
+    const uri = textDocument?.uri;
+    const own = typeof uri === 'string' ? this.served(uri) : undefined;
+    if (message?.method?.startsWith('textDocument/') && typeof uri === 'string' && own === undefined) {
       if (message.id !== undefined) {
         const answer = JSON.stringify({ jsonrpc: '2.0', id: message.id, result: null });
         queueMicrotask(() => this.onmessage?.({ data: answer }));
       }
       done?.();
       return;
+    }
+    // The client names a document in lower case when it opens, changes or closes it (and as the
+    // model has it in requests): the server, on a case-sensitive file system, gets the model's own.
+    if (textDocument && own !== undefined && own !== uri) {
+      textDocument.uri = own;
+      data = JSON.stringify(message);
     }
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(data);
     done?.();
@@ -123,20 +132,20 @@ class FilteredSocket {
   }
 }
 
-/** Every file:///workspace/ URI an answer names (definitions, references, rename edits). */
-function workspaceUrisIn(value: unknown, found = new Set<string>(), depth = 0): string[] {
+/**
+ * Every file:///workspace/ URI an answer names (definitions are arrays of Location or LocationLink,
+ * references too; a rename's WorkspaceEdit keys `changes` by URI and names them in `documentChanges`).
+ */
+export function workspaceUrisIn(value: unknown, found = new Set<string>(), depth = 0): string[] {
   if (depth > 8 || value === null || typeof value !== 'object') return [...found];
   for (const [key, item] of Object.entries(value)) {
-    if (
-      (key === 'uri' || key === 'targetUri') &&
-      typeof item === 'string' &&
-      pathOfWorkspaceUri(item) !== undefined
-    )
-      found.add(item);
-    else if (key === 'changes' && item && typeof item === 'object')
-      for (const uri of Object.keys(item))
-        if (pathOfWorkspaceUri(uri) !== undefined) found.add(uri);
-        else workspaceUrisIn(item, found, depth + 1);
+    if (typeof item === 'string') {
+      if ((key === 'uri' || key === 'targetUri') && pathOfWorkspaceUri(item) !== undefined) found.add(item);
+      continue;
+    }
+    if (key === 'changes' && item && typeof item === 'object')
+      for (const uri of Object.keys(item)) if (pathOfWorkspaceUri(uri) !== undefined) found.add(uri);
+    workspaceUrisIn(item, found, depth + 1);
   }
   return [...found];
 }
@@ -167,9 +176,12 @@ export async function connectLanguageServer(o: LanguageServerOptions): Promise<{
       once: true,
     });
   });
-  const serves = (uri: string) => {
-    const model = o.monaco.editor.getModel(o.monaco.Uri.parse(uri));
-    return model !== null && lspLanguageFor(model.getLanguageId()) === o.language;
+  const served = (uri: string): string | undefined => {
+    const model =
+      o.monaco.editor.getModel(o.monaco.Uri.parse(uri)) ??
+      o.monaco.editor.getModels().find((m) => m.uri.toString(true).toLowerCase() === uri);
+    if (!model || lspLanguageFor(model.getLanguageId()) !== o.language) return undefined;
+    return model.uri.toString(true);
   };
   const ensureModels = async (uris: string[]) => {
     await Promise.all(
@@ -183,7 +195,7 @@ export async function connectLanguageServer(o: LanguageServerOptions): Promise<{
       }),
     );
   };
-  const socket = new FilteredSocket(ws, serves, o.onStatus, ensureModels);
+  const socket = new FilteredSocket(ws, served, o.onStatus, ensureModels);
   const transport = o.monaco.lsp.WebSocketTransport.fromWebSocket(socket);
   new o.monaco.lsp.MonacoLspClient(transport);
   return { close: () => ws.close() };
