@@ -1,4 +1,5 @@
 import type { Monaco } from './monaco-environment.ts';
+import { setTypeScriptServedElsewhere } from './typescript-served-elsewhere.ts';
 
 /**
  * Monaco's TypeScript worker sees only the files open in the editor, so in a real project every
@@ -18,8 +19,9 @@ export function limitTypeScriptDiagnostics(monaco: Pick<Monaco, 'typescript'>): 
 
 /**
  * While the workspace's TypeScript language server is ready (on: false), the worker's own features
- * and diagnostics are off, so hovers, completions and problems are not shown twice; when the server
- * stops (on: true), they come back as `limitTypeScriptDiagnostics` left them.
+ * and diagnostics are off for the workspace's files (file:///workspace/...), so hovers, completions
+ * and problems are not shown twice; when the server stops (on: true), they come back as
+ * `limitTypeScriptDiagnostics` left them.
  */
 export function setTypeScriptWorkerFeatures(monaco: Pick<Monaco, 'typescript'>, on: boolean): void {
   for (const defaults of [monaco.typescript.typescriptDefaults, monaco.typescript.javascriptDefaults]) {
@@ -28,16 +30,8 @@ export function setTypeScriptWorkerFeatures(monaco: Pick<Monaco, 'typescript'>, 
       noSemanticValidation: true,
       noSyntaxValidation: !on,
     });
-    defaults.setModeConfiguration({
-      ...defaults.modeConfiguration,
-      completionItems: on,
-      hovers: on,
-      definitions: on,
-      references: on,
-      rename: on,
-      signatureHelp: on,
-      documentRangeFormattingEdits: on,
-      onTypeFormattingEdits: on,
-    });
   }
+  setTypeScriptServedElsewhere(
+    on ? () => false : (model) => model.uri.toString().startsWith('file:///workspace/'),
+  );
 }
