@@ -14,6 +14,7 @@ import { benchExecThroughput } from './exec-throughput.ts';
 import type { Figure } from './figure.ts';
 import { benchFileRead } from './file-read.ts';
 import { benchJobRoundTrip } from './job-round-trip.ts';
+import { benchLsp } from './lsp.ts';
 import { benchMemory } from './memory.ts';
 import { benchMetricsCost } from './metrics-cost.ts';
 import { writeMeasuredFigures } from './performance-doc.ts';
@@ -73,6 +74,7 @@ try {
   await section('metrics', benchMetricsCost);
   await section('quick-open', benchQuickOpen);
   await section('preview', benchPreview);
+  await section('lsp', benchLsp);
 } finally {
   await redis.stop();
 }

@@ -43,6 +43,7 @@ import { executionRoutes } from './routes/workspaces-executions.ts';
 import { workspaceFileOpRoutes } from './routes/workspaces-file-ops.ts';
 import { workspaceFileRoutes } from './routes/workspaces-files.ts';
 import { workspaceGitRoutes } from './routes/workspaces-git.ts';
+import { lspRoutes } from './routes/workspaces-lsp.ts';
 import { previewApiRoutes, previewHostMiddleware, previewPathRoutes } from './routes/workspaces-preview.ts';
 import { workspaceSearchRoutes } from './routes/workspaces-search.ts';
 import { workspaceSnapshotRoutes } from './routes/workspaces-snapshots.ts';
@@ -132,6 +133,7 @@ export function createApp(options: AppOptions): Hono<AppEnv> {
   app.route('/api/workspaces', workspaceGitRoutes());
   app.route('/api/workspaces', terminalRoutes({ upgrade: options.upgradeWebSocket }));
   app.route('/api/workspaces', previewApiRoutes());
+  app.route('/api/workspaces', lspRoutes({ upgrade: options.upgradeWebSocket }));
   app.route('/api/patch', patchRoutes());
   app.route('/api', placementApiRoutes());
   app.all('/api/*', notFound);

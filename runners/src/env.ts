@@ -84,6 +84,8 @@ export const RunnerEnv = z.object({
   KEEL_QUICK_OPEN_MAX_AGE_SECONDS: z.coerce.number().min(0).max(86_400).default(10),
   /** Search across files: ripgrep is stopped after this long and the results say `truncated: time`. */
   KEEL_SEARCH_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(20),
+  /** A language server with no browser connection for this long stops. */
+  KEEL_RUNNER_LSP_IDLE_SECONDS: z.coerce.number().int().min(1).default(600),
   /**
    * Prometheus metrics on a listener of their own, never the public one; unset: off, and
    * nothing is recorded per job (see metrics/).

@@ -15,6 +15,7 @@ import type { WorkspaceFiles } from './files/workspace-files.ts';
 import { Generations } from './fleet/generations.ts';
 import { JobError } from './job-error.ts';
 import { log } from './log.ts';
+import { LanguageServers } from './lsp/language-servers.ts';
 import { connectRunnerRedis } from './redis-connection.ts';
 import type { SavedCredential } from './registration.ts';
 import {
@@ -56,6 +57,7 @@ export class RunnerContext {
   readonly keys: RunnerKeys;
   readonly ai: AiJobs;
   readonly terminals: Terminals;
+  readonly languageServers: LanguageServers;
   readonly execs = new Map<string, RunningExecution>();
   readonly lastActive = new Map<string, number>();
   /** Lifecycle jobs in progress per workspace: the heartbeat leaves those workspaces alone. */
@@ -119,6 +121,13 @@ export class RunnerContext {
       keys: this.keys,
       driverFor: (workspaceId) => this.driverFor(workspaceId),
       idleMs: config.KEEL_TERMINAL_IDLE_SECONDS * 1000,
+      onActivity: (workspaceId) => this.touch(workspaceId),
+    });
+    this.languageServers = new LanguageServers({
+      redis: this.redis,
+      keys: this.keys,
+      driverFor: (workspaceId) => this.driverFor(workspaceId),
+      idleMs: config.KEEL_RUNNER_LSP_IDLE_SECONDS * 1000,
       onActivity: (workspaceId) => this.touch(workspaceId),
     });
   }

@@ -180,6 +180,7 @@ export class Runner {
     this.callConnection?.disconnect();
     await bounded(this.ctx.terminals.stop(), 5_000);
     Previews.closeFor(this.ctx);
+    await bounded(this.ctx.languageServers.stop(), 5_000);
     await bounded(this.collecting ?? Promise.resolve(), 2_000);
     await bounded(this.checking ?? Promise.resolve(), 5_000);
     await bounded(this.ctx.servers.close(), 5_000);

@@ -22,6 +22,7 @@ export const idPrefixes = {
   identityProvider: 'idp',
   gitCredential: 'gcr',
   search: 'sch',
+  lspConnection: 'lsp',
 } as const;
 export type IdKind = keyof typeof idPrefixes;
 

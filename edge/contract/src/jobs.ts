@@ -5,6 +5,7 @@ import { FilesDeleteJob, FilesMkdirJob, FilesRenameJob } from './files.ts';
 import { GitRunJob } from './git.ts';
 import { idSchema } from './ids.ts';
 import { GitPushJob } from './integrations.ts';
+import { LspOpenJob } from './lsp.ts';
 import { PatchApplyJob, PatchValidateJob } from './patch.ts';
 import { PreviewOpenJob, PreviewPortsJob } from './preview.ts';
 import { DriverKind } from './runners.ts';
@@ -162,6 +163,7 @@ export const RunnerJob = z.discriminatedUnion('type', [
   TerminalOpenJob,
   PreviewOpenJob,
   PreviewPortsJob,
+  LspOpenJob,
   GitPushJob,
   GitRunJob,
   FilesFindJob,

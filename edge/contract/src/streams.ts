@@ -9,6 +9,16 @@ import {
   STREAM_MAX_ENTRIES,
   STREAM_TTL_SECONDS,
 } from './keys.ts';
+import {
+  LSP_ENDED_TTL_SECONDS,
+  LSP_INPUT_MAX_ENTRIES,
+  LSP_MESSAGE_MAX_BYTES,
+  LSP_OUTPUT_MAX_ENTRIES,
+  LSP_STREAM_TTL_SECONDS,
+  LspInputEntry,
+  LspOutputEntry,
+  lspKeys,
+} from './lsp.ts';
 import { SEARCH_MAX_BYTES, SEARCH_STREAM_TTL_SECONDS, SearchDone, searchStreamKey } from './search.ts';
 import {
   TERMINAL_ENDED_TTL_SECONDS,
@@ -221,6 +231,42 @@ export const searchResultsStream = defineStreamKind({
 });
 export const searchFinal = SearchDone;
 
+/**
+ * A language-server connection's output (runner → edge): `msg` (one JSON-RPC message for the
+ * client), then `end` ({@link LspError}). Rolling: a client that stops reading loses old messages,
+ * never the runner's memory.
+ */
+export const lspOutputStream = defineStreamKind({
+  name: 'language server output',
+  key: (keys, connectionId) => lspKeys(keys, connectionId).output,
+  entry: LspOutputEntry,
+  final: ['end'],
+  ttlSeconds: LSP_STREAM_TTL_SECONDS,
+  endedTtlSeconds: LSP_ENDED_TTL_SECONDS,
+  maxEntries: LSP_OUTPUT_MAX_ENTRIES,
+  // One message per entry, of at most LSP_MESSAGE_MAX_BYTES: the appender counts the entry's size
+  // in UTF-16 units of up to 3 bytes, so a message it takes is never cut in two.
+  entryBytes: LSP_MESSAGE_MAX_BYTES * 3,
+  maxBytes: LSP_OUTPUT_MAX_ENTRIES * LSP_MESSAGE_MAX_BYTES,
+  bound: 'rolling',
+  openedBy: 'runner',
+});
+
+/** A language-server connection's input (edge → runner): `msg` (JSON-RPC from the client), `close`. */
+export const lspInputStream = defineStreamKind({
+  name: 'language server input',
+  key: (keys, connectionId) => lspKeys(keys, connectionId).input,
+  entry: LspInputEntry,
+  final: ['close'],
+  ttlSeconds: LSP_STREAM_TTL_SECONDS,
+  maxEntries: LSP_INPUT_MAX_ENTRIES,
+  entryBytes: LSP_MESSAGE_MAX_BYTES,
+  maxBytes: LSP_INPUT_MAX_ENTRIES * LSP_MESSAGE_MAX_BYTES,
+  bound: 'rolling',
+  // Like terminal input: written first by the edge's relay, with no entry at a fixed id.
+  openedBy: 'runner',
+});
+
 /** Every kind, for tests and docs that walk them. */
 export const streamKinds = [
   execOutputStream,
@@ -229,4 +275,6 @@ export const streamKinds = [
   aiAnswerStream,
   workspaceLogStream,
   searchResultsStream,
+  lspOutputStream,
+  lspInputStream,
 ] as const;

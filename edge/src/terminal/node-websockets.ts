@@ -1,4 +1,5 @@
 import { upgradeWebSocket } from '@hono/node-server';
+import { LSP_MESSAGE_MAX_BYTES } from '@keel/contract/lsp';
 import { TERMINAL_FRAME_MAX_BYTES } from '@keel/contract/terminal';
 import { WebSocketServer } from 'ws';
 import type { SocketUpgrade } from './socket-upgrade.ts';
@@ -9,7 +10,12 @@ import type { SocketUpgrade } from './socket-upgrade.ts';
  */
 export function nodeWebSockets(): { server: WebSocketServer; upgrade: SocketUpgrade; closeAll(): void } {
   // The largest legitimate frame is a full input frame; a bigger one is refused before it is buffered.
-  const server = new WebSocketServer({ noServer: true, maxPayload: TERMINAL_FRAME_MAX_BYTES });
+  // Language-server messages are larger (a whole file in a didOpen); each relay checks its own cap,
+  // and twice the LSP cap lets a slightly oversized message get a clear refusal before ws closes.
+  const server = new WebSocketServer({
+    noServer: true,
+    maxPayload: Math.max(TERMINAL_FRAME_MAX_BYTES, 2 * LSP_MESSAGE_MAX_BYTES),
+  });
   return {
     server,
     upgrade: (c, events) => upgradeWebSocket(c, events),

@@ -11,6 +11,7 @@ import { executionHandlers } from './executions.ts';
 import { fileHandlers } from './files.ts';
 import { fleetHandlers } from './fleet.ts';
 import { gitHandlers } from './git.ts';
+import { lspHandlers } from './lsp.ts';
 import { patchHandlers } from './patch.ts';
 import { previewHandlers } from './preview.ts';
 import { searchHandlers } from './search.ts';
@@ -30,6 +31,7 @@ export const jobHandlers: JobHandlers = {
   ...aiHandlers,
   ...terminalHandlers,
   ...previewHandlers,
+  ...lspHandlers,
   ...serverHandlers,
   ...snapshotHandlers,
   ...fleetHandlers,

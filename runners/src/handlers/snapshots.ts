@@ -29,6 +29,7 @@ export const snapshotHandlers = {
     const checked = await checkRestorable(ctx, job.snapshotId);
     await ctx.setStatus(id, 'stopping', `restoring snapshot ${job.snapshotId}`);
     await ctx.terminals.endWorkspace(id);
+    await ctx.languageServers.endWorkspace(id);
     let restored = { files: 0, bytes: 0 };
     await ctx.guarded(id, async () => {
       await driver.stop(id);

@@ -20,6 +20,7 @@ export const workspaceHandlers = {
     const driver = await ctx.driverFor(job.workspaceId);
     await ctx.setStatus(job.workspaceId, 'stopping', job.snapshotId ? 'saving a snapshot' : null);
     await ctx.terminals.endWorkspace(job.workspaceId);
+    await ctx.languageServers.endWorkspace(job.workspaceId);
     // Saved before stopping: the files are read inside the running workspace.
     const saved = job.snapshotId
       ? await snapshotBeforeStop(ctx, job.workspaceId, job.snapshotId, job.generation ?? 1)
@@ -33,6 +34,7 @@ export const workspaceHandlers = {
     const driver = await ctx.driverFor(job.workspaceId);
     await ctx.setStatus(job.workspaceId, 'starting', 'restarting');
     await ctx.terminals.endWorkspace(job.workspaceId);
+    await ctx.languageServers.endWorkspace(job.workspaceId);
     await ctx.guarded(job.workspaceId, async () => {
       await driver.stop(job.workspaceId);
       await driver.start(job.workspaceId, startOptions(job));
@@ -44,6 +46,7 @@ export const workspaceHandlers = {
     const driver = await ctx.driverFor(job.workspaceId);
     await ctx.setStatus(job.workspaceId, 'deleting', null);
     await ctx.terminals.endWorkspace(job.workspaceId);
+    await ctx.languageServers.endWorkspace(job.workspaceId);
     ctx.roots.delete(job.workspaceId);
     await driver.remove(job.workspaceId, { keepData: false });
     await forgetOutput(ctx, job.workspaceId);

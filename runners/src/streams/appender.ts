@@ -18,6 +18,8 @@ export interface AppenderOptions {
   renewTtl: boolean;
   /** A write Redis refuses (out of memory, NOPERM) stops the stream, rather than losing that batch only. */
   stopWhenRefused?: boolean;
+  /** Each `appendText` is one entry of its own, never joined to the one before (one message per entry). */
+  entryPerAppend?: boolean;
   /** Called once, when appends are first dropped (past the byte cap, or a refused write that stops). */
   onStop?: () => void;
 }
@@ -122,7 +124,7 @@ export class StreamAppender {
     this.#accepted += bytes;
     const last = this.#pending[this.#pending.length - 1];
     // Text of one type joins the piece before it (a rope, no array per append).
-    if (last && last[0] === type && typeof last[1] === 'string') last[1] += text;
+    if (!this.#o.entryPerAppend && last && last[0] === type && typeof last[1] === 'string') last[1] += text;
     else this.#pending.push([type, text]);
     this.#queued(bytes);
     return true;

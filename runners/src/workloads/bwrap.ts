@@ -71,6 +71,8 @@ export interface SandboxArgs {
    * shares with others (TIOCSTI); a pty opened for one sandbox is shared with no one.
    */
   newSession?: boolean;
+  /** Host folders bound read-only inside (ExecRequest.readOnlyBinds). */
+  readOnlyBinds?: Array<{ host: string; at: string }>;
 }
 
 /**
@@ -111,6 +113,7 @@ export function sandboxArgs(a: SandboxArgs): string[] {
     '/tmp',
     '--tmpfs',
     '/home/keel',
+    ...(a.readOnlyBinds ?? []).flatMap((b) => ['--ro-bind', b.host, b.at]),
     '--bind',
     a.workspaceDir,
     '/workspace',

@@ -379,8 +379,14 @@ export class ProcessDriver implements WorkloadDriver {
     if (!this.bwrap) {
       // Unsandboxed (explicitly allowed): the folder stands in for /workspace.
       const rel = path.posix.relative('/workspace', cwdInside);
+      // No mount namespace: a bound folder is reached at its host path.
+      const binds = req.readOnlyBinds ?? [];
+      const argv = req.argv.map((arg) => {
+        const bind = binds.find((b) => arg === b.at || arg.startsWith(`${b.at}/`));
+        return bind ? bind.host + arg.slice(bind.at.length) : arg;
+      });
       return {
-        argv: [...prefix, ...req.argv],
+        argv: [...prefix, ...argv],
         cwd: path.join(state.workspaceDir, rel),
         env: { PATH: HOST_PATH, HOME: state.workspaceDir, LANG: 'C.UTF-8', ...req.env },
       };
@@ -396,6 +402,7 @@ export class ProcessDriver implements WorkloadDriver {
       cwd: cwdInside,
       env: req.env ?? {},
       newSession: opts.newSession,
+      ...(req.readOnlyBinds ? { readOnlyBinds: req.readOnlyBinds } : {}),
     });
     return {
       argv: [...prefix, this.bwrap, ...bwrapArgs, '--', ...req.argv],

@@ -55,6 +55,11 @@ export interface ExecRequest {
    * it). Otherwise the command's stdin is empty.
    */
   stdin?: boolean;
+  /**
+   * Host folders the command sees read-only at `at` (the process driver's sandbox: programs the
+   * runner ships, such as language servers). Container drivers ignore them: their image has them.
+   */
+  readOnlyBinds?: Array<{ host: string; at: string }>;
 }
 
 export interface ExecResult {

@@ -14,6 +14,7 @@ import { errorMessage } from '../forms/error-message.ts';
 import type { Theme } from '../theme/theme-store.ts';
 import type { EditorTabsStore } from './editor-tabs-store.ts';
 import { languageForPath } from './language-for-path.ts';
+import { workspaceUri } from './lsp/language-servers.ts';
 import { loadMonaco } from './monaco/load-monaco.ts';
 import type { Monaco } from './monaco/monaco-environment.ts';
 
@@ -95,11 +96,13 @@ export function CodeEditor(props: CodeEditorProps) {
     if (tab === undefined || tab.status !== 'ready' || tab.binary) return undefined;
     let model = models.get(path);
     if (model === undefined) {
-      model = m.editor.createModel(
-        tab.content,
-        languageForPath(path),
-        m.Uri.from({ scheme: 'keel', path: `/${path}` }),
-      );
+      // The path the workspace's language servers see (web/src/ide/lsp); a model made for a
+      // definition in a file no tab had open is taken over, with the tab's text.
+      const uri = m.Uri.parse(workspaceUri(path));
+      const existing = m.editor.getModel(uri);
+      if (existing && existing.getValue() !== tab.content) existing.setValue(tab.content);
+      if (existing) m.editor.setModelLanguage(existing, languageForPath(path));
+      model = existing ?? m.editor.createModel(tab.content, languageForPath(path), uri);
       models.set(path, model);
       revisions.set(path, tab.revision);
     } else if (revisions.get(path) !== tab.revision) {

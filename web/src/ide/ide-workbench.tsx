@@ -36,6 +36,7 @@ import { SourceControlView } from './git/source-control-view.tsx';
 import { ideCommands } from './ide-commands.ts';
 import { IdeHeader } from './ide-header.tsx';
 import { createIdeLayoutStore, LAYOUT_LIMITS } from './ide-layout-store.ts';
+import { attachLanguageServers } from './lsp/editor-language-servers.ts';
 import { PortsPanel } from './ports/ports-panel.tsx';
 import { QuickOpen } from './quick-open/quick-open.tsx';
 import { allowedCommands, ideAllowances, READ_ONLY_NOTE } from './read-only.ts';
@@ -476,7 +477,20 @@ export function IdeWorkbench(props: { watch: WorkspaceWatch; workspace: Workspac
               <GitDiffTab store={git} theme={theme.theme()} canWrite={allowed.work} />
             </Show>
             <div class="git-editor-slot" style={{ display: git.openDiff() ? 'none' : 'contents' }}>
-              <EditorSetupContext.Provider value={allowed.ai ? ai.setupEditor : undefined}>
+              <EditorSetupContext.Provider
+                value={(editor, monaco) => {
+                  if (allowed.ai) ai.setupEditor(editor);
+                  if (allowed.work)
+                    attachLanguageServers(editor, monaco, {
+                      workspaceId: props.workspace.id,
+                      open: (path) => tabs.open(path),
+                      readFile: async (path) => {
+                        const file = await apis.files.read(props.workspace.id, path);
+                        return file.encoding === 'utf8' ? file.content : undefined;
+                      },
+                    });
+                }}
+              >
                 <EditorStage
                   tabs={tabs}
                   theme={theme.theme()}

@@ -3,6 +3,7 @@ import { Show } from 'solid-js';
 import { STATUS_LABELS } from '../workspaces/workspace-status.ts';
 import type { EditorTabsStore } from './editor-tabs-store.ts';
 import { languageForPath } from './language-for-path.ts';
+import { languageServerLabel, languageServerStatus } from './lsp/editor-language-servers.ts';
 
 /** The strip under the IDE: the workspace's state, and the active file's language and save state. */
 export function StatusBar(props: { workspace: Workspace; tabs: EditorTabsStore; paletteKeys: string }) {
@@ -26,6 +27,9 @@ export function StatusBar(props: { workspace: Workspace; tabs: EditorTabsStore; 
           <>
             <span class="status-bar-path">{tab().path}</span>
             <span>{languageForPath(tab().path)}</span>
+            <Show when={languageServerStatus(languageForPath(tab().path))}>
+              {(lsp) => <span class="status-bar-lsp">{languageServerLabel(lsp())}</span>}
+            </Show>
             <span role="status" class="status-bar-save">
               {saveState()}
             </span>

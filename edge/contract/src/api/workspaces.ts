@@ -8,6 +8,7 @@ import {
   RenameFileResponse,
 } from '../files.ts';
 import { WorkspacePolicyResponse } from '../install.ts';
+import { LspQuery } from '../lsp.ts';
 import { TerminalQuery } from '../terminal.ts';
 import {
   CreateWorkspaceRequest,
@@ -254,6 +255,16 @@ export const workspaceRoutes = {
     access: needs('workspaces:use'),
     security,
     request: { params, query: TerminalQuery },
+    responses: { 101: { description: 'Switching to the WebSocket protocol' }, ...errorResponses },
+  },
+  lsp: {
+    method: 'get',
+    path: '/api/workspaces/{id}/lsp',
+    summary: 'A language server in the workspace over a WebSocket (JSON-RPC; see @keel/contract/lsp)',
+    tags: ['lsp'],
+    access: needs('workspaces:use'),
+    security,
+    request: { params, query: LspQuery },
     responses: { 101: { description: 'Switching to the WebSocket protocol' }, ...errorResponses },
   },
 } as const;

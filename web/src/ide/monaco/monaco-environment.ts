@@ -5,6 +5,7 @@ import HtmlWorker from 'monaco-editor/language/html/html.worker?worker';
 import JsonWorker from 'monaco-editor/language/json/json.worker?worker';
 import TsWorker from 'monaco-editor/language/typescript/ts.worker?worker';
 import { limitTypeScriptDiagnostics } from './typescript-diagnostics.ts';
+import { registerGatedTypeScriptWorkerFeatures } from './typescript-worker-features.ts';
 
 /**
  * Monaco's language services run in web workers. Vite bundles each `?worker` import as its own file served
@@ -34,6 +35,7 @@ self.MonacoEnvironment = {
 };
 
 limitTypeScriptDiagnostics(monaco);
+registerGatedTypeScriptWorkerFeatures(monaco);
 
 export { monaco };
 export type Monaco = typeof monaco;

@@ -1,4 +1,5 @@
 import type { Monaco } from './monaco-environment.ts';
+import { setTypeScriptServedElsewhere } from './typescript-served-elsewhere.ts';
 
 /**
  * Monaco's TypeScript worker sees only the files open in the editor, so in a real project every
@@ -14,4 +15,23 @@ export function limitTypeScriptDiagnostics(monaco: Pick<Monaco, 'typescript'>): 
       noSyntaxValidation: false,
     });
   }
+}
+
+/**
+ * While the workspace's TypeScript language server is ready (on: false), the worker's own features
+ * and diagnostics are off for the workspace's files (file:///workspace/...), so hovers, completions
+ * and problems are not shown twice; when the server stops (on: true), they come back as
+ * `limitTypeScriptDiagnostics` left them.
+ */
+export function setTypeScriptWorkerFeatures(monaco: Pick<Monaco, 'typescript'>, on: boolean): void {
+  for (const defaults of [monaco.typescript.typescriptDefaults, monaco.typescript.javascriptDefaults]) {
+    defaults.setDiagnosticsOptions({
+      ...defaults.getDiagnosticsOptions(),
+      noSemanticValidation: true,
+      noSyntaxValidation: !on,
+    });
+  }
+  setTypeScriptServedElsewhere(
+    on ? () => false : (model) => model.uri.toString().startsWith('file:///workspace/'),
+  );
 }
