@@ -181,7 +181,10 @@ export async function connectLanguageServer(o: LanguageServerOptions): Promise<{
       o.monaco.editor.getModel(o.monaco.Uri.parse(uri)) ??
       o.monaco.editor.getModels().find((m) => m.uri.toString(true).toLowerCase() === uri);
     if (!model || lspLanguageFor(model.getLanguageId()) !== o.language) return undefined;
-    return model.uri.toString(true);
+    // Only workspace files: the diff editors' and previews' models (inmemory://…) are no file the
+    // server has, and the edge refuses any other URI.
+    const own = model.uri.toString(true);
+    return pathOfWorkspaceUri(own) === undefined ? undefined : own;
   };
   const ensureModels = async (uris: string[]) => {
     await Promise.all(

@@ -1,3 +1,4 @@
+import { workspaceUri } from '../lsp/language-servers.ts';
 import { loadMonaco } from '../monaco/load-monaco.ts';
 
 /**
@@ -11,7 +12,8 @@ export async function revealLine(
   timeoutMs = 3_000,
 ): Promise<boolean> {
   const monaco = await loadMonaco();
-  const uri = monaco.Uri.from({ scheme: 'keel', path: `/${path}` }).toString();
+  // The editor's model is named as code-editor.tsx names it (the URI its language server knows).
+  const uri = monaco.Uri.parse(workspaceUri(path)).toString();
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     const editor = monaco.editor.getEditors().find((e) => e.getModel()?.uri.toString() === uri);
