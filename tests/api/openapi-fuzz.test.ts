@@ -273,7 +273,10 @@ describe('every operation in /openapi.json refuses bad input with a 4xx and the 
         signal: AbortSignal.timeout(ANSWER_WITHIN_MS),
       });
     } catch (err) {
-      return `${op.method} ${url.slice(0, 200)}: no answer (${(err as Error).message})`;
+      // The cause (a reset, a closed socket, a timeout) says which side let go.
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause ? `: ${cause.code ?? ''} ${cause.message ?? ''}`.trimEnd() : '';
+      return `${op.method} ${url.slice(0, 200)}: no answer (${(err as Error).message}${why}; body ${String(body ?? '').length} bytes)`;
     }
     const text = await res.text();
     const summary = `${op.method} ${url.slice(0, 200)} ${String(body ?? '').slice(0, 200)} → ${res.status} ${text.slice(0, 300)}`;
