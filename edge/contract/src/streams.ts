@@ -247,7 +247,8 @@ export const lspOutputStream = defineStreamKind({
   // One message per entry, of at most LSP_MESSAGE_MAX_BYTES: the appender counts the entry's size
   // in UTF-16 units of up to 3 bytes, so a message it takes is never cut in two.
   entryBytes: LSP_MESSAGE_MAX_BYTES * 3,
-  maxBytes: LSP_OUTPUT_MAX_ENTRIES * LSP_MESSAGE_MAX_BYTES,
+  // What a rolling stream can hold at most: its entry cap of its largest entries.
+  maxBytes: LSP_OUTPUT_MAX_ENTRIES * LSP_MESSAGE_MAX_BYTES * 3,
   bound: 'rolling',
   openedBy: 'runner',
 });
