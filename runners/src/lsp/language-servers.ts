@@ -116,7 +116,9 @@ export class LanguageServers {
   #serverFor(workspaceId: string, language: LspLanguage): Promise<LspServer> {
     const key = serverKey(workspaceId, language);
     const existing = this.#servers.get(key);
-    if (existing && existing.state !== 'failed' && existing.state !== 'stopped')
+    // One told to stop (its idle time ran out while this connection was being claimed) is not
+    // joined: a new one starts beside it, and the stopping one leaves the map when it exits.
+    if (existing && existing.state !== 'failed' && existing.state !== 'stopped' && !existing.stopping)
       return Promise.resolve(existing);
     let starting = this.#starting.get(key);
     if (!starting) {
@@ -140,7 +142,9 @@ export class LanguageServers {
     );
     this.#servers.set(key, server);
     void server.done.finally(() => {
-      if (this.#servers.get(key) === server) this.#servers.delete(key);
+      // Only this server's own entries: a newer one may already hold the key and its idle timer.
+      if (this.#servers.get(key) !== server) return;
+      this.#servers.delete(key);
       clearTimeout(this.#idle.get(key));
       this.#idle.delete(key);
     });
@@ -151,9 +155,10 @@ export class LanguageServers {
     clearTimeout(this.#idle.get(key));
     const timer = setTimeout(() => {
       this.#idle.delete(key);
-      if (server.peers.size > 0) return;
-      const minutes = Math.max(1, Math.round(this.o.idleMs / 60_000));
-      void server.stop({ code: 'idle', message: `The language server stopped after ${minutes} min unused.` });
+      if (server.peers.size > 0 || this.#servers.get(key) !== server) return;
+      const seconds = Math.round(this.o.idleMs / 1000);
+      const unused = seconds < 60 ? `${seconds} s` : `${Math.round(seconds / 60)} min`;
+      void server.stop({ code: 'idle', message: `The language server stopped after ${unused} unused.` });
     }, this.o.idleMs);
     timer.unref();
     this.#idle.set(key, timer);

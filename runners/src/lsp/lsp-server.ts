@@ -168,6 +168,11 @@ export class LspServer {
   }
 
   /** Ends the server: every connection is told why. */
+  /** Told to stop (idle, workspace stopped, runner stopping): no new connection may join it. */
+  get stopping(): boolean {
+    return this.#stopping !== undefined;
+  }
+
   async stop(reason: LspError): Promise<void> {
     this.#stopping ??= reason;
     await this.handle.kill();
