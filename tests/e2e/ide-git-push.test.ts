@@ -10,22 +10,13 @@
  * Build first: `npm run build -w @keel/web`.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { type GitHostStandin, startGitHostStandin } from '../harness/git-host-standin.ts';
-import {
-  expectAccessible,
-  launchChromium,
-  type PageProblems,
-  scenarioSteps,
-  screenshot,
-  watchForProblems,
-} from './support/browser.ts';
-import { type KeelInstance, startKeel } from './support/keel-instance.ts';
+import type { Page } from 'playwright-core';
+import type { GitHostStandin } from '../harness/git-host-standin.ts';
+import { expectAccessible, type PageProblems, scenarioSteps, screenshot } from './support/browser.ts';
+import { type IdeSystem, startIdeSystem } from './support/ide-system.ts';
+import type { KeelInstance } from './support/keel-instance.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const PASSWORD = 'correct horse battery staple';
 const TOKEN = 'ghp_e2ePushToken0123456789';
 /** Third-party widgets whose markup is theirs to fix (see ide.test.ts). */
@@ -33,7 +24,6 @@ const THIRD_PARTY = ['.monaco-diff-editor', '.xterm'];
 
 let keel: KeelInstance;
 let host: GitHostStandin;
-let browser: Browser;
 let page: Page;
 let problems: PageProblems;
 let ideUrl: string;
@@ -68,36 +58,14 @@ async function commit(line: string): Promise<string> {
 const pushDialog = () => page.getByRole('dialog', { name: 'Push to a Git remote' });
 
 describe('pushing from the IDE with a kept Git host token, end to end', { timeout: 300_000 }, () => {
+  let system: IdeSystem | undefined;
   before(async () => {
-    assert.ok(
-      existsSync(join(root, 'web/dist/index.html')),
-      'build the web app first: npm run build -w @keel/web',
-    );
-    host = await startGitHostStandin({ username: 'x-access-token', token: TOKEN });
-    [keel, browser] = await Promise.all([
-      startKeel({
-        env: {
-          // The stand-in serves plain http on loopback: the runner clones and pushes there only
-          // with local Git allowed. The bubblewrap sandbox, not a Docker engine others share.
-          KEEL_RUNNER_ALLOW_LOCAL_GIT: 'true',
-          KEEL_RUNNER_DRIVER: 'process',
-        },
-      }),
-      launchChromium(),
-    ]);
-    const context = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      colorScheme: 'light',
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    problems = watchForProblems(page);
+    system = await startIdeSystem({ token: TOKEN });
+    ({ keel, host, page, problems } = system);
   });
 
   after(async () => {
-    await browser?.close();
-    await keel?.stop();
-    await host?.close();
+    await system?.stop();
   });
 
   step('the founder keeps a token for the Git host in Settings › Integrations', async () => {

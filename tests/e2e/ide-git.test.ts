@@ -10,24 +10,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { type GitHostStandin, startGitHostStandin } from '../harness/git-host-standin.ts';
-import { seedZodRepo } from '../harness/zod-repo.ts';
-import {
-  expectAccessible,
-  launchChromium,
-  type PageProblems,
-  scenarioSteps,
-  screenshot,
-  watchForProblems,
-} from './support/browser.ts';
-import { type KeelInstance, startKeel } from './support/keel-instance.ts';
+import type { Page } from 'playwright-core';
+import type { GitHostStandin } from '../harness/git-host-standin.ts';
+import { expectAccessible, type PageProblems, scenarioSteps, screenshot } from './support/browser.ts';
+import { type IdeSystem, startIdeSystem } from './support/ide-system.ts';
+import type { KeelInstance } from './support/keel-instance.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const PASSWORD = 'correct horse battery staple';
 const TOKEN = 'ghp_e2eGitPanelToken0123456789';
 const THIRD_PARTY = ['.monaco-diff-editor', '.monaco-editor', '.xterm'];
@@ -35,7 +27,6 @@ const FILE = 'src/index.ts';
 
 let keel: KeelInstance;
 let host: GitHostStandin;
-let browser: Browser;
 let page: Page;
 let problems: PageProblems;
 
@@ -71,30 +62,14 @@ function colleagueAdds(file: string, text: string): void {
 }
 
 describe('the Source Control view: an edit is committed and pushed, end to end', { timeout: 300_000 }, () => {
+  let system: IdeSystem | undefined;
   before(async () => {
-    assert.ok(
-      existsSync(join(root, 'web/dist/index.html')),
-      'build the web app first: npm run build -w @keel/web',
-    );
-    host = await startGitHostStandin({ username: 'x-access-token', token: TOKEN });
-    seedZodRepo(host);
-    [keel, browser] = await Promise.all([
-      startKeel({ env: { KEEL_RUNNER_ALLOW_LOCAL_GIT: 'true', KEEL_RUNNER_DRIVER: 'process' } }),
-      launchChromium(),
-    ]);
-    const context = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      colorScheme: 'light',
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    problems = watchForProblems(page);
+    system = await startIdeSystem({ token: TOKEN, zod: true });
+    ({ keel, host, page, problems } = system);
   });
 
   after(async () => {
-    await browser?.close();
-    await keel?.stop();
-    await host?.close();
+    await system?.stop();
   });
 
   step('a person keeps a token for the Git host and clones zod into a workspace', async () => {

@@ -9,23 +9,22 @@
  * Build first: `npm run build -w @keel/web && node runners/bundle.mjs`.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { type GitHostStandin, startGitHostStandin } from '../harness/git-host-standin.ts';
-import { seedZodRepo, zodPackageDir } from '../harness/zod-repo.ts';
-import { launchChromium, scenarioSteps, screenshot } from './support/browser.ts';
-import { type KeelInstance, startKeel } from './support/keel-instance.ts';
+import type { Page } from 'playwright-core';
+import type { GitHostStandin } from '../harness/git-host-standin.ts';
+import { zodPackageDir } from '../harness/zod-repo.ts';
+import { scenarioSteps, screenshot } from './support/browser.ts';
+import { type IdeSystem, startIdeSystem } from './support/ide-system.ts';
+import type { KeelInstance } from './support/keel-instance.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const PASSWORD = 'correct horse battery staple';
 const TOKEN = 'ghp_e2eLspToken0123456789ab';
 
 let keel: KeelInstance;
 let host: GitHostStandin;
 let zodUrl: string;
-let browser: Browser;
 let page: Page;
 
 const step = scenarioSteps(
@@ -35,35 +34,15 @@ const step = scenarioSteps(
 );
 
 describe('language servers in the IDE, end to end', { timeout: 300_000 }, () => {
+  let system: IdeSystem | undefined;
   before(async () => {
-    assert.ok(
-      existsSync(join(root, 'web/dist/index.html')),
-      'build the web app first: npm run build -w @keel/web',
-    );
-    host = await startGitHostStandin({ username: 'x-access-token', token: TOKEN });
-    zodUrl = seedZodRepo(host);
-    [keel, browser] = await Promise.all([
-      startKeel({ env: { KEEL_RUNNER_ALLOW_LOCAL_GIT: 'true', KEEL_RUNNER_DRIVER: 'process' } }),
-      launchChromium(),
-    ]);
-    const context = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      colorScheme: 'light',
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    page.on('console', (m) => {
-      if (process.env.KEEL_E2E_DEBUG) console.log('PAGE', m.type(), m.text().slice(0, 300));
-    });
-    page.on('pageerror', (e) => {
-      if (process.env.KEEL_E2E_DEBUG) console.log('PAGEERROR', String(e).slice(0, 300));
-    });
+    system = await startIdeSystem({ token: TOKEN, zod: true, timeoutMs: 30_000 });
+    ({ keel, host, page } = system);
+    zodUrl = system.zodUrl!;
   });
 
   after(async () => {
-    await browser?.close();
-    await keel?.stop();
-    await host?.close();
+    await system?.stop();
   });
 
   step('a workspace cloned from zod’s sources opens in the IDE', async () => {

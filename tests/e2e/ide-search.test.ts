@@ -8,23 +8,13 @@
  * Build first: `npm run build -w @keel/web` (and `node runners/bundle.mjs`).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { type GitHostStandin, startGitHostStandin } from '../harness/git-host-standin.ts';
-import { seedZodRepo } from '../harness/zod-repo.ts';
-import {
-  expectAccessible,
-  launchChromium,
-  type PageProblems,
-  scenarioSteps,
-  screenshot,
-  watchForProblems,
-} from './support/browser.ts';
-import { type KeelInstance, startKeel } from './support/keel-instance.ts';
+import type { Page } from 'playwright-core';
+import type { GitHostStandin } from '../harness/git-host-standin.ts';
+import { expectAccessible, type PageProblems, scenarioSteps, screenshot } from './support/browser.ts';
+import { type IdeSystem, startIdeSystem } from './support/ide-system.ts';
+import type { KeelInstance } from './support/keel-instance.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const PASSWORD = 'correct horse battery staple';
 const TOKEN = 'ghp_e2eSearchToken0123456789';
 /** Third-party widgets whose markup is theirs to fix (see ide.test.ts). */
@@ -32,7 +22,6 @@ const THIRD_PARTY = ['.monaco-diff-editor', '.monaco-editor', '.xterm'];
 
 let keel: KeelInstance;
 let host: GitHostStandin;
-let browser: Browser;
 let page: Page;
 let problems: PageProblems;
 let zodUrl: string;
@@ -55,30 +44,15 @@ const editorText = async () =>
   );
 
 describe('quick open, find in files and replace in the IDE, end to end', { timeout: 300_000 }, () => {
+  let system: IdeSystem | undefined;
   before(async () => {
-    assert.ok(
-      existsSync(join(root, 'web/dist/index.html')),
-      'build the web app first: npm run build -w @keel/web',
-    );
-    host = await startGitHostStandin({ username: 'x-access-token', token: TOKEN });
-    zodUrl = seedZodRepo(host);
-    [keel, browser] = await Promise.all([
-      startKeel({ env: { KEEL_RUNNER_ALLOW_LOCAL_GIT: 'true', KEEL_RUNNER_DRIVER: 'process' } }),
-      launchChromium(),
-    ]);
-    const context = await browser.newContext({
-      viewport: { width: 1440, height: 900 },
-      colorScheme: 'light',
-    });
-    page = await context.newPage();
-    page.setDefaultTimeout(20_000);
-    problems = watchForProblems(page);
+    system = await startIdeSystem({ token: TOKEN, zod: true });
+    ({ keel, host, page, problems } = system);
+    zodUrl = system.zodUrl!;
   });
 
   after(async () => {
-    await browser?.close();
-    await keel?.stop();
-    await host?.close();
+    await system?.stop();
   });
 
   step('a workspace cloned from the zod sources opens in the IDE', async () => {
