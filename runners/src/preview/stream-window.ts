@@ -13,6 +13,38 @@ import type { Redis } from 'ioredis';
 
 /** A reader that stopped reading for this long has gone: the connection is ended. */
 const STALLED_MS = 60_000;
+/** While the window has been full for less than this, it is polled every millisecond. */
+const FAST_POLL_MS = 250;
+
+/**
+ * Adjacent `data` entries joined up to the chunk size: the workspace's socket and the engine's
+ * exec stream hand over pieces far smaller than a chunk, and the window counts entries.
+ */
+export function coalesceData(
+  batch: Array<[string, Buffer | string | undefined]>,
+): Array<[string, Buffer | string | undefined]> {
+  const out: Array<[string, Buffer | string | undefined]> = [];
+  let run: Buffer[] = [];
+  let runBytes = 0;
+  const close = () => {
+    if (run.length) out.push(['data', run.length === 1 ? run[0] : Buffer.concat(run, runBytes)]);
+    run = [];
+    runBytes = 0;
+  };
+  for (const entry of batch) {
+    const [t, d] = entry;
+    if (t !== 'data' || !Buffer.isBuffer(d)) {
+      close();
+      out.push(entry);
+      continue;
+    }
+    if (runBytes + d.length > PREVIEW_CHUNK_BYTES) close();
+    run.push(d);
+    runBytes += d.length;
+  }
+  close();
+  return out;
+}
 
 export class WindowedWriter {
   private queue: Array<[string, Buffer | string | undefined]> = [];
@@ -72,7 +104,7 @@ export class WindowedWriter {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.queue;
+    const batch = coalesceData(this.queue);
     this.queue = [];
     const multi = this.redis.multi();
     for (const [t, d] of batch) {
@@ -83,13 +115,15 @@ export class WindowedWriter {
     const replies = await multi.exec();
     const length = Number(replies?.at(-1)?.[1] ?? 0);
     if (length < PREVIEW_WINDOW_ENTRIES) return this.open();
-    // Full: wait for the reader to consume (it deletes what it read), polling gently.
+    // Full: wait for the reader to consume (it deletes what it read), polling. A reader that keeps
+    // up opens the window within milliseconds, so the first polls are close together; one that
+    // does not is polled gently.
     this.full = true;
     const since = Date.now();
     let wait = 1;
     for (;;) {
       await new Promise((r) => setTimeout(r, wait));
-      wait = Math.min(wait * 2, 20);
+      wait = Date.now() - since < FAST_POLL_MS ? 1 : Math.min(wait * 2, 20);
       if ((await this.redis.xlen(this.key)) < PREVIEW_WINDOW_ENTRIES) return this.open();
       if (Date.now() - since > STALLED_MS) {
         this.onStalled();
