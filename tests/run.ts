@@ -54,6 +54,8 @@ const SECOND_LANE = [
   'tests/git/',
   'tests/search/',
   'tests/lsp/',
+  // Deploy artefacts: image builds and renderers, over loopback only.
+  'tests/deploy/',
 ];
 const inSecondLane = (f: string) => SECOND_LANE.some((dir) => f.startsWith(dir));
 const pg = await startPostgresServer();

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { serveStatic } from '@hono/node-server/serve-static';
+import { withFileVariables } from '@keel/contract/env-files';
 import { OtlpExporter, otlpConfigFrom } from '@keel/contract/otlp';
 import { migratePostgresDatabase } from '@keel/drizzle/migrate';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
@@ -13,7 +14,7 @@ import { z } from 'zod';
 import { type AppOptions, createApp } from './app.ts';
 import type { AppEnv } from './app-env.ts';
 import { newKeyCache } from './auth/signing-keys.ts';
-import { type EdgeConfig, parseEdgeEnv } from './env.ts';
+import { type EdgeConfig, EdgeEnv, parseEdgeEnv } from './env.ts';
 import { answerClientErrors } from './http/node-client-errors.ts';
 import {
   exportRequestSpansTo,
@@ -99,8 +100,10 @@ export function serveWebDist(dist: string): MiddlewareHandler<AppEnv> {
 }
 
 export async function startNodeEdge(
-  env: Record<string, string | undefined> = process.env,
+  given: Record<string, string | undefined> = process.env,
 ): Promise<NodeEdge> {
+  // DATABASE_URL_FILE, KEEL_SECRET_KEY_FILE…: any setting may come from a mounted secret file.
+  const env = withFileVariables(given, [...Object.keys(EdgeEnv.shape), ...Object.keys(NodeEnv.shape)]);
   const config = parseEdgeEnv(env);
   const nodeEnv = NodeEnv.parse(env);
   mkdirSync(nodeEnv.KEEL_DATA_DIR, { recursive: true });

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
+import { withFileVariables } from '@keel/contract/env-files';
 import Docker from 'dockerode';
 import { driverToRun, saveDriverChoice } from './driver-choice.ts';
-import { parseRunnerEnv, type RunnerConfig } from './env.ts';
+import { parseRunnerEnv, type RunnerConfig, RunnerEnv } from './env.ts';
 import { CannotRunError, EXIT_CODES } from './exit-codes.ts';
 import { log } from './log.ts';
 import { defaultProcessRoot } from './process-root.ts';
@@ -98,7 +99,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   let config: RunnerConfig;
   try {
-    config = parseRunnerEnv(env);
+    // REDIS_URL_FILE, KEEL_RUNNER_TOKEN_FILE…: any setting may come from a mounted secret file.
+    config = parseRunnerEnv(withFileVariables(env, Object.keys(RunnerEnv.shape)));
   } catch (err) {
     throw new CannotRunError(err instanceof Error ? err.message : String(err));
   }
