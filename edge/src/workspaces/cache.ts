@@ -18,15 +18,21 @@ export async function cached<T>(
   /** Where the version lives, when someone other than the edge bumps it (the runner). */
   versionAt: string = cacheVersionKey(services, scope),
 ): Promise<T> {
-  const redis = services.redis();
-  const version = (await redis.get(versionAt)) ?? '0';
+  const redis = services.commands;
+  const version = (await redis.send<string | null>(['GET', versionAt])) ?? '0';
   const full = cacheEntryKey(services, scope, version, key);
   // Sealed (see cache-seal.ts): a list or tree written straight into Redis is read as a miss.
-  const hit = await services.cacheSeal.open(full, await redis.get(full));
+  const hit = await services.cacheSeal.open(full, await redis.send<string | null>(['GET', full]));
   services.metrics.cacheRead('cached_entry', hit !== undefined);
   if (hit !== undefined) return JSON.parse(hit) as T;
   const value = await load();
-  await redis.set(full, await services.cacheSeal.seal(full, JSON.stringify(value)), 'EX', ttlSeconds);
+  await redis.send([
+    'SET',
+    full,
+    await services.cacheSeal.seal(full, JSON.stringify(value)),
+    'EX',
+    ttlSeconds,
+  ]);
   return value;
 }
 
@@ -70,7 +76,7 @@ export async function cachedAlongside<T>(
   /** Values read already (see `alongsideReads`): when they cover the round trip, it is not made. */
   readEarlier?: ReadonlyMap<string, string | null>,
 ): Promise<{ value: T; alongside: Array<string | null> }> {
-  const redis = services.redis();
+  const redis = services.commands;
   const versionAt = cacheVersionKey(services, scope);
   let memo = remembered.get(services);
   if (!memo) {
@@ -89,18 +95,24 @@ export async function cachedAlongside<T>(
     }
   }
   services.metrics.cacheRead('workspace_list', false);
-  const version = (await redis.get(versionAt)) ?? '0';
+  const version = (await redis.send<string | null>(['GET', versionAt])) ?? '0';
   const full = cacheEntryKey(services, scope, version, key);
-  const hit = await services.cacheSeal.open(full, await redis.get(full));
+  const hit = await services.cacheSeal.open(full, await redis.send<string | null>(['GET', full]));
   services.metrics.cacheRead('cached_entry', hit !== undefined);
   let value: T;
   if (hit !== undefined) value = JSON.parse(hit) as T;
   else {
     value = await load();
-    await redis.set(full, await services.cacheSeal.seal(full, JSON.stringify(value)), 'EX', ttlSeconds);
+    await redis.send([
+      'SET',
+      full,
+      await services.cacheSeal.seal(full, JSON.stringify(value)),
+      'EX',
+      ttlSeconds,
+    ]);
   }
   const keys = alongside(value);
-  const values = keys.length > 0 ? await redis.mget(...keys) : [];
+  const values = keys.length > 0 ? await redis.send<Array<string | null>>(['MGET', ...keys]) : [];
   setBounded(
     memo,
     rememberedId(scope, key),
@@ -131,7 +143,7 @@ export function alongsideReads(services: Services, scope: string, keys: readonly
 
 export async function invalidate(services: Services, scope: string, versionAt?: string): Promise<void> {
   const key = versionAt ?? cacheVersionKey(services, scope);
-  await services.redis().incr(key);
+  await services.commands.send(['INCR', key]);
   services.reads.forget([key]);
 }
 
