@@ -35,8 +35,9 @@ describe('edge on workerd with Upstash for the request path (REST stand-in)', ()
     for (const c of cleanups.reverse()) await c();
   });
 
-  const startEdge = async (name: string) => {
+  const startEdge = async (name: string, production = false) => {
     const edge = await startWorkerdEdge({
+      production,
       redisUrl,
       databaseUrl: await freshDatabaseUrl(),
       redisPrefix: `workerd-${name}${process.pid}:`,
@@ -50,8 +51,9 @@ describe('edge on workerd with Upstash for the request path (REST stand-in)', ()
   const connectionsAccepted = async () =>
     Number(/total_connections_received:(\d+)/.exec(await watcher.info('stats'))?.[1]);
 
-  test('accounts smoke; a plain API request goes over HTTP and opens no Redis TCP connection', async () => {
-    const edge = await startEdge('up-acc');
+  test('accounts smoke with the production configuration (Hyperdrive); a plain API request goes over HTTP and opens no Redis TCP connection', async () => {
+    // The production configuration: PostgreSQL through its Hyperdrive binding.
+    const edge = await startEdge('up-acc', true);
     try {
       await runAccountsSmoke(edge.base);
       const sent = new Set(standin.commands);
