@@ -51,7 +51,7 @@ describe('edge on workerd with Upstash for the request path (REST stand-in)', ()
   const connectionsAccepted = async () =>
     Number(/total_connections_received:(\d+)/.exec(await watcher.info('stats'))?.[1]);
 
-  test('accounts smoke with the production configuration (Hyperdrive); a plain API request goes over HTTP and opens no Redis TCP connection', async () => {
+  test('accounts smoke with the production configuration (Hyperdrive); a plain API request goes over HTTP and opens no Redis TCP connection', async (t) => {
     // The production configuration: PostgreSQL through its Hyperdrive binding.
     const edge = await startEdge('up-acc', true);
     try {
@@ -85,6 +85,9 @@ describe('edge on workerd with Upstash for the request path (REST stand-in)', ()
         await connectionsAccepted(),
         connectionsBefore,
         'no Redis TCP connection for plain requests',
+      );
+      t.diagnostic(
+        `${restRequests() - requestsBefore} REST round trips for ${plain.length * 3} plain requests`,
       );
       assert.ok(
         restRequests() - requestsBefore >= plain.length * 3,
