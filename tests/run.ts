@@ -56,6 +56,8 @@ const SECOND_LANE = [
   'tests/lsp/',
   // Deploy artefacts: image builds and renderers, over loopback only.
   'tests/deploy/',
+  // workerd with its request path over the Upstash REST stand-in: programs over loopback only.
+  'tests/runtime/workerd-upstash',
 ];
 const inSecondLane = (f: string) => SECOND_LANE.some((dir) => f.startsWith(dir));
 const pg = await startPostgresServer();

@@ -137,7 +137,7 @@ export async function startNodeEdge(
   const stats = config.edgeStats ? new RequestStats() : undefined;
   const statsFlush =
     stats && config.edgeStats
-      ? flushEvery(stats, handle.services.redis, handle.services, config.edgeStats.flushMs)
+      ? flushEvery(stats, handle.services.commands, handle.services, config.edgeStats.flushMs)
       : undefined;
   const sockets = nodeWebSockets();
   const app = createApp({

@@ -13,6 +13,8 @@ import { workerdUpgrade } from './terminal/workerd-websockets.ts';
 
 interface WorkerBindings {
   ASSETS?: { fetch(request: Request): Promise<Response> };
+  /** Cloudflare Hyperdrive in front of PostgreSQL (deploy/cloudflare/wrangler.toml): its pooled connection string. */
+  HYPERDRIVE?: { connectionString: string };
   [name: string]: unknown;
 }
 
@@ -24,15 +26,23 @@ interface WorkerContext {
 const keyCache = newKeyCache();
 /**
  * Request figures counted by this isolate since its last flush (plain numbers). A request that
- * finds a flush due sends them through its own Redis connection after its response, in
+ * finds a flush due sends them with its own Redis commands (services.commands) after its response, in
  * waitUntil; figures of an isolate evicted before its next flush are lost (a few seconds' worth).
  */
 const stats = new RequestStats();
 let cachedConfig: { source: unknown; config: EdgeConfig } | undefined;
 
 function configFor(env: WorkerBindings): EdgeConfig {
-  if (cachedConfig?.source !== env) cachedConfig = { source: env, config: parseEdgeEnv(env) };
+  if (cachedConfig?.source !== env) cachedConfig = { source: env, config: parseEdgeEnv(withHyperdrive(env)) };
   return cachedConfig.config;
+}
+
+/** With Hyperdrive bound, the database is reached through it: its connection string is DATABASE_URL. */
+function withHyperdrive(env: WorkerBindings): Record<string, unknown> {
+  const connectionString = env.HYPERDRIVE?.connectionString;
+  return typeof connectionString === 'string' && connectionString
+    ? { ...env, DATABASE_URL: connectionString }
+    : env;
 }
 
 /** Every request gets its own database and Redis connections, closed once the response is out. */
@@ -66,7 +76,7 @@ const provideServices: MiddlewareHandler<AppEnv & { Bindings: WorkerBindings }> 
   } finally {
     const flush =
       config.edgeStats && stats.due(config.edgeStats.flushMs)
-        ? stats.flush(handle.services.redis(), handle.services)
+        ? stats.flush(handle.services.commands, handle.services)
         : undefined;
     c.executionCtx.waitUntil(flush ? flush.finally(() => handle.close()) : handle.close());
   }

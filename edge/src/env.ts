@@ -77,6 +77,13 @@ export const EdgeEnv = z.object({
     .optional()
     .or(z.literal('').transform(() => undefined)),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  /** Upstash's REST endpoint and token: the request path's Redis commands over HTTP (services/upstash-redis.ts). */
+  UPSTASH_REDIS_REST_URL: z
+    .string()
+    .regex(/^https?:\/\//, 'must be an https:// URL')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+  UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
   KEEL_PUBLIC_URL: z.url().optional(),
   /** Sign-in providers declared as code (sso/environment-providers.ts): a JSON array. */
   KEEL_SSO_PROVIDERS: z.string().max(200_000).optional(),
@@ -207,6 +214,8 @@ function keyringOf(e: z.infer<typeof SecretKeyEnv>): SecretKeyring {
 export interface EdgeConfig {
   databaseUrl: string | undefined;
   redisUrl: string;
+  /** Set: the request path's short Redis commands go over Upstash's REST API, not REDIS_URL's TCP. */
+  upstash: { url: string; token: string } | undefined;
   /** KEEL_SECRET_KEY seals; KEEL_SECRET_KEY_PREVIOUS and _NEXT are accepted for opening. */
   secretKeys: SecretKeyring;
   publicUrl: string | undefined;
@@ -267,11 +276,22 @@ export function parseSecretKeys(source: Record<string, unknown>): SecretKeyring 
   return keyringOf(parsed(SecretKeyEnv, source, 'secret key'));
 }
 
+function upstashOf(url: string | undefined, token: string | undefined): EdgeConfig['upstash'] {
+  if (!url && !token) return undefined;
+  if (!url || !token) {
+    throw new ConfigError(
+      'Invalid Keel edge configuration:\n  UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN are set together or not at all',
+    );
+  }
+  return { url, token };
+}
+
 export function parseEdgeEnv(source: Record<string, unknown>): EdgeConfig {
   const e = parsed(EdgeEnv, source, 'edge');
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    upstash: upstashOf(e.UPSTASH_REDIS_REST_URL, e.UPSTASH_REDIS_REST_TOKEN?.trim() || undefined),
     secretKeys: keyringOf(e),
     publicUrl: e.KEEL_PUBLIC_URL,
     ...(e.KEEL_PREVIEW_HOST

@@ -11,7 +11,9 @@ import type { Database } from './services/database.ts';
 import { JobProducer } from './services/queue.ts';
 import { closeRedis, connectRedis } from './services/redis.ts';
 import { RequestLeases } from './services/request-leases.ts';
+import { type RequestRedis, tcpCommands } from './services/request-redis.ts';
 import { type KeyReads, TrackedReads, UntrackedReads } from './services/tracked-reads.ts';
+import { upstashCommands } from './services/upstash-redis.ts';
 import { ReaderPool } from './workspaces/output-reader.ts';
 
 /** Everything a handler may touch, read from the Hono context; never imported at module level. */
@@ -20,6 +22,12 @@ export interface Services {
   db: Database;
   /** Connects on first use, so requests that never touch Redis open no connection. */
   redis(): Redis;
+  /**
+   * The request path's short commands (sessions, caches, request counts): through `redis()`,
+   * or over Upstash's REST API when UPSTASH_REDIS_REST_URL is set (a Worker then opens no TCP
+   * connection to Redis for them). Blocking reads, pub/sub and the job queue stay on `redis()`.
+   */
+  commands: RequestRedis;
   /** Reads of small keys that nearly every request makes, kept in memory while Redis says they stand. */
   reads: KeyReads;
   /** Request counts taken ahead from Redis, for requests far from every limit (none in workerd). */
@@ -70,13 +78,16 @@ export function buildServices(input: {
       }
       return redis;
     });
+  const commands = input.config.upstash
+    ? upstashCommands(input.config.upstash.url, input.config.upstash.token)
+    : tcpCommands(getRedis);
   const box = new SecretBox(input.config.secretKeys);
   const auditSeal = new AuditHeadSeal(input.config.secretKeys);
   const cacheSeal = new CacheSeal(input.config.secretKeys);
   const queue = new JobProducer(getRedis, input.config.redisPrefix);
   const readers = new ReaderPool(getRedis);
   const longLived = !input.perRequest && !input.redis;
-  const reads: KeyReads = longLived ? new TrackedReads(input.config.redisUrl) : new UntrackedReads(getRedis);
+  const reads: KeyReads = longLived ? new TrackedReads(input.config.redisUrl) : new UntrackedReads(commands);
   const leases = input.perRequest ? undefined : new RequestLeases();
   const keys = new SigningKeyStore(input.db, box, input.clock, input.keyCache, {
     issuer: input.config.issuer,
@@ -88,6 +99,7 @@ export function buildServices(input: {
       config: input.config,
       db: input.db,
       redis: getRedis,
+      commands,
       reads,
       leases,
       queue,

@@ -1,5 +1,5 @@
 /**
- * The production Workers configuration (deploy/cloudflare/wrangler.production.toml) builds:
+ * The production Workers configuration (deploy/cloudflare/wrangler.toml) builds:
  * `wrangler deploy --dry-run` bundles the workerd entry and the web app's assets offline and
  * lists the bindings it would deploy (Hyperdrive for PostgreSQL among them).
  */
@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const root = new URL('../../', import.meta.url).pathname;
-const config = join(root, 'deploy/cloudflare/wrangler.production.toml');
+const config = join(root, 'deploy/cloudflare/wrangler.toml');
 const out = mkdtempSync(join(tmpdir(), 'keel-cf-'));
 after(() => rmSync(out, { recursive: true, force: true }));
 let printed = '';

@@ -22,6 +22,12 @@ export async function startWorkerdEdge(opts: {
   redisPrefix: string;
   /** More of the edge's variables, over the defaults here. */
   env?: Record<string, string>;
+  /**
+   * The production configuration (deploy/cloudflare/wrangler.toml) instead of the repository's:
+   * the database is then reached through its Hyperdrive binding (wrangler's local Hyperdrive,
+   * given the URL), not DATABASE_URL.
+   */
+  production?: boolean;
 }): Promise<WorkerdEdge> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'keel-workerd-'));
@@ -30,7 +36,10 @@ export async function startWorkerdEdge(opts: {
   writeFileSync(
     envFile,
     [
-      `DATABASE_URL=${opts.databaseUrl}`,
+      // The production file names its public host; here the edge is this loopback address.
+      ...(opts.production
+        ? [`KEEL_PUBLIC_URL=http://127.0.0.1:${port}`, 'KEEL_TRUST_PROXY=false']
+        : [`DATABASE_URL=${opts.databaseUrl}`]),
       `REDIS_URL=${opts.redisUrl}`,
       `KEEL_SECRET_KEY=${testSecretKey()}`,
       `KEEL_REDIS_PREFIX=${opts.redisPrefix}`,
@@ -41,6 +50,7 @@ export async function startWorkerdEdge(opts: {
     join(root, 'node_modules/.bin/wrangler'),
     [
       'dev',
+      ...(opts.production ? ['--config', join(root, 'deploy/cloudflare/wrangler.toml')] : []),
       '--ip',
       '127.0.0.1',
       '--port',
@@ -55,7 +65,15 @@ export async function startWorkerdEdge(opts: {
       '--log-level',
       'warn',
     ],
-    { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' },
+    {
+      ...process.env,
+      WRANGLER_SEND_METRICS: 'false',
+      CI: 'true',
+      NO_COLOR: '1',
+      ...(opts.production
+        ? { CLOUDFLARE_HYPERDRIVE_LOCAL_CONNECTION_STRING_HYPERDRIVE: withPassword(opts.databaseUrl) }
+        : {}),
+    },
     root,
   );
   const stop = async () => {
@@ -70,4 +88,11 @@ export async function startWorkerdEdge(opts: {
     throw err;
   }
   return { base, dir, output: () => wrangler.output(), stop };
+}
+
+/** Local Hyperdrive insists on a password in its URL; the tests' PostgreSQL trusts loopback, so any will do. */
+function withPassword(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  if (!url.password) url.password = 'trusted-on-loopback';
+  return url.toString();
 }

@@ -1,16 +1,8 @@
-import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { parseRunnerEnv } from '../../runners/src/env.ts';
-import { register } from '../../runners/src/registration.ts';
-import { Runner } from '../../runners/src/runner.ts';
-import { ProcessDriver } from '../../runners/src/workloads/process.ts';
-import { BrowserClient } from '../harness/browser-client.ts';
 import { testInfra } from '../harness/infra.ts';
 import { freshDatabaseUrl } from '../harness/migrated-postgres.ts';
-import { waitFor } from '../harness/ports.ts';
 import { startWorkerdEdge } from '../harness/workerd-edge.ts';
-import { connectTerminal } from './terminal-client.ts';
+import { runWorkerdWorkspaceStory } from '../harness/workerd-workspace-story.ts';
 
 describe('terminal through the edge on workerd (wrangler dev)', () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -18,7 +10,7 @@ describe('terminal through the edge on workerd (wrangler dev)', () => {
     for (const c of cleanups.reverse()) await c();
   });
 
-  test('a runner registers through workerd; a shell opens, echoes, reattaches and exits over its WebSocket', async () => {
+  test('a runner registers through workerd; a file and a command, then a shell opens, echoes, reattaches and exits over its WebSocket', async () => {
     const infra = await testInfra();
     const edge = await startWorkerdEdge({
       redisUrl: infra.redisUrl,
@@ -26,72 +18,8 @@ describe('terminal through the edge on workerd (wrangler dev)', () => {
       redisPrefix: `workerd-trm${process.pid}:`,
     });
     cleanups.push(edge.stop);
-    const { base, dir } = edge;
     try {
-      const admin = new BrowserClient((path, init) => fetch(new URL(path, base), init));
-      const signup = await admin.request('POST', '/api/auth/signup', {
-        email: 'w@example.com',
-        password: 'correct horse battery staple',
-        name: 'W',
-      });
-      assert.equal(signup.status, 201, JSON.stringify(signup.body));
-      const token = await admin.request(
-        'POST',
-        '/api/admin/runner-tokens',
-        { name: 'w', maxUses: 1 },
-        { bearer: true },
-      );
-      const config = parseRunnerEnv({
-        KEEL_URL: base,
-        KEEL_RUNNER_TOKEN: token.body.token,
-        KEEL_RUNNER_NAME: 'workerd-rig',
-        KEEL_RUNNER_DATA_DIR: join(dir, 'runner'),
-        KEEL_RUNNER_DRIVER: 'process',
-        KEEL_IDLE_STOP_SECONDS: '0',
-        REDIS_URL: infra.redisUrl,
-      });
-      const driver = new ProcessDriver({ root: join(dir, 'workspaces') });
-      const credential = await register(config, {
-        drivers: ['process'],
-        capacity: { workspaces: 4, cpus: 2, memoryMb: 2048 },
-      });
-      const runner = new Runner(config, credential, driver);
-      await runner.start();
-      cleanups.push(async () => {
-        const own = await runner.ownWorkspaces();
-        await runner.stop();
-        for (const id of own) await driver.remove(id, { keepData: false }).catch(() => {});
-      });
-
-      const created = await admin.request('POST', '/api/workspaces', { name: 'edge' }, { bearer: true });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      const ws = created.body.id as string;
-      await waitFor('workspace running', async () => {
-        const r = await admin.request('GET', `/api/workspaces/${ws}/status`, undefined, { bearer: true });
-        return r.body.status === 'running' ? true : undefined;
-      });
-
-      const term = await connectTerminal(base, admin, ws, { query: { cols: 90, rows: 20 } });
-      await term.waitFor('ready', () => term.session);
-      term.type('stty size; echo workerd-$((6*7))\r');
-      await term.waitForOutput('workerd-42');
-      assert.match(term.output(), /20 90/);
-      const session = term.session!;
-      const seen = term.lastSeq()!;
-      term.type('sleep 1; echo while-away-$((6*7))\r');
-      await term.close();
-
-      // Another request, so other I/O objects in workerd: the session and its missed output are still there.
-      const again = await connectTerminal(base, admin, ws, { query: { session, lastSeq: seen } });
-      await again.waitForOutput('while-away-42');
-      assert.equal(again.output().split('while-away-42').length - 1, 1);
-      // Nothing from before lastSeq is replayed: neither its frames nor its text.
-      const replayed = again.frames.filter((f) => f.type === 'output' && f.seq <= seen);
-      assert.deepEqual(replayed, [], 'no output frame at or before lastSeq');
-      assert.ok(!again.output().includes('workerd-42'), 'the output seen before lastSeq is not sent again');
-      again.type('exit 3\r');
-      const exit = await again.waitFor('exit', () => again.frames.find((f) => f.type === 'exit'));
-      assert.deepEqual(exit, { type: 'exit', exitCode: 3 });
+      await runWorkerdWorkspaceStory(edge, infra.redisUrl, cleanups);
     } catch (err) {
       console.error(edge.output());
       throw err;

@@ -14,6 +14,21 @@ describe('edge configuration', () => {
     assert.equal(c.issuer, 'keel');
   });
 
+  test('Upstash for the request path: both its URL and token, or neither', () => {
+    assert.equal(parseEdgeEnv(good).upstash, undefined);
+    const url = 'https://eu1-keel.upstash.io';
+    assert.deepEqual(
+      parseEdgeEnv({ ...good, UPSTASH_REDIS_REST_URL: url, UPSTASH_REDIS_REST_TOKEN: 't0ken' }).upstash,
+      { url, token: 't0ken' },
+    );
+    assert.throws(() => parseEdgeEnv({ ...good, UPSTASH_REDIS_REST_URL: url }), /set together/);
+    assert.throws(() => parseEdgeEnv({ ...good, UPSTASH_REDIS_REST_TOKEN: 't0ken' }), /set together/);
+    assert.throws(
+      () => parseEdgeEnv({ ...good, UPSTASH_REDIS_REST_URL: 'redis://x', UPSTASH_REDIS_REST_TOKEN: 't' }),
+      /UPSTASH_REDIS_REST_URL/,
+    );
+  });
+
   test('a bad configuration names every bad variable and no secret value', () => {
     const secret = 'dG9vLXNob3J0';
     try {

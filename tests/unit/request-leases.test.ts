@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { countersHit, sendCountersHit } from '../../edge/src/services/rate-limit.ts';
 import { LEASE_FRACTION, RequestLeases } from '../../edge/src/services/request-leases.ts';
+import { tcpCommands } from '../../edge/src/services/request-redis.ts';
 import { testInfra } from '../harness/infra.ts';
 import { withinOneRateWindow } from '../harness/rate-window.ts';
 
@@ -35,7 +36,14 @@ describe('request counts leased ahead far from their limits (real Redis)', () =>
       () => ({ key: refusals, keepSeconds: 60 }),
       leases,
     );
-    const decision = hit.local ?? hit.decide(await sendCountersHit(redis, hit));
+    const decision =
+      hit.local ??
+      hit.decide(
+        await sendCountersHit(
+          tcpCommands(() => redis),
+          hit,
+        ),
+      );
     return { ok: decision.refused < 0, local: hit.local !== undefined };
   }
 

@@ -112,12 +112,12 @@ export async function markAccessTokensRevoked(
   rows: readonly { id: string; tokenHash: string }[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const multi = services.redis().multi();
-  for (const r of rows) {
-    multi.set(accessTokenCacheKey(services, r.tokenHash), REVOKED_MARKER, 'EX', REVOKED_MARKER_SECONDS);
-    multi.set(sessionCacheKey(services, r.id), REVOKED_MARKER, 'EX', REVOKED_MARKER_SECONDS);
-  }
-  await multi.exec();
+  await services.commands.transaction(
+    rows.flatMap((r) => [
+      ['SET', accessTokenCacheKey(services, r.tokenHash), REVOKED_MARKER, 'EX', REVOKED_MARKER_SECONDS],
+      ['SET', sessionCacheKey(services, r.id), REVOKED_MARKER, 'EX', REVOKED_MARKER_SECONDS],
+    ]),
+  );
   services.reads.forget(rows.map((r) => sessionCacheKey(services, r.id)));
 }
 
@@ -132,7 +132,7 @@ export async function forgetAccessTokens(services: Services, userId: string): Pr
     .from(personalAccessTokens)
     .where(and(eq(personalAccessTokens.userId, userId), isNull(personalAccessTokens.revokedAt)));
   if (rows.length === 0) return;
-  await services.redis().del(...rows.map((r) => accessTokenCacheKey(services, r.tokenHash)));
+  await services.commands.send(['DEL', ...rows.map((r) => accessTokenCacheKey(services, r.tokenHash))]);
 }
 
 /** Revokes every token of a person (removal from an organization, disabling). */
@@ -183,7 +183,7 @@ export async function confirmAccessToken(
   const tokenHash = sha256Hex(token);
   const key = accessTokenCacheKey(services, tokenHash);
   const now = services.clock.now();
-  const cached = await services.redis().get(key);
+  const cached = await services.commands.send<string | null>(['GET', key]);
   if (cached === REVOKED_MARKER) return undefined;
   const value = await services.cacheSeal.open(key, cached);
   if (value) {
@@ -251,7 +251,7 @@ export async function confirmAccessToken(
   const ttl = Math.max(1, until - Math.floor(now.getTime() / 1000));
   // NX: never overwrite a revocation that landed while the database was being read.
   await Promise.all([
-    services.redis().set(key, entry, 'EX', ttl, 'NX'),
+    services.commands.send(['SET', key, entry, 'EX', ttl, 'NX']),
     services.db
       .update(personalAccessTokens)
       .set({ lastUsedAt: now, lastUsedAddress: address?.slice(0, 100) ?? null })

@@ -25,7 +25,7 @@ export async function changeOwnPassword(
   if (!user) throw new ApiError('invalid_token', 'Session has ended; sign in again');
   const keys = signInRateKeys(services, '-', sha256Hex(user.email));
   const rate = await hitRateLimit(
-    services.redis(),
+    services.commands,
     keys.byAccount,
     services.config.loginRateLimitPerMinute,
     60,

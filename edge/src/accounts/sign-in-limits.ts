@@ -16,7 +16,7 @@ export async function limitSignInAttempts(
 ): Promise<void> {
   const services = c.get('services');
   const limit = services.config.loginRateLimitPerMinute;
-  const redis = services.redis();
+  const redis = services.commands;
   const keys = signInRateKeys(services, address ?? 'unknown', sha256Hex(account));
   const [byIp, byAccount] = await Promise.all([
     hitRateLimit(redis, keys.byIp, limit * 3, 60),

@@ -244,7 +244,7 @@ async function checkAndStart(
         runnerKeys(services.config.redisPrefix, runnerId).heartbeat,
         runnerKeys(services.config.redisPrefix, runnerId).workspaceStatus(workspaceId),
       ),
-      hitRateLimit(redis, rate.key, rate.limit, rate.windowSeconds),
+      hitRateLimit(services.commands, rate.key, rate.limit, rate.windowSeconds),
     ]);
   // A workspace keeps the runner it was placed on, so the runner's state can be asked for in
   // the same round trip as the workspace row, not after it. Nothing is decided on it before

@@ -157,7 +157,7 @@ export async function revokeSession(services: Services, sessionId: string, reaso
     .where(and(eq(refreshTokenFamilies.id, sessionId), isNull(refreshTokenFamilies.revokedAt)));
   // After the database: a request that read the old row cannot cache it over this marker.
   const key = sessionCacheKey(services, sessionId);
-  await services.redis().set(key, REVOKED_MARKER, 'EX', REVOKED_MARKER_SECONDS);
+  await services.commands.send(['SET', key, REVOKED_MARKER, 'EX', REVOKED_MARKER_SECONDS]);
   services.reads.forget([key]);
 }
 

@@ -1,6 +1,6 @@
 import { LATENCY_BUCKETS } from '@keel/contract/metrics';
-import type { Redis } from 'ioredis';
 import { edgeStatsMinuteKey } from '../redis-keys.ts';
+import type { RedisCommand, RequestRedis } from '../services/request-redis.ts';
 
 /**
  * Request figures every edge adds to, whatever it runs on: per UTC minute, the requests answered,
@@ -88,26 +88,26 @@ export class RequestStats {
    * Counts of a failed flush are kept for the next one (a Redis outage delays, never doubles:
    * a pipeline that failed part-way may have added some of them, which is accepted).
    */
-  flush(redis: Redis, on: { config: { redisPrefix: string } }): Promise<void> {
+  flush(redis: RequestRedis, on: { config: { redisPrefix: string } }): Promise<void> {
     if (this.flushing) return this.flushing;
     const taken = this.take();
     this.lastFlushAt = this.now();
     if (taken.length === 0) return Promise.resolve();
-    const pipeline = redis.pipeline();
+    const commands: RedisCommand[] = [];
     for (const m of taken) {
       const key = edgeStatsMinuteKey(on, m.minute);
-      pipeline.hincrby(key, REQUESTS_FIELD, m.requests);
-      if (m.errors > 0) pipeline.hincrby(key, ERRORS_FIELD, m.errors);
-      pipeline.hincrby(key, SUM_FIELD, m.sumUs);
+      commands.push(['HINCRBY', key, REQUESTS_FIELD, m.requests]);
+      if (m.errors > 0) commands.push(['HINCRBY', key, ERRORS_FIELD, m.errors]);
+      commands.push(['HINCRBY', key, SUM_FIELD, m.sumUs]);
       m.buckets.forEach((n, i) => {
-        if (n > 0) pipeline.hincrby(key, bucketField(i), n);
+        if (n > 0) commands.push(['HINCRBY', key, bucketField(i), n]);
       });
-      pipeline.expire(key, EDGE_STATS_TTL_SECONDS);
+      commands.push(['EXPIRE', key, EDGE_STATS_TTL_SECONDS]);
     }
-    this.flushing = pipeline
-      .exec()
+    this.flushing = redis
+      .pipeline(commands)
       .then((results) => {
-        const failed = results?.find(([err]) => err)?.[0];
+        const failed = results.find((r) => r instanceof Error);
         if (failed) throw failed;
       })
       .catch((err: unknown) => {
@@ -146,20 +146,20 @@ export function requestCounter(stats: RequestStats) {
 /** Node: flushes every `intervalMs` and once more when stopped. */
 export function flushEvery(
   stats: RequestStats,
-  redis: () => Redis,
+  redis: RequestRedis,
   on: { config: { redisPrefix: string } },
   intervalMs: number,
 ) {
   const timer = setInterval(() => {
-    if (stats.pending) void stats.flush(redis(), on);
+    if (stats.pending) void stats.flush(redis, on);
   }, intervalMs);
   timer.unref();
   return {
     async stop() {
       clearInterval(timer);
       // A flush under way answers first; what came after it goes in one more.
-      await stats.flush(redis(), on);
-      if (stats.pending) await stats.flush(redis(), on);
+      await stats.flush(redis, on);
+      if (stats.pending) await stats.flush(redis, on);
     },
   };
 }

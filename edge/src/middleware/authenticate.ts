@@ -4,7 +4,6 @@ import { memberships, refreshTokenFamilies, users } from '@keel/drizzle/schema';
 import { and, eq, gt, isNull } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
 import { getCookie } from 'hono/cookie';
-import type { ChainableCommander } from 'ioredis';
 import { confirmAccessToken, looksLikeAccessToken } from '../accounts/access-tokens.ts';
 import type { AppEnv, Principal } from '../app-env.ts';
 import { assertCsrf } from '../auth/csrf.ts';
@@ -13,6 +12,7 @@ import { ApiError } from '../http/api-error.ts';
 import { sessionCacheKey, signInRateKeys } from '../redis-keys.ts';
 import { setBounded } from '../services/bounded-map.ts';
 import { hitRateLimit } from '../services/rate-limit.ts';
+import type { RedisCommand } from '../services/request-redis.ts';
 import type { Services } from '../services.ts';
 
 /**
@@ -118,7 +118,7 @@ export async function confirmSessionReading(
 }
 
 /** Commands a route sends in the session read's round trip (its request counting: middleware/rate-limits.ts). */
-export type AlongsideCommands = (pipeline: ChainableCommander) => void;
+export type AlongsideCommands = readonly RedisCommand[];
 
 /**
  * `keys` as MGET answers them (kept in memory while Redis says they stand: services.reads), and
@@ -131,11 +131,9 @@ async function readTogether(
   alongside: AlongsideCommands | undefined,
 ): Promise<unknown[]> {
   if (!alongside) return [keys.length > 0 ? await services.reads.mget(keys) : []];
-  const pipeline = services.redis().pipeline();
-  alongside(pipeline);
   const [values, answers] = await Promise.all([
     keys.length > 0 ? services.reads.mget(keys) : [],
-    pipeline.exec().then((a) => (a ?? []).map(([err, value]) => err ?? value)),
+    services.commands.pipeline(alongside),
   ]);
   return [values, ...answers];
 }
@@ -165,7 +163,7 @@ async function verifyAccessToken(c: Context<AppEnv>, token: string): Promise<Ver
   services.metrics.signInFailed('token');
   const limit = services.config.loginRateLimitPerMinute * 3;
   const keys = signInRateKeys(services, address ?? 'unknown', '-');
-  const decision = await hitRateLimit(services.redis(), keys.byIp, limit, 60);
+  const decision = await hitRateLimit(services.commands, keys.byIp, limit, 60);
   if (!decision.allowed) {
     c.header('Retry-After', String(decision.retryAfterSeconds));
     throw new ApiError(
@@ -314,7 +312,7 @@ async function confirmInDatabase(
   );
   // NX: never overwrite a revocation that landed while the database was being read. An entry
   // that failed its check stays until it expires; meanwhile every request asks the database.
-  await services.redis().set(key, entry, 'EX', SESSION_CACHE_SECONDS, 'NX');
+  await services.commands.send(['SET', key, entry, 'EX', SESSION_CACHE_SECONDS, 'NX']);
   services.reads.forget([key]);
   return { role: row.role, installAdmin: row.installAdmin, entry };
 }
@@ -333,9 +331,7 @@ export async function markSessions(
   if (sessionIds.length === 0) return;
   const [value, seconds] =
     mark === 'revoked' ? [REVOKED_MARKER, REVOKED_MARKER_SECONDS] : ['recheck', SESSION_CACHE_SECONDS + 5];
-  const batch = services.redis().multi();
   const keys = sessionIds.map((id) => sessionCacheKey(services, id));
-  for (const key of keys) batch.set(key, value, 'EX', seconds);
-  await batch.exec();
+  await services.commands.transaction(keys.map((key) => ['SET', key, value, 'EX', seconds]));
   services.reads.forget(keys);
 }

@@ -72,7 +72,7 @@ async function countBehind(c: Context<AppEnv>, next: () => Promise<void>): Promi
     // Once the start is answered (its stream under way), so nothing waits behind the count.
     // A count kept in memory (far from every limit) has nothing to send.
     if (prepared && !prepared.hit.local)
-      void sendCountersHit(services.redis(), prepared.hit).then((answer) => {
+      void sendCountersHit(services.commands, prepared.hit).then((answer) => {
         const decision = prepared.hit.decide(answer);
         if (decision.refused >= 0) {
           if (overLimit.size >= MAX_OVER_LIMIT) overLimit.clear();
@@ -122,7 +122,7 @@ export async function countRequest(
   const prepared = await prepareCount(c, principal);
   if (!prepared) return;
   await prepared.settle(
-    prepared.hit.local ? undefined : await sendCountersHit(c.get('services').redis(), prepared.hit),
+    prepared.hit.local ? undefined : await sendCountersHit(c.get('services').commands, prepared.hit),
   );
 }
 
@@ -175,7 +175,7 @@ export async function prepareCount(
     async settle(answer) {
       // Redis lost the script (a restart, SCRIPT FLUSH): sent alone, it is loaded again.
       if (answer instanceof Error && answer.message.includes('NOSCRIPT'))
-        answer = await sendCountersHit(services.redis(), hit);
+        answer = await sendCountersHit(services.commands, hit);
       return settle(c, counters, organizationId, hit.decide(answer));
     },
   };

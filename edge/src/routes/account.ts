@@ -101,7 +101,7 @@ export function accountRoutes(options: { clientIp: ClientIp }) {
     // Links are long random tokens; the limit only keeps guessing from costing the edge.
     const limit = services.config.loginRateLimitPerMinute * 3;
     const rate = await hitRateLimit(
-      services.redis(),
+      services.commands,
       signInRateKeys(services, options.clientIp(c) ?? 'unknown', '-').byIp,
       limit,
       60,

@@ -169,7 +169,7 @@ async function limitSso(c: Context<AppEnv>, clientIp: ClientIp): Promise<void> {
   const services = c.get('services');
   const limit = services.config.loginRateLimitPerMinute * 6;
   const decision = await hitRateLimit(
-    services.redis(),
+    services.commands,
     ssoRateKey(services, clientIp(c) ?? 'unknown'),
     limit,
     60,

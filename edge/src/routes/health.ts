@@ -23,7 +23,7 @@ export function healthRoutes() {
         () => 'ok' as const,
         () => 'unavailable' as const,
       ),
-      withTimeout(services.redis().ping(), CHECK_BUDGET_MS).then(
+      withTimeout(services.commands.send(['PING']), CHECK_BUDGET_MS).then(
         () => 'ok' as const,
         () => 'unavailable' as const,
       ),

@@ -203,7 +203,7 @@ export function workspaceRoutes() {
         c,
         caller,
         early,
-        counting && !counting.hit.local ? (pipeline) => counting.hit.queue(pipeline) : undefined,
+        counting && !counting.hit.local ? [counting.hit.command] : undefined,
       );
       await counting?.settle(alongside[0]);
       await assertAccess(c, routes.listWorkspaces.access);

@@ -1,6 +1,11 @@
-import { createHash } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
 import type { RequestLeases } from './request-leases.ts';
+import {
+  evalshaCommand,
+  luaScript,
+  type RedisCommand,
+  type RequestRedis,
+  runScript,
+} from './request-redis.ts';
 import { withTimeout } from './with-timeout.ts';
 
 /** Redis must answer within this, or the limiter steps aside rather than hang a request. */
@@ -17,7 +22,7 @@ export interface RateDecision {
  * must not lock everyone out.
  */
 export async function hitRateLimit(
-  redis: Redis,
+  redis: RequestRedis,
   key: string,
   limit: number,
   windowSeconds: number,
@@ -28,9 +33,11 @@ export async function hitRateLimit(
       (async () => {
         // The key names its window, so its expiry is set once, by the hit that made it (as the
         // AI warm start's script counts too).
-        const multi = redis.multi().incr(redisKey).expire(redisKey, windowSeconds, 'NX');
-        const [[, n]] = (await multi.exec()) as [[Error | null, number]];
-        return n;
+        const [n] = await redis.transaction([
+          ['INCR', redisKey],
+          ['EXPIRE', redisKey, windowSeconds, 'NX'],
+        ]);
+        return n as number;
       })(),
       REDIS_BUDGET_MS,
     );
@@ -66,7 +73,7 @@ export interface WindowCounter {
  * none). Answers each counter's count, then the refused counter's number (0 for none), then 1
  * when the leases were granted.
  */
-const HIT_COUNTERS = `
+const HIT_COUNTERS = luaScript(`
 local n = #KEYS - 1
 local out = {}
 local refused = 0
@@ -97,22 +104,7 @@ if refused > 0 then
 end
 out[n + 1] = refused
 out[n + 2] = grant
-return out`;
-
-const HIT_COUNTERS_SHA = createHash('sha1').update(HIT_COUNTERS).digest('hex');
-
-interface CountersRedis {
-  keelHitCounters(numKeys: number, ...keysAndArgs: Array<string | number>): Promise<number[]>;
-}
-const withScript = new WeakSet<Redis>();
-function scripted(redis: Redis): Redis & CountersRedis {
-  // EVALSHA, and the script itself once after Redis lost it (restart, SCRIPT FLUSH).
-  if (!withScript.has(redis)) {
-    redis.defineCommand('keelHitCounters', { lua: HIT_COUNTERS });
-    withScript.add(redis);
-  }
-  return redis as Redis & CountersRedis;
-}
+return out`);
 
 export interface CountersDecision {
   /** Each counter's count in this window, this request included; empty when Redis did not answer. */
@@ -127,7 +119,7 @@ export interface CountersDecision {
  * Several fixed-window counters of one window, counted together: here, from this edge's leases,
  * while each has one (`local`; see request-leases.ts), otherwise in one round trip (a Lua script, so
  * a refusal is counted in the same trip), which a caller may send in a pipeline beside its own
- * reads. `queue` adds the script to a pipeline; `decide` takes its answer, or the error, and
+ * reads. `command` is the script for a pipeline; `decide` takes its answer, or the error, and
  * fails open like `hitRateLimit`.
  */
 export function countersHit(
@@ -140,8 +132,10 @@ export function countersHit(
 ): {
   /** The decision, when the request was counted in memory: nothing is to be sent. */
   local: CountersDecision | undefined;
-  args: [number, ...Array<string | number>];
-  queue(pipeline: ChainableCommander): void;
+  keys: string[];
+  argv: Array<string | number>;
+  /** The script by its digest, for a pipeline beside the caller's own reads. */
+  command: RedisCommand;
   decide(answer: unknown): CountersDecision;
 } {
   const nowSeconds = Math.floor(Date.now() / 1000);
@@ -157,23 +151,23 @@ export function countersHit(
           windowKeys,
           counters.map((c) => c.limit),
         );
-  const args: [number, ...Array<string | number>] = [counters.length + 1];
+  const keys: string[] = [];
+  const argv: Array<string | number> = [];
   if (!local) {
     const { key, keepSeconds } = refusals();
-    args.push(...windowKeys, key, windowSeconds, keepSeconds);
+    keys.push(...windowKeys, key);
+    argv.push(windowSeconds, keepSeconds);
     counters.forEach((c, i) => {
-      args.push(c.limit, c.field, asked[i] ?? 0);
+      argv.push(c.limit, c.field, asked[i] ?? 0);
     });
   }
   return {
     local,
-    args,
-    queue(pipeline) {
-      // EVALSHA by hand: a defined command in a pipeline sends the whole script every time
-      // (ioredis remembers a loaded script per socket, and a pipeline writes through one of its
-      // own). A Redis that lost the script answers NOSCRIPT, and `decide`'s caller sends it alone.
-      pipeline.evalsha(HIT_COUNTERS_SHA, ...args);
-    },
+    keys,
+    argv,
+    // EVALSHA alone: in a pipeline, a Redis that lost the script answers NOSCRIPT, and
+    // `decide`'s caller then sends it on its own (sendCountersHit loads it again).
+    command: evalshaCommand(HIT_COUNTERS, keys, argv),
     decide(answer) {
       if (local) return local;
       if (!Array.isArray(answer)) {
@@ -193,11 +187,11 @@ export function countersHit(
 
 /** Sends a `countersHit` on its own; its answer, or the error (for `decide`). */
 export async function sendCountersHit(
-  redis: Redis,
-  hit: { args: [number, ...Array<string | number>] },
+  redis: RequestRedis,
+  hit: { keys: string[]; argv: Array<string | number> },
 ): Promise<unknown> {
   try {
-    return await withTimeout(scripted(redis).keelHitCounters(...hit.args), REDIS_BUDGET_MS);
+    return await withTimeout(runScript(redis, HIT_COUNTERS, hit.keys, hit.argv), REDIS_BUDGET_MS);
   } catch (err) {
     return err;
   }

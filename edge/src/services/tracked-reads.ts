@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { setBounded } from './bounded-map.ts';
 import { closeRedis, connectRedis } from './redis.ts';
+import type { RequestRedis } from './request-redis.ts';
 
 /**
  * Reads of small keys that nearly every request makes (a session's entry, a cached list's
@@ -211,9 +212,9 @@ export class TrackedReads implements KeyReads {
 
 /** Every read goes to Redis: for services that last one request (workerd). */
 export class UntrackedReads implements KeyReads {
-  constructor(private readonly redis: () => Redis) {}
+  constructor(private readonly redis: RequestRedis) {}
   async mget(keys: readonly string[]): Promise<Array<string | null>> {
-    return keys.length === 0 ? [] : this.redis().mget(...keys);
+    return keys.length === 0 ? [] : this.redis.send(['MGET', ...keys]);
   }
   forget(): void {}
   async close(): Promise<void> {}

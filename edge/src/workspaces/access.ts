@@ -60,7 +60,7 @@ export async function workspaceRow(
   id: string,
 ): Promise<{ row: WorkspaceRow; entry: string } | undefined> {
   const key = workspaceRowKey(services, id);
-  const cached = await services.redis().get(key);
+  const cached = await services.commands.send<string | null>(['GET', key]);
   // Sealed (see cache-seal.ts): a row written straight into Redis is read as a miss.
   const value = await services.cacheSeal.open(key, cached);
   if (value) {
@@ -81,12 +81,12 @@ export async function workspaceRow(
     .limit(1);
   if (!row) return undefined;
   const entry = await services.cacheSeal.seal(key, JSON.stringify(row));
-  await services.redis().set(key, entry, 'EX', ROW_CACHE_SECONDS);
+  await services.commands.send(['SET', key, entry, 'EX', ROW_CACHE_SECONDS]);
   return { row, entry };
 }
 
 export async function forgetWorkspaceRow(services: Services, id: string): Promise<void> {
-  await services.redis().del(workspaceRowKey(services, id));
+  await services.commands.send(['DEL', workspaceRowKey(services, id)]);
 }
 
 export const RUNNER_OFFLINE = 'its runner is offline';
@@ -120,7 +120,7 @@ type PlacedRow = { id: string; runnerId: string | null; driver?: string | null; 
 export async function liveStatuses(services: Services, rows: PlacedRow[]): Promise<Map<string, LiveStatus>> {
   const keys = liveStatusKeys(services.config.redisPrefix, rows);
   if (keys.length === 0) return new Map();
-  return liveStatusesFrom(rows, await services.redis().mget(...keys));
+  return liveStatusesFrom(rows, await services.commands.send<Array<string | null>>(['MGET', ...keys]));
 }
 
 /**
@@ -197,16 +197,15 @@ export async function assertRunnerServes(
   if (!row.runnerId)
     throw new ApiError('runner_unavailable', 'This workspace has no runner; create it again');
   const heartbeat = runnerKeys(services.config.redisPrefix, row.runnerId).heartbeat;
-  const answer = (await services
-    .redis()
-    .eval(
-      OFFLINE_OR_FOREIGN,
-      thenSet ? 2 : 1,
-      ...(thenSet ? [heartbeat, thenSet.key] : [heartbeat]),
-      row.serverId ? '' : (row.driver ?? ''),
-      thenSet?.value ?? '',
-      String(thenSet?.ttlSeconds ?? 0),
-    )) as string;
+  const answer = await services.commands.send<string>([
+    'EVAL',
+    OFFLINE_OR_FOREIGN,
+    thenSet ? 2 : 1,
+    ...(thenSet ? [heartbeat, thenSet.key] : [heartbeat]),
+    row.serverId ? '' : (row.driver ?? ''),
+    thenSet?.value ?? '',
+    String(thenSet?.ttlSeconds ?? 0),
+  ]);
   if (answer === 'ok') return;
   const reason =
     answer === 'offline'

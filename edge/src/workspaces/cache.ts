@@ -18,16 +18,29 @@ export async function cached<T>(
   /** Where the version lives, when someone other than the edge bumps it (the runner). */
   versionAt: string = cacheVersionKey(services, scope),
 ): Promise<T> {
-  const redis = services.redis();
-  const version = (await redis.get(versionAt)) ?? '0';
+  return (await readThrough(services, versionAt, scope, key, ttlSeconds, load)).value;
+}
+
+/** The entry of the scope's current version, or the value loaded and stored for it. */
+async function readThrough<T>(
+  services: Services,
+  versionAt: string,
+  scope: string,
+  key: string,
+  ttlSeconds: number,
+  load: () => Promise<T>,
+): Promise<{ version: string; value: T }> {
+  const redis = services.commands;
+  const version = (await redis.send<string | null>(['GET', versionAt])) ?? '0';
   const full = cacheEntryKey(services, scope, version, key);
   // Sealed (see cache-seal.ts): a list or tree written straight into Redis is read as a miss.
-  const hit = await services.cacheSeal.open(full, await redis.get(full));
+  const hit = await services.cacheSeal.open(full, await redis.send<string | null>(['GET', full]));
   services.metrics.cacheRead('cached_entry', hit !== undefined);
-  if (hit !== undefined) return JSON.parse(hit) as T;
+  if (hit !== undefined) return { version, value: JSON.parse(hit) as T };
   const value = await load();
-  await redis.set(full, await services.cacheSeal.seal(full, JSON.stringify(value)), 'EX', ttlSeconds);
-  return value;
+  const sealed = await services.cacheSeal.seal(full, JSON.stringify(value));
+  await redis.send(['SET', full, sealed, 'EX', ttlSeconds]);
+  return { version, value };
 }
 
 /** How long a value read through `cachedAlongside` is reused from memory while its version stands. */
@@ -70,7 +83,6 @@ export async function cachedAlongside<T>(
   /** Values read already (see `alongsideReads`): when they cover the round trip, it is not made. */
   readEarlier?: ReadonlyMap<string, string | null>,
 ): Promise<{ value: T; alongside: Array<string | null> }> {
-  const redis = services.redis();
   const versionAt = cacheVersionKey(services, scope);
   let memo = remembered.get(services);
   if (!memo) {
@@ -89,18 +101,9 @@ export async function cachedAlongside<T>(
     }
   }
   services.metrics.cacheRead('workspace_list', false);
-  const version = (await redis.get(versionAt)) ?? '0';
-  const full = cacheEntryKey(services, scope, version, key);
-  const hit = await services.cacheSeal.open(full, await redis.get(full));
-  services.metrics.cacheRead('cached_entry', hit !== undefined);
-  let value: T;
-  if (hit !== undefined) value = JSON.parse(hit) as T;
-  else {
-    value = await load();
-    await redis.set(full, await services.cacheSeal.seal(full, JSON.stringify(value)), 'EX', ttlSeconds);
-  }
+  const { version, value } = await readThrough(services, versionAt, scope, key, ttlSeconds, load);
   const keys = alongside(value);
-  const values = keys.length > 0 ? await redis.mget(...keys) : [];
+  const values = keys.length > 0 ? await services.commands.send<Array<string | null>>(['MGET', ...keys]) : [];
   setBounded(
     memo,
     rememberedId(scope, key),
@@ -131,7 +134,7 @@ export function alongsideReads(services: Services, scope: string, keys: readonly
 
 export async function invalidate(services: Services, scope: string, versionAt?: string): Promise<void> {
   const key = versionAt ?? cacheVersionKey(services, scope);
-  await services.redis().incr(key);
+  await services.commands.send(['INCR', key]);
   services.reads.forget([key]);
 }
 
