@@ -24,7 +24,7 @@ export function connectPostgres(
   const client = postgres(url, {
     max: options.max,
     // The edge asks only short questions; fail fast instead of queueing behind a dead server.
-    connect_timeout: 10,
+    connect_timeout: 5,
     idle_timeout: 30,
     onnotice: () => {},
   });
