@@ -54,6 +54,8 @@ const SECOND_LANE = [
   'tests/git/',
   'tests/search/',
   'tests/lsp/',
+  // Redis and PostgreSQL restarts and failovers: their own servers on loopback ports.
+  'tests/failover/',
 ];
 const inSecondLane = (f: string) => SECOND_LANE.some((dir) => f.startsWith(dir));
 const pg = await startPostgresServer();

@@ -4,6 +4,7 @@ import { bullPrefixOf } from '@keel/contract/keys';
 import { CONTRACT_VERSION } from '@keel/contract/version';
 import { Queue } from 'bullmq';
 import { connectRedis } from '../../edge/src/services/redis.ts';
+import { waitFor } from '../harness/ports.ts';
 import { type Rig, readSse } from '../harness/runner-rig.ts';
 
 /** The longest a request may take while a store is away: it is refused, never held. */
@@ -75,6 +76,36 @@ export function assertRefusedFast(answers: readonly Answer[], what: string): voi
   assert.ok(
     answers.some((a) => a.status === 503),
     `${what}: no request was refused while it was away: ${shown}`,
+  );
+}
+
+/** How many requests met the outage, how many were refused, and the slowest answer. */
+export function outageSummary(answers: readonly Answer[]): string {
+  const refused = answers.filter((a) => a.status === 503).length;
+  return `${answers.length} requests, ${refused} refused, slowest ${Math.max(...answers.map((a) => a.ms))} ms`;
+}
+
+/**
+ * After Redis came back (restarted, or another primary): the runner is heard again, the same
+ * edge and runner serve, the job queued before runs, and the output written before reads whole.
+ */
+export async function assertRecoveredFromRedis(
+  rig: Rig,
+  o: { ws: string; tag: string; queued: string; before: string; beforeEvents: unknown },
+): Promise<void> {
+  await waitFor('the runner to be online again', async () => {
+    const s = await timedRequest(rig, 'GET', `/api/workspaces/${o.ws}/status`);
+    return (s.body as { status?: string }).status === 'running' ? true : undefined;
+  });
+  await assertServesAgain(rig, o.ws, o.tag);
+  await waitFor(`the job queued before the ${o.tag} to run`, async () =>
+    (await rig.driver.status(o.queued)) === 'running' ? true : undefined,
+  );
+  await rig.driver.remove(o.queued, { keepData: false });
+  assert.deepEqual(
+    await outputOf(rig, o.ws, o.before),
+    o.beforeEvents,
+    'the output written before reads whole',
   );
 }
 

@@ -20,6 +20,7 @@ import {
   assertServesAgain,
   execute,
   OUTAGE_ANSWER_MS,
+  outageSummary,
   outputOf,
   runningWorkspace,
   timedRequest,
@@ -92,9 +93,7 @@ describe('PostgreSQL restart', () => {
     const invite = () => timedRequest(rig, 'POST', `/api/orgs/${rig.orgId}/invitations`, { role: 'viewer' });
     const answers = await askThroughout(invite, restart);
     assertRefusedFast(answers, 'while PostgreSQL was down');
-    console.log(
-      `postgres restart: ${answers.length} requests, ${answers.filter((a) => a.status === 503).length} refused, slowest ${Math.max(...answers.map((a) => a.ms))} ms`,
-    );
+    console.log(`postgres restart: ${outageSummary(answers)}`);
 
     const signedUp = await Promise.all(signups);
     for (const a of signedUp) {

@@ -3,7 +3,6 @@
  * it is down requests are refused with 503 in bounded time; once it is back the same edge and
  * runner serve again, a job queued before runs, and a command's output written before is read.
  */
-import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +12,10 @@ import { type RedisServer, startRedisServer } from '../harness/redis-server.ts';
 import { type Rig, startRig } from '../harness/runner-rig.ts';
 import {
   askThroughout,
+  assertRecoveredFromRedis,
   assertRefusedFast,
-  assertServesAgain,
   execute,
+  outageSummary,
   outputOf,
   queueDelayedCreate,
   runningWorkspace,
@@ -63,23 +63,8 @@ describe('Redis restart', () => {
       restart,
     );
     assertRefusedFast(answers, 'while Redis was down');
-    console.log(
-      `redis restart: ${answers.length} requests, ${answers.filter((a) => a.status === 503).length} refused, slowest ${Math.max(...answers.map((a) => a.ms))} ms`,
-    );
+    console.log(`redis restart: ${outageSummary(answers)}`);
 
-    await waitFor('the runner to be online again', async () => {
-      const s = await timedRequest(rig, 'GET', `/api/workspaces/${ws}/status`);
-      return (s.body as { status?: string }).status === 'running' ? true : undefined;
-    });
-    await assertServesAgain(rig, ws, 'restart');
-    await waitFor('the job queued before the restart to run', async () =>
-      (await rig.driver.status(queued)) === 'running' ? true : undefined,
-    );
-    await rig.driver.remove(queued, { keepData: false });
-    assert.deepEqual(
-      await outputOf(rig, ws, before),
-      beforeEvents,
-      'the output written before is read again whole',
-    );
+    await assertRecoveredFromRedis(rig, { ws, tag: 'restart', queued, before, beforeEvents });
   });
 });

@@ -11,9 +11,10 @@ import { type SentinelRedis, startSentinelRedis } from '../harness/redis-sentine
 import { type Rig, startRig } from '../harness/runner-rig.ts';
 import {
   askThroughout,
+  assertRecoveredFromRedis,
   assertRefusedFast,
-  assertServesAgain,
   execute,
+  outageSummary,
   outputOf,
   queueDelayedCreate,
   runningWorkspace,
@@ -58,23 +59,8 @@ describe('Redis Sentinel failover', () => {
     const { newPort, ms } = await failover;
     assert.notEqual(newPort, oldPort);
     assertRefusedFast(answers, 'during the failover');
-    console.log(
-      `failover: promoted in ${ms} ms; ${answers.length} requests meanwhile, ${answers.filter((a) => a.status === 503).length} refused, slowest ${Math.max(...answers.map((a) => a.ms))} ms`,
-    );
+    console.log(`failover: promoted in ${ms} ms; ${outageSummary(answers)}`);
 
-    await waitFor('the runner to be online again', async () => {
-      const s = await timedRequest(rig, 'GET', `/api/workspaces/${ws}/status`);
-      return (s.body as { status?: string }).status === 'running' ? true : undefined;
-    });
-    await assertServesAgain(rig, ws, 'failover');
-    await waitFor('the job queued before the failover to run', async () =>
-      (await rig.driver.status(queued)) === 'running' ? true : undefined,
-    );
-    await rig.driver.remove(queued, { keepData: false });
-    assert.deepEqual(
-      await outputOf(rig, ws, before),
-      beforeEvents,
-      'the output written before is read again whole',
-    );
+    await assertRecoveredFromRedis(rig, { ws, tag: 'failover', queued, before, beforeEvents });
   });
 });
