@@ -59,15 +59,24 @@ export async function askThroughout(
 }
 
 /**
- * What a client must see while a store is away: every answer within OUTAGE_ANSWER_MS, each
- * either served or refused with 503 and the error body, and at least one refused.
+ * Served answers may take longer, up to this, when their request began as the store came back
+ * (the edge waits for its first connection to the restarted server); never longer: no hang.
+ */
+export const SERVED_AFTER_MS = 3 * OUTAGE_ANSWER_MS;
+
+/**
+ * What a client must see while a store is away: each request either refused with 503 and the
+ * error body within OUTAGE_ANSWER_MS, or served (within SERVED_AFTER_MS), and at least one refused.
  */
 export function assertRefusedFast(answers: readonly Answer[], what: string): void {
   const shown = JSON.stringify(answers.map((a) => [a.status, a.ms]));
   for (const a of answers) {
-    assert.ok(a.ms <= OUTAGE_ANSWER_MS, `${what}: an answer took ${a.ms} ms: ${shown}`);
-    if (a.status === 200 || a.status === 201 || a.status === 202) continue;
-    assert.equal(a.status, 503, `${what}: ${JSON.stringify(a.body)}`);
+    if (a.status === 200 || a.status === 201 || a.status === 202) {
+      assert.ok(a.ms <= SERVED_AFTER_MS, `${what}: a served request took ${a.ms} ms: ${shown}`);
+      continue;
+    }
+    assert.equal(a.status, 503, `${what}: ${JSON.stringify(a.body)}: ${shown}`);
+    assert.ok(a.ms <= OUTAGE_ANSWER_MS, `${what}: a refusal took ${a.ms} ms: ${shown}`);
     const error = (a.body as { error?: Record<string, unknown> }).error;
     assert.equal(error?.code, 'store_unavailable', JSON.stringify(a.body));
     assert.equal(typeof error?.message, 'string');
