@@ -20,6 +20,8 @@ COPY drizzle/package.json drizzle/
 COPY edge/package.json edge/
 COPY runners/package.json runners/
 COPY web/package.json web/
+# Fixes to dependencies, applied by the root postinstall (patch-package): postgres.js's among them.
+COPY patches patches
 RUN npm install --omit=dev --no-audit --no-fund -w @keel/edge -w @keel/contract -w @keel/drizzle
 
 # The web app, built with its own tools, which stay in this stage.

@@ -58,6 +58,8 @@ const SECOND_LANE = [
   'tests/deploy/',
   // workerd with its request path over the Upstash REST stand-in: programs over loopback only.
   'tests/runtime/workerd-upstash',
+  // Redis and PostgreSQL restarts and failovers: their own servers on loopback ports.
+  'tests/failover/',
 ];
 const inSecondLane = (f: string) => SECOND_LANE.some((dir) => f.startsWith(dir));
 const pg = await startPostgresServer();

@@ -1,5 +1,6 @@
 import { RUNNER_LOST_AFTER_SECONDS } from '@keel/contract/fleet';
 import { PLAN_LIMIT_NAMES, type Plan, type PlanLimits } from '@keel/contract/plans';
+import { REDIS_URL_MESSAGE, REDIS_URL_PATTERN } from '@keel/contract/redis-url';
 import { z } from 'zod';
 import { SecretKeyring } from './auth/secret-keys.ts';
 
@@ -76,7 +77,7 @@ export const EdgeEnv = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
     .optional()
     .or(z.literal('').transform(() => undefined)),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  REDIS_URL: z.string().regex(REDIS_URL_PATTERN, REDIS_URL_MESSAGE),
   /** Upstash's REST endpoint and token: the request path's Redis commands over HTTP (services/upstash-redis.ts). */
   UPSTASH_REDIS_REST_URL: z
     .string()
@@ -136,7 +137,7 @@ export const EdgeEnv = z.object({
   KEEL_REDIS_RUNNER_ACL: flag,
   KEEL_REDIS_ADMIN_URL: z
     .string()
-    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .regex(REDIS_URL_PATTERN, REDIS_URL_MESSAGE)
     .optional()
     .or(z.literal('').transform(() => undefined)),
   /** Prefix of every Redis key the edge writes, so several installs can share one Redis. */

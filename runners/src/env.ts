@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import { REDIS_URL_MESSAGE, REDIS_URL_PATTERN } from '@keel/contract/redis-url';
 import { Labels } from '@keel/contract/runners';
 import { EXEC_OUTPUT_MAX_BYTES } from '@keel/contract/streams';
 import { z } from 'zod';
@@ -56,7 +57,7 @@ export const RunnerEnv = z.object({
   KEEL_RUNNER_DRIVER: z.enum(['auto', 'docker', 'process']).default('auto'),
   KEEL_RUNNER_ALLOW_UNSANDBOXED: flag,
   /** Redis the edge uses; the runner reads and writes only under its own prefix. */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//),
+  REDIS_URL: z.string().regex(REDIS_URL_PATTERN, REDIS_URL_MESSAGE),
   KEEL_RUNNER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(32),
   KEEL_RUNNER_CAPACITY_WORKSPACES: z.coerce.number().int().min(1).max(10_000).default(50),
   /** Stop a workspace after this long without commands or file activity; 0 never. */

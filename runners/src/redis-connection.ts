@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { redisArgs, redisUrlWithLogin } from '@keel/contract/redis-url';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { RunnerConfig } from './env.ts';
 import type { SavedCredential } from './registration.ts';
 
@@ -7,10 +8,12 @@ import type { SavedCredential } from './registration.ts';
  * gave it one at registration (then it reaches only its own keys and channels).
  */
 export function connectRunnerRedis(config: RunnerConfig, credential: SavedCredential): Redis {
-  const redis = new Redis(loginUrl(config.REDIS_URL, credential.redis), {
+  // One server, or the primary Redis Sentinel names, asked again on every reconnect (a failover).
+  const [first, options] = redisArgs(loginUrl(config.REDIS_URL, credential.redis), {
     // BullMQ needs this on the connections it blocks on; the runner bounds its own waits.
     maxRetriesPerRequest: null,
   });
+  const redis = typeof first === 'string' ? new Redis(first, options as RedisOptions) : new Redis(first);
   // Reconnects are ioredis' business and a line per attempt would flood the log; a refused
   // user is worth saying, once a minute: nothing works until an operator acts.
   let said = 0;
@@ -28,14 +31,5 @@ export function connectRunnerRedis(config: RunnerConfig, credential: SavedCreden
   return redis;
 }
 
-/**
- * REDIS_URL with the runner's own user in it, when it has one: ioredis takes a login in the
- * URL over one in its options, so a URL that carries another user's would win.
- */
-export function loginUrl(url: string, user: { username: string; password: string } | undefined): string {
-  if (!user) return url;
-  const u = new URL(url);
-  u.username = encodeURIComponent(user.username);
-  u.password = encodeURIComponent(user.password);
-  return u.toString();
-}
+/** REDIS_URL with the runner's own user in it, when it has one (see contract/redis-url). */
+export const loginUrl = redisUrlWithLogin;

@@ -12,6 +12,13 @@ export interface PostgresServer {
   stop(): Promise<void>;
   /** Immediate shutdown, synchronously signalled: for a process 'exit' handler, where nothing can be awaited. */
   killNow(): void;
+  /**
+   * Stops the server as an operator's restart does (fast shutdown: open sessions are ended and
+   * their transactions rolled back), keeping its data and port for `up`.
+   */
+  down(): Promise<void>;
+  /** Starts it again after `down`, on the same port and data. */
+  up(): Promise<void>;
 }
 
 function postgresBinDir(): string {
@@ -48,26 +55,36 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   });
   const args = ['-D', data, '-p', String(port), '-k', dir];
   args.push('-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200');
-  const child: ChildProcess = spawn(join(bin, 'postgres'), args, {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    cwd: dir,
-    ...ids,
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d) => {
-    stderr = (stderr + d.toString()).slice(-4000);
-  });
   const url = `postgres://keel@127.0.0.1:${port}/postgres`;
-  await waitFor('postgres', async () => {
-    if (child.exitCode !== null) throw new Error(`postgres exited: ${stderr}`);
-    const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
-    try {
-      await sql`select 1`;
-      return true;
-    } finally {
-      await sql.end({ timeout: 1 });
-    }
-  });
+  const launch = async (): Promise<ChildProcess> => {
+    const child: ChildProcess = spawn(join(bin, 'postgres'), args, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      cwd: dir,
+      ...ids,
+    });
+    let stderr = '';
+    child.stderr?.on('data', (d) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    await waitFor('postgres', async () => {
+      if (child.exitCode !== null) throw new Error(`postgres exited: ${stderr}`);
+      const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+      try {
+        await sql`select 1`;
+        return true;
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
+    });
+    return child;
+  };
+  const halt = async (c: ChildProcess) => {
+    if (c.exitCode !== null || c.signalCode !== null) return;
+    const exited = new Promise((r) => c.once('exit', r));
+    c.kill('SIGINT');
+    await exited;
+  };
+  let child = await launch();
   let counter = 0;
   return {
     url,
@@ -82,15 +99,15 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       return `postgres://keel@127.0.0.1:${port}/${db}`;
     },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGINT');
-        await exited;
-      }
+      await halt(child);
       rmSync(dir, { recursive: true, force: true });
     },
     killNow() {
       if (child.exitCode === null) child.kill('SIGQUIT');
+    },
+    down: () => halt(child),
+    async up() {
+      child = await launch();
     },
   };
 }

@@ -45,6 +45,8 @@ export function makeDriver(kind: DriverKind, dataDir: string): WorkloadDriver {
 export interface RigOptions {
   runnerEnv?: Record<string, string>;
   edgeEnv?: Record<string, string>;
+  /** The edge's PostgreSQL database (a server the test restarts); else PGlite. */
+  databaseUrl?: string;
   /**
    * A driver made elsewhere (a conformance target), run by the rig's runner as it is; the
    * caller removes it. Without it the rig makes a local driver of `kind`.
@@ -68,7 +70,11 @@ export async function startRig(kind: AnyDriverKind, options: RigOptions = {}): P
   if (kind === 'docker' && !options.driver) await ensureDockerAndImage();
   const infra = await testInfra();
   const sockets = nodeWebSockets();
-  const app = await createTestApp({ env: options.edgeEnv ?? {}, upgradeWebSocket: sockets.upgrade });
+  const app = await createTestApp({
+    env: options.edgeEnv ?? {},
+    upgradeWebSocket: sockets.upgrade,
+    ...(options.databaseUrl ? { databaseUrl: options.databaseUrl } : {}),
+  });
   const port = await freePort();
   const server: ServerType = await new Promise((resolve) => {
     const s = serve(

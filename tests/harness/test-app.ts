@@ -43,7 +43,11 @@ export const GENEROUS_REQUEST_LIMITS = {
 /** A fresh database of the given kind with migrations applied. */
 export async function freshDatabase(kind: DatabaseKind): Promise<DatabaseHandle> {
   if (kind === 'pglite') return openPglite(undefined);
-  const url = await (await testInfra()).createPostgresDatabase();
+  return migratedPostgres(await (await testInfra()).createPostgresDatabase());
+}
+
+/** The edge's connection to the PostgreSQL database at `url`, migrated. */
+export async function migratedPostgres(url: string): Promise<DatabaseHandle> {
   const handle = connectPostgres(url, { max: 5 });
   await migratePostgresDatabase(handle.db as unknown as PostgresJsDatabase<Record<string, unknown>>);
   return handle;
@@ -56,6 +60,8 @@ export async function freshDatabase(kind: DatabaseKind): Promise<DatabaseHandle>
 export async function createTestApp(
   options: {
     database?: DatabaseKind;
+    /** A PostgreSQL database of the test's own (a server it restarts), instead of a fresh one. */
+    databaseUrl?: string;
     env?: Record<string, string>;
     clock?: Clock;
     clientIp?: string;
@@ -64,7 +70,9 @@ export async function createTestApp(
   } = {},
 ): Promise<TestApp> {
   const infra = await testInfra();
-  const database = await freshDatabase(options.database ?? 'pglite');
+  const database = options.databaseUrl
+    ? await migratedPostgres(options.databaseUrl)
+    : await freshDatabase(options.database ?? 'pglite');
   const config = parseEdgeEnv({
     REDIS_URL: infra.redisUrl,
     KEEL_SECRET_KEY: testSecretKey(),

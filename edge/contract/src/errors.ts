@@ -49,6 +49,8 @@ export const ErrorCode = z.enum([
   'bad_gateway',
   /** The workspace's server did not answer in time. */
   'gateway_timeout',
+  /** Redis or PostgreSQL is out of reach (restarting, failing over): try again shortly. */
+  'store_unavailable',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
@@ -93,6 +95,7 @@ export const errorStatus = {
   link_expired: 410,
   bad_gateway: 502,
   gateway_timeout: 504,
+  store_unavailable: 503,
   internal_error: 500,
 } as const satisfies Record<ErrorCode, number>;
 

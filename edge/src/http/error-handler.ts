@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from './api-error.ts';
+import { isStoreUnavailable } from './store-unavailable.ts';
 import { BodyAborted } from './validate.ts';
 
 export function errorJson(c: Context<AppEnv>, err: ApiError): Response {
@@ -43,6 +44,21 @@ export function onError(err: Error, c: Context<AppEnv>): Response {
     if (err.status >= 400 && err.status < 500) {
       return errorJson(c, new ApiError('validation_failed', err.message || 'Bad request'));
     }
+  }
+  if (isStoreUnavailable(err)) {
+    console.warn(
+      JSON.stringify({
+        level: 'warn',
+        msg: 'store unavailable',
+        requestId: c.get('requestId'),
+        path: c.req.path,
+        error: err.message,
+      }),
+    );
+    return errorJson(
+      c,
+      new ApiError('store_unavailable', 'Storage is briefly unavailable; try again shortly'),
+    );
   }
   console.error(
     JSON.stringify({

@@ -10,6 +10,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EDGE_STATS_METRICS, LATENCY_BUCKETS } from '@keel/contract/metrics';
+import { REDIS_URL_MESSAGE, REDIS_URL_PATTERN } from '@keel/contract/redis-url';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, type Metric, Registry } from 'prom-client';
 import { z } from 'zod';
@@ -22,7 +23,7 @@ import { BUCKET_COUNT } from './request-stats.ts';
 export const WINDOW_MINUTES = 15;
 
 const ExporterEnv = z.object({
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  REDIS_URL: z.string().regex(REDIS_URL_PATTERN, REDIS_URL_MESSAGE),
   KEEL_REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9:_-]{1,64}$/)

@@ -1,14 +1,30 @@
+import { redisArgs } from '@keel/contract/redis-url';
 import { Redis, type RedisOptions } from 'ioredis';
 
 const ERROR_LOG_INTERVAL_MS = 10_000;
 
+/**
+ * How long a command waits while Redis is out of reach before it fails: requests then answer
+ * 503 (store_unavailable) within a few seconds instead of hanging until Redis is back. Each
+ * reconnect attempt fails at once on a refused port, and takes at most `connectTimeout`.
+ */
+export const REDIS_DOWN_RETRIES = 2;
+
+/**
+ * A connection to the edge's Redis: one server, or the primary that Redis Sentinel names
+ * (REDIS_URL, see contract/redis-url.ts), asked again on every reconnect so a failover is
+ * followed without a restart.
+ */
 export function connectRedis(url: string, options: RedisOptions = {}): Redis {
-  const redis = new Redis(url, {
-    // BullMQ needs this on connections it blocks on; callers bound their own waits.
-    maxRetriesPerRequest: null,
-    connectTimeout: 5_000,
+  const [first, rest] = redisArgs(url, {
+    // Commands queue while (re)connecting, but only for a couple of attempts: a request is
+    // refused soon rather than held for the whole outage. Connections that block (BullMQ's,
+    // stream readers') set their own.
+    maxRetriesPerRequest: REDIS_DOWN_RETRIES,
+    connectTimeout: 3_000,
     ...options,
   });
+  const redis = typeof first === 'string' ? new Redis(first, rest ?? {}) : new Redis(first);
   // Without a listener ioredis prints every failed reconnect; one line per interval is enough.
   let lastLogged = 0;
   redis.on('error', (err: Error) => {

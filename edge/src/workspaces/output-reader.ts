@@ -95,7 +95,9 @@ export function outputReader(redis: Redis): OutputReader {
     typeof process.versions?.node === 'string' &&
     (globalThis as { navigator?: { userAgent?: string } }).navigator?.userAgent !== 'Cloudflare-Workers' &&
     !o.tls &&
-    !o.path;
+    !o.path &&
+    // Behind Redis Sentinel the primary is learnt per connection: only ioredis asks for it.
+    !o.sentinels;
   return lean ? new FallbackReader(redis, new LeanReader(o)) : new IoredisReader(redis);
 }
 
@@ -103,7 +105,8 @@ export function outputReader(redis: Redis): OutputReader {
 class IoredisReader implements OutputReader {
   private readonly conn: Redis;
   constructor(redis: Redis) {
-    this.conn = redis.duplicate();
+    // A stream waits out a Redis restart or failover: its reads are not refused as a request's are.
+    this.conn = redis.duplicate({ maxRetriesPerRequest: null });
   }
   async read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
     const res = (await this.conn.xreadBuffer(
