@@ -20,9 +20,10 @@ COPY drizzle/package.json drizzle/
 COPY edge/package.json edge/
 COPY runners/package.json runners/
 COPY web/package.json web/
-# Fixes to dependencies, applied by the root postinstall (patch-package): postgres.js's among them.
+# Fixes to dependencies, applied by the root postinstall (patch-package, a root dependency: hence
+# --include-workspace-root): postgres.js's among them.
 COPY patches patches
-RUN npm install --omit=dev --no-audit --no-fund -w @keel/edge -w @keel/contract -w @keel/drizzle
+RUN npm install --omit=dev --no-audit --no-fund --include-workspace-root -w @keel/edge -w @keel/contract -w @keel/drizzle
 
 # The web app, built with its own tools, which stay in this stage.
 FROM ${NODE_IMAGE} AS web
@@ -33,7 +34,9 @@ COPY drizzle/package.json drizzle/
 COPY edge/package.json edge/
 COPY runners/package.json runners/
 COPY web/package.json web/
-RUN npm install --no-audit --no-fund --include-workspace-root=false -w @keel/web -w @keel/contract
+# No install scripts: the build needs none (esbuild comes as a platform package), and the root's
+# postinstall (patch-package) is not installed without the root package.
+RUN npm install --no-audit --no-fund --ignore-scripts --include-workspace-root=false -w @keel/web -w @keel/contract
 COPY tsconfig.base.json ./
 COPY edge/contract/src edge/contract/src
 COPY web web

@@ -32,7 +32,8 @@ COPY drizzle/package.json drizzle/
 COPY edge/package.json edge/
 COPY runners/package.json runners/
 COPY web/package.json web/
-RUN npm install --omit=dev --no-audit --no-fund -w @keel/runner -w @keel/contract \
+# The root package too: its postinstall (patch-package, with nothing to patch here) must find its program.
+RUN npm install --omit=dev --no-audit --no-fund --include-workspace-root -w @keel/runner -w @keel/contract \
   && node -e "require('node-pty')"
 
 FROM ${NODE_IMAGE}

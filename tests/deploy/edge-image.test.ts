@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,6 +15,7 @@ import { testInfra } from '../harness/infra.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
 
 const run = promisify(execFile);
+const root = new URL('../../', import.meta.url).pathname;
 const image = `keel-edge:test-${process.pid}`;
 const container = `keel-edge-test-${process.pid}`;
 const secrets = mkdtempSync(join(tmpdir(), 'keel-edge-secrets-'));
@@ -121,5 +122,23 @@ describe('the edge image', () => {
   it('runs unprivileged', () => {
     const user = execFileSync('docker', ['exec', container, 'id', '-u'], { encoding: 'utf8' }).trim();
     assert.equal(user, '1000');
+  });
+
+  it('carries the dependency patches (postgres.js survives a database going away mid-transaction)', () => {
+    const line = readFileSync(join(root, 'patches/postgres+3.4.9.patch'), 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('+    // '))!
+      .slice(1)
+      .trim();
+    for (const file of ['cjs/src/connection.js', 'src/connection.js']) {
+      const text = execFileSync(
+        'docker',
+        ['exec', container, 'cat', `/opt/keel/node_modules/postgres/${file}`],
+        {
+          encoding: 'utf8',
+        },
+      );
+      assert.ok(text.includes(line), `${file} is not patched`);
+    }
   });
 });
