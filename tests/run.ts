@@ -54,6 +54,8 @@ const SECOND_LANE = [
   'tests/git/',
   'tests/search/',
   'tests/lsp/',
+  // The scale test's short run: a system of its own, driven over loopback.
+  'tests/scale/',
 ];
 const inSecondLane = (f: string) => SECOND_LANE.some((dir) => f.startsWith(dir));
 const pg = await startPostgresServer();

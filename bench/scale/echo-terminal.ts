@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { TERMINAL_INPUT_MAX_CHARS } from '@keel/contract/terminal';
 import WebSocket from 'ws';
 
 /**
@@ -95,12 +96,17 @@ export class EchoTerminal {
 
   /** Writes `rate` bytes a second, in one frame per tick, until stopped. */
   drive(rate: number): void {
-    let owed = 0;
+    // Owed by the clock, not by ticks: a late timer on a busy host sends more, not less.
+    const start = performance.now();
+    let written = 0;
     this.timer = setInterval(() => {
-      owed += (rate * TICK_MS) / 1000;
-      const chars = Math.floor(owed);
-      if (chars < 1 || this.ws?.readyState !== WebSocket.OPEN) return;
-      owed -= chars;
+      const owed = Math.floor((rate * (performance.now() - start)) / 1000) - written;
+      // Never more than one frame holds: a long stall is not made up in one burst.
+      const chars = Math.min(owed, TERMINAL_INPUT_MAX_CHARS);
+      if (chars < 1) return;
+      written += chars;
+      // While the socket is down the bytes are not written: the throughput says so.
+      if (this.ws?.readyState !== WebSocket.OPEN) return;
       const data = randomData(chars);
       this.pending.push({ data, sentAt: performance.now() });
       this.figures.sent += chars;

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { ApiClient } from './api.ts';
 import { parseScaleOptions } from './options.ts';
 import { rampTable } from './report.ts';
-import { runRamp, type ScaleTarget } from './scaletest.ts';
+import { LIMITS, runRamp, type ScaleTarget } from './scaletest.ts';
 import { startOwnSystem, watchedFor } from './system.ts';
 
 const options = parseScaleOptions(process.argv.slice(2));
@@ -27,6 +27,12 @@ if (options.url) {
   stop = own.stop;
 }
 
+// Interrupted: the system this started goes with it.
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    void stop().finally(() => process.exit(130));
+  });
+
 let exitCode = 1;
 try {
   const steps = options.ramp.length > 0 ? options.ramp : [options.people];
@@ -38,6 +44,8 @@ try {
       seconds: options.seconds,
       rate: options.rate,
       ideIntervalMs: options.ideIntervalMs,
+      limits: { ...LIMITS, echoP99Ms: options.maxEchoP99Ms },
+      workspace: { cpus: options.workspaceCpus, memoryMb: options.workspaceMemoryMb },
       ...(options.ramp.length === 0 ? { ideClients: options.ideClients } : {}),
     },
     log,

@@ -35,6 +35,11 @@ export const ScaleOptions = z.object({
   ramp: z.array(z.number().int().min(1).max(5_000)),
   /** Processes to watch when testing by URL: role=pid. */
   pids: z.record(z.string(), z.number().int().positive()),
+  /** What each workspace asks for (CPUs, MiB). */
+  workspaceCpus: z.coerce.number().positive().max(64),
+  workspaceMemoryMb: z.coerce.number().int().min(128),
+  /** The p99 echo a step may reach and still hold (ms). */
+  maxEchoP99Ms: z.coerce.number().positive(),
   /** Write the JSON result here as well as to stdout. */
   json: z.string().optional(),
 });
@@ -61,6 +66,9 @@ export const USAGE = `bench/scale/run [options]
   --admin-token T    an administrator's access token for --url
   --pid ROLE=PID     a process to measure (edge, runner, redis, postgres), repeatable, with --url
   --ramp 5,10,20     run N for each step until a limit breaks (largest N that held is reported)
+  --workspace-cpus X     CPUs each workspace asks for (default 0.25)
+  --workspace-memory MB  memory each workspace asks for (default 256)
+  --max-echo-p99 MS  the p99 echo a step may reach and hold (default 100)
   --json FILE        also write the JSON result to FILE`;
 
 export function parseScaleOptions(argv: string[]): ScaleOptions {
@@ -80,6 +88,9 @@ export function parseScaleOptions(argv: string[]): ScaleOptions {
       pid: { type: 'string', multiple: true },
       ramp: { type: 'string' },
       json: { type: 'string' },
+      'max-echo-p99': { type: 'string' },
+      'workspace-cpus': { type: 'string' },
+      'workspace-memory': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -109,6 +120,9 @@ export function parseScaleOptions(argv: string[]): ScaleOptions {
     ramp: values.ramp ? values.ramp.split(',').map(Number) : [],
     pids,
     json: values.json,
+    maxEchoP99Ms: values['max-echo-p99'] ?? 100,
+    workspaceCpus: values['workspace-cpus'] ?? 0.25,
+    workspaceMemoryMb: values['workspace-memory'] ?? 256,
   });
   if (options.url && !options.adminToken) throw new Error('--url needs --admin-token');
   return options;

@@ -25,10 +25,11 @@ export async function createPeople(admin: ApiClient, count: number, concurrency 
       role: 'developer',
     });
     const email = `scale-${run}-${i}@example.com`;
-    const signup = await fetch(new URL('/api/auth/signup', admin.base), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email, password: PASSWORD, name: `Scale ${i}`, inviteToken: invite.token }),
+    const signup = await signUp(admin.base, {
+      email,
+      password: PASSWORD,
+      name: `Scale ${i}`,
+      inviteToken: invite.token,
     });
     const session = (await signup.json()) as { accessToken?: string };
     if (signup.status !== 201 || !session.accessToken)
@@ -40,4 +41,19 @@ export async function createPeople(admin: ApiClient, count: number, concurrency 
     );
     return { email, api: new ApiClient(admin.base, minted.token) };
   });
+}
+
+/** Sign-ups from one address are limited (KEEL_LOGIN_RATE_LIMIT_PER_MINUTE): a refused one waits as told. */
+async function signUp(base: string, body: Record<string, string>): Promise<Response> {
+  for (;;) {
+    const res = await fetch(new URL('/api/auth/signup', base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 429) return res;
+    await res.body?.cancel();
+    const wait = Number(res.headers.get('retry-after')) || 5;
+    await new Promise((r) => setTimeout(r, wait * 1000));
+  }
 }

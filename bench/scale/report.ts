@@ -24,11 +24,12 @@ export function rampTable(ramp: RampResult): string {
   const next = ramp.brokeAt
     ? ` At N=${ramp.brokeAt.people}: ${ramp.brokeAt.broke.join('; ')}.`
     : ' Every step held.';
+  const limits = ramp.steps[0]?.settings.limits ?? LIMITS;
   return [
     '| N | terminal throughput (achieved of target) | disconnects / reconnects | bytes lost / out of order | echo p50 / p95 / p99 (ms) | file read under load p50 / p95 / p99 (ms) | workspace start p50 / p99 (ms) | CPU (of one core) / peak RSS | held |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r} |`),
     '',
-    `${verdict}${next} A step holds when throughput ≥ ${LIMITS.throughputRatio * 100}% of target, disconnects < ${LIMITS.disconnectRatio * 100}%, p99 echo ≤ ${LIMITS.echoP99Ms} ms, no byte is lost or out of order and no IDE operation fails.`,
+    `${verdict}${next} A step holds when throughput ≥ ${limits.throughputRatio * 100}% of target, disconnects < ${limits.disconnectRatio * 100}%, p99 echo ≤ ${limits.echoP99Ms} ms, no byte is lost or out of order and no IDE operation fails.`,
   ].join('\n');
 }

@@ -5,7 +5,12 @@ import { driveIde, type IdeFigures, type IdeOp } from './ide-client.ts';
 import { createPeople, type ScalePerson } from './people.ts';
 import { type Percentiles, percentiles } from './percentiles.ts';
 import { type ProcessFigures, type WatchedProcess, watchProcesses } from './process-stats.ts';
-import { deleteWorkspaces, type StartedWorkspace, startWorkspaces } from './workspaces.ts';
+import {
+  deleteWorkspaces,
+  type StartedWorkspace,
+  startWorkspaces,
+  type WorkspaceSize,
+} from './workspaces.ts';
 
 /** The Keel under test: where it answers, an administrator's token, and its processes to measure. */
 export interface ScaleTarget {
@@ -21,10 +26,16 @@ export interface StepSettings {
   rate: number;
   ideClients: number;
   ideIntervalMs: number;
+  workspace: WorkspaceSize;
+  limits: Limits;
 }
 
+/** Small workspaces, as Coder's scale test template is: placement admits many on one host. */
+export const SCALE_WORKSPACE: WorkspaceSize = { cpus: 0.25, memoryMb: 256 };
+
 /** What holds: the issue's limits (Coder's), and no byte lost or out of order. */
-export const LIMITS = { throughputRatio: 0.9, disconnectRatio: 0.01, echoP99Ms: 100 } as const;
+export const LIMITS = { throughputRatio: 0.9, disconnectRatio: 0.01, echoP99Ms: 100 };
+export type Limits = typeof LIMITS;
 
 export interface StepResult {
   settings: StepSettings;
@@ -60,12 +71,12 @@ export class ScalePopulation {
   constructor(private readonly target: ScaleTarget) {}
 
   /** Grows to `n` people with a running workspace each; returns the start times of the new ones. */
-  async growTo(n: number, concurrency: number): Promise<number[]> {
+  async growTo(n: number, concurrency: number, size: WorkspaceSize): Promise<number[]> {
     const more = n - this.people.length;
     if (more <= 0) return this.startMs;
     const people = await createPeople(this.target.admin, more);
     this.people.push(...people);
-    const started = await startWorkspaces(people, concurrency);
+    const started = await startWorkspaces(people, concurrency, size, this.workspaces.length);
     this.workspaces.push(...started);
     this.startMs = started.map((w) => w.startMs);
     return this.startMs;
@@ -85,7 +96,7 @@ export async function runStep(
   log: (line: string) => void = () => {},
 ): Promise<StepResult> {
   log(`scale: ${settings.people} people, workspaces ${settings.concurrency} at a time…`);
-  const startMs = await population.growTo(settings.people, settings.concurrency);
+  const startMs = await population.growTo(settings.people, settings.concurrency, settings.workspace);
   const workspaces = population.workspaces.slice(0, settings.people);
 
   log(`scale: opening ${workspaces.length} terminals…`);
@@ -169,24 +180,24 @@ function summarizeStep(
     held: false,
     broke: [],
   };
-  result.broke = brokenLimits(result);
+  result.broke = brokenLimits(result, settings.limits);
   result.held = result.broke.length === 0;
   return result;
 }
 
-export function brokenLimits(r: StepResult): string[] {
+export function brokenLimits(r: StepResult, limits: Limits = LIMITS): string[] {
   const t = r.terminals;
   const broke: string[] = [];
   if (t.lost > 0) broke.push(`${t.lost} bytes lost`);
   if (t.outOfOrder > 0) broke.push(`${t.outOfOrder} bytes out of order`);
   if (t.failedToOpen > 0) broke.push(`${t.failedToOpen} terminals did not open`);
-  if (t.throughputRatio < LIMITS.throughputRatio)
+  if (t.throughputRatio < limits.throughputRatio)
     broke.push(
-      `throughput ${Math.round(t.throughputRatio * 100)}% of target (< ${LIMITS.throughputRatio * 100}%)`,
+      `throughput ${Math.round(t.throughputRatio * 100)}% of target (< ${limits.throughputRatio * 100}%)`,
     );
-  if (t.disconnects / r.settings.people >= LIMITS.disconnectRatio)
-    broke.push(`${t.disconnects} disconnects (≥ ${LIMITS.disconnectRatio * 100}% of terminals)`);
-  if (t.echoMs.p99 > LIMITS.echoP99Ms) broke.push(`p99 echo ${t.echoMs.p99} ms (> ${LIMITS.echoP99Ms} ms)`);
+  if (t.disconnects / r.settings.people >= limits.disconnectRatio)
+    broke.push(`${t.disconnects} disconnects (≥ ${limits.disconnectRatio * 100}% of terminals)`);
+  if (t.echoMs.p99 > limits.echoP99Ms) broke.push(`p99 echo ${t.echoMs.p99} ms (> ${limits.echoP99Ms} ms)`);
   if (r.ide.errorCount > 0) broke.push(`${r.ide.errorCount} IDE operations failed`);
   return broke;
 }
@@ -203,7 +214,11 @@ export interface RampResult {
 export async function runRamp(
   target: ScaleTarget,
   steps: number[],
-  settings: Omit<StepSettings, 'people' | 'ideClients'> & { ideClients?: number },
+  settings: Omit<StepSettings, 'people' | 'ideClients' | 'limits' | 'workspace'> & {
+    ideClients?: number;
+    limits?: Limits;
+    workspace?: WorkspaceSize;
+  },
   log: (line: string) => void = () => {},
 ): Promise<RampResult> {
   const population = new ScalePopulation(target);
@@ -222,7 +237,13 @@ export async function runRamp(
         step = await runStep(
           target,
           population,
-          { ...settings, people, ideClients: Math.min(settings.ideClients ?? people, people) },
+          {
+            ...settings,
+            people,
+            ideClients: Math.min(settings.ideClients ?? people, people),
+            limits: settings.limits ?? LIMITS,
+            workspace: settings.workspace ?? SCALE_WORKSPACE,
+          },
           log,
         );
       } catch (err) {

@@ -6,7 +6,26 @@ import { pidListeningOn, type WatchedProcess } from './process-stats.ts';
 import type { ScaleTarget } from './scaletest.ts';
 
 /** Everything an administrator's token for the scale test may need: members, and workspaces of its own. */
-const ADMIN_PERMISSIONS = ['members:manage', 'workspaces:read', 'workspaces:create', 'workspaces:use'];
+const ADMIN_PERMISSIONS = [
+  'members:manage',
+  'settings:manage',
+  'workspaces:read',
+  'workspaces:create',
+  'workspaces:use',
+];
+
+/**
+ * The most workspaces per CPU and per byte that placement allows: the test's workspaces are
+ * ceilings `cat` never reaches, and the ramp is to find where the host breaks, not the policy.
+ * Only on a system the test started: a Keel tested by URL keeps its organization's policy.
+ */
+const DENSE_PLACEMENT = {
+  strategy: 'least-loaded',
+  requiredLabels: {},
+  preferredLabels: {},
+  cpuOvercommit: 64,
+  memoryOvercommit: 16,
+};
 
 /** A token for `client`'s person (signed in with a short-lived session), that outlasts a long ramp. */
 export async function mintToken(
@@ -71,17 +90,23 @@ export async function startOwnSystem(
   const previousRedis = process.env.KEEL_TEST_REDIS_URL;
   process.env.KEEL_TEST_REDIS_URL = redisUrl;
   const sys = await startSystem(driver, {
-    edgeEnv: { DATABASE_URL: databaseUrl, KEEL_MIGRATE_ON_START: 'true' },
+    // Every person signs up from the test's one address: sign-ups are not what is measured.
+    edgeEnv: {
+      DATABASE_URL: databaseUrl,
+      KEEL_MIGRATE_ON_START: 'true',
+      KEEL_LOGIN_RATE_LIMIT_PER_MINUTE: '10000',
+    },
     // One runner takes every workspace of the test.
     runnerEnv: { KEEL_RUNNER_CAPACITY_WORKSPACES: '10000' },
   }).finally(() => {
     process.env.KEEL_TEST_REDIS_URL = previousRedis;
   });
-  const token = await mintToken(sys.base, sys.admin.accessToken!);
+  const admin = new ApiClient(sys.base, await mintToken(sys.base, sys.admin.accessToken!));
+  await admin.call('PUT', '/api/admin/placement-policy', { policy: DENSE_PLACEMENT });
   return {
     target: {
       base: sys.base,
-      admin: new ApiClient(sys.base, token),
+      admin,
       watched: watchedFor({ edge: sys.base, redis: redisUrl, postgres: databaseUrl }, sys.runner.child.pid),
     },
     async stop() {
