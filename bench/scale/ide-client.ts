@@ -21,13 +21,16 @@ export function driveIde(
   const figures: IdeFigures = { ms: { list: [], write: [], read: [], run: [] }, errors: [] };
   const ws = `/api/workspaces/${workspaceId}`;
   let running = true;
-  const timed = async (op: IdeOp, fn: () => Promise<void>) => {
+  /** Runs and times one operation; false when it failed (and is counted as failed). */
+  const timed = async (op: IdeOp, fn: () => Promise<void>): Promise<boolean> => {
     const t = performance.now();
     try {
       await fn();
       figures.ms[op].push(performance.now() - t);
+      return true;
     } catch (err) {
       figures.errors.push(`${op}: ${(err as Error).message}`);
+      return false;
     }
   };
   const loop = (async () => {
@@ -37,7 +40,7 @@ export function driveIde(
       await timed('list', async () => {
         await api.call('GET', `${ws}/files/tree?path=`);
       });
-      await timed('write', async () => {
+      const written = await timed('write', async () => {
         await api.call('PUT', `${ws}/files?path=${encodeURIComponent(path)}`, { content });
       });
       await timed('read', async () => {
@@ -45,7 +48,8 @@ export function driveIde(
           'GET',
           `${ws}/files?path=${encodeURIComponent(path)}`,
         );
-        if (got.content !== content) throw new Error(`read ${path}: not what was written`);
+        // After a refused write the file holds what it held: that write is the one failure.
+        if (written && got.content !== content) throw new Error(`read ${path}: not what was written`);
       });
       await timed('run', async () => {
         const run = await api.call<{ executionId: string }>('POST', `${ws}/execute`, {

@@ -39,20 +39,14 @@ export type Limits = typeof LIMITS;
 
 export interface StepResult {
   settings: StepSettings;
-  terminals: {
+  /** Every terminal's figures summed, and their echoes as percentiles. */
+  terminals: Omit<EchoFigures, 'echoMs'> & {
     opened: number;
     failedToOpen: number;
     targetBytesPerSecond: number;
     achievedBytesPerSecond: number;
     throughputRatio: number;
-    sent: number;
-    echoed: number;
-    lost: number;
-    outOfOrder: number;
-    disconnects: number;
-    reconnects: number;
     echoMs: Percentiles;
-    errors: string[];
   };
   ide: { clients: number; ms: Record<IdeOp, Percentiles>; errorCount: number; errors: string[] };
   workspaceStartMs: Percentiles;
