@@ -107,11 +107,23 @@ export class EchoTerminal {
       written += chars;
       // While the socket is down the bytes are not written: the throughput says so.
       if (this.ws?.readyState !== WebSocket.OPEN) return;
-      const data = randomData(chars);
-      this.pending.push({ data, sentAt: performance.now() });
-      this.figures.sent += chars;
-      this.ws.send(JSON.stringify({ type: 'input', data }));
+      this.write(randomData(chars));
     }, TICK_MS);
+  }
+
+  /**
+   * Writes once more and closes the socket at once, as a tab that goes away does: the echo of
+   * that write comes after the socket, so the reconnect must replay it, once.
+   */
+  dropSocket(): void {
+    this.write(randomData(1024));
+    this.ws?.close();
+  }
+
+  private write(data: string): void {
+    this.pending.push({ data, sentAt: performance.now() });
+    this.figures.sent += data.length;
+    this.ws!.send(JSON.stringify({ type: 'input', data }));
   }
 
   /** Stops writing, waits (up to `drainMs`) for what is in flight to come back, and closes. */

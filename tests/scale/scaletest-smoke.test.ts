@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { WebSocketServer } from 'ws';
 import { EchoTerminal, MARKER } from '../../bench/scale/echo-terminal.ts';
+import { createPeople } from '../../bench/scale/people.ts';
 import { rampTable } from '../../bench/scale/report.ts';
-import { runRamp } from '../../bench/scale/scaletest.ts';
+import { runRamp, SCALE_WORKSPACE } from '../../bench/scale/scaletest.ts';
 import { type OwnSystem, startOwnSystem } from '../../bench/scale/system.ts';
+import { deleteWorkspaces, startWorkspaces } from '../../bench/scale/workspaces.ts';
 import { testInfra } from '../harness/infra.ts';
 
 /**
@@ -53,6 +55,25 @@ describe('scale test, small (process driver, real Redis and PostgreSQL)', () => 
     }
     assert.ok(roles.get('edge')!.cpuPercent > 0);
     assert.match(rampTable(ramp), /\| 4 \| .* \| 0 \/ 0 \| 0 \/ 0 \|/);
+  });
+
+  test('a terminal whose socket drops reconnects to its session and gets what it missed, once', async () => {
+    const [person] = await createPeople(sys.target.admin, 1);
+    const [ws] = await startWorkspaces([person!], 1, SCALE_WORKSPACE);
+    const url = new URL(`/api/workspaces/${ws!.id}/terminal`, sys.target.base.replace(/^http/, 'ws'));
+    const term = new EchoTerminal(url.toString(), person!.api.token);
+    await term.open();
+    term.drive(40 * 1024);
+    await new Promise((r) => setTimeout(r, 2_000));
+    term.dropSocket();
+    await new Promise((r) => setTimeout(r, 3_000));
+    const f = await term.stop();
+    await deleteWorkspaces([ws!]);
+    assert.equal(f.disconnects, 1, JSON.stringify(f.errors));
+    assert.equal(f.reconnects, 1, JSON.stringify(f.errors));
+    assert.equal(f.lost, 0);
+    assert.equal(f.outOfOrder, 0, 'nothing replayed twice, nothing skipped');
+    assert.equal(f.echoed, f.sent);
   });
 });
 
