@@ -4,8 +4,6 @@
  * measured part of docs/PERFORMANCE.md. It exits 1 when a bench fails or a figure misses its
  * target. Run with `bench/run` (it starts Redis, and Docker when available).
  */
-import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
 import { stopTestInfra } from '../tests/harness/infra.ts';
 import { startRedisServer } from '../tests/harness/redis-server.ts';
 import { benchAiLatency } from './ai-latency.ts';
@@ -24,6 +22,8 @@ import { benchQuickOpen } from './quick-open.ts';
 import { benchRelocation } from './relocation.ts';
 import { benchRemoteDocker } from './remote-docker.ts';
 import { benchRequestChecks } from './request-checks.ts';
+import { runContext } from './run-context.ts';
+import { benchScaleRamp } from './scale/ramp-bench.ts';
 import { smokeRun } from './scale.ts';
 import { benchSnapshot } from './snapshot.ts';
 import { benchTerminalEcho } from './terminal-echo.ts';
@@ -75,18 +75,12 @@ try {
   await section('quick-open', benchQuickOpen);
   await section('preview', benchPreview);
   await section('lsp', benchLsp);
+  // The scale ramp takes the machine for many minutes: only when named (`bench/run scale`).
+  if (only.includes('scale')) await section('scale', benchScaleRamp);
 } finally {
   await redis.stop();
 }
 
-const git = (...args: string[]) => execFileSync('git', args, { cwd: root }).toString().trim();
-const changed = git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!docs/PERFORMANCE.md');
-const commit = `${git('rev-parse', '--short', 'HEAD')}${changed ? ' with uncommitted changes' : ''}`;
-const machine = `${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-let docker = 'none';
-try {
-  docker = execFileSync('docker', ['version', '--format', '{{.Server.Version}}']).toString().trim();
-} catch {}
 const rows = figures.map(
   (f) =>
     `| ${f.name} | ${f.keel} | ${f.baseline} | ${f.ratio} | ${f.target} | ${f.pass === null ? '—' : f.pass ? 'yes' : '**no**'} |`,
@@ -111,7 +105,7 @@ if (missed.length > 0) console.error(`bench: target not met: ${missed.join('; ')
 if (only.length === 0 && !smokeRun && failed.length === 0) {
   writeMeasuredFigures(
     `${root}docs/PERFORMANCE.md`,
-    `Measured by \`bench/run\` on ${new Date().toISOString().slice(0, 10)} at ${commit}, on ${machine}; Docker engine ${docker}.
+    `Measured by \`bench/run\` ${runContext(root)}.
 
 ${table}`,
   );

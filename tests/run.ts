@@ -60,6 +60,8 @@ const SECOND_LANE = [
   'tests/runtime/workerd-upstash',
   // Redis and PostgreSQL restarts and failovers: their own servers on loopback ports.
   'tests/failover/',
+  // The scale test's short run: a system of its own, driven over loopback.
+  'tests/scale/',
 ];
 const inSecondLane = (f: string) => SECOND_LANE.some((dir) => f.startsWith(dir));
 const pg = await startPostgresServer();
