@@ -15,6 +15,7 @@ import { type AppOptions, createApp } from './app.ts';
 import type { AppEnv } from './app-env.ts';
 import { newKeyCache } from './auth/signing-keys.ts';
 import { type EdgeConfig, EdgeEnv, parseEdgeEnv } from './env.ts';
+import { closeOpenStreams, isDraining, startDraining } from './http/graceful-stop.ts';
 import { answerClientErrors } from './http/node-client-errors.ts';
 import {
   exportRequestSpansTo,
@@ -38,6 +39,12 @@ const NodeEnv = z.object({
   KEEL_DATA_DIR: z.string().default('.keel'),
   KEEL_MIGRATE_ON_START: z.enum(['true', 'false', '']).optional(),
   KEEL_WEB_DIST: z.string().optional(),
+  /**
+   * On SIGTERM, how long the edge goes on serving with /readyz at 503 before it closes its streams
+   * and stops accepting: long enough for a load balancer's health check to take it out (none by
+   * default: without a balancer nobody is waiting to hear it).
+   */
+  KEEL_STOP_DRAIN_MS: z.coerce.number().int().min(0).max(60_000).default(0),
 });
 
 const defaultWebDist = fileURLToPath(new URL('../../web/dist', import.meta.url));
@@ -48,6 +55,12 @@ export interface NodeEdge {
   services: ServicesHandle;
   /** Where Prometheus scrapes, when KEEL_METRICS_PORT is set. */
   metricsUrl: string | undefined;
+  /**
+   * A graceful stop (SIGTERM): /readyz answers 503 while requests are still served, then open
+   * streams and sockets end with a reconnect hint, the server stops accepting and waits for the
+   * requests in flight. `stop` follows.
+   */
+  drain(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -163,6 +176,11 @@ export async function startNodeEdge(
     );
   });
   answerClientErrors(server as Server);
+  // While draining, a kept-alive connection (a balancer's) is closed after its answer instead of
+  // taking another request that could meet the server's close.
+  server.on('request', (_req, res) => {
+    if (isDraining() && !res.headersSent) res.setHeader('connection', 'close');
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : nodeEnv.PORT;
   const served =
@@ -174,6 +192,15 @@ export async function startNodeEdge(
     port,
     services: handle,
     metricsUrl: served?.url,
+    async drain() {
+      startDraining();
+      await new Promise((r) => setTimeout(r, nodeEnv.KEEL_STOP_DRAIN_MS));
+      closeOpenStreams();
+      sockets.closeForRestart();
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      (server as Server).closeIdleConnections();
+      await closed;
+    },
     async stop() {
       await served?.stop();
       sockets.closeAll();
@@ -194,17 +221,20 @@ if (isMain) {
       if (edge.metricsUrl)
         console.log(JSON.stringify({ level: 'info', msg: 'keel edge metrics served', url: edge.metricsUrl }));
       let stopping = false;
-      const shutdown = () => {
+      // SIGTERM (a process manager, a rolling restart) drains first; Ctrl-C stops at once.
+      const shutdown = (graceful: boolean) => {
         if (stopping) return;
         stopping = true;
-        edge.stop().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-        setTimeout(() => process.exit(1), 10_000).unref();
+        (graceful ? edge.drain() : Promise.resolve())
+          .then(() => edge.stop())
+          .then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
+        setTimeout(() => process.exit(1), 10_000 + (graceful ? 20_000 : 0)).unref();
       };
-      process.on('SIGINT', shutdown);
-      process.on('SIGTERM', shutdown);
+      process.on('SIGINT', () => shutdown(false));
+      process.on('SIGTERM', () => shutdown(true));
     },
     (err) => {
       console.error(err instanceof Error ? err.message : err);

@@ -8,6 +8,9 @@
 # A SIGTERM to the supervising shell stops COMMAND and ends the loop. Meant to run in the
 # background: `keel_supervise runner node runners/bin/keel-runner.mjs &`. Sourced, not run.
 # KEEL_SUPERVISE_MAX_DELAY and KEEL_SUPERVISE_STABLE_SECONDS change the timings.
+# KEEL_SUPERVISE_PID_FILE: where COMMAND's current pid is written (to signal it alone).
+# KEEL_SUPERVISE_RESTART_STOPPED=1: exit 0 restarts it too, at once (an edge stopped by its own
+# SIGTERM in a rolling restart comes back); only a SIGTERM to the shell ends the loop.
 
 KEEL_EXIT_REVOKED=77
 KEEL_EXIT_CANNOT_RUN=78
@@ -23,6 +26,7 @@ keel_supervise() {
     started=$SECONDS
     "$@" &
     child=$!
+    if [ -n "${KEEL_SUPERVISE_PID_FILE:-}" ]; then echo "$child" >"$KEEL_SUPERVISE_PID_FILE"; fi
     code=0
     wait "$child" || code=$?
     # A trapped signal interrupts `wait`; the child's own status comes with the next one.
@@ -32,6 +36,10 @@ keel_supervise() {
     done
     child=""
     if [ "$stopping" -eq 1 ]; then return 0; fi
+    if [ "$code" -eq 0 ] && [ "${KEEL_SUPERVISE_RESTART_STOPPED:-}" = 1 ]; then
+      keel_say "$name stopped; starting it again"
+      continue
+    fi
     case $code in
       0) keel_say "$name stopped"; return 0 ;;
       "$KEEL_EXIT_REVOKED") keel_say "$name was revoked: not restarting it"; return "$code" ;;

@@ -87,6 +87,11 @@ export const TERMINAL_ENDED_TTL_SECONDS = 600;
 /** A socket marks its session attached for this long and renews it well before it lapses. */
 export const TERMINAL_ATTACH_TTL_SECONDS = 30;
 export const TERMINAL_ATTACH_RENEW_MS = 10_000;
+/**
+ * The close code of a socket a stopping edge ends (WebSocket "Service Restart"): the client
+ * reconnects at once, through the load balancer to another edge, and resumes its session.
+ */
+export const SERVER_RESTART_CLOSE_CODE = 1012;
 
 /** The job that opens a session on the workspace's runner; input and output then go through streams. */
 export const TerminalOpenJob = z.object({

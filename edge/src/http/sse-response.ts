@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { AppEnv } from '../app-env.ts';
+import { onStop, SSE_RECONNECT_HINT } from './graceful-stop.ts';
 
 /** Where an SSE handler writes its frames (already formatted, see sse-frames.ts). */
 export interface SseSink {
@@ -85,6 +86,15 @@ export function sseResponse(c: Context<AppEnv>, run: (sink: SseSink) => Promise<
       aborts.push(listener);
     },
   };
+  // A stopping edge ends the stream with a reconnect hint: the client resumes on another edge from
+  // its Last-Event-ID (the stream's end is its own final event, which this is not).
+  const forget = onStop(() => {
+    if (finished) return;
+    finished = true;
+    outgoing.write(SSE_RECONNECT_HINT);
+    for (const listener of aborts.splice(0)) listener();
+    outgoing.end();
+  });
   const running = run(sink);
   // (`headersSent` is already true here: it only says writeHead ran.)
   if (!wrote) outgoing.flushHeaders();
@@ -102,6 +112,7 @@ export function sseResponse(c: Context<AppEnv>, run: (sink: SseSink) => Promise<
     })
     .finally(() => {
       closed();
+      forget();
       finished = true;
       if (!outgoing.writableEnded) outgoing.end();
     });

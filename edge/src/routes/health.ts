@@ -4,6 +4,7 @@ import { Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { ApiError } from '../http/api-error.ts';
 import { describedRoutes, reply } from '../http/described-routes.ts';
+import { isDraining } from '../http/graceful-stop.ts';
 import { withTimeout } from '../services/with-timeout.ts';
 
 const CHECK_BUDGET_MS = 2_000;
@@ -17,6 +18,8 @@ export function healthRoutes() {
 
   /** Ready to serve: the database and Redis both answer within the budget. */
   on(systemRoutes.readyz, async (c) => {
+    // Stopping: the load balancer takes this edge out while it finishes what it serves.
+    if (isDraining()) throw new ApiError('not_ready', 'Not ready: this edge is stopping');
     const services = c.get('services');
     const [database, redis] = await Promise.all([
       withTimeout(services.db.execute(sql`select 1`), CHECK_BUDGET_MS).then(

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { SSE_RECONNECT_HINT } from '../../../edge/src/http/graceful-stop.ts';
 import { apiError, createFakeFetch, networkFailure, type Responder } from '../testing/fake-fetch.ts';
 import { eventStream, sse } from '../testing/fake-streams.ts';
 import { createFakeTimers } from '../testing/fake-timers.ts';
@@ -111,6 +112,26 @@ describe('followExecution (fake fetch)', () => {
 
     assert.equal(calls.length, 4);
     assert.match(String(failures[0]), /gave up/);
+  });
+
+  test('streams a stopping edge closes with its reconnect hint are resumed, not counted as failures', async () => {
+    const hinted = (...events: string[]) => eventStream([...events, SSE_RECONNECT_HINT]);
+    const { follower, calls, output, exits, failures } = follow(
+      hinted(sse('1-0', 'stdout', 'a')),
+      hinted(),
+      hinted(),
+      hinted(),
+      hinted(),
+      eventStream([sse('2-0', 'stdout', 'b'), sse('3-0', 'exit', '{"exitCode":0}')]),
+    );
+
+    await follower.done;
+
+    assert.deepEqual(failures, [], 'five hinted closes in a row are more than maxAttempts failures');
+    assert.deepEqual(output, ['stdout:a', 'stdout:b']);
+    assert.deepEqual(exits, [{ exitCode: 0 }]);
+    assert.equal(calls.length, 6);
+    assert.equal(calls[5]?.headers.get('last-event-id'), '1-0');
   });
 
   test('an unreadable exit event still ends the command', async () => {

@@ -81,10 +81,16 @@ export function followResumableStream(
     return true;
   }
 
+  /** The wait a server asked for before it closed the stream (`retry:`; a stopping edge says 0). */
+  let retryHintMs: number | undefined;
+
   /** Reads one connection to its end; true when it delivered anything new. */
   async function readStream(response: Response): Promise<boolean> {
     let deliveredAny = false;
     const parser = createParser({
+      onRetry(ms) {
+        retryHintMs = ms;
+      },
       onEvent(message) {
         if (finished || stopped) return;
         const event = { id: message.id, type: message.event ?? 'message', data: message.data };
@@ -121,6 +127,7 @@ export function followResumableStream(
     handlers.onStateChange?.('connecting');
     while (!stopped && !finished) {
       controller = new AbortController();
+      retryHintMs = undefined;
       try {
         const response = await options.open(lastId, controller.signal);
         if (stopped) break;
@@ -140,6 +147,13 @@ export function followResumableStream(
         }
       }
       if (stopped || finished) break;
+      // The server closed the stream on purpose and said when to come back (an edge stopping behind a
+      // load balancer): reconnect then, to another edge, without counting it as a failure.
+      if (retryHintMs !== undefined) {
+        handlers.onStateChange?.('reconnecting');
+        await sleep(retryHintMs);
+        continue;
+      }
       // The connection ended before the last event: a dropped network, a restarted edge, a proxy timeout.
       failures += 1;
       if (failures > maxAttempts) {

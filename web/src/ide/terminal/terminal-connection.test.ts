@@ -162,6 +162,25 @@ describe('terminal connection (fake socket)', () => {
     assert.deepEqual(connection.status(), { state: 'open' });
   });
 
+  test('a socket closed by a stopping server (1012) reconnects at once and resumes', () => {
+    const { connection, output, clock, last } = setup();
+    connection.connect(80, 24);
+    last().accept();
+    last().receive({ type: 'ready', session: SESSION });
+    last().receive({ type: 'output', data: 'a', seq: '1-0' });
+
+    last().readyState = 3;
+    last().onclose?.({ code: 1012, reason: 'server restarting' } as CloseEvent);
+    assert.deepEqual(clock.delays(), [0], 'no back-off: the balancer has another edge ready');
+    clock.fireAll();
+    const again = last();
+    assert.equal(new URL(again.url).searchParams.get('lastSeq'), '1-0');
+    again.accept();
+    again.receive({ type: 'ready', session: SESSION });
+    again.receive({ type: 'output', data: 'b', seq: '2-0' });
+    assert.deepEqual(output, ['a', 'b']);
+  });
+
   test('exit and server errors end the session without reconnecting', () => {
     const { connection, last, clock } = setup();
     connection.connect(80, 24);

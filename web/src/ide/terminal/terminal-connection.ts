@@ -1,5 +1,9 @@
 import { compareStreamIds } from '@keel/contract/stream-ids';
-import { type TerminalClientMessage, TerminalServerMessage } from '@keel/contract/terminal';
+import {
+  SERVER_RESTART_CLOSE_CODE,
+  type TerminalClientMessage,
+  TerminalServerMessage,
+} from '@keel/contract/terminal';
 import { type Accessor, createSignal } from 'solid-js';
 import type { Timers } from '../../api/browser-timers.ts';
 import { browserTimers } from '../../api/browser-timers.ts';
@@ -169,7 +173,7 @@ export function createTerminalConnection(options: TerminalConnectionOptions): Te
     }
   }
 
-  function onClose(): void {
+  function onClose(code: number | undefined): void {
     socket = undefined;
     stopTimers();
     if (closedByUs) return;
@@ -193,7 +197,10 @@ export function createTerminalConnection(options: TerminalConnectionOptions): Te
       return;
     }
     setStatus({ state: 'reconnecting', attempt: attempts });
-    retryTimer = timers.set(open, delays[Math.min(attempts - 1, delays.length - 1)] ?? 1000);
+    // A stopping edge asks for a reconnect now: the load balancer sends it to another edge.
+    const delay =
+      code === SERVER_RESTART_CLOSE_CODE ? 0 : (delays[Math.min(attempts - 1, delays.length - 1)] ?? 1000);
+    retryTimer = timers.set(open, delay);
   }
 
   function open(): void {
@@ -207,8 +214,8 @@ export function createTerminalConnection(options: TerminalConnectionOptions): Te
     }
     socket = created;
     created.onmessage = (event) => onMessage(event.data);
-    created.onclose = () => {
-      if (socket === created) onClose();
+    created.onclose = (event) => {
+      if (socket === created) onClose(event?.code);
     };
     // Errors are always followed by a close event, which decides what happens next.
     created.onerror = () => {};
