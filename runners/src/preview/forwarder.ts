@@ -18,6 +18,8 @@ import { FORWARDER_PROGRAM } from './forwarder-program.ts';
 /** Frames from the forwarder: socket reads are 64 KiB at most; 1 MiB bounds a tampered one. */
 const MAX_FRAME = 1024 * 1024;
 const PORTS_TIMEOUT_MS = 10_000;
+/** What a forwarded socket holds read ahead of its reader before the forwarder pauses it. */
+const SOCKET_BUFFER_BYTES = 1024 * 1024;
 
 const FromForwarder = z.discriminatedUnion('op', [
   z.object({ op: z.literal('opened') }),
@@ -44,13 +46,19 @@ export class ForwarderError extends Error {
 /** One connection to a port inside the workspace, as a Duplex (what `http.request` and `ws` take). */
 class ForwardedSocket extends Duplex {
   opened = false;
+  /** The forwarder was told to pause this socket's reads; `_read` tells it to resume. */
+  pausedThere = false;
   constructor(
     private readonly fw: Forwarder,
     readonly id: number,
   ) {
-    super({ allowHalfOpen: true });
+    // A buffer of several socket reads: with Duplex's 16 KiB, every 64 KiB read the forwarder sent
+    // was a pause and a resume, a round trip through the workload's stdio per read.
+    super({ allowHalfOpen: true, readableHighWaterMark: SOCKET_BUFFER_BYTES });
   }
   override _read(): void {
+    if (!this.pausedThere) return;
+    this.pausedThere = false;
     this.fw.write(this.id, { op: 'resume' });
   }
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -185,7 +193,10 @@ export class Forwarder {
           break;
         case 'data':
           // A copy: the payload is a view of the frame reader's chunk.
-          if (!socket.push(Buffer.from(frame.payload))) this.write(frame.id, { op: 'pause' });
+          if (!socket.push(Buffer.from(frame.payload)) && !socket.pausedThere) {
+            socket.pausedThere = true;
+            this.write(frame.id, { op: 'pause' });
+          }
           break;
         case 'end':
           socket.push(null);
