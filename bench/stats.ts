@@ -6,6 +6,7 @@ export function summarize(samples: number[]) {
     n: s.length,
     p50: at(0.5),
     p90: at(0.9),
+    p95: at(0.95),
     p99: at(0.99),
     mean: s.reduce((a, b) => a + b, 0) / s.length,
   };

@@ -1,3 +1,5 @@
+import { round, summarize } from '../stats.ts';
+
 /** p50/p95/p99 of a sample (ms), rounded to 0.1 ms; zeros for an empty one. */
 export interface Percentiles {
   n: number;
@@ -7,8 +9,7 @@ export interface Percentiles {
 }
 
 export function percentiles(samples: number[]): Percentiles {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) =>
-    s.length === 0 ? 0 : Math.round(s[Math.min(s.length - 1, Math.floor(q * s.length))]! * 10) / 10;
-  return { n: s.length, p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+  if (samples.length === 0) return { n: 0, p50: 0, p95: 0, p99: 0 };
+  const s = summarize(samples);
+  return { n: s.n, p50: round(s.p50, 1), p95: round(s.p95, 1), p99: round(s.p99, 1) };
 }
