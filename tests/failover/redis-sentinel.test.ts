@@ -1,7 +1,7 @@
 /**
  * A Redis Sentinel failover under a running Keel: the primary is killed (kill -9), the
  * sentinels promote its replica, and the edge and runner, both given a redis+sentinel:// URL,
- * follow it by themselves. What was replicated before the kill survives: a queued job, a
+ * follow it by themselves, the runner as its own Redis user. What was replicated before the kill survives: a queued job, a
  * command's output.
  */
 import assert from 'node:assert/strict';
@@ -27,7 +27,9 @@ describe('Redis Sentinel failover', () => {
   before(async () => {
     redis = await startSentinelRedis();
     rig = await startRig('process', {
-      edgeEnv: { REDIS_URL: redis.url },
+      // Each runner its own Redis user, as scripts/up does: made on the replica too, since Redis
+      // does not replicate ACL changes, so the runner is let in after the failover.
+      edgeEnv: { REDIS_URL: redis.url, KEEL_REDIS_RUNNER_ACL: 'true' },
       runnerEnv: { REDIS_URL: redis.url },
     });
   });

@@ -104,3 +104,54 @@ export function redisUrlWithLogin(url: string, login: RedisLogin | undefined): s
   u.password = encodeURIComponent(login.password);
   return u.toString();
 }
+
+/**
+ * The data servers that the sentinels of `url` name as the primary's replicas and hold as up,
+ * each as options for a direct connection with the URL's login (and TLS), or `[]` for a URL
+ * that names one server. For what must reach every server, such as ACL changes, which Redis
+ * does not replicate. Sentinels are asked in order until one answers.
+ */
+export async function sentinelReplicas(
+  url: string,
+  connect: (options: RedisOptions) => {
+    call(...args: string[]): Promise<unknown>;
+    disconnect(): void;
+  },
+): Promise<RedisOptions[]> {
+  if (!isSentinelUrl(url)) return [];
+  const t = parseSentinelUrl(url);
+  if (!t) throw new Error('REDIS_URL: a sentinel URL is redis+sentinel://[user:password@]host:port,…/name');
+  const sentinelUsername = t.query.get('sentinelUsername') ?? undefined;
+  const sentinelPassword = t.query.get('sentinelPassword') ?? undefined;
+  let lastError: unknown;
+  for (const s of t.sentinels) {
+    const sentinel = connect({
+      host: s.host,
+      port: s.port,
+      ...(sentinelUsername ? { username: sentinelUsername } : {}),
+      ...(sentinelPassword ? { password: sentinelPassword } : {}),
+      ...(t.tls ? { tls: {} } : {}),
+    });
+    try {
+      const replicas = (await sentinel.call('SENTINEL', 'REPLICAS', t.name)) as string[][];
+      return replicas
+        .map((flat) => {
+          const field = new Map<string, string>();
+          for (let i = 0; i + 1 < flat.length; i += 2) field.set(flat[i]!, flat[i + 1]!);
+          return field;
+        })
+        .filter((f) => !/(^|,)(s_down|o_down|disconnected)(,|$)/.test(f.get('flags') ?? ''))
+        .map((f) => ({
+          host: f.get('ip')!,
+          port: Number(f.get('port')),
+          ...t.login,
+          ...(t.tls ? { tls: {} } : {}),
+        }));
+    } catch (err) {
+      lastError = err;
+    } finally {
+      sentinel.disconnect();
+    }
+  }
+  throw new Error(`no sentinel of ${t.name} answered: ${(lastError as Error)?.message ?? 'none listed'}`);
+}

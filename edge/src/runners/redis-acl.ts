@@ -1,5 +1,6 @@
 import { bullPrefixOf, runnerKeys, runnerQueueName } from '@keel/contract/keys';
-import type { Redis } from 'ioredis';
+import { sentinelReplicas } from '@keel/contract/redis-url';
+import { Redis, type RedisOptions } from 'ioredis';
 import { randomToken, sha256Hex } from '../auth/bytes.ts';
 import { closeRedis, connectRedis } from '../services/redis.ts';
 import type { Services } from '../services.ts';
@@ -65,14 +66,64 @@ export function runnerAclRules(keyPrefix: string, runnerId: string, passwordSha2
   ];
 }
 
-async function withAdmin<T>(services: Services, fn: (redis: Redis) => Promise<T>): Promise<T> {
+async function withAdmin(services: Services, fn: (redis: Redis) => Promise<void>): Promise<void> {
   const adminUrl = services.config.runnerRedisAcl?.adminUrl;
-  if (!adminUrl) return fn(services.redis());
-  const admin = connectRedis(adminUrl);
-  try {
-    return await fn(admin);
-  } finally {
-    await closeRedis(admin);
+  if (!adminUrl) await fn(services.redis());
+  else {
+    const admin = connectRedis(adminUrl);
+    try {
+      await fn(admin);
+    } finally {
+      await closeRedis(admin);
+    }
+  }
+  await onEveryReplica(adminUrl ?? services.config.redisUrl, fn);
+}
+
+const directly = (options: RedisOptions) =>
+  new Redis({
+    ...options,
+    lazyConnect: false,
+    connectTimeout: 3_000,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
+
+/**
+ * Redis does not replicate ACL changes: with Sentinel, a user made only on the primary is
+ * missing once a replica is promoted, and its runner is refused. So each change is made on
+ * every replica the sentinels hold as up too (a read-only replica takes ACL commands). One
+ * that cannot be reached is logged, not fatal: it is down, and its aclfile (copied from the
+ * primary) is the operator's to bring up to date (docs/CONFIGURATION.md).
+ */
+async function onEveryReplica(url: string, fn: (redis: Redis) => Promise<void>): Promise<void> {
+  const replicas = await sentinelReplicas(url, (options) => {
+    const sentinel = directly(options);
+    sentinel.on('error', () => {});
+    return sentinel;
+  }).catch((err: Error) => {
+    console.error(
+      JSON.stringify({ level: 'warn', msg: 'replicas not listed by the sentinels', error: err.message }),
+    );
+    return [];
+  });
+  for (const options of replicas) {
+    const replica = directly(options);
+    replica.on('error', () => {});
+    try {
+      await fn(replica);
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          level: 'warn',
+          msg: 'runner Redis user not changed on a replica',
+          replica: `${options.host}:${options.port}`,
+          error: (err as Error).message,
+        }),
+      );
+    } finally {
+      replica.disconnect();
+    }
   }
 }
 
