@@ -25,6 +25,7 @@ import { connect as tcpConnect } from 'node:net';
 import { basename, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
+import { isSentinelUrl } from '../../edge/contract/src/redis-url.ts';
 import type { SecretKeyring } from '../../edge/src/auth/secret-keys.ts';
 import { ConfigError, parseSecretKeys } from '../../edge/src/env.ts';
 import type { Database } from '../../edge/src/services/database.ts';
@@ -306,7 +307,20 @@ function checkMigrations(level: Migrations): void {
   }
 }
 
-function canReach(url: string): Promise<boolean> {
+/** Whether a Redis still answers at `url` (one server, or a primary the sentinels name). */
+async function canReach(url: string): Promise<boolean> {
+  if (isSentinelUrl(url)) {
+    const client = (await redisParts()).connectOnce(url);
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      client.disconnect();
+    }
+  }
   const u = new URL(url);
   return new Promise((done) => {
     const socket = tcpConnect({ host: u.hostname, port: Number(u.port || 6379) });

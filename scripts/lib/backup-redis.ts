@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { redisArgs } from '../../edge/contract/src/redis-url.ts';
 import { BackupRefused } from './backup-manifest.ts';
 
 /** What scripts/up's Redis uses: Redis 7's defaults. */
@@ -191,12 +192,23 @@ function copyAofFolder(from: string, to: string): void {
  * (CONFIG GET, or `redisDir` where its files are seen elsewhere, as from outside a container),
  * and copies the folder into `scratch`.
  */
+/** One connection attempt, no retries: to one server, or to the primary the sentinels name. */
+export function connectOnce(url: string): Redis {
+  const [first, rest] = redisArgs(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    sentinelRetryStrategy: () => null,
+  });
+  return typeof first === 'string' ? new Redis(first, rest ?? {}) : new Redis(first);
+}
+
 export async function copyLiveAof(
   url: string,
   redisDir: string | undefined,
   scratch: string,
 ): Promise<AofLayout> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = connectOnce(url);
   client.on('error', () => {});
   try {
     try {

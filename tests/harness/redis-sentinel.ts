@@ -12,6 +12,8 @@ const NAME = 'keel';
 export interface SentinelRedis {
   /** `redis+sentinel://` with the edge's user, naming the three sentinels. */
   url: string;
+  /** The same, with the operator's login (CONFIG GET, BGREWRITEAOF: what a backup needs). */
+  operatorUrl: string;
   /** The primary's port now, as the sentinels name it. */
   primaryPort(): Promise<number>;
   /** Waits until the replica holds everything the primary has acknowledged. */
@@ -137,8 +139,11 @@ export async function startSentinelRedis(): Promise<SentinelRedis> {
 
   const users = new URL(primary.url);
   const login = `${users.username}:${users.password}`;
+  const sentinelsAt = (userinfo: string) =>
+    `redis+sentinel://${userinfo}@${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${NAME}`;
   return {
-    url: `redis+sentinel://${login}@${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${NAME}`,
+    url: sentinelsAt(login),
+    operatorUrl: sentinelsAt(`${operator.username}:${operator.password}`),
     primaryPort,
     async replicated() {
       // WAIT: until one replica has acknowledged every write before it.

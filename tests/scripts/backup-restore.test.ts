@@ -26,6 +26,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { redisArgs } from '@keel/contract/redis-url';
 import { auditEvents, servers, workspaces } from '@keel/drizzle/schema';
 import { and, eq } from 'drizzle-orm';
 import { Redis } from 'ioredis';
@@ -42,6 +43,7 @@ import { buildServices } from '../../edge/src/services.ts';
 import { BackupRefused, readCheckedManifest } from '../../scripts/lib/backup-manifest.ts';
 import { BrowserClient } from '../harness/browser-client.ts';
 import { freshDatabaseUrl } from '../harness/migrated-postgres.ts';
+import { startSentinelRedis } from '../harness/redis-sentinel.ts';
 import { type RedisServer, startRedisServer } from '../harness/redis-server.ts';
 import { testSecretKey } from '../harness/test-app.ts';
 
@@ -351,6 +353,28 @@ describe('scripts/backup and scripts/restore', () => {
     assert.equal(await redisGet(redis.url, `${PREFIX}backup-test:later`), null);
     pgRedis = redis;
     pgEdge = edge;
+  });
+
+  test('a Redis Sentinel URL: the backup finds the primary through the sentinels', async () => {
+    const sentinel = await startSentinelRedis();
+    try {
+      const [first, options] = redisArgs(sentinel.url, { maxRetriesPerRequest: 1 });
+      const client = typeof first === 'string' ? new Redis(first, options ?? {}) : new Redis(first);
+      await client.set(PROBE, 'through the sentinels');
+      client.disconnect();
+      const backup = await script('backup', ['--out', join(work, 'sentinel-backups')], {
+        DATABASE_URL: databaseUrl,
+        REDIS_URL: sentinel.url,
+        KEEL_BACKUP_REDIS_URL: sentinel.operatorUrl,
+        KEEL_DATA_DIR: join(work, 'unused-data'),
+      });
+      assert.equal(backup.code, 0, backup.stderr);
+      const folder = backup.stdout.trim().split('\n').at(-1)!;
+      const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
+      assert.ok(manifest.redis.keys >= 1, "the primary's keys are in the backup");
+    } finally {
+      await sentinel.stop();
+    }
   });
 
   test('a damaged backup, a missing or a wrong secret: refused before anything is touched', async () => {
