@@ -67,4 +67,26 @@ describe('Redis restart', () => {
 
     await assertRecoveredFromRedis(rig, { ws, tag: 'restart', queued, before, beforeEvents });
   });
+
+  test('a Redis that stops answering (paused, as behind a lost network) gets 503 fast, never a hang', async () => {
+    const ws = await runningWorkspace(rig, 'through-pause');
+    // A command that writes, so no answer can come from the edge's memory.
+    const ask = () =>
+      timedRequest(rig, 'PUT', `/api/workspaces/${ws}/files?path=paused.txt`, { content: 'x' });
+    const pause = (async () => {
+      redis.process.kill('SIGSTOP');
+      try {
+        await new Promise((r) => setTimeout(r, DOWN_MS + 2_000));
+      } finally {
+        redis.process.kill('SIGCONT');
+      }
+      await waitFor('the edge to answer again', async () => {
+        const a = await ask();
+        return a.status === 200 ? true : undefined;
+      });
+    })();
+    const answers = await askThroughout(ask, pause);
+    assertRefusedFast(answers, 'while Redis did not answer');
+    console.log(`redis pause: ${outageSummary(answers)}`);
+  });
 });

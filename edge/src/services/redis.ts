@@ -11,6 +11,14 @@ const ERROR_LOG_INTERVAL_MS = 10_000;
 export const REDIS_DOWN_RETRIES = 2;
 
 /**
+ * How long a command waits for its answer from a connected Redis. A server that stopped
+ * answering (paused, or behind a lost network whose packets vanish) keeps its connection open,
+ * so without this a request would be held for as long as it lasts. Connections that block
+ * (stream reads) turn it off.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 2_000;
+
+/**
  * A connection to the edge's Redis: one server, or the primary that Redis Sentinel names
  * (REDIS_URL, see contract/redis-url.ts), asked again on every reconnect so a failover is
  * followed without a restart.
@@ -22,6 +30,7 @@ export function connectRedis(url: string, options: RedisOptions = {}): Redis {
     // stream readers') set their own.
     maxRetriesPerRequest: REDIS_DOWN_RETRIES,
     connectTimeout: 3_000,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     ...options,
   });
   const redis = typeof first === 'string' ? new Redis(first, rest ?? {}) : new Redis(first);

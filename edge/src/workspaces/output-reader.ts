@@ -106,7 +106,7 @@ class IoredisReader implements OutputReader {
   private readonly conn: Redis;
   constructor(redis: Redis) {
     // A stream waits out a Redis restart or failover: its reads are not refused as a request's are.
-    this.conn = redis.duplicate({ maxRetriesPerRequest: null });
+    this.conn = redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
   }
   async read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
     const res = (await this.conn.xreadBuffer(
