@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { snapshotStoreKeys } from '@keel/contract/snapshots';
 import { DEFAULT_CHUNKING } from '../../runners/src/snapshots/content-chunker.ts';
-import { restoreWorkspace, saveWorkspace } from '../../runners/src/snapshots/engine.ts';
+import { checkSnapshot, restoreWorkspace, saveWorkspace } from '../../runners/src/snapshots/engine.ts';
 import { FolderStore } from '../../runners/src/snapshots/folder-store.ts';
 import { readManifest } from '../../runners/src/snapshots/manifest.ts';
+import { manifestTar } from '../../runners/src/snapshots/tar-writer.ts';
+import { replaceWorkspaceFiles } from '../../runners/src/snapshots/workspace-tar.ts';
 import { DockerDriver } from '../../runners/src/workloads/docker.ts';
 import { ProcessDriver } from '../../runners/src/workloads/process.ts';
 import type { WorkloadDriver, WorkloadSpec } from '../../runners/src/workloads/types.ts';
@@ -21,6 +23,13 @@ const spec = (workspaceId: string): WorkloadSpec => ({
   network: false,
   storage: { kind: 'volume' },
 });
+
+/** 20 files of 70 KB to 1.1 MB between 120 small ones, about 12 MB. */
+const MANY_FILES_SCRIPT = `set -e; mkdir -p many; i=0
+while [ $i -lt 140 ]; do
+  if [ $((i % 7)) -eq 3 ]; then n=$(( (i * 104729) % 1048576 + 70000 )); else n=$(( (i * 7919) % 8000 + 1 )); fi
+  head -c $n /dev/urandom > many/f$i; i=$((i + 1))
+done`;
 
 /** Entries the restore cannot bring back by design: links leading outside, the pipe. */
 const notSaved = (line: string) => /^(l \.\/outside-link|l \.\/src\/escape-link|p )/.test(line);
@@ -116,6 +125,27 @@ for (const kind of ['process', 'docker'] as const) {
         await sh(driver, source, 'cat src/hello.txt; ls new.txt 2>/dev/null || true'),
         'hello\nchanged\n',
       );
+    });
+
+    it('restores many files the size of chunks byte for byte, through a few reused buffers', async () => {
+      // Small chunks, so that most chunks lend pieces to the stream and some share small files.
+      await sh(driver, source, MANY_FILES_SCRIPT);
+      const chunking = { minBytes: 64 * 1024, maskBits: 17, maxBytes: 512 * 1024 };
+      const saved = await saveWorkspace(driver, source, newSnapshotId(), store, { chunking });
+      const checked = await checkSnapshot(store, saved.snapshotId);
+      assert.ok(checked.chunks.length > 60, `${checked.chunks.length} chunks`);
+      let made = -1;
+      await replaceWorkspaceFiles(
+        driver,
+        target,
+        manifestTar(store, checked, undefined, { onDone: (n) => (made = n) }),
+      );
+      assert.deepEqual(
+        await listing(driver, target),
+        (await listing(driver, source)).filter((l) => !notSaved(l)),
+      );
+      // Each buffer went back into use once the driver's connection took its bytes.
+      assert.ok(made >= 1 && made <= 12, `${made} chunk buffers`);
     });
 
     it('restores into a stopped-then-started workspace what it saved, byte for byte', async () => {

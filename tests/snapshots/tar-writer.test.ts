@@ -14,8 +14,9 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { type ManifestEntry, type SnapshotManifest, snapshotStoreKeys } from '@keel/contract/snapshots';
 import { checkSnapshot } from '../../runners/src/snapshots/engine.ts';
@@ -24,6 +25,7 @@ import { FolderStore } from '../../runners/src/snapshots/folder-store.ts';
 import { writeManifest } from '../../runners/src/snapshots/manifest.ts';
 import type { SnapshotStore } from '../../runners/src/snapshots/store.ts';
 import { ChunkError, manifestTar } from '../../runners/src/snapshots/tar-writer.ts';
+import { feedInput } from '../../runners/src/workloads/taken-input.ts';
 import { newSnapshotId, workspaceIdFor } from './engine-tree.ts';
 
 // The pack the runner used before (runners' own tar-stream 3, not the root's older copy).
@@ -368,6 +370,49 @@ describe('the restore tar writer', () => {
     let made = -1;
     await collect(manifestTar(store, checked, undefined, { onDone: (n) => (made = n) }));
     assert.ok(made >= 1 && made <= 5, `${made} buffers`);
+  });
+
+  it('reuses every buffer once its bytes were taken, and changes no byte under backpressure', async () => {
+    // Files that lend pieces of their chunks to the stream and files copied into blocks, in
+    // the same chunks; written through a stdin fed to a unix socket whose reader lags behind.
+    const files: FileSpec[] = [];
+    for (let i = 0; i < 90; i++) {
+      const size = i % 3 === 2 ? 3_000 + i : 70_000 + ((i * 7919) % 300_000);
+      files.push({ path: `f${i}`, mode: 0o644, mtimeMs: 0, data: bytes(rand(300 + i), size) });
+    }
+    const checked = await stored({ dirs: [], files, links: [], cuts: [150_000, 90_000, 400_000] });
+    assert.ok(checked.chunks.length > 40, `${checked.chunks.length} chunks`);
+    const expected = await collect(manifestTar(store, checked, undefined, { now: NOW }));
+
+    const path = join(base, 'stdin.sock');
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      const far = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+      const near = net.connect(path);
+      const stdin = new PassThrough();
+      feedInput(stdin, near);
+      const reader = await far;
+      const parts: Buffer[] = [];
+      reader.on('data', (b: Buffer) => {
+        parts.push(b);
+        reader.pause();
+        setTimeout(() => reader.resume(), 1);
+      });
+      const ended = new Promise((resolve) => reader.once('end', resolve));
+      let made = -1;
+      manifestTar(store, checked, undefined, { now: NOW, blockBytes: 8192, onDone: (n) => (made = n) }).pipe(
+        stdin,
+      );
+      await ended;
+      assert.ok(
+        Buffer.concat(parts).equals(expected),
+        `${Buffer.concat(parts).length} bytes of ${expected.length}`,
+      );
+      assert.ok(made >= 1 && made <= 12, `${made} chunk buffers for ${checked.chunks.length} chunks`);
+    } finally {
+      server.close();
+    }
   });
 
   it('writes none of a tampered chunk, and fails by its name', async () => {

@@ -4,22 +4,22 @@
  * fetched a few ahead of the writer, in order, and each is verified against its hash and
  * expected length before a byte of it is written.
  *
- * Written by hand, not with tar-stream's pack, for the runner's CPU. Measured on 2 shared
- * cores, restoring a 200 MB tree (2,154 files, 134 chunks) into a Docker workspace, runner CPU
- * from process.cpuUsage over 12 restores alternated with the pack's: 0.71–0.96 s (median 0.85)
- * with the pack, 0.53–0.88 s (median 0.67) here. What changed: headers (tar-headers.ts, the
- * same bytes the pack wrote) and small files are copied into 512 KiB blocks, one stream item
- * each; a piece of a file of 64 KiB or more goes out as a view of its verified chunk, never
- * copied (the pack's stream and the 256 KiB gathering stage after it copied most bytes again);
- * chunks that lend no piece are read into a few reused buffers (the store's `getInto`), each
- * taken back once its bytes are copied out. What is left is mostly SHA-256 (~0.12 s), the
- * engine's socket, and garbage collection of the lent chunks' buffers: reusing those too
- * needs to know when the socket has written them, which the exec's stdin does not say.
+ * Written by hand, not with tar-stream's pack, for the runner's CPU: headers (tar-headers.ts,
+ * the same bytes the pack wrote) and small files are copied into 512 KiB blocks, one stream
+ * item each; a piece of a file of 64 KiB or more goes out as a view of its verified chunk,
+ * never copied. Chunks are read into a few reused buffers (the store's `getInto`) and hashed on
+ * the hashing thread in place; blocks are reused too. A buffer goes back into use once the
+ * writer is done with it and every piece of it in the stream was taken by the driver's
+ * connection (taken-input.ts, reused-buffers.ts): a 200 MB restore then allocates a few MiB
+ * instead of some 200 MB, and the collector does not run at all. Runner CPU per 200 MB restore
+ * into a Docker workspace, 2 shared cores: 0.85 s with the pack, 0.67 s with fresh buffers
+ * per lent chunk, 0.42 s now (docs/PERFORMANCE.md).
  */
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { type ManifestChunk, type ManifestEntry, snapshotStoreKeys } from '@keel/contract/snapshots';
+import { type ManifestChunk, snapshotStoreKeys } from '@keel/contract/snapshots';
+import { chunkHasher, sha256Hex } from './chunk-hasher.ts';
 import type { CheckedManifest } from './entry-checks.ts';
+import { ReusedBuffers } from './reused-buffers.ts';
 import type { SnapshotStore } from './store.ts';
 import { END_OF_ARCHIVE, encodeHeader, paddingAfter, type TarHeader } from './tar-headers.ts';
 
@@ -34,78 +34,48 @@ export const OUTPUT_BLOCK_BYTES = 512 * 1024;
  */
 const LEND_MIN_BYTES = 64 * 1024;
 
-/** Which chunks hold a piece of a file of LEND_MIN_BYTES or more (the pieces the writer cuts). */
-function lendingChunks(ordered: ManifestEntry[], chunks: ManifestChunk[]): boolean[] {
-  const lends = chunks.map(() => false);
-  let i = 0;
-  let room = chunks[0]?.size ?? 0;
-  for (const e of ordered) {
-    if (e.type !== 'file') continue;
-    let left = e.size;
-    while (left > 0 && i < chunks.length) {
-      if (room === 0) room = chunks[++i]?.size ?? 0;
-      if (room === 0) break;
-      const n = Math.min(left, room);
-      if (n >= LEND_MIN_BYTES) lends[i] = true;
-      left -= n;
-      room -= n;
-    }
-  }
-  return lends;
-}
-
 export class ChunkError extends Error {
   override name = 'ChunkError';
 }
 
 /**
  * Fetches and verifies chunks `ahead` at a time, handing them out in order. With a store that
- * reads into a given buffer, `ahead + 1` buffers serve every chunk whose bytes are all copied
- * into blocks: the one handed out last is taken back by the next call to `next` (the writer
- * has copied it out by then). A chunk that `lends` pieces to the stream as they are gets a
- * buffer of its own.
+ * reads into a given buffer, chunks are read into reused buffers (see ReusedBuffers): the one
+ * handed out last is let go by the next call to `next` (the writer has cut it by then), and
+ * the pieces the writer lends to the stream hold it until they are written. Those buffers'
+ * memory is shared, so their SHA-256 is taken on the hashing thread while this one writes.
  */
-function prefetcher(store: SnapshotStore, plan: ManifestChunk[], lends: boolean[], ahead: number) {
-  type Fetched = { data: Buffer; pooled?: Buffer };
-  const pending: Promise<Fetched>[] = [];
+function prefetcher(store: SnapshotStore, plan: ManifestChunk[], ahead: number) {
+  const pending: Promise<Buffer>[] = [];
   let next = 0;
   let largest = 0;
   for (const c of plan) largest = Math.max(largest, c.size);
-  const free: Buffer[] = [];
-  let made = 0;
+  const buffers = new ReusedBuffers(largest, true);
   let handedOut: Buffer | undefined;
-  const fetchOne = async ({ hash, size }: ManifestChunk, index: number): Promise<Fetched> => {
+  const fetchOne = async ({ hash, size }: ManifestChunk): Promise<Buffer> => {
     const key = snapshotStoreKeys.chunk(hash);
     let data: Buffer | undefined;
-    let pooled: Buffer | undefined;
-    if (store.getInto && lends[index]) {
-      // Parts of it go out as they are: a buffer of its own, never reused.
-      data = await store.getInto(key, Buffer.allocUnsafeSlow(size));
-    } else if (store.getInto) {
-      pooled = free.pop();
-      if (!pooled) {
-        pooled = Buffer.allocUnsafeSlow(largest);
-        made++;
-      }
+    let got: string | undefined;
+    if (store.getInto) {
+      const pooled = buffers.take();
       try {
         data = await store.getInto(key, pooled.subarray(0, size));
-      } catch (err) {
-        free.push(pooled);
-        throw err;
+        // In place on the hashing thread: nothing else touches the buffer until this settles.
+        if (data?.byteLength === size) got = (await chunkHasher.hash(data, true)).hash;
+      } finally {
+        if (got !== hash) buffers.release(pooled);
       }
     } else {
       data = await store.get(key, size);
+      if (data?.byteLength === size) got = sha256Hex(data);
     }
-    if (!data || data.byteLength !== size || createHash('sha256').update(data).digest('hex') !== hash) {
-      if (pooled) free.push(pooled);
-      if (!data) throw new ChunkError(`chunk ${hash} is missing from the snapshot store`);
-      throw new ChunkError(`chunk ${hash} in the snapshot store does not match its hash`);
-    }
-    return pooled ? { data, pooled } : { data };
+    if (!data) throw new ChunkError(`chunk ${hash} is missing from the snapshot store`);
+    if (got !== hash) throw new ChunkError(`chunk ${hash} in the snapshot store does not match its hash`);
+    return data;
   };
   const fill = () => {
     while (pending.length < ahead && next < plan.length) {
-      const p = fetchOne(plan[next]!, next);
+      const p = fetchOne(plan[next]!);
       next++;
       p.catch(() => {});
       pending.push(p);
@@ -113,20 +83,24 @@ function prefetcher(store: SnapshotStore, plan: ManifestChunk[], lends: boolean[
   };
   return {
     async next(): Promise<Buffer> {
-      if (handedOut) free.push(handedOut);
+      if (handedOut) buffers.release(handedOut);
       handedOut = undefined;
       fill();
       const p = pending.shift();
       if (!p) throw new ChunkError('the files hold more bytes than their chunks');
       fill();
-      const { data, pooled } = await p;
-      handedOut = pooled;
+      const data = await p;
+      if (store.getInto) handedOut = data;
       return data;
+    },
+    /** A piece of the chunk handed out last, about to go into the stream as it is. */
+    lend(piece: Buffer): void {
+      buffers.lend(piece);
     },
     /** Chunks not handed out yet. */
     left: () => plan.length - next + pending.length,
-    /** Chunk buffers made: reuse keeps this at `ahead + 1` or fewer. */
-    made: () => made,
+    /** Chunk buffers made: reuse keeps this near `ahead` plus the pieces in flight. */
+    made: () => buffers.made,
   };
 }
 
@@ -137,11 +111,13 @@ export interface WriteStats {
 
 /** Headers and file bytes gathered into output blocks. */
 class BlockOut {
+  private readonly blocks: ReusedBuffers;
   private block: Buffer;
   private used = 0;
 
   constructor(private readonly size: number) {
-    this.block = Buffer.allocUnsafe(size);
+    this.blocks = new ReusedBuffers(size);
+    this.block = this.blocks.take();
   }
 
   /** Copies as much of `src` as the block holds; returns how much. */
@@ -164,8 +140,9 @@ class BlockOut {
   }
 
   /**
-   * The block so far, handed over and replaced by a new one; a block a quarter full or less
-   * (headers before a piece that goes out as it is) is copied out and kept instead.
+   * The block so far, handed over (lent until written) and replaced by another; a block a
+   * quarter full or less (headers before a piece that goes out as it is) is copied out and
+   * kept instead.
    */
   take(): Buffer {
     let out: Buffer;
@@ -174,7 +151,8 @@ class BlockOut {
       this.block.copy(out, 0, 0, this.used);
     } else {
       out = this.used === this.size ? this.block : this.block.subarray(0, this.used);
-      this.block = Buffer.allocUnsafe(this.size);
+      this.blocks.lend(out, true);
+      this.block = this.blocks.take();
     }
     this.used = 0;
     return out;
@@ -204,8 +182,7 @@ async function* tarBlocks(
   stats: WriteStats,
   opts: { blockBytes?: number; now?: Date; onDone?: (chunkBuffers: number) => void },
 ): AsyncGenerator<Buffer> {
-  const lends = lendingChunks(ordered, chunks);
-  const fetcher = prefetcher(store, chunks, lends, store.kind === 's3' ? 8 : 4);
+  const fetcher = prefetcher(store, chunks, store.kind === 's3' ? 8 : 4);
   const out = new BlockOut(opts.blockBytes ?? OUTPUT_BLOCK_BYTES);
   /** Room for any header: a PAX path and link target of 4,096 characters each fit. */
   const scratch = Buffer.alloc(64 * 1024);
@@ -214,7 +191,6 @@ async function* tarBlocks(
   /** The chunk being cut into files, and how much of it is used. */
   let chunk: Buffer = Buffer.alloc(0);
   let used = 0;
-  let index = -1;
 
   /** Bytes into the blocks, each full block handed on as it fills. */
   async function* write(src: Buffer, from: number, to: number): AsyncGenerator<Buffer> {
@@ -261,7 +237,6 @@ async function* tarBlocks(
     if (e.size > 0 && used === chunk.length) {
       chunk = await fetcher.next();
       used = 0;
-      index++;
     }
     yield* header({ name: e.path, type: 'file', mode: e.mode & SAFE_MODE, size: e.size, mtimeMs: e.mtimeMs });
     let left = e.size;
@@ -269,12 +244,13 @@ async function* tarBlocks(
       if (used === chunk.length) {
         chunk = await fetcher.next();
         used = 0;
-        index++;
       }
       const n = Math.min(left, chunk.length - used);
-      if (n >= LEND_MIN_BYTES && lends[index]) {
+      if (n >= LEND_MIN_BYTES) {
         if (!out.empty) yield out.take();
-        yield chunk.subarray(used, used + n);
+        const piece = chunk.subarray(used, used + n);
+        fetcher.lend(piece);
+        yield piece;
       } else {
         yield* write(chunk, used, used + n);
       }

@@ -68,7 +68,8 @@ export async function replaceWorkspaceFiles(
     void handle.kill();
   });
   // Straight in: manifestTar hands over half-megabyte blocks and large pieces of chunks (a
-  // stage that gathered small pieces copied most of the bytes once more).
+  // stage that gathered small pieces copied most of the bytes once more), and reuses each
+  // once the driver says its bytes were taken (taken-input.ts).
   tar.pipe(stdin);
   handle.stdout.resume();
   try {

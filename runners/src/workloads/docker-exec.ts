@@ -4,6 +4,7 @@ import { takeDirectSink } from './direct-output.ts';
 import { demuxDockerStream } from './docker-demux.ts';
 import { localEngineSocket, startExecOnSocket } from './docker-exec-socket.ts';
 import { type ExecIo, type RunningExec, waitAtMost } from './exec-handle.ts';
+import { feedInput } from './taken-input.ts';
 import { WorkloadError } from './types.ts';
 
 /** Where the wrapper leaves each exec's session id; /tmp is a per-container tmpfs. */
@@ -119,8 +120,9 @@ export async function startDockerExec(
     throw await refusalOf(container, err);
   }
   // The hijacked connection carries stdin one way; ending the handle's stdin half-closes it,
-  // which the engine passes on as end of file.
-  io.stdin?.pipe(stream);
+  // which the engine passes on as end of file. Fed so that writers learn when their buffers
+  // were written (taken-input.ts).
+  if (io.stdin) feedInput(io.stdin, stream);
 
   const streamOver = new Promise<void>((resolve) => {
     let settled = false;

@@ -24,6 +24,7 @@ import { SLIRP_DNS } from './egress-rules.ts';
 import { makeExecHandle, type RunningExec, waitAtMost } from './exec-handle.ts';
 import { ensureHostDir } from './host-dir.ts';
 import { seccompFilter } from './seccomp.ts';
+import { feedInput } from './taken-input.ts';
 import {
   assertWorkspaceId,
   DEFAULT_PIDS_LIMIT,
@@ -238,7 +239,7 @@ export class ProcessDriver implements WorkloadDriver {
         if (io.stdin && child.stdin) {
           // EPIPE once the command is gone: the exit is what callers learn from.
           child.stdin.on('error', () => {});
-          io.stdin.pipe(child.stdin);
+          feedInput(io.stdin, child.stdin);
         }
         return watchChild(child);
       },
