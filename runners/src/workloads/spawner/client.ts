@@ -215,11 +215,6 @@ export class SandboxSpawner {
     return this.current?.child.pid;
   }
 
-  /** Ends the spawner (and so every sandbox it started); the next spawn starts another. */
-  close(): void {
-    this.current?.child.kill('SIGKILL');
-  }
-
   private process(): SpawnerProcess {
     if (!this.current || this.current.gone) {
       const proc: SpawnerProcess = new SpawnerProcess(() => {
