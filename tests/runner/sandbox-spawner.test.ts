@@ -132,6 +132,22 @@ describe('sandbox spawner (process driver)', () => {
     );
     assert.equal(burst.exitCode, 7);
 
+    // The runner busy while the pipes travel: the spawner must not read (or end) them meanwhile.
+    const started = driver.spawner.spawn(
+      { argv: ['/bin/sh', '-c', 'head -c 1048576 /dev/zero'], cwd: '/', env: { PATH: '/usr/bin:/bin' } },
+      { stdin: false },
+    );
+    const until = Date.now() + 300;
+    while (Date.now() < until) {}
+    const direct = await started;
+    let bytes = 0;
+    direct.stdout.on('data', (c: Buffer) => {
+      bytes += c.length;
+    });
+    direct.stderr.resume();
+    assert.deepEqual(await direct.exited, { exitCode: 0 });
+    assert.equal(bytes, 1_048_576, 'all of it, though the runner took its pipes late');
+
     const input = randomBytes(512 * 1024).toString('base64');
     const h = driver.exec(id, { argv: ['sha256sum'], stdin: true });
     h.stdin!.end(input);
