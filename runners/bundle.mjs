@@ -96,11 +96,34 @@ const agentProgramText = {
   },
 };
 
+/**
+ * The sandbox spawner (runners/src/workloads/spawner) is an entry of its own, dist/keel-spawner.mjs,
+ * which the runner starts with plain Node: this replaces the module that names its program.
+ */
+const spawnerProgramFile = {
+  name: 'spawner-program-file',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]runners[\\/]src[\\/]workloads[\\/]spawner[\\/]program\.ts$/ }, () => ({
+      // import.meta.url is the file this lands in: an entry in dist/, or a chunk in dist/chunks/.
+      contents: `import { fileURLToPath } from 'node:url';
+export function spawnerProgram() {
+  const here = new URL('.', import.meta.url);
+  const dist = here.pathname.endsWith('/chunks/') ? new URL('..', here) : here;
+  return { script: fileURLToPath(new URL('keel-spawner.mjs', dist)), execArgv: [] };
+}`,
+      loader: 'js',
+    }));
+  },
+};
+
 /** The build of the runner; `outdir` and `plugins` let a test build a variant of it elsewhere. */
 export function runnerBuildOptions({ outdir = 'runners/dist', plugins = [] } = {}) {
   return {
     absWorkingDir: root,
-    entryPoints: { 'keel-runner': 'runners/src/main.ts' },
+    entryPoints: {
+      'keel-runner': 'runners/src/main.ts',
+      'keel-spawner': 'runners/src/workloads/spawner/main.ts',
+    },
     outdir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
@@ -121,7 +144,7 @@ export function runnerBuildOptions({ outdir = 'runners/dist', plugins = [] } = {
       // …and some read __dirname as they load (ssh2's agent.js, for a Windows helper's path).
       js: "import { createRequire as keelCreateRequire } from 'node:module'; import { fileURLToPath as keelFileURLToPath } from 'node:url'; const require = keelCreateRequire(import.meta.url); const __filename = keelFileURLToPath(import.meta.url); const __dirname = keelFileURLToPath(new URL('.', import.meta.url));",
     },
-    plugins: [...plugins, deferLoading, agentProgramText],
+    plugins: [...plugins, deferLoading, agentProgramText, spawnerProgramFile],
     logLevel: 'warning',
   };
 }

@@ -15,7 +15,13 @@ describe('StreamAppender (real Redis)', () => {
     for (const kind of streamKinds) {
       assert.ok(kind.maxBytes > 0 && Number.isFinite(kind.maxBytes), kind.name);
       assert.ok(kind.maxEntries > 0, kind.name);
-      if (kind.bound === 'rolling') assert.ok(kind.maxBytes >= kind.maxEntries * kind.entryBytes, kind.name);
+      if (kind.bound === 'rolling') {
+        const held = Math.min(
+          kind.maxEntries * kind.entryBytes,
+          (kind.windowBytes ?? Infinity) + kind.entryBytes,
+        );
+        assert.ok(kind.maxBytes >= held, kind.name);
+      }
     }
   });
 
@@ -45,6 +51,30 @@ describe('StreamAppender (real Redis)', () => {
       assert.equal(text, `${'a'.repeat(900)}${'b'.repeat(99)}`, 'cut on a character, at most the cap');
       assert.deepEqual(got.at(-1), ['exit', JSON.stringify({ exitCode: null, truncatedAtBytes: 1000 })]);
       assert.ok((await redis.ttl(key)) > 0, 'the stream expires');
+    } finally {
+      await redis.del(key);
+      redis.disconnect();
+    }
+  });
+
+  test('a terminal’s replay keeps its byte window of the newest output, not its entry cap of full entries', async () => {
+    const redis = new Redis((await testInfra()).redisUrl);
+    const key = `test:append:${process.pid}:${Date.now()}:window`;
+    try {
+      const out = new StreamAppender(redis, key, terminalOutputStream, { coalesce: true, renewTtl: true });
+      // 4 MiB of numbered lines, written as a busy terminal writes them: many chunks, a write at a time.
+      const lines = Array.from({ length: 65_536 }, (_, i) => `${String(i).padStart(63, '0')}\n`);
+      for (let i = 0; i < lines.length; i += 256) {
+        out.appendText('output', lines.slice(i, i + 256).join(''));
+        if (i % 4_096 === 0) await out.flush();
+      }
+      await out.flush();
+      const text = (await entries(redis, key)).map(([, d]) => d).join('');
+      const window = terminalOutputStream.windowBytes!;
+      assert.ok(text.length <= terminalOutputStream.maxBytes, `${text.length} bytes kept`);
+      assert.ok(text.length >= window - terminalOutputStream.entryBytes, `${text.length} bytes kept`);
+      assert.ok(text.endsWith(lines.slice(-16).join('')), 'the newest output, in order');
+      assert.ok(Number(await redis.memory('USAGE', key)) < 2 * window, 'Redis holds about the window');
     } finally {
       await redis.del(key);
       redis.disconnect();

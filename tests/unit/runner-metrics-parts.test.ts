@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { RUNNER_METRICS } from '../../edge/contract/src/metrics.ts';
 import { cgroupUsage } from '../../runners/src/metrics/cgroup-usage.ts';
-import { DiskUsage, folderBytes } from '../../runners/src/metrics/disk-usage.ts';
+import { DiskUsage, folderBytes, foldersBytes } from '../../runners/src/metrics/disk-usage.ts';
 import { streamKindLabel } from '../../runners/src/metrics/recorder.ts';
 import { buildRunnerRegistry } from '../../runners/src/metrics/registry.ts';
 import { UsageCache } from '../../runners/src/metrics/usage-cache.ts';
@@ -81,13 +81,21 @@ describe('runner metrics parts', () => {
     writeFileSync(join(folder, 'f'), Buffer.alloc(100_000, 1));
     assert.ok(((await folderBytes(folder)) ?? 0) >= 100_000);
     assert.equal(await folderBytes(join(dir, 'missing')), undefined);
+    mkdirSync(join(dir, 'ws2'), { recursive: true });
+    writeFileSync(join(dir, 'ws2', 'g'), Buffer.alloc(300_000, 1));
+    const [one, missing, two] = await foldersBytes([folder, join(dir, 'missing'), join(dir, 'ws2')]);
+    assert.deepEqual(
+      [one! >= 100_000 && one! < 300_000, missing, two! >= 300_000],
+      [true, undefined, true],
+      'one du for several folders, each its own total',
+    );
     let measured = 0;
     const disk = new DiskUsage(
       async (id) => (id === 'ws' ? folder : join(dir, id)),
       60_000,
-      async (p) => {
-        measured++;
-        return folderBytes(p);
+      async (paths) => {
+        measured += paths.length;
+        return foldersBytes(paths);
       },
     );
     assert.equal(disk.sizes(['ws', 'nope']).size, 0, 'nothing known before the first pass');

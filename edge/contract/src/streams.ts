@@ -26,6 +26,7 @@ import {
   TERMINAL_INPUT_MAX_ENTRIES,
   TERMINAL_OUTPUT_ENTRY_CHARS,
   TERMINAL_OUTPUT_MAX_ENTRIES,
+  TERMINAL_OUTPUT_WINDOW_BYTES,
   TERMINAL_STREAM_TTL_SECONDS,
   TerminalExit,
   TerminalInputEntry,
@@ -81,6 +82,12 @@ export interface StreamKind<Entry extends z.ZodType = z.ZodType> {
    * entries go while new ones come, and the bound is maxEntries × entryBytes.
    */
   readonly bound: 'cut' | 'rolling';
+  /**
+   * A rolling kind's window in bytes, where its entry cap of full entries would hold too much: the
+   * writer trims to the newest entries whose data fit (at least one). maxBytes is then this plus
+   * one entry.
+   */
+  readonly windowBytes?: number;
   /** The most bytes of data one entry holds. */
   readonly entryBytes: number;
   /**
@@ -138,8 +145,9 @@ export const terminalOutputStream = defineStreamKind({
   maxEntries: TERMINAL_OUTPUT_MAX_ENTRIES,
   // UTF-16 units of at most 3 bytes each.
   entryBytes: TERMINAL_OUTPUT_ENTRY_CHARS * 3,
-  maxBytes: TERMINAL_OUTPUT_MAX_ENTRIES * TERMINAL_OUTPUT_ENTRY_CHARS * 3,
+  maxBytes: TERMINAL_OUTPUT_WINDOW_BYTES + TERMINAL_OUTPUT_ENTRY_CHARS * 3,
   bound: 'rolling',
+  windowBytes: TERMINAL_OUTPUT_WINDOW_BYTES,
   openedBy: 'runner',
 });
 export const terminalFinal = TerminalExit;

@@ -61,11 +61,14 @@ export const TERMINAL_FRAME_MAX_BYTES = 512 * 1024;
 export const TERMINAL_MAX_SESSIONS_PER_WORKSPACE = 8;
 /**
  * Output kept for replay, a rolling buffer: at most TERMINAL_OUTPUT_MAX_ENTRIES entries (every
- * XADD trims to it) of at most TERMINAL_OUTPUT_ENTRY_CHARS UTF-16 units each, so about 4 M
- * characters, and at most 12 MiB of UTF-8 (3 bytes per unit at worst) per session.
+ * XADD trims to it) of at most TERMINAL_OUTPUT_ENTRY_CHARS UTF-16 units each, and only the newest
+ * entries that fit in TERMINAL_OUTPUT_WINDOW_BYTES of UTF-8 (at least one): a session printing
+ * without pause keeps about 1 MiB in Redis (many screens), not its entry cap of full entries (4 M
+ * characters, up to 12 MiB).
  */
 export const TERMINAL_OUTPUT_MAX_ENTRIES = 1_000;
 export const TERMINAL_OUTPUT_ENTRY_CHARS = 4_096;
+export const TERMINAL_OUTPUT_WINDOW_BYTES = 1024 * 1024;
 /**
  * Input not yet read by the runner: every XADD (input and resize) trims to this many entries,
  * so at most TERMINAL_INPUT_MAX_ENTRIES × TERMINAL_INPUT_MAX_CHARS characters.

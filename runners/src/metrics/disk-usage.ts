@@ -3,16 +3,45 @@ import { execFile } from 'node:child_process';
 /** How often one workspace's folder is measured at most. */
 export const DISK_REFRESH_MS = 60_000;
 
-/** Bytes a folder takes on disk (`du`, one file system, links not followed); undefined on failure. */
-export function folderBytes(path: string, timeoutMs = 30_000): Promise<number | undefined> {
+/** Folders one `du` measures at most: one fork for many workspaces, and a pass that ends in time. */
+const FOLDERS_PER_DU = 64;
+
+/**
+ * Bytes each folder takes on disk, from one `du` for all of them (one file system, links not
+ * followed; a file hard-linked into two of them counts in the first); undefined where it failed.
+ * One process per pass rather than per workspace: each fork stops the runner's event loop.
+ */
+export function foldersBytes(
+  paths: readonly string[],
+  // As long in all as one du per folder had.
+  timeoutMs = 30_000 * paths.length,
+): Promise<Array<number | undefined>> {
   return new Promise((resolve) => {
-    execFile('du', ['-s', '-x', '--block-size=1', '--', path], { timeout: timeoutMs }, (_err, stdout) => {
-      // du exits 1 when a file vanished mid-walk; the total it printed is still good.
-      const first = String(stdout).split('\t', 1)[0] ?? '';
-      const n = /^\d+$/.test(first) ? Number(first) : Number.NaN;
-      resolve(Number.isFinite(n) ? n : undefined);
-    });
+    if (paths.length === 0) {
+      resolve([]);
+      return;
+    }
+    execFile(
+      'du',
+      ['-s', '-x', '--null', '--block-size=1', '--', ...paths],
+      { timeout: timeoutMs },
+      (_err, stdout) => {
+        // du exits 1 when a file vanished mid-walk or a folder is missing; the totals it printed are good.
+        const sizes = new Map<string, number>();
+        for (const record of String(stdout).split('\0')) {
+          const tab = record.indexOf('\t');
+          const n = record.slice(0, tab);
+          if (tab > 0 && /^\d+$/.test(n)) sizes.set(record.slice(tab + 1), Number(n));
+        }
+        resolve(paths.map((p) => sizes.get(p)));
+      },
+    );
   });
+}
+
+/** Bytes a folder takes on disk; undefined on failure. */
+export async function folderBytes(path: string, timeoutMs = 30_000): Promise<number | undefined> {
+  return (await foldersBytes([path], timeoutMs))[0];
 }
 
 /**
@@ -27,7 +56,7 @@ export class DiskUsage {
   constructor(
     private readonly rootOf: (workspaceId: string) => Promise<string>,
     private readonly refreshMs = DISK_REFRESH_MS,
-    private readonly measure: (path: string) => Promise<number | undefined> = folderBytes,
+    private readonly measure: (paths: readonly string[]) => Promise<Array<number | undefined>> = foldersBytes,
   ) {}
 
   sizes(ids: readonly string[]): Map<string, number> {
@@ -54,11 +83,18 @@ export class DiskUsage {
   }
 
   async #measure(ids: string[]): Promise<void> {
-    for (const id of ids) {
-      const root = await this.rootOf(id).catch(() => undefined);
-      const bytes = root === undefined ? undefined : await this.measure(root);
+    const roots = await Promise.all(ids.map((id) => this.rootOf(id).catch(() => undefined)));
+    const known: Array<{ id: string; root: string }> = [];
+    for (const [i, id] of ids.entries()) {
+      const root = roots[i];
+      if (root === undefined) this.#sizes.set(id, { at: Date.now(), bytes: undefined });
+      else known.push({ id, root });
+    }
+    for (let at = 0; at < known.length; at += FOLDERS_PER_DU) {
+      const batch = known.slice(at, at + FOLDERS_PER_DU);
+      const bytes = await this.measure(batch.map((b) => b.root));
       // A failure is remembered too, so a folder du cannot read is not walked at every scrape.
-      this.#sizes.set(id, { at: Date.now(), bytes });
+      for (const [i, { id }] of batch.entries()) this.#sizes.set(id, { at: Date.now(), bytes: bytes[i] });
     }
   }
 }

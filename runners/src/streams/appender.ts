@@ -61,6 +61,11 @@ export class StreamAppender {
   readonly #prefixedKey: string;
   readonly #maxBytes: number;
   readonly #maxEntries: string;
+  /** A rolling kind's byte window (`windowBytes`): the data sizes of the entries in it, oldest first from #windowHead. */
+  readonly #windowBytes: number | undefined;
+  #window: number[] = [];
+  #windowHead = 0;
+  #windowTotal = 0;
   readonly #entryChars: number;
   #pending: Segment[] = [];
   #pendingBytes = 0;
@@ -89,6 +94,7 @@ export class StreamAppender {
     this.#prefixedKey = (redis.options?.keyPrefix ?? '') + key;
     this.#maxBytes = kind.bound === 'cut' ? (options.maxBytes ?? kind.maxBytes) : Number.POSITIVE_INFINITY;
     this.#maxEntries = String(kind.maxEntries);
+    this.#windowBytes = kind.bound === 'rolling' ? kind.windowBytes : undefined;
     // UTF-16 units of at most three UTF-8 bytes each.
     this.#entryChars = Math.max(1, Math.floor(kind.entryBytes / 3));
     this.#metricKind = streamKindLabel(kind.name);
@@ -300,9 +306,10 @@ export class StreamAppender {
     const ttl = this.#o.renewTtl ? this.#kind.ttlSeconds : null;
     // Plain commands, not MULTI: one connection keeps them in order, and a transaction would
     // copy every entry once more into one buffer before sending it.
+    const maxLen = this.#maxLenAfter(entries);
     const commands: RespArg[][] = [];
     for (const [type, data] of entries) {
-      commands.push(['XADD', this.#prefixedKey, 'MAXLEN', '~', this.#maxEntries, '*', 't', type, 'd', data]);
+      commands.push(['XADD', this.#prefixedKey, 'MAXLEN', '~', maxLen, '*', 't', type, 'd', data]);
     }
     if (ttl !== null) commands.push(['EXPIRE', this.#prefixedKey, String(ttl)]);
     try {
@@ -312,11 +319,34 @@ export class StreamAppender {
       const sent: Array<Promise<unknown>> = [];
       for (const [type, data] of entries) {
         const d = typeof data === 'string' ? data : data.length === 1 ? data[0]! : Buffer.concat(data);
-        sent.push(this.#redis.xadd(this.key, 'MAXLEN', '~', this.#maxEntries, '*', 't', type, 'd', d));
+        sent.push(this.#redis.xadd(this.key, 'MAXLEN', '~', maxLen, '*', 't', type, 'd', d));
       }
       if (ttl !== null) sent.push(this.#redis.expire(this.key, ttl));
       await Promise.all(sent);
     }
+  }
+
+  /**
+   * The entry cap for a write of `entries`: the kind's, or, with a byte window, as many of the
+   * newest entries as fit in it once these are added. Each XADD of the write trims to it, so
+   * the last leaves the window (and an earlier one only entries older than it).
+   */
+  #maxLenAfter(entries: Array<[string, Buffer[] | string]>): string {
+    if (this.#windowBytes === undefined) return this.#maxEntries;
+    for (const [, data] of entries) {
+      const bytes =
+        typeof data === 'string' ? Buffer.byteLength(data) : data.reduce((n, b) => n + b.length, 0);
+      this.#window.push(bytes);
+      this.#windowTotal += bytes;
+    }
+    while (this.#window.length - this.#windowHead > 1 && this.#windowTotal > this.#windowBytes) {
+      this.#windowTotal -= this.#window[this.#windowHead++]!;
+    }
+    if (this.#windowHead > 4_096) {
+      this.#window = this.#window.slice(this.#windowHead);
+      this.#windowHead = 0;
+    }
+    return String(Math.min(Number(this.#maxEntries), this.#window.length - this.#windowHead));
   }
 
   #stop(why: StopReason): void {

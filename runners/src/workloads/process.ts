@@ -24,6 +24,7 @@ import { SLIRP_DNS } from './egress-rules.ts';
 import { makeExecHandle, type RunningExec, waitAtMost } from './exec-handle.ts';
 import { ensureHostDir } from './host-dir.ts';
 import { seccompFilter } from './seccomp.ts';
+import { SandboxSpawner, type SpawnedCommand } from './spawner/client.ts';
 import { feedInput } from './taken-input.ts';
 import {
   assertWorkspaceId,
@@ -114,6 +115,8 @@ export class ProcessDriver implements WorkloadDriver {
   private seccompFile: Promise<string> | undefined;
   /** Namespace names are host-wide: two drivers with other roots must not share one. */
   private readonly netnsTag: string;
+  /** Forks the commands' sandboxes, so that the runner's event loop does not wait on each fork. */
+  readonly spawner = new SandboxSpawner();
 
   constructor(opts: ProcessDriverOptions = {}) {
     this.root = path.resolve(opts.root ?? process.env.KEEL_PROCESS_ROOT ?? '/var/lib/keel/workspaces');
@@ -233,15 +236,20 @@ export class ProcessDriver implements WorkloadDriver {
         if (!state.started) throw new WorkloadError('WORKLOAD_NOT_RUNNING', `workspace ${id} is not running`);
         const cg = await this.cgroupFor(id, state.spec);
         const netns = await this.namespaceFor(id, state.spec);
-        const child = this.spawnExec(id, state, req, cg, netns, await this.seccomp());
-        child.stdout?.pipe(io.stdout);
-        child.stderr?.pipe(io.stderr);
+        const line = this.commandLine(id, state, req, cg, {
+          newSession: true,
+          netns,
+          seccomp: await this.seccomp(),
+        });
+        const child = await this.spawner.spawn(line, { stdin: req.stdin === true });
+        child.stdout.pipe(io.stdout);
+        child.stderr.pipe(io.stderr);
         if (io.stdin && child.stdin) {
           // EPIPE once the command is gone: the exit is what callers learn from.
           child.stdin.on('error', () => {});
           feedInput(io.stdin, child.stdin);
         }
-        return watchChild(child);
+        return watchSpawned(child);
       },
     });
     let set = this.execs.get(id);
@@ -325,7 +333,7 @@ export class ProcessDriver implements WorkloadDriver {
     child.stderr?.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
-    const { exitCode } = await watchChild(child).exited;
+    const { exitCode } = await exitOf(child);
     if (exitCode !== 0) {
       throw new WorkloadError(
         'DRIVER_UNAVAILABLE',
@@ -338,24 +346,6 @@ export class ProcessDriver implements WorkloadDriver {
   async enforcedLimits(id: string): Promise<LimitKind[]> {
     const state = await this.mustState(id);
     return (await this.cgroupFor(id, state.spec))?.enforced ?? [];
-  }
-
-  private spawnExec(
-    id: string,
-    state: State,
-    req: ExecRequest,
-    cg: WorkspaceCgroup | undefined,
-    netns: string | undefined,
-    seccomp: string,
-  ): ChildProcess {
-    const line = this.commandLine(id, state, req, cg, { newSession: true, netns, seccomp });
-    return spawn(line.argv[0]!, line.argv.slice(1), {
-      cwd: line.cwd,
-      env: line.env,
-      stdio: [req.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-      // Own process group: kill(-pid) reaches bwrap even before it has set up the sandbox.
-      detached: true,
-    });
   }
 
   /**
@@ -546,23 +536,26 @@ export class ProcessDriver implements WorkloadDriver {
   }
 }
 
-function watchChild(child: ChildProcess): RunningExec {
-  const exited = new Promise<{ exitCode: number | null; signal?: string }>((resolve, reject) => {
+/** The probe's end: 'close' waits for the output pipes too. */
+function exitOf(child: ChildProcess): Promise<{ exitCode: number | null }> {
+  return new Promise((resolve, reject) => {
     child.once('error', reject);
-    // 'close' waits for the output pipes too: every process holding them is gone.
-    child.once('close', (code, signal) => resolve(signal ? { exitCode: code, signal } : { exitCode: code }));
+    child.once('close', (exitCode) => resolve({ exitCode }));
   });
-  exited.catch(() => {});
+}
+
+function watchSpawned(child: SpawnedCommand): RunningExec {
+  child.exited.catch(() => {});
   return {
-    exited,
+    exited: child.exited,
     async killTree() {
-      if (child.pid === undefined) return;
       try {
-        // bwrap's children die with it (--die-with-parent), and the kernel then empties
-        // the sandbox's PID namespace. Unsandboxed, only the process group is reachable.
+        // The spawner started it in a process group of its own. bwrap's children die with it
+        // (--die-with-parent), and the kernel then empties the sandbox's PID namespace.
+        // Unsandboxed, only the process group is reachable.
         process.kill(-child.pid, 'SIGKILL');
       } catch {}
-      await waitAtMost(exited, 5000);
+      await waitAtMost(child.exited, 5000);
     },
   };
 }
