@@ -94,9 +94,16 @@ export async function stopSlirp(pidFile: string): Promise<void> {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {}
+    // A kill is delivered when the process next runs: on a busy host that can be a while, and
+    // a start right after would meet the old slirp4netns still holding the namespace.
+    const until = Date.now() + SLIRP_EXIT_WAIT_MS;
+    while ((await isSlirp(pid)) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
   }
   await rm(pidFile, { force: true });
 }
+
+/** How long a stop waits for a killed slirp4netns to be gone (a zombie counts as gone). */
+const SLIRP_EXIT_WAIT_MS = 5_000;
 
 async function installRules(setup: WorkspaceNetworkSetup): Promise<void> {
   const script = egressRules({ hostAddresses: hostIPv4Addresses(), allow: setup.allow });
