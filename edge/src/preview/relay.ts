@@ -49,11 +49,31 @@ export interface Opened {
   up: string;
 }
 
-/** Sends the runner its call; the streams' keys come back. */
-export async function openConnection(services: Services, o: OpenRequest): Promise<Opened> {
+/** The one-way call's push (as the queue's `oneWay` writes it), for a reader to send with its first read. */
+const PUSH_CALL = `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2], 'NX')
+redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')
+return 1`;
+
+/** The first read of the down stream waits this long at most (DownReader goes on from there). */
+const FIRST_READ_BLOCK_MS = 5_000;
+
+/**
+ * Sends the runner its call; the streams' keys come back. Given the reader of the down stream,
+ * the call and the stream's first read leave in one write on the reader's connection (one wake-up
+ * of Redis, no round trip before the read), where the reader can; `firstRead` is that read.
+ */
+export async function openConnection(
+  services: Services,
+  o: OpenRequest,
+  reader?: OutputReader,
+): Promise<Opened & { firstRead?: Promise<OutputEntry[] | null> }> {
   if (!o.row.runnerId) throw new ApiError('runner_unavailable', 'This workspace has no runner');
   const connectionId = newConnectionId();
   const keys = runnerKeys(services.config.redisPrefix, o.row.runnerId);
+  const down = previewDownStream.key(keys, connectionId);
+  const up = previewUpStream.key(keys, connectionId);
   const job: PreviewOpenJob = {
     v: CONTRACT_VERSION,
     type: 'preview.open',
@@ -66,15 +86,29 @@ export async function openConnection(services: Services, o: OpenRequest): Promis
     headers: o.headers,
     body: o.body,
   };
+  if (reader) {
+    const call = services.queue.oneWayCall(queueOf(o.row), job, PREVIEW_HEAD_TIMEOUT_MS);
+    const pipelined = reader.evalThenRead(PUSH_CALL, [call.list], [call.payload, call.ttlMs], {
+      key: down,
+      from: '0-0',
+      count: READ_COUNT,
+      blockMs: FIRST_READ_BLOCK_MS,
+    });
+    if (pipelined) {
+      // Settled here too: when the push fails, the reader is closed under its read.
+      pipelined.entries.catch(() => {});
+      await pipelined.result;
+      return { connectionId, down, up, firstRead: pipelined.entries };
+    }
+  }
   const multi = services.redis().multi();
   services.queue.oneWay(multi, queueOf(o.row), job, PREVIEW_HEAD_TIMEOUT_MS);
   await multi.exec();
-  return {
-    connectionId,
-    down: previewDownStream.key(keys, connectionId),
-    up: previewUpStream.key(keys, connectionId),
-  };
+  return { connectionId, down, up };
 }
+
+/** Entries a read of the down stream takes at most. */
+const READ_COUNT = 128;
 
 /** Appends to a stream, waiting while its reader is a window behind (see the contract). */
 export async function appendWindowed(
@@ -134,6 +168,8 @@ export class DownReader {
     private readonly reader: OutputReader,
     private readonly redis: Redis,
     private readonly key: string,
+    /** A read already sent (see openConnection), taken first. */
+    private first?: Promise<OutputEntry[] | null>,
   ) {}
 
   /** The next entries, waiting until `deadline` (epoch ms); [] at the deadline. */
@@ -141,7 +177,9 @@ export class DownReader {
     if (this.buffered.length) return this.buffered.splice(0);
     while (Date.now() < deadline) {
       const block = Math.max(1, Math.min(deadline - Date.now(), 5_000));
-      const got = await this.reader.read(this.key, this.cursor, 128, block);
+      const pending = this.first;
+      this.first = undefined;
+      const got = await (pending ?? this.reader.read(this.key, this.cursor, READ_COUNT, block));
       if (!got?.length) continue;
       const copies = got.map((e) => ({ id: e.id, t: e.t, d: e.d ? e.d.slice() : undefined }));
       this.cursor = copies.at(-1)!.id;

@@ -1,4 +1,3 @@
-import { PREVIEW_CHUNK_BYTES } from '@keel/contract/preview';
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { Redis } from 'ioredis';
 import { closeRedis, connectRedis } from '../services/redis.ts';
@@ -55,7 +54,7 @@ export function previewSocketRelay(o: {
           if (e.t === 'wc') {
             pieces.push(e.d ?? new Uint8Array());
             // The runner relays messages of at most 16 MiB; a longer one is a broken runner.
-            if (pieces.length * PREVIEW_CHUNK_BYTES > 16 * 1024 * 1024) {
+            if (pieces.reduce((n, p) => n + p.length, 0) > 16 * 1024 * 1024) {
               live = false;
               ws.close(1009, 'Message too large');
               return;

@@ -315,20 +315,17 @@ async function servePreview(
 
   const body = c.req.raw.body;
   const hasBody = body !== null && method !== 'GET' && method !== 'HEAD';
-  const opened = await openConnection(services, {
-    row,
-    port,
-    kind: 'http',
-    method,
-    target,
-    headers,
-    body: hasBody,
-  });
-  if (hasBody && body) void pumpBody(services.redis(), opened.up, body);
   const reader = services.readers.take();
-  const down = new DownReader(reader, services.redis(), opened.down);
   let head: Awaited<ReturnType<typeof readHead>>;
+  let down: DownReader;
   try {
+    const opened = await openConnection(
+      services,
+      { row, port, kind: 'http', method, target, headers, body: hasBody },
+      reader,
+    );
+    if (hasBody && body) void pumpBody(services.redis(), opened.up, body);
+    down = new DownReader(reader, services.redis(), opened.down, opened.firstRead);
     head = await readHead(down);
   } catch (err) {
     services.readers.give(reader);

@@ -18,6 +18,8 @@ import { FORWARDER_PROGRAM } from './forwarder-program.ts';
 /** Frames from the forwarder: socket reads are 64 KiB at most; 1 MiB bounds a tampered one. */
 const MAX_FRAME = 1024 * 1024;
 const PORTS_TIMEOUT_MS = 10_000;
+/** Frames queued for the forwarder past this many bytes leave at once rather than at the turn's end. */
+const OUTGOING_FLUSH_BYTES = 256 * 1024;
 /** What a forwarded socket holds read ahead of its reader before the forwarder pauses it. */
 const SOCKET_BUFFER_BYTES = 1024 * 1024;
 
@@ -99,6 +101,9 @@ export class Forwarder {
   private readonly sockets = new Map<number, ForwardedSocket>();
   private readonly portAsks = new Map<number, (ports: z.infer<typeof ListeningPort>[] | Error) => void>();
   private nextId = 1;
+  private outgoing: Buffer[] = [];
+  private outgoingBytes = 0;
+  private flushTimer: NodeJS.Immediate | undefined;
 
   constructor(run: (req: ExecRequest) => ExecHandle) {
     // NODE_OPTIONS cleared: an image's or a user's preload has no place in the forwarder.
@@ -140,9 +145,27 @@ export class Forwarder {
     return got;
   }
 
+  /**
+   * Queues a frame; what is queued in one turn of the event loop leaves in one write (a request's
+   * `open`, head and `end` together). Each write to the workload's stdin is a wake-up of the
+   * engine's relay, and on a busy or virtualised host that costs more than the bytes it carries.
+   */
   write(id: number, head: object, payload?: Buffer): void {
     if (this.over) return;
-    this.handle.stdin?.write(encodeFrame(id, head, payload));
+    this.outgoing.push(encodeFrame(id, head, payload));
+    this.outgoingBytes += this.outgoing.at(-1)!.length;
+    if (this.outgoingBytes >= OUTGOING_FLUSH_BYTES) this.flushOutgoing();
+    else this.flushTimer ??= setImmediate(() => this.flushOutgoing());
+  }
+
+  private flushOutgoing(): void {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
+    const frames = this.outgoing;
+    this.outgoing = [];
+    this.outgoingBytes = 0;
+    if (this.over || !frames.length) return;
+    this.handle.stdin?.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
   }
 
   forget(id: number): void {
@@ -156,6 +179,8 @@ export class Forwarder {
       s.destroy(new ForwarderError('bad_gateway', `preview forwarder: ${why}`));
     this.sockets.clear();
     for (const ask of this.portAsks.values()) ask(new ForwarderError('bad_gateway', why));
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.outgoing = [];
     this.handle.stdin?.end();
     void this.handle.kill().catch(() => {});
   }
@@ -192,8 +217,7 @@ export class Forwarder {
           socket.opened = true;
           break;
         case 'data':
-          // A copy: the payload is a view of the frame reader's chunk.
-          if (!socket.push(Buffer.from(frame.payload)) && !socket.pausedThere) {
+          if (!socket.push(owned(frame.payload)) && !socket.pausedThere) {
             socket.pausedThere = true;
             this.write(frame.id, { op: 'pause' });
           }
@@ -212,4 +236,13 @@ export class Forwarder {
       }
     }
   }
+}
+
+/**
+ * A frame's payload as the socket keeps it: a view of a frame the reader assembled, or of a
+ * stream chunk the payload fills most of, as it is (the stream's chunks are not reused); a small
+ * view of a large chunk is copied, so that it does not keep the whole chunk alive.
+ */
+function owned(payload: Buffer): Buffer {
+  return payload.length * 2 >= payload.buffer.byteLength ? payload : Buffer.from(payload);
 }
