@@ -8,6 +8,7 @@ import {
   PreviewWindow,
 } from '@keel/contract/preview';
 import { Redis } from 'ioredis';
+import { appendWindowed } from '../../edge/src/preview/relay.ts';
 import { RawAppends } from '../../runners/src/preview/raw-appends.ts';
 import { followWindow, WindowedWriter } from '../../runners/src/preview/stream-window.ts';
 import { testInfra } from '../harness/infra.ts';
@@ -105,6 +106,46 @@ describe('a preview stream window (real Redis)', () => {
       raw?.close();
     });
   }
+
+  test("the edge's up stream keeps the same bound: a WebSocket's 1.5 MiB messages wait for the runner", async () => {
+    const key = `test:pvwin:up:${process.pid}:${Date.now()}`;
+    const window = new PreviewWindow();
+    const messages = Array.from({ length: 6 }, () => randomBytes(1.5 * 1024 * 1024));
+    let sent = 0;
+    const sending = (async () => {
+      for (const m of messages) {
+        await appendWindowed(redis, key, 'wb', m, window);
+        sent++;
+      }
+      await appendWindowed(redis, key, 'end', undefined, window);
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    const rows = (await redis.xrangeBuffer(key, '-', '+')) as Array<[Buffer, Buffer[]]>;
+    const held = rows.reduce((n, [, f]) => n + (f[3]?.length ?? 0), 0);
+    assert.ok(held <= PREVIEW_WINDOW_BYTES && held > PREVIEW_WINDOW_BYTES / 2, `${held} bytes unread`);
+    assert.ok(sent < messages.length);
+    const whole: Buffer[] = [];
+    let pieces: Buffer[] = [];
+    await followWindow(
+      blocking,
+      redis,
+      key,
+      ['end'],
+      (entries) => {
+        for (const e of entries) {
+          if (e.t === 'wc') pieces.push(Buffer.from(e.d!));
+          else if (e.t === 'wb') {
+            whole.push(Buffer.concat([...pieces, e.d!]));
+            pieces = [];
+          }
+        }
+      },
+      () => false,
+    );
+    await sending;
+    assert.deepEqual(whole.map(sha), messages.map(sha), 'each message whole, in its bounds, in order');
+    await redis.del(key);
+  });
 
   test('the plain connection logs in as the ioredis one does, and a refused login fails the batch', async () => {
     const { redisUrl } = await testInfra();

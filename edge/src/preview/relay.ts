@@ -9,11 +9,11 @@ import {
   PREVIEW_CHUNK_BYTES,
   PREVIEW_HEAD_TIMEOUT_MS,
   PREVIEW_STREAM_TTL_SECONDS,
-  PREVIEW_WINDOW_ENTRIES,
   PreviewFailure,
   type PreviewHeaders,
   type PreviewOpenJob,
   PreviewResponseHead,
+  PreviewWindow,
   previewDownStream,
   previewUpStream,
 } from '@keel/contract/preview';
@@ -110,12 +110,16 @@ export async function openConnection(
 /** Entries a read of the down stream takes at most. */
 const READ_COUNT = 128;
 
-/** Appends to a stream, waiting while its reader is a window behind (see the contract). */
+/**
+ * Appends to a stream, writing only what fits in its window and waiting while its reader is that
+ * far behind (see the contract); `window` is the stream's account, one per stream and writer.
+ */
 export async function appendWindowed(
   redis: Redis,
   key: string,
   t: string,
-  d?: Uint8Array | string,
+  d: Uint8Array | string | undefined,
+  window: PreviewWindow,
 ): Promise<void> {
   const pieces: Array<Uint8Array | string | undefined> = [];
   const bytes = typeof d === 'string' && d.length > PREVIEW_CHUNK_BYTES / 4 ? new TextEncoder().encode(d) : d;
@@ -127,32 +131,36 @@ export async function appendWindowed(
   const message = t === 'wt' || t === 'wb';
   for (const [i, piece] of pieces.entries()) {
     const type = message && i < pieces.length - 1 ? 'wc' : t;
-    const multi = redis.multi();
-    if (piece === undefined) multi.xadd(key, '*', 't', type);
-    else multi.xadd(key, '*', 't', type, 'd', typeof piece === 'string' ? piece : Buffer.from(piece));
-    const replies = await multi.expire(key, PREVIEW_STREAM_TTL_SECONDS).xlen(key).exec();
-    let length = Number(replies?.at(-1)?.[1] ?? 0);
+    const size =
+      piece === undefined ? 0 : typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
     let wait = 1;
     const since = Date.now();
-    while (length >= PREVIEW_WINDOW_ENTRIES) {
+    while (!window.fits(1, size)) {
       if (Date.now() - since > 60_000) throw new Error('the runner stopped reading');
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(wait * 2, 20);
-      length = await redis.xlen(key);
+      window.seen(await redis.xlen(key));
     }
+    const multi = redis.multi();
+    if (piece === undefined) multi.xadd(key, '*', 't', type);
+    else multi.xadd(key, '*', 't', type, 'd', typeof piece === 'string' ? piece : Buffer.from(piece));
+    window.wrote(size);
+    const replies = await multi.expire(key, PREVIEW_STREAM_TTL_SECONDS).xlen(key).exec();
+    window.seen(Number(replies?.at(-1)?.[1] ?? 0));
   }
 }
 
 /** Copies a request body into the up stream, then `end` (or `close` when the client broke off). */
 export async function pumpBody(redis: Redis, up: string, body: ReadableStream<Uint8Array>): Promise<void> {
   const reader = body.getReader();
+  const window = new PreviewWindow();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (value?.length) await appendWindowed(redis, up, 'data', value);
+      if (value?.length) await appendWindowed(redis, up, 'data', value, window);
     }
-    await appendWindowed(redis, up, 'end');
+    await appendWindowed(redis, up, 'end', undefined, window);
   } catch {
     await redis.xadd(up, '*', 't', 'close').catch(() => {});
   }

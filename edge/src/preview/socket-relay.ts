@@ -1,3 +1,4 @@
+import { PreviewWindow } from '@keel/contract/preview';
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { Redis } from 'ioredis';
 import { closeRedis, connectRedis } from '../services/redis.ts';
@@ -21,6 +22,7 @@ export function previewSocketRelay(o: {
   let opened: Promise<Opened> | undefined;
   let live = true;
   let sending = Promise.resolve();
+  const upWindow = new PreviewWindow();
 
   const stop = () => {
     if (!live) return;
@@ -109,7 +111,7 @@ export function previewSocketRelay(o: {
       const p = opened;
       // In order, one after the other: each waits for room in the window.
       sending = sending
-        .then(async () => appendWindowed(w, (await p).up, text ? 'wt' : 'wb', bytes))
+        .then(async () => appendWindowed(w, (await p).up, text ? 'wt' : 'wb', bytes, upWindow))
         .catch(() => {
           stop();
           ws.close(1011);
