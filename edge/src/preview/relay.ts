@@ -238,6 +238,20 @@ function parse<T>(
   }
 }
 
+/** The body when the entries after the head hold all of it (`data` entries, then `end`). */
+export function wholeBody(rest: OutputEntry[]): Uint8Array<ArrayBuffer> | undefined {
+  const end = rest.findIndex((e) => e.t === 'end');
+  if (end < 0 || rest.slice(0, end).some((e) => e.t !== 'data')) return undefined;
+  const parts = rest.slice(0, end).map((e) => e.d ?? new Uint8Array());
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
 /** The HTTP body: `data` entries until `end`; an `error` (or silence past the stall limit) aborts it. */
 export function bodyStream(
   down: DownReader,

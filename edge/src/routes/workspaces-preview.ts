@@ -35,6 +35,7 @@ import {
   openConnection,
   pumpBody,
   readHead,
+  wholeBody,
 } from '../preview/relay.ts';
 import { previewSigner } from '../preview/signing.ts';
 import { previewSocketRelay } from '../preview/socket-relay.ts';
@@ -339,6 +340,12 @@ async function servePreview(
   if (mode === 'host') out.append('content-security-policy', `frame-ancestors ${framers(c).join(' ')}`);
   const status = head.head.status;
   const noBody = method === 'HEAD' || status === 204 || status === 304;
+  const whole = !noBody && wholeBody(head.rest);
+  if (whole) {
+    // The whole answer came with its head: one write to the client, head and body together.
+    services.readers.give(reader);
+    return new Response(whole, { status, headers: out });
+  }
   const stream = bodyStream(down, head.rest, () => services.readers.give(reader));
   if (noBody) {
     void stream.cancel();

@@ -20,6 +20,8 @@ const MAX_FRAME = 1024 * 1024;
 const PORTS_TIMEOUT_MS = 10_000;
 /** Frames queued for the forwarder past this many bytes leave at once rather than at the turn's end. */
 const OUTGOING_FLUSH_BYTES = 256 * 1024;
+/** The longest a connection's end or close waits to ride along with another write. */
+const LAZY_FRAME_MS = 50;
 /** What a forwarded socket holds read ahead of its reader before the forwarder pauses it. */
 const SOCKET_BUFFER_BYTES = 1024 * 1024;
 
@@ -68,11 +70,11 @@ class ForwardedSocket extends Duplex {
     cb();
   }
   override _final(cb: (err?: Error | null) => void): void {
-    this.fw.write(this.id, { op: 'end' });
+    this.fw.write(this.id, { op: 'end' }, undefined, true);
     cb();
   }
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.fw.write(this.id, { op: 'close' });
+    this.fw.write(this.id, { op: 'close' }, undefined, true);
     this.fw.forget(this.id);
     cb(err);
   }
@@ -104,6 +106,8 @@ export class Forwarder {
   private outgoing: Buffer[] = [];
   private outgoingBytes = 0;
   private flushTimer: NodeJS.Immediate | undefined;
+  private lazy: Array<{ id: number; frame: Buffer }> = [];
+  private lazyTimer: NodeJS.Timeout | undefined;
 
   constructor(run: (req: ExecRequest) => ExecHandle) {
     // NODE_OPTIONS cleared: an image's or a user's preload has no place in the forwarder.
@@ -150,8 +154,18 @@ export class Forwarder {
    * `open`, head and `end` together). Each write to the workload's stdin is a wake-up of the
    * engine's relay, and on a busy or virtualised host that costs more than the bytes it carries.
    */
-  write(id: number, head: object, payload?: Buffer): void {
+  write(id: number, head: object, payload?: Buffer, lazy = false): void {
     if (this.over) return;
+    // The forwarder closed it already: an end or close would tell it nothing.
+    if (lazy && !this.sockets.has(id)) return;
+    if (lazy && !this.outgoing.length) {
+      // A connection's end or close after its answer need not cost a write of its own: it waits
+      // for the next write, a moment at most, and is dropped if the forwarder closed it first.
+      // (With frames already waiting it goes after them, so that it never passes its own data.)
+      this.lazy.push({ id, frame: encodeFrame(id, head) });
+      this.lazyTimer ??= setTimeout(() => this.flushOutgoing(), LAZY_FRAME_MS);
+      return;
+    }
     this.outgoing.push(encodeFrame(id, head, payload));
     this.outgoingBytes += this.outgoing.at(-1)!.length;
     if (this.outgoingBytes >= OUTGOING_FLUSH_BYTES) this.flushOutgoing();
@@ -160,12 +174,20 @@ export class Forwarder {
 
   private flushOutgoing(): void {
     if (this.flushTimer) clearImmediate(this.flushTimer);
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
     this.flushTimer = undefined;
-    const frames = this.outgoing;
+    this.lazyTimer = undefined;
+    const frames = [...this.lazy.map((l) => l.frame), ...this.outgoing];
+    this.lazy = [];
     this.outgoing = [];
     this.outgoingBytes = 0;
     if (this.over || !frames.length) return;
     this.handle.stdin?.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+  }
+
+  /** The forwarder closed connection `id`: what was waiting to end or close it has no use. */
+  private closedThere(id: number): void {
+    if (this.lazy.length) this.lazy = this.lazy.filter((l) => l.id !== id);
   }
 
   forget(id: number): void {
@@ -180,7 +202,9 @@ export class Forwarder {
     this.sockets.clear();
     for (const ask of this.portAsks.values()) ask(new ForwarderError('bad_gateway', why));
     if (this.flushTimer) clearImmediate(this.flushTimer);
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
     this.outgoing = [];
+    this.lazy = [];
     this.handle.stdin?.end();
     void this.handle.kill().catch(() => {});
   }
@@ -227,10 +251,12 @@ export class Forwarder {
           break;
         case 'closed':
           this.sockets.delete(frame.id);
+          this.closedThere(frame.id);
           socket.push(null);
           break;
         case 'error':
           this.sockets.delete(frame.id);
+          this.closedThere(frame.id);
           socket.destroy(new ForwarderError(parsed.code, parsed.message));
           break;
       }
