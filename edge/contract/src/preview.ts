@@ -155,6 +155,7 @@ export const previewDownStream = defineStreamKind({
   final: ['end', 'error'],
   ttlSeconds: PREVIEW_STREAM_TTL_SECONDS,
   maxEntries: PREVIEW_WINDOW_ENTRIES,
+  // Tighter than maxEntries × entryBytes: the writer keeps both caps (PreviewWindow).
   maxBytes: PREVIEW_WINDOW_BYTES,
   bound: 'rolling',
   entryBytes: PREVIEW_CHUNK_BYTES,
@@ -176,6 +177,7 @@ export const previewUpStream = defineStreamKind({
   final: ['end', 'close'],
   ttlSeconds: PREVIEW_STREAM_TTL_SECONDS,
   maxEntries: PREVIEW_WINDOW_ENTRIES,
+  // Tighter than maxEntries × entryBytes: the writer keeps both caps (PreviewWindow).
   maxBytes: PREVIEW_WINDOW_BYTES,
   bound: 'rolling',
   entryBytes: PREVIEW_CHUNK_BYTES,
