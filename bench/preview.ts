@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { waitFor } from '../tests/harness/ports.ts';
 import { WORKSPACE_SERVER } from '../tests/preview/workspace-server.ts';
@@ -31,17 +32,21 @@ const get = (path) => new Promise((resolve, reject) => {
 });
 (async () => {
   const times = [];
+  let mbps = 0;
   for (let i = 0; i < Number(warm) + Number(n); i++) {
     const t = performance.now();
     await get('/hello');
     if (i >= Number(warm)) times.push(performance.now() - t);
   }
-  await get('/big?n=' + (4 * 1024 * 1024));
-  const t = performance.now();
-  const bytes = await get('/big?n=' + big);
-  const seconds = (performance.now() - t) / 1000;
-  if (bytes !== Number(big)) throw new Error('short download: ' + bytes);
-  console.log(JSON.stringify({ times, mbps: bytes / seconds / 1048576 }));
+  if (Number(big) > 0) {
+    await get('/big?n=' + (4 * 1024 * 1024));
+    const t = performance.now();
+    const bytes = await get('/big?n=' + big);
+    const seconds = (performance.now() - t) / 1000;
+    if (bytes !== Number(big)) throw new Error('short download: ' + bytes);
+    mbps = bytes / seconds / 1048576;
+  }
+  console.log(JSON.stringify({ times, mbps }));
   agent.destroy();
 })().catch((e) => { console.error(e); process.exit(1); });
 `;
@@ -50,6 +55,14 @@ interface Run {
   times: number[];
   mbps: number;
 }
+
+/** CPU time (user + system, ms) a process has used so far, from /proc. */
+function cpuMs(pid: number | undefined): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
+}
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 function runClient(argv: string[], inContainer?: string): Run {
   const args = inContainer ? ['exec', inContainer, 'node', '-e', CLIENT, ...argv] : ['-e', CLIENT, ...argv];
@@ -93,7 +106,15 @@ export async function benchPreview(): Promise<Figure[]> {
         [`http://127.0.0.1:${PORT}`, String(N), String(WARMUP), String(BIG)],
         container,
       );
-      const keel = runClient([through, String(N), String(WARMUP), String(BIG), auth]);
+      // Keel's requests, then its download, each phase with the edge's and the runner's CPU time.
+      const pids = [sys.edge.child.pid, sys.runner.child.pid];
+      const cpu0 = pids.map(cpuMs);
+      const keel = runClient([through, String(N), String(WARMUP), '0', auth]);
+      const cpu1 = pids.map(cpuMs);
+      keel.mbps = runClient([through, '0', '0', String(BIG), auth]).mbps;
+      const cpu2 = pids.map(cpuMs);
+      const perRequest = cpu1.map((c, i) => (c - cpu0[i]!) / (N + WARMUP));
+      const perMiB = cpu2.map((c, i) => (c - cpu1[i]!) / (BIG / 1048576 + 4));
       const d = summarize(direct.times);
       const k = summarize(keel.times);
       return [
@@ -120,6 +141,22 @@ export async function benchPreview(): Promise<Figure[]> {
           ratio: `${round(keel.mbps / direct.mbps)}×`,
           target: '≥ 0.5×',
           pass: keel.mbps / direct.mbps >= 0.5,
+        },
+        {
+          name: 'preview CPU per proxied GET, edge + runner',
+          keel: `${round(perRequest[0]!)} + ${round(perRequest[1]!)} ms`,
+          baseline: '—',
+          ratio: '—',
+          target: 'reference',
+          pass: null,
+        },
+        {
+          name: 'preview CPU per MiB downloaded, edge + runner',
+          keel: `${round(perMiB[0]!)} + ${round(perMiB[1]!)} ms`,
+          baseline: '—',
+          ratio: '—',
+          target: 'reference',
+          pass: null,
         },
       ];
     } finally {

@@ -12,13 +12,59 @@ import { CONTRACT_VERSION } from './version.ts';
  *   edge ── one-way call `preview.open` (request head) ──▶ runner
  *   edge ── up stream (request body / client messages) ──▶ runner ──▶ forwarder in the workspace
  *   edge ◀── down stream (response head, body / server messages) ── runner ◀── 127.0.0.1:<port>
- * Each stream holds at most PREVIEW_WINDOW_ENTRIES unread entries of at most PREVIEW_CHUNK_BYTES:
- * the writer waits while the reader is that far behind (the reader deletes what it consumed), so a
- * connection holds at most about 4 MiB per direction in Redis whatever the body's size.
+ * Each stream holds at most PREVIEW_WINDOW_ENTRIES unread entries and PREVIEW_WINDOW_BYTES of data
+ * (entries of at most PREVIEW_CHUNK_BYTES): the writer writes only what fits and waits while the
+ * reader is that far behind (the reader deletes what it consumed; see PreviewWindow), so a
+ * connection holds at most 4 MiB per direction in Redis whatever the body's size.
  */
 
-export const PREVIEW_CHUNK_BYTES = 64 * 1024;
+/** The most bytes of data one entry holds: a body's pieces are joined up to it, longer ones cut. */
+export const PREVIEW_CHUNK_BYTES = 1024 * 1024;
+/** The most entries a stream holds unread. */
 export const PREVIEW_WINDOW_ENTRIES = 64;
+/** The most bytes of data a stream holds unread, whatever its entries' sizes. */
+export const PREVIEW_WINDOW_BYTES = 4 * 1024 * 1024;
+/**
+ * A writer's account of its stream's window: the sizes of the entries it wrote that the reader
+ * may not have consumed yet. The reader deletes what it consumed, oldest first, so the stream's
+ * length (XLEN, sent with every write) says how many of the last written are still there.
+ */
+export class PreviewWindow {
+  private sizes: number[] = [];
+  private first = 0;
+  /** Bytes of data unread, as last seen. */
+  bytes = 0;
+
+  /** Entries unread, as last seen. */
+  get entries(): number {
+    return this.sizes.length - this.first;
+  }
+
+  /** Whether `entries` more entries holding `bytes` fit now. */
+  fits(entries: number, bytes: number): boolean {
+    return this.entries + entries <= PREVIEW_WINDOW_ENTRIES && this.bytes + bytes <= PREVIEW_WINDOW_BYTES;
+  }
+
+  /** Whether nothing more fits at all. */
+  get full(): boolean {
+    return this.entries >= PREVIEW_WINDOW_ENTRIES || this.bytes >= PREVIEW_WINDOW_BYTES;
+  }
+
+  wrote(bytes: number): void {
+    this.sizes.push(bytes);
+    this.bytes += bytes;
+  }
+
+  /** The stream's length as Redis gave it: the entries beyond it were consumed. */
+  seen(length: number): void {
+    while (this.entries > Math.max(0, length)) this.bytes -= this.sizes[this.first++]!;
+    if (this.first > 1024) {
+      this.sizes = this.sizes.slice(this.first);
+      this.first = 0;
+    }
+  }
+}
+
 /** A connection's streams expire this long after their last write (a peer that vanished). */
 export const PREVIEW_STREAM_TTL_SECONDS = 120;
 /** The response head must come within this; the edge answers 504 otherwise. */
@@ -109,7 +155,8 @@ export const previewDownStream = defineStreamKind({
   final: ['end', 'error'],
   ttlSeconds: PREVIEW_STREAM_TTL_SECONDS,
   maxEntries: PREVIEW_WINDOW_ENTRIES,
-  maxBytes: PREVIEW_WINDOW_ENTRIES * PREVIEW_CHUNK_BYTES,
+  // Tighter than maxEntries × entryBytes: the writer keeps both caps (PreviewWindow).
+  maxBytes: PREVIEW_WINDOW_BYTES,
   bound: 'rolling',
   entryBytes: PREVIEW_CHUNK_BYTES,
   openedBy: 'runner',
@@ -130,7 +177,8 @@ export const previewUpStream = defineStreamKind({
   final: ['end', 'close'],
   ttlSeconds: PREVIEW_STREAM_TTL_SECONDS,
   maxEntries: PREVIEW_WINDOW_ENTRIES,
-  maxBytes: PREVIEW_WINDOW_ENTRIES * PREVIEW_CHUNK_BYTES,
+  // Tighter than maxEntries × entryBytes: the writer keeps both caps (PreviewWindow).
+  maxBytes: PREVIEW_WINDOW_BYTES,
   bound: 'rolling',
   entryBytes: PREVIEW_CHUNK_BYTES,
   openedBy: 'edge',

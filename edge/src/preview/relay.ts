@@ -9,11 +9,11 @@ import {
   PREVIEW_CHUNK_BYTES,
   PREVIEW_HEAD_TIMEOUT_MS,
   PREVIEW_STREAM_TTL_SECONDS,
-  PREVIEW_WINDOW_ENTRIES,
   PreviewFailure,
   type PreviewHeaders,
   type PreviewOpenJob,
   PreviewResponseHead,
+  PreviewWindow,
   previewDownStream,
   previewUpStream,
 } from '@keel/contract/preview';
@@ -49,11 +49,31 @@ export interface Opened {
   up: string;
 }
 
-/** Sends the runner its call; the streams' keys come back. */
-export async function openConnection(services: Services, o: OpenRequest): Promise<Opened> {
+/** The one-way call's push (as the queue's `oneWay` writes it), for a reader to send with its first read. */
+const PUSH_CALL = `
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2], 'NX')
+redis.call('PEXPIRE', KEYS[1], ARGV[2], 'GT')
+return 1`;
+
+/** The first read of the down stream waits this long at most (DownReader goes on from there). */
+const FIRST_READ_BLOCK_MS = 5_000;
+
+/**
+ * Sends the runner its call; the streams' keys come back. Given the reader of the down stream,
+ * the call and the stream's first read leave in one write on the reader's connection (one wake-up
+ * of Redis, no round trip before the read), where the reader can; `firstRead` is that read.
+ */
+export async function openConnection(
+  services: Services,
+  o: OpenRequest,
+  reader?: OutputReader,
+): Promise<Opened & { firstRead?: Promise<OutputEntry[] | null> }> {
   if (!o.row.runnerId) throw new ApiError('runner_unavailable', 'This workspace has no runner');
   const connectionId = newConnectionId();
   const keys = runnerKeys(services.config.redisPrefix, o.row.runnerId);
+  const down = previewDownStream.key(keys, connectionId);
+  const up = previewUpStream.key(keys, connectionId);
   const job: PreviewOpenJob = {
     v: CONTRACT_VERSION,
     type: 'preview.open',
@@ -66,22 +86,40 @@ export async function openConnection(services: Services, o: OpenRequest): Promis
     headers: o.headers,
     body: o.body,
   };
+  if (reader) {
+    const call = services.queue.oneWayCall(queueOf(o.row), job, PREVIEW_HEAD_TIMEOUT_MS);
+    const pipelined = reader.evalThenRead(PUSH_CALL, [call.list], [call.payload, call.ttlMs], {
+      key: down,
+      from: '0-0',
+      count: READ_COUNT,
+      blockMs: FIRST_READ_BLOCK_MS,
+    });
+    if (pipelined) {
+      // Settled here too: when the push fails, the reader is closed under its read.
+      pipelined.entries.catch(() => {});
+      await pipelined.result;
+      return { connectionId, down, up, firstRead: pipelined.entries };
+    }
+  }
   const multi = services.redis().multi();
   services.queue.oneWay(multi, queueOf(o.row), job, PREVIEW_HEAD_TIMEOUT_MS);
   await multi.exec();
-  return {
-    connectionId,
-    down: previewDownStream.key(keys, connectionId),
-    up: previewUpStream.key(keys, connectionId),
-  };
+  return { connectionId, down, up };
 }
 
-/** Appends to a stream, waiting while its reader is a window behind (see the contract). */
+/** Entries a read of the down stream takes at most. */
+const READ_COUNT = 128;
+
+/**
+ * Appends to a stream, writing only what fits in its window and waiting while its reader is that
+ * far behind (see the contract); `window` is the stream's account, one per stream and writer.
+ */
 export async function appendWindowed(
   redis: Redis,
   key: string,
   t: string,
-  d?: Uint8Array | string,
+  d: Uint8Array | string | undefined,
+  window: PreviewWindow,
 ): Promise<void> {
   const pieces: Array<Uint8Array | string | undefined> = [];
   const bytes = typeof d === 'string' && d.length > PREVIEW_CHUNK_BYTES / 4 ? new TextEncoder().encode(d) : d;
@@ -93,32 +131,36 @@ export async function appendWindowed(
   const message = t === 'wt' || t === 'wb';
   for (const [i, piece] of pieces.entries()) {
     const type = message && i < pieces.length - 1 ? 'wc' : t;
-    const multi = redis.multi();
-    if (piece === undefined) multi.xadd(key, '*', 't', type);
-    else multi.xadd(key, '*', 't', type, 'd', typeof piece === 'string' ? piece : Buffer.from(piece));
-    const replies = await multi.expire(key, PREVIEW_STREAM_TTL_SECONDS).xlen(key).exec();
-    let length = Number(replies?.at(-1)?.[1] ?? 0);
+    const size =
+      piece === undefined ? 0 : typeof piece === 'string' ? Buffer.byteLength(piece) : piece.length;
     let wait = 1;
     const since = Date.now();
-    while (length >= PREVIEW_WINDOW_ENTRIES) {
+    while (!window.fits(1, size)) {
       if (Date.now() - since > 60_000) throw new Error('the runner stopped reading');
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(wait * 2, 20);
-      length = await redis.xlen(key);
+      window.seen(await redis.xlen(key));
     }
+    const multi = redis.multi();
+    if (piece === undefined) multi.xadd(key, '*', 't', type);
+    else multi.xadd(key, '*', 't', type, 'd', typeof piece === 'string' ? piece : Buffer.from(piece));
+    window.wrote(size);
+    const replies = await multi.expire(key, PREVIEW_STREAM_TTL_SECONDS).xlen(key).exec();
+    window.seen(Number(replies?.at(-1)?.[1] ?? 0));
   }
 }
 
 /** Copies a request body into the up stream, then `end` (or `close` when the client broke off). */
 export async function pumpBody(redis: Redis, up: string, body: ReadableStream<Uint8Array>): Promise<void> {
   const reader = body.getReader();
+  const window = new PreviewWindow();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      if (value?.length) await appendWindowed(redis, up, 'data', value);
+      if (value?.length) await appendWindowed(redis, up, 'data', value, window);
     }
-    await appendWindowed(redis, up, 'end');
+    await appendWindowed(redis, up, 'end', undefined, window);
   } catch {
     await redis.xadd(up, '*', 't', 'close').catch(() => {});
   }
@@ -134,6 +176,8 @@ export class DownReader {
     private readonly reader: OutputReader,
     private readonly redis: Redis,
     private readonly key: string,
+    /** A read already sent (see openConnection), taken first. */
+    private first?: Promise<OutputEntry[] | null>,
   ) {}
 
   /** The next entries, waiting until `deadline` (epoch ms); [] at the deadline. */
@@ -141,7 +185,9 @@ export class DownReader {
     if (this.buffered.length) return this.buffered.splice(0);
     while (Date.now() < deadline) {
       const block = Math.max(1, Math.min(deadline - Date.now(), 5_000));
-      const got = await this.reader.read(this.key, this.cursor, 128, block);
+      const pending = this.first;
+      this.first = undefined;
+      const got = await (pending ?? this.reader.read(this.key, this.cursor, READ_COUNT, block));
       if (!got?.length) continue;
       const copies = got.map((e) => ({ id: e.id, t: e.t, d: e.d ? e.d.slice() : undefined }));
       this.cursor = copies.at(-1)!.id;
@@ -190,6 +236,20 @@ function parse<T>(
   } catch {
     return undefined;
   }
+}
+
+/** The body when the entries after the head hold all of it (`data` entries, then `end`). */
+export function wholeBody(rest: OutputEntry[]): Uint8Array<ArrayBuffer> | undefined {
+  const end = rest.findIndex((e) => e.t === 'end');
+  if (end < 0 || rest.slice(0, end).some((e) => e.t !== 'data')) return undefined;
+  const parts = rest.slice(0, end).map((e) => e.d ?? new Uint8Array());
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** The HTTP body: `data` entries until `end`; an `error` (or silence past the stall limit) aborts it. */

@@ -1,4 +1,4 @@
-import { PREVIEW_CHUNK_BYTES } from '@keel/contract/preview';
+import { PreviewWindow } from '@keel/contract/preview';
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { Redis } from 'ioredis';
 import { closeRedis, connectRedis } from '../services/redis.ts';
@@ -22,6 +22,7 @@ export function previewSocketRelay(o: {
   let opened: Promise<Opened> | undefined;
   let live = true;
   let sending = Promise.resolve();
+  const upWindow = new PreviewWindow();
 
   const stop = () => {
     if (!live) return;
@@ -55,7 +56,7 @@ export function previewSocketRelay(o: {
           if (e.t === 'wc') {
             pieces.push(e.d ?? new Uint8Array());
             // The runner relays messages of at most 16 MiB; a longer one is a broken runner.
-            if (pieces.length * PREVIEW_CHUNK_BYTES > 16 * 1024 * 1024) {
+            if (pieces.reduce((n, p) => n + p.length, 0) > 16 * 1024 * 1024) {
               live = false;
               ws.close(1009, 'Message too large');
               return;
@@ -110,7 +111,7 @@ export function previewSocketRelay(o: {
       const p = opened;
       // In order, one after the other: each waits for room in the window.
       sending = sending
-        .then(async () => appendWindowed(w, (await p).up, text ? 'wt' : 'wb', bytes))
+        .then(async () => appendWindowed(w, (await p).up, text ? 'wt' : 'wb', bytes, upWindow))
         .catch(() => {
           stop();
           ws.close(1011);

@@ -35,6 +35,7 @@ import {
   openConnection,
   pumpBody,
   readHead,
+  wholeBody,
 } from '../preview/relay.ts';
 import { previewSigner } from '../preview/signing.ts';
 import { previewSocketRelay } from '../preview/socket-relay.ts';
@@ -315,20 +316,17 @@ async function servePreview(
 
   const body = c.req.raw.body;
   const hasBody = body !== null && method !== 'GET' && method !== 'HEAD';
-  const opened = await openConnection(services, {
-    row,
-    port,
-    kind: 'http',
-    method,
-    target,
-    headers,
-    body: hasBody,
-  });
-  if (hasBody && body) void pumpBody(services.redis(), opened.up, body);
   const reader = services.readers.take();
-  const down = new DownReader(reader, services.redis(), opened.down);
   let head: Awaited<ReturnType<typeof readHead>>;
+  let down: DownReader;
   try {
+    const opened = await openConnection(
+      services,
+      { row, port, kind: 'http', method, target, headers, body: hasBody },
+      reader,
+    );
+    if (hasBody && body) void pumpBody(services.redis(), opened.up, body);
+    down = new DownReader(reader, services.redis(), opened.down, opened.firstRead);
     head = await readHead(down);
   } catch (err) {
     services.readers.give(reader);
@@ -342,6 +340,12 @@ async function servePreview(
   if (mode === 'host') out.append('content-security-policy', `frame-ancestors ${framers(c).join(' ')}`);
   const status = head.head.status;
   const noBody = method === 'HEAD' || status === 204 || status === 304;
+  const whole = !noBody && wholeBody(head.rest);
+  if (whole) {
+    // The whole answer came with its head: one write to the client, head and body together.
+    services.readers.give(reader);
+    return new Response(whole, { status, headers: out });
+  }
   const stream = bodyStream(down, head.rest, () => services.readers.give(reader));
   if (noBody) {
     void stream.cancel();

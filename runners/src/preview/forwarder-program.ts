@@ -11,6 +11,7 @@
  * {op:'data'}+bytes, {op:'end'}, {op:'closed'}, {op:'error',code,message}, {op:'ports',ports}.
  * A frame is at most 1 MiB: socket reads are far smaller, and anything bigger is a broken runner.
  *
+ * Frames written in one turn of the event loop leave together, in one write to stdout.
  * Backpressure: when stdout is full every socket pauses until it drains; when a socket cannot take
  * more, stdin pauses until that socket drains (connections share the pipe, so one slow reader
  * slows the others for as long as its own buffer is full, never longer).
@@ -23,6 +24,29 @@ const conns = new Map();
 const out = process.stdout;
 const input = process.stdin;
 let outFull = false;
+// Frames made in one turn of the event loop leave in one write (a small answer's opened, data,
+// end and closed together; several socket reads of a download together): every write is a
+// wake-up of the engine's relay and of the runner.
+let pending = [];
+let pendingBytes = 0;
+let flushing = null;
+function flush() {
+  if (flushing) clearImmediate(flushing);
+  flushing = null;
+  if (!pending.length) return;
+  const frames = pending;
+  pending = [];
+  pendingBytes = 0;
+  // Corked: the frames leave in one writev, without joining them first.
+  out.cork();
+  let room = true;
+  for (const f of frames) room = out.write(f);
+  out.uncork();
+  if (!room && !outFull) {
+    outFull = true;
+    for (const c of conns.values()) c.socket.pause();
+  }
+}
 function send(id, head, payload) {
   const json = Buffer.from(JSON.stringify(head));
   const n = payload ? payload.length : 0;
@@ -32,10 +56,10 @@ function send(id, head, payload) {
   frame.writeUInt32BE(json.length, 8);
   json.copy(frame, 12);
   if (payload) payload.copy(frame, 12 + json.length);
-  if (!out.write(frame) && !outFull) {
-    outFull = true;
-    for (const c of conns.values()) c.socket.pause();
-  }
+  pending.push(frame);
+  pendingBytes += frame.length;
+  if (pendingBytes >= 512 * 1024) flush();
+  else if (!flushing) flushing = setImmediate(flush);
 }
 out.on('drain', () => {
   outFull = false;

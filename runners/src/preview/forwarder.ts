@@ -18,6 +18,10 @@ import { FORWARDER_PROGRAM } from './forwarder-program.ts';
 /** Frames from the forwarder: socket reads are 64 KiB at most; 1 MiB bounds a tampered one. */
 const MAX_FRAME = 1024 * 1024;
 const PORTS_TIMEOUT_MS = 10_000;
+/** Frames queued for the forwarder past this many bytes leave at once rather than at the turn's end. */
+const OUTGOING_FLUSH_BYTES = 256 * 1024;
+/** The longest a connection's end or close waits to ride along with another write. */
+const LAZY_FRAME_MS = 50;
 /** What a forwarded socket holds read ahead of its reader before the forwarder pauses it. */
 const SOCKET_BUFFER_BYTES = 1024 * 1024;
 
@@ -66,11 +70,11 @@ class ForwardedSocket extends Duplex {
     cb();
   }
   override _final(cb: (err?: Error | null) => void): void {
-    this.fw.write(this.id, { op: 'end' });
+    this.fw.write(this.id, { op: 'end' }, undefined, true);
     cb();
   }
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.fw.write(this.id, { op: 'close' });
+    this.fw.write(this.id, { op: 'close' }, undefined, true);
     this.fw.forget(this.id);
     cb(err);
   }
@@ -99,6 +103,11 @@ export class Forwarder {
   private readonly sockets = new Map<number, ForwardedSocket>();
   private readonly portAsks = new Map<number, (ports: z.infer<typeof ListeningPort>[] | Error) => void>();
   private nextId = 1;
+  private outgoing: Buffer[] = [];
+  private outgoingBytes = 0;
+  private flushTimer: NodeJS.Immediate | undefined;
+  private lazy: Array<{ id: number; frame: Buffer }> = [];
+  private lazyTimer: NodeJS.Timeout | undefined;
 
   constructor(run: (req: ExecRequest) => ExecHandle) {
     // NODE_OPTIONS cleared: an image's or a user's preload has no place in the forwarder.
@@ -140,9 +149,45 @@ export class Forwarder {
     return got;
   }
 
-  write(id: number, head: object, payload?: Buffer): void {
+  /**
+   * Queues a frame; what is queued in one turn of the event loop leaves in one write (a request's
+   * `open`, head and `end` together). Each write to the workload's stdin is a wake-up of the
+   * engine's relay, and on a busy or virtualised host that costs more than the bytes it carries.
+   */
+  write(id: number, head: object, payload?: Buffer, lazy = false): void {
     if (this.over) return;
-    this.handle.stdin?.write(encodeFrame(id, head, payload));
+    // The forwarder closed it already: an end or close would tell it nothing.
+    if (lazy && !this.sockets.has(id)) return;
+    if (lazy && !this.outgoing.length) {
+      // A connection's end or close after its answer need not cost a write of its own: it waits
+      // for the next write, a moment at most, and is dropped if the forwarder closed it first.
+      // (With frames already waiting it goes after them, so that it never passes its own data.)
+      this.lazy.push({ id, frame: encodeFrame(id, head) });
+      this.lazyTimer ??= setTimeout(() => this.flushOutgoing(), LAZY_FRAME_MS);
+      return;
+    }
+    this.outgoing.push(encodeFrame(id, head, payload));
+    this.outgoingBytes += this.outgoing.at(-1)!.length;
+    if (this.outgoingBytes >= OUTGOING_FLUSH_BYTES) this.flushOutgoing();
+    else this.flushTimer ??= setImmediate(() => this.flushOutgoing());
+  }
+
+  private flushOutgoing(): void {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.flushTimer = undefined;
+    this.lazyTimer = undefined;
+    const frames = [...this.lazy.map((l) => l.frame), ...this.outgoing];
+    this.lazy = [];
+    this.outgoing = [];
+    this.outgoingBytes = 0;
+    if (this.over || !frames.length) return;
+    this.handle.stdin?.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
+  }
+
+  /** The forwarder closed connection `id`: what was waiting to end or close it has no use. */
+  private closedThere(id: number): void {
+    if (this.lazy.length) this.lazy = this.lazy.filter((l) => l.id !== id);
   }
 
   forget(id: number): void {
@@ -156,6 +201,10 @@ export class Forwarder {
       s.destroy(new ForwarderError('bad_gateway', `preview forwarder: ${why}`));
     this.sockets.clear();
     for (const ask of this.portAsks.values()) ask(new ForwarderError('bad_gateway', why));
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.outgoing = [];
+    this.lazy = [];
     this.handle.stdin?.end();
     void this.handle.kill().catch(() => {});
   }
@@ -192,8 +241,7 @@ export class Forwarder {
           socket.opened = true;
           break;
         case 'data':
-          // A copy: the payload is a view of the frame reader's chunk.
-          if (!socket.push(Buffer.from(frame.payload)) && !socket.pausedThere) {
+          if (!socket.push(owned(frame.payload)) && !socket.pausedThere) {
             socket.pausedThere = true;
             this.write(frame.id, { op: 'pause' });
           }
@@ -203,13 +251,24 @@ export class Forwarder {
           break;
         case 'closed':
           this.sockets.delete(frame.id);
+          this.closedThere(frame.id);
           socket.push(null);
           break;
         case 'error':
           this.sockets.delete(frame.id);
+          this.closedThere(frame.id);
           socket.destroy(new ForwarderError(parsed.code, parsed.message));
           break;
       }
     }
   }
+}
+
+/**
+ * A frame's payload as the socket keeps it: a view of a frame the reader assembled, or of a
+ * stream chunk the payload fills most of, as it is (the stream's chunks are not reused); a small
+ * view of a large chunk is copied, so that it does not keep the whole chunk alive.
+ */
+function owned(payload: Buffer): Buffer {
+  return payload.length * 2 >= payload.buffer.byteLength ? payload : Buffer.from(payload);
 }

@@ -9,7 +9,6 @@
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import {
-  PREVIEW_CHUNK_BYTES,
   PREVIEW_HEAD_TIMEOUT_MS,
   PREVIEW_MAX_HEADER_BYTES,
   PREVIEW_MAX_HEADERS,
@@ -25,6 +24,7 @@ import { WebSocket } from 'ws';
 import { log } from '../log.ts';
 import type { RunnerContext } from '../runner-context.ts';
 import { Forwarder, ForwarderError, type Forwarder as ForwarderType } from './forwarder.ts';
+import { RawAppends } from './raw-appends.ts';
 import { followWindow, WindowedWriter } from './stream-window.ts';
 
 /** Headers ws makes itself for a handshake; the browser's would clash. */
@@ -106,6 +106,14 @@ export class Previews {
     for (const stop of this.live) stop();
     for (const fw of this.forwarders.values()) fw.end('the runner stopped');
     for (const r of this.idle.splice(0)) r.disconnect();
+    this.raw?.close();
+  }
+
+  private raw: RawAppends | undefined | null = null;
+  /** One plain connection for every connection's appends (see ./raw-appends.ts), where it can be. */
+  private rawAppends(): RawAppends | undefined {
+    if (this.raw === null) this.raw = RawAppends.like(this.ctx.redis);
+    return this.raw;
   }
 
   private blocking(): Redis {
@@ -126,7 +134,7 @@ export class Previews {
       abort();
     };
     this.live.add(stop);
-    const writer = new WindowedWriter(this.ctx.redis, down, stop);
+    const writer = new WindowedWriter(this.ctx.redis, down, stop, this.rawAppends());
     const fail = async (f: PreviewFailure) => {
       await writer.add('error', JSON.stringify(f));
     };
@@ -327,6 +335,7 @@ export class Previews {
         blocking = this.blocking();
         const b = blocking;
         const pieces: Buffer[] = [];
+        let pieceBytes = 0;
         void followWindow(
           b,
           this.ctx.redis,
@@ -336,12 +345,13 @@ export class Previews {
             for (const e of entries) {
               if (e.t === 'wc') {
                 pieces.push(e.d ?? Buffer.alloc(0));
-                if (pieces.length * PREVIEW_CHUNK_BYTES > WS_MAX_MESSAGE) ws.close(1009);
+                pieceBytes += e.d?.length ?? 0;
+                if (pieceBytes > WS_MAX_MESSAGE) ws.close(1009);
                 continue;
               }
               const whole = () => {
-                const all = Buffer.concat([...pieces.splice(0), e.d ?? Buffer.alloc(0)]);
-                return all;
+                pieceBytes = 0;
+                return Buffer.concat([...pieces.splice(0), e.d ?? Buffer.alloc(0)]);
               };
               if (e.t === 'wt') ws.send(whole().toString('utf8'));
               else if (e.t === 'wb') ws.send(whole(), { binary: true });

@@ -1,41 +1,44 @@
 /*
  * Writing and reading one direction of a preview connection (see @keel/contract/preview), bounded:
  * the writer coalesces what comes in one tick into one round trip (a small answer's head, body and
- * end go together) and waits while PREVIEW_WINDOW_ENTRIES entries are unread; the reader deletes
- * what it consumed, which is what opens the window again.
+ * end go together), writes only what fits in the window (PreviewWindow: entries and bytes unread)
+ * and waits while it is full; the reader deletes what it consumed, which opens the window again.
  */
 import {
   PREVIEW_CHUNK_BYTES,
   PREVIEW_STREAM_TTL_SECONDS,
-  PREVIEW_WINDOW_ENTRIES,
+  PREVIEW_WINDOW_BYTES,
+  PreviewWindow,
 } from '@keel/contract/preview';
 import type { Redis } from 'ioredis';
+import type { RawAppends, RawArg } from './raw-appends.ts';
 
 /** A reader that stopped reading for this long has gone: the connection is ended. */
 const STALLED_MS = 60_000;
 /** While the window has been full for less than this, it is polled every millisecond. */
 const FAST_POLL_MS = 250;
 
+type Queued = [string, Buffer | string | undefined];
+/** An entry as written: its data as the pieces that make it (joined only where ioredis writes it). */
+type Grouped = [string, Buffer[] | string | undefined];
+
 /**
- * Adjacent `data` entries joined up to the chunk size: the workspace's socket and the engine's
+ * Adjacent `data` entries grouped up to the chunk size: the workspace's socket and the engine's
  * exec stream hand over pieces far smaller than a chunk, and the window counts entries.
  */
-export function coalesceData(
-  batch: Array<[string, Buffer | string | undefined]>,
-): Array<[string, Buffer | string | undefined]> {
-  const out: Array<[string, Buffer | string | undefined]> = [];
+export function groupData(batch: Queued[]): Grouped[] {
+  const out: Grouped[] = [];
   let run: Buffer[] = [];
   let runBytes = 0;
   const close = () => {
-    if (run.length) out.push(['data', run.length === 1 ? run[0] : Buffer.concat(run, runBytes)]);
+    if (run.length) out.push(['data', run]);
     run = [];
     runBytes = 0;
   };
-  for (const entry of batch) {
-    const [t, d] = entry;
+  for (const [t, d] of batch) {
     if (t !== 'data' || !Buffer.isBuffer(d)) {
       close();
-      out.push(entry);
+      out.push([t, Buffer.isBuffer(d) ? [d] : d]);
       continue;
     }
     if (runBytes + d.length > PREVIEW_CHUNK_BYTES) close();
@@ -46,10 +49,21 @@ export function coalesceData(
   return out;
 }
 
+/** As groupData, each entry's pieces joined into one buffer. */
+export function coalesceData(batch: Queued[]): Queued[] {
+  return groupData(batch).map(([t, d]) => [t, Array.isArray(d) ? joined(d) : d]);
+}
+
+function joined(pieces: Buffer[]): Buffer {
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+}
+
 export class WindowedWriter {
-  private queue: Array<[string, Buffer | string | undefined]> = [];
+  private queue: Queued[] = [];
+  private queuedBytes = 0;
   private flushing: Promise<void> | undefined;
   private full = false;
+  private readonly window = new PreviewWindow();
   private waiters: Array<() => void> = [];
   failed: unknown;
 
@@ -57,6 +71,8 @@ export class WindowedWriter {
     private readonly redis: Redis,
     private readonly key: string,
     private readonly onStalled: () => void,
+    /** Where the appends go without ioredis's copies, when the runner's Redis allows it. */
+    private readonly raw?: RawAppends,
   ) {}
 
   /** Queues an entry (data is cut to chunk size); resolves once there is room for more. */
@@ -71,13 +87,18 @@ export class WindowedWriter {
     } else {
       this.queue.push([t, d]);
     }
+    if (d !== undefined) this.queuedBytes += typeof d === 'string' ? d.length : d.length;
     this.schedule();
     return this.room();
   }
 
-  /** Resolves when the window has room (at once, mostly). */
+  /**
+   * Resolves when the window has room and what waits to be written is less than a window (at once,
+   * mostly): the producer slows down with the reader, and the runner holds at most about a window
+   * per connection besides Redis's.
+   */
   room(): Promise<void> {
-    if (!this.full) return Promise.resolve();
+    if (!this.full && this.queuedBytes < PREVIEW_WINDOW_BYTES) return Promise.resolve();
     return new Promise((r) => this.waiters.push(r));
   }
 
@@ -96,6 +117,8 @@ export class WindowedWriter {
       .catch((err: unknown) => {
         this.failed = err;
         this.queue = [];
+        this.queuedBytes = 0;
+        this.open();
       })
       .finally(() => {
         this.flushing = undefined;
@@ -104,30 +127,73 @@ export class WindowedWriter {
   }
 
   private async flush(): Promise<void> {
-    const batch = coalesceData(this.queue);
+    const batch = groupData(this.queue);
     this.queue = [];
+    this.queuedBytes = 0;
+    let at = 0;
+    while (at < batch.length) {
+      // What fits in the window goes in one round trip; the rest waits for the reader.
+      let bytes = 0;
+      let end = at;
+      while (end < batch.length && this.window.fits(end - at + 1, bytes + sizeOf(batch[end]!))) {
+        bytes += sizeOf(batch[end]!);
+        end++;
+      }
+      if (end === at) {
+        await this.waitFor(() => this.window.fits(1, sizeOf(batch[at]!)));
+        continue;
+      }
+      const group = batch.slice(at, end);
+      for (const entry of group) this.window.wrote(sizeOf(entry));
+      this.window.seen(await this.append(group));
+      at = end;
+    }
+    if (this.window.full) await this.waitFor(() => !this.window.full);
+    this.open();
+  }
+
+  /** Writes the entries (and renews the expiry); the stream's length after them comes back. */
+  private async append(group: Grouped[]): Promise<number> {
+    if (this.raw) {
+      const key = this.raw.key(this.key);
+      const commands: RawArg[][] = group.map(([t, d]) =>
+        d === undefined ? ['XADD', key, '*', 't', t] : ['XADD', key, '*', 't', t, 'd', d],
+      );
+      commands.push(['EXPIRE', key, String(PREVIEW_STREAM_TTL_SECONDS)], ['XLEN', key]);
+      const replies = await this.raw.send(commands);
+      const refused = replies.find((r) => r instanceof Error);
+      if (refused) throw refused;
+      return Number(replies.at(-1));
+    }
     const multi = this.redis.multi();
-    for (const [t, d] of batch) {
+    for (const [t, d] of group) {
       if (d === undefined) multi.xadd(this.key, '*', 't', t);
-      else multi.xadd(this.key, '*', 't', t, 'd', d);
+      else multi.xadd(this.key, '*', 't', t, 'd', Array.isArray(d) ? joined(d) : d);
     }
     multi.expire(this.key, PREVIEW_STREAM_TTL_SECONDS).xlen(this.key);
     const replies = await multi.exec();
-    const length = Number(replies?.at(-1)?.[1] ?? 0);
-    if (length < PREVIEW_WINDOW_ENTRIES) return this.open();
-    // Full: wait for the reader to consume (it deletes what it read), polling. A reader that keeps
-    // up opens the window within milliseconds, so the first polls are close together; one that
-    // does not is polled gently.
+    return Number(replies?.at(-1)?.[1] ?? 0);
+  }
+
+  /**
+   * Waits until the reader consumed enough (it deletes what it read), polling the stream's length.
+   * A reader that keeps up opens the window within milliseconds, so the first polls are close
+   * together; one that does not is polled gently.
+   */
+  private async waitFor(room: () => boolean): Promise<void> {
     this.full = true;
     const since = Date.now();
+
     let wait = 1;
     for (;;) {
       await new Promise((r) => setTimeout(r, wait));
       wait = Date.now() - since < FAST_POLL_MS ? 1 : Math.min(wait * 2, 20);
-      if ((await this.redis.xlen(this.key)) < PREVIEW_WINDOW_ENTRIES) return this.open();
+      this.window.seen(await this.redis.xlen(this.key));
+      if (room()) return;
       if (Date.now() - since > STALLED_MS) {
         this.onStalled();
-        return this.open();
+        // Nobody reads: what is queued is dropped with the connection.
+        throw new Error('the reader stopped reading');
       }
     }
   }
@@ -136,6 +202,14 @@ export class WindowedWriter {
     this.full = false;
     for (const w of this.waiters.splice(0)) w();
   }
+}
+
+function sizeOf([, d]: Grouped): number {
+  if (d === undefined) return 0;
+  if (typeof d === 'string') return Buffer.byteLength(d);
+  let n = 0;
+  for (const p of d) n += p.length;
+  return n;
 }
 
 export interface ReadEntry {
