@@ -8,7 +8,7 @@ export interface ProtocolVersion {
 }
 
 /** What this build speaks. Raise the minor for each addition, and say what it added in docs/PROTOCOL.md. */
-export const PROTOCOL: ProtocolVersion = Object.freeze({ major: CONTRACT_VERSION, minor: 2 });
+export const PROTOCOL: ProtocolVersion = Object.freeze({ major: CONTRACT_VERSION, minor: 3 });
 
 /** What a runner that sends no `protocol` speaks: it predates negotiation. */
 export const PROTOCOL_UNSTATED: ProtocolVersion = Object.freeze({ major: 1, minor: 0 });
