@@ -159,13 +159,14 @@ export function rememberedAlongside<T>(
  */
 export function alongsideReads(services: Services, scope: string, keys: readonly string[]): string[] {
   const memo = remembered.get(services);
-  const reads = new Set([cacheVersionKey(services, scope)]);
+  // A few keys at most (a list's runners): an array, each once.
+  const reads = [cacheVersionKey(services, scope)];
   const now = Date.now();
   for (const key of keys) {
     const known = memo?.get(rememberedId(scope, key));
-    if (known && known.untilMs > now) for (const k of known.alongside) reads.add(k);
+    if (known && known.untilMs > now) for (const k of known.alongside) if (!reads.includes(k)) reads.push(k);
   }
-  return [...reads];
+  return reads;
 }
 
 export async function invalidate(services: Services, scope: string, versionAt?: string): Promise<void> {
