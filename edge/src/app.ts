@@ -3,7 +3,9 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import type { AppEnv } from './app-env.ts';
 import { describedRoutes } from './http/described-routes.ts';
 import { notFound, onError } from './http/error-handler.ts';
+import { inSequence } from './http/middleware-sequence.ts';
 import { openApiDocument } from './http/openapi-document.ts';
+import { RememberedRoutes } from './http/remembered-routes.ts';
 import type { DirectoryLoader } from './ldap/ldap-runtime.ts';
 import { requestLimits } from './middleware/rate-limits.ts';
 import { type RequestObserver, requestId } from './middleware/request-id.ts';
@@ -71,19 +73,28 @@ export interface AppOptions {
 
 /** The whole HTTP surface. Both entries (Node and workerd) serve exactly this app. */
 export function createApp(options: AppOptions): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ router: new RememberedRoutes() });
 
-  // First, so its time covers every other middleware, and its status is the one sent.
-  app.use('*', requestId(options.observers ?? []));
-  app.use('*', securityHeaders({ trustProxy: () => false }));
-  app.use('*', options.provideServices);
-  app.use('*', (c, next) => {
-    c.set('clientIp', options.clientIp);
-    return next();
-  });
-  // Before everything else that answers: the preview host serves previews and nothing of Keel's.
-  app.use('*', previewHostMiddleware({ upgrade: options.upgradeWebSocket }));
-  app.use('*', requestLimits());
+  // Every request's middlewares, run as one (see http/middleware-sequence.ts for why).
+  app.use(
+    '*',
+    inSequence(
+      [
+        // First, so its time covers every other middleware, and its status is the one sent.
+        requestId(options.observers ?? []),
+        securityHeaders({ trustProxy: () => false }),
+        options.provideServices,
+        (c, next) => {
+          c.set('clientIp', options.clientIp);
+          return next();
+        },
+        // Before everything else that answers: the preview host serves previews and nothing of Keel's.
+        previewHostMiddleware({ upgrade: options.upgradeWebSocket }),
+        requestLimits(),
+      ],
+      onError,
+    ),
+  );
 
   app.route('/', healthRoutes());
   const on = describedRoutes(app, '');

@@ -154,9 +154,9 @@ export async function startNodeEdge(
       : undefined;
   const sockets = nodeWebSockets();
   const app = createApp({
-    provideServices: async function processServices(c, next) {
+    provideServices: function processServices(c, next) {
       c.set('services', handle.services);
-      await next();
+      return next();
     },
     clientIp: nodeClientIp(config.trustProxy),
     serveWeb: serveWebDist(nodeEnv.KEEL_WEB_DIST ?? defaultWebDist),

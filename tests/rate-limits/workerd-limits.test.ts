@@ -1,10 +1,12 @@
 /*
  * The request limits inside workerd (wrangler dev): the same middleware, Redis reached per
- * request through the worker's sockets, refusals with the same body and headers as on Node.
+ * request through the worker's sockets, refusals with the same body and headers as on Node, and
+ * answers with the same app-wide headers.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { assertError, PASSWORD } from '../account/account-rig.ts';
+import { assertApiAnswerHeaders } from '../harness/api-answer-headers.ts';
 import { BrowserClient } from '../harness/browser-client.ts';
 import { testInfra } from '../harness/infra.ts';
 import { freshDatabaseUrl } from '../harness/migrated-postgres.ts';
@@ -29,7 +31,16 @@ describe('request limits on workerd', () => {
         name: 'Workerd',
       });
       assert.equal(signup.status, 201, JSON.stringify(signup.body));
-      for (let i = 0; i < 3; i++) {
+      // The workspace list's answer carries every app-wide header here as on Node; it counts as
+      // the person's first request, the tightest policy.
+      const listed = await client.request('GET', '/api/workspaces', undefined, {
+        bearer: true,
+        headers: { 'x-request-id': 'workerd-list' },
+      });
+      assert.equal(listed.status, 200, JSON.stringify(listed.body));
+      assertApiAnswerHeaders(listed.headers, { requestId: 'workerd-list', policy: /person/, quota: 3 });
+      assert.match(listed.headers.get('ratelimit') ?? '', /^"person";r=2;t=\d+$/);
+      for (let i = 0; i < 2; i++) {
         const me = await client.request('GET', '/api/auth/me', undefined, { bearer: true });
         assert.equal(me.status, 200, JSON.stringify(me.body));
       }

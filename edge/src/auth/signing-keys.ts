@@ -84,10 +84,9 @@ export class SigningKeyStore {
 
   /** Throws on any defect: wrong algorithm, unknown key, bad signature, issuer, audience or expiry. */
   async verify(token: string): Promise<AccessClaims & JWTPayload> {
-    const nowMs = this.clock.now().getTime();
-    const known = this.cache.verified.get(token);
-    if (known && known.untilMs > nowMs) return known.payload;
-    if (known) this.cache.verified.delete(token);
+    const known = this.remembered(token);
+    if (known) return known;
+    this.cache.verified.delete(token);
     const { payload } = await jwtVerify(
       token,
       async (header) => {
@@ -128,6 +127,15 @@ export class SigningKeyStore {
       MAX_VERIFIED,
     );
     return payload as AccessClaims & JWTPayload;
+  }
+
+  /**
+   * The claims of `token` if it was verified here before and has not expired since (what
+   * `verify` answers without checking its signature again); undefined otherwise.
+   */
+  remembered(token: string): (AccessClaims & JWTPayload) | undefined {
+    const known = this.cache.verified.get(token);
+    return known && known.untilMs > this.clock.now().getTime() ? known.payload : undefined;
   }
 
   async jwks(): Promise<{ keys: JWK[] }> {

@@ -35,7 +35,10 @@ export function answerCarrying(
   status: number,
   contentType: string,
 ): Response {
-  const res = new Response(body, { status, headers: { ...answerHeaders(c), 'content-type': contentType } });
+  // The record itself: it is this request's, and nothing sets an app-wide header once answered.
+  const headers = answerHeaders(c);
+  headers['content-type'] = contentType;
+  const res = new Response(body, { status, headers });
   carrying.add(res);
   return res;
 }

@@ -2,7 +2,7 @@ import type { ApiRoute, ResponseBody } from '@keel/contract/api/describe';
 import type { RouteAccess } from '@keel/contract/permissions';
 import type { Context, Handler, Hono, MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { AppEnv } from '../app-env.ts';
+import { type AppEnv, type Principal, principalPermits } from '../app-env.ts';
 import { authenticate } from '../middleware/authenticate.ts';
 import { authenticateRunner } from '../middleware/authenticate-runner.ts';
 import { limitedAuthentication } from '../middleware/rate-limits.ts';
@@ -61,6 +61,16 @@ export function accessChecks(access: RouteAccess): MiddlewareHandler<AppEnv>[] {
     case 'runner':
       return [authenticateRunner()];
   }
+}
+
+/**
+ * `assertAccess` without waiting: true where it lets the principal through without a read (a
+ * permission its role holds, or no more than signing in); false leaves the decision, and any
+ * refusal, to `assertAccess`.
+ */
+export function accessFromMemory(p: Principal, access: RouteAccess): boolean {
+  if (access.kind === 'permission') return principalPermits(p, access.permission);
+  return access.kind === 'signed_in';
 }
 
 /** The second half of `accessChecks`, for a handler that set the principal itself. */

@@ -43,6 +43,41 @@ export interface VerifiedCaller {
 /** The first half of `authenticate`: the token's signature and expiry, and CSRF proof for a cookie. */
 export async function verifyCaller(c: Context<AppEnv>): Promise<VerifiedCaller> {
   const services = c.get('services');
+  const { token, via } = presentedToken(c);
+  if (via === 'bearer' && looksLikeAccessToken(token)) return verifyAccessToken(c, token);
+
+  let claims: Awaited<ReturnType<typeof services.keys.verify>>;
+  try {
+    claims = await services.keys.verify(token);
+  } catch {
+    throw new ApiError('invalid_token', 'Access token is invalid or expired');
+  }
+  if (via === 'cookie') assertCsrf(c);
+  return { userId: claims.sub, organizationId: claims.org, sessionId: claims.sid, via };
+}
+
+/**
+ * `verifyCaller` for an access token verified before (its signature is not checked again: see
+ * SigningKeyStore.remembered), without waiting; undefined for anything else, a refusal
+ * included, which `verifyCaller` then makes.
+ */
+export function verifiedCallerFromMemory(c: Context<AppEnv>): VerifiedCaller | undefined {
+  let presented: ReturnType<typeof presentedToken>;
+  try {
+    presented = presentedToken(c);
+    if (presented.via === 'cookie') assertCsrf(c);
+  } catch {
+    return undefined;
+  }
+  const { token, via } = presented;
+  if (via === 'bearer' && looksLikeAccessToken(token)) return undefined;
+  const claims = c.get('services').keys.remembered(token);
+  if (!claims) return undefined;
+  return { userId: claims.sub, organizationId: claims.org, sessionId: claims.sid, via };
+}
+
+/** The access token the request presents: a Bearer header, or else the session cookie. */
+function presentedToken(c: Context<AppEnv>): { token: string; via: Principal['via'] } {
   const header = c.req.header('authorization');
   let token: string | undefined;
   let via: Principal['via'] = 'bearer';
@@ -56,16 +91,7 @@ export async function verifyCaller(c: Context<AppEnv>): Promise<VerifiedCaller> 
     via = 'cookie';
   }
   if (!token) throw new ApiError('unauthorized', 'Sign in first');
-  if (via === 'bearer' && looksLikeAccessToken(token)) return verifyAccessToken(c, token);
-
-  let claims: Awaited<ReturnType<typeof services.keys.verify>>;
-  try {
-    claims = await services.keys.verify(token);
-  } catch {
-    throw new ApiError('invalid_token', 'Access token is invalid or expired');
-  }
-  if (via === 'cookie') assertCsrf(c);
-  return { userId: claims.sub, organizationId: claims.org, sessionId: claims.sid, via };
+  return { token, via };
 }
 
 /**
@@ -106,15 +132,56 @@ export async function confirmSessionReading(
   }
   const { confirmed, values, extra } = await sessionRole(services, caller, keys, alongside);
   if (!confirmed) throw new ApiError('invalid_token', 'Session has ended; sign in again');
-  c.set('principal', {
+  c.set('principal', sessionPrincipal(caller, confirmed));
+  return { entry: confirmed.entry, values, alongside: extra };
+}
+
+function sessionPrincipal(
+  caller: VerifiedCaller,
+  confirmed: { role: Role; installAdmin: boolean },
+): Principal {
+  return {
     userId: caller.userId,
     organizationId: caller.organizationId,
     role: confirmed.role,
     installAdmin: confirmed.installAdmin,
     sessionId: caller.sessionId,
     via: caller.via,
-  });
-  return { entry: confirmed.entry, values, alongside: extra };
+  };
+}
+
+/**
+ * `confirmSessionReading` without waiting, for a session whose entry, and `keys`, this process
+ * holds in memory (services.reads, which Redis tells of every change, so a revocation acts here
+ * as at once as there) and whose entry was opened here before: sets the principal and answers
+ * the values of `keys`. Undefined for anything else (a personal access token, a key not held,
+ * an entry not opened before, a revoked or lapsed session), which `confirmSessionReading` then
+ * decides.
+ */
+export function confirmSessionFromMemory(
+  c: Context<AppEnv>,
+  caller: VerifiedCaller,
+  keys: readonly string[],
+): Array<string | null> | undefined {
+  if (caller.accessToken) return undefined;
+  const services = c.get('services');
+  const key = sessionCacheKey(services, caller.sessionId);
+  const read = services.reads.peek([key, ...keys]);
+  const cached = read?.[0];
+  if (!read || !cached || cached === REVOKED_MARKER) return undefined;
+  const entry = openedBefore(services, key, cached);
+  if (!entry || !entryConfirms(services, entry, caller)) return undefined;
+  c.set('principal', sessionPrincipal(caller, entry));
+  return read.slice(1);
+}
+
+/** Whether an opened entry confirms the caller's session now: theirs, and not lapsed. */
+function entryConfirms(services: Services, entry: OpenedEntry, caller: VerifiedCaller): boolean {
+  return (
+    entry.userId === caller.userId &&
+    entry.organizationId === caller.organizationId &&
+    entry.untilMs > services.clock.now().getTime()
+  );
 }
 
 /** Commands a route sends in the session read's round trip (its request counting: middleware/rate-limits.ts). */
@@ -207,12 +274,7 @@ async function sessionRole(
   }
   if (cached === REVOKED_MARKER) return { confirmed: undefined, values, extra };
   const entry = await openSessionEntry(services, key, cached);
-  if (
-    entry &&
-    entry.userId === caller.userId &&
-    entry.organizationId === caller.organizationId &&
-    entry.untilMs > services.clock.now().getTime()
-  ) {
+  if (entry && entryConfirms(services, entry, caller)) {
     return {
       confirmed: { role: entry.role, installAdmin: entry.installAdmin, entry: cached! },
       values,
@@ -251,13 +313,8 @@ async function openSessionEntry(
   sealed: string | null,
 ): Promise<OpenedEntry | undefined> {
   if (!sealed) return undefined;
-  let memo = openedEntries.get(services);
-  if (!memo) {
-    memo = new Map();
-    openedEntries.set(services, memo);
-  }
-  const known = memo.get(key);
-  if (known?.sealed === sealed) return known.opened;
+  const known = openedBefore(services, key, sealed);
+  if (known) return known;
   const value = await services.cacheSeal.open(key, sealed);
   if (!value) return undefined;
   const [userId, organizationId, role, installAdmin, until] = value.split(' ');
@@ -270,8 +327,19 @@ async function openSessionEntry(
     installAdmin: installAdmin === 'install_admin',
     untilMs: Number(until) * 1000,
   };
+  let memo = openedEntries.get(services);
+  if (!memo) {
+    memo = new Map();
+    openedEntries.set(services, memo);
+  }
   setBounded(memo, key, { sealed, opened }, MAX_OPENED);
   return opened;
+}
+
+/** The entry last opened under `key`, if it was opened from exactly this text. */
+function openedBefore(services: Services, key: string, sealed: string): OpenedEntry | undefined {
+  const known = openedEntries.get(services)?.get(key);
+  return known?.sealed === sealed ? known.opened : undefined;
 }
 
 /** The session, user and membership, read from the database; a confirmation is cached in Redis. */

@@ -3,11 +3,11 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { matchedRoutes } from 'hono/route';
 import type { AppEnv, Principal } from '../app-env.ts';
 import { answerHeaders } from '../http/answer-headers.ts';
-import { planOf } from '../plans/plan-store.ts';
+import { cachedPlanOf, planOf, type StoredPlan } from '../plans/plan-store.ts';
 import {
   type LimitPolicy,
+  putPolicyHeaders,
   REFUSALS_KEPT_SECONDS,
-  rateLimitHeaders,
   refusalsKey,
   refuse,
 } from '../plans/refusals.ts';
@@ -39,13 +39,17 @@ const MAX_OVER_LIMIT = 10_000;
 
 /** The app-wide middleware: counts by address unless the route will count once it knows the person. */
 export function requestLimits(): MiddlewareHandler<AppEnv> {
-  return async function requestLimitsMiddleware(c, next) {
+  return function requestLimitsMiddleware(c, next) {
     const routes = matchedRoutes(c);
     if (routes.some((r) => countingAfterAuth.has(r.handler))) return next();
     if (routes.some((r) => countingBehind.has(r.handler))) return countBehind(c, next);
-    await countRequest(c, undefined);
-    await next();
+    return countThenNext(c, next);
   };
+}
+
+async function countThenNext(c: Context<AppEnv>, next: () => Promise<void>): Promise<void> {
+  await countRequest(c, undefined);
+  await next();
 }
 
 /**
@@ -147,29 +151,13 @@ export async function prepareCount(
   if (counted.has(c)) return undefined;
   counted.add(c);
   const services = c.get('services');
-  const { perIpPerMinute, perPersonPerMinute } = services.config.rateLimits;
-  const prefix = `${services.config.redisPrefix}rl:req`;
-  const address = c.get('clientIp')?.(c) ?? 'unknown';
-  const counters: { key: string; limit: number; field: RateLimitScope; policy: LimitPolicy }[] = [
-    policyCounter(`${prefix}:ip:${address}`, 'ip', perIpPerMinute),
-  ];
-  let organizationId: string | undefined;
-  if (principal) {
-    organizationId = principal.organizationId;
-    counters.push(policyCounter(`${prefix}:user:${principal.userId}`, 'person', perPersonPerMinute));
-    const plan = await planOf(services, organizationId);
-    const perOrg = plan.plan.limits.apiRequestsPerMinute;
-    if (perOrg !== null) counters.push(policyCounter(`${prefix}:org:${organizationId}`, 'plan', perOrg));
-  }
-  const hit = countersHit(
-    counters,
-    WINDOW_SECONDS,
-    () => ({
-      key: refusalsKey(services, organizationId, services.clock.now()),
-      keepSeconds: REFUSALS_KEPT_SECONDS,
-    }),
-    services.leases,
+  const organizationId = principal?.organizationId;
+  const counters = requestCounters(
+    c,
+    principal,
+    organizationId === undefined ? undefined : await planOf(services, organizationId),
   );
+  const hit = hitOf(c, counters, organizationId);
   return {
     hit,
     async settle(answer) {
@@ -179,6 +167,66 @@ export async function prepareCount(
       return settle(c, counters, organizationId, hit.decide(answer));
     },
   };
+}
+
+/**
+ * `countRequest` for a signed-in caller, without waiting, when this edge can count the request
+ * from its leases (far from every limit: services/request-leases.ts) and knows the organization's
+ * plan: counts it and sets the RateLimit headers. False, counting nothing, when the request must
+ * be counted by `countRequest` (in Redis, or once the plan is read).
+ */
+export function countFromLeases(
+  c: Context<AppEnv>,
+  principal: Pick<Principal, 'userId' | 'organizationId'>,
+): boolean {
+  if (counted.has(c)) return false;
+  const services = c.get('services');
+  if (!services.leases) return false;
+  const plan = cachedPlanOf(services, principal.organizationId);
+  if (!plan) return false;
+  const counters = requestCounters(c, principal, plan);
+  const decision = hitOf(c, counters, principal.organizationId).local;
+  // Not counted here; nothing was taken from the leases.
+  if (!decision) return false;
+  counted.add(c);
+  // A count from a lease is never past a limit (leases are granted only below half of each).
+  putRateLimitHeaders(c, counters, decision);
+  return true;
+}
+
+type PolicyCounter = ReturnType<typeof policyCounter>;
+
+/** The counters a request is counted against: its address, and the person and plan when signed in. */
+function requestCounters(
+  c: Context<AppEnv>,
+  principal: Pick<Principal, 'userId' | 'organizationId'> | undefined,
+  plan: StoredPlan | undefined,
+): PolicyCounter[] {
+  const services = c.get('services');
+  const { perIpPerMinute, perPersonPerMinute } = services.config.rateLimits;
+  const prefix = `${services.config.redisPrefix}rl:req`;
+  const address = c.get('clientIp')?.(c) ?? 'unknown';
+  const counters = [policyCounter(`${prefix}:ip:${address}`, 'ip', perIpPerMinute)];
+  if (principal) {
+    counters.push(policyCounter(`${prefix}:user:${principal.userId}`, 'person', perPersonPerMinute));
+    const perOrg = plan?.plan.limits.apiRequestsPerMinute ?? null;
+    if (perOrg !== null)
+      counters.push(policyCounter(`${prefix}:org:${principal.organizationId}`, 'plan', perOrg));
+  }
+  return counters;
+}
+
+function hitOf(c: Context<AppEnv>, counters: readonly PolicyCounter[], organizationId: string | undefined) {
+  const services = c.get('services');
+  return countersHit(
+    counters,
+    WINDOW_SECONDS,
+    () => ({
+      key: refusalsKey(services, organizationId, services.clock.now()),
+      keepSeconds: REFUSALS_KEPT_SECONDS,
+    }),
+    services.leases,
+  );
 }
 
 async function settle(
@@ -199,6 +247,15 @@ async function settle(
       message: `${REFUSAL_WORDS[refused.field]}: at most ${refused.limit} requests a minute; try again in ${decision.resetSeconds} s`,
     });
   }
+  putRateLimitHeaders(c, counters, decision);
+}
+
+/** The RateLimit headers of the policy a client should pace itself by, for a request let through. */
+function putRateLimitHeaders(
+  c: Context<AppEnv>,
+  counters: readonly { limit: number; policy: LimitPolicy }[],
+  decision: CountersDecision,
+): void {
   // The policy closest to its limit is the one a client should pace itself by.
   let tightest = 0;
   counters.forEach((counter, i) => {
@@ -206,13 +263,12 @@ async function settle(
     if (left < counters[tightest]!.limit - (decision.counts[tightest] ?? 0)) tightest = i;
   });
   // On every answer, with the other app-wide headers (http/answer-headers.ts).
-  const headers = answerHeaders(c);
-  for (const [name, value] of rateLimitHeaders(
+  putPolicyHeaders(
+    answerHeaders(c),
     counters[tightest]!.policy,
     counters[tightest]!.limit - (decision.counts[tightest] ?? 0),
     decision.resetSeconds,
-  ))
-    headers[name.toLowerCase()] = value;
+  );
 }
 
 /** Marks a handler that counts its request itself (through `prepareCount`): the app-wide middleware leaves it. */

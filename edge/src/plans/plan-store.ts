@@ -23,18 +23,23 @@ const cacheKey = (services: Services, organizationId: string) =>
 
 /** The organization's plan (its own, or the install's default), read through the cache. */
 export async function planOf(services: Services, organizationId: string): Promise<StoredPlan> {
-  const key = cacheKey(services, organizationId);
-  const hit = cache.get(key);
+  const hit = cachedPlanOf(services, organizationId);
+  if (hit) return hit;
   const now = Date.now();
-  if (hit && hit.until > now) return hit.stored;
   const stored = await readPlan(services, organizationId);
   setBounded(
     cache,
-    key,
+    cacheKey(services, organizationId),
     { stored, until: now + services.config.plans.cacheSeconds * 1000 },
     CACHED_ORGANIZATIONS,
   );
   return stored;
+}
+
+/** What `planOf` answers from its cache, without waiting; undefined when it would read the database. */
+export function cachedPlanOf(services: Services, organizationId: string): StoredPlan | undefined {
+  const hit = cache.get(cacheKey(services, organizationId));
+  return hit && hit.until > Date.now() ? hit.stored : undefined;
 }
 
 /** The plan in the database, bounded by the install's maximums as they stand now. */

@@ -56,16 +56,18 @@ export interface LimitPolicy {
   windowSeconds: number;
 }
 
-/** `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers) for one policy. */
-export function rateLimitHeaders(
+/**
+ * `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers) for one policy, put
+ * in an answer's app-wide headers (lower-case names: http/answer-headers.ts).
+ */
+export function putPolicyHeaders(
+  headers: Record<string, string>,
   policy: LimitPolicy,
   remaining: number,
   resetSeconds: number,
-): [string, string][] {
-  return [
-    ['RateLimit-Policy', `"${policy.name}";q=${policy.quota};w=${policy.windowSeconds}`],
-    ['RateLimit', `"${policy.name}";r=${Math.max(0, remaining)};t=${Math.max(0, resetSeconds)}`],
-  ];
+): void {
+  headers['ratelimit-policy'] = `"${policy.name}";q=${policy.quota};w=${policy.windowSeconds}`;
+  headers.ratelimit = `"${policy.name}";r=${Math.max(0, remaining)};t=${Math.max(0, resetSeconds)}`;
 }
 
 /**
@@ -90,9 +92,7 @@ export async function refuse(
   if (refusal.retryAfterSeconds !== undefined) c.header('Retry-After', String(refusal.retryAfterSeconds));
   if (refusal.policy) {
     // With the app-wide headers, over those an earlier counter (the address's) put there.
-    const headers = answerHeaders(c);
-    for (const [name, value] of rateLimitHeaders(refusal.policy, 0, refusal.retryAfterSeconds ?? 0))
-      headers[name.toLowerCase()] = value;
+    putPolicyHeaders(answerHeaders(c), refusal.policy, 0, refusal.retryAfterSeconds ?? 0);
   }
   throw new ApiError('rate_limited', refusal.message);
 }

@@ -250,7 +250,7 @@ export function previewPathRoutes(options: { upgrade: SocketUpgrade | undefined 
 export function previewHostMiddleware(options: {
   upgrade: SocketUpgrade | undefined;
 }): MiddlewareHandler<AppEnv> {
-  return async function previewHost(c, next) {
+  return function previewHost(c, next) {
     const configured = c.get('services').config.previewHost?.host;
     if (!configured) return next();
     const host = hostOf(c);

@@ -7,14 +7,7 @@ import { and, desc, eq, isNull } from 'drizzle-orm';
 import { type Context, Hono } from 'hono';
 import type { AppEnv } from '../app-env.ts';
 import { appendAudit } from '../audit/audit-log.ts';
-import {
-  assertAccess,
-  describedRoutes,
-  reply,
-  replySerialized,
-  type SerializedBody,
-  serializeBody,
-} from '../http/described-routes.ts';
+import { assertAccess, describedRoutes, reply, replySerialized } from '../http/described-routes.ts';
 import { jobTraceOf } from '../http/job-trace.ts';
 import { readJson, readParams } from '../http/validate.ts';
 import { newId } from '../ids.ts';
@@ -34,7 +27,6 @@ import {
   canSeeAll,
   forgetWorkspaceRow,
   liveStatuses,
-  liveStatusesFrom,
   liveStatusKeys,
   loadWorkspace,
   queueOf,
@@ -49,31 +41,8 @@ import {
   WORKSPACE_LIST_TTL_SECONDS,
 } from '../workspaces/cache.ts';
 import { assertLifecycleAccepted } from '../workspaces/lifecycle-conflicts.ts';
+import { listAnswer, listFromMemory } from '../workspaces/list-answer.ts';
 import { followWorkspaceLog, readWorkspaceLog } from '../workspaces/logs.ts';
-
-/**
- * The list's answer, serialized: the last one made from the same remembered list (see
- * cachedAlongside) and the same live statuses is given again, since most requests repeat it.
- */
-const listAnswers = new WeakMap<
-  Workspace[],
-  { statuses: Array<string | null>; body: SerializedBody<{ workspaces: Workspace[] }> }
->();
-
-function listAnswer(views: Workspace[], statuses: Array<string | null>) {
-  const last = listAnswers.get(views);
-  if (last && last.statuses.length === statuses.length && last.statuses.every((v, i) => v === statuses[i]))
-    return last.body;
-  const live = liveStatusesFrom(views, statuses);
-  const body = serializeBody({
-    workspaces: views.map((w) => {
-      const l = live.get(w.id);
-      return l ? { ...w, status: l.status, statusReason: l.reason, updatedAt: l.at } : w;
-    }),
-  });
-  listAnswers.set(views, { statuses, body });
-  return body;
-}
 
 async function setStoredStatus(
   c: Context<AppEnv>,
@@ -183,58 +152,63 @@ export function workspaceRoutes() {
   // Authenticates itself: the list's version and its live statuses are read with the session's
   // entry (from memory while Redis says they stand: services.reads; at most one round trip
   // once the list is remembered: see cachedAlongside). The request limits are counted beside
-  // them (countsItself, prepareCount), in memory while far from every limit.
+  // them (countsItself, prepareCount), in memory while far from every limit. When all of that
+  // is in memory, it is answered without waiting (workspaces/list-answer.ts).
+  const listInGeneral = async (c: Context<AppEnv>) => {
+    const services = c.get('services');
+    let caller: Awaited<ReturnType<typeof verifyCaller>>;
+    try {
+      caller = await verifyCaller(c);
+    } catch (err) {
+      // Counted by address all the same, as limitedAuthentication counts a failed caller.
+      await countRequest(c, undefined);
+      throw err;
+    }
+    const scope = listScope(caller.organizationId);
+    const early = alongsideReads(services, scope, ['all', caller.userId]);
+    const counting = await prepareCount(c, caller);
+    const { values, alongside } = await confirmSessionReading(
+      c,
+      caller,
+      early,
+      counting && !counting.hit.local ? [counting.hit.command] : undefined,
+    );
+    await counting?.settle(alongside[0]);
+    await assertAccess(c, routes.listWorkspaces.access);
+    const p = c.get('principal');
+    const all = canSeeAll(p);
+    // The list and its live statuses: on a remembered list, one round trip reads both.
+    const { value: views, alongside: statuses } = await cachedAlongside<Workspace[]>(
+      services,
+      scope,
+      all ? 'all' : p.userId,
+      WORKSPACE_LIST_TTL_SECONDS,
+      async () => {
+        const rows = await services.db
+          .select()
+          .from(workspaces)
+          .where(
+            and(
+              eq(workspaces.organizationId, p.organizationId),
+              isNull(workspaces.deletedAt),
+              all ? undefined : eq(workspaces.ownerId, p.userId),
+            ),
+          )
+          .orderBy(desc(workspaces.createdAt))
+          .limit(1000);
+        return rows.map((r) => workspaceView(r));
+      },
+      (list) => liveStatusKeys(services.config.redisPrefix, list),
+      (key) => {
+        const i = early.indexOf(key);
+        return i < 0 ? undefined : (values[i] ?? null);
+      },
+    );
+    return replySerialized(c, routes.listWorkspaces, 200, listAnswer(views, statuses));
+  };
   on.authenticatingItself(
     routes.listWorkspaces,
-    countsItself(async (c) => {
-      const services = c.get('services');
-      let caller: Awaited<ReturnType<typeof verifyCaller>>;
-      try {
-        caller = await verifyCaller(c);
-      } catch (err) {
-        // Counted by address all the same, as limitedAuthentication counts a failed caller.
-        await countRequest(c, undefined);
-        throw err;
-      }
-      const scope = listScope(caller.organizationId);
-      const early = alongsideReads(services, scope, ['all', caller.userId]);
-      const counting = await prepareCount(c, caller);
-      const { values, alongside } = await confirmSessionReading(
-        c,
-        caller,
-        early,
-        counting && !counting.hit.local ? [counting.hit.command] : undefined,
-      );
-      await counting?.settle(alongside[0]);
-      await assertAccess(c, routes.listWorkspaces.access);
-      const p = c.get('principal');
-      const all = canSeeAll(p);
-      // The list and its live statuses: on a remembered list, one round trip reads both.
-      const { value: views, alongside: statuses } = await cachedAlongside<Workspace[]>(
-        services,
-        scope,
-        all ? 'all' : p.userId,
-        WORKSPACE_LIST_TTL_SECONDS,
-        async () => {
-          const rows = await services.db
-            .select()
-            .from(workspaces)
-            .where(
-              and(
-                eq(workspaces.organizationId, p.organizationId),
-                isNull(workspaces.deletedAt),
-                all ? undefined : eq(workspaces.ownerId, p.userId),
-              ),
-            )
-            .orderBy(desc(workspaces.createdAt))
-            .limit(1000);
-          return rows.map((r) => workspaceView(r));
-        },
-        (list) => liveStatusKeys(services.config.redisPrefix, list),
-        new Map(early.map((k, i) => [k, values[i] ?? null])),
-      );
-      return replySerialized(c, routes.listWorkspaces, 200, listAnswer(views, statuses));
-    }),
+    countsItself((c: Context<AppEnv>) => listFromMemory(c) ?? listInGeneral(c)),
   );
 
   // What the create form may offer: the network policy and the maxima, no destinations.

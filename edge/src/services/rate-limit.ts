@@ -143,14 +143,18 @@ export function countersHit(
   const resetSeconds = windowSeconds - (nowSeconds % windowSeconds);
   const windowKeys = counters.map((c) => `${c.key}:${window}`);
   const here = leases?.take(windowKeys);
-  const local = here ? { counts: here, refused: -1, resetSeconds } : undefined;
-  const asked =
-    local || !leases
-      ? []
-      : leases.wanted(
-          windowKeys,
-          counters.map((c) => c.limit),
-        );
+  if (here) {
+    // Counted here: nothing is sent, so nothing more is made (this is most requests' path).
+    const local = { counts: here, refused: -1, resetSeconds };
+    return { local, keys: [], argv: [], command: NOTHING_SENT, decide: () => local };
+  }
+  const local = undefined;
+  const asked = !leases
+    ? []
+    : leases.wanted(
+        windowKeys,
+        counters.map((c) => c.limit),
+      );
   const keys: string[] = [];
   const argv: Array<string | number> = [];
   if (!local) {
@@ -184,6 +188,9 @@ export function countersHit(
     },
   };
 }
+
+/** The `command` of a request counted from leases: never sent (its `local` says so). */
+const NOTHING_SENT: RedisCommand = evalshaCommand(HIT_COUNTERS, [], []);
 
 /** Sends a `countersHit` on its own; its answer, or the error (for `decide`). */
 export async function sendCountersHit(

@@ -27,6 +27,8 @@ import type { RequestRedis } from './request-redis.ts';
 export interface KeyReads {
   /** The values of `keys`, as MGET answers them. */
   mget(keys: readonly string[]): Promise<Array<string | null>>;
+  /** What `mget` would answer from memory, without waiting: undefined unless every key is kept. */
+  peek(keys: readonly string[]): Array<string | null> | undefined;
   /**
    * For a writer in this process, once Redis has answered its write of `keys`: Redis's notice
    * of the change comes on another socket and may be read after the writer's answer, so the
@@ -62,24 +64,22 @@ export class TrackedReads implements KeyReads {
   ) {}
 
   async mget(keys: readonly string[]): Promise<Array<string | null>> {
-    if (this.tracking) {
-      const out: Array<string | null> = new Array(keys.length);
-      let all = true;
-      for (let i = 0; i < keys.length; i++) {
-        const v = this.kept.get(keys[i]!);
-        if (v === undefined) {
-          all = false;
-          break;
-        }
-        out[i] = v;
-      }
-      if (all) {
-        this.fromMemory++;
-        return out;
-      }
-    }
+    const kept = this.peek(keys);
+    if (kept) return kept;
     this.fromRedis++;
     return this.read(keys);
+  }
+
+  peek(keys: readonly string[]): Array<string | null> | undefined {
+    if (!this.tracking) return undefined;
+    const out: Array<string | null> = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const v = this.kept.get(keys[i]!);
+      if (v === undefined) return undefined;
+      out[i] = v;
+    }
+    this.fromMemory++;
+    return out;
   }
 
   /** Reads answered from memory, and reads sent to Redis. */
@@ -215,6 +215,10 @@ export class UntrackedReads implements KeyReads {
   constructor(private readonly redis: RequestRedis) {}
   async mget(keys: readonly string[]): Promise<Array<string | null>> {
     return keys.length === 0 ? [] : this.redis.send(['MGET', ...keys]);
+  }
+  /** Nothing is kept: every read goes to Redis. */
+  peek(): undefined {
+    return undefined;
   }
   forget(): void {}
   async close(): Promise<void> {}

@@ -81,7 +81,7 @@ export async function cachedAlongside<T>(
   load: () => Promise<T>,
   alongside: (value: T) => string[],
   /** Values read already (see `alongsideReads`): when they cover the round trip, it is not made. */
-  readEarlier?: ReadonlyMap<string, string | null>,
+  readEarlier?: ReadEarlier,
 ): Promise<{ value: T; alongside: Array<string | null> }> {
   const versionAt = cacheVersionKey(services, scope);
   let memo = remembered.get(services);
@@ -92,9 +92,8 @@ export async function cachedAlongside<T>(
   const known = memo.get(rememberedId(scope, key));
   if (known && known.untilMs > Date.now()) {
     const [version, ...values] =
-      readEarlier?.has(versionAt) && known.alongside.every((k) => readEarlier.has(k))
-        ? [versionAt, ...known.alongside].map((k) => readEarlier.get(k)!)
-        : await services.reads.mget([versionAt, ...known.alongside]);
+      (readEarlier && valuesRead(readEarlier, versionAt, known.alongside)) ??
+      (await services.reads.mget([versionAt, ...known.alongside]));
     if ((version ?? '0') === known.version) {
       services.metrics.cacheRead('workspace_list', true);
       return { value: known.value as T, alongside: values };
@@ -115,6 +114,43 @@ export async function cachedAlongside<T>(
 
 const rememberedId = (scope: string, key: string) => `${scope}\n${key}`;
 
+/** A key's value as read already (null: Redis has none), or undefined when it was not read. */
+export type ReadEarlier = (key: string) => string | null | undefined;
+
+/** The version's value and then the alongside keys', if `readEarlier` has every one of them. */
+function valuesRead(
+  readEarlier: ReadEarlier,
+  versionAt: string,
+  alongside: readonly string[],
+): Array<string | null> | undefined {
+  const out: Array<string | null> = new Array(alongside.length + 1);
+  for (let i = 0; i <= alongside.length; i++) {
+    const v = readEarlier(i === 0 ? versionAt : alongside[i - 1]!);
+    if (v === undefined) return undefined;
+    out[i] = v;
+  }
+  return out;
+}
+
+/**
+ * What `cachedAlongside` answers without a round trip, without waiting: the value remembered
+ * with the version `readEarlier` still reads, and its alongside keys as read there. Undefined
+ * when `cachedAlongside` would read Redis (nothing remembered, a key not read, a new version).
+ */
+export function rememberedAlongside<T>(
+  services: Services,
+  scope: string,
+  key: string,
+  readEarlier: ReadEarlier,
+): { value: T; alongside: Array<string | null> } | undefined {
+  const known = remembered.get(services)?.get(rememberedId(scope, key));
+  if (!known || known.untilMs <= Date.now()) return undefined;
+  const read = valuesRead(readEarlier, cacheVersionKey(services, scope), known.alongside);
+  if (!read || (read[0] ?? '0') !== known.version) return undefined;
+  services.metrics.cacheRead('workspace_list', true);
+  return { value: known.value as T, alongside: read.slice(1) };
+}
+
 /**
  * What `cachedAlongside` would read in its one round trip for any of `keys` of `scope`: the
  * version, and the keys read alongside each value remembered now. For a caller that can read
@@ -123,13 +159,14 @@ const rememberedId = (scope: string, key: string) => `${scope}\n${key}`;
  */
 export function alongsideReads(services: Services, scope: string, keys: readonly string[]): string[] {
   const memo = remembered.get(services);
-  const reads = new Set([cacheVersionKey(services, scope)]);
+  // A few keys at most (a list's runners): an array, each once.
+  const reads = [cacheVersionKey(services, scope)];
   const now = Date.now();
   for (const key of keys) {
     const known = memo?.get(rememberedId(scope, key));
-    if (known && known.untilMs > now) for (const k of known.alongside) reads.add(k);
+    if (known && known.untilMs > now) for (const k of known.alongside) if (!reads.includes(k)) reads.push(k);
   }
-  return [...reads];
+  return reads;
 }
 
 export async function invalidate(services: Services, scope: string, versionAt?: string): Promise<void> {
