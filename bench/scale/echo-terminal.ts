@@ -27,7 +27,8 @@ export interface EchoFigures {
 const SETUP = "stty raw -echo; printf '%s_%s\\n' SCALE GO; exec cat\r";
 /** What printf writes, and the command line's own echo does not contain. */
 export const MARKER = 'SCALE_GO\n';
-const TICK_MS = 100;
+/** How often a terminal writes: 40 KB/s is 4 KB a tick. */
+export const TICK_MS = 100;
 const DRAIN_MS = 10_000;
 const RECONNECT_TRIES = 5;
 
@@ -94,8 +95,16 @@ export class EchoTerminal {
     }
   }
 
-  /** Writes `rate` bytes a second, in one frame per tick, until stopped. */
-  drive(rate: number): void {
+  /**
+   * Writes `rate` bytes a second, in one frame per tick, until stopped, its ticks `phaseMs` after
+   * the others': people type independently, so N terminals whose ticks all fell in the same
+   * millisecond would measure a burst of N frames queued behind each other every tick, not a load.
+   */
+  drive(rate: number, phaseMs = 0): void {
+    this.timer = setTimeout(() => this.driveNow(rate), phaseMs);
+  }
+
+  private driveNow(rate: number): void {
     // Owed by the clock, not by ticks: a late timer on a busy host sends more, not less.
     const start = performance.now();
     let written = 0;

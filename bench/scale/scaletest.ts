@@ -1,6 +1,6 @@
 import type { ApiClient } from './api.ts';
 import { mapLimit } from './api.ts';
-import { type EchoFigures, EchoTerminal } from './echo-terminal.ts';
+import { type EchoFigures, EchoTerminal, TICK_MS } from './echo-terminal.ts';
 import { driveIde, type IdeFigures, type IdeOp } from './ide-client.ts';
 import { createPeople, type ScalePerson } from './people.ts';
 import { type Percentiles, percentiles } from './percentiles.ts';
@@ -114,7 +114,8 @@ export async function runStep(
     { role: 'scale test client', pid: process.pid, tree: false },
   ]);
   const t = performance.now();
-  for (const term of terminals) term.drive(settings.rate);
+  // Spread evenly over a tick, each terminal its own phase (see EchoTerminal.drive).
+  for (const [i, term] of terminals.entries()) term.drive(settings.rate, (i * TICK_MS) / terminals.length);
   const ides = workspaces
     .slice(0, settings.ideClients)
     .map((w) => driveIde(w.person.api, w.id, settings.ideIntervalMs));
