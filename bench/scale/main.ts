@@ -46,7 +46,7 @@ try {
       ideIntervalMs: options.ideIntervalMs,
       limits: { ...LIMITS, echoP99Ms: options.maxEchoP99Ms },
       workspace: { cpus: options.workspaceCpus, memoryMb: options.workspaceMemoryMb },
-      ...(options.ramp.length === 0 ? { ideClients: options.ideClients } : {}),
+      ...(options.ideClients === undefined ? {} : { ideClients: options.ideClients }),
     },
     log,
   );

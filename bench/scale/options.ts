@@ -23,7 +23,8 @@ export const ScaleOptions = z.object({
     .min(1)
     .max(1024 * 1024),
   /** IDE-like clients (list, read, write, run), each on its own person's workspace. */
-  ideClients: z.coerce.number().int().min(0).max(5_000),
+  /** Unset in a ramp without --ide: one per person at each step. */
+  ideClients: z.coerce.number().int().min(0).max(5_000).optional(),
   /** Pause between one IDE client's operations, in ms. */
   ideIntervalMs: z.coerce.number().int().min(0).max(60_000),
   driver: z.enum(['process', 'docker']),
@@ -59,7 +60,7 @@ export const USAGE = `bench/scale/run [options]
   --concurrency C    workspaces started at once (default ${DEFAULTS.concurrency})
   --minutes T        load time in minutes (or --seconds S; default 1 minute)
   --rate BYTES       bytes per second each terminal writes and reads back (default 40960)
-  --ide N            IDE-like clients (default: one per person)
+  --ide N            IDE-like clients (default: one per person; in a ramp, at most N a step)
   --ide-interval MS  pause between an IDE client's operations (default 1000)
   --driver D         process (default) or docker, for a system this starts
   --url URL          test a running Keel instead of starting one (needs --admin-token)
@@ -112,7 +113,7 @@ export function parseScaleOptions(argv: string[]): ScaleOptions {
     concurrency: values.concurrency ?? DEFAULTS.concurrency,
     seconds,
     rate: values.rate ?? DEFAULTS.rate,
-    ideClients: values.ide ?? people,
+    ideClients: values.ide ?? (values.ramp ? undefined : people),
     ideIntervalMs: values['ide-interval'] ?? DEFAULTS.ideIntervalMs,
     driver: values.driver ?? DEFAULTS.driver,
     url: values.url,
