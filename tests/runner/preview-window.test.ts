@@ -9,8 +9,8 @@ import {
 } from '@keel/contract/preview';
 import { Redis } from 'ioredis';
 import { appendWindowed } from '../../edge/src/preview/relay.ts';
-import { RawAppends } from '../../runners/src/preview/raw-appends.ts';
 import { followWindow, WindowedWriter } from '../../runners/src/preview/stream-window.ts';
+import { writerBeside } from '../../runners/src/resp-writer.ts';
 import { testInfra } from '../harness/infra.ts';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -50,8 +50,7 @@ describe('a preview stream window (real Redis)', () => {
 
   for (const path of ['plain connection', 'ioredis'] as const) {
     test(`large entries stay within 4 MiB unread; 12 MiB of random bytes arrive whole (${path})`, async () => {
-      const raw = path === 'plain connection' ? RawAppends.like(redis) : undefined;
-      if (path === 'plain connection') assert.ok(raw, 'a plain TCP Redis takes the plain connection');
+      const raw = path === 'plain connection' ? writerBeside(redis) : undefined;
       const key = `test:pvwin:${process.pid}:${path.length}:${Date.now()}`;
       const body = randomBytes(12 * 1024 * 1024);
       const writer = new WindowedWriter(redis, key, () => assert.fail('stalled'), raw);
@@ -166,19 +165,21 @@ describe('a preview stream window (real Redis)', () => {
         password: 'wrong',
         lazyConnect: true,
       });
-      const ok = RawAppends.like(good)!;
-      const replies = await ok.send([
-        ['XADD', `test:pvwin:login:${process.pid}`, '*', 't', 'data', 'd', Buffer.from('\r\n\0x')],
-        ['XLEN', `test:pvwin:login:${process.pid}`],
-      ]);
-      assert.equal(typeof replies[0], 'string');
+      const ok = writerBeside(good);
+      const replies = await Promise.all(
+        ok.send([
+          ['XADD', `test:pvwin:login:${process.pid}`, '*', 't', 'data', 'd', Buffer.from('\r\n\0x')],
+          ['XLEN', `test:pvwin:login:${process.pid}`],
+        ]),
+      );
+      assert.ok(Buffer.isBuffer(replies[0]), 'the entry id');
       assert.equal(replies[1], 1);
       const rows = (await redis.xrangeBuffer(`test:pvwin:login:${process.pid}`, '-', '+')) as Array<
         [Buffer, Buffer[]]
       >;
       assert.deepEqual(rows[0]![1][3], Buffer.from('\r\n\0x'));
-      const refused = RawAppends.like(bad)!;
-      await assert.rejects(refused.send([['XLEN', 'test:pvwin:nothing']]));
+      const refused = writerBeside(bad);
+      await assert.rejects(Promise.all(refused.send([['XLEN', 'test:pvwin:nothing']])));
       ok.close();
       refused.close();
       good.disconnect();

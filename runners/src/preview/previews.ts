@@ -22,9 +22,9 @@ import {
 import type { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { log } from '../log.ts';
+import { type RespWriter, writerBeside } from '../resp-writer.ts';
 import type { RunnerContext } from '../runner-context.ts';
 import { Forwarder, ForwarderError, type Forwarder as ForwarderType } from './forwarder.ts';
-import { RawAppends } from './raw-appends.ts';
 import { followWindow, WindowedWriter } from './stream-window.ts';
 
 /** Headers ws makes itself for a handshake; the browser's would clash. */
@@ -106,14 +106,15 @@ export class Previews {
     for (const stop of this.live) stop();
     for (const fw of this.forwarders.values()) fw.end('the runner stopped');
     for (const r of this.idle.splice(0)) r.disconnect();
-    this.raw?.close();
   }
 
-  private raw: RawAppends | undefined | null = null;
-  /** One plain connection for every connection's appends (see ./raw-appends.ts), where it can be. */
-  private rawAppends(): RawAppends | undefined {
-    if (this.raw === null) this.raw = RawAppends.like(this.ctx.redis);
-    return this.raw;
+  /**
+   * The appends go on the RESP writer beside the runner's client (one writev per batch, an
+   * entry's pieces as they are: ioredis copied each Buffer twice, most of a download's cost),
+   * except behind Sentinel, whose primary only ioredis follows.
+   */
+  private rawAppends(): RespWriter | undefined {
+    return this.ctx.redis.options.sentinels?.length ? undefined : writerBeside(this.ctx.redis);
   }
 
   private blocking(): Redis {

@@ -11,7 +11,7 @@ import {
   PreviewWindow,
 } from '@keel/contract/preview';
 import type { Redis } from 'ioredis';
-import type { RawAppends, RawArg } from './raw-appends.ts';
+import type { RespArg, RespWriter } from '../resp-writer.ts';
 
 /** A reader that stopped reading for this long has gone: the connection is ended. */
 const STALLED_MS = 60_000;
@@ -72,7 +72,7 @@ export class WindowedWriter {
     private readonly key: string,
     private readonly onStalled: () => void,
     /** Where the appends go without ioredis's copies, when the runner's Redis allows it. */
-    private readonly raw?: RawAppends,
+    private readonly raw?: RespWriter,
   ) {}
 
   /** Queues an entry (data is cut to chunk size); resolves once there is room for more. */
@@ -155,14 +155,13 @@ export class WindowedWriter {
   /** Writes the entries (and renews the expiry); the stream's length after them comes back. */
   private async append(group: Grouped[]): Promise<number> {
     if (this.raw) {
-      const key = this.raw.key(this.key);
-      const commands: RawArg[][] = group.map(([t, d]) =>
+      const key = (this.redis.options.keyPrefix ?? '') + this.key;
+      const commands: RespArg[][] = group.map(([t, d]) =>
         d === undefined ? ['XADD', key, '*', 't', t] : ['XADD', key, '*', 't', t, 'd', d],
       );
       commands.push(['EXPIRE', key, String(PREVIEW_STREAM_TTL_SECONDS)], ['XLEN', key]);
-      const replies = await this.raw.send(commands);
-      const refused = replies.find((r) => r instanceof Error);
-      if (refused) throw refused;
+      // A refused command (an error reply) or a lost connection rejects.
+      const replies = await Promise.all(this.raw.send(commands));
       return Number(replies.at(-1));
     }
     const multi = this.redis.multi();
