@@ -4,7 +4,7 @@
  * and no runner may touch a workspace another runner placed.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { containerName } from '../../runners/src/workloads/docker.ts';
 import { waitFor } from '../harness/ports.ts';
 import { type Rig, startRig } from '../harness/runner-rig.ts';
@@ -26,77 +26,72 @@ async function logText(rig: Rig, id: string): Promise<string> {
   return JSON.stringify(res.body);
 }
 
+/** The workspace's status once it is no longer running: the runner following the engine. */
+const leftRunning = (rig: Rig, id: string) =>
+  waitFor(
+    'the status to follow the engine',
+    async () => {
+      const s = await statusOf(rig, id);
+      return s.status === 'running' ? undefined : s;
+    },
+    20_000,
+    200,
+  );
+
 const startedAt = async (id: string) =>
   (await dockerCli('inspect', '-f', '{{.State.Running}} {{.State.StartedAt}}', containerName(id))).trim();
 
 describe('workspaces changed outside Keel (docker)', () => {
+  // One system for the file: each test makes workspaces of its own on it.
+  let rig: Rig;
+  before(async () => {
+    rig = await startRig('docker');
+  });
+  after(async () => {
+    await rig?.close();
+  });
+
   test('a container removed outside Keel makes the workspace failed, with the reason', async () => {
-    const rig = await startRig('docker');
-    try {
-      const id = await running(rig, 'removed');
-      await dockerCli('rm', '-f', containerName(id));
-      const seen = await waitFor(
-        'the status to follow the engine',
-        async () => {
-          const s = await statusOf(rig, id);
-          return s.status === 'running' ? undefined : s;
-        },
-        20_000,
-        200,
-      );
-      assert.equal(seen.status, 'failed');
-      assert.match(seen.reason ?? '', /removed outside Keel/);
-      assert.match(await logText(rig, id), /removed outside Keel/);
-    } finally {
-      await rig.close();
-    }
+    const id = await running(rig, 'removed');
+    await dockerCli('rm', '-f', containerName(id));
+    const seen = await leftRunning(rig, id);
+    assert.equal(seen.status, 'failed');
+    assert.match(seen.reason ?? '', /removed outside Keel/);
+    assert.match(await logText(rig, id), /removed outside Keel/);
   });
 
   test('a container stopped outside Keel makes the workspace stopped; starting it works again', async () => {
-    const rig = await startRig('docker');
-    try {
-      const id = await running(rig, 'killed');
-      await dockerCli('kill', containerName(id));
-      const seen = await waitFor(
-        'the status to follow the engine',
-        async () => {
-          const s = await statusOf(rig, id);
-          return s.status === 'running' ? undefined : s;
-        },
-        20_000,
-        200,
-      );
-      assert.equal(seen.status, 'stopped');
-      assert.match(seen.reason ?? '', /stopped outside Keel \(exit code 137\)/);
-      const start = await rig.admin.request('POST', `/api/workspaces/${id}/start`, undefined, {
-        bearer: true,
-      });
-      assert.equal(start.status, 202);
-      await rig.waitForStatus(rig.admin, id, 'running');
-      // The next beats leave a workspace that runs as it is.
-      await new Promise((r) => setTimeout(r, 4_000));
-      assert.equal((await statusOf(rig, id)).status, 'running');
-    } finally {
-      await rig.close();
-    }
+    const id = await running(rig, 'killed');
+    await dockerCli('kill', containerName(id));
+    const seen = await leftRunning(rig, id);
+    assert.equal(seen.status, 'stopped');
+    assert.match(seen.reason ?? '', /stopped outside Keel \(exit code 137\)/);
+    const start = await rig.admin.request('POST', `/api/workspaces/${id}/start`, undefined, {
+      bearer: true,
+    });
+    assert.equal(start.status, 202);
+    await rig.waitForStatus(rig.admin, id, 'running');
+    // The next beats leave a workspace that runs as it is.
+    await new Promise((r) => setTimeout(r, 4_000));
+    assert.equal((await statusOf(rig, id)).status, 'running');
   });
 
   test("a runner never stops, counts or reports another runner's workspaces on the same engine", async () => {
-    // `sweeper` stops idle workspaces every 250 ms; `owner` placed the one that must survive.
+    // `sweeper` stops idle workspaces every 250 ms; `owner` (the file's system) placed the one
+    // that must survive, beside those of the tests before.
     const sweeper = await startRig('docker', { runnerEnv: { KEEL_IDLE_STOP_SECONDS: '1' } });
-    const owner = await startRig('docker');
+    const owner = rig;
     try {
       const id = await running(owner, 'not-yours');
-      const before = await startedAt(id);
-      assert.match(before, /^true /);
+      const startedBefore = await startedAt(id);
+      assert.match(startedBefore, /^true /);
       await new Promise((r) => setTimeout(r, 4_000));
-      assert.equal(await startedAt(id), before, 'the container ran the whole time');
+      assert.equal(await startedAt(id), startedBefore, 'the container ran the whole time');
       assert.equal((await statusOf(owner, id)).status, 'running');
       const runners = await sweeper.admin.request('GET', '/api/admin/runners', undefined, { bearer: true });
       assert.equal(runners.body.runners[0]?.stats?.workspacesRunning, 0);
       assert.deepEqual(await sweeper.runner.ownWorkspaces(), []);
     } finally {
-      await owner.close();
       await sweeper.close();
     }
   });
