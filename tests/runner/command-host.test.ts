@@ -6,7 +6,8 @@
  * the FIFO folder the sandbox user can write to.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, constants, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, constants, linkSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { openFifo } from '../../runners/src/workloads/command-host.ts';
 import { ProcessDriver } from '../../runners/src/workloads/process.ts';
@@ -123,13 +124,18 @@ describe('process driver: one command host per workspace', { skip: !isRoot && 'n
     assert.equal((await sh('echo fine')).stdout, 'fine\n');
   });
 
-  it('opens a FIFO only when it is one, never through a link', async () => {
+  it('opens a FIFO only when it is one the sandbox user made, never through a link', async () => {
     const dir = mkdtempSync('/tmp/keel-chost-fifo-');
     try {
       writeFileSync(`${dir}/file`, 'x');
       symlinkSync(`${dir}/file`, `${dir}/link`);
+      execFileSync('mkfifo', [`${dir}/fifo`]);
+      linkSync(`${dir}/fifo`, `${dir}/hardlink`);
+      execFileSync('mkfifo', [`${dir}/root-owned`]);
       await assert.rejects(openFifo(`${dir}/file`, constants.O_RDONLY), /not a FIFO/);
       await assert.rejects(openFifo(`${dir}/link`, constants.O_RDONLY), /ELOOP/);
+      await assert.rejects(openFifo(`${dir}/hardlink`, constants.O_RDONLY), /not a FIFO/);
+      await assert.rejects(openFifo(`${dir}/root-owned`, constants.O_RDONLY, 1000), /not a FIFO/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

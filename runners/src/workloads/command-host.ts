@@ -141,6 +141,8 @@ export class CommandHost {
     private readonly host: SpawnedCommand,
     /** The host-side path of the folder bound at COMMAND_FIFO_DIR. */
     private readonly fifoDir: string,
+    /** The sandbox user's uid, when the runner runs commands as another user than itself. */
+    private readonly owner: number | undefined,
     private readonly log: (line: string) => void = () => {},
   ) {
     host.stdout.setEncoding('latin1');
@@ -224,13 +226,13 @@ export class CommandHost {
 
   private async attach(id: number, pending: Pending): Promise<void> {
     const name = (n: number) => path.join(this.fifoDir, `${id}.${n}`);
-    const stdout = await openFifo(name(1), constants.O_RDONLY);
+    const stdout = await openFifo(name(1), constants.O_RDONLY, this.owner);
     pending.sockets.push(stdout);
-    const stderr = await openFifo(name(2), constants.O_RDONLY);
+    const stderr = await openFifo(name(2), constants.O_RDONLY, this.owner);
     pending.sockets.push(stderr);
     // Read and write: the open never waits for the command's side, and the command reads the
     // end of its input once this side is closed.
-    const stdin = pending.stdin ? await openFifo(name(0), constants.O_RDWR) : undefined;
+    const stdin = pending.stdin ? await openFifo(name(0), constants.O_RDWR, this.owner) : undefined;
     if (stdin) pending.sockets.push(stdin);
     const closes = [stdout, stderr].map((s) => new Promise<void>((r) => s.once('close', () => r())));
     const exit = new Promise<number>((resolve, reject) => {
@@ -337,7 +339,7 @@ function unavailable(cause: Error): WorkloadError {
  * Opens one of a command's FIFOs from the host side: never through a link (the sandbox user may
  * put one in its place), without waiting for the other side, and only if it is a FIFO.
  */
-export function openFifo(file: string, mode: number): Promise<Socket> {
+export function openFifo(file: string, mode: number, owner?: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     open(file, mode | constants.O_NOFOLLOW | constants.O_NONBLOCK, (err, fd) => {
       if (err) {
@@ -345,9 +347,12 @@ export function openFifo(file: string, mode: number): Promise<Socket> {
         return;
       }
       fstat(fd, (err2, st: Stats) => {
-        if (err2 || !st.isFIFO()) {
+        // One name only (not a hard link to a FIFO of someone else's), made by the sandbox user.
+        if (err2 || !st.isFIFO() || st.nlink !== 1 || (owner !== undefined && st.uid !== owner)) {
           closeQuietly(fd);
-          reject(new WorkloadError('DRIVER_UNAVAILABLE', "the command's stdio is not a FIFO"));
+          reject(
+            new WorkloadError('DRIVER_UNAVAILABLE', "the command's stdio is not a FIFO the sandbox made"),
+          );
           return;
         }
         const readable = mode === constants.O_RDONLY;

@@ -358,7 +358,9 @@ export class ProcessDriver implements WorkloadDriver {
         { newSession: true, netns, seccomp: await this.seccomp() },
       );
       const spawned = await this.spawner.spawn(line, { stdin: true, daemon: true });
-      return new CommandHost(spawned, fifoDir, (l) => console.error(`command host ${id}: ${l}`));
+      return new CommandHost(spawned, fifoDir, this.fileOwner?.uid, (l) =>
+        console.error(`command host ${id}: ${l}`),
+      );
     })();
     this.hosts.set(id, starting);
     starting.catch(() => {
