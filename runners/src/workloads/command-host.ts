@@ -41,10 +41,10 @@ export const COMMAND_FIFO_DIR = '/run/keel-exec';
 export const COMMAND_HOST_SCRIPT = `set -u
 exec 9>&1 1>/dev/null
 # Nothing else of what it was started with reaches the commands.
-for f in /proc/$$/fd/*; do
-  f=\${f##*/}
-  [[ $f =~ ^[0-9]+$ && $f != [0129] ]] && eval "exec $f>&-"
-done 2>/dev/null
+fds=(/proc/$$/fd/*)
+for f in "\${fds[@]##*/}"; do
+  [[ $f != [0129] && -e /proc/$$/fd/$f ]] && exec {f}>&-
+done
 d=$1
 field() { IFS= read -r -d '' "$1"; }
 count() { field "$1" && [[ \${!1} =~ ^[0-9]{1,5}$ ]]; }
