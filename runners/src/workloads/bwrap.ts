@@ -73,6 +73,8 @@ export interface SandboxArgs {
   newSession?: boolean;
   /** Host folders bound read-only inside (ExecRequest.readOnlyBinds). */
   readOnlyBinds?: Array<{ host: string; at: string }>;
+  /** Host folders bound writable inside (the command host's FIFO folder). */
+  writableBinds?: Array<{ host: string; at: string }>;
 }
 
 /**
@@ -114,6 +116,7 @@ export function sandboxArgs(a: SandboxArgs): string[] {
     '--tmpfs',
     '/home/keel',
     ...(a.readOnlyBinds ?? []).flatMap((b) => ['--ro-bind', b.host, b.at]),
+    ...(a.writableBinds ?? []).flatMap((b) => ['--bind', b.host, b.at]),
     '--bind',
     a.workspaceDir,
     '/workspace',
@@ -121,16 +124,20 @@ export function sandboxArgs(a: SandboxArgs): string[] {
     a.cwd,
     '--clearenv',
   );
-  const env: Record<string, string> = {
+  for (const [k, v] of Object.entries(sandboxEnv(a.env))) args.push('--setenv', k, v);
+  return args;
+}
+
+/** A sandboxed command's whole environment: the sandbox user's basics, then the request's. */
+export function sandboxEnv(env: Record<string, string>): Record<string, string> {
+  return {
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: '/home/keel',
     USER: 'keel',
     LOGNAME: 'keel',
     LANG: 'C.UTF-8',
-    ...a.env,
+    ...env,
   };
-  for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
-  return args;
 }
 
 function lstatOrUndefined(p: string) {

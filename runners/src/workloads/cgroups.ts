@@ -49,7 +49,8 @@ async function tryWrite(file: string, value: string): Promise<boolean> {
   }
 }
 
-async function readPids(procsFile: string): Promise<number[]> {
+/** The pids listed in a cgroup.procs file, without init. */
+export async function readPids(procsFile: string): Promise<number[]> {
   const text = await readFile(procsFile, 'utf8').catch(() => '');
   return text
     .split('\n')

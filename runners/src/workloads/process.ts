@@ -18,8 +18,16 @@ import path from 'node:path';
 import { ConfinedFs } from '../files/confined-fs.ts';
 import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import { sha256 } from '../sha256.ts';
-import { findExecutable, NAMESPACE_ARGS, sandboxArgs, systemArgs } from './bwrap.ts';
+import { findExecutable, NAMESPACE_ARGS, sandboxArgs, sandboxEnv, systemArgs } from './bwrap.ts';
 import { type CgroupDirs, createCgroup, type LimitKind, type WorkspaceCgroup } from './cgroups.ts';
+import {
+  COMMAND_FIFO_DIR,
+  COMMAND_HOST_SCRIPT,
+  CommandHost,
+  type HostedRequest,
+  hostable,
+} from './command-host.ts';
+import { sweepCommand } from './command-sweep.ts';
 import { SLIRP_DNS } from './egress-rules.ts';
 import { makeExecHandle, type RunningExec, waitAtMost } from './exec-handle.ts';
 import { ensureHostDir } from './host-dir.ts';
@@ -64,6 +72,11 @@ export interface ProcessDriverOptions {
   sandboxGid?: number;
   /** Put each workspace in its own cgroup when possible. Default true. */
   cgroups?: boolean;
+  /**
+   * Start a workspace's commands from one long-lived process in its sandbox (command-host.ts)
+   * rather than a sandbox each. Default true; false gives every command a sandbox of its own.
+   */
+  commandHost?: boolean;
 }
 
 /** A command as the process that starts it must run it. */
@@ -110,6 +123,9 @@ export class ProcessDriver implements WorkloadDriver {
   private readonly useCgroups: boolean;
   private readonly execs = new Map<string, Set<ExecHandle>>();
   private readonly cgroups = new Map<string, WorkspaceCgroup>();
+  private readonly useCommandHost: boolean;
+  /** Each running workspace's command host, once a command asked for it. */
+  private readonly hosts = new Map<string, Promise<CommandHost>>();
   /** Networks known to be up since this runner started; the first use after a restart checks. */
   private readonly networks = new NetworkBringUps<string>();
   private seccompFile: Promise<string> | undefined;
@@ -131,6 +147,7 @@ export class ProcessDriver implements WorkloadDriver {
     this.sandboxed = this.bwrap !== undefined;
     this.fileOwner = this.asRoot ? { uid: opts.sandboxUid ?? 1000, gid: opts.sandboxGid ?? 1000 } : undefined;
     this.useCgroups = opts.cgroups ?? true;
+    this.useCommandHost = opts.commandHost ?? true;
     this.netnsTag = sha256(this.root).slice(0, 8);
   }
 
@@ -193,7 +210,13 @@ export class ProcessDriver implements WorkloadDriver {
     // command's end waits for every process holding its output, and one that left the
     // command's process group would otherwise hold it (and this stop) forever.
     const commands = [...(this.execs.get(id) ?? [])];
-    await Promise.all([...commands.map((h) => h.kill()), cg?.killAll()]);
+    const host = this.hosts.get(id);
+    this.hosts.delete(id);
+    await Promise.all([
+      ...commands.map((h) => h.kill()),
+      host?.then((h) => h.close()).catch(() => undefined),
+      cg?.killAll(),
+    ]);
     this.cgroups.delete(id);
     await cg?.destroy();
     if (state?.spec.network) await this.networkDown(id);
@@ -225,8 +248,9 @@ export class ProcessDriver implements WorkloadDriver {
   }
 
   exec(id: string, req: ExecRequest): ExecHandle {
+    const execId = randomUUID();
     const handle = makeExecHandle({
-      id: randomUUID(),
+      id: execId,
       timeoutMs: req.timeoutMs,
       stdin: req.stdin,
       start: async (io) => {
@@ -234,6 +258,32 @@ export class ProcessDriver implements WorkloadDriver {
         validateExec(req);
         const state = await this.mustState(id);
         if (!state.started) throw new WorkloadError('WORKLOAD_NOT_RUNNING', `workspace ${id} is not running`);
+        const hosted: HostedRequest = {
+          argv: req.argv,
+          cwd: path.posix.resolve('/workspace', req.cwd ?? '.'),
+          // As the container drivers' execs carry it: what a kill sweeps for (command-sweep.ts).
+          env: { ...sandboxEnv(req.env ?? {}), KEEL_EXEC_ID: execId },
+          stdin: req.stdin === true,
+        };
+        if (this.useCommandHost && this.bwrap && !req.readOnlyBinds && hostable(hosted)) {
+          const command = await (await this.hostFor(id, state)).run(hosted);
+          const cg = this.cgroups.get(id);
+          command.stdout.pipe(io.stdout);
+          command.stderr.pipe(io.stderr);
+          if (io.stdin && command.stdin) {
+            command.stdin.on('error', () => {});
+            feedInput(io.stdin, command.stdin);
+          }
+          return {
+            exited: command.exited,
+            async killTree() {
+              command.kill();
+              // What left the command's process group, found in the workspace's cgroup.
+              if (cg && command.pid > 0) await sweepCommand(cg.procsFiles, command.pid, execId);
+              await waitAtMost(command.exited, 5000);
+            },
+          };
+        }
         const cg = await this.cgroupFor(id, state.spec);
         const netns = await this.namespaceFor(id, state.spec);
         const line = this.commandLine(id, state, req, cg, {
@@ -264,6 +314,59 @@ export class ProcessDriver implements WorkloadDriver {
     };
     handle.done.then(forget, forget);
     return handle;
+  }
+
+  /**
+   * The workspace's command host, started on first use and again after it ended (a command can
+   * kill it: it runs as the sandbox user). It is a command like the others, with the FIFO folder
+   * bound in; its sandbox, and with it every command it started, ends with the workspace's stop.
+   */
+  private hostFor(id: string, state: State): Promise<CommandHost> {
+    const known = this.hosts.get(id);
+    if (known) {
+      return known.then(
+        (host) => (host.alive ? host : this.startHost(id, state, known)),
+        () => this.startHost(id, state, known),
+      );
+    }
+    return this.startHost(id, state, undefined);
+  }
+
+  private startHost(
+    id: string,
+    state: State,
+    replacing: Promise<CommandHost> | undefined,
+  ): Promise<CommandHost> {
+    // Two commands that find the same dead host start one new one.
+    const current = this.hosts.get(id);
+    if (current && current !== replacing) return current;
+    const starting = (async () => {
+      const fifoDir = path.join(this.dir(id), 'exec');
+      await rm(fifoDir, { recursive: true, force: true });
+      await mkdir(fifoDir, { mode: 0o700 });
+      if (this.fileOwner) await chown(fifoDir, this.fileOwner.uid, this.fileOwner.gid);
+      const cg = await this.cgroupFor(id, state.spec);
+      const netns = await this.namespaceFor(id, state.spec);
+      const line = this.commandLine(
+        id,
+        state,
+        {
+          argv: ['/bin/bash', '-c', COMMAND_HOST_SCRIPT, 'keel-command-host', COMMAND_FIFO_DIR],
+          writableBinds: [{ host: fifoDir, at: COMMAND_FIFO_DIR }],
+        },
+        cg,
+        { newSession: true, netns, seccomp: await this.seccomp() },
+      );
+      const spawned = await this.spawner.spawn(line, { stdin: true, daemon: true });
+      return new CommandHost(spawned, fifoDir, this.fileOwner?.uid, (l) =>
+        console.error(`command host ${id}: ${l}`),
+      );
+    })();
+    this.hosts.set(id, starting);
+    starting.catch(() => {
+      if (this.hosts.get(id) === starting) this.hosts.delete(id);
+    });
+    return starting;
   }
 
   /**
@@ -355,7 +458,7 @@ export class ProcessDriver implements WorkloadDriver {
   private commandLine(
     id: string,
     state: State,
-    req: ExecRequest,
+    req: ExecRequest & { writableBinds?: Array<{ host: string; at: string }> },
     cg: WorkspaceCgroup | undefined,
     opts: { newSession: boolean; netns: string | undefined; seccomp: string },
   ): SandboxCommand {
@@ -394,6 +497,7 @@ export class ProcessDriver implements WorkloadDriver {
       env: req.env ?? {},
       newSession: opts.newSession,
       ...(req.readOnlyBinds ? { readOnlyBinds: req.readOnlyBinds } : {}),
+      ...(req.writableBinds ? { writableBinds: req.writableBinds } : {}),
     });
     return {
       argv: [...prefix, this.bwrap, ...bwrapArgs, '--', ...req.argv],

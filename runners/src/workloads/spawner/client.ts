@@ -32,6 +32,8 @@ export interface SpawnedCommand {
 
 interface Pending {
   stdin: boolean;
+  /** Long-lived (a workspace's command host): does not keep the runner's process alive. */
+  daemon: boolean;
   pipes: { stdin?: Socket; stdout?: Socket; stderr?: Socket };
   /**
    * Settle at each output pipe's 'close', watched from its arrival: a command that writes nothing
@@ -71,13 +73,20 @@ class SpawnerProcess {
     this.refs();
   }
 
-  spawn(req: Omit<SpawnRequest, 'type' | 'id'>, id: number): Promise<SpawnedCommand> {
+  spawn(req: Omit<SpawnRequest, 'type' | 'id'>, id: number, daemon: boolean): Promise<SpawnedCommand> {
     return new Promise((resolve, reject) => {
       if (this.gone) {
         reject(unavailable(new Error('the sandbox spawner exited')));
         return;
       }
-      this.pending.set(id, { stdin: req.stdin, pipes: {}, closes: [], started: resolve, failed: reject });
+      this.pending.set(id, {
+        stdin: req.stdin,
+        daemon,
+        pipes: {},
+        closes: [],
+        started: resolve,
+        failed: reject,
+      });
       this.refs();
       this.child.send({ type: 'spawn', id, ...req } satisfies SpawnRequest, (err) => {
         if (err) this.settleFailed(id, unavailable(err));
@@ -148,6 +157,7 @@ class SpawnerProcess {
       this.refs();
     };
     exited.then(forget, forget);
+    if (pending.daemon) for (const pipe of [stdin, stdout, stderr]) pipe?.unref();
     pending.started({ pid, ...(stdin ? { stdin } : {}), stdout, stderr, exited });
   }
 
@@ -182,7 +192,7 @@ class SpawnerProcess {
 
   /** Keeps the runner alive only while a command is asked for or running. */
   private refs(): void {
-    const busy = this.pending.size > 0 && !this.gone;
+    const busy = !this.gone && [...this.pending.values()].some((p) => !p.daemon || p.pid === undefined);
     const channel = this.child.channel as { ref?(): void; unref?(): void } | null | undefined;
     if (busy) {
       this.child.ref();
@@ -203,11 +213,13 @@ export class SandboxSpawner {
   private current: SpawnerProcess | undefined;
   private nextId = 0;
 
-  spawn(command: SpawnCommand, opts: { stdin: boolean }): Promise<SpawnedCommand> {
+  /** daemon: a long-lived command that must not keep the runner's process alive (its pipes are unref'd). */
+  spawn(command: SpawnCommand, opts: { stdin: boolean; daemon?: boolean }): Promise<SpawnedCommand> {
     const proc = this.process();
     const id = this.nextId;
     this.nextId = (this.nextId + 1) % Number.MAX_SAFE_INTEGER;
-    return proc.spawn({ argv: command.argv, cwd: command.cwd, env: command.env, stdin: opts.stdin }, id);
+    const req = { argv: command.argv, cwd: command.cwd, env: command.env, stdin: opts.stdin };
+    return proc.spawn(req, id, opts.daemon ?? false);
   }
 
   /** The spawner's pid, once one is running (for tests and diagnostics). */
