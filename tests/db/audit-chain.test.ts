@@ -46,6 +46,63 @@ for (const kind of DATABASE_KINDS) {
       }
     });
 
+    test('appends made while one is in flight share a transaction; one bad event fails alone', async () => {
+      const { db, close } = await freshDatabase(kind);
+      let transactions = 0;
+      // The same database, counting its transactions.
+      const counted = new Proxy(db, {
+        get(target, prop, receiver) {
+          if (prop === 'transaction') {
+            return (...args: Parameters<typeof db.transaction>) => {
+              transactions++;
+              return target.transaction(...args);
+            };
+          }
+          return Reflect.get(target, prop, receiver);
+        },
+      });
+      const services = { db: counted, clock: systemClock, auditSeal: new AuditHeadSeal(secret()) };
+      try {
+        const org = 'org_cccccccccccccccccccc';
+        const results = await Promise.allSettled(
+          Array.from({ length: 30 }, (_, i) =>
+            appendAudit(services, {
+              // PostgreSQL refuses a NUL in text: this event cannot be written.
+              action: i === 17 ? 'file.\u0000write' : 'file.write',
+              outcome: 'success',
+              organizationId: org,
+              metadata: { bytes: i },
+            }),
+          ),
+        );
+        assert.deepEqual(
+          results.map((r, i) => (r.status === 'fulfilled' ? i : -1)).filter((i) => i >= 0),
+          Array.from({ length: 30 }, (_, i) => i).filter((i) => i !== 17),
+        );
+        assert.deepEqual(await verifyAuditChain(services, org), { ok: true, checked: 29 });
+        const rows = await db
+          .select({ seq: auditEvents.seq, metadata: auditEvents.metadata })
+          .from(auditEvents)
+          .where(eq(auditEvents.chain, org))
+          .orderBy(auditEvents.seq);
+        // In the order they were asked for, without gaps.
+        assert.deepEqual(
+          rows.map((r) => (r.metadata as { bytes: number }).bytes),
+          Array.from({ length: 30 }, (_, i) => i).filter((i) => i !== 17),
+        );
+        transactions = 0;
+        await Promise.all(
+          Array.from({ length: 20 }, () =>
+            appendAudit(services, { action: 'file.read', outcome: 'success', organizationId: org }),
+          ),
+        );
+        assert.ok(transactions <= 2, `20 appends at once took ${transactions} transactions`);
+        assert.deepEqual(await verifyAuditChain(services, org), { ok: true, checked: 49 });
+      } finally {
+        await close();
+      }
+    });
+
     test('a removed last row is caught by the sealed head, and a head sealed under another key is refused', async () => {
       const { db, close } = await freshDatabase(kind);
       const services = { db, clock: systemClock, auditSeal: new AuditHeadSeal(secret()) };
