@@ -170,6 +170,8 @@ export async function pumpBody(redis: Redis, up: string, body: ReadableStream<Ui
 export class DownReader {
   private cursor = '0-0';
   private buffered: OutputEntry[] = [];
+  /** Ids taken but not yet deleted: they leave with the next read (see `next`). */
+  private consumed: string[] = [];
   done = false;
 
   constructor(
@@ -187,12 +189,19 @@ export class DownReader {
       const block = Math.max(1, Math.min(deadline - Date.now(), 5_000));
       const pending = this.first;
       this.first = undefined;
-      const got = await (pending ?? this.reader.read(this.key, this.cursor, READ_COUNT, block));
+      const consumed = this.consumed.splice(0);
+      const got = await (pending ?? this.reader.read(this.key, this.cursor, READ_COUNT, block, consumed));
       if (!got?.length) continue;
       const copies = got.map((e) => ({ id: e.id, t: e.t, d: e.d ? e.d.slice() : undefined }));
       this.cursor = copies.at(-1)!.id;
-      // Consumed: out of the window, so the runner may write on.
-      void this.redis.xdel(this.key, ...copies.map((e) => e.id)).catch(() => {});
+      // Consumed: out of the window once deleted, so the runner may write on. The deletes ride
+      // with the next read (the caller asks for it once it passed these on: no command of their
+      // own, and the window counts what the client has not yet taken); the last batch, which no
+      // read follows, goes at once.
+      const ids = copies.map((e) => e.id);
+      if (copies.some((e) => e.t === 'end' || e.t === 'error'))
+        void this.redis.xdel(this.key, ...ids).catch(() => {});
+      else this.consumed = ids;
       return copies;
     }
     return [];

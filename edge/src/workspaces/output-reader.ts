@@ -13,7 +13,17 @@ export interface OutputEntry {
  * entry's data may be a view of the reader's buffer: valid until the next `read` call.
  */
 export interface OutputReader {
-  read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null>;
+  /**
+   * `consumed`: ids of entries of `key` the caller is done with, deleted (XDEL) in the same write
+   * as the read, so that a windowed stream's writer sees them gone without a command of its own.
+   */
+  read(
+    key: string,
+    from: string,
+    count: number,
+    blockMs: number,
+    consumed?: readonly string[],
+  ): Promise<OutputEntry[] | null>;
   /**
    * Runs a Lua script and, in the same write, the first read of a stream the script makes:
    * Redis takes the read up as soon as the script is done, so the stream's first entries come
@@ -108,7 +118,14 @@ class IoredisReader implements OutputReader {
     // A stream waits out a Redis restart or failover: its reads are not refused as a request's are.
     this.conn = redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
   }
-  async read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
+  async read(
+    key: string,
+    from: string,
+    count: number,
+    blockMs: number,
+    consumed?: readonly string[],
+  ): Promise<OutputEntry[] | null> {
+    if (consumed?.length) void this.conn.xdel(key, ...consumed).catch(() => {});
     const res = (await this.conn.xreadBuffer(
       'COUNT',
       count,
@@ -163,10 +180,16 @@ class FallbackReader implements OutputReader {
   ) {
     this.lean = lean;
   }
-  read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
-    const read = { key, from, count, blockMs };
+  read(
+    key: string,
+    from: string,
+    count: number,
+    blockMs: number,
+    consumed?: readonly string[],
+  ): Promise<OutputEntry[] | null> {
+    const read = { key, from, count, blockMs, consumed };
     return this.lean
-      ? this.orElsewhere(this.lean.read(key, from, count, blockMs), read)
+      ? this.orElsewhere(this.lean.read(key, from, count, blockMs, consumed), read)
       : this.elsewhere(read);
   }
   evalThenRead(
@@ -187,9 +210,16 @@ class FallbackReader implements OutputReader {
       return this.elsewhere(read);
     });
   }
-  private elsewhere({ key, from, count, blockMs }: StreamRead): Promise<OutputEntry[] | null> {
+  private elsewhere({
+    key,
+    from,
+    count,
+    blockMs,
+    consumed,
+  }: StreamRead & { consumed?: readonly string[] }): Promise<OutputEntry[] | null> {
     this.slow ??= new IoredisReader(this.redis);
-    return this.slow.read(key, from, count, blockMs);
+    // The lean connection may have lost the deletes with it: XDEL again is harmless.
+    return this.slow.read(key, from, count, blockMs, consumed);
   }
   close(): void {
     this.closed = true;
@@ -281,9 +311,19 @@ class LeanReader {
     }
   }
 
-  read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
+  read(
+    key: string,
+    from: string,
+    count: number,
+    blockMs: number,
+    consumed?: readonly string[],
+  ): Promise<OutputEntry[] | null> {
     this.release();
-    const [reply] = this.send([this.xread({ key, from, count, blockMs })]);
+    const read = this.xread({ key, from, count, blockMs });
+    if (!consumed?.length) return this.send([read])[0]!.then(entriesOf);
+    // XDEL's answer (a count, or an error the read will meet too) is not waited on.
+    const [deleted, reply] = this.send([['XDEL', this.prefix + key, ...consumed], read]);
+    deleted!.catch(() => {});
     return reply!.then(entriesOf);
   }
 
