@@ -197,10 +197,10 @@ export class DownReader {
       // Consumed: out of the window once deleted, so the runner may write on. The deletes ride
       // with the next read (the caller asks for it once it passed these on: no command of their
       // own, and the window counts what the client has not yet taken); the last batch, which no
-      // read follows, goes at once.
+      // read of this stream follows, with the reader's next command (the next connection's, or
+      // its close): the runner waits on nothing once it wrote the end.
       const ids = copies.map((e) => e.id);
-      if (copies.some((e) => e.t === 'end' || e.t === 'error'))
-        void this.redis.xdel(this.key, ...ids).catch(() => {});
+      if (copies.some((e) => e.t === 'end' || e.t === 'error')) this.reader.discard(this.key, ids);
       else this.consumed = ids;
       return copies;
     }

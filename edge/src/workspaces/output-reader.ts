@@ -37,6 +37,11 @@ export interface OutputReader {
     args: readonly (string | number)[],
     read: StreamRead,
   ): EvalThenRead | undefined;
+  /**
+   * Deletes entries of `key` (XDEL) with the next command this reader sends, or as it closes:
+   * no write of its own for a stream's last entries, which no read of that stream follows.
+   */
+  discard(key: string, ids: readonly string[]): void;
   close(): void;
   /** Connected, with no command waiting: it may serve another stream (see ReaderPool). */
   readonly idle: boolean;
@@ -145,6 +150,9 @@ class IoredisReader implements OutputReader {
   evalThenRead(): undefined {
     return undefined;
   }
+  discard(key: string, ids: readonly string[]): void {
+    if (ids.length) void this.conn.xdel(key, ...ids).catch(() => {});
+  }
   close(): void {
     this.conn.disconnect();
   }
@@ -221,6 +229,10 @@ class FallbackReader implements OutputReader {
     // The lean connection may have lost the deletes with it: XDEL again is harmless.
     return this.slow.read(key, from, count, blockMs, consumed);
   }
+  discard(key: string, ids: readonly string[]): void {
+    if (this.lean) this.lean.discard(key, ids);
+    else (this.slow ??= new IoredisReader(this.redis)).discard(key, ids);
+  }
   close(): void {
     this.closed = true;
     this.lean?.close();
@@ -266,6 +278,8 @@ class LeanReader {
   private waiting: Array<{ resolve(v: Value): void; reject(e: Error): void }> = [];
   private error: Error | undefined;
   private readonly prefix: string;
+  /** Commands that leave with the next write (see `discard`); their replies are not waited on. */
+  private later: string[][] = [];
 
   constructor(o: Redis['options']) {
     this.prefix = o.keyPrefix ?? '';
@@ -361,25 +375,29 @@ class LeanReader {
     return ['XREAD', 'COUNT', String(count), 'BLOCK', String(blockMs), 'STREAMS', this.prefix + key, from];
   }
 
+  discard(key: string, ids: readonly string[]): void {
+    if (ids.length) this.later.push(['XDEL', this.prefix + key, ...ids]);
+  }
+
   close(): void {
-    this.socket.destroy();
+    // What waits for the next write leaves now, ahead of the connection's end.
+    if (this.later.length && !this.socket.destroyed && this.socket.writable)
+      this.socket.end(encode(this.later.splice(0)));
+    else this.socket.destroy();
   }
 
   get idle(): boolean {
     return !this.socket.destroyed && this.waiting.length === 0 && this.error === undefined;
   }
 
-  /** Sends commands in one write; a promise of each one's reply, in order. */
+  /** Sends commands in one write (after any `later`); a promise of each one's reply, in order. */
   private send(commands: readonly (readonly string[])[]): Array<Promise<Value>> {
     if (this.socket.destroyed) {
       return commands.map(() => Promise.reject(new ConnectionLost('the Redis connection closed')));
     }
-    let out = '';
-    for (const args of commands) {
-      out += `*${args.length}\r\n`;
-      for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
-    }
-    this.socket.write(out);
+    const later = this.later.splice(0);
+    this.socket.write(encode([...later, ...commands]));
+    for (const _ of later) this.waiting.push({ resolve() {}, reject() {} });
     return commands.map(
       () => new Promise<Value>((resolve, reject) => this.waiting.push({ resolve, reject })),
     );
@@ -415,6 +433,16 @@ class LeanReader {
       this.socket.destroy(err as Error);
     }
   }
+}
+
+/** Commands in RESP. */
+function encode(commands: readonly (readonly string[])[]): string {
+  let out = '';
+  for (const args of commands) {
+    out += `*${args.length}\r\n`;
+    for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+  }
+  return out;
 }
 
 /** An XREAD reply as entries (views of the reader's buffer); null when the read timed out. */
