@@ -125,7 +125,7 @@ describe('a preview stream window (real Redis)', () => {
       await writer.flushed();
     })();
     const reader = outputReader(redis);
-    const down = new DownReader(reader, redis, key);
+    const down = new DownReader(reader, key);
     const got: Buffer[] = [];
     try {
       for (let batch = 0; ; batch++) {

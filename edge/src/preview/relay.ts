@@ -176,7 +176,6 @@ export class DownReader {
 
   constructor(
     private readonly reader: OutputReader,
-    private readonly redis: Redis,
     private readonly key: string,
     /** A read already sent (see openConnection), taken first. */
     private first?: Promise<OutputEntry[] | null>,

@@ -230,8 +230,12 @@ class FallbackReader implements OutputReader {
     return this.slow.read(key, from, count, blockMs, consumed);
   }
   discard(key: string, ids: readonly string[]): void {
-    if (this.lean) this.lean.discard(key, ids);
-    else (this.slow ??= new IoredisReader(this.redis)).discard(key, ids);
+    if (this.lean) {
+      this.lean.discard(key, ids);
+      return;
+    }
+    this.slow ??= new IoredisReader(this.redis);
+    this.slow.discard(key, ids);
   }
   close(): void {
     this.closed = true;
