@@ -85,6 +85,7 @@ describe('AI warm start: one round trip, or nothing (real Redis)', () => {
   const scriptOnlyReader = (): OutputReader => ({
     read: () => Promise.resolve(null),
     evalThenRead: () => undefined,
+    discard: () => {},
     close: () => {},
     idle: true,
   });

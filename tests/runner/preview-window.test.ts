@@ -8,7 +8,8 @@ import {
   PreviewWindow,
 } from '@keel/contract/preview';
 import { Redis } from 'ioredis';
-import { appendWindowed } from '../../edge/src/preview/relay.ts';
+import { appendWindowed, DownReader } from '../../edge/src/preview/relay.ts';
+import { outputReader } from '../../edge/src/workspaces/output-reader.ts';
 import { followWindow, WindowedWriter } from '../../runners/src/preview/stream-window.ts';
 import { writerBeside } from '../../runners/src/resp-writer.ts';
 import { testInfra } from '../harness/infra.ts';
@@ -105,6 +106,62 @@ describe('a preview stream window (real Redis)', () => {
       raw?.close();
     });
   }
+
+  test("the edge's reader deletes what it took with its next read: a slow client holds the runner at the window; a body in small pieces goes in large entries", async () => {
+    const key = `test:pvwin:down:${process.pid}:${Date.now()}`;
+    // A client of its own: the writer beside `redis` was closed by the tests above.
+    const runner = new Redis((await testInfra()).redisUrl);
+    const raw = writerBeside(runner);
+    const body = randomBytes(12 * 1024 * 1024);
+    const writer = new WindowedWriter(runner, key, () => assert.fail('stalled'), raw);
+    let entries = 0;
+    const producing = (async () => {
+      // 16 KiB pieces, one a turn, as the forwarded socket hands a download over.
+      for (let at = 0; at < body.length; at += 16 * 1024) {
+        await writer.add('data', body.subarray(at, at + 16 * 1024));
+        await new Promise((r) => setImmediate(r));
+      }
+      await writer.add('end');
+      await writer.flushed();
+    })();
+    const reader = outputReader(redis);
+    const down = new DownReader(reader, key);
+    const got: Buffer[] = [];
+    try {
+      for (let batch = 0; ; batch++) {
+        const taken = await down.next(Date.now() + 10_000);
+        assert.ok(taken.length > 0, 'the body keeps coming');
+        entries += taken.filter((e) => e.t === 'data').length;
+        for (const e of taken) if (e.t === 'data' && e.d) got.push(Buffer.from(e.d));
+        if (taken.at(-1)!.t === 'end') break;
+        if (batch % 3 === 0) {
+          // A client slower than the runner: what it took is still in the window until the next
+          // read, and the window's bound holds.
+          await new Promise((r) => setTimeout(r, 60));
+          const rows = (await redis.xrangeBuffer(key, '-', '+')) as Array<[Buffer, Buffer[]]>;
+          const ids = new Set(rows.map(([id]) => id.toString()));
+          assert.ok(ids.has(taken[0]!.id), 'taken, not yet deleted');
+          const held = rows.reduce((n, [, f]) => n + (f[3]?.length ?? 0), 0);
+          assert.ok(
+            rows.length <= PREVIEW_WINDOW_ENTRIES && held <= PREVIEW_WINDOW_BYTES,
+            `${held} bytes unread`,
+          );
+        }
+      }
+      await producing;
+      assert.equal(sha(Buffer.concat(got)), sha(body), 'the body whole, in order');
+      assert.ok(entries <= 12 * 4, `${entries} entries for 768 pieces`);
+      // The last batch goes with the reader's next command, or as it closes.
+      reader.close();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await redis.xlen(key), 0);
+    } finally {
+      reader.close();
+      raw.close();
+      runner.disconnect();
+      await redis.del(key);
+    }
+  });
 
   test("the edge's up stream keeps the same bound: a WebSocket's 1.5 MiB messages wait for the runner", async () => {
     const key = `test:pvwin:up:${process.pid}:${Date.now()}`;

@@ -170,11 +170,12 @@ export async function pumpBody(redis: Redis, up: string, body: ReadableStream<Ui
 export class DownReader {
   private cursor = '0-0';
   private buffered: OutputEntry[] = [];
+  /** Ids taken but not yet deleted: they leave with the next read (see `next`). */
+  private consumed: string[] = [];
   done = false;
 
   constructor(
     private readonly reader: OutputReader,
-    private readonly redis: Redis,
     private readonly key: string,
     /** A read already sent (see openConnection), taken first. */
     private first?: Promise<OutputEntry[] | null>,
@@ -187,12 +188,19 @@ export class DownReader {
       const block = Math.max(1, Math.min(deadline - Date.now(), 5_000));
       const pending = this.first;
       this.first = undefined;
-      const got = await (pending ?? this.reader.read(this.key, this.cursor, READ_COUNT, block));
+      const consumed = this.consumed.splice(0);
+      const got = await (pending ?? this.reader.read(this.key, this.cursor, READ_COUNT, block, consumed));
       if (!got?.length) continue;
       const copies = got.map((e) => ({ id: e.id, t: e.t, d: e.d ? e.d.slice() : undefined }));
       this.cursor = copies.at(-1)!.id;
-      // Consumed: out of the window, so the runner may write on.
-      void this.redis.xdel(this.key, ...copies.map((e) => e.id)).catch(() => {});
+      // Consumed: out of the window once deleted, so the runner may write on. The deletes ride
+      // with the next read (the caller asks for it once it passed these on: no command of their
+      // own, and the window counts what the client has not yet taken); the last batch, which no
+      // read of this stream follows, with the reader's next command (the next connection's, or
+      // its close): the runner waits on nothing once it wrote the end.
+      const ids = copies.map((e) => e.id);
+      if (copies.some((e) => e.t === 'end' || e.t === 'error')) this.reader.discard(this.key, ids);
+      else this.consumed = ids;
       return copies;
     }
     return [];

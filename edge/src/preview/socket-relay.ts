@@ -37,7 +37,7 @@ export function previewSocketRelay(o: {
 
   const follow = async (ws: WSContext<unknown>, c: Opened) => {
     const reader = o.readers.take();
-    const down = new DownReader(reader, writer!, c.down);
+    const down = new DownReader(reader, c.down);
     const pieces: Uint8Array[] = [];
     const whole = (last: Uint8Array | undefined): Uint8Array<ArrayBuffer> => {
       const all = [...pieces.splice(0), last ?? new Uint8Array()];

@@ -326,7 +326,7 @@ async function servePreview(
       reader,
     );
     if (hasBody && body) void pumpBody(services.redis(), opened.up, body);
-    down = new DownReader(reader, services.redis(), opened.down, opened.firstRead);
+    down = new DownReader(reader, opened.down, opened.firstRead);
     head = await readHead(down);
   } catch (err) {
     services.readers.give(reader);

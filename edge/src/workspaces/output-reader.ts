@@ -13,7 +13,17 @@ export interface OutputEntry {
  * entry's data may be a view of the reader's buffer: valid until the next `read` call.
  */
 export interface OutputReader {
-  read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null>;
+  /**
+   * `consumed`: ids of entries of `key` the caller is done with, deleted (XDEL) in the same write
+   * as the read, so that a windowed stream's writer sees them gone without a command of its own.
+   */
+  read(
+    key: string,
+    from: string,
+    count: number,
+    blockMs: number,
+    consumed?: readonly string[],
+  ): Promise<OutputEntry[] | null>;
   /**
    * Runs a Lua script and, in the same write, the first read of a stream the script makes:
    * Redis takes the read up as soon as the script is done, so the stream's first entries come
@@ -27,6 +37,11 @@ export interface OutputReader {
     args: readonly (string | number)[],
     read: StreamRead,
   ): EvalThenRead | undefined;
+  /**
+   * Deletes entries of `key` (XDEL) with the next command this reader sends, or as it closes:
+   * no write of its own for a stream's last entries, which no read of that stream follows.
+   */
+  discard(key: string, ids: readonly string[]): void;
   close(): void;
   /** Connected, with no command waiting: it may serve another stream (see ReaderPool). */
   readonly idle: boolean;
@@ -108,7 +123,14 @@ class IoredisReader implements OutputReader {
     // A stream waits out a Redis restart or failover: its reads are not refused as a request's are.
     this.conn = redis.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
   }
-  async read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
+  async read(
+    key: string,
+    from: string,
+    count: number,
+    blockMs: number,
+    consumed?: readonly string[],
+  ): Promise<OutputEntry[] | null> {
+    if (consumed?.length) void this.conn.xdel(key, ...consumed).catch(() => {});
     const res = (await this.conn.xreadBuffer(
       'COUNT',
       count,
@@ -127,6 +149,9 @@ class IoredisReader implements OutputReader {
   }
   evalThenRead(): undefined {
     return undefined;
+  }
+  discard(key: string, ids: readonly string[]): void {
+    if (ids.length) void this.conn.xdel(key, ...ids).catch(() => {});
   }
   close(): void {
     this.conn.disconnect();
@@ -163,10 +188,16 @@ class FallbackReader implements OutputReader {
   ) {
     this.lean = lean;
   }
-  read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
-    const read = { key, from, count, blockMs };
+  read(
+    key: string,
+    from: string,
+    count: number,
+    blockMs: number,
+    consumed?: readonly string[],
+  ): Promise<OutputEntry[] | null> {
+    const read = { key, from, count, blockMs, consumed };
     return this.lean
-      ? this.orElsewhere(this.lean.read(key, from, count, blockMs), read)
+      ? this.orElsewhere(this.lean.read(key, from, count, blockMs, consumed), read)
       : this.elsewhere(read);
   }
   evalThenRead(
@@ -187,9 +218,24 @@ class FallbackReader implements OutputReader {
       return this.elsewhere(read);
     });
   }
-  private elsewhere({ key, from, count, blockMs }: StreamRead): Promise<OutputEntry[] | null> {
+  private elsewhere({
+    key,
+    from,
+    count,
+    blockMs,
+    consumed,
+  }: StreamRead & { consumed?: readonly string[] }): Promise<OutputEntry[] | null> {
     this.slow ??= new IoredisReader(this.redis);
-    return this.slow.read(key, from, count, blockMs);
+    // The lean connection may have lost the deletes with it: XDEL again is harmless.
+    return this.slow.read(key, from, count, blockMs, consumed);
+  }
+  discard(key: string, ids: readonly string[]): void {
+    if (this.lean) {
+      this.lean.discard(key, ids);
+      return;
+    }
+    this.slow ??= new IoredisReader(this.redis);
+    this.slow.discard(key, ids);
   }
   close(): void {
     this.closed = true;
@@ -236,6 +282,8 @@ class LeanReader {
   private waiting: Array<{ resolve(v: Value): void; reject(e: Error): void }> = [];
   private error: Error | undefined;
   private readonly prefix: string;
+  /** Commands that leave with the next write (see `discard`); their replies are not waited on. */
+  private later: string[][] = [];
 
   constructor(o: Redis['options']) {
     this.prefix = o.keyPrefix ?? '';
@@ -281,9 +329,19 @@ class LeanReader {
     }
   }
 
-  read(key: string, from: string, count: number, blockMs: number): Promise<OutputEntry[] | null> {
+  read(
+    key: string,
+    from: string,
+    count: number,
+    blockMs: number,
+    consumed?: readonly string[],
+  ): Promise<OutputEntry[] | null> {
     this.release();
-    const [reply] = this.send([this.xread({ key, from, count, blockMs })]);
+    const read = this.xread({ key, from, count, blockMs });
+    if (!consumed?.length) return this.send([read])[0]!.then(entriesOf);
+    // XDEL's answer (a count, or an error the read will meet too) is not waited on.
+    const [deleted, reply] = this.send([['XDEL', this.prefix + key, ...consumed], read]);
+    deleted!.catch(() => {});
     return reply!.then(entriesOf);
   }
 
@@ -321,25 +379,29 @@ class LeanReader {
     return ['XREAD', 'COUNT', String(count), 'BLOCK', String(blockMs), 'STREAMS', this.prefix + key, from];
   }
 
+  discard(key: string, ids: readonly string[]): void {
+    if (ids.length) this.later.push(['XDEL', this.prefix + key, ...ids]);
+  }
+
   close(): void {
-    this.socket.destroy();
+    // What waits for the next write leaves now, ahead of the connection's end.
+    if (this.later.length && !this.socket.destroyed && this.socket.writable)
+      this.socket.end(encode(this.later.splice(0)));
+    else this.socket.destroy();
   }
 
   get idle(): boolean {
     return !this.socket.destroyed && this.waiting.length === 0 && this.error === undefined;
   }
 
-  /** Sends commands in one write; a promise of each one's reply, in order. */
+  /** Sends commands in one write (after any `later`); a promise of each one's reply, in order. */
   private send(commands: readonly (readonly string[])[]): Array<Promise<Value>> {
     if (this.socket.destroyed) {
       return commands.map(() => Promise.reject(new ConnectionLost('the Redis connection closed')));
     }
-    let out = '';
-    for (const args of commands) {
-      out += `*${args.length}\r\n`;
-      for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
-    }
-    this.socket.write(out);
+    const later = this.later.splice(0);
+    this.socket.write(encode([...later, ...commands]));
+    for (const _ of later) this.waiting.push({ resolve() {}, reject() {} });
     return commands.map(
       () => new Promise<Value>((resolve, reject) => this.waiting.push({ resolve, reject })),
     );
@@ -375,6 +437,16 @@ class LeanReader {
       this.socket.destroy(err as Error);
     }
   }
+}
+
+/** Commands in RESP. */
+function encode(commands: readonly (readonly string[])[]): string {
+  let out = '';
+  for (const args of commands) {
+    out += `*${args.length}\r\n`;
+    for (const a of args) out += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;
+  }
+  return out;
 }
 
 /** An XREAD reply as entries (views of the reader's buffer); null when the read timed out. */

@@ -47,17 +47,20 @@ function flush() {
     for (const c of conns.values()) c.socket.pause();
   }
 }
+const DATA = Buffer.from(JSON.stringify({ op: 'data' }));
 function send(id, head, payload) {
-  const json = Buffer.from(JSON.stringify(head));
+  const json = head.op === 'data' ? DATA : Buffer.from(JSON.stringify(head));
   const n = payload ? payload.length : 0;
-  const frame = Buffer.allocUnsafe(12 + json.length + n);
+  const frame = Buffer.allocUnsafe(12 + json.length);
   frame.writeUInt32BE(8 + json.length + n, 0);
   frame.writeUInt32BE(id >>> 0, 4);
   frame.writeUInt32BE(json.length, 8);
   json.copy(frame, 12);
-  if (payload) payload.copy(frame, 12 + json.length);
   pending.push(frame);
-  pendingBytes += frame.length;
+  // The payload (a socket read of its own) follows its head as it is: the corked write sends
+  // both in one writev, with no copy into the frame.
+  if (n) pending.push(payload);
+  pendingBytes += frame.length + n;
   if (pendingBytes >= 512 * 1024) flush();
   else if (!flushing) flushing = setImmediate(flush);
 }

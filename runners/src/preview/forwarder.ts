@@ -38,6 +38,10 @@ const FromForwarder = z.discriminatedUnion('op', [
   z.object({ op: z.literal('ports'), ports: z.array(ListeningPort).max(PREVIEW_MAX_PORTS) }),
 ]);
 
+/** A data frame's head as the forwarder writes it. */
+const DATA = { op: 'data' } as const;
+const DATA_HEAD = Buffer.from(JSON.stringify(DATA));
+
 export class ForwarderError extends Error {
   constructor(
     readonly code: 'port_closed' | 'bad_gateway',
@@ -225,7 +229,10 @@ export class Forwarder {
     for (const frame of frames) {
       let parsed: z.infer<typeof FromForwarder>;
       try {
-        parsed = FromForwarder.parse(JSON.parse(frame.header.toString('utf8')));
+        // Most frames of a download are data: their head, always the same bytes, is not parsed.
+        parsed = frame.header.equals(DATA_HEAD)
+          ? DATA
+          : FromForwarder.parse(JSON.parse(frame.header.toString('utf8')));
       } catch {
         this.end('it sent a malformed frame');
         return;

@@ -17,6 +17,13 @@ import type { RespArg, RespWriter } from '../resp-writer.ts';
 const STALLED_MS = 60_000;
 /** While the window has been full for less than this, it is polled every millisecond. */
 const FAST_POLL_MS = 250;
+/**
+ * A body that comes in pieces waits up to GATHER_MS for GATHER_BYTES before it is appended:
+ * each entry costs both sides a round of commands and socket writes whatever its size, so a
+ * download goes in fewer, larger entries. A head, an end or a message never waits.
+ */
+const GATHER_BYTES = 512 * 1024;
+const GATHER_MS = 2;
 
 type Queued = [string, Buffer | string | undefined];
 /** An entry as written: its data as the pieces that make it (joined only where ioredis writes it). */
@@ -65,6 +72,8 @@ export class WindowedWriter {
   private full = false;
   private readonly window = new PreviewWindow();
   private waiters: Array<() => void> = [];
+  /** Set while a flush waits to gather more of a body: starts it at once. */
+  private gathered: (() => void) | undefined;
   failed: unknown;
 
   constructor(
@@ -88,6 +97,7 @@ export class WindowedWriter {
       this.queue.push([t, d]);
     }
     if (d !== undefined) this.queuedBytes += typeof d === 'string' ? d.length : d.length;
+    if (this.gathered && (t !== 'data' || this.queuedBytes >= GATHER_BYTES)) this.gathered();
     this.schedule();
     return this.room();
   }
@@ -106,6 +116,7 @@ export class WindowedWriter {
   async flushed(): Promise<void> {
     while (this.flushing || this.queue.length) {
       this.schedule();
+      this.gathered?.();
       await this.flushing;
     }
   }
@@ -113,6 +124,7 @@ export class WindowedWriter {
   private schedule(): void {
     if (this.flushing || !this.queue.length) return;
     this.flushing = new Promise<void>((r) => setImmediate(r))
+      .then(() => this.gather())
       .then(() => this.flush())
       .catch((err: unknown) => {
         this.failed = err;
@@ -124,6 +136,24 @@ export class WindowedWriter {
         this.flushing = undefined;
         if (this.queue.length && !this.failed) this.schedule();
       });
+  }
+
+  /** Waits a moment for more of a body that is all that is queued, and less than GATHER_BYTES. */
+  private gather(): Promise<void> | undefined {
+    if (this.queuedBytes >= GATHER_BYTES || this.queue.some(([t]) => t !== 'data')) return;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(go, GATHER_MS);
+      function go() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.gathered = () => {
+        this.gathered = undefined;
+        go();
+      };
+    }).finally(() => {
+      this.gathered = undefined;
+    });
   }
 
   private async flush(): Promise<void> {
