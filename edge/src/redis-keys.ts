@@ -4,23 +4,51 @@
  * none of these may fall under it.
  */
 
+import { setBounded } from './services/bounded-map.ts';
+
 /** Anything that knows the install's key prefix (the services, or their config). */
 type Prefixed = { config: { redisPrefix: string } };
 
-/** A signed-in session's cached confirmation, or its revocation marker. */
-export function sessionCacheKey(on: Prefixed, sessionId: string): string {
-  return `${on.config.redisPrefix}sess:${sessionId}`;
+/** Ids kept per prefix at most by `keptPerId`; past this the one kept longest ago is dropped. */
+const MAX_KEPT_IDS = 10_000;
+const MAX_KEPT_PREFIXES = 64;
+
+/**
+ * A key made on most requests from the same id (a session's, an organization's), kept once made
+ * per install prefix: the same id then gives the very same string, which is not joined again
+ * and whose hash the engine keeps, so the maps it is looked up in (services.reads) do not read
+ * it again. Bounded.
+ */
+export function keptPerId(
+  make: (prefix: string, id: string) => string,
+): (on: Prefixed, id: string) => string {
+  const byPrefix = new Map<string, Map<string, string>>();
+  return (on, id) => {
+    const prefix = on.config.redisPrefix;
+    let kept = byPrefix.get(prefix);
+    if (!kept) {
+      kept = new Map();
+      setBounded(byPrefix, prefix, kept, MAX_KEPT_PREFIXES);
+    }
+    let key = kept.get(id);
+    if (key === undefined) {
+      key = make(prefix, id);
+      setBounded(kept, id, key, MAX_KEPT_IDS);
+    }
+    return key;
+  };
 }
+
+/** A signed-in session's cached confirmation, or its revocation marker (read on every request). */
+export const sessionCacheKey = keptPerId((prefix, sessionId) => `${prefix}sess:${sessionId}`);
 
 /** A live workspace row, cached for the file and command routes. */
 export function workspaceRowKey(on: Prefixed, workspaceId: string): string {
   return `${on.config.redisPrefix}wsrow:${workspaceId}`;
 }
 
-/** The version of a read-through cache scope (see workspaces/cache.ts). */
-export function cacheVersionKey(on: Prefixed, scope: string): string {
-  return `${on.config.redisPrefix}cache:v:${scope}`;
-}
+/** The version of a read-through cache scope (see workspaces/cache.ts; the list's is read on every list). */
+export const cacheVersionKey = keptPerId((prefix, scope) => `${prefix}cache:v:${scope}`);
 
 export function cacheEntryKey(on: Prefixed, scope: string, version: string, key: string): string {
   return `${on.config.redisPrefix}cache:${scope}:${version}:${key}`;

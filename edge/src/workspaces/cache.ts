@@ -175,7 +175,16 @@ export async function invalidate(services: Services, scope: string, versionAt?: 
   services.reads.forget([key]);
 }
 
-export const listScope = (organizationId: string) => `wslist:${organizationId}`;
+/** The organization's list's scope: kept per organization, as its version key is (redis-keys.ts). */
+export const listScope = (organizationId: string) => {
+  let scope = listScopes.get(organizationId);
+  if (scope === undefined) {
+    scope = `wslist:${organizationId}`;
+    setBounded(listScopes, organizationId, scope, 10_000);
+  }
+  return scope;
+};
+const listScopes = new Map<string, string>();
 /**
  * A workspace's trees, per placement: its files' version lives under its runner's keys and
  * starts again at 0 on the runner it moves to, so a tree cached before a move must never be
