@@ -4,39 +4,21 @@
  * none of these may fall under it.
  */
 
-import { setBounded } from './services/bounded-map.ts';
+import { keptJoins } from './services/bounded-map.ts';
 
 /** Anything that knows the install's key prefix (the services, or their config). */
 type Prefixed = { config: { redisPrefix: string } };
 
-/** Ids kept per prefix at most by `keptPerId`; past this the one kept longest ago is dropped. */
-const MAX_KEPT_IDS = 10_000;
-const MAX_KEPT_PREFIXES = 64;
-
 /**
  * A key made on most requests from the same id (a session's, an organization's), kept once made
- * per install prefix: the same id then gives the very same string, which is not joined again
- * and whose hash the engine keeps, so the maps it is looked up in (services.reads) do not read
- * it again. Bounded.
+ * per install prefix (services/bounded-map.ts, keptJoins): at most 64 prefixes (a process runs
+ * one; tests run several) and 10,000 ids each.
  */
 export function keptPerId(
   make: (prefix: string, id: string) => string,
 ): (on: Prefixed, id: string) => string {
-  const byPrefix = new Map<string, Map<string, string>>();
-  return (on, id) => {
-    const prefix = on.config.redisPrefix;
-    let kept = byPrefix.get(prefix);
-    if (!kept) {
-      kept = new Map();
-      setBounded(byPrefix, prefix, kept, MAX_KEPT_PREFIXES);
-    }
-    let key = kept.get(id);
-    if (key === undefined) {
-      key = make(prefix, id);
-      setBounded(kept, id, key, MAX_KEPT_IDS);
-    }
-    return key;
-  };
+  const kept = keptJoins(make, 64, 10_000);
+  return (on, id) => kept(on.config.redisPrefix, id);
 }
 
 /** A signed-in session's cached confirmation, or its revocation marker (read on every request). */
