@@ -4,23 +4,33 @@
  * none of these may fall under it.
  */
 
+import { keptJoins } from './services/bounded-map.ts';
+
 /** Anything that knows the install's key prefix (the services, or their config). */
 type Prefixed = { config: { redisPrefix: string } };
 
-/** A signed-in session's cached confirmation, or its revocation marker. */
-export function sessionCacheKey(on: Prefixed, sessionId: string): string {
-  return `${on.config.redisPrefix}sess:${sessionId}`;
+/**
+ * A key made on most requests from the same id (a session's, an organization's), kept once made
+ * per install prefix (services/bounded-map.ts, keptJoins): at most 64 prefixes (a process runs
+ * one; tests run several) and 10,000 ids each.
+ */
+export function keptPerId(
+  make: (prefix: string, id: string) => string,
+): (on: Prefixed, id: string) => string {
+  const kept = keptJoins(make, 64, 10_000);
+  return (on, id) => kept(on.config.redisPrefix, id);
 }
+
+/** A signed-in session's cached confirmation, or its revocation marker (read on every request). */
+export const sessionCacheKey = keptPerId((prefix, sessionId) => `${prefix}sess:${sessionId}`);
 
 /** A live workspace row, cached for the file and command routes. */
 export function workspaceRowKey(on: Prefixed, workspaceId: string): string {
   return `${on.config.redisPrefix}wsrow:${workspaceId}`;
 }
 
-/** The version of a read-through cache scope (see workspaces/cache.ts). */
-export function cacheVersionKey(on: Prefixed, scope: string): string {
-  return `${on.config.redisPrefix}cache:v:${scope}`;
-}
+/** The version of a read-through cache scope (see workspaces/cache.ts; the list's is read on every list). */
+export const cacheVersionKey = keptPerId((prefix, scope) => `${prefix}cache:v:${scope}`);
 
 export function cacheEntryKey(on: Prefixed, scope: string, version: string, key: string): string {
   return `${on.config.redisPrefix}cache:${scope}:${version}:${key}`;

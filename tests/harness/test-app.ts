@@ -64,7 +64,8 @@ export async function createTestApp(
     databaseUrl?: string;
     env?: Record<string, string>;
     clock?: Clock;
-    clientIp?: string;
+    /** The client address of every request, or a function that says it per request. */
+    clientIp?: string | (() => string);
     /** For apps served on a real port with WebSockets (see runner-rig). */
     upgradeWebSocket?: SocketUpgrade;
   } = {},
@@ -89,12 +90,13 @@ export async function createTestApp(
     keyCache: newKeyCache(),
   });
   const ip = options.clientIp ?? `10.${randomBytes(3).join('.')}`;
+  const clientIp = typeof ip === 'function' ? ip : () => ip;
   const app = createApp({
     provideServices: async (c, next) => {
       c.set('services', handle.services);
       await next();
     },
-    clientIp: () => ip,
+    clientIp,
     ...(options.upgradeWebSocket ? { upgradeWebSocket: options.upgradeWebSocket } : {}),
     directory: () => import('../../edge/src/ldap/ldap-directory.ts'),
   });

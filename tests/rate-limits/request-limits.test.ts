@@ -100,6 +100,40 @@ describe('request limits per address, person and plan (real Redis and PostgreSQL
     }
   });
 
+  test('the list counted from leases is counted on the address it comes from', async () => {
+    let address = '10.250.0.1';
+    const t = await createTestApp({
+      clientIp: () => address,
+      env: { KEEL_RATE_LIMIT_IP_PER_MINUTE: '640', KEEL_RATE_LIMIT_PERSON_PER_MINUTE: '64000' },
+    });
+    try {
+      await withinOneRateWindow(10);
+      const client = new BrowserClient(t.fetch);
+      const signup = await client.request('POST', '/api/auth/signup', {
+        email: 'list-address@example.com',
+        password: PASSWORD,
+        name: 'Address',
+      });
+      assert.equal(signup.status, 201, JSON.stringify(signup.body));
+      const left = async () => {
+        const res = await client.request('GET', '/api/workspaces', undefined, { bearer: true });
+        assert.equal(res.status, 200);
+        const m = /^"ip";r=(\d+);t=\d+$/.exec(res.headers.get('ratelimit') ?? '');
+        assert.ok(m, `ratelimit ${res.headers.get('ratelimit')}`);
+        return Number(m[1]);
+      };
+      // Past the first reads, these are answered and counted from memory (leases).
+      const first = [await left(), await left(), await left(), await left()];
+      assert.deepEqual(first, [first[0]!, first[0]! - 1, first[0]! - 2, first[0]! - 3]);
+      address = '10.250.0.2';
+      assert.deepEqual([await left(), await left()], [639, 638], 'another address counts from its own start');
+      address = '10.250.0.1';
+      assert.equal(await left(), first[0]! - 4, 'the first address goes on from where it was');
+    } finally {
+      await t.close();
+    }
+  });
+
   test('the AI starts are counted beside their one-round-trip start: past the limit, the address is refused', async () => {
     const t = await createTestApp({ env: { KEEL_RATE_LIMIT_IP_PER_MINUTE: '3' } });
     try {

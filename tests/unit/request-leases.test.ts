@@ -70,6 +70,24 @@ describe('request counts leased ahead far from their limits (real Redis)', () =>
     assert.ok(ttl > 0 && ttl <= WINDOW, `the window's key expires (${ttl} s)`);
   });
 
+  test('leases held for later requests count as take does: spent, they take nothing; granted more, they count again', async () => {
+    await withinOneRateWindow(5, WINDOW);
+    const leases = new RequestLeases();
+    const [a, b] = [base(), base()];
+    const refusals = `${a}:refused`;
+    // Leases of 100 (a) and 200 (b), the first request counted in Redis.
+    assert.deepEqual(await count(leases, [a, b], [6400, 12800], refusals), { ok: true, local: false });
+    assert.equal(leases.held([windowKey(a), windowKey(base())]), undefined, 'a counter with no lease');
+    const held = leases.held([windowKey(a), windowKey(b)]);
+    assert.ok(held);
+    for (let i = 2; i <= 101; i++) assert.deepEqual(leases.takeHeld(held), [i, i]);
+    assert.equal(leases.takeHeld(held), undefined, "a's lease is spent");
+    assert.deepEqual(leases.take([windowKey(b)]), [102], "b's lease lost nothing to the refusal");
+    // Counted in Redis (102 and 202), with new leases added to the ones held.
+    assert.deepEqual(await count(leases, [a, b], [6400, 12800], refusals), { ok: true, local: false });
+    assert.deepEqual(leases.takeHeld(held), [103, 203]);
+  });
+
   test('a small limit gets no lease: every count goes to Redis and the limit holds exactly', async () => {
     await withinOneRateWindow(5, WINDOW);
     const leases = new RequestLeases();

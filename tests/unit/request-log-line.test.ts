@@ -88,3 +88,41 @@ test('a time that is not a number is written as null, never as bare NaN', () => 
     null,
   );
 });
+
+test('each line has its own route, status and person, as the line before changes them', () => {
+  const base: RequestLogLine = {
+    requestId: 'r',
+    traceId: 't',
+    spanId: 's',
+    method: 'GET',
+    route: '/api/workspaces',
+    status: 200,
+    ms: 1,
+    userId: 'usr_a',
+    organizationId: 'org_a',
+  };
+  const entries: RequestLogLine[] = [
+    base,
+    { ...base, requestId: 'r2' },
+    { ...base, status: 404 },
+    { ...base, method: 'POST' },
+    { ...base, route: '/api/workspaces/:id' },
+    { ...base, userId: 'usr_b' },
+    { ...base, organizationId: undefined },
+    { ...base, userId: undefined, organizationId: undefined, runnerId: 'rnr_c' },
+    base,
+  ];
+  for (const entry of entries) {
+    const parsed = JSON.parse(logged(entry));
+    const expected = Object.fromEntries(Object.entries(entry).filter(([, v]) => v !== undefined));
+    assert.deepEqual(
+      { ...parsed, level: undefined, msg: undefined, at: undefined },
+      {
+        level: undefined,
+        msg: undefined,
+        at: undefined,
+        ...expected,
+      },
+    );
+  }
+});

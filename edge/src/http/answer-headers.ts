@@ -31,7 +31,7 @@ export function answerHeaders(c: Context<AppEnv>): Record<string, string> {
  */
 export function answerCarrying(
   c: Context<AppEnv>,
-  body: string,
+  body: string | Uint8Array<ArrayBuffer>,
   status: number,
   contentType: string,
 ): Response {

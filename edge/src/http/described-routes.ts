@@ -81,11 +81,17 @@ export async function assertAccess(c: Context<AppEnv>, access: RouteAccess): Pro
 
 type JsonStatus<R extends ApiRoute> = Extract<keyof R['responses'], ContentfulStatusCode>;
 
-/** A body serialized once for answers that repeat it (`replySerialized`), typed by what it holds. */
-export type SerializedBody<T> = string & { readonly __serializedBody: T };
+/**
+ * A body serialized once for answers that repeat it (`replySerialized`), typed by what it holds:
+ * its UTF-8 bytes, which each answer writes as they are (a string body is joined to the head
+ * and encoded again on every answer). Never changed once made.
+ */
+export type SerializedBody<T> = Uint8Array<ArrayBuffer> & { readonly __serializedBody: T };
+
+const utf8 = new TextEncoder();
 
 export function serializeBody<T>(body: T): SerializedBody<T> {
-  return JSON.stringify(body) as SerializedBody<T>;
+  return utf8.encode(JSON.stringify(body)) as SerializedBody<T>;
 }
 
 /**

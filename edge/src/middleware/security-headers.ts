@@ -61,7 +61,9 @@ const SETS: Array<Array<Readonly<Record<string, string>>>> = [false, true].map((
 
 export function securityHeaders(options: { trustProxy: () => boolean }): MiddlewareHandler<AppEnv> {
   return function securityHeadersMiddleware(c, next) {
-    const https = isHttps(c.req.url, c.req.header('x-forwarded-proto'), options.trustProxy());
+    // The forwarded scheme is read only when it is trusted (a header read on every request).
+    const trust = options.trustProxy();
+    const https = isHttps(c.req.url, trust ? c.req.header('x-forwarded-proto') : undefined, trust);
     // Put on the answer by the outermost middleware (http/answer-headers.ts), over what a
     // handler set; a handler that answers on the socket itself (http/sse-response.ts) sends them too.
     Object.assign(answerHeaders(c), SETS[https ? 1 : 0]![c.req.path.startsWith('/api/') ? 1 : 0]);

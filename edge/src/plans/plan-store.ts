@@ -2,6 +2,7 @@ import { PLAN_LIMIT_NAMES, Plan, type PlanLimits } from '@keel/contract/plans';
 import { organizations } from '@keel/drizzle/schema';
 import { eq } from 'drizzle-orm';
 import { ApiError } from '../http/api-error.ts';
+import { keptPerId } from '../redis-keys.ts';
 import { setBounded } from '../services/bounded-map.ts';
 import type { Services } from '../services.ts';
 
@@ -18,8 +19,8 @@ export interface StoredPlan {
  */
 const cache = new Map<string, { stored: StoredPlan; until: number }>();
 const CACHED_ORGANIZATIONS = 10_000;
-const cacheKey = (services: Services, organizationId: string) =>
-  `${services.config.redisPrefix}${organizationId}`;
+/** Kept once made (read on every signed-in request). */
+const cacheKey = keptPerId((prefix, organizationId) => `${prefix}${organizationId}`);
 
 /** The organization's plan (its own, or the install's default), read through the cache. */
 export async function planOf(services: Services, organizationId: string): Promise<StoredPlan> {

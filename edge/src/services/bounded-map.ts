@@ -9,3 +9,30 @@ export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, max: number):
   }
   map.set(key, value);
 }
+
+/**
+ * `join(a, b)`, kept once made, for parts that repeat from request to request (an install's
+ * prefix and a session's id, a scope and who reads it): the same parts then give the very same
+ * string, which is not joined again and whose hash the engine keeps, so the maps it is looked
+ * up in do not read it again. At most `maxA` first parts and `maxB` second parts for each.
+ */
+export function keptJoins(
+  join: (a: string, b: string) => string,
+  maxA: number,
+  maxB: number,
+): (a: string, b: string) => string {
+  const byA = new Map<string, Map<string, string>>();
+  return (a, b) => {
+    let kept = byA.get(a);
+    if (!kept) {
+      kept = new Map();
+      setBounded(byA, a, kept, maxA);
+    }
+    let joined = kept.get(b);
+    if (joined === undefined) {
+      joined = join(a, b);
+      setBounded(kept, b, joined, maxB);
+    }
+    return joined;
+  };
+}

@@ -138,10 +138,8 @@ export function countersHit(
   command: RedisCommand;
   decide(answer: unknown): CountersDecision;
 } {
-  const nowSeconds = Math.floor(Date.now() / 1000);
-  const window = Math.floor(nowSeconds / windowSeconds);
-  const resetSeconds = windowSeconds - (nowSeconds % windowSeconds);
-  const windowKeys = counters.map((c) => `${c.key}:${window}`);
+  const { window, resetSeconds } = windowNow(windowSeconds);
+  const windowKeys = counterWindowKeys(counters, window);
   const here = leases?.take(windowKeys);
   if (here) {
     // Counted here: nothing is sent, so nothing more is made (this is most requests' path).
@@ -187,6 +185,20 @@ export function countersHit(
       return { counts, refused: (out[counters.length] ?? 0) - 1, resetSeconds };
     },
   };
+}
+
+/** The fixed window of `windowSeconds` now, and the seconds left in it. */
+export function windowNow(windowSeconds: number): { window: number; resetSeconds: number } {
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  return {
+    window: Math.floor(nowSeconds / windowSeconds),
+    resetSeconds: windowSeconds - (nowSeconds % windowSeconds),
+  };
+}
+
+/** The counters' keys in `window`: what Redis counts, and what leases are kept by. */
+export function counterWindowKeys(counters: readonly WindowCounter[], window: number): string[] {
+  return counters.map((c) => `${c.key}:${window}`);
 }
 
 /** The `command` of a request counted from leases: never sent (its `local` says so). */

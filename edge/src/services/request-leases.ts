@@ -23,6 +23,9 @@ interface Lease {
   windowSeconds: number;
 }
 
+/** A request's counters' leases, as `RequestLeases.held` found them. */
+export type HeldLeases = readonly unknown[] & { readonly __heldLeases: true };
+
 /** Counters kept at most (per address, person and organization of the current window). */
 const MAX_LEASES = 50_000;
 
@@ -44,16 +47,35 @@ export class RequestLeases {
    * undefined when the request must be counted in Redis.
    */
   take(windowKeys: readonly string[]): number[] | undefined {
+    const held = this.held(windowKeys);
+    return held && this.takeHeld(held);
+  }
+
+  /**
+   * The leases of these counters, for `takeHeld` on later requests of the same counters in the
+   * same window (a lease is the same object for its whole window: `granted` adds to it, and
+   * only a past window's are dropped); undefined when one of them has none.
+   */
+  held(windowKeys: readonly string[]): HeldLeases | undefined {
     const found: Lease[] = [];
     for (const k of windowKeys) {
       const lease = this.leases.get(k);
-      if (!lease || lease.left < 1) return undefined;
+      if (!lease) return undefined;
       found.push(lease);
     }
-    return found.map((lease) => {
+    return found as unknown as HeldLeases;
+  }
+
+  /** `take` on leases found by `held` in the window they count in (the caller keeps to it). */
+  takeHeld(held: HeldLeases): number[] | undefined {
+    const leases = held as unknown as Lease[];
+    for (const lease of leases) if (lease.left < 1) return undefined;
+    const counts: number[] = [];
+    for (const lease of leases) {
       lease.left--;
-      return ++lease.count;
-    });
+      counts.push(++lease.count);
+    }
+    return counts;
   }
 
   /** What Redis answered for a request's counters: their counts, and the leases it granted. */

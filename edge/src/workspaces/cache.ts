@@ -1,5 +1,5 @@
 import { cacheEntryKey, cacheVersionKey } from '../redis-keys.ts';
-import { setBounded } from '../services/bounded-map.ts';
+import { keptJoins, setBounded } from '../services/bounded-map.ts';
 import type { Services } from '../services.ts';
 
 /**
@@ -112,7 +112,8 @@ export async function cachedAlongside<T>(
   return { value, alongside: values };
 }
 
-const rememberedId = (scope: string, key: string) => `${scope}\n${key}`;
+/** Kept once made (read on every list): as many scopes and keys as values are remembered. */
+const rememberedId = keptJoins((scope, key) => `${scope}\n${key}`, REMEMBERED_MAX, REMEMBERED_MAX);
 
 /** A key's value as read already (null: Redis has none), or undefined when it was not read. */
 export type ReadEarlier = (key: string) => string | null | undefined;
@@ -175,7 +176,9 @@ export async function invalidate(services: Services, scope: string, versionAt?: 
   services.reads.forget([key]);
 }
 
-export const listScope = (organizationId: string) => `wslist:${organizationId}`;
+/** The organization's list's scope: kept per organization, as its version key is (redis-keys.ts). */
+const listScopes = keptJoins((kind, organizationId) => `${kind}:${organizationId}`, 1, 10_000);
+export const listScope = (organizationId: string) => listScopes('wslist', organizationId);
 /**
  * A workspace's trees, per placement: its files' version lives under its runner's keys and
  * starts again at 0 on the runner it moves to, so a tree cached before a move must never be
