@@ -235,6 +235,7 @@ export class ProcessDriver implements WorkloadDriver {
       // Keep <id>/workspace so that a later create with the same id finds the files again.
       await rm(path.join(home, STATE_FILE), { force: true });
       await rm(path.join(home, 'etc'), { recursive: true, force: true });
+      await rm(path.join(home, 'exec'), { recursive: true, force: true });
       return;
     }
     await rm(home, { recursive: true, force: true });
