@@ -85,6 +85,21 @@ describe('process driver: one command host per workspace', { skip: !isRoot && 'n
     assert.equal(r.stdout.length, expected.length + 300_000);
   });
 
+  it('ends every quick command, and keeps small input written before the command opened it', async () => {
+    // Many short commands at once: a command that is done before this side looks must still end
+    // (a FIFO's reader that opened after its writer never hears of the writer's end), and input
+    // smaller than a pipe, written and closed at once, must still reach the command.
+    const runs = Array.from({ length: 60 }, async (_, i) => {
+      const h = driver.exec(id, { argv: ['sh', '-c', `cat; exit ${i % 5}`], stdin: true, timeoutMs: 20_000 });
+      h.stdin!.end(`in-${i}`);
+      const r = await collect(h);
+      assert.equal(r.stdout, `in-${i}`);
+      assert.equal(r.exitCode, i % 5);
+      assert.notEqual(r.timedOut, true);
+    });
+    await Promise.all(runs);
+  });
+
   it('reports exit codes, a missing program, and a kill from a timeout', async () => {
     assert.equal((await sh('exit 7')).exitCode, 7);
     const missing = await collect(driver.exec(id, { argv: ['no-such-program-here'] }));

@@ -33,10 +33,18 @@ export const COMMAND_FIFO_DIR = '/run/keel-exec';
 /*
  * The host's program. fd 0: requests; fd 9: replies (its stdout, moved so that nothing it starts
  * inherits it by accident); stderr: the runner's log. Each request:
+ *   mk NUL id NUL stdin(0|1) NUL                       make the command's FIFOs
  *   run NUL id NUL cwd NUL stdin(0|1) NUL n NUL env×n NUL m NUL argv×m NUL
  *   kill NUL pgid NUL
- * Replies: "s ID PGID" (started), "x ID STATUS" (its main process ended), "f ID" (not started).
- * A malformed request ends the host: only the runner writes requests.
+ * Replies: "m ID" (FIFOs made), "s ID PGID" (started), "x ID STATUS" (its main process ended),
+ * "f ID" (its FIFOs could not be made). A malformed request ends the host: only the runner writes
+ * requests.
+ *
+ * Two steps, because a FIFO's reader learns of the end only if it opened before the writer: a
+ * writer already waiting in open() when the reader arrives leaves no hang-up for poll to report
+ * (Linux counts writers' opens and compares with the count at the reader's open), and the runner
+ * would wait for the end of a command that is long gone. So the runner opens its ends between
+ * "m" and "run".
  */
 export const COMMAND_HOST_SCRIPT = `set -u
 exec 9>&1 1>/dev/null
@@ -50,15 +58,21 @@ field() { IFS= read -r -d '' "$1"; }
 count() { field "$1" && [[ \${!1} =~ ^[0-9]{1,5}$ ]]; }
 while field op; do
   case $op in
+  mk)
+    field id && [[ $id =~ ^[0-9]{1,15}$ ]] && field stdin || exit 2
+    fifos=("$d/$id.1" "$d/$id.2")
+    [[ $stdin = 1 ]] && fifos+=("$d/$id.0")
+    if mkfifo -m 600 -- "\${fifos[@]}" 2>/dev/null; then r=m; else r=f; fi
+    printf '%s %s\\n' "$r" "$id" >&9
+    ;;
   run)
     field id && [[ $id =~ ^[0-9]{1,15}$ ]] || exit 2
     field cwd && field stdin && count n || exit 2
     env=(); for ((i = 0; i < n; i++)); do field v || exit 2; env+=("$v"); done
     count n || exit 2
     argv=(); for ((i = 0; i < n; i++)); do field v || exit 2; argv+=("$v"); done
-    out=$d/$id.1 err=$d/$id.2 in=/dev/null fifos=()
-    [[ $stdin = 1 ]] && in=$d/$id.0 && fifos=("$in")
-    if ! mkfifo -m 600 -- "\${fifos[@]}" "$out" "$err" 2>/dev/null; then printf 'f %s\\n' "$id" >&9; continue; fi
+    out=$d/$id.1 err=$d/$id.2 in=/dev/null
+    [[ $stdin = 1 ]] && in=$d/$id.0
     (
       exec </dev/null 2>/dev/null
       # A session and process group of its own (as bubblewrap's --new-session gave), so that a
@@ -87,7 +101,7 @@ const MAX_REQUEST_BYTES = 64 * 1024;
 const OUTPUT_GRACE_MS = 2_000;
 /** What bash reports for a process killed by SIGKILL. */
 const SIGKILL_STATUS = 128 + 9;
-const REPLY = /^(s|x|f) (\d{1,15})(?: (\d{1,10}))?$/;
+const REPLY = /^(m|s|x|f) (\d{1,15})(?: (\d{1,10}))?$/;
 
 export interface HostedRequest {
   argv: string[];
@@ -118,15 +132,18 @@ export function hostable(req: HostedRequest): boolean {
 }
 
 interface Pending {
-  stdin: boolean;
+  req: HostedRequest;
   started(c: HostedCommand): void;
   failed(err: Error): void;
+  /** The runner's ends of its FIFOs, once open. */
+  fifos?: { stdout: Socket; stderr: Socket; stdin?: Socket };
   pgid?: number;
   /** The main process's exit status, once the host said it. */
   status?: number;
   onExit?(status: number): void;
   lost?(err: Error): void;
-  sockets: Socket[];
+  /** While this side's input open waits for the command's: ends the wait. */
+  releaseInput?(): void;
 }
 
 /** One workspace's host: its process (through the sandbox spawner) and the commands asked of it. */
@@ -179,12 +196,9 @@ export class CommandHost {
         return;
       }
       const id = this.nextId++;
-      this.pending.set(id, { stdin: req.stdin, started: resolve, failed: reject, sockets: [] });
+      this.pending.set(id, { req, started: resolve, failed: reject });
       this.refs();
-      const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
-      const fields = ['run', String(id), req.cwd, req.stdin ? '1' : '0', String(env.length), ...env];
-      fields.push(String(req.argv.length), ...req.argv);
-      this.host.stdin!.write(`${fields.join('\0')}\0`);
+      this.host.stdin!.write(`mk\0${id}\0${req.stdin ? '1' : '0'}\0`);
     });
   }
 
@@ -206,34 +220,90 @@ export class CommandHost {
     const id = Number(m[2]);
     const pending = this.pending.get(id);
     if (!pending) return;
-    if (m[1] === 'f') {
+    if (m[1] === 'f' && !pending.fifos) {
       this.forget(id, pending);
       pending.failed(
         new WorkloadError('DRIVER_UNAVAILABLE', "the command host could not make the command's FIFOs"),
       );
-    } else if (m[1] === 's' && m[3] !== undefined && pending.pgid === undefined) {
-      pending.pgid = Number(m[3]);
-      this.attach(id, pending).catch((err: Error) => {
-        this.kill(pending);
+    } else if (m[1] === 'm' && !pending.fifos) {
+      this.openAndRun(id, pending).catch((err: Error) => {
+        for (const s of this.socketsOf(pending)) s.destroy();
         this.forget(id, pending);
         pending.failed(err);
       });
+    } else if (m[1] === 's' && m[3] !== undefined && pending.fifos && pending.pgid === undefined) {
+      pending.pgid = Number(m[3]);
+      this.openInput(id, pending).then(
+        (fifos) => this.started(id, pending, fifos),
+        (err: Error) => {
+          this.kill(pending);
+          for (const s of this.socketsOf(pending)) s.destroy();
+          this.forget(id, pending);
+          pending.failed(err);
+        },
+      );
     } else if (m[1] === 'x' && m[3] !== undefined && pending.status === undefined) {
       pending.status = Number(m[3]);
+      pending.releaseInput?.();
       pending.onExit?.(pending.status);
     }
   }
 
-  private async attach(id: number, pending: Pending): Promise<void> {
+  /** Opens this side of the command's FIFOs before the command can open its side, then asks for it. */
+  private async openAndRun(id: number, pending: Pending): Promise<void> {
     const name = (n: number) => path.join(this.fifoDir, `${id}.${n}`);
-    const stdout = await openFifo(name(1), constants.O_RDONLY, this.owner);
-    pending.sockets.push(stdout);
-    const stderr = await openFifo(name(2), constants.O_RDONLY, this.owner);
-    pending.sockets.push(stderr);
-    // Read and write: the open never waits for the command's side, and the command reads the
-    // end of its input once this side is closed.
-    const stdin = pending.stdin ? await openFifo(name(0), constants.O_RDWR, this.owner) : undefined;
-    if (stdin) pending.sockets.push(stdin);
+    const opened: Socket[] = [];
+    try {
+      opened.push(await openFifo(name(1), constants.O_RDONLY, this.owner));
+      opened.push(await openFifo(name(2), constants.O_RDONLY, this.owner));
+    } catch (err) {
+      for (const s of opened) s.destroy();
+      throw err;
+    }
+    const [stdout, stderr] = opened as [Socket, Socket];
+    pending.fifos = { stdout, stderr };
+    if (this.gone) throw unavailable(this.gone);
+    const { req } = pending;
+    const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
+    const fields = ['run', String(id), req.cwd, req.stdin ? '1' : '0', String(env.length), ...env];
+    fields.push(String(req.argv.length), ...req.argv);
+    this.host.stdin!.write(`${fields.join('\0')}\0`);
+  }
+
+  /**
+   * The command's input, once it started. Write only, and waiting for the command's side to be
+   * open: what is written to a FIFO that no reader holds is dropped when the writer closes, so
+   * input written and ended before the command opened it would be lost (and the command would
+   * wait for a writer forever). A command that ended without opening it releases the wait.
+   */
+  private async openInput(id: number, pending: Pending): Promise<NonNullable<Pending['fifos']>> {
+    const fifos = pending.fifos!;
+    if (pending.req.stdin) {
+      const file = path.join(this.fifoDir, `${id}.0`);
+      pending.releaseInput = () => {
+        // Its own reader for a moment: the waiting open returns, and its writes go nowhere.
+        open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW, (err, fd) => {
+          if (!err) setTimeout(() => closeQuietly(fd), 100);
+        });
+      };
+      if (pending.status !== undefined || this.gone) pending.releaseInput();
+      try {
+        fifos.stdin = await openFifo(file, constants.O_WRONLY, this.owner);
+      } finally {
+        pending.releaseInput = undefined;
+      }
+    }
+    return fifos;
+  }
+
+  private socketsOf(pending: Pending): Socket[] {
+    const f = pending.fifos;
+    return f ? [f.stdout, f.stderr, ...(f.stdin ? [f.stdin] : [])] : [];
+  }
+
+  private started(id: number, pending: Pending, fifos: NonNullable<Pending['fifos']>): void {
+    const { stdout, stderr, stdin } = fifos;
+    const name = (n: number) => path.join(this.fifoDir, `${id}.${n}`);
     const closes = [stdout, stderr].map((s) => new Promise<void>((r) => s.once('close', () => r())));
     const exit = new Promise<number>((resolve, reject) => {
       if (pending.status !== undefined) resolve(pending.status);
@@ -254,7 +324,7 @@ export class CommandHost {
       return { exitCode: status };
     });
     exited.catch(() => {
-      for (const s of pending.sockets) s.destroy();
+      for (const s of this.socketsOf(pending)) s.destroy();
       this.forget(id, pending);
     });
     pending.started({
@@ -298,6 +368,7 @@ export class CommandHost {
     if (this.gone) return;
     this.gone = cause;
     for (const [id, pending] of [...this.pending]) {
+      pending.releaseInput?.();
       if (killed && pending.onExit) {
         if (pending.status === undefined) {
           pending.status = SIGKILL_STATUS;
@@ -305,14 +376,10 @@ export class CommandHost {
         }
         continue;
       }
-      if (killed && pending.pgid !== undefined) {
-        // Its FIFOs are being opened: it ends as killed once they are.
-        pending.status = SIGKILL_STATUS;
-        continue;
-      }
+      this.forget(id, pending);
+      for (const s of this.socketsOf(pending)) s.destroy();
       if (killed) {
         // Killed with the sandbox before it began: it ends as killed, with no output.
-        this.forget(id, pending);
         pending.started({
           pid: 0,
           stdout: Readable.from([]),
@@ -322,8 +389,6 @@ export class CommandHost {
         });
         continue;
       }
-      this.forget(id, pending);
-      for (const s of pending.sockets) s.destroy();
       if (pending.lost) pending.lost(unavailable(cause));
       else pending.failed(unavailable(cause));
     }
@@ -341,7 +406,9 @@ function unavailable(cause: Error): WorkloadError {
  */
 export function openFifo(file: string, mode: number, owner?: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    open(file, mode | constants.O_NOFOLLOW | constants.O_NONBLOCK, (err, fd) => {
+    // A writer's open waits (on a thread of libuv's pool) until the command opens its side.
+    const wait = mode === constants.O_WRONLY ? 0 : constants.O_NONBLOCK;
+    open(file, mode | constants.O_NOFOLLOW | wait, (err, fd) => {
       if (err) {
         reject(new WorkloadError('DRIVER_UNAVAILABLE', `the command's stdio is missing: ${err.code}`));
         return;
