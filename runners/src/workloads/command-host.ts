@@ -74,11 +74,15 @@ while field op; do
     out=$d/$id.1 err=$d/$id.2 in=/dev/null
     [[ $stdin = 1 ]] && in=$d/$id.0
     (
-      exec </dev/null 2>/dev/null
+      # The input is open here before the command exists, so it is held by a reader before "s"
+      # lets the runner write and close its side (what a FIFO holds is dropped when none has it).
+      exec <"$in" 2>/dev/null
       # A session and process group of its own (as bubblewrap's --new-session gave), so that a
       # kill reaches the command's whole tree. Not bash's job control: it leaks a pipe to the command.
-      (cd -- "$cwd" && exec setsid -- env -i -- "\${env[@]}" "\${argv[@]}") <"$in" >"$out" 2>"$err" 9>&- &
+      # "<&0": without a redirection of its own, bash gives a background command /dev/null.
+      (cd -- "$cwd" && exec setsid -- env -i -- "\${env[@]}" "\${argv[@]}") <&0 >"$out" 2>"$err" 9>&- &
       p=$!
+      exec </dev/null
       printf 's %s %s\\n' "$id" "$p" >&9
       wait "$p"
       s=$?
@@ -142,8 +146,6 @@ interface Pending {
   status?: number;
   onExit?(status: number): void;
   lost?(err: Error): void;
-  /** While this side's input open waits for the command's: ends the wait. */
-  releaseInput?(): void;
 }
 
 /** One workspace's host: its process (through the sandbox spawner) and the commands asked of it. */
@@ -233,18 +235,9 @@ export class CommandHost {
       });
     } else if (m[1] === 's' && m[3] !== undefined && pending.fifos && pending.pgid === undefined) {
       pending.pgid = Number(m[3]);
-      this.openInput(id, pending).then(
-        (fifos) => this.started(id, pending, fifos),
-        (err: Error) => {
-          this.kill(pending);
-          for (const s of this.socketsOf(pending)) s.destroy();
-          this.forget(id, pending);
-          pending.failed(err);
-        },
-      );
+      this.started(id, pending, pending.fifos);
     } else if (m[1] === 'x' && m[3] !== undefined && pending.status === undefined) {
       pending.status = Number(m[3]);
-      pending.releaseInput?.();
       pending.onExit?.(pending.status);
     }
   }
@@ -256,44 +249,21 @@ export class CommandHost {
     try {
       opened.push(await openFifo(name(1), constants.O_RDONLY, this.owner));
       opened.push(await openFifo(name(2), constants.O_RDONLY, this.owner));
+      // Read and write: the open never waits, and the command reads the end of its input once
+      // this side is closed (the host holds it open for the command first: see the script).
+      if (pending.req.stdin) opened.push(await openFifo(name(0), constants.O_RDWR, this.owner));
     } catch (err) {
       for (const s of opened) s.destroy();
       throw err;
     }
-    const [stdout, stderr] = opened as [Socket, Socket];
-    pending.fifos = { stdout, stderr };
+    const [stdout, stderr, stdin] = opened as [Socket, Socket, Socket | undefined];
+    pending.fifos = { stdout, stderr, ...(stdin ? { stdin } : {}) };
     if (this.gone) throw unavailable(this.gone);
     const { req } = pending;
     const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
     const fields = ['run', String(id), req.cwd, req.stdin ? '1' : '0', String(env.length), ...env];
     fields.push(String(req.argv.length), ...req.argv);
     this.host.stdin!.write(`${fields.join('\0')}\0`);
-  }
-
-  /**
-   * The command's input, once it started. Write only, and waiting for the command's side to be
-   * open: what is written to a FIFO that no reader holds is dropped when the writer closes, so
-   * input written and ended before the command opened it would be lost (and the command would
-   * wait for a writer forever). A command that ended without opening it releases the wait.
-   */
-  private async openInput(id: number, pending: Pending): Promise<NonNullable<Pending['fifos']>> {
-    const fifos = pending.fifos!;
-    if (pending.req.stdin) {
-      const file = path.join(this.fifoDir, `${id}.0`);
-      pending.releaseInput = () => {
-        // Its own reader for a moment: the waiting open returns, and its writes go nowhere.
-        open(file, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW, (err, fd) => {
-          if (!err) setTimeout(() => closeQuietly(fd), 100);
-        });
-      };
-      if (pending.status !== undefined || this.gone) pending.releaseInput();
-      try {
-        fifos.stdin = await openFifo(file, constants.O_WRONLY, this.owner);
-      } finally {
-        pending.releaseInput = undefined;
-      }
-    }
-    return fifos;
   }
 
   private socketsOf(pending: Pending): Socket[] {
@@ -368,7 +338,6 @@ export class CommandHost {
     if (this.gone) return;
     this.gone = cause;
     for (const [id, pending] of [...this.pending]) {
-      pending.releaseInput?.();
       if (killed && pending.onExit) {
         if (pending.status === undefined) {
           pending.status = SIGKILL_STATUS;
@@ -406,9 +375,7 @@ function unavailable(cause: Error): WorkloadError {
  */
 export function openFifo(file: string, mode: number, owner?: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    // A writer's open waits (on a thread of libuv's pool) until the command opens its side.
-    const wait = mode === constants.O_WRONLY ? 0 : constants.O_NONBLOCK;
-    open(file, mode | constants.O_NOFOLLOW | wait, (err, fd) => {
+    open(file, mode | constants.O_NOFOLLOW | constants.O_NONBLOCK, (err, fd) => {
       if (err) {
         reject(new WorkloadError('DRIVER_UNAVAILABLE', `the command's stdio is missing: ${err.code}`));
         return;
