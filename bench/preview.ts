@@ -71,9 +71,10 @@ function runClient(argv: string[], inContainer?: string): Run {
 }
 
 /**
- * Preview proxy latency and throughput: browser-side client → edge → Redis → runner → forwarder in
- * the workspace → the server, against the same client run inside the workspace on 127.0.0.1, in the
- * same run (docker driver: the workspace is a container with its own network namespace).
+ * Preview proxy latency and throughput: browser-side client → edge → Redis → runner → its
+ * connection into the workspace's network namespace → the server, against the same client run
+ * inside the workspace on 127.0.0.1, in the same run (docker driver: the workspace is a container
+ * with its own network namespace).
  */
 export async function benchPreview(): Promise<Figure[]> {
   const sys = await startSystem('docker');

@@ -63,6 +63,14 @@ export const RunnerEnv = z.object({
   /** Stop a workspace after this long without commands or file activity; 0 never. */
   KEEL_IDLE_STOP_SECONDS: z.coerce.number().int().min(0).default(3600),
   KEEL_WORKSPACE_IMAGE: z.string().optional(),
+  /**
+   * Previews on local workspaces connect straight into the workspace's network namespace (see
+   * runners/src/preview/netns-ports.ts); `false` carries them through the forwarder inside it.
+   */
+  KEEL_RUNNER_PREVIEW_DIRECT: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => v !== 'false' && v !== '0'),
   /** Allow cloning from file:// URLs and absolute paths on this host (tests, air-gapped mirrors). */
   KEEL_RUNNER_ALLOW_LOCAL_GIT: flag,
   /** How long a job stays locked without renewal; a killed runner's jobs return to the queue after it. */

@@ -9,6 +9,7 @@ import type { ExecHandle } from '../../runners/src/workloads/types.ts';
 import { BrowserClient } from '../harness/browser-client.ts';
 import { waitFor } from '../harness/ports.ts';
 import { DRIVER_KINDS, type Rig, startRig } from '../harness/runner-rig.ts';
+import { forwardersIn } from './forwarders.ts';
 import { WORKSPACE_SERVER } from './workspace-server.ts';
 
 const PASSWORD = 'correct horse battery staple';
@@ -133,6 +134,8 @@ for (const kind of DRIVER_KINDS.filter((k) => !process.env.ONLY_DRIVER || k === 
       assert.equal(res.status, 200);
       assert.equal(res.body.toString(), 'hello from the workspace');
       assert.match(String(res.headers['content-security-policy']), /^sandbox allow-scripts/);
+      // A local workspace's previews go straight into its network namespace: no forwarder inside.
+      assert.equal(await forwardersIn(rig, ws), 0);
       const ports = await rig.admin.request('GET', `/api/workspaces/${ws}/ports`, undefined, {
         bearer: true,
       });

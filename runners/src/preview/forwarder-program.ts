@@ -16,7 +16,35 @@
  * more, stdin pauses until that socket drains (connections share the pipe, so one slow reader
  * slows the others for as long as its own buffer is full, never longer).
  */
-export const FORWARDER_PROGRAM = String.raw`
+/**
+ * The listening TCP ports of the namespace the reading process is in (`/proc/net` is that of the
+ * reader's network namespace), as `listening()`: shared by the forwarder and the namespace helper
+ * (./netns-ports.ts), both plain JavaScript.
+ */
+export const LISTENING_SOURCE = String.raw`
+function listening() {
+  const seen = new Map();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 4 || f[3] !== '0A') continue;
+      const [addr, portHex] = f[1].split(':');
+      const port = parseInt(portHex, 16);
+      if (!(port > 0)) continue;
+      const loop = /^0100007F$/i.test(addr) || /^0{24}01000000$/.test(addr);
+      const any = /^0+$/.test(addr);
+      const address = any ? 'any' : loop ? 'loopback' : 'other';
+      const before = seen.get(port);
+      if (!before || address === 'any') seen.set(port, address);
+    }
+  }
+  return [...seen].sort((a, b) => a[0] - b[0]).slice(0, 256).map(([port, address]) => ({ port, address }));
+}
+`;
+
+export const FORWARDER_PROGRAM = `
 const net = require('net');
 const fs = require('fs');
 const MAX = 1024 * 1024;
@@ -69,26 +97,7 @@ out.on('drain', () => {
   for (const c of conns.values()) if (!c.paused) c.socket.resume();
 });
 out.on('error', () => process.exit(0));
-function listening() {
-  const seen = new Map();
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try { text = fs.readFileSync(file, 'utf8'); } catch { continue; }
-    for (const line of text.split('\n').slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length < 4 || f[3] !== '0A') continue;
-      const [addr, portHex] = f[1].split(':');
-      const port = parseInt(portHex, 16);
-      if (!(port > 0)) continue;
-      const loop = /^0100007F$/i.test(addr) || /^0{24}01000000$/.test(addr);
-      const any = /^0+$/.test(addr);
-      const address = any ? 'any' : loop ? 'loopback' : 'other';
-      const before = seen.get(port);
-      if (!before || address === 'any') seen.set(port, address);
-    }
-  }
-  return [...seen].sort((a, b) => a[0] - b[0]).slice(0, 256).map(([port, address]) => ({ port, address }));
-}
+${LISTENING_SOURCE}
 function open(id, port) {
   const tryHost = (host, fallback) => {
     const socket = net.connect({ host, port, noDelay: true });

@@ -127,6 +127,11 @@ export class Forwarder {
     this.handle.stdin?.write(programFrame(FORWARDER_PROGRAM));
   }
 
+  /** A forwarder ends by itself with its workspace (its exec ends): while not over, it is current. */
+  current(): boolean {
+    return !this.over;
+  }
+
   /** A new connection to `port` inside the workspace. Data written before it opened waits in order. */
   connect(port: number): ForwardedSocket {
     const socket = new ForwardedSocket(this, this.allocate());

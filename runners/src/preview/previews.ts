@@ -1,13 +1,15 @@
 /*
  * Preview connections on this runner: each `preview.open` call becomes one HTTP exchange or one
- * WebSocket with a port inside the workspace, carried by the workspace's forwarder
+ * WebSocket with a port inside the workspace, reached straight through the workspace's network
+ * namespace where the driver allows (./netns-ports.ts) or else carried by the workspace's forwarder
  * (./forwarder.ts), with the request's body (or the browser's messages) read from the
  * connection's up stream and the answer written to its down stream (./stream-window.ts).
  *
  * node:http and ws speak the protocol here, over the forwarded socket: the workspace's server
  * sees an ordinary client on 127.0.0.1, the edge sees a parsed head and body chunks.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import {
   PREVIEW_HEAD_TIMEOUT_MS,
   PREVIEW_MAX_HEADER_BYTES,
@@ -24,7 +26,8 @@ import { WebSocket } from 'ws';
 import { log } from '../log.ts';
 import { type RespWriter, writerBeside } from '../resp-writer.ts';
 import type { RunnerContext } from '../runner-context.ts';
-import { Forwarder, ForwarderError, type Forwarder as ForwarderType } from './forwarder.ts';
+import { Forwarder, ForwarderError } from './forwarder.ts';
+import { NetnsPorts } from './netns-ports.ts';
 import { followWindow, WindowedWriter } from './stream-window.ts';
 
 /** Headers ws makes itself for a handshake; the browser's would clash. */
@@ -39,11 +42,23 @@ const WS_OWN = new Set([
 ]);
 /** Largest WebSocket message relayed (Vite's messages are small; a server's big one is refused). */
 const WS_MAX_MESSAGE = 16 * 1024 * 1024;
+/** How long after a namespace helper failed to start the forwarder is used without trying again. */
+const DIRECT_RETRY_MS = 60_000;
+
+/** The two ways to a workspace's ports: its forwarder, or its network namespace entered directly. */
+type PortPath = Pick<Forwarder, 'over' | 'ports' | 'end'> & {
+  current(): boolean;
+  connect(port: number): Duplex | Promise<Duplex>;
+};
+
 /** Blocking connections kept for the next connection's up stream. */
 const IDLE_BLOCKING = 16;
 
 export class Previews {
-  private readonly forwarders = new Map<string, ForwarderType>();
+  private readonly paths = new Map<string, PortPath>();
+  private readonly making = new Map<string, Promise<PortPath>>();
+  /** When a namespace helper last failed to start (the forwarder is used meanwhile). */
+  private directFailedAt = 0;
   private readonly idle: Redis[] = [];
   private readonly live = new Set<() => void>();
   private closed = false;
@@ -65,13 +80,48 @@ export class Previews {
     return p;
   }
 
-  private async forwarder(workspaceId: string): Promise<ForwarderType> {
-    const known = this.forwarders.get(workspaceId);
-    if (known && !known.over) return known;
-    const driver = await this.ctx.driverFor(workspaceId);
-    const fw = new Forwarder((req) => driver.exec(workspaceId, req));
-    this.forwarders.set(workspaceId, fw);
-    return fw;
+  /**
+   * How this runner reaches the workspace's ports: straight into its network namespace where the
+   * driver offers it (./netns-ports.ts), else through a forwarder inside the workspace. Two
+   * requests that find none make one.
+   */
+  private portPath(workspaceId: string): Promise<PortPath> {
+    const known = this.paths.get(workspaceId);
+    if (known && !known.over && known.current()) return Promise.resolve(known);
+    const making = this.making.get(workspaceId);
+    if (making) return making;
+    known?.end('the workspace stopped or restarted');
+    const made = (async (): Promise<PortPath> => {
+      const driver = await this.ctx.driverFor(workspaceId);
+      if (this.ctx.config.KEEL_RUNNER_PREVIEW_DIRECT && Date.now() - this.directFailedAt > DIRECT_RETRY_MS) {
+        const ns = await driver.previewNetns?.(workspaceId).catch(() => undefined);
+        if (ns) {
+          try {
+            return await NetnsPorts.enter(ns);
+          } catch (err) {
+            // The forwarder still works; the direct path is tried again in a while.
+            this.directFailedAt = Date.now();
+            log('warn', 'preview: the namespace helper did not start; using the forwarder', {
+              error: String(err),
+            });
+          }
+        }
+      }
+      return new Forwarder((req) => driver.exec(workspaceId, req));
+    })();
+    this.making.set(workspaceId, made);
+    return made.then(
+      (p) => {
+        this.making.delete(workspaceId);
+        if (this.closed) p.end('the runner stopped');
+        else this.paths.set(workspaceId, p);
+        return p;
+      },
+      (err: unknown) => {
+        this.making.delete(workspaceId);
+        throw err;
+      },
+    );
   }
 
   /** Ends the runner's previews, if it has any (runner shutdown). */
@@ -82,12 +132,12 @@ export class Previews {
 
   async ports(workspaceId: string): Promise<PreviewPortsResult> {
     try {
-      return { ports: await (await this.forwarder(workspaceId)).ports() };
+      return { ports: await (await this.portPath(workspaceId)).ports() };
     } catch (err) {
-      // One retry with a fresh forwarder: the old one may have died with a restarted workspace.
-      this.forwarders.get(workspaceId)?.end('a listing failed');
+      // One retry with a fresh path: the old one may have died with a restarted workspace.
+      this.paths.get(workspaceId)?.end('a listing failed');
       if (!(err instanceof ForwarderError)) throw err;
-      return { ports: await (await this.forwarder(workspaceId)).ports() };
+      return { ports: await (await this.portPath(workspaceId)).ports() };
     }
   }
 
@@ -104,7 +154,7 @@ export class Previews {
   close(): void {
     this.closed = true;
     for (const stop of this.live) stop();
-    for (const fw of this.forwarders.values()) fw.end('the runner stopped');
+    for (const p of this.paths.values()) p.end('the runner stopped');
     for (const r of this.idle.splice(0)) r.disconnect();
   }
 
@@ -140,9 +190,9 @@ export class Previews {
       await writer.add('error', JSON.stringify(f));
     };
     try {
-      let fw: ForwarderType;
+      let path: PortPath;
       try {
-        fw = await this.forwarder(job.workspaceId);
+        path = await this.portPath(job.workspaceId);
       } catch (err) {
         await fail({
           code: 'workspace_not_running',
@@ -150,11 +200,24 @@ export class Previews {
         });
         return;
       }
-      const socket = fw.connect(job.port);
+      // Plain HTTP on the direct path goes through its kept-alive connections (see agentFor).
+      const pooled = job.kind === 'http' && path instanceof NetnsPorts ? path.agentFor(job.port) : undefined;
+      let socket: Duplex | Agent;
+      try {
+        socket = pooled ?? (await path.connect(job.port));
+      } catch (err) {
+        if (!(err instanceof ForwarderError)) throw err;
+        await fail(
+          err.code === 'port_closed'
+            ? { code: 'port_closed', message: `Nothing listens on port ${job.port} in the workspace` }
+            : { code: 'bad_gateway', message: `The workspace's port could not be reached (${err.message})` },
+        );
+        return;
+      }
       if (job.kind === 'ws')
         await this.websocket(
           job,
-          socket,
+          socket as Duplex,
           writer,
           up,
           (a) => (abort = a),
@@ -179,7 +242,7 @@ export class Previews {
 
   private http(
     job: PreviewOpenJob,
-    socket: ReturnType<ForwarderType['connect']>,
+    socket: Duplex | Agent,
     writer: WindowedWriter,
     up: string,
     onAbort: (a: () => void) => void,
@@ -192,13 +255,15 @@ export class Previews {
         done = true;
         resolve();
       };
-      const req = httpRequest({
-        createConnection: () => socket as never,
-        method: job.method,
-        path: job.target,
-        headers: job.headers.flat(),
-        setHost: false,
-      });
+      const ask = () =>
+        httpRequest({
+          ...(socket instanceof Agent ? { agent: socket } : { createConnection: () => socket as never }),
+          method: job.method,
+          path: job.target,
+          headers: job.headers.flat(),
+          setHost: false,
+        });
+      let req = ask();
       const failWith = (code: PreviewFailure['code'], message: string) => {
         void writer.add('error', JSON.stringify({ code, message } satisfies PreviewFailure)).finally(finish);
       };
@@ -210,13 +275,30 @@ export class Previews {
         failWith('bad_gateway', 'The workspace server did not answer in time');
         req.destroy();
       }, PREVIEW_HEAD_TIMEOUT_MS);
-      req.on('error', (err) => {
+      let retried = false;
+      const onError = (err: NodeJS.ErrnoException) => {
+        // A kept-alive connection the server closed as this request went out: asked again once,
+        // on a new connection, when nothing of a body was sent (as browsers do).
+        if (
+          req.reusedSocket &&
+          !retried &&
+          !job.body &&
+          (err.code === 'ECONNRESET' || err.code === 'EPIPE')
+        ) {
+          retried = true;
+          req = ask();
+          req.on('error', onError);
+          req.on('response', onResponse);
+          req.end();
+          return;
+        }
         clearTimeout(headTimer);
         if (err instanceof ForwarderError && err.code === 'port_closed')
           failWith('port_closed', `Nothing listens on port ${job.port} in the workspace`);
         else failWith('bad_gateway', `The workspace server broke the connection (${err.message})`);
-      });
-      req.on('response', (res: IncomingMessage) => {
+      };
+      req.on('error', onError);
+      const onResponse = (res: IncomingMessage) => {
         clearTimeout(headTimer);
         void writer.add('head', JSON.stringify(headOf(res.statusCode ?? 502, res.rawHeaders)));
         res.on('data', (chunk: Buffer) => {
@@ -226,7 +308,8 @@ export class Previews {
         });
         res.on('end', () => void writer.add('end').finally(finish));
         res.on('error', () => failWith('bad_gateway', 'The workspace server broke off its answer'));
-      });
+      };
+      req.on('response', onResponse);
       if (!job.body) {
         req.end();
         return;
@@ -257,7 +340,7 @@ export class Previews {
 
   private websocket(
     job: PreviewOpenJob,
-    socket: ReturnType<ForwarderType['connect']>,
+    socket: Duplex,
     writer: WindowedWriter,
     up: string,
     onAbort: (a: () => void) => void,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { closeSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { EgressAllow } from '@keel/contract/egress';
@@ -24,8 +25,15 @@ import {
   type WorkloadSpec,
   type WorkloadState,
   type WorkloadStatus,
+  type WorkspaceNetns,
 } from './types.ts';
-import { assertNetworkSupported, bringUpNetwork, NetworkBringUps, stopSlirp } from './workspace-network.ts';
+import {
+  assertNetworkSupported,
+  bringUpNetwork,
+  NetworkBringUps,
+  openNamespace,
+  stopSlirp,
+} from './workspace-network.ts';
 
 export const DEFAULT_WORKSPACE_IMAGE = 'keel-workspace:bookworm';
 const LABEL = 'keel.workspace';
@@ -369,6 +377,29 @@ export class DockerDriver implements WorkloadDriver {
       out.set(id, c.State === 'running' ? { status: 'running' } : { status: 'stopped', detail: c.Status });
     }
     return out;
+  }
+
+  /**
+   * The container's network namespace, through its first process, on a local engine only (a
+   * remote one's pids are another host's). The pid counts only while that process sits in the
+   * container's cgroup, checked after the namespace is open: a pid reused once the container
+   * stopped, or one from another pid namespace (a runner in a container), names someone else's.
+   */
+  async previewNetns(id: string): Promise<WorkspaceNetns | undefined> {
+    assertWorkspaceId(id);
+    if (this.remote) return undefined;
+    const info = await this.inspect(id);
+    const pid = info?.State.Running ? info.State.Pid : 0;
+    if (!info || !(pid > 0)) return undefined;
+    const witness = `/proc/${pid}/ns/net`;
+    const fd = await openNamespace(witness);
+    if (fd === undefined) return undefined;
+    const cgroup = await readFile(`/proc/${pid}/cgroup`, 'utf8').catch(() => '');
+    if (!/^[0-9a-f]{64}$/.test(info.Id) || !cgroup.includes(info.Id)) {
+      closeSync(fd);
+      return undefined;
+    }
+    return { fd, witness };
   }
 
   private inspect(id: string): Promise<Docker.ContainerInspectInfo | undefined> {

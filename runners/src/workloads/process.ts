@@ -49,6 +49,7 @@ import {
   type WorkloadSpec,
   type WorkloadState,
   type WorkloadStatus,
+  type WorkspaceNetns,
 } from './types.ts';
 import {
   assertNetworkSupported,
@@ -57,6 +58,7 @@ import {
   ensureNamedNetns,
   NetworkBringUps,
   nsenterArgs,
+  openNamespace,
   stopSlirp,
 } from './workspace-network.ts';
 
@@ -391,6 +393,17 @@ export class ProcessDriver implements WorkloadDriver {
 
   async workspaceRoot(id: string): Promise<string> {
     return (await this.mustState(id)).workspaceDir;
+  }
+
+  /** The namespace the workspace's commands share (previews connect there); none without root. */
+  async previewNetns(id: string): Promise<WorkspaceNetns | undefined> {
+    assertWorkspaceId(id);
+    const state = await this.mustState(id).catch(() => undefined);
+    if (!state?.started || !this.asRoot) return undefined;
+    const file = await this.namespaceFor(id, state.spec);
+    if (!file) return undefined;
+    const fd = await openNamespace(file);
+    return fd === undefined ? undefined : { fd, witness: file };
   }
 
   async states(): Promise<Map<string, WorkloadState>> {

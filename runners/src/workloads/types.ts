@@ -129,6 +129,23 @@ export interface WorkloadDriver {
    * heartbeat reads it every few seconds); workloads absent from the map are gone.
    */
   states(): Promise<Map<string, WorkloadState>>;
+  /**
+   * The running workspace's network namespace, where this runner can enter it (a local engine or
+   * the process driver, as root): previews then connect to its ports directly
+   * (runners/src/preview/netns-ports.ts). Undefined elsewhere, and for a workspace not running.
+   */
+  previewNetns?(id: string): Promise<WorkspaceNetns | undefined>;
+}
+
+/** A workspace's network namespace, opened for the runner to enter. */
+export interface WorkspaceNetns {
+  /** An open descriptor of the namespace; whoever receives it closes it. */
+  readonly fd: number;
+  /**
+   * A path that names this namespace while the workspace runs as it is now: when it names
+   * another namespace (inode), or none, the workspace stopped or restarted.
+   */
+  readonly witness: string;
 }
 
 export class WorkloadError extends Error {

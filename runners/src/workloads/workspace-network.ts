@@ -9,7 +9,7 @@
  * a runner restart; its pid file lets the next runner find it again.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, open as openCb, openSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findExecutable } from './bwrap.ts';
@@ -55,6 +55,16 @@ export function nsenterArgs(target: NetnsTarget): string[] {
   return target.kind === 'path'
     ? ['nsenter', `--net=${target.path}`, '--']
     : ['nsenter', '-t', String(target.pid), '-n', '--'];
+}
+
+/**
+ * An open descriptor of a network namespace file (`/run/netns/<name>`, `/proc/<pid>/ns/net`), or
+ * undefined when it cannot be opened (gone, or this process may not). Only root enters another
+ * namespace, so nothing is opened without it.
+ */
+export function openNamespace(file: string): Promise<number | undefined> {
+  if (process.getuid?.() !== 0 || !findExecutable('nsenter')) return Promise.resolve(undefined);
+  return new Promise((resolve) => openCb(file, 'r', (err, fd) => resolve(err ? undefined : fd)));
 }
 
 /** Creates the named namespace (loopback up) unless it exists; idempotent. */
