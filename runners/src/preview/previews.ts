@@ -303,6 +303,9 @@ export class Previews {
         void writer.add('head', JSON.stringify(headOf(res.statusCode ?? 502, res.rawHeaders)));
         res.on('data', (chunk: Buffer) => {
           const room = writer.add('data', chunk);
+          // Paused only while the window is full: a pause and resume per read is two syscalls
+          // per socket read, and a fast server's reads come small.
+          if (writer.hasRoom()) return;
           res.pause();
           void room.then(() => res.resume());
         });

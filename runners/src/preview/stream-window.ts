@@ -107,8 +107,13 @@ export class WindowedWriter {
    * mostly): the producer slows down with the reader, and the runner holds at most about a window
    * per connection besides Redis's.
    */
+  /** Whether `room()` would resolve at once. */
+  hasRoom(): boolean {
+    return !this.full && this.queuedBytes < PREVIEW_WINDOW_BYTES;
+  }
+
   room(): Promise<void> {
-    if (!this.full && this.queuedBytes < PREVIEW_WINDOW_BYTES) return Promise.resolve();
+    if (this.hasRoom()) return Promise.resolve();
     return new Promise((r) => this.waiters.push(r));
   }
 
