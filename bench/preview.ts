@@ -5,12 +5,18 @@ import { waitFor } from '../tests/harness/ports.ts';
 import { WORKSPACE_SERVER } from '../tests/preview/workspace-server.ts';
 import type { Figure } from './figure.ts';
 import { count } from './scale.ts';
-import { round, summarize } from './stats.ts';
+import { median, round, summarize } from './stats.ts';
 import { startSystem } from './system.ts';
 
 const N = count(1000, 100);
 const WARMUP = count(100, 20);
-const BIG = count(256, 16) * 1024 * 1024;
+const BIG = count(128, 16) * 1024 * 1024;
+/**
+ * Downloads alternate between Keel and the direct client, round by round, and the figure is the
+ * median of the rounds' ratios: on a shared 2-core host one download of each, minutes apart, swung
+ * the direct figure alone from 430 to 660 MiB/s.
+ */
+const ROUNDS = count(5, 3);
 const PORT = 4400;
 
 /**
@@ -103,19 +109,28 @@ export async function benchPreview(): Promise<Figure[]> {
         200,
       );
       agent.destroy();
-      const direct = runClient(
-        [`http://127.0.0.1:${PORT}`, String(N), String(WARMUP), String(BIG)],
-        container,
-      );
-      // Keel's requests, then its download, each phase with the edge's and the runner's CPU time.
+      const direct = runClient([`http://127.0.0.1:${PORT}`, String(N), String(WARMUP), '0'], container);
+      // Keel's requests, then the downloads, with the edge's and the runner's CPU time for Keel's.
       const pids = [sys.edge.child.pid, sys.runner.child.pid];
       const cpu0 = pids.map(cpuMs);
       const keel = runClient([through, String(N), String(WARMUP), '0', auth]);
       const cpu1 = pids.map(cpuMs);
-      keel.mbps = runClient([through, '0', '0', String(BIG), auth]).mbps;
-      const cpu2 = pids.map(cpuMs);
       const perRequest = cpu1.map((c, i) => (c - cpu0[i]!) / (N + WARMUP));
-      const perMiB = cpu2.map((c, i) => (c - cpu1[i]!) / (BIG / 1048576 + 4));
+      const rounds: Array<{ keel: number; direct: number }> = [];
+      const downloadCpu = pids.map(() => 0);
+      for (let r = 0; r < ROUNDS; r++) {
+        const directMbps = runClient([`http://127.0.0.1:${PORT}`, '0', '0', String(BIG)], container).mbps;
+        const before = pids.map(cpuMs);
+        const keelMbps = runClient([through, '0', '0', String(BIG), auth]).mbps;
+        for (const [i, c] of pids.map(cpuMs).entries()) downloadCpu[i]! += c - before[i]!;
+        rounds.push({ keel: keelMbps, direct: directMbps });
+      }
+      // Each Keel download also fetched 4 MiB first (the client's warm-up).
+      const perMiB = downloadCpu.map((c) => c / (ROUNDS * (BIG / 1048576 + 4)));
+      const ratios = rounds.map((r) => r.keel / r.direct);
+      const ratio = median(ratios);
+      keel.mbps = median(rounds.map((r) => r.keel));
+      direct.mbps = median(rounds.map((r) => r.direct));
       const d = summarize(direct.times);
       const k = summarize(keel.times);
       return [
@@ -136,12 +151,12 @@ export async function benchPreview(): Promise<Figure[]> {
           pass: null,
         },
         {
-          name: `preview download throughput (${BIG / 1048576} MiB)`,
+          name: `preview download throughput (${BIG / 1048576} MiB, median of ${ROUNDS} alternating rounds)`,
           keel: `${round(keel.mbps, 0)} MiB/s`,
           baseline: `${round(direct.mbps, 0)} MiB/s (same client in the workspace, 127.0.0.1)`,
-          ratio: `${round(keel.mbps / direct.mbps)}×`,
+          ratio: `${round(ratio)}× (rounds: ${ratios.map((x) => round(x)).join(', ')})`,
           target: '≥ 0.5×',
-          pass: keel.mbps / direct.mbps >= 0.5,
+          pass: ratio >= 0.5,
         },
         {
           name: 'preview CPU per proxied GET, edge + runner',
