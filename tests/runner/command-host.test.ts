@@ -7,9 +7,22 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, constants, linkSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  linkSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import type { Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { openFifo } from '../../runners/src/workloads/command-host.ts';
+import { CommandHost, openFifo } from '../../runners/src/workloads/command-host.ts';
 import { ProcessDriver } from '../../runners/src/workloads/process.ts';
 import type { WorkloadSpec } from '../../runners/src/workloads/types.ts';
 import { collect } from './exec-util.ts';
@@ -151,6 +164,59 @@ describe('process driver: one command host per workspace', { skip: !isRoot && 'n
       await assert.rejects(openFifo(`${dir}/link`, constants.O_RDONLY), /ELOOP/);
       await assert.rejects(openFifo(`${dir}/hardlink`, constants.O_RDONLY), /not a FIFO/);
       await assert.rejects(openFifo(`${dir}/root-owned`, constants.O_RDONLY, 1000), /not a FIFO/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('command host: the order of a busy runner', () => {
+  it('ends a command whose output closed before its "s" was read', async () => {
+    // A scripted host: the command is over, its stdout written and both FIFOs closed, before the
+    // runner reads "s" (what a runner slower than the host sees). Such a command once never
+    // ended: its exit waited for a close that had already happened.
+    const dir = mkdtempSync('/tmp/keel-chost-order-');
+    const stdin = new PassThrough();
+    const stdout = new PassThrough();
+    const host = new CommandHost(
+      {
+        pid: 999_999,
+        stdin: stdin as unknown as Socket,
+        stdout: stdout as unknown as Socket,
+        stderr: new PassThrough() as unknown as Socket,
+        exited: new Promise(() => {}),
+      },
+      dir,
+      process.getuid?.(),
+    );
+    let asked = '';
+    stdin.on('data', (b: Buffer) => {
+      asked += b.toString('latin1');
+      if (asked.startsWith('mk\0')) {
+        asked = '';
+        execFileSync('mkfifo', [`${dir}/1.1`, `${dir}/1.2`]);
+        stdout.write('m 1\n');
+      } else if (asked.startsWith('run\0')) {
+        asked = '\0';
+        // The command: it writes, and both its ends close, before "s" and "x" are sent.
+        const out = openSync(`${dir}/1.1`, constants.O_WRONLY);
+        writeSync(out, 'quick\n');
+        closeSync(out);
+        closeSync(openSync(`${dir}/1.2`, constants.O_WRONLY));
+        setTimeout(() => stdout.write('s 1 4242\nx 1 0\n'), 200);
+      }
+    });
+    try {
+      const command = await host.run({ argv: ['true'], cwd: '/workspace', env: {}, stdin: false });
+      let text = '';
+      command.stdout.on('data', (b: Buffer) => (text += b));
+      command.stderr.resume();
+      const ended = await Promise.race([
+        command.exited,
+        new Promise((r) => setTimeout(() => r('still waiting'), 5_000)),
+      ]);
+      assert.deepEqual(ended, { exitCode: 0 });
+      assert.equal(text, 'quick\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -141,6 +141,11 @@ interface Pending {
   failed(err: Error): void;
   /** The runner's ends of its FIFOs, once open. */
   fifos?: { stdout: Socket; stderr: Socket; stdin?: Socket };
+  /**
+   * Settles when both output FIFOs have closed, watched from the moment each is open: a command
+   * that is over before "s" is read (a busy runner) has its empty stderr closed by then.
+   */
+  outputClosed?: Promise<void>;
   pgid?: number;
   /** The main process's exit status, once the host said it. */
   status?: number;
@@ -246,9 +251,15 @@ export class CommandHost {
   private async openAndRun(id: number, pending: Pending): Promise<void> {
     const name = (n: number) => path.join(this.fifoDir, `${id}.${n}`);
     const opened: Socket[] = [];
+    const closes: Promise<void>[] = [];
+    // Watched as soon as each exists (no turn of the event loop between): see `outputClosed`.
+    const watch = (s: Socket) => {
+      closes.push(new Promise<void>((r) => s.once('close', () => r())));
+      return s;
+    };
     try {
-      opened.push(await openFifo(name(1), constants.O_RDONLY, this.owner));
-      opened.push(await openFifo(name(2), constants.O_RDONLY, this.owner));
+      opened.push(watch(await openFifo(name(1), constants.O_RDONLY, this.owner)));
+      opened.push(watch(await openFifo(name(2), constants.O_RDONLY, this.owner)));
       // Read and write: the open never waits, and the command reads the end of its input once
       // this side is closed (the host holds it open for the command first: see the script).
       if (pending.req.stdin) opened.push(await openFifo(name(0), constants.O_RDWR, this.owner));
@@ -258,6 +269,7 @@ export class CommandHost {
     }
     const [stdout, stderr, stdin] = opened as [Socket, Socket, Socket | undefined];
     pending.fifos = { stdout, stderr, ...(stdin ? { stdin } : {}) };
+    pending.outputClosed = Promise.all(closes).then(() => {});
     if (this.gone) throw unavailable(this.gone);
     const { req } = pending;
     const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
@@ -274,7 +286,6 @@ export class CommandHost {
   private started(id: number, pending: Pending, fifos: NonNullable<Pending['fifos']>): void {
     const { stdout, stderr, stdin } = fifos;
     const name = (n: number) => path.join(this.fifoDir, `${id}.${n}`);
-    const closes = [stdout, stderr].map((s) => new Promise<void>((r) => s.once('close', () => r())));
     const exit = new Promise<number>((resolve, reject) => {
       if (pending.status !== undefined) resolve(pending.status);
       else pending.onExit = resolve;
@@ -288,7 +299,7 @@ export class CommandHost {
         stdout.destroy();
         stderr.destroy();
       }, OUTPUT_GRACE_MS);
-      await Promise.all(closes);
+      await pending.outputClosed;
       clearTimeout(grace);
       this.forget(id, pending);
       return { exitCode: status };

@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
 import { ConfinedFs } from '../files/confined-fs.ts';
 import type { WorkspaceFiles } from '../files/workspace-files.ts';
 import { sha256 } from '../sha256.ts';
@@ -271,8 +272,10 @@ export class ProcessDriver implements WorkloadDriver {
         if (this.useCommandHost && this.bwrap && !req.readOnlyBinds && hostable(hosted)) {
           const command = await (await this.hostFor(id, state)).run(hosted);
           const cg = this.cgroups.get(id);
-          command.stdout.pipe(io.stdout);
-          command.stderr.pipe(io.stderr);
+          // Output a command already finished (over before the runner heard it start) is ended
+          // here: a pipe from a stream that has ended never ends its destination.
+          pipeWhole(command.stdout, io.stdout);
+          pipeWhole(command.stderr, io.stderr);
           if (io.stdin && command.stdin) {
             command.stdin.on('error', () => {});
             feedInput(io.stdin, command.stdin);
@@ -695,4 +698,9 @@ async function assertTraversable(dir: string, owner: FileOwner): Promise<void> {
       );
     }
   }
+}
+
+function pipeWhole(from: Readable, to: Writable): void {
+  if (from.readableEnded) to.end();
+  else from.pipe(to);
 }
