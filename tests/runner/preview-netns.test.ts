@@ -20,7 +20,7 @@ import { waitFor } from '../harness/ports.ts';
 import { type Rig, startRig } from '../harness/runner-rig.ts';
 import { forwardersIn } from '../preview/forwarders.ts';
 import { workspaceIdFor } from '../snapshots/engine-tree.ts';
-import { ensureDockerAndImage, removeStale } from './docker-helper.ts';
+import { dockerCli, ensureDockerAndImage, removeStale } from './docker-helper.ts';
 
 const NS = `keel-pvtest-${process.pid}`;
 const PORT = 4471;
@@ -181,7 +181,7 @@ describe('preview direct path: a Docker container (real dockerd)', () => {
     const ns = await driver.previewNetns(id);
     assert.ok(ns);
     const pid = Number(/^\/proc\/(\d+)\/ns\/net$/.exec(ns.witness)?.[1]);
-    const inspected = JSON.parse(await dockerInspect(`keel-ws-${id}`)) as [{ State: { Pid: number } }];
+    const inspected = JSON.parse(await dockerCli('inspect', `keel-ws-${id}`)) as [{ State: { Pid: number } }];
     assert.equal(pid, inspected[0].State.Pid);
     const ports = await NetnsPorts.enter(ns);
     try {
@@ -243,12 +243,3 @@ describe('previews through the forwarder when the direct path is off (docker rig
     assert.ok((await forwardersIn(rig, ws)) > 0);
   });
 });
-
-function dockerInspect(name: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('docker', ['inspect', name], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c));
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`docker inspect: ${code}`))));
-  });
-}

@@ -202,9 +202,9 @@ export class Previews {
       }
       // Plain HTTP on the direct path goes through its kept-alive connections (see agentFor).
       const pooled = job.kind === 'http' && path instanceof NetnsPorts ? path.agentFor(job.port) : undefined;
-      let socket: Duplex | Agent;
+      let via: Duplex | Agent;
       try {
-        socket = pooled ?? (await path.connect(job.port));
+        via = pooled ?? (await path.connect(job.port));
       } catch (err) {
         if (!(err instanceof ForwarderError)) throw err;
         await fail(
@@ -217,7 +217,7 @@ export class Previews {
       if (job.kind === 'ws')
         await this.websocket(
           job,
-          socket as Duplex,
+          via as Duplex,
           writer,
           up,
           (a) => (abort = a),
@@ -226,7 +226,7 @@ export class Previews {
       else
         await this.http(
           job,
-          socket,
+          via,
           writer,
           up,
           (a) => (abort = a),
@@ -242,7 +242,8 @@ export class Previews {
 
   private http(
     job: PreviewOpenJob,
-    socket: Duplex | Agent,
+    /** A connection of its own, or the port's kept-alive ones. */
+    via: Duplex | Agent,
     writer: WindowedWriter,
     up: string,
     onAbort: (a: () => void) => void,
@@ -257,7 +258,7 @@ export class Previews {
       };
       const ask = () =>
         httpRequest({
-          ...(socket instanceof Agent ? { agent: socket } : { createConnection: () => socket as never }),
+          ...(via instanceof Agent ? { agent: via } : { createConnection: () => via as never }),
           method: job.method,
           path: job.target,
           headers: job.headers.flat(),

@@ -272,8 +272,6 @@ export class ProcessDriver implements WorkloadDriver {
         if (this.useCommandHost && this.bwrap && !req.readOnlyBinds && hostable(hosted)) {
           const command = await (await this.hostFor(id, state)).run(hosted);
           const cg = this.cgroups.get(id);
-          // Output a command already finished (over before the runner heard it start) is ended
-          // here: a pipe from a stream that has ended never ends its destination.
           pipeWhole(command.stdout, io.stdout);
           pipeWhole(command.stderr, io.stderr);
           if (io.stdin && command.stdin) {
@@ -298,8 +296,8 @@ export class ProcessDriver implements WorkloadDriver {
           seccomp: await this.seccomp(),
         });
         const child = await this.spawner.spawn(line, { stdin: req.stdin === true });
-        child.stdout.pipe(io.stdout);
-        child.stderr.pipe(io.stderr);
+        pipeWhole(child.stdout, io.stdout);
+        pipeWhole(child.stderr, io.stderr);
         if (io.stdin && child.stdin) {
           // EPIPE once the command is gone: the exit is what callers learn from.
           child.stdin.on('error', () => {});
@@ -700,6 +698,11 @@ async function assertTraversable(dir: string, owner: FileOwner): Promise<void> {
   }
 }
 
+/**
+ * A command's output into the handle's: output that already ended (a command over before the
+ * runner heard it start, from the command host or the spawner) ends the handle's at once, where
+ * `pipe` would never end it.
+ */
 function pipeWhole(from: Readable, to: Writable): void {
   if (from.readableEnded) to.end();
   else from.pipe(to);
