@@ -390,6 +390,17 @@ for (const kind of DRIVER_KINDS.filter((k) => !process.env.ONLY_DRIVER || k === 
       assert.equal(viaPathPage.status, 200);
     });
 
+    test("a preview of the ports the host's Redis and the edge listen on reaches nothing of the host", async () => {
+      // Previews connect inside the workspace's own network namespace: the host's loopback
+      // services (the control plane) are not there, whichever way the runner reaches the port.
+      const hostPorts = [Number(new URL(rig.config.REDIS_URL).port), Number(new URL(rig.base).port)];
+      for (const port of hostPorts) {
+        const res = await raw(rig, { path: `/w/${ws}/p/${port}/`, headers: bearer() });
+        errorOf(res, 502, 'bad_gateway');
+        assert.match(JSON.parse(res.body.toString()).error.message, /Nothing listens on port/);
+      }
+    });
+
     test('bad ports, paths and bodies answer 4xx with the error body', async () => {
       errorOf(await raw(rig, { path: `/w/${ws}/p/0/`, headers: bearer() }), 422, 'validation_failed');
       errorOf(await raw(rig, { path: `/w/${ws}/p/65536/`, headers: bearer() }), 422, 'validation_failed');
