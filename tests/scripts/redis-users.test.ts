@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -110,6 +111,45 @@ describe("Redis' users", () => {
         await server.stop();
       }
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('keel_start_redis: a port taken before Redis binds it is given up for another one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keel-redis-start-'));
+    // The port keel_free_port named is taken by someone else before Redis starts.
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
+    const taken = (squatter.address() as AddressInfo).port;
+    let pid = 0;
+    try {
+      const script = [
+        'source scripts/lib/common.sh; source scripts/lib/redis-users.sh',
+        'keel_prepare_redis_users "$DIR"',
+        // The first free port is the taken one, later ones free (a file counts: $(…) runs in a subshell).
+        'keel_free_port() { if [ ! -e "$DIR/named" ]; then touch "$DIR/named"; echo "$TAKEN"; else node -e \'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})\'; fi; }',
+        // Redis keeps its standard streams: away from this test's pipes, or the call would wait for it.
+        'keel_start_redis "$DIR" >/dev/null 2>"$DIR/said"; echo "$? ${redis_port:-} ${redis_pid:-}"',
+      ].join('\n');
+      const out = execFileSync('bash', ['-c', script], {
+        cwd: root,
+        env: { ...process.env, DIR: dir, TAKEN: String(taken) },
+        encoding: 'utf8',
+        timeout: 60_000,
+      }).trim();
+      const [code, port, started] = out.split(' ').map(Number);
+      pid = started ?? 0;
+      assert.equal(code, 0, `${out}\n${readFileSync(join(dir, 'said'), 'utf8')}`);
+      assert.notEqual(port, taken);
+      assert.match(
+        readFileSync(join(dir, 'said'), 'utf8'),
+        new RegExp(`could not start on port ${taken} \\(try 1 of 3\\)`),
+      );
+      assert.equal(await refusal(port!), 'NOAUTH');
+      assert.equal(await refusal(port!, prepareAsUp(dir)), 'answered PONG');
+    } finally {
+      if (pid) process.kill(pid, 'SIGTERM');
+      squatter.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
