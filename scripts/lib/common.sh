@@ -75,9 +75,9 @@ keel_ensure_postgres_server() {
   keel_postgres_bin >/dev/null || keel_die "PostgreSQL server binaries not found after installing"
 }
 
-# A free TCP port on loopback, from the kernel.
+# A free TCP port on loopback, below the kernel's ephemeral range (see scripts/lib/free-port.ts).
 keel_free_port() {
-  node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+  node --import tsx "$(keel_root)/scripts/lib/free-port.ts"
 }
 
 # keel_ensure_slapd : Debian's OpenLDAP server and client tools for the directory sign-in tests.

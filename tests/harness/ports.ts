@@ -1,18 +1,5 @@
-import { createServer } from 'node:net';
-
-/** Asks the kernel for a free loopback port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A free loopback port, below the ephemeral range (see scripts/lib/free-port.ts). */
+export { freePort } from '../../scripts/lib/free-port.ts';
 
 export async function waitFor<T>(
   what: string,
