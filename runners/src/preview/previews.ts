@@ -49,6 +49,8 @@ const DIRECT_RETRY_MS = 60_000;
 type PortPath = Pick<Forwarder, 'over' | 'ports' | 'end'> & {
   current(): boolean;
   connect(port: number): Duplex | Promise<Duplex>;
+  /** Kept-alive connections for plain HTTP to a port, where the path keeps them (the direct one). */
+  agentFor?(port: number): Agent;
 };
 
 /** Blocking connections kept for the next connection's up stream. */
@@ -114,7 +116,11 @@ export class Previews {
       (p) => {
         this.making.delete(workspaceId);
         if (this.closed) p.end('the runner stopped');
-        else this.paths.set(workspaceId, p);
+        else {
+          // Paths that ended (workspaces stopped or gone) leave as new ones come.
+          for (const [id, old] of this.paths) if (old.over) this.paths.delete(id);
+          this.paths.set(workspaceId, p);
+        }
         return p;
       },
       (err: unknown) => {
@@ -201,7 +207,7 @@ export class Previews {
         return;
       }
       // Plain HTTP on the direct path goes through its kept-alive connections (see agentFor).
-      const pooled = job.kind === 'http' && path instanceof NetnsPorts ? path.agentFor(job.port) : undefined;
+      const pooled = job.kind === 'http' ? path.agentFor?.(job.port) : undefined;
       let via: Duplex | Agent;
       try {
         via = pooled ?? (await path.connect(job.port));
