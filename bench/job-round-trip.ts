@@ -11,9 +11,13 @@ const N = 1000;
 export async function benchJobRoundTrip(redisUrl: string): Promise<Figure[]> {
   const conn = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue('bench-bare', { connection: conn });
-  const events = new QueueEvents('bench-bare', { connection: conn.duplicate() });
+  // BullMQ leaves connections it is given open: each is closed here (a left one retries, and
+  // logs, once the benches' Redis has stopped).
+  const eventsConn = conn.duplicate();
+  const workerConn = conn.duplicate();
+  const events = new QueueEvents('bench-bare', { connection: eventsConn });
   const worker = new Worker('bench-bare', async () => ({}), {
-    connection: conn.duplicate(),
+    connection: workerConn,
     concurrency: 32,
   });
   await Promise.all([events.waitUntilReady(), worker.waitUntilReady()]);
@@ -26,7 +30,7 @@ export async function benchJobRoundTrip(redisUrl: string): Promise<Figure[]> {
   await worker.close();
   await events.close();
   await queue.close();
-  conn.disconnect();
+  for (const c of [conn, eventsConn, workerConn]) c.disconnect();
 
   const rig = await startRig('process');
   try {
