@@ -19,11 +19,13 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 test('PreviewWindow: entries and bytes unread, the oldest consumed first', () => {
   const w = new PreviewWindow();
   assert.ok(w.fits(PREVIEW_WINDOW_ENTRIES, 0) && !w.fits(PREVIEW_WINDOW_ENTRIES + 1, 0));
-  for (let i = 0; i < 3; i++) w.wrote(PREVIEW_CHUNK_BYTES);
+  // Full chunks up to one short of the byte bound, and a small entry.
+  const chunks = PREVIEW_WINDOW_BYTES / PREVIEW_CHUNK_BYTES - 1;
+  for (let i = 0; i < chunks; i++) w.wrote(PREVIEW_CHUNK_BYTES);
   w.wrote(10);
-  assert.equal(w.entries, 4);
-  assert.equal(w.bytes, 3 * PREVIEW_CHUNK_BYTES + 10);
-  assert.ok(!w.fits(1, PREVIEW_CHUNK_BYTES), 'a fourth full chunk would pass the byte bound');
+  assert.equal(w.entries, chunks + 1);
+  assert.equal(w.bytes, chunks * PREVIEW_CHUNK_BYTES + 10);
+  assert.ok(!w.fits(1, PREVIEW_CHUNK_BYTES), 'one more full chunk would pass the byte bound');
   assert.ok(w.fits(1, PREVIEW_WINDOW_BYTES - w.bytes));
   w.seen(2);
   assert.equal(w.entries, 2);
@@ -50,10 +52,10 @@ describe('a preview stream window (real Redis)', () => {
   });
 
   for (const path of ['plain connection', 'ioredis'] as const) {
-    test(`large entries stay within 4 MiB unread; 12 MiB of random bytes arrive whole (${path})`, async () => {
+    test(`large entries stay within the window unread; three windows of random bytes arrive whole (${path})`, async () => {
       const raw = path === 'plain connection' ? writerBeside(redis) : undefined;
       const key = `test:pvwin:${process.pid}:${path.length}:${Date.now()}`;
-      const body = randomBytes(12 * 1024 * 1024);
+      const body = randomBytes(3 * PREVIEW_WINDOW_BYTES);
       const writer = new WindowedWriter(redis, key, () => assert.fail('stalled'), raw);
       let written = 0;
       const producing = (async () => {
@@ -112,7 +114,7 @@ describe('a preview stream window (real Redis)', () => {
     // A client of its own: the writer beside `redis` was closed by the tests above.
     const runner = new Redis((await testInfra()).redisUrl);
     const raw = writerBeside(runner);
-    const body = randomBytes(12 * 1024 * 1024);
+    const body = randomBytes(3 * PREVIEW_WINDOW_BYTES);
     const writer = new WindowedWriter(runner, key, () => assert.fail('stalled'), raw);
     let entries = 0;
     const producing = (async () => {
@@ -150,7 +152,10 @@ describe('a preview stream window (real Redis)', () => {
       }
       await producing;
       assert.equal(sha(Buffer.concat(got)), sha(body), 'the body whole, in order');
-      assert.ok(entries <= 12 * 4, `${entries} entries for 768 pieces`);
+      assert.ok(
+        entries <= (body.length / (1024 * 1024)) * 4,
+        `${entries} entries for ${body.length / 16_384} pieces`,
+      );
       // The last batch goes with the reader's next command, or as it closes.
       reader.close();
       await new Promise((r) => setTimeout(r, 50));
@@ -166,7 +171,9 @@ describe('a preview stream window (real Redis)', () => {
   test("the edge's up stream keeps the same bound: a WebSocket's 1.5 MiB messages wait for the runner", async () => {
     const key = `test:pvwin:up:${process.pid}:${Date.now()}`;
     const window = new PreviewWindow();
-    const messages = Array.from({ length: 6 }, () => randomBytes(1.5 * 1024 * 1024));
+    const messages = Array.from({ length: Math.ceil(PREVIEW_WINDOW_BYTES / (1.5 * 1024 * 1024)) + 2 }, () =>
+      randomBytes(1.5 * 1024 * 1024),
+    );
     let sent = 0;
     const sending = (async () => {
       for (const m of messages) {

@@ -15,15 +15,21 @@ import { CONTRACT_VERSION } from './version.ts';
  * Each stream holds at most PREVIEW_WINDOW_ENTRIES unread entries and PREVIEW_WINDOW_BYTES of data
  * (entries of at most PREVIEW_CHUNK_BYTES): the writer writes only what fits and waits while the
  * reader is that far behind (the reader deletes what it consumed; see PreviewWindow), so a
- * connection holds at most 4 MiB per direction in Redis whatever the body's size.
+ * connection holds at most 8 MiB per direction in Redis whatever the body's size.
  */
 
 /** The most bytes of data one entry holds: a body's pieces are joined up to it, longer ones cut. */
 export const PREVIEW_CHUNK_BYTES = 1024 * 1024;
 /** The most entries a stream holds unread. */
 export const PREVIEW_WINDOW_ENTRIES = 64;
-/** The most bytes of data a stream holds unread, whatever its entries' sizes. */
-export const PREVIEW_WINDOW_BYTES = 4 * 1024 * 1024;
+/**
+ * The most bytes of data a stream holds unread, whatever its entries' sizes. 8 MiB rather than 4:
+ * with 4 the runner stopped at the window while the edge sent the last batch to the client, and a
+ * download read 0.50 to 0.56× the direct one in four runs; with 8 the two overlap more, 0.56 to
+ * 0.69× in four (bench/run preview, docs/PERFORMANCE.md). The cost is what a stalled reader parks
+ * in Redis, and the edge's read buffer of a download.
+ */
+export const PREVIEW_WINDOW_BYTES = 8 * 1024 * 1024;
 /**
  * A writer's account of its stream's window: the sizes of the entries it wrote that the reader
  * may not have consumed yet. The reader deletes what it consumed, oldest first, so the stream's
