@@ -99,6 +99,39 @@ describe('outputReader (real Redis)', () => {
     }
   });
 
+  test('a buffer grown for a large reply is kept while large replies keep coming, and let go after a quiet second', async () => {
+    const redis = new Redis((await testInfra()).redisUrl);
+    const key = `test:reader:held:${process.pid}:${Date.now()}`;
+    const reader = outputReader(redis);
+    try {
+      let cursor = '0-0';
+      const read = async () => {
+        const got = (await reader.read(key, cursor, 128, 1_000))!;
+        cursor = got.at(-1)!.id;
+      };
+      // A download's rhythm: a full window, then a single entry, then a full window again.
+      for (let i = 0; i < 8; i++) await redis.xadd(key, '*', 't', 'data', 'd', Buffer.alloc(1024 * 1024, i));
+      await read();
+      const grown = reader.heldBytes!;
+      assert.ok(grown >= 8 * 1024 * 1024, `${grown} bytes`);
+      await redis.xadd(key, '*', 't', 'data', 'd', Buffer.alloc(1024 * 1024));
+      await read();
+      await redis.xadd(key, '*', 't', 'data', 'd', 'small');
+      await read();
+      assert.equal(reader.heldBytes, grown, 'kept between large replies');
+      await new Promise((r) => setTimeout(r, 1_100));
+      await redis.xadd(key, '*', 't', 'data', 'd', 'small');
+      await read();
+      await redis.xadd(key, '*', 't', 'data', 'd', 'small');
+      await read();
+      assert.ok(reader.heldBytes! <= 256 * 1024, `let go after a quiet second (${reader.heldBytes} bytes)`);
+    } finally {
+      reader.close();
+      await redis.del(key);
+      redis.disconnect();
+    }
+  });
+
   test('logs in as the client does, and a dropped connection goes on through ioredis', async () => {
     const { admin, key, redis, cutReads, cleanUp } = await readerUser('reader');
     const reader = outputReader(redis);

@@ -45,6 +45,8 @@ export interface OutputReader {
   close(): void;
   /** Connected, with no command waiting: it may serve another stream (see ReaderPool). */
   readonly idle: boolean;
+  /** The bytes of the reader's own buffer (undefined where ioredis reads). */
+  readonly heldBytes?: number;
 }
 
 /** One XREAD: from just after `from`, at most `count` entries, waiting up to `blockMs`. */
@@ -245,12 +247,21 @@ class FallbackReader implements OutputReader {
   get idle(): boolean {
     return !this.closed && this.lean !== undefined && this.lean.idle;
   }
+  get heldBytes(): number | undefined {
+    return this.lean?.heldBytes;
+  }
 }
 
 /** The smallest buffer a reader takes once replies arrive; an idle stream holds none. */
 const MIN_BYTES = 4 * 1024;
 /** A grown buffer is let go when replies are small again, above this size. */
 const KEEP_BYTES = 256 * 1024;
+/**
+ * ... and when no large reply came for this long: a download's reads alternate full windows with
+ * single entries, and letting the buffer go at each small one regrew it, by doubling and copying,
+ * for the next full one (the edge's CPU per MiB of a preview download doubled).
+ */
+const KEEP_MS = 1_000;
 const NO_BYTES = Buffer.alloc(0);
 const CR = 0x0d;
 /**
@@ -279,6 +290,8 @@ class LeanReader {
   /** Views of buf[0, start) may be in use: set when a reply is handed out, cleared by the next read. */
   private lent = false;
   private lastReply = 0;
+  /** When a reply last needed an eighth of the buffer or more (see KEEP_MS). */
+  private bigAt = 0;
   private waiting: Array<{ resolve(v: Value): void; reject(e: Error): void }> = [];
   private error: Error | undefined;
   private readonly prefix: string;
@@ -371,7 +384,12 @@ class LeanReader {
       this.start = 0;
       this.end = 0;
       // A buffer grown for a burst of output is let go once replies are small again.
-      if (this.buf.length > KEEP_BYTES && this.lastReply * 8 < this.buf.length) this.buf = NO_BYTES;
+      if (
+        this.buf.length > KEEP_BYTES &&
+        this.lastReply * 8 < this.buf.length &&
+        Date.now() - this.bigAt > KEEP_MS
+      )
+        this.buf = NO_BYTES;
     }
   }
 
@@ -392,6 +410,10 @@ class LeanReader {
 
   get idle(): boolean {
     return !this.socket.destroyed && this.waiting.length === 0 && this.error === undefined;
+  }
+
+  get heldBytes(): number {
+    return this.buf.length;
   }
 
   /** Sends commands in one write (after any `later`); a promise of each one's reply, in order. */
@@ -428,6 +450,7 @@ class LeanReader {
         const parsed = parse(this.buf, this.start, this.end);
         if (!parsed) break;
         this.lastReply = parsed[1] - this.start;
+        if (this.lastReply * 8 >= this.buf.length) this.bigAt = Date.now();
         this.start = parsed[1];
         this.lent = true;
         this.waiting.shift()!.resolve(parsed[0]);
