@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BrowserClient } from '../tests/harness/browser-client.ts';
 import { freePort, waitFor } from '../tests/harness/ports.ts';
+import { removeProcessWorkspaces } from '../tests/harness/process-workspaces.ts';
 import { type Spawned, spawnService, waitForHttp } from '../tests/harness/processes.ts';
 import { testSecretKey } from '../tests/harness/test-app.ts';
 
@@ -152,6 +153,7 @@ export async function startSystem(
         await admin.request('DELETE', `/api/workspaces/${id}`, undefined, { bearer: true });
       await new Promise((r) => setTimeout(r, 1_000));
       await Promise.all([runner.stop(), edge.stop()]);
+      await removeProcessWorkspaces(join(dir, 'workspaces'));
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -20,6 +20,7 @@ import type { BrowserClient } from './browser-client.ts';
 import { type EdgeOnPort, edgeOnPort } from './edge-on-port.ts';
 import { testInfra } from './infra.ts';
 import { waitFor } from './ports.ts';
+import { processRootOf, removeProcessWorkspaces } from './process-workspaces.ts';
 import { type Spawned, spawnService } from './processes.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -273,6 +274,15 @@ export async function startFleetRunners(
         for (const id of ids) await r.driver.remove(id, { keepData: false }).catch(() => {});
       }
       await edge.close();
+      // What the API no longer lists (deleted, or moved away) and the process roots themselves.
+      for (const r of runners)
+        if (r.kind === 'process')
+          await removeProcessWorkspaces(
+            processRootOf({
+              KEEL_RUNNER_DATA_DIR: r.dataDir,
+              KEEL_RUNNER_WORKSPACES_DIR: options.runnerEnv?.KEEL_RUNNER_WORKSPACES_DIR,
+            }),
+          );
       for (const r of runners) rmSync(r.dataDir, { recursive: true, force: true });
       rmSync(snapshotDir, { recursive: true, force: true });
     },

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from '../../harness/ports.ts';
+import { processRootOf, removeProcessWorkspaces } from '../../harness/process-workspaces.ts';
 import { spawnService, waitForHttp } from '../../harness/processes.ts';
 
 const root = new URL('../../..', import.meta.url).pathname;
@@ -64,6 +65,13 @@ export async function startKeel(
       'every process scripts/up started to stop',
       async () => (groupAlive(pgid) ? undefined : true),
       30_000,
+    );
+    // The local runner's workspaces outlive it (scripts/up's runner: KEEL_RUNNER_DATA_DIR below).
+    await removeProcessWorkspaces(
+      processRootOf({
+        KEEL_RUNNER_DATA_DIR: join(dataDir, 'runner'),
+        KEEL_RUNNER_WORKSPACES_DIR: env.KEEL_RUNNER_WORKSPACES_DIR,
+      }),
     );
     rmSync(dataDir, { recursive: true, force: true });
   }
