@@ -396,21 +396,50 @@ describe('the fleet end to end: ssh, docker-tls and kubernetes servers with a re
   });
 
   test('every access the runner made to a credential is audited as server.credential.used', async () => {
-    const fetched = fleet.requests.filter(
-      (r) => r.method === 'GET' && /^\/api\/runners\/servers\/[^/]+\/access/.test(r.path),
-    );
+    // The runner goes on working meanwhile: the requests and the rows are read again until they
+    // agree (an access answered just before the rows were read), and the last reading is checked.
+    const read = async () => {
+      const fetched = fleet.requests.filter(
+        (r) => r.method === 'GET' && /^\/api\/runners\/servers\/[^/]+\/access/.test(r.path),
+      );
+      const rows = await fleet
+        .services()
+        .db.select()
+        .from(auditEvents)
+        .where(eq(auditEvents.action, 'server.credential.used'));
+      const agree = Object.values(ids).every(
+        (id) =>
+          rows.filter((r) => r.targetId === id && r.outcome === 'success').length ===
+          fetched.filter((r) => r.path.includes(`/${id}/`) && r.status === 200).length,
+      );
+      return { fetched, rows, agree };
+    };
+    let last = await read();
+    await waitFor(
+      'the audited accesses to match the answered ones',
+      async () => {
+        last = await read();
+        return last.agree ? true : undefined;
+      },
+      10_000,
+    ).catch(() => {});
+    const { fetched, rows } = last;
     assert.ok(fetched.length >= 6, `accesses: ${fetched.length}`);
-    const rows = await fleet
-      .services()
-      .db.select()
-      .from(auditEvents)
-      .where(eq(auditEvents.action, 'server.credential.used'));
     const byServer = (id: string, outcome: string) =>
       rows.filter((r) => r.targetId === id && r.outcome === outcome).length;
     for (const id of Object.values(ids)) {
       const answered = fetched.filter((r) => r.path.includes(`/${id}/`) && r.status === 200).length;
       assert.ok(answered > 0, `the runner fetched ${id}`);
-      assert.equal(byServer(id, 'success'), answered, `each of ${id}'s accesses is audited`);
+      assert.equal(
+        byServer(id, 'success'),
+        answered,
+        `each of ${id}'s accesses is audited: ${JSON.stringify({
+          requests: fetched.filter((r) => r.path.includes(`/${id}/`)),
+          rows: rows
+            .filter((r) => r.targetId === id)
+            .map((r) => ({ seq: r.seq, outcome: r.outcome, metadata: r.metadata, at: r.createdAt })),
+        })}`,
+      );
       for (const purpose of ['test', 'resources', 'workspace']) {
         assert.ok(
           rows.some(
