@@ -20,7 +20,7 @@ import type { BrowserClient } from './browser-client.ts';
 import { type EdgeOnPort, edgeOnPort } from './edge-on-port.ts';
 import { testInfra } from './infra.ts';
 import { waitFor } from './ports.ts';
-import { processRootOf, removeProcessWorkspaces } from './process-workspaces.ts';
+import { removeProcessWorkspaces } from './process-workspaces.ts';
 import { type Spawned, spawnService } from './processes.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -107,6 +107,8 @@ export async function startFleetRunners(
 
   const runners: FleetRunner[] = [];
   const spawned: Spawned[] = [];
+  /** The process runners' workspace roots, emptied and removed at close. */
+  const processRoots: string[] = [];
   for (const [i, kind] of kinds.entries()) {
     const name = `fleet-${i + 1}`;
     const dataDir = mkdtempSync(join(tmpdir(), `keel-fleet-${name}-`));
@@ -126,8 +128,10 @@ export async function startFleetRunners(
       ...options.runnerEnv,
     };
     const config = parseRunnerEnv(env);
+    const processRoot = defaultProcessRoot(config);
+    if (kind === 'process') processRoots.push(processRoot);
     const driver: WorkloadDriver =
-      kind === 'docker' ? new DockerDriver() : new ProcessDriver({ root: defaultProcessRoot(config) });
+      kind === 'docker' ? new DockerDriver() : new ProcessDriver({ root: processRoot });
     let proc: Spawned | undefined;
     const runner: FleetRunner = {
       name,
@@ -269,20 +273,14 @@ export async function startFleetRunners(
       const list = await api('GET', '/api/workspaces').catch(() => undefined);
       for (const w of list?.body?.workspaces ?? []) ids.add(w.id);
       for (const p of spawned) await p.stop('SIGKILL').catch(() => {});
-      // Only this fleet's workloads: other test files share the Docker engine.
+      // Only this fleet's workloads: other test files share the Docker engine. A process root
+      // is emptied whole, with what the API no longer lists (deleted, or moved away).
       for (const r of runners) {
+        if (r.kind !== 'docker') continue;
         for (const id of ids) await r.driver.remove(id, { keepData: false }).catch(() => {});
       }
+      for (const processRoot of processRoots) await removeProcessWorkspaces(processRoot);
       await edge.close();
-      // What the API no longer lists (deleted, or moved away) and the process roots themselves.
-      for (const r of runners)
-        if (r.kind === 'process')
-          await removeProcessWorkspaces(
-            processRootOf({
-              KEEL_RUNNER_DATA_DIR: r.dataDir,
-              KEEL_RUNNER_WORKSPACES_DIR: options.runnerEnv?.KEEL_RUNNER_WORKSPACES_DIR,
-            }),
-          );
       for (const r of runners) rmSync(r.dataDir, { recursive: true, force: true });
       rmSync(snapshotDir, { recursive: true, force: true });
     },

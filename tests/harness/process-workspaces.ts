@@ -1,6 +1,4 @@
 import { readdirSync, rmSync } from 'node:fs';
-import type { RunnerConfig } from '../../runners/src/env.ts';
-import { defaultProcessRoot } from '../../runners/src/process-root.ts';
 import { ProcessDriver } from '../../runners/src/workloads/process.ts';
 
 /**
@@ -22,12 +20,4 @@ export async function removeProcessWorkspaces(root: string): Promise<void> {
   const driver = new ProcessDriver({ root, allowUnsandboxed: true });
   for (const id of ids) await driver.remove(id, { keepData: false }).catch(() => {});
   rmSync(root, { recursive: true, force: true });
-}
-
-/** The process driver's root for a runner with this environment (as the runner works it out). */
-export function processRootOf(env: {
-  KEEL_RUNNER_DATA_DIR: string;
-  KEEL_RUNNER_WORKSPACES_DIR?: string;
-}): string {
-  return defaultProcessRoot(env as RunnerConfig);
 }

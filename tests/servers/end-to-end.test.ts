@@ -414,7 +414,7 @@ describe('the fleet end to end: ssh, docker-tls and kubernetes servers with a re
       );
       return { fetched, rows, agree };
     };
-    let last = await read();
+    let last: Awaited<ReturnType<typeof read>> | undefined;
     await waitFor(
       'the audited accesses to match the answered ones',
       async () => {
@@ -423,7 +423,7 @@ describe('the fleet end to end: ssh, docker-tls and kubernetes servers with a re
       },
       10_000,
     ).catch(() => {});
-    const { fetched, rows } = last;
+    const { fetched, rows } = last ?? (await read());
     assert.ok(fetched.length >= 6, `accesses: ${fetched.length}`);
     const byServer = (id: string, outcome: string) =>
       rows.filter((r) => r.targetId === id && r.outcome === outcome).length;

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultProcessRoot } from '../../../runners/src/process-root.ts';
 import { freePort, waitFor } from '../../harness/ports.ts';
-import { processRootOf, removeProcessWorkspaces } from '../../harness/process-workspaces.ts';
+import { removeProcessWorkspaces } from '../../harness/process-workspaces.ts';
 import { spawnService, waitForHttp } from '../../harness/processes.ts';
 
 const root = new URL('../../..', import.meta.url).pathname;
@@ -68,7 +69,7 @@ export async function startKeel(
     );
     // The local runner's workspaces outlive it (scripts/up's runner: KEEL_RUNNER_DATA_DIR below).
     await removeProcessWorkspaces(
-      processRootOf({
+      defaultProcessRoot({
         KEEL_RUNNER_DATA_DIR: join(dataDir, 'runner'),
         KEEL_RUNNER_WORKSPACES_DIR: env.KEEL_RUNNER_WORKSPACES_DIR,
       }),
