@@ -35,6 +35,13 @@ export interface Services {
   queue: JobProducer;
   /** Connections for streams' blocking reads (XREAD BLOCK holds one per open stream). */
   readers: ReaderPool;
+  /**
+   * One connection for what open sockets write into Redis (terminal keystrokes and resizes),
+   * each turn's commands sent together: hundreds of typing terminals then cost Redis and the
+   * edge one write per turn, not one per keystroke. Undefined where services last one request
+   * (workerd): each socket opens its own connection there.
+   */
+  socketWrites: (() => Redis) | undefined;
   clock: Clock;
   keys: SigningKeyStore;
   box: SecretBox;
@@ -87,6 +94,15 @@ export function buildServices(input: {
   const queue = new JobProducer(getRedis, input.config.redisPrefix);
   const readers = new ReaderPool(getRedis);
   const longLived = !input.perRequest && !input.redis;
+  let socketWrites: Redis | undefined;
+  const getSocketWrites = longLived
+    ? () => {
+        // Auto-pipelining queues a turn's commands and sends them in one write (setImmediate),
+        // in the order they were issued: a socket's keystrokes stay in order.
+        socketWrites ??= connectRedis(input.config.redisUrl, { enableAutoPipelining: true });
+        return socketWrites;
+      }
+    : undefined;
   const reads: KeyReads = longLived ? new TrackedReads(input.config.redisUrl) : new UntrackedReads(commands);
   const leases = input.perRequest ? undefined : new RequestLeases();
   const keys = new SigningKeyStore(input.db, box, input.clock, input.keyCache, {
@@ -104,6 +120,7 @@ export function buildServices(input: {
       leases,
       queue,
       readers,
+      socketWrites: getSocketWrites,
       clock: input.clock,
       keys,
       box,
@@ -115,6 +132,7 @@ export function buildServices(input: {
       await reads.close();
       await queue.close();
       readers.close();
+      if (socketWrites) await closeRedis(socketWrites);
       if (redis) await closeRedis(redis);
       await input.closeDb();
     },

@@ -85,16 +85,7 @@ export class RespWriter {
     const setup: RespArg[][] = [];
     if (o.password) setup.push(o.username ? ['AUTH', o.username, o.password] : ['AUTH', o.password]);
     if (o.db) setup.push(['SELECT', String(o.db)]);
-    if (setup.length > 0) {
-      const done = conn.send(setup);
-      // Nothing else leaves before the login is answered: a command sent behind a refused
-      // AUTH would run as whoever the connection is without it.
-      socket.cork();
-      Promise.all(done).then(
-        () => socket.uncork(),
-        (err: Error) => conn.destroy(err),
-      );
-    }
+    if (setup.length > 0) conn.login(setup);
     return conn;
   }
 }
@@ -104,6 +95,9 @@ class Connection {
   private waiting: Array<{ resolve(r: RespReply): void; reject(e: Error): void }> = [];
   /** Reply bytes not parsed yet (replies are small: ids, integers, OK). */
   private input: Buffer | undefined;
+  /** Corked until the end of this turn of the event loop (or until the login is answered). */
+  private corked = false;
+  private loggingIn = false;
   private error: Error | undefined;
 
   constructor(private readonly socket: Socket) {
@@ -120,13 +114,46 @@ class Connection {
   }
 
   send(commands: readonly (readonly RespArg[])[]): Array<Promise<RespReply>> {
-    const socket = this.socket;
-    const replies: Array<Promise<RespReply>> = [];
-    if (socket.destroyed) {
+    if (this.socket.destroyed) {
       const err = new RespConnectionError('the Redis connection closed');
       return commands.map(() => Promise.reject(err));
     }
-    socket.cork();
+    // Every command of this turn goes out in one vectored write at its end (setImmediate runs
+    // once the turn's I/O callbacks are done): many terminals' output then costs the runner and
+    // Redis one write per turn, not one per stream.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      setImmediate(() => this.flush());
+    }
+    return this.write(commands);
+  }
+
+  /**
+   * Sends the login (AUTH, SELECT) at once, and holds every later command until it is answered:
+   * a command sent behind a refused AUTH would run as whoever the connection is without it.
+   */
+  login(setup: readonly (readonly RespArg[])[]): void {
+    this.loggingIn = true;
+    Promise.all(this.write(setup)).then(
+      () => {
+        this.loggingIn = false;
+        this.flush();
+      },
+      (err: Error) => this.destroy(err),
+    );
+  }
+
+  private flush(): void {
+    if (this.loggingIn || !this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  /** Encodes commands onto the socket (written now, or at the flush while it is corked). */
+  private write(commands: readonly (readonly RespArg[])[]): Array<Promise<RespReply>> {
+    const socket = this.socket;
+    const replies: Array<Promise<RespReply>> = [];
     for (const args of commands) {
       let head = `*${args.length}\r\n`;
       for (const arg of args) {
@@ -144,8 +171,6 @@ class Connection {
       socket.write(head);
       replies.push(new Promise<RespReply>((resolve, reject) => this.waiting.push({ resolve, reject })));
     }
-    // One vectored write of every piece (queued until the socket connects).
-    socket.uncork();
     return replies;
   }
 

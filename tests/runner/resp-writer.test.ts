@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { createServer, Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import {
@@ -135,6 +135,64 @@ describe('RespWriter (real Redis)', () => {
       writer.close();
       await assert.rejects(writer.send([['PING']])[0]!, RespConnectionError);
     } finally {
+      server.close();
+    }
+  });
+
+  test("a turn's commands from many callers leave in one write", async () => {
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.on('data', (chunk) => s.write('+PONG\r\n'.repeat(chunk.toString().split('PING').length - 1)));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const writer = new RespWriter({ host: '127.0.0.1', port });
+    // Each write a socket hands to the kernel goes through one of these.
+    const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...a: unknown[]) => unknown>;
+    const original = { _write: proto._write, _writev: proto._writev };
+    let writes = 0;
+    for (const name of ['_write', '_writev'] as const) {
+      proto[name] = function (this: Socket, ...args: unknown[]) {
+        if (this.remotePort === port) writes++;
+        return original[name].apply(this, args);
+      };
+    }
+    try {
+      assert.equal(String(await writer.send([['PING']])[0]), 'PONG');
+      writes = 0;
+      // Three callers in one turn, as three streams' output is: one write.
+      const replies = [writer.send([['PING']])[0]!, writer.send([['PING']])[0]!, writer.send([['PING']])[0]!];
+      assert.deepEqual((await Promise.all(replies)).map(String), ['PONG', 'PONG', 'PONG']);
+      assert.equal(writes, 1);
+    } finally {
+      Object.assign(proto, original);
+      writer.close();
+      server.close();
+    }
+  });
+
+  test('nothing leaves before the login is answered', async () => {
+    const chunks: string[] = [];
+    let answer: (() => void) | undefined;
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.on('data', (chunk) => {
+        chunks.push(chunk.toString('latin1'));
+        if (chunks.length === 1) answer = () => s.write('+OK\r\n');
+        else s.write('+PONG\r\n'.repeat(chunk.toString().split('PING').length - 1));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const writer = new RespWriter({ host: '127.0.0.1', port, password: 'secret' });
+    try {
+      const replies = [writer.send([['PING']])[0]!, writer.send([['PING']])[0]!];
+      await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(chunks, ['*2\r\n$4\r\nAUTH\r\n$6\r\nsecret\r\n']);
+      answer!();
+      assert.deepEqual((await Promise.all(replies)).map(String), ['PONG', 'PONG']);
+    } finally {
+      writer.close();
       server.close();
     }
   });

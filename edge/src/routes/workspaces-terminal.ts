@@ -84,6 +84,7 @@ export function terminalRoutes(options: { upgrade: SocketUpgrade | undefined }) 
         terminalRelay({
           redisUrl: services.config.redisUrl,
           readers: services.readers,
+          writer: services.socketWrites?.(),
           sessionId,
           // A reattaching socket replays after what it has, and may come from a window of another size.
           cursor: record ? (query.lastSeq ?? '0-0') : '0-0',

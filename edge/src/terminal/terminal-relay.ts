@@ -26,6 +26,8 @@ export interface RelayOptions {
   redisUrl: string;
   /** Where the output's blocking reads take their connection. */
   readers: ReaderPool;
+  /** A connection shared by every socket of the process (Node); without it the socket opens its own. */
+  writer?: Redis | undefined;
   sessionId: string;
   keys: {
     output: string;
@@ -53,10 +55,11 @@ type Ws = WSContext<unknown>;
 
 /**
  * One socket's side of a session. Output is followed like every other stream (a reader from the
- * pool, given back when the session ends). Input goes through a connection of the socket's own,
- * which lives exactly as long as the socket: in workerd the request's services are closed once the
- * handshake is answered, and the socket outlives that (a reader taken during the handshake is a
- * connection of its own there, which the closed pool does not keep).
+ * pool, given back when the session ends). Input goes through the process's shared connection
+ * (`writer`, Node) or a connection of the socket's own, which lives exactly as long as the socket:
+ * in workerd the request's services are closed once the handshake is answered, and the socket
+ * outlives that (a reader taken during the handshake is a connection of its own there, which the
+ * closed pool does not keep).
  */
 export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
   let writer: Redis | undefined;
@@ -78,7 +81,9 @@ export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
     follower?.stop();
     // Detached now: the runner's idle clock starts at once (another socket on the session renews it).
     const last = writer;
-    if (last) void last.del(o.keys.attached).finally(() => closeRedis(last));
+    if (!last) return;
+    const detached = last.del(o.keys.attached).catch(() => {});
+    if (last !== o.writer) void detached.finally(() => closeRedis(last));
   };
 
   const end = (ws: Ws, message: TerminalServerMessage, code: number) => {
@@ -213,7 +218,7 @@ export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
 
   return {
     onOpen(_event, ws) {
-      writer = connectRedis(o.redisUrl);
+      writer = o.writer ?? connectRedis(o.redisUrl);
       const output = follow(ws);
       follower = output;
       send(ws, { type: 'ready', session: o.sessionId });
