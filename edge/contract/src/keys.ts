@@ -63,6 +63,8 @@ function makeRunnerKeys(keyPrefix: string, runnerId: string) {
     terminalOutput: (sessionId: string) => `${base}trm:${sessionId}:out`,
     terminalInput: (sessionId: string) => `${base}trm:${sessionId}:in`,
     terminalAttached: (sessionId: string) => `${base}trm:${sessionId}:attached`,
+    /** Rung (XADD) when a session starts, to wake the runner's one read of every session's input. */
+    terminalInputBell: `${base}trm:bell`,
     /** Set by the first delivery of a session's open job, so a redelivery never starts a second shell. */
     terminalClaimed: (sessionId: string) => `${base}trm:${sessionId}:claimed`,
     /** Live sessions of a workspace (sorted set by start time), to cap how many it has. */

@@ -1,5 +1,6 @@
 import { type TerminalExit, TerminalInputEntry } from '@keel/contract/terminal';
 import type { Redis } from 'ioredis';
+import type { InputEntries, InputHub } from './input-hub.ts';
 import { forgetSession, type RunnerKeys, type TerminalOutput } from './terminal-output.ts';
 import type { Tty } from './tty.ts';
 
@@ -9,8 +10,10 @@ const OUTPUT_BACKLOG_BYTES = 1024 * 1024;
 const ATTACH_CHECK_MS = 5_000;
 
 export interface TerminalSessionOptions {
-  /** The runner's command connection; the session blocks on a connection of its own. */
+  /** The runner's command connection. */
   redis: Redis;
+  /** Where the session's input is read, with every other session's. */
+  inputs: InputHub;
   keys: RunnerKeys;
   sessionId: string;
   workspaceId: string;
@@ -29,14 +32,10 @@ export interface TerminalSessionOptions {
  */
 export class TerminalSession {
   readonly done: Promise<void>;
-  private readonly reader: Redis;
-  private running = true;
   private reason: TerminalExit | undefined;
   private lastAttached = Date.now();
 
   constructor(private readonly o: TerminalSessionOptions) {
-    this.reader = o.redis.duplicate();
-    this.reader.on('error', () => {});
     let paused = false;
     o.tty.onData((text) => {
       o.output.write(text);
@@ -64,11 +63,14 @@ export class TerminalSession {
   }
 
   private async run(): Promise<void> {
-    const input = this.pumpInput();
+    const stopReading = this.o.inputs.follow(this.o.keys.terminalInput(this.o.sessionId), (entries) =>
+      this.onInput(entries),
+    );
+    const checkMs = Math.max(100, Math.min(ATTACH_CHECK_MS, Math.floor(this.o.idleMs / 2)));
+    const checks = setInterval(() => void this.checkAttached(), checkMs);
     const result = await this.o.tty.exited;
-    this.running = false;
-    this.reader.disconnect();
-    await input;
+    clearInterval(checks);
+    stopReading();
     const exit: TerminalExit = this.reason ?? {
       exitCode: result.exitCode,
       ...(result.signal ? { signal: result.signal } : {}),
@@ -77,32 +79,15 @@ export class TerminalSession {
     await forgetSession(this.o.redis, this.o.keys, this.o.sessionId, this.o.workspaceId);
   }
 
-  private async pumpInput(): Promise<void> {
-    const key = this.o.keys.terminalInput(this.o.sessionId);
-    const blockMs = Math.max(100, Math.min(ATTACH_CHECK_MS, Math.floor(this.o.idleMs / 2)));
-    let cursor = '0-0';
-    let lastCheck = Date.now();
-    while (this.running) {
-      let res: Array<[string, Array<[string, string[]]>]> | null;
+  private onInput(entries: InputEntries): void {
+    for (const [, fields] of entries) {
       try {
-        res = (await this.reader.xread('COUNT', 256, 'BLOCK', blockMs, 'STREAMS', key, cursor)) as typeof res;
+        this.apply(fields);
       } catch {
-        if (!this.running) return;
-        await new Promise((r) => setTimeout(r, 500));
-        continue;
-      }
-      for (const [, entries] of res ?? []) {
-        for (const [id, fields] of entries) {
-          cursor = id;
-          this.apply(fields);
-        }
-      }
-      if (res) this.o.onActivity();
-      if (Date.now() - lastCheck >= blockMs) {
-        lastCheck = Date.now();
-        await this.checkAttached();
+        // A TTY that just closed refuses writes; the session ends through `exited`.
       }
     }
+    this.o.onActivity();
   }
 
   private apply(flat: string[]): void {

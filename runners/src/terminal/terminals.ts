@@ -5,6 +5,7 @@ import {
 } from '@keel/contract/terminal';
 import type { Redis } from 'ioredis';
 import { type WorkloadDriver, WorkloadError } from '../workloads/types.ts';
+import { InputHub } from './input-hub.ts';
 import { openTty } from './open-tty.ts';
 import { forgetSession, type RunnerKeys, TerminalOutput } from './terminal-output.ts';
 import { TerminalSession } from './terminal-session.ts';
@@ -21,6 +22,7 @@ export interface TerminalsOptions {
 /** The runner's terminal sessions: opened by a job, ended by their shell, by idleness, or by the runner. */
 export class Terminals {
   private readonly sessions = new Map<string, TerminalSession>();
+  private inputs: InputHub | undefined;
 
   constructor(private readonly o: TerminalsOptions) {}
 
@@ -52,8 +54,10 @@ export class Terminals {
       });
     }
     this.o.onActivity(job.workspaceId);
+    this.inputs ??= new InputHub(redis, keys.terminalInputBell);
     const session = new TerminalSession({
       redis,
+      inputs: this.inputs,
       keys,
       sessionId: id,
       workspaceId: job.workspaceId,
@@ -97,6 +101,8 @@ export class Terminals {
         s.end({ exitCode: null, code: 'runner_unavailable', error: 'The workspace runner stopped.' }),
       ),
     );
+    this.inputs?.close();
+    this.inputs = undefined;
   }
 
   /** After a restart: sessions the previous run had are gone with it; their streams say so. */
