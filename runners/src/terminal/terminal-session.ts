@@ -6,7 +6,7 @@ import type { Tty } from './tty.ts';
 
 /** Output accepted from the shell but not yet in Redis (bytes), before the shell is held back. */
 const OUTPUT_BACKLOG_BYTES = 1024 * 1024;
-/** How often, at most, the session asks whether a socket is still attached. */
+/** How often the session asks whether a socket is still attached (more often for a short idle time). */
 const ATTACH_CHECK_MS = 5_000;
 
 export interface TerminalSessionOptions {
