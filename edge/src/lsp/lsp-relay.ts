@@ -16,13 +16,15 @@ import {
 import { lspOutputStream } from '@keel/contract/streams';
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { Redis } from 'ioredis';
-import { closeRedis, connectRedis } from '../services/redis.ts';
+import { type SocketWriter, socketWriter } from '../services/socket-writer.ts';
 import { StreamFollower } from '../streams/follower.ts';
 import { InputBudget } from '../terminal/input-budget.ts';
 import type { OutputEntry, ReaderPool } from '../workspaces/output-reader.ts';
 
 export interface LspRelayOptions {
   redisUrl: string;
+  /** The process's connection for sockets' writes (Node); without it the socket opens its own. */
+  writer?: Redis | undefined;
   readers: ReaderPool;
   keys: {
     input: string;
@@ -54,6 +56,7 @@ const SOCKET_BACKLOG_BYTES = 8 * 1024 * 1024;
  */
 export function lspRelay(o: LspRelayOptions): WSEvents<unknown> {
   let writer: Redis | undefined;
+  let writes: SocketWriter | undefined;
   let follower: StreamFollower | undefined;
   let open = true;
   const budget = new InputBudget({
@@ -67,16 +70,15 @@ export function lspRelay(o: LspRelayOptions): WSEvents<unknown> {
     if (!open) return;
     open = false;
     follower?.stop();
-    const last = writer;
     // The runner learns at once that this connection is gone, and lets its documents go.
-    if (last)
-      void last
-        .multi()
+    writes?.release(
+      writer
+        ?.multi()
         .xadd(o.keys.input, 'MAXLEN', '~', LSP_INPUT_MAX_ENTRIES, '*', 't', 'close')
         .del(o.keys.attached)
         .zrem(o.keys.connections, o.keys.connectionId)
-        .exec()
-        .finally(() => closeRedis(last));
+        .exec(),
+    );
   };
 
   const end = (ws: Ws, error: LspError, code: number) => {
@@ -163,7 +165,8 @@ export function lspRelay(o: LspRelayOptions): WSEvents<unknown> {
 
   return {
     onOpen(_event, ws) {
-      writer = connectRedis(o.redisUrl);
+      writes = socketWriter(o.writer, o.redisUrl);
+      writer = writes.redis;
       const output = follow(ws);
       follower = output;
       void renew()

@@ -1,7 +1,7 @@
 import { PreviewWindow } from '@keel/contract/preview';
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { Redis } from 'ioredis';
-import { closeRedis, connectRedis } from '../services/redis.ts';
+import { type SocketWriter, socketWriter } from '../services/socket-writer.ts';
 import type { ReaderPool } from '../workspaces/output-reader.ts';
 import { appendWindowed, DownReader, type Opened } from './relay.ts';
 
@@ -15,10 +15,13 @@ const SOCKET_BACKLOG_BYTES = 4 * 1024 * 1024;
  */
 export function previewSocketRelay(o: {
   redisUrl: string;
+  /** The process's connection for sockets' writes (Node); without it the socket opens its own. */
+  writer?: Redis | undefined;
   readers: ReaderPool;
   open: () => Promise<Opened>;
 }): WSEvents<unknown> {
   let writer: Redis | undefined;
+  let writes: SocketWriter | undefined;
   let opened: Promise<Opened> | undefined;
   let live = true;
   let sending = Promise.resolve();
@@ -28,11 +31,7 @@ export function previewSocketRelay(o: {
     if (!live) return;
     live = false;
     const w = writer;
-    if (w && opened)
-      void opened
-        .then((c) => w.xadd(c.up, '*', 't', 'close'))
-        .catch(() => {})
-        .finally(() => closeRedis(w));
+    writes?.release(w && opened?.then((c) => w.xadd(c.up, '*', 't', 'close')));
   };
 
   const follow = async (ws: WSContext<unknown>, c: Opened) => {
@@ -84,7 +83,8 @@ export function previewSocketRelay(o: {
 
   return {
     onOpen(_event, ws) {
-      writer = connectRedis(o.redisUrl);
+      writes = socketWriter(o.writer, o.redisUrl);
+      writer = writes.redis;
       opened = o.open();
       opened.then(
         (c) => follow(ws, c).catch(() => ws.close(1011)),

@@ -64,6 +64,7 @@ export function lspRoutes(options: { upgrade: SocketUpgrade | undefined }) {
         lspRelay({
           redisUrl: services.config.redisUrl,
           readers: services.readers,
+          writer: services.socketWrites?.(),
           keys: {
             ...own,
             connections: lspWorkspaceConnectionsKey(keys, row.id),

@@ -308,6 +308,7 @@ async function servePreview(
       previewSocketRelay({
         redisUrl: services.config.redisUrl,
         readers: services.readers,
+        writer: services.socketWrites?.(),
         open: () =>
           openConnection(services, { row, port, kind: 'ws', method: 'GET', target, headers, body: false }),
       }),

@@ -17,7 +17,7 @@ import {
 } from '@keel/contract/terminal';
 import type { WSContext, WSEvents } from 'hono/ws';
 import type { Redis } from 'ioredis';
-import { closeRedis, connectRedis } from '../services/redis.ts';
+import { type SocketWriter, socketWriter } from '../services/socket-writer.ts';
 import { StreamFollower } from '../streams/follower.ts';
 import type { OutputEntry, ReaderPool } from '../workspaces/output-reader.ts';
 import { InputBudget } from './input-budget.ts';
@@ -26,7 +26,7 @@ export interface RelayOptions {
   redisUrl: string;
   /** Where the output's blocking reads take their connection. */
   readers: ReaderPool;
-  /** A connection shared by every socket of the process (Node); without it the socket opens its own. */
+  /** The process's connection for sockets' writes (Node); without it the socket opens its own. */
   writer?: Redis | undefined;
   sessionId: string;
   keys: {
@@ -55,14 +55,13 @@ type Ws = WSContext<unknown>;
 
 /**
  * One socket's side of a session. Output is followed like every other stream (a reader from the
- * pool, given back when the session ends). Input goes through the process's shared connection
- * (`writer`, Node) or a connection of the socket's own, which lives exactly as long as the socket:
- * in workerd the request's services are closed once the handshake is answered, and the socket
- * outlives that (a reader taken during the handshake is a connection of its own there, which the
- * closed pool does not keep).
+ * pool, given back when the session ends). Input goes through the socket's writer (see
+ * socket-writer.ts; in workerd a reader taken during the handshake is a connection of its own too,
+ * which the closed pool does not keep).
  */
 export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
   let writer: Redis | undefined;
+  let writes: SocketWriter | undefined;
   let follower: StreamFollower | undefined;
   let open = true;
   const budget = new InputBudget({
@@ -80,10 +79,7 @@ export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
     open = false;
     follower?.stop();
     // Detached now: the runner's idle clock starts at once (another socket on the session renews it).
-    const last = writer;
-    if (!last) return;
-    const detached = last.del(o.keys.attached).catch(() => {});
-    if (last !== o.writer) void detached.finally(() => closeRedis(last));
+    writes?.release(writer?.del(o.keys.attached));
   };
 
   const end = (ws: Ws, message: TerminalServerMessage, code: number) => {
@@ -218,7 +214,8 @@ export function terminalRelay(o: RelayOptions): WSEvents<unknown> {
 
   return {
     onOpen(_event, ws) {
-      writer = o.writer ?? connectRedis(o.redisUrl);
+      writes = socketWriter(o.writer, o.redisUrl);
+      writer = writes.redis;
       const output = follow(ws);
       follower = output;
       send(ws, { type: 'ready', session: o.sessionId });
