@@ -46,9 +46,9 @@ const SOCKET_BACKLOG_BYTES = 8 * 1024 * 1024;
 
 /**
  * One socket's side of a language-server connection: client messages are checked (size, JSON,
- * JSON-RPC, URIs under /workspace) and appended to the connection's input stream on a Redis
- * connection of the socket's own (as the terminal's relay does, for workerd); the output stream is
- * followed and each entry sent as one text frame.
+ * JSON-RPC, URIs under /workspace) and appended to the connection's input stream through the
+ * socket's writer (socket-writer.ts, as the terminal's relay does); the output stream is followed
+ * and each entry sent as one text frame.
  *
  * A message refused for what it says (a URI outside /workspace) is answered and the socket goes on;
  * one that breaks the framing (too large, not JSON) ends the socket, since what follows on it cannot

@@ -10,8 +10,8 @@ const SOCKET_BACKLOG_BYTES = 4 * 1024 * 1024;
 
 /**
  * A browser WebSocket relayed to one in the workspace: the browser's messages go into the up
- * stream (through a connection of the socket's own, so they stay in order and outlive the
- * request's services in workerd), the server's come from the down stream.
+ * stream (through the socket's writer, socket-writer.ts: one connection, so they stay in order),
+ * the server's come from the down stream.
  */
 export function previewSocketRelay(o: {
   redisUrl: string;
